@@ -1,0 +1,24 @@
+//! # depin-core
+//!
+//! The chain-agnostic heart of the DePIN suite: every piece of math and every state
+//! transition that does not touch accounts, storage or tokens. The Solana programs and the
+//! ink! contracts both call it, so both chains compute exactly the same results.
+//!
+//! Modules:
+//! - [`h3`]: validation of H3 cell indexes (device locations).
+//! - [`stake`]: bonding and unstaking rules, slash splits, cooldown arithmetic.
+//! - [`fees`]: basis-point fees with a written-down rounding rule.
+//! - [`error`]: the one error type of the crate.
+//!
+//! The crate has no dependencies, is `no_std` without its default `std` feature, never
+//! panics and uses checked arithmetic only.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
+pub mod error;
+pub mod fees;
+pub mod h3;
+pub mod stake;
+
+pub use error::CoreError;

@@ -1,0 +1,71 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+use super::fee::charge_fee;
+use crate::error::RegistryError;
+use crate::events::LocationAsserted;
+use crate::state::{Device, Network};
+
+/// Accounts of `assert_location`.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct AssertLocation<'info> {
+    /// The device's owner; pays the location fee.
+    pub owner: Signer<'info>,
+    /// The device's network.
+    #[account(
+        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
+        bump = network.bump,
+        constraint = !network.paused @ RegistryError::NetworkPaused,
+    )]
+    pub network: Account<'info, Network>,
+    /// The device that moves.
+    #[account(
+        mut,
+        seeds = [Device::SEED, network.key().as_ref(), device.device_key.as_ref()],
+        bump = device.bump,
+        has_one = network,
+        has_one = owner @ RegistryError::NotDeviceOwner,
+        constraint = device.is_active() @ RegistryError::DeviceNotActive,
+    )]
+    pub device: Account<'info, Device>,
+    /// The network's fee mint.
+    #[account(address = network.fee_mint @ RegistryError::WrongFeeMint)]
+    pub fee_mint: InterfaceAccount<'info, Mint>,
+    /// The owner's token account the fee comes from.
+    #[account(mut, token::mint = fee_mint, token::authority = owner)]
+    pub owner_fee_account: InterfaceAccount<'info, TokenAccount>,
+    /// The network's treasury.
+    #[account(mut, address = network.treasury)]
+    pub treasury: InterfaceAccount<'info, TokenAccount>,
+    /// Token program of the fee mint.
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Validates the H3 cell, charges the fee, records the location and emits
+/// [`LocationAsserted`].
+pub fn handler(ctx: Context<AssertLocation>, location: u64) -> Result<()> {
+    depin_core::h3::validate_cell(location).map_err(|_| RegistryError::InvalidLocation)?;
+    let fee = ctx.accounts.network.location_fee;
+    charge_fee(
+        &ctx.accounts.token_program,
+        &ctx.accounts.owner_fee_account,
+        &ctx.accounts.fee_mint,
+        &ctx.accounts.treasury,
+        &ctx.accounts.owner,
+        fee,
+    )?;
+    let now = Clock::get()?.unix_timestamp;
+    let device = &mut ctx.accounts.device;
+    let previous_location = device.location.replace(location);
+    device.location_changed_at = now;
+    emit_cpi!(LocationAsserted {
+        device: device.key(),
+        owner: device.owner,
+        previous_location,
+        location,
+        fee_paid: fee,
+        timestamp: now,
+    });
+    Ok(())
+}

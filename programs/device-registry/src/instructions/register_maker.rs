@@ -1,0 +1,79 @@
+use anchor_lang::prelude::*;
+
+use crate::error::RegistryError;
+use crate::events::MakerRegistered;
+use crate::state::{Maker, Network, MAX_MAKER_NAME_LEN};
+
+/// Arguments of `register_maker`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct RegisterMakerArgs {
+    /// The vendor's issuing key (part of the maker's address).
+    pub maker_authority: Pubkey,
+    /// Display name, 1 to 32 bytes.
+    pub name: String,
+    /// Most devices the maker may onboard.
+    pub device_quota: u32,
+}
+
+/// Accounts of `register_maker`.
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(args: RegisterMakerArgs)]
+pub struct RegisterMaker<'info> {
+    /// Pays the rent of the maker account.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// The network's authority.
+    pub authority: Signer<'info>,
+    /// The network the maker joins.
+    #[account(
+        mut,
+        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
+        bump = network.bump,
+        has_one = authority @ RegistryError::NotNetworkAuthority,
+        constraint = !network.paused @ RegistryError::NetworkPaused,
+    )]
+    pub network: Account<'info, Network>,
+    /// The new maker.
+    #[account(
+        init,
+        payer = payer,
+        space = Maker::SIZE,
+        seeds = [Maker::SEED, network.key().as_ref(), args.maker_authority.as_ref()],
+        bump,
+    )]
+    pub maker: Account<'info, Maker>,
+    /// System program, to create `maker`.
+    pub system_program: Program<'info, System>,
+}
+
+/// Writes the maker (unapproved) and emits [`MakerRegistered`].
+pub fn handler(ctx: Context<RegisterMaker>, args: RegisterMakerArgs) -> Result<()> {
+    require!(
+        !args.name.is_empty() && args.name.len() <= MAX_MAKER_NAME_LEN,
+        RegistryError::InvalidMakerName
+    );
+    let network = &mut ctx.accounts.network;
+    network.maker_count = network
+        .maker_count
+        .checked_add(1)
+        .ok_or(RegistryError::MathOverflow)?;
+    let maker = &mut ctx.accounts.maker;
+    maker.set_inner(Maker {
+        network: network.key(),
+        maker_authority: args.maker_authority,
+        name: args.name.clone(),
+        approved: false,
+        device_quota: args.device_quota,
+        devices_onboarded: 0,
+        bump: ctx.bumps.maker,
+    });
+    emit_cpi!(MakerRegistered {
+        network: network.key(),
+        maker: maker.key(),
+        maker_authority: args.maker_authority,
+        name: args.name,
+        device_quota: args.device_quota,
+    });
+    Ok(())
+}

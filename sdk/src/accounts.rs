@@ -1,0 +1,64 @@
+//! Decoding of every account of the suite's programs.
+//!
+//! [`decode`] checks the 8-byte Anchor discriminator before deserializing, so bytes of one
+//! account type are never mistaken for another.
+
+use anchor_lang::{AccountDeserialize, Discriminator};
+
+pub use device_registry::state::{Capabilities, Device, DeviceStatus, Maker, Network, NetworkKind};
+pub use staking::state::{DeviceBond, StakePool, StakePosition};
+
+use crate::error::SdkError;
+
+/// Decodes account data of type `T` (discriminator checked).
+pub fn decode<T: AccountDeserialize + Discriminator>(data: &[u8]) -> Result<T, SdkError> {
+    let mut bytes = data;
+    T::try_deserialize(&mut bytes).map_err(|e| SdkError::AccountDecode {
+        expected: short_type_name::<T>(),
+        reason: e.to_string(),
+    })
+}
+
+fn short_type_name<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    full.rsplit("::").next().unwrap_or(full)
+}
+
+/// Any account of the registry or staking programs, recognised by its discriminator.
+#[derive(Debug)]
+pub enum SuiteAccount {
+    /// A registry `Network`.
+    Network(Network),
+    /// A registry `Maker`.
+    Maker(Maker),
+    /// A registry `Device`.
+    Device(Device),
+    /// A staking `StakePool`.
+    StakePool(StakePool),
+    /// A staking `StakePosition`.
+    StakePosition(StakePosition),
+    /// A staking `DeviceBond`.
+    DeviceBond(DeviceBond),
+}
+
+/// Decodes any account of the suite by looking at its discriminator.
+pub fn decode_any(data: &[u8]) -> Result<SuiteAccount, SdkError> {
+    let disc = data.get(..8).ok_or(SdkError::AccountDecode {
+        expected: "suite account",
+        reason: "shorter than a discriminator".into(),
+    })?;
+    Ok(match disc {
+        d if d == Network::DISCRIMINATOR => SuiteAccount::Network(decode(data)?),
+        d if d == Maker::DISCRIMINATOR => SuiteAccount::Maker(decode(data)?),
+        d if d == Device::DISCRIMINATOR => SuiteAccount::Device(decode(data)?),
+        d if d == StakePool::DISCRIMINATOR => SuiteAccount::StakePool(decode(data)?),
+        d if d == StakePosition::DISCRIMINATOR => SuiteAccount::StakePosition(decode(data)?),
+        d if d == DeviceBond::DISCRIMINATOR => SuiteAccount::DeviceBond(decode(data)?),
+        _ => {
+            return Err(SdkError::AccountDecode {
+                expected: "suite account",
+                reason: "unknown discriminator".into(),
+            })
+        }
+    })
+}

@@ -1,0 +1,30 @@
+//! # DePIN suite SDK
+//!
+//! What a hardware vendor's gateway, an operator's wallet or an oracle needs to talk to the
+//! suite's programs without hand-assembling bytes:
+//!
+//! - [`pda`]: every program-derived address, from the same seeds the programs use.
+//! - [`registry`] and [`staking`]: one typed builder per instruction, returning a ready
+//!   [`Instruction`] (the event-CPI accounts Anchor needs are filled in).
+//! - [`accounts`]: decoding of every account, with the discriminator checked.
+//! - [`error`]: the SDK's typed errors; nothing here panics on bad input.
+//!
+//! The program crates are re-exported so callers use the very same argument and account
+//! types the programs were built with.
+
+pub mod accounts;
+pub mod error;
+pub mod pda;
+pub mod registry;
+pub mod staking;
+
+pub use ::staking as staking_program;
+pub use anchor_lang::prelude::Pubkey;
+pub use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+pub use device_registry;
+pub use error::SdkError;
+
+/// Program id of the device registry.
+pub const REGISTRY_PROGRAM_ID: Pubkey = device_registry::ID;
+/// Program id of the staking program.
+pub const STAKING_PROGRAM_ID: Pubkey = ::staking::ID;

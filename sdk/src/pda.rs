@@ -1,0 +1,62 @@
+//! Program-derived addresses of every account, from the seeds the programs use.
+//!
+//! Each function returns `(address, bump)`.
+
+use anchor_lang::prelude::Pubkey;
+use device_registry::state::{Device, Maker, Network};
+use staking::state::{DeviceBond, StakePool, StakePosition};
+
+/// `Network`: `["network", network_id le]` in the registry.
+pub fn network(network_id: u32) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[Network::SEED, &network_id.to_le_bytes()],
+        &device_registry::ID,
+    )
+}
+
+/// `Maker`: `["maker", network, maker_authority]` in the registry.
+pub fn maker(network: &Pubkey, maker_authority: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[Maker::SEED, network.as_ref(), maker_authority.as_ref()],
+        &device_registry::ID,
+    )
+}
+
+/// `Device`: `["device", network, device_key]` in the registry.
+pub fn device(network: &Pubkey, device_key: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[Device::SEED, network.as_ref(), device_key.as_ref()],
+        &device_registry::ID,
+    )
+}
+
+/// `StakePool`: `["stake_pool", network]` in staking.
+pub fn stake_pool(network: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[StakePool::SEED, network.as_ref()], &staking::ID)
+}
+
+/// The pool's vault token account: `["vault", pool]` in staking.
+pub fn stake_vault(pool: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[StakePool::VAULT_SEED, pool.as_ref()], &staking::ID)
+}
+
+/// `StakePosition`: `["stake", pool, owner]` in staking.
+pub fn stake_position(pool: &Pubkey, owner: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[StakePosition::SEED, pool.as_ref(), owner.as_ref()],
+        &staking::ID,
+    )
+}
+
+/// `DeviceBond`: `["bond", pool, device]` in staking.
+pub fn device_bond(pool: &Pubkey, device: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[DeviceBond::SEED, pool.as_ref(), device.as_ref()],
+        &staking::ID,
+    )
+}
+
+/// The event-CPI authority of a program: `["__event_authority"]`.
+pub fn event_authority(program_id: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[b"__event_authority"], program_id)
+}

@@ -1,0 +1,459 @@
+//! Typed fixtures: a network with its maker, operators, devices and stake pool, built
+//! through the SDK's instruction builders exactly as a client would.
+//!
+//! Tests that need only part of the setup call the [`Suite`] methods here one by one;
+//! tests that need the whole picture use [`FixtureBuilder`].
+
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::token::spl_token;
+use depin_sdk::registry::{
+    self, Capabilities, FeeAccounts, InitializeNetworkArgs, NetworkKind, OnboardDeviceArgs,
+    RegisterMakerArgs, SetMakerApprovalArgs,
+};
+use depin_sdk::staking::{self, InitializePoolArgs, StakeToken};
+use depin_sdk::{pda, Instruction};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::runtime::{SendError, Suite};
+
+/// A well-formed H3 cell (resolution 10) used as the default device location.
+pub const DEFAULT_LOCATION: u64 = 0x08a2_a107_2b59_ffff;
+
+/// Settings of a new network.
+#[derive(Debug, Clone)]
+pub struct NetworkParams {
+    /// What its devices do.
+    pub kind: NetworkKind,
+    /// Onboarding fee in base units.
+    pub onboarding_fee: u64,
+    /// Location fee in base units.
+    pub location_fee: u64,
+    /// Token program of the network token (fees and stake).
+    pub token_program: Pubkey,
+    /// Decimals of the network token.
+    pub decimals: u8,
+}
+
+impl Default for NetworkParams {
+    fn default() -> Self {
+        NetworkParams {
+            kind: NetworkKind::Wireless,
+            onboarding_fee: 40_000_000,
+            location_fee: 10_000_000,
+            token_program: spl_token::ID,
+            decimals: 6,
+        }
+    }
+}
+
+/// A created network.
+pub struct NetworkFixture {
+    /// Its id.
+    pub network_id: u32,
+    /// The `Network` account.
+    pub network: Pubkey,
+    /// Its authority.
+    pub authority: Keypair,
+    /// The network token: fee mint and stake mint.
+    pub token: StakeToken,
+    /// The reward mint.
+    pub reward_mint: Pubkey,
+    /// The treasury token account.
+    pub treasury: Pubkey,
+    /// Owner of the treasury.
+    pub treasury_owner: Keypair,
+    /// The settings it was created with.
+    pub params: NetworkParams,
+}
+
+impl NetworkFixture {
+    /// Fee accounts for a payment by `payer_token_account`.
+    pub fn fee_accounts(&self, payer_token_account: Pubkey) -> FeeAccounts {
+        FeeAccounts {
+            fee_mint: self.token.mint,
+            payer_token_account,
+            treasury: self.treasury,
+            token_program: self.token.token_program,
+        }
+    }
+}
+
+/// A registered maker.
+pub struct MakerFixture {
+    /// The maker's issuing key.
+    pub authority: Keypair,
+    /// The `Maker` account.
+    pub maker: Pubkey,
+}
+
+/// A device operator: a funded wallet with a token account of the network token.
+pub struct OperatorFixture {
+    /// The wallet.
+    pub wallet: Keypair,
+    /// Its token account of the network token.
+    pub token_account: Pubkey,
+}
+
+/// An onboarded device.
+pub struct DeviceFixture {
+    /// The device's key (its secure element).
+    pub key: Keypair,
+    /// The `Device` account.
+    pub device: Pubkey,
+}
+
+/// A created stake pool.
+pub struct PoolFixture {
+    /// The `StakePool` account.
+    pub pool: Pubkey,
+    /// Its vault.
+    pub vault: Pubkey,
+    /// Where slashed stake goes (the network treasury: same mint, same owner).
+    pub treasury: Pubkey,
+    /// The slash authority.
+    pub slash_authority: Keypair,
+    /// Minimum stake per bonded device.
+    pub min_stake_per_device: u64,
+    /// Cooldown in seconds.
+    pub cooldown_secs: u64,
+}
+
+impl Suite {
+    /// Creates the network token, a reward mint, a treasury and the network itself.
+    pub async fn create_network(&mut self, params: NetworkParams) -> NetworkFixture {
+        let network_id = self.fresh_network_id();
+        let authority = Keypair::new();
+        let treasury_owner = Keypair::new();
+        let mint = self
+            .create_mint(&params.token_program, params.decimals)
+            .await;
+        let reward_mint = self
+            .create_mint(&params.token_program, params.decimals)
+            .await;
+        let treasury = self
+            .create_token_account(&params.token_program, &mint, &treasury_owner.pubkey())
+            .await;
+        let ix = registry::initialize_network(
+            &self.payer(),
+            &authority.pubkey(),
+            &reward_mint,
+            &mint,
+            &treasury,
+            InitializeNetworkArgs {
+                network_id,
+                kind: params.kind,
+                onboarding_fee: params.onboarding_fee,
+                location_fee: params.location_fee,
+            },
+        );
+        self.send(&[ix], &[&authority])
+            .await
+            .expect("initialize_network");
+        NetworkFixture {
+            network_id,
+            network: pda::network(network_id).0,
+            authority,
+            token: StakeToken {
+                mint,
+                token_program: params.token_program,
+            },
+            reward_mint,
+            treasury,
+            treasury_owner,
+            params,
+        }
+    }
+
+    /// Registers a maker and, when `approve`, approves it with `quota`.
+    pub async fn add_maker(
+        &mut self,
+        net: &NetworkFixture,
+        name: &str,
+        quota: u32,
+        approve: bool,
+    ) -> MakerFixture {
+        let authority = Keypair::new();
+        let register = registry::register_maker(
+            &self.payer(),
+            &net.authority.pubkey(),
+            &net.network,
+            RegisterMakerArgs {
+                maker_authority: authority.pubkey(),
+                name: name.to_string(),
+                device_quota: quota,
+            },
+        );
+        let mut ixs = vec![register];
+        if approve {
+            ixs.push(registry::set_maker_approval(
+                &net.authority.pubkey(),
+                &net.network,
+                &authority.pubkey(),
+                SetMakerApprovalArgs {
+                    approved: true,
+                    device_quota: quota,
+                },
+            ));
+        }
+        self.send(&ixs, &[&net.authority])
+            .await
+            .expect("register maker");
+        MakerFixture {
+            maker: pda::maker(&net.network, &authority.pubkey()).0,
+            authority,
+        }
+    }
+
+    /// Creates an operator wallet with SOL for rent and `tokens` of the network token.
+    pub async fn add_operator(&mut self, net: &NetworkFixture, tokens: u64) -> OperatorFixture {
+        let wallet = Keypair::new();
+        self.airdrop(&wallet.pubkey(), 1_000_000_000).await;
+        let token_account = self
+            .create_token_account(&net.token.token_program, &net.token.mint, &wallet.pubkey())
+            .await;
+        if tokens > 0 {
+            self.mint_to(
+                &net.token.token_program,
+                &net.token.mint,
+                &token_account,
+                tokens,
+            )
+            .await;
+        }
+        OperatorFixture {
+            wallet,
+            token_account,
+        }
+    }
+
+    /// The `onboard_device` instruction for a fresh device key, without sending it.
+    pub fn onboard_instruction(
+        &self,
+        net: &NetworkFixture,
+        maker: &MakerFixture,
+        owner: &OperatorFixture,
+        device_key: &Keypair,
+        args: OnboardDeviceArgs,
+    ) -> Instruction {
+        registry::onboard_device(
+            &owner.wallet.pubkey(),
+            &maker.authority.pubkey(),
+            &device_key.pubkey(),
+            &net.network,
+            &net.fee_accounts(owner.token_account),
+            args,
+        )
+    }
+
+    /// Onboards a new device owned by `owner`, at [`DEFAULT_LOCATION`].
+    pub async fn onboard(
+        &mut self,
+        net: &NetworkFixture,
+        maker: &MakerFixture,
+        owner: &OperatorFixture,
+    ) -> Result<DeviceFixture, SendError> {
+        let key = Keypair::new();
+        let ix = self.onboard_instruction(net, maker, owner, &key, default_device_args());
+        self.send(&[ix], &[&owner.wallet, &maker.authority, &key])
+            .await?;
+        Ok(DeviceFixture {
+            device: pda::device(&net.network, &key.pubkey()).0,
+            key,
+        })
+    }
+
+    /// Creates the network's stake pool; slashed stake goes to the network treasury.
+    pub async fn create_pool(
+        &mut self,
+        net: &NetworkFixture,
+        min_stake_per_device: u64,
+        cooldown_secs: u64,
+    ) -> PoolFixture {
+        let slash_authority = Keypair::new();
+        let ix = staking::initialize_pool(
+            &self.payer(),
+            &net.authority.pubkey(),
+            &net.network,
+            &net.token,
+            &net.treasury,
+            &net.treasury,
+            InitializePoolArgs {
+                min_stake_per_device,
+                cooldown_secs,
+                slash_authority: slash_authority.pubkey(),
+            },
+        );
+        self.send(&[ix], &[&net.authority])
+            .await
+            .expect("initialize_pool");
+        let pool = pda::stake_pool(&net.network).0;
+        PoolFixture {
+            pool,
+            vault: pda::stake_vault(&pool).0,
+            treasury: net.treasury,
+            slash_authority,
+            min_stake_per_device,
+            cooldown_secs,
+        }
+    }
+
+    /// Stakes `amount` from the operator's token account.
+    pub async fn stake(
+        &mut self,
+        net: &NetworkFixture,
+        op: &OperatorFixture,
+        amount: u64,
+    ) -> Result<(), SendError> {
+        let ix = staking::stake(
+            &op.wallet.pubkey(),
+            &net.network,
+            &net.token,
+            &op.token_account,
+            amount,
+        );
+        self.send(&[ix], &[&op.wallet]).await
+    }
+
+    /// Bonds `device` to the operator's stake.
+    pub async fn bond(
+        &mut self,
+        net: &NetworkFixture,
+        op: &OperatorFixture,
+        device: &DeviceFixture,
+    ) -> Result<(), SendError> {
+        let ix = staking::bond_device(&op.wallet.pubkey(), &net.network, &device.device);
+        self.send(&[ix], &[&op.wallet]).await
+    }
+}
+
+/// Onboarding arguments of a plain outdoor hotspot at [`DEFAULT_LOCATION`].
+pub fn default_device_args() -> OnboardDeviceArgs {
+    OnboardDeviceArgs {
+        class: 1,
+        capabilities: Capabilities {
+            radio_bands: 0b101,
+            ..Capabilities::default()
+        },
+        location: Some(DEFAULT_LOCATION),
+    }
+}
+
+/// A whole network: maker, operators each owning devices, pool, stake and bonds.
+pub struct Fixture {
+    /// The network.
+    pub net: NetworkFixture,
+    /// Its approved maker.
+    pub maker: MakerFixture,
+    /// Operators, each with their devices.
+    pub operators: Vec<(OperatorFixture, Vec<DeviceFixture>)>,
+    /// The stake pool.
+    pub pool: PoolFixture,
+}
+
+/// Builds a [`Fixture`] step by step; every step goes through the real programs.
+#[derive(Debug, Clone)]
+pub struct FixtureBuilder {
+    params: NetworkParams,
+    maker_quota: u32,
+    operators: usize,
+    devices_per_operator: usize,
+    operator_tokens: u64,
+    min_stake_per_device: u64,
+    cooldown_secs: u64,
+    stake_per_operator: u64,
+    bond: bool,
+}
+
+impl Default for FixtureBuilder {
+    fn default() -> Self {
+        FixtureBuilder {
+            params: NetworkParams::default(),
+            maker_quota: 100,
+            operators: 1,
+            devices_per_operator: 1,
+            operator_tokens: 1_000_000_000,
+            min_stake_per_device: 100_000_000,
+            cooldown_secs: 7 * 24 * 3600,
+            stake_per_operator: 0,
+            bond: false,
+        }
+    }
+}
+
+impl FixtureBuilder {
+    /// Network settings.
+    pub fn network(mut self, params: NetworkParams) -> Self {
+        self.params = params;
+        self
+    }
+    /// Maker quota.
+    pub fn maker_quota(mut self, quota: u32) -> Self {
+        self.maker_quota = quota;
+        self
+    }
+    /// Number of operators and devices each.
+    pub fn operators(mut self, operators: usize, devices_each: usize) -> Self {
+        self.operators = operators;
+        self.devices_per_operator = devices_each;
+        self
+    }
+    /// Network tokens each operator starts with.
+    pub fn operator_tokens(mut self, tokens: u64) -> Self {
+        self.operator_tokens = tokens;
+        self
+    }
+    /// Pool settings.
+    pub fn pool(mut self, min_stake_per_device: u64, cooldown_secs: u64) -> Self {
+        self.min_stake_per_device = min_stake_per_device;
+        self.cooldown_secs = cooldown_secs;
+        self
+    }
+    /// Each operator stakes this much (0: no stake).
+    pub fn stake(mut self, amount: u64) -> Self {
+        self.stake_per_operator = amount;
+        self
+    }
+    /// Each operator bonds all its devices.
+    pub fn bond_all(mut self) -> Self {
+        self.bond = true;
+        self
+    }
+
+    /// Runs every step against `suite`.
+    pub async fn build(self, suite: &mut Suite) -> Fixture {
+        let net = suite.create_network(self.params.clone()).await;
+        let maker = suite
+            .add_maker(&net, "Acme Radio", self.maker_quota, true)
+            .await;
+        let pool = suite
+            .create_pool(&net, self.min_stake_per_device, self.cooldown_secs)
+            .await;
+        let mut operators = Vec::with_capacity(self.operators);
+        for _ in 0..self.operators {
+            let op = suite.add_operator(&net, self.operator_tokens).await;
+            let mut devices = Vec::with_capacity(self.devices_per_operator);
+            for _ in 0..self.devices_per_operator {
+                devices.push(suite.onboard(&net, &maker, &op).await.expect("onboard"));
+            }
+            if self.stake_per_operator > 0 {
+                suite
+                    .stake(&net, &op, self.stake_per_operator)
+                    .await
+                    .expect("stake");
+            }
+            if self.bond {
+                for device in &devices {
+                    suite.bond(&net, &op, device).await.expect("bond");
+                }
+            }
+            operators.push((op, devices));
+        }
+        Fixture {
+            net,
+            maker,
+            operators,
+            pool,
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! The in-process Solana runtime with the suite's programs and the real SPL token programs.
+
+use std::path::PathBuf;
+
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{AccountDeserialize, Discriminator};
+use anchor_spl::token::spl_token;
+use anchor_spl::token_2022::spl_token_2022;
+use solana_clock::Clock;
+use solana_keypair::Keypair;
+use solana_program_pack::Pack;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+/// Why a transaction did not land.
+#[derive(Debug)]
+pub enum SendError {
+    /// The runtime executed it and it failed (the error a validator would report).
+    Transaction(TransactionError),
+    /// The runtime could not be reached.
+    Transport(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Transaction(e) => write!(f, "transaction failed: {e}"),
+            SendError::Transport(e) => write!(f, "runtime unreachable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl From<BanksClientError> for SendError {
+    fn from(e: BanksClientError) -> Self {
+        match e {
+            BanksClientError::TransactionError(err)
+            | BanksClientError::SimulationError { err, .. } => SendError::Transaction(err),
+            other => SendError::Transport(other.to_string()),
+        }
+    }
+}
+
+/// Which build of the suite's programs the runtime executes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgramBuild {
+    /// Compiled natively into this test binary (the default here).
+    Native,
+    /// SBF shared objects from this directory (`cargo build-sbf` / `anchor build` output).
+    Sbf(PathBuf),
+}
+
+impl ProgramBuild {
+    /// SBF when `SBF_OUT_DIR` or `BPF_OUT_DIR` names a directory holding every program's
+    /// `.so`, native otherwise.
+    pub fn detect() -> Self {
+        let dir = std::env::var_os("SBF_OUT_DIR").or_else(|| std::env::var_os("BPF_OUT_DIR"));
+        match dir.map(PathBuf::from) {
+            Some(dir)
+                if PROGRAMS
+                    .iter()
+                    .all(|(name, _)| dir.join(format!("{name}.so")).is_file()) =>
+            {
+                ProgramBuild::Sbf(dir)
+            }
+            _ => ProgramBuild::Native,
+        }
+    }
+}
+
+/// The suite's programs, by the name of their `.so` and their id.
+pub const PROGRAMS: [(&str, Pubkey); 2] = [
+    ("device_registry", device_registry::ID),
+    ("staking", staking::ID),
+];
+
+// Anchor's generated `entry` wants one lifetime for the program id, the accounts and the data,
+// while the runtime's native entrypoint type leaves them independent. The runtime keeps all
+// three alive for the whole call, so unifying the lifetimes is sound.
+macro_rules! anchor_processor {
+    ($name:ident, $program:ident) => {
+        fn $name(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+            // SAFETY: see the comment above the macro; only lifetimes change, not layout.
+            let accounts =
+                unsafe { std::mem::transmute::<&[AccountInfo], &[AccountInfo]>(accounts) };
+            $program::entry(program_id, accounts, data)
+        }
+    };
+}
+
+anchor_processor!(registry_processor, device_registry);
+anchor_processor!(staking_processor, staking);
+
+/// The runtime logs every instruction at debug level to stderr, which the test harness does
+/// not capture. Unless the caller chose a level with `RUST_LOG`, keep only errors.
+fn quiet_runtime_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("RUST_LOG").is_none() {
+            // Runs once, before any runtime (and its threads) exists in this process.
+            std::env::set_var("RUST_LOG", "error");
+        }
+    });
+}
+
+/// The running runtime and the handful of operations tests need.
+pub struct Suite {
+    /// The runtime's context (banks client, payer, blockhash).
+    pub ctx: ProgramTestContext,
+    /// Which program build is running.
+    pub build: ProgramBuild,
+    /// Mint authority of every mint the harness creates.
+    pub mint_authority: Keypair,
+    next_network_id: u32,
+}
+
+impl Suite {
+    /// Starts a fresh runtime with the suite's programs (see [`ProgramBuild::detect`]) and the
+    /// real SPL Token / Token-2022 programs that every runtime genesis carries.
+    pub async fn start() -> Self {
+        quiet_runtime_logs();
+        let build = ProgramBuild::detect();
+        let mut test = ProgramTest::default();
+        match &build {
+            ProgramBuild::Native => {
+                test.prefer_bpf(false);
+                test.add_program(
+                    "device_registry",
+                    device_registry::ID,
+                    processor!(registry_processor),
+                );
+                test.add_program("staking", staking::ID, processor!(staking_processor));
+            }
+            ProgramBuild::Sbf(dir) => {
+                std::env::set_var("SBF_OUT_DIR", dir);
+                test.prefer_bpf(true);
+                for (name, id) in PROGRAMS {
+                    test.add_program(name, id, None);
+                }
+            }
+        }
+        let ctx = test.start_with_context().await;
+        Suite {
+            ctx,
+            build,
+            mint_authority: Keypair::new(),
+            next_network_id: 1,
+        }
+    }
+
+    /// A network id not used yet in this runtime.
+    pub fn fresh_network_id(&mut self) -> u32 {
+        let id = self.next_network_id;
+        self.next_network_id = self.next_network_id.wrapping_add(1);
+        id
+    }
+
+    /// The fee payer of every transaction the harness sends.
+    pub fn payer(&self) -> Pubkey {
+        self.ctx.payer.pubkey()
+    }
+
+    /// Sends one transaction with `instructions`, paid by the harness payer and signed by it
+    /// and `signers`, and waits until it is processed.
+    pub async fn send(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<(), SendError> {
+        let mut retried = false;
+        loop {
+            let tx = self.transaction(instructions, signers).await?;
+            match self
+                .ctx
+                .banks_client
+                .process_transaction(tx)
+                .await
+                .map_err(SendError::from)
+            {
+                // The same instructions and signers under the same blockhash make the same
+                // signature; a test may legitimately send that twice.
+                Err(SendError::Transaction(TransactionError::AlreadyProcessed)) if !retried => {
+                    retried = true;
+                    self.ctx.last_blockhash = self
+                        .ctx
+                        .get_new_latest_blockhash()
+                        .await
+                        .map_err(|e| SendError::Transport(e.to_string()))?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Builds and signs a transaction under the latest blockhash.
+    pub async fn transaction(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Transaction, SendError> {
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await?;
+        let payer = &self.ctx.payer;
+        let mut all: Vec<&Keypair> = vec![payer];
+        for signer in signers {
+            if !all.iter().any(|k| k.pubkey() == signer.pubkey()) {
+                all.push(signer);
+            }
+        }
+        Ok(Transaction::new_signed_with_payer(
+            instructions,
+            Some(&payer.pubkey()),
+            &all,
+            blockhash,
+        ))
+    }
+
+    /// Raw account, if it exists.
+    pub async fn raw_account(&mut self, address: Pubkey) -> Option<solana_account::Account> {
+        self.ctx
+            .banks_client
+            .get_account(address)
+            .await
+            .expect("banks client reachable")
+    }
+
+    /// Decodes the account at `address` as `T` (discriminator checked).
+    pub async fn account<T: AccountDeserialize + Discriminator>(&mut self, address: Pubkey) -> T {
+        let account = self
+            .raw_account(address)
+            .await
+            .unwrap_or_else(|| panic!("account {address} does not exist"));
+        depin_sdk::accounts::decode::<T>(&account.data)
+            .unwrap_or_else(|e| panic!("account {address}: {e}"))
+    }
+
+    /// True when an account exists at `address`.
+    pub async fn exists(&mut self, address: Pubkey) -> bool {
+        self.raw_account(address).await.is_some()
+    }
+
+    /// Lamports of `address` (0 when it does not exist).
+    pub async fn lamports(&mut self, address: Pubkey) -> u64 {
+        self.raw_account(address).await.map_or(0, |a| a.lamports)
+    }
+
+    /// Gives `address` `lamports` from the payer (for keys that must pay rent).
+    pub async fn airdrop(&mut self, address: &Pubkey, lamports: u64) {
+        let ix = solana_system_interface::instruction::transfer(&self.payer(), address, lamports);
+        self.send(&[ix], &[]).await.expect("airdrop");
+    }
+
+    /// Creates a mint owned by `token_program` (SPL Token or Token-2022) with the harness
+    /// mint authority.
+    pub async fn create_mint(&mut self, token_program: &Pubkey, decimals: u8) -> Pubkey {
+        let mint = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.expect("rent");
+        let space = spl_token::state::Mint::LEN;
+        let create = solana_system_interface::instruction::create_account(
+            &self.payer(),
+            &mint.pubkey(),
+            rent.minimum_balance(space),
+            space as u64,
+            token_program,
+        );
+        let init = spl_token_2022::instruction::initialize_mint2(
+            token_program,
+            &mint.pubkey(),
+            &self.mint_authority.pubkey(),
+            None,
+            decimals,
+        )
+        .expect("initialize_mint2");
+        self.send(&[create, init], &[&mint])
+            .await
+            .expect("create mint");
+        mint.pubkey()
+    }
+
+    /// Creates a token account of `mint` owned by `owner`.
+    pub async fn create_token_account(
+        &mut self,
+        token_program: &Pubkey,
+        mint: &Pubkey,
+        owner: &Pubkey,
+    ) -> Pubkey {
+        let account = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.expect("rent");
+        let space = spl_token::state::Account::LEN;
+        let create = solana_system_interface::instruction::create_account(
+            &self.payer(),
+            &account.pubkey(),
+            rent.minimum_balance(space),
+            space as u64,
+            token_program,
+        );
+        let init = spl_token_2022::instruction::initialize_account3(
+            token_program,
+            &account.pubkey(),
+            mint,
+            owner,
+        )
+        .expect("initialize_account3");
+        self.send(&[create, init], &[&account])
+            .await
+            .expect("create token account");
+        account.pubkey()
+    }
+
+    /// Mints `amount` of `mint` into `account` (real `mint_to` through the token program).
+    pub async fn mint_to(
+        &mut self,
+        token_program: &Pubkey,
+        mint: &Pubkey,
+        account: &Pubkey,
+        amount: u64,
+    ) {
+        let ix = spl_token_2022::instruction::mint_to(
+            token_program,
+            mint,
+            account,
+            &self.mint_authority.pubkey(),
+            &[],
+            amount,
+        )
+        .expect("mint_to");
+        let authority = self.mint_authority.insecure_clone();
+        self.send(&[ix], &[&authority]).await.expect("mint_to");
+    }
+
+    /// Token balance of `account`, read from the account data the token program wrote.
+    pub async fn token_balance(&mut self, account: Pubkey) -> u64 {
+        let raw = self
+            .raw_account(account)
+            .await
+            .unwrap_or_else(|| panic!("token account {account} does not exist"));
+        spl_token::state::Account::unpack_from_slice(&raw.data[..spl_token::state::Account::LEN])
+            .expect("token account layout")
+            .amount
+    }
+
+    /// Supply of `mint`.
+    pub async fn mint_supply(&mut self, mint: Pubkey) -> u64 {
+        let raw = self.raw_account(mint).await.expect("mint exists");
+        spl_token::state::Mint::unpack_from_slice(&raw.data[..spl_token::state::Mint::LEN])
+            .expect("mint layout")
+            .supply
+    }
+
+    /// The runtime's clock.
+    pub async fn clock(&mut self) -> Clock {
+        self.ctx
+            .banks_client
+            .get_sysvar::<Clock>()
+            .await
+            .expect("clock sysvar")
+    }
+
+    /// Moves the clock's unix time forward by `seconds` (slots are unchanged).
+    pub async fn advance_time(&mut self, seconds: i64) {
+        let mut clock = self.clock().await;
+        clock.unix_timestamp = clock.unix_timestamp.saturating_add(seconds);
+        self.ctx.set_sysvar(&clock);
+    }
+}
