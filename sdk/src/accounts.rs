@@ -19,7 +19,7 @@ pub fn decode<T: AccountDeserialize + Discriminator>(data: &[u8]) -> Result<T, S
     })
 }
 
-fn short_type_name<T>() -> &'static str {
+pub(crate) fn short_type_name<T>() -> &'static str {
     let full = std::any::type_name::<T>();
     full.rsplit("::").next().unwrap_or(full)
 }

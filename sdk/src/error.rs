@@ -12,4 +12,12 @@ pub enum SdkError {
         /// What went wrong.
         reason: String,
     },
+    /// The bytes are not an event of the expected type.
+    #[error("instruction data is not a {expected} event: {reason}")]
+    EventDecode {
+        /// Event type the caller asked for.
+        expected: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
 }

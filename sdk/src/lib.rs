@@ -7,6 +7,7 @@
 //! - [`registry`] and [`staking`]: one typed builder per instruction, returning a ready
 //!   [`Instruction`] (the event-CPI accounts Anchor needs are filled in).
 //! - [`accounts`]: decoding of every account, with the discriminator checked.
+//! - [`events`]: decoding of the events the programs emit as self-CPIs.
 //! - [`error`]: the SDK's typed errors; nothing here panics on bad input.
 //!
 //! The program crates are re-exported so callers use the very same argument and account
@@ -14,6 +15,7 @@
 
 pub mod accounts;
 pub mod error;
+pub mod events;
 pub mod pda;
 pub mod registry;
 pub mod staking;

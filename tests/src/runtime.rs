@@ -197,6 +197,46 @@ impl Suite {
         }
     }
 
+    /// Simulates the transaction, then processes it, and returns the data of every event CPI
+    /// the suite's programs made (in execution order), the way a Geyser stream reports
+    /// inner instructions.
+    pub async fn send_with_events(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Vec<Vec<u8>>, SendError> {
+        let tx = self.transaction(instructions, signers).await?;
+        let simulation = self
+            .ctx
+            .banks_client
+            .simulate_transaction(tx.clone())
+            .await
+            .map_err(SendError::from)?;
+        if let Some(Err(err)) = simulation.result {
+            return Err(SendError::Transaction(err));
+        }
+        let keys = &tx.message.account_keys;
+        let events = simulation
+            .simulation_details
+            .and_then(|d| d.inner_instructions)
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter(|inner| {
+                keys.get(usize::from(inner.instruction.program_id_index))
+                    .is_some_and(|program| PROGRAMS.iter().any(|(_, id)| id == program))
+            })
+            .filter(|inner| depin_sdk::events::event_payload(&inner.instruction.data).is_some())
+            .map(|inner| inner.instruction.data)
+            .collect();
+        self.ctx
+            .banks_client
+            .process_transaction(tx)
+            .await
+            .map_err(SendError::from)?;
+        Ok(events)
+    }
+
     /// Builds and signs a transaction under the latest blockhash.
     pub async fn transaction(
         &mut self,

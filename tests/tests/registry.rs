@@ -10,6 +10,7 @@ use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_spl::token::spl_token;
 use anchor_spl::token_2022::spl_token_2022;
 use depin_sdk::accounts::{Device, DeviceStatus, Maker, Network, NetworkKind};
+use depin_sdk::events::decode_event;
 use depin_sdk::registry::{
     self, InitializeNetworkArgs, RegisterMakerArgs, SetMakerApprovalArgs, UpdateNetworkArgs,
 };
@@ -19,6 +20,7 @@ use depin_tests::fixture::{default_device_args, NetworkFixture, NetworkParams, D
 use depin_tests::runtime::Suite;
 use depin_tests::{Keypair, Signer};
 use device_registry::error::RegistryError;
+use device_registry::events::DeviceOnboarded;
 
 /// A second well-formed H3 cell (resolution 9).
 const OTHER_LOCATION: u64 = 0x0892_8308_280f_ffff;
@@ -459,6 +461,31 @@ async fn onboard_device_ok_charges_the_fee() {
         net.params.onboarding_fee
     );
     assert_eq!(suite.mint_supply(net.token.mint).await, supply);
+}
+
+#[tokio::test]
+async fn onboard_device_emits_its_event_as_an_inner_instruction() {
+    let mut suite = Suite::start().await;
+    let net = network(&mut suite).await;
+    let maker = suite.add_maker(&net, "Acme", 5, true).await;
+    let op = suite.add_operator(&net, 100_000_000).await;
+    let key = Keypair::new();
+    let ix = suite.onboard_instruction(&net, &maker, &op, &key, default_device_args());
+    let events = suite
+        .send_with_events(&[ix], &[&op.wallet, &maker.authority, &key])
+        .await
+        .expect("onboard");
+    assert_eq!(events.len(), 1);
+    let event: DeviceOnboarded = decode_event(&events[0]).expect("a DeviceOnboarded event");
+    assert_eq!(event.network, net.network);
+    assert_eq!(event.device, pda::device(&net.network, &key.pubkey()).0);
+    assert_eq!(event.device_key, key.pubkey());
+    assert_eq!(event.owner, op.wallet.pubkey());
+    assert_eq!(event.maker, maker.maker);
+    assert_eq!(event.location, Some(DEFAULT_LOCATION));
+    assert_eq!(event.fee_paid, net.params.onboarding_fee);
+    // and the wrong type is refused, not misread
+    assert!(decode_event::<device_registry::events::DeviceTransferred>(&events[0]).is_err());
 }
 
 #[tokio::test]

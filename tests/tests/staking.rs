@@ -7,9 +7,11 @@
 )]
 
 use depin_sdk::accounts::{DeviceBond, DeviceStatus, StakePool, StakePosition};
+use depin_sdk::events::decode_event;
 use depin_sdk::registry::{self, UpdateNetworkArgs};
 use depin_sdk::staking::{self, InitializePoolArgs, SlashArgs, UpdatePoolArgs};
 use depin_sdk::staking_program::error::StakingError;
+use depin_sdk::staking_program::events::Slashed;
 use depin_sdk::{pda, Pubkey};
 use depin_tests::assert::{assert_error, assert_instruction_error, InstructionError};
 use depin_tests::fixture::{
@@ -638,10 +640,27 @@ async fn slash_takes_active_then_pending_into_the_treasury() {
 
     // Given active = MIN and pending = 2 MIN, When slashing 1.5 MIN,
     // Then active goes to 0 and pending loses the remaining 0.5 MIN.
-    let slasher = fx.pool.slash_authority.insecure_clone();
-    slash(&mut suite, &fx, &slasher, &op.wallet, MIN + MIN / 2)
+    let ix = staking::slash(
+        &fx.pool.slash_authority.pubkey(),
+        &fx.net.network,
+        &op.wallet.pubkey(),
+        &fx.net.token,
+        &fx.pool.treasury,
+        SlashArgs {
+            amount: MIN + MIN / 2,
+            evidence_hash: EVIDENCE,
+        },
+    );
+    let events = suite
+        .send_with_events(&[ix], &[&fx.pool.slash_authority])
         .await
         .expect("slash");
+    let event: Slashed = decode_event(&events[0]).expect("a Slashed event");
+    assert_eq!((event.from_active, event.from_pending), (MIN, MIN / 2));
+    assert_eq!(
+        (event.owner, event.evidence_hash),
+        (op.wallet.pubkey(), EVIDENCE)
+    );
     let pos = position(&mut suite, &fx.pool, &op.wallet).await;
     assert_eq!((pos.amount, pos.pending), (0, 2 * MIN - MIN / 2));
     assert_eq!(
