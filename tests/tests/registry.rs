@@ -164,6 +164,60 @@ async fn initialize_network_treasury_of_wrong_mint() {
 }
 
 #[tokio::test]
+async fn initialize_network_twice() {
+    let mut suite = Suite::start().await;
+    let net = network(&mut suite).await;
+    let ix = registry::initialize_network(
+        &suite.payer(),
+        &net.authority.pubkey(),
+        &net.reward_mint,
+        &net.token.mint,
+        &net.treasury,
+        InitializeNetworkArgs {
+            network_id: net.network_id,
+            kind: NetworkKind::Energy,
+            onboarding_fee: 0,
+            location_fee: 0,
+        },
+    );
+    assert_error(
+        suite.send(&[ix], &[&net.authority]).await,
+        RegistryError::NetworkIdTaken,
+    );
+    assert_eq!(
+        suite.account::<Network>(net.network).await.kind,
+        NetworkKind::Wireless
+    );
+}
+
+#[tokio::test]
+async fn initialize_network_at_a_prefunded_address() {
+    let mut suite = Suite::start().await;
+    let net = network(&mut suite).await;
+    let authority = Keypair::new();
+    suite.airdrop(&pda::network(4242).0, 1_000_000).await;
+    let ix = registry::initialize_network(
+        &suite.payer(),
+        &authority.pubkey(),
+        &net.reward_mint,
+        &net.token.mint,
+        &net.treasury,
+        InitializeNetworkArgs {
+            network_id: 4242,
+            kind: NetworkKind::Compute,
+            onboarding_fee: 0,
+            location_fee: 0,
+        },
+    );
+    suite.send(&[ix], &[&authority]).await.expect("initialize");
+    let state: Network = suite.account(pda::network(4242).0).await;
+    assert_eq!(
+        (state.kind, state.authority),
+        (NetworkKind::Compute, authority.pubkey())
+    );
+}
+
+#[tokio::test]
 async fn update_network_ok() {
     let mut suite = Suite::start().await;
     let net = network(&mut suite).await;
@@ -390,6 +444,34 @@ async fn register_maker_errors() {
     assert_error(
         suite.send(&[ix], &[&net.authority]).await,
         RegistryError::InvalidMakerName,
+    );
+    let taken = RegisterMakerArgs {
+        maker_authority: Pubkey::new_unique(),
+        name: "First".into(),
+        device_quota: 1,
+    };
+    let first = registry::register_maker(
+        &suite.payer(),
+        &net.authority.pubkey(),
+        &net.network,
+        taken.clone(),
+    );
+    suite
+        .send(&[first], &[&net.authority])
+        .await
+        .expect("register");
+    let again = registry::register_maker(
+        &suite.payer(),
+        &net.authority.pubkey(),
+        &net.network,
+        RegisterMakerArgs {
+            name: "Second".into(),
+            ..taken
+        },
+    );
+    assert_error(
+        suite.send(&[again], &[&net.authority]).await,
+        RegistryError::MakerAlreadyRegistered,
     );
     pause(&mut suite, &net, true).await;
     let ix = registry::register_maker(

@@ -237,6 +237,57 @@ async fn initialize_pool_errors() {
 }
 
 #[tokio::test]
+async fn initialize_pool_twice() {
+    let mut suite = Suite::start().await;
+    let fx = fixture(&mut suite, 0).await;
+    let ix = staking::initialize_pool(
+        &suite.payer(),
+        &fx.net.authority.pubkey(),
+        &fx.net.network,
+        &fx.net.token,
+        &fx.net.treasury,
+        &fx.net.treasury,
+        InitializePoolArgs {
+            min_stake_per_device: 1,
+            cooldown_secs: 1,
+            slash_authority: Pubkey::new_unique(),
+        },
+    );
+    assert_error(
+        suite.send(&[ix], &[&fx.net.authority]).await,
+        StakingError::PoolAlreadyExists,
+    );
+    assert_eq!(
+        suite
+            .account::<StakePool>(fx.pool.pool)
+            .await
+            .min_stake_per_device,
+        MIN
+    );
+}
+
+#[tokio::test]
+async fn pool_vault_and_position_at_prefunded_addresses() {
+    // Anyone can send lamports to these public addresses; that must block nothing.
+    let mut suite = Suite::start().await;
+    let net = suite.create_network(NetworkParams::default()).await;
+    let pool = pda::stake_pool(&net.network).0;
+    suite.airdrop(&pool, 1_000_000).await;
+    suite.airdrop(&pda::stake_vault(&pool).0, 1_000_000).await;
+    let fx_pool = suite.create_pool(&net, MIN, 60).await;
+    let op = suite.add_operator(&net, 10 * MIN).await;
+    suite
+        .airdrop(
+            &pda::stake_position(&pool, &op.wallet.pubkey()).0,
+            1_000_000,
+        )
+        .await;
+    suite.stake(&net, &op, MIN).await.expect("stake");
+    assert_eq!(suite.token_balance(fx_pool.vault).await, MIN);
+    assert_eq!(position(&mut suite, &fx_pool, &op.wallet).await.amount, MIN);
+}
+
+#[tokio::test]
 async fn update_pool_ok_and_by_stranger() {
     let mut suite = Suite::start().await;
     let fx = fixture(&mut suite, 0).await;

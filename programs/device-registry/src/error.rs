@@ -62,4 +62,10 @@ pub enum RegistryError {
     /// Returned if the device key is already onboarded in this network.
     #[msg("Device already onboarded")]
     DeviceAlreadyOnboarded,
+    /// Returned if a network with this id already exists.
+    #[msg("Network id already taken")]
+    NetworkIdTaken,
+    /// Returned if the maker authority is already registered in this network.
+    #[msg("Maker already registered")]
+    MakerAlreadyRegistered,
 }

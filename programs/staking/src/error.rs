@@ -61,6 +61,13 @@ pub enum StakingError {
     /// Returned if the device is already bonded in this pool.
     #[msg("Device already bonded")]
     DeviceAlreadyBonded,
+    /// Returned if the network already has a stake pool (or its vault address is taken).
+    #[msg("Stake pool already exists")]
+    PoolAlreadyExists,
+    /// Returned if a stake position address holds an account that is not a position of
+    /// this program.
+    #[msg("Stake position address is taken")]
+    PositionAddressTaken,
 }
 
 impl From<depin_core::error::CoreError> for StakingError {

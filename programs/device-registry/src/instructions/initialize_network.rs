@@ -29,14 +29,10 @@ pub struct InitializeNetwork<'info> {
     /// Becomes the network's authority; signs so that nobody names an authority by mistake.
     pub authority: Signer<'info>,
     /// The new network.
-    #[account(
-        init,
-        payer = payer,
-        space = Network::SIZE,
-        seeds = [Network::SEED, &args.network_id.to_le_bytes()],
-        bump,
-    )]
-    pub network: Account<'info, Network>,
+    /// CHECK: the seeds pin the address; the handler creates the account and refuses an id
+    /// that is taken (`NetworkIdTaken`).
+    #[account(mut, seeds = [Network::SEED, &args.network_id.to_le_bytes()], bump)]
+    pub network: UncheckedAccount<'info>,
     /// Mint of the network's rewards.
     pub reward_mint: InterfaceAccount<'info, Mint>,
     /// Mint in which fees are charged.
@@ -50,8 +46,20 @@ pub struct InitializeNetwork<'info> {
 
 /// Writes the new network and emits [`NetworkInitialized`].
 pub fn handler(ctx: Context<InitializeNetwork>, args: InitializeNetworkArgs) -> Result<()> {
-    let network = &mut ctx.accounts.network;
-    network.set_inner(Network {
+    let network_info = ctx.accounts.network.to_account_info();
+    pda_create::create_pda_account(
+        &ctx.accounts.payer.to_account_info(),
+        &network_info,
+        Network::SIZE,
+        &crate::ID,
+        &[
+            Network::SEED,
+            &args.network_id.to_le_bytes(),
+            &[ctx.bumps.network],
+        ],
+        RegistryError::NetworkIdTaken,
+    )?;
+    let network = Network {
         network_id: args.network_id,
         authority: ctx.accounts.authority.key(),
         pending_authority: None,
@@ -65,9 +73,10 @@ pub fn handler(ctx: Context<InitializeNetwork>, args: InitializeNetworkArgs) -> 
         maker_count: 0,
         paused: false,
         bump: ctx.bumps.network,
-    });
+    };
+    pda_create::write_account(&network_info, &network)?;
     emit_cpi!(NetworkInitialized {
-        network: network.key(),
+        network: network_info.key(),
         network_id: args.network_id,
         authority: network.authority,
         kind: args.kind,

@@ -35,14 +35,14 @@ pub struct RegisterMaker<'info> {
     )]
     pub network: Account<'info, Network>,
     /// The new maker.
+    /// CHECK: the seeds pin the address; the handler creates the account and refuses a maker
+    /// that is already registered (`MakerAlreadyRegistered`).
     #[account(
-        init,
-        payer = payer,
-        space = Maker::SIZE,
+        mut,
         seeds = [Maker::SEED, network.key().as_ref(), args.maker_authority.as_ref()],
         bump,
     )]
-    pub maker: Account<'info, Maker>,
+    pub maker: UncheckedAccount<'info>,
     /// System program, to create `maker`.
     pub system_program: Program<'info, System>,
 }
@@ -58,19 +58,34 @@ pub fn handler(ctx: Context<RegisterMaker>, args: RegisterMakerArgs) -> Result<(
         .maker_count
         .checked_add(1)
         .ok_or(RegistryError::MathOverflow)?;
-    let maker = &mut ctx.accounts.maker;
-    maker.set_inner(Maker {
-        network: network.key(),
+    let network_key = network.key();
+    let maker_info = ctx.accounts.maker.to_account_info();
+    pda_create::create_pda_account(
+        &ctx.accounts.payer.to_account_info(),
+        &maker_info,
+        Maker::SIZE,
+        &crate::ID,
+        &[
+            Maker::SEED,
+            network_key.as_ref(),
+            args.maker_authority.as_ref(),
+            &[ctx.bumps.maker],
+        ],
+        RegistryError::MakerAlreadyRegistered,
+    )?;
+    let maker = Maker {
+        network: network_key,
         maker_authority: args.maker_authority,
         name: args.name.clone(),
         approved: false,
         device_quota: args.device_quota,
         devices_onboarded: 0,
         bump: ctx.bumps.maker,
-    });
+    };
+    pda_create::write_account(&maker_info, &maker)?;
     emit_cpi!(MakerRegistered {
-        network: network.key(),
-        maker: maker.key(),
+        network: network_key,
+        maker: maker_info.key(),
         maker_authority: args.maker_authority,
         name: args.name,
         device_quota: args.device_quota,

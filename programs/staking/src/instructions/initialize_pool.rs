@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{self, InitializeAccount3, Mint, TokenAccount, TokenInterface};
 use device_registry::state::Network;
 
 use crate::error::StakingError;
@@ -33,27 +33,17 @@ pub struct InitializePool<'info> {
     )]
     pub network: Account<'info, Network>,
     /// The new pool.
-    #[account(
-        init,
-        payer = payer,
-        space = StakePool::SIZE,
-        seeds = [StakePool::SEED, network.key().as_ref()],
-        bump,
-    )]
-    pub pool: Account<'info, StakePool>,
+    /// CHECK: the seeds pin the address; the handler creates the account and refuses a
+    /// second pool (`PoolAlreadyExists`).
+    #[account(mut, seeds = [StakePool::SEED, network.key().as_ref()], bump)]
+    pub pool: UncheckedAccount<'info>,
     /// Mint of the staked token.
     pub stake_mint: InterfaceAccount<'info, Mint>,
-    /// The pool's vault, owned by the pool PDA.
-    #[account(
-        init,
-        payer = payer,
-        seeds = [StakePool::VAULT_SEED, pool.key().as_ref()],
-        bump,
-        token::mint = stake_mint,
-        token::authority = pool,
-        token::token_program = token_program,
-    )]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    /// The pool's vault: a token account of the stake mint whose authority is the pool PDA.
+    /// CHECK: the seeds pin the address; the handler creates and initialises it through the
+    /// token program.
+    #[account(mut, seeds = [StakePool::VAULT_SEED, pool.key().as_ref()], bump)]
+    pub vault: UncheckedAccount<'info>,
     /// The network's treasury (its owner must also own `treasury`).
     #[account(address = network.treasury)]
     pub network_treasury: InterfaceAccount<'info, TokenAccount>,
@@ -69,11 +59,47 @@ pub struct InitializePool<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Writes the pool and emits [`PoolInitialized`].
+/// Bytes of a token account without extensions (SPL Token and Token-2022 alike). Stake mints
+/// whose extensions need account extensions are not supported.
+const TOKEN_ACCOUNT_LEN: usize = 165;
+
+/// Creates the pool and its vault and emits [`PoolInitialized`].
 pub fn handler(ctx: Context<InitializePool>, args: InitializePoolArgs) -> Result<()> {
-    let pool = &mut ctx.accounts.pool;
-    pool.set_inner(StakePool {
-        network: ctx.accounts.network.key(),
+    let network_key = ctx.accounts.network.key();
+    let payer = ctx.accounts.payer.to_account_info();
+    let pool_info = ctx.accounts.pool.to_account_info();
+    let vault_info = ctx.accounts.vault.to_account_info();
+    pda_create::create_pda_account(
+        &payer,
+        &pool_info,
+        StakePool::SIZE,
+        &crate::ID,
+        &[StakePool::SEED, network_key.as_ref(), &[ctx.bumps.pool]],
+        StakingError::PoolAlreadyExists,
+    )?;
+    pda_create::create_pda_account(
+        &payer,
+        &vault_info,
+        TOKEN_ACCOUNT_LEN,
+        &ctx.accounts.token_program.key(),
+        &[
+            StakePool::VAULT_SEED,
+            pool_info.key.as_ref(),
+            &[ctx.bumps.vault],
+        ],
+        StakingError::PoolAlreadyExists,
+    )?;
+    token_interface::initialize_account3(CpiContext::new(
+        ctx.accounts.token_program.key(),
+        InitializeAccount3 {
+            account: vault_info.clone(),
+            mint: ctx.accounts.stake_mint.to_account_info(),
+            authority: pool_info.clone(),
+        },
+    ))?;
+
+    let pool = StakePool {
+        network: network_key,
         stake_mint: ctx.accounts.stake_mint.key(),
         vault: ctx.accounts.vault.key(),
         treasury: ctx.accounts.treasury.key(),
@@ -85,9 +111,10 @@ pub fn handler(ctx: Context<InitializePool>, args: InitializePoolArgs) -> Result
         total_slashed: 0,
         bump: ctx.bumps.pool,
         vault_bump: ctx.bumps.vault,
-    });
+    };
+    pda_create::write_account(&pool_info, &pool)?;
     emit_cpi!(PoolInitialized {
-        pool: pool.key(),
+        pool: pool_info.key(),
         network: pool.network,
         stake_mint: pool.stake_mint,
         vault: pool.vault,

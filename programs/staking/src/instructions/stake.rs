@@ -26,14 +26,14 @@ pub struct Stake<'info> {
     pub pool: Account<'info, StakePool>,
     /// The staker's position, created on first stake. Its address derives from the pool and
     /// the signer, so an existing position can only be topped up, never re-initialised.
+    /// CHECK: the seeds pin the address; the handler creates the account on first stake and
+    /// otherwise loads it as a `StakePosition` (owner and discriminator checked).
     #[account(
-        init_if_needed,
-        payer = owner,
-        space = StakePosition::SIZE,
+        mut,
         seeds = [StakePosition::SEED, pool.key().as_ref(), owner.key().as_ref()],
         bump,
     )]
-    pub position: Account<'info, StakePosition>,
+    pub position: UncheckedAccount<'info>,
     /// The stake mint.
     #[account(address = pool.stake_mint @ StakingError::WrongStakeMint)]
     pub stake_mint: InterfaceAccount<'info, Mint>,
@@ -54,13 +54,34 @@ pub fn handler(ctx: Context<Stake>, amount: u64) -> Result<()> {
     require!(amount > 0, StakingError::ZeroAmount);
     let pool_key = ctx.accounts.pool.key();
     let owner_key = ctx.accounts.owner.key();
-    let position = &mut ctx.accounts.position;
-    if position.owner == Pubkey::default() {
-        // First stake: the account was just created zeroed.
-        position.pool = pool_key;
-        position.owner = owner_key;
-        position.bump = ctx.bumps.position;
-    }
+    let position_info = ctx.accounts.position.to_account_info();
+    let mut position = if *position_info.owner == crate::ID {
+        let data = position_info.try_borrow_data()?;
+        StakePosition::try_deserialize(&mut &data[..])?
+    } else {
+        pda_create::create_pda_account(
+            &ctx.accounts.owner.to_account_info(),
+            &position_info,
+            StakePosition::SIZE,
+            &crate::ID,
+            &[
+                StakePosition::SEED,
+                pool_key.as_ref(),
+                owner_key.as_ref(),
+                &[ctx.bumps.position],
+            ],
+            StakingError::PositionAddressTaken,
+        )?;
+        StakePosition {
+            pool: pool_key,
+            owner: owner_key,
+            amount: 0,
+            pending: 0,
+            unlock_ts: 0,
+            devices_bonded: 0,
+            bump: ctx.bumps.position,
+        }
+    };
     position.amount = position
         .amount
         .checked_add(amount)
@@ -82,10 +103,11 @@ pub fn handler(ctx: Context<Stake>, amount: u64) -> Result<()> {
         amount,
         ctx.accounts.stake_mint.decimals,
     )?;
+    pda_create::write_account(&position_info, &position)?;
 
     emit_cpi!(Staked {
         pool: pool_key,
-        position: position.key(),
+        position: position_info.key(),
         owner: owner_key,
         amount,
         active: position.amount,
