@@ -13,6 +13,18 @@ pub enum CoreError {
     SlashExceedsStake,
     /// Returned if a basis-point rate exceeds 10,000.
     InvalidBps,
+    /// Returned if an emission schedule's tail exceeds its initial emission.
+    InvalidSchedule,
+    /// Returned if an epoch duration is zero.
+    InvalidEpochDuration,
+    /// Returned if an oracle set is empty, too large, has duplicates or the default key.
+    InvalidOracleSet,
+    /// Returned if a quorum is not a strict majority of its oracle set.
+    InvalidQuorum,
+    /// Returned if a merkle tree is built from no leaves.
+    EmptyTree,
+    /// Returned if a leaf index is outside the tree.
+    IndexOutOfRange,
 }
 
 impl core::fmt::Display for CoreError {
@@ -23,6 +35,12 @@ impl core::fmt::Display for CoreError {
             CoreError::InsufficientStake => "active stake below the bonded minimum",
             CoreError::SlashExceedsStake => "slash exceeds active plus pending stake",
             CoreError::InvalidBps => "basis points above 10000",
+            CoreError::InvalidSchedule => "emission tail exceeds the initial emission",
+            CoreError::InvalidEpochDuration => "epoch duration is zero",
+            CoreError::InvalidOracleSet => "oracle set is empty, too large or has duplicates",
+            CoreError::InvalidQuorum => "quorum is not a majority of the oracles",
+            CoreError::EmptyTree => "merkle tree without leaves",
+            CoreError::IndexOutOfRange => "leaf index out of range",
         })
     }
 }

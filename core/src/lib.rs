@@ -8,6 +8,11 @@
 //! - [`h3`]: validation of H3 cell indexes (device locations).
 //! - [`stake`]: bonding and unstaking rules, slash splits, cooldown arithmetic.
 //! - [`fees`]: basis-point fees with a written-down rounding rule.
+//! - [`emission`]: the reward emission schedule and its cumulative sum.
+//! - [`epoch`]: epoch boundaries.
+//! - [`merkle`]: domain-separated, sorted-pair merkle trees and proofs, generic over the
+//!   platform's SHA-256.
+//! - [`oracle`]: oracle-set and quorum rules.
 //! - [`error`]: the one error type of the crate.
 //!
 //! The crate has no dependencies, is `no_std` without its default `std` feature, never
@@ -16,9 +21,13 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
+pub mod emission;
+pub mod epoch;
 pub mod error;
 pub mod fees;
 pub mod h3;
+pub mod merkle;
+pub mod oracle;
 pub mod stake;
 
 pub use error::CoreError;
