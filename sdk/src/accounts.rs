@@ -6,6 +6,7 @@
 use anchor_lang::{AccountDeserialize, Discriminator};
 
 pub use device_registry::state::{Capabilities, Device, DeviceStatus, Maker, Network, NetworkKind};
+pub use rewards::state::{Claimed, EpochRoot, Proposal, RewardsConfig, Schedule};
 pub use staking::state::{DeviceBond, StakePool, StakePosition};
 
 use crate::error::SdkError;
@@ -39,6 +40,12 @@ pub enum SuiteAccount {
     StakePosition(StakePosition),
     /// A staking `DeviceBond`.
     DeviceBond(DeviceBond),
+    /// A rewards `RewardsConfig`.
+    RewardsConfig(Box<RewardsConfig>),
+    /// A rewards `EpochRoot`.
+    EpochRoot(Box<EpochRoot>),
+    /// A rewards `Claimed`.
+    Claimed(Claimed),
 }
 
 /// Decodes any account of the suite by looking at its discriminator.
@@ -54,6 +61,11 @@ pub fn decode_any(data: &[u8]) -> Result<SuiteAccount, SdkError> {
         d if d == StakePool::DISCRIMINATOR => SuiteAccount::StakePool(decode(data)?),
         d if d == StakePosition::DISCRIMINATOR => SuiteAccount::StakePosition(decode(data)?),
         d if d == DeviceBond::DISCRIMINATOR => SuiteAccount::DeviceBond(decode(data)?),
+        d if d == RewardsConfig::DISCRIMINATOR => {
+            SuiteAccount::RewardsConfig(Box::new(decode(data)?))
+        }
+        d if d == EpochRoot::DISCRIMINATOR => SuiteAccount::EpochRoot(Box::new(decode(data)?)),
+        d if d == Claimed::DISCRIMINATOR => SuiteAccount::Claimed(decode(data)?),
         _ => {
             return Err(SdkError::AccountDecode {
                 expected: "suite account",

@@ -4,9 +4,12 @@
 //! suite's programs without hand-assembling bytes:
 //!
 //! - [`pda`]: every program-derived address, from the same seeds the programs use.
-//! - [`registry`] and [`staking`]: one typed builder per instruction, returning a ready
+//! - [`registry`], [`staking`] and [`rewards`]: one typed builder per instruction, returning a ready
 //!   [`Instruction`] (the event-CPI accounts Anchor needs are filled in).
 //! - [`accounts`]: decoding of every account, with the discriminator checked.
+//! - [`oracle`]: the reward oracle's tools: build the tree over `(device, owner,
+//!   cumulative)` rows, serve and verify proofs, keep a proof store on disk (the
+//!   `depin-oracle` binary wraps it).
 //! - [`events`]: decoding of the events the programs emit as self-CPIs.
 //! - [`error`]: the SDK's typed errors; nothing here panics on bad input.
 //!
@@ -16,10 +19,13 @@
 pub mod accounts;
 pub mod error;
 pub mod events;
+pub mod oracle;
 pub mod pda;
 pub mod registry;
+pub mod rewards;
 pub mod staking;
 
+pub use ::rewards as rewards_program;
 pub use ::staking as staking_program;
 pub use anchor_lang::prelude::Pubkey;
 pub use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
@@ -30,3 +36,5 @@ pub use error::SdkError;
 pub const REGISTRY_PROGRAM_ID: Pubkey = device_registry::ID;
 /// Program id of the staking program.
 pub const STAKING_PROGRAM_ID: Pubkey = ::staking::ID;
+/// Program id of the rewards program.
+pub const REWARDS_PROGRAM_ID: Pubkey = ::rewards::ID;

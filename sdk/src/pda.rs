@@ -4,6 +4,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use device_registry::state::{Device, Maker, Network};
+use rewards::state::{Claimed, EpochRoot, RewardsConfig};
 use staking::state::{DeviceBond, StakePool, StakePosition};
 
 /// `Network`: `["network", network_id le]` in the registry.
@@ -59,4 +60,25 @@ pub fn device_bond(pool: &Pubkey, device: &Pubkey) -> (Pubkey, u8) {
 /// The event-CPI authority of a program: `["__event_authority"]`.
 pub fn event_authority(program_id: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[b"__event_authority"], program_id)
+}
+
+/// `RewardsConfig`: `["rewards", network]` in rewards. Also the reward mint's authority.
+pub fn rewards_config(network: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(&[RewardsConfig::SEED, network.as_ref()], &rewards::ID)
+}
+
+/// `EpochRoot`: `["epoch", config, epoch le]` in rewards.
+pub fn epoch_root(config: &Pubkey, epoch: u64) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[EpochRoot::SEED, config.as_ref(), &epoch.to_le_bytes()],
+        &rewards::ID,
+    )
+}
+
+/// `Claimed`: `["claimed", config, device]` in rewards.
+pub fn claimed(config: &Pubkey, device: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[Claimed::SEED, config.as_ref(), device.as_ref()],
+        &rewards::ID,
+    )
 }

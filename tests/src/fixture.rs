@@ -10,6 +10,9 @@ use depin_sdk::registry::{
     self, Capabilities, FeeAccounts, InitializeNetworkArgs, NetworkKind, OnboardDeviceArgs,
     RegisterMakerArgs, SetMakerApprovalArgs,
 };
+use depin_sdk::rewards::{
+    self as rewards_ix, InitializeRewardsArgs, ProposeRootArgs, RewardToken, Schedule,
+};
 use depin_sdk::staking::{self, InitializePoolArgs, StakeToken};
 use depin_sdk::{pda, Instruction};
 use solana_keypair::Keypair;
@@ -454,6 +457,126 @@ impl FixtureBuilder {
             maker,
             operators,
             pool,
+        }
+    }
+}
+
+/// Settings of a network's rewards.
+#[derive(Debug, Clone)]
+pub struct RewardsParams {
+    /// Emission schedule.
+    pub schedule: Schedule,
+    /// Epoch length in seconds.
+    pub epoch_duration_secs: u64,
+    /// Number of oracles.
+    pub oracles: usize,
+    /// Quorum.
+    pub quorum: u8,
+}
+
+impl Default for RewardsParams {
+    fn default() -> Self {
+        RewardsParams {
+            schedule: Schedule {
+                initial_per_epoch: 1_000_000_000,
+                halving_interval_epochs: 4,
+                tail_per_epoch: 100_000_000,
+            },
+            epoch_duration_secs: 3600,
+            oracles: 3,
+            quorum: 2,
+        }
+    }
+}
+
+/// A network's rewards configuration.
+pub struct RewardsFixture {
+    /// The `RewardsConfig` account (the reward mint's authority).
+    pub config: Pubkey,
+    /// The oracles, in config order.
+    pub oracles: Vec<Keypair>,
+    /// The reward mint and its token program.
+    pub token: RewardToken,
+    /// Start of epoch 0.
+    pub genesis_ts: i64,
+    /// The settings it was created with.
+    pub params: RewardsParams,
+}
+
+impl Suite {
+    /// Configures rewards for `net` with epoch 0 starting now; the harness mint authority
+    /// hands the reward mint to the config.
+    pub async fn create_rewards(
+        &mut self,
+        net: &NetworkFixture,
+        params: RewardsParams,
+    ) -> RewardsFixture {
+        let oracles: Vec<Keypair> = (0..params.oracles).map(|_| Keypair::new()).collect();
+        for oracle in &oracles {
+            self.airdrop(&oracle.pubkey(), 100_000_000).await;
+        }
+        let genesis_ts = self.clock().await.unix_timestamp;
+        let token = RewardToken {
+            mint: net.reward_mint,
+            token_program: net.token.token_program,
+        };
+        let ix = rewards_ix::initialize_rewards(
+            &self.payer(),
+            &net.authority.pubkey(),
+            &net.network,
+            &token,
+            &self.mint_authority.pubkey(),
+            InitializeRewardsArgs {
+                schedule: params.schedule,
+                epoch_duration_secs: params.epoch_duration_secs,
+                genesis_ts,
+                oracles: oracles.iter().map(|k| k.pubkey()).collect(),
+                quorum: params.quorum,
+            },
+        );
+        let mint_authority = self.mint_authority.insecure_clone();
+        self.send(&[ix], &[&net.authority, &mint_authority])
+            .await
+            .expect("initialize_rewards");
+        RewardsFixture {
+            config: pda::rewards_config(&net.network).0,
+            oracles,
+            token,
+            genesis_ts,
+            params,
+        }
+    }
+
+    /// Oracle `index` proposes `(root, total)` for `epoch`.
+    pub async fn propose(
+        &mut self,
+        net: &NetworkFixture,
+        rw: &RewardsFixture,
+        index: usize,
+        epoch: u64,
+        root: [u8; 32],
+        total: u64,
+    ) -> Result<(), SendError> {
+        let oracle = &rw.oracles[index];
+        let ix = rewards_ix::propose_root(
+            &oracle.pubkey(),
+            &net.network,
+            ProposeRootArgs {
+                epoch,
+                root,
+                cumulative_total: total,
+            },
+        );
+        self.send(&[ix], &[oracle]).await
+    }
+
+    /// Moves the clock past the end of `epoch`.
+    pub async fn finish_epoch(&mut self, rw: &RewardsFixture, epoch: u64) {
+        let end = depin_core::epoch::epoch_end(rw.genesis_ts, rw.params.epoch_duration_secs, epoch)
+            .expect("epoch end");
+        let now = self.clock().await.unix_timestamp;
+        if now < end {
+            self.advance_time(end - now).await;
         }
     }
 }

@@ -74,9 +74,10 @@ impl ProgramBuild {
 }
 
 /// The suite's programs, by the name of their `.so` and their id.
-pub const PROGRAMS: [(&str, Pubkey); 2] = [
+pub const PROGRAMS: [(&str, Pubkey); 3] = [
     ("device_registry", device_registry::ID),
     ("staking", staking::ID),
+    ("rewards", rewards::ID),
 ];
 
 // Anchor's generated `entry` wants one lifetime for the program id, the accounts and the data,
@@ -95,6 +96,7 @@ macro_rules! anchor_processor {
 
 anchor_processor!(registry_processor, device_registry);
 anchor_processor!(staking_processor, staking);
+anchor_processor!(rewards_processor, rewards);
 
 /// The runtime logs every instruction at debug level to stderr, which the test harness does
 /// not capture. Unless the caller chose a level with `RUST_LOG`, keep only errors.
@@ -135,6 +137,7 @@ impl Suite {
                     processor!(registry_processor),
                 );
                 test.add_program("staking", staking::ID, processor!(staking_processor));
+                test.add_program("rewards", rewards::ID, processor!(rewards_processor));
             }
             ProgramBuild::Sbf(dir) => {
                 std::env::set_var("SBF_OUT_DIR", dir);

@@ -73,3 +73,25 @@ pub fn write_account<T: AccountSerialize>(account: &AccountInfo, value: &T) -> R
     let mut cursor: &mut [u8] = &mut data;
     value.try_serialize(&mut cursor)
 }
+
+/// Loads the `T` at `account` if this program (`owner`) already wrote one there, otherwise
+/// creates the account (as [`create_pda_account`]) and returns `new()`, unwritten: the
+/// caller updates it and writes it back with [`write_account`].
+///
+/// An address holding anything else (data of another program) fails with `taken`.
+pub fn load_or_create<'info, T: AccountDeserialize>(
+    payer: &AccountInfo<'info>,
+    account: &AccountInfo<'info>,
+    space: usize,
+    owner: &Pubkey,
+    signer_seeds: &[&[u8]],
+    taken: impl Into<anchor_lang::error::Error>,
+    new: impl FnOnce() -> T,
+) -> Result<T> {
+    if account.owner == owner {
+        let data = account.try_borrow_data()?;
+        return T::try_deserialize(&mut &data[..]);
+    }
+    create_pda_account(payer, account, space, owner, signer_seeds, taken)?;
+    Ok(new())
+}

@@ -55,24 +55,19 @@ pub fn handler(ctx: Context<Stake>, amount: u64) -> Result<()> {
     let pool_key = ctx.accounts.pool.key();
     let owner_key = ctx.accounts.owner.key();
     let position_info = ctx.accounts.position.to_account_info();
-    let mut position = if *position_info.owner == crate::ID {
-        let data = position_info.try_borrow_data()?;
-        StakePosition::try_deserialize(&mut &data[..])?
-    } else {
-        pda_create::create_pda_account(
-            &ctx.accounts.owner.to_account_info(),
-            &position_info,
-            StakePosition::SIZE,
-            &crate::ID,
-            &[
-                StakePosition::SEED,
-                pool_key.as_ref(),
-                owner_key.as_ref(),
-                &[ctx.bumps.position],
-            ],
-            StakingError::PositionAddressTaken,
-        )?;
-        StakePosition {
+    let mut position = pda_create::load_or_create(
+        &ctx.accounts.owner.to_account_info(),
+        &position_info,
+        StakePosition::SIZE,
+        &crate::ID,
+        &[
+            StakePosition::SEED,
+            pool_key.as_ref(),
+            owner_key.as_ref(),
+            &[ctx.bumps.position],
+        ],
+        StakingError::PositionAddressTaken,
+        || StakePosition {
             pool: pool_key,
             owner: owner_key,
             amount: 0,
@@ -80,8 +75,8 @@ pub fn handler(ctx: Context<Stake>, amount: u64) -> Result<()> {
             unlock_ts: 0,
             devices_bonded: 0,
             bump: ctx.bumps.position,
-        }
-    };
+        },
+    )?;
     position.amount = position
         .amount
         .checked_add(amount)

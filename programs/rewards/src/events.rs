@@ -1,0 +1,86 @@
+//! Events of the rewards program, emitted with `emit_cpi!`.
+
+use anchor_lang::prelude::*;
+
+use crate::state::Schedule;
+
+/// A network's rewards were configured.
+#[event]
+pub struct RewardsInitialized {
+    /// The `RewardsConfig` account.
+    pub config: Pubkey,
+    /// Its network.
+    pub network: Pubkey,
+    /// The reward mint (its mint authority is now `config`).
+    pub reward_mint: Pubkey,
+    /// Emission schedule.
+    pub schedule: Schedule,
+    /// Epoch length in seconds.
+    pub epoch_duration_secs: u64,
+    /// Start of epoch 0.
+    pub genesis_ts: i64,
+    /// Oracles.
+    pub oracles: Vec<Pubkey>,
+    /// Quorum.
+    pub quorum: u8,
+}
+
+/// The oracle set changed; proposals made under the previous set no longer count.
+#[event]
+pub struct OraclesSet {
+    /// The `RewardsConfig` account.
+    pub config: Pubkey,
+    /// New oracles.
+    pub oracles: Vec<Pubkey>,
+    /// New quorum.
+    pub quorum: u8,
+    /// Version of the oracle set after the change.
+    pub oracle_set_version: u32,
+}
+
+/// An oracle proposed an epoch's root.
+#[event]
+pub struct RootProposed {
+    /// The `RewardsConfig` account.
+    pub config: Pubkey,
+    /// The epoch.
+    pub epoch: u64,
+    /// The proposing oracle.
+    pub oracle: Pubkey,
+    /// Proposed root.
+    pub root: [u8; 32],
+    /// Proposed cumulative total.
+    pub cumulative_total: u64,
+    /// Oracles that proposed exactly this root and total so far.
+    pub votes: u8,
+}
+
+/// An epoch's root reached quorum.
+#[event]
+pub struct RootFinalized {
+    /// The `RewardsConfig` account.
+    pub config: Pubkey,
+    /// The epoch.
+    pub epoch: u64,
+    /// Finalized root.
+    pub root: [u8; 32],
+    /// Finalized cumulative total.
+    pub cumulative_total: u64,
+}
+
+/// Rewards were minted to a device owner.
+#[event]
+pub struct RewardsClaimed {
+    /// The `RewardsConfig` account.
+    pub config: Pubkey,
+    /// The registry device.
+    pub device: Pubkey,
+    /// Its owner, who received the tokens.
+    pub owner: Pubkey,
+    /// Epoch whose root the claim proved against.
+    pub epoch: u64,
+    /// Amount minted now.
+    pub amount: u64,
+    /// Total claimed by the device so far.
+    pub total_claimed: u64,
+}

@@ -1,0 +1,148 @@
+use anchor_lang::prelude::*;
+use depin_core::emission::EmissionSchedule;
+use device_registry::state::Network;
+
+use crate::error::RewardsError;
+use crate::events::{RootFinalized, RootProposed};
+use crate::state::{EpochRoot, Proposal, RewardsConfig, MAX_ORACLES};
+
+/// Arguments of `propose_root`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct ProposeRootArgs {
+    /// The epoch (must have ended).
+    pub epoch: u64,
+    /// Merkle root over `(device, owner, cumulative_amount)` leaves.
+    pub root: [u8; 32],
+    /// Sum of every leaf's cumulative amount.
+    pub cumulative_total: u64,
+}
+
+/// Accounts of `propose_root`.
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(args: ProposeRootArgs)]
+pub struct ProposeRoot<'info> {
+    /// An oracle of the config; pays the epoch account's rent on the first proposal.
+    #[account(mut)]
+    pub oracle: Signer<'info>,
+    /// The registry network.
+    #[account(constraint = !network.paused @ RewardsError::NetworkPaused)]
+    pub network: Account<'info, Network>,
+    /// The network's rewards config.
+    #[account(
+        mut,
+        seeds = [RewardsConfig::SEED, network.key().as_ref()],
+        bump = config.bump,
+        has_one = network,
+    )]
+    pub config: Account<'info, RewardsConfig>,
+    /// The epoch's proposals.
+    /// CHECK: the seeds pin the address; the handler loads it (owner and discriminator
+    /// checked) or creates it on the epoch's first proposal.
+    #[account(
+        mut,
+        seeds = [EpochRoot::SEED, config.key().as_ref(), &args.epoch.to_le_bytes()],
+        bump,
+    )]
+    pub epoch_root: UncheckedAccount<'info>,
+    /// System program, to create `epoch_root`.
+    pub system_program: Program<'info, System>,
+}
+
+/// Records the oracle's proposal, finalizes the epoch when `quorum` proposals agree exactly,
+/// and emits [`RootProposed`] (and [`RootFinalized`]).
+pub fn handler(ctx: Context<ProposeRoot>, args: ProposeRootArgs) -> Result<()> {
+    let config = &mut ctx.accounts.config;
+    let oracle_index = config
+        .oracle_index(&ctx.accounts.oracle.key())
+        .ok_or(RewardsError::NotOracle)?;
+
+    let now = Clock::get()?.unix_timestamp;
+    let epoch_end =
+        depin_core::epoch::epoch_end(config.genesis_ts, config.epoch_duration_secs, args.epoch)
+            .map_err(|_| RewardsError::MathOverflow)?;
+    require!(now >= epoch_end, RewardsError::EpochNotOver);
+    if let Some(latest) = config.latest_finalized_epoch {
+        require!(args.epoch != latest, RewardsError::EpochAlreadyFinalized);
+        require!(args.epoch > latest, RewardsError::StaleEpoch);
+    }
+    let cap = EmissionSchedule::from(config.schedule)
+        .cumulative_through(args.epoch)
+        .map_err(|_| RewardsError::MathOverflow)?;
+    require!(
+        u128::from(args.cumulative_total) <= cap,
+        RewardsError::ExceedsEmissionSchedule
+    );
+    require!(
+        args.cumulative_total >= config.latest_finalized_total,
+        RewardsError::DecreasingTotal
+    );
+
+    let config_key = config.key();
+    let version = config.oracle_set_version;
+    let epoch_info = ctx.accounts.epoch_root.to_account_info();
+    let mut epoch_root = pda_create::load_or_create(
+        &ctx.accounts.oracle.to_account_info(),
+        &epoch_info,
+        EpochRoot::SIZE,
+        &crate::ID,
+        &[
+            EpochRoot::SEED,
+            config_key.as_ref(),
+            &args.epoch.to_le_bytes(),
+            &[ctx.bumps.epoch_root],
+        ],
+        RewardsError::UnexpectedAccount,
+        || EpochRoot {
+            config: config_key,
+            epoch: args.epoch,
+            oracle_set_version: version,
+            proposals: [Proposal::default(); MAX_ORACLES],
+            finalized: false,
+            root: [0; 32],
+            cumulative_total: 0,
+            finalized_at: 0,
+            bump: ctx.bumps.epoch_root,
+        },
+    )?;
+    require!(!epoch_root.finalized, RewardsError::EpochAlreadyFinalized);
+    if epoch_root.oracle_set_version != version {
+        // The oracle set changed since these proposals: indexes no longer name the same keys.
+        epoch_root.proposals = [Proposal::default(); MAX_ORACLES];
+        epoch_root.oracle_set_version = version;
+    }
+    let slot = epoch_root
+        .proposals
+        .get_mut(oracle_index)
+        .ok_or(RewardsError::NotOracle)?;
+    *slot = Proposal {
+        submitted: true,
+        root: args.root,
+        cumulative_total: args.cumulative_total,
+    };
+    let votes = epoch_root.votes_for(&args.root, args.cumulative_total);
+    emit_cpi!(RootProposed {
+        config: config_key,
+        epoch: args.epoch,
+        oracle: ctx.accounts.oracle.key(),
+        root: args.root,
+        cumulative_total: args.cumulative_total,
+        votes,
+    });
+
+    if votes >= config.quorum {
+        epoch_root.finalized = true;
+        epoch_root.root = args.root;
+        epoch_root.cumulative_total = args.cumulative_total;
+        epoch_root.finalized_at = now;
+        config.latest_finalized_epoch = Some(args.epoch);
+        config.latest_finalized_total = args.cumulative_total;
+        emit_cpi!(RootFinalized {
+            config: config_key,
+            epoch: args.epoch,
+            root: args.root,
+            cumulative_total: args.cumulative_total,
+        });
+    }
+    pda_create::write_account(&epoch_info, &epoch_root)
+}

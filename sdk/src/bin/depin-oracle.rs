@@ -1,0 +1,211 @@
+//! `depin-oracle`: the reward oracle's command-line tool.
+//!
+//! ```text
+//! depin-oracle generate --devices 1000000 --out rows.csv     # synthetic rows (demos, benchmarks)
+//! depin-oracle build --rows rows.csv --store epoch-7.store   # prints root, total, depth
+//! depin-oracle proof --store epoch-7.store --device <DEVICE> # prints the claim arguments
+//! depin-oracle verify --root <HEX> --device <D> --owner <O> --amount <N> --proof <HEX,HEX,...>
+//! ```
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use clap::{Parser, Subcommand};
+use depin_sdk::oracle::{
+    hex, parse_hex, parse_rows, verify_proof, OracleError, RewardRow, RewardTree,
+};
+use depin_sdk::Pubkey;
+
+#[derive(Parser)]
+#[command(
+    name = "depin-oracle",
+    about = "Build reward trees, serve and verify proofs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Writes synthetic rows (random devices and owners, increasing amounts).
+    Generate {
+        /// Number of devices.
+        #[arg(long)]
+        devices: usize,
+        /// Output CSV file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Builds the tree from a CSV of `device,owner,cumulative_amount` and writes the proof store.
+    Build {
+        /// Input CSV.
+        #[arg(long)]
+        rows: PathBuf,
+        /// Proof store to write.
+        #[arg(long)]
+        store: PathBuf,
+    },
+    /// Prints one device's claim arguments from a proof store.
+    Proof {
+        /// Proof store.
+        #[arg(long)]
+        store: PathBuf,
+        /// The registry `Device` account (base58).
+        #[arg(long)]
+        device: String,
+    },
+    /// Checks a proof against a root, as the program does.
+    Verify {
+        /// Root (64 hex digits).
+        #[arg(long)]
+        root: String,
+        /// Device (base58).
+        #[arg(long)]
+        device: String,
+        /// Owner (base58).
+        #[arg(long)]
+        owner: String,
+        /// Cumulative amount.
+        #[arg(long)]
+        amount: u64,
+        /// Comma-separated sibling hashes (may be empty for a one-device tree).
+        #[arg(long, default_value = "")]
+        proof: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Oracle(#[from] OracleError),
+    #[error("{path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Input(String),
+}
+
+fn open(path: &PathBuf) -> Result<File, CliError> {
+    File::open(path).map_err(|source| CliError::File {
+        path: path.clone(),
+        source,
+    })
+}
+
+fn create(path: &PathBuf) -> Result<BufWriter<File>, CliError> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|source| CliError::File {
+            path: path.clone(),
+            source,
+        })
+}
+
+fn key(s: &str, what: &str) -> Result<Pubkey, CliError> {
+    Pubkey::from_str(s).map_err(|e| CliError::Input(format!("{what} {s:?}: {e}")))
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Generate { devices, out } => {
+            let mut file = create(&out)?;
+            let io = |e| CliError::File {
+                path: out.clone(),
+                source: e,
+            };
+            writeln!(file, "device,owner,cumulative_amount").map_err(io)?;
+            for i in 0..devices {
+                writeln!(
+                    file,
+                    "{},{},{}",
+                    Pubkey::new_unique(),
+                    Pubkey::new_unique(),
+                    1_000 + i as u64
+                )
+                .map_err(io)?;
+            }
+            file.flush().map_err(io)?;
+            println!("wrote {devices} rows to {}", out.display());
+        }
+        Command::Build { rows, store } => {
+            let rows = parse_rows(BufReader::new(open(&rows)?))?;
+            let tree = RewardTree::build(rows)?;
+            tree.write_store(create(&store)?)?;
+            println!("devices          {}", tree.len());
+            println!("depth            {}", tree.depth());
+            println!("root             {}", hex(&tree.root()));
+            println!("cumulative_total {}", tree.total());
+            println!("store            {}", store.display());
+        }
+        Command::Proof { store, device } => {
+            let device = key(&device, "device")?;
+            let tree = RewardTree::read_store(BufReader::new(open(&store)?))?;
+            let proof = tree
+                .proof(&device)
+                .ok_or_else(|| CliError::Input(format!("device {device} is not in the tree")))?;
+            let siblings: Vec<String> = proof.proof.iter().map(hex).collect();
+            println!("{{");
+            println!("  \"root\": \"{}\",", hex(&tree.root()));
+            println!("  \"device\": \"{}\",", proof.row.device);
+            println!("  \"owner\": \"{}\",", proof.row.owner);
+            println!("  \"cumulative_amount\": {},", proof.row.cumulative_amount);
+            println!(
+                "  \"proof\": [{}]",
+                siblings
+                    .iter()
+                    .map(|s| format!("\"{s}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!("}}");
+        }
+        Command::Verify {
+            root,
+            device,
+            owner,
+            amount,
+            proof,
+        } => {
+            let root = parse_hex(&root)
+                .ok_or_else(|| CliError::Input("root: expected 64 hex digits".into()))?;
+            let row = RewardRow {
+                device: key(&device, "device")?,
+                owner: key(&owner, "owner")?,
+                cumulative_amount: amount,
+            };
+            let siblings = proof
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| {
+                    parse_hex(s).ok_or_else(|| {
+                        CliError::Input(format!("proof element {s:?}: expected 64 hex digits"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if verify_proof(&root, &row, &siblings) {
+                println!("valid");
+            } else {
+                return Err(CliError::Input(
+                    "invalid: the proof does not lead to the root".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("depin-oracle: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
