@@ -195,6 +195,19 @@ mod tests {
         bytes.extend([2u8; 32]);
         bytes.extend(5u64.to_le_bytes());
         assert_eq!(a, Sha::hashv(&[&bytes]));
+        // fixed vectors, computed independently with Python's hashlib
+        assert_eq!(
+            hex(&a),
+            "3a4448ca4db88a01917052854ea85379628e4f85daa429ea5e4ec6e9092dc9cf"
+        );
+        assert_eq!(
+            hex(&b),
+            "fb2a5c4ee5263d8019749df62a2da2c1595bf6f5a25a7a4ddb37feee0e9062c5"
+        );
+        assert_eq!(
+            hex(&node_hash::<Sha>(&a, &b)),
+            "f9415cc960f418ee3a561d16e85ac62915b4277fc552a3864795c868488fa366"
+        );
         // pairs are sorted: the order of the children does not matter
         assert_eq!(node_hash::<Sha>(&a, &b), node_hash::<Sha>(&b, &a));
         let tree = MerkleTree::new::<Sha>(vec![a, b]).unwrap();
