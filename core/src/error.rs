@@ -25,6 +25,12 @@ pub enum CoreError {
     EmptyTree,
     /// Returned if a leaf index is outside the tree.
     IndexOutOfRange,
+    /// Returned if an order book side has more than `MAX_ORDERS_PER_SIDE` orders.
+    TooManyOrders,
+    /// Returned if output slices do not match the order books' lengths.
+    LengthMismatch,
+    /// Returned if a consumer's charge would exceed its escrow.
+    EscrowShortfall,
 }
 
 impl core::fmt::Display for CoreError {
@@ -41,6 +47,9 @@ impl core::fmt::Display for CoreError {
             CoreError::InvalidQuorum => "quorum is not a majority of the oracles",
             CoreError::EmptyTree => "merkle tree without leaves",
             CoreError::IndexOutOfRange => "leaf index out of range",
+            CoreError::TooManyOrders => "too many orders on one side of the book",
+            CoreError::LengthMismatch => "output slices do not match the books",
+            CoreError::EscrowShortfall => "charge exceeds the escrow",
         })
     }
 }

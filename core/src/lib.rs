@@ -9,6 +9,7 @@
 //! - [`stake`]: bonding and unstaking rules, slash splits, cooldown arithmetic.
 //! - [`fees`]: basis-point fees with a written-down rounding rule.
 //! - [`emission`]: the reward emission schedule and its cumulative sum.
+//! - [`energy`]: the per-interval double auction and the settlement split.
 //! - [`epoch`]: epoch boundaries.
 //! - [`merkle`]: domain-separated, sorted-pair merkle trees and proofs, generic over the
 //!   platform's SHA-256.
@@ -22,6 +23,7 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod emission;
+pub mod energy;
 pub mod epoch;
 pub mod error;
 pub mod fees;

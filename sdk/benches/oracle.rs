@@ -120,5 +120,5 @@ fn main() {
         rss_tree,
         peak_rss_mib().unwrap_or(0.0)
     );
-    println!("  claim compute units at depth 20: skipped here (needs the SBF build of rewards; run `cargo run -p depin-tests --bin claim-cu` with SBF_OUT_DIR set)");
+    println!("  claim compute units at depth 20: skipped here (needs the SBF build of rewards; run `cargo run -p depin-tests --bin compute-units` with SBF_OUT_DIR set)");
 }

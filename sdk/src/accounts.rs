@@ -6,6 +6,7 @@
 use anchor_lang::{AccountDeserialize, Discriminator};
 
 pub use device_registry::state::{Capabilities, Device, DeviceStatus, Maker, Network, NetworkKind};
+pub use energy_settlement::state::{AskSlot, BidSlot, EnergyMarket, Interval, Meter, MeterReading};
 pub use rewards::state::{Claimed, EpochRoot, Proposal, RewardsConfig, Schedule};
 pub use staking::state::{DeviceBond, StakePool, StakePosition};
 
@@ -46,6 +47,14 @@ pub enum SuiteAccount {
     EpochRoot(Box<EpochRoot>),
     /// A rewards `Claimed`.
     Claimed(Claimed),
+    /// An energy `EnergyMarket`.
+    EnergyMarket(EnergyMarket),
+    /// An energy `Interval` (zero-copy book).
+    Interval(Box<Interval>),
+    /// An energy `Meter`.
+    Meter(Meter),
+    /// An energy `MeterReading`.
+    MeterReading(MeterReading),
 }
 
 /// Decodes any account of the suite by looking at its discriminator.
@@ -66,6 +75,12 @@ pub fn decode_any(data: &[u8]) -> Result<SuiteAccount, SdkError> {
         }
         d if d == EpochRoot::DISCRIMINATOR => SuiteAccount::EpochRoot(Box::new(decode(data)?)),
         d if d == Claimed::DISCRIMINATOR => SuiteAccount::Claimed(decode(data)?),
+        d if d == EnergyMarket::DISCRIMINATOR => SuiteAccount::EnergyMarket(decode(data)?),
+        d if d == Interval::DISCRIMINATOR => {
+            SuiteAccount::Interval(Box::new(decode_interval(data)?))
+        }
+        d if d == Meter::DISCRIMINATOR => SuiteAccount::Meter(decode(data)?),
+        d if d == MeterReading::DISCRIMINATOR => SuiteAccount::MeterReading(decode(data)?),
         _ => {
             return Err(SdkError::AccountDecode {
                 expected: "suite account",
@@ -73,4 +88,21 @@ pub fn decode_any(data: &[u8]) -> Result<SuiteAccount, SdkError> {
             })
         }
     })
+}
+
+/// Decodes a zero-copy `Interval` (discriminator and length checked; copied out, so the
+/// input needs no particular alignment).
+pub fn decode_interval(data: &[u8]) -> Result<Interval, SdkError> {
+    let error = |reason: &str| SdkError::AccountDecode {
+        expected: "Interval",
+        reason: reason.into(),
+    };
+    let (disc, body) = data.split_at_checked(8).ok_or_else(|| error("too short"))?;
+    if disc != Interval::DISCRIMINATOR {
+        return Err(error("wrong discriminator"));
+    }
+    let body = body
+        .get(..std::mem::size_of::<Interval>())
+        .ok_or_else(|| error("too short"))?;
+    Ok(bytemuck::pod_read_unaligned(body))
 }

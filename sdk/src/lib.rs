@@ -4,9 +4,11 @@
 //! suite's programs without hand-assembling bytes:
 //!
 //! - [`pda`]: every program-derived address, from the same seeds the programs use.
-//! - [`registry`], [`staking`] and [`rewards`]: one typed builder per instruction, returning a ready
+//! - [`registry`], [`staking`], [`rewards`] and [`energy`]: one typed builder per instruction, returning a ready
 //!   [`Instruction`] (the event-CPI accounts Anchor needs are filled in).
 //! - [`accounts`]: decoding of every account, with the discriminator checked.
+//!   [`energy`] also signs meter readings with the device key and batches a gateway's
+//!   meters into transactions.
 //! - [`oracle`]: the reward oracle's tools: build the tree over `(device, owner,
 //!   cumulative)` rows, serve and verify proofs, keep a proof store on disk (the
 //!   `depin-oracle` binary wraps it).
@@ -17,6 +19,7 @@
 //! types the programs were built with.
 
 pub mod accounts;
+pub mod energy;
 pub mod error;
 pub mod events;
 pub mod oracle;
@@ -25,6 +28,7 @@ pub mod registry;
 pub mod rewards;
 pub mod staking;
 
+pub use ::energy_settlement as energy_program;
 pub use ::rewards as rewards_program;
 pub use ::staking as staking_program;
 pub use anchor_lang::prelude::Pubkey;
@@ -36,5 +40,7 @@ pub use error::SdkError;
 pub const REGISTRY_PROGRAM_ID: Pubkey = device_registry::ID;
 /// Program id of the staking program.
 pub const STAKING_PROGRAM_ID: Pubkey = ::staking::ID;
+/// Program id of the energy settlement program.
+pub const ENERGY_PROGRAM_ID: Pubkey = ::energy_settlement::ID;
 /// Program id of the rewards program.
 pub const REWARDS_PROGRAM_ID: Pubkey = ::rewards::ID;

@@ -4,6 +4,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use device_registry::state::{Device, Maker, Network};
+use energy_settlement::state::{EnergyMarket, Interval, Meter, MeterReading};
 use rewards::state::{Claimed, EpochRoot, RewardsConfig};
 use staking::state::{DeviceBond, StakePool, StakePosition};
 
@@ -80,5 +81,45 @@ pub fn claimed(config: &Pubkey, device: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(
         &[Claimed::SEED, config.as_ref(), device.as_ref()],
         &rewards::ID,
+    )
+}
+
+/// `EnergyMarket`: `["energy", network]` in energy settlement.
+pub fn energy_market(network: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[EnergyMarket::SEED, network.as_ref()],
+        &energy_settlement::ID,
+    )
+}
+
+/// The energy market's escrow vault: `["energy_vault", market]`.
+pub fn energy_vault(market: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[EnergyMarket::VAULT_SEED, market.as_ref()],
+        &energy_settlement::ID,
+    )
+}
+
+/// `Interval`: `["interval", market, index le]`.
+pub fn interval(market: &Pubkey, index: u64) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[Interval::SEED, market.as_ref(), &index.to_le_bytes()],
+        &energy_settlement::ID,
+    )
+}
+
+/// `Meter`: `["meter", market, device]`.
+pub fn meter(market: &Pubkey, device: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[Meter::SEED, market.as_ref(), device.as_ref()],
+        &energy_settlement::ID,
+    )
+}
+
+/// `MeterReading`: `["reading", device, interval le]`.
+pub fn meter_reading(device: &Pubkey, interval: u64) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[MeterReading::SEED, device.as_ref(), &interval.to_le_bytes()],
+        &energy_settlement::ID,
     )
 }

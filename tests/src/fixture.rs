@@ -6,6 +6,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::token::spl_token;
+use depin_sdk::energy::{self as energy_ix, InitializeEnergyMarketArgs, QuoteToken};
 use depin_sdk::registry::{
     self, Capabilities, FeeAccounts, InitializeNetworkArgs, NetworkKind, OnboardDeviceArgs,
     RegisterMakerArgs, SetMakerApprovalArgs,
@@ -577,6 +578,103 @@ impl Suite {
         let now = self.clock().await.unix_timestamp;
         if now < end {
             self.advance_time(end - now).await;
+        }
+    }
+}
+
+/// A network's energy market.
+pub struct EnergyFixture {
+    /// The `EnergyMarket` account.
+    pub market: Pubkey,
+    /// The stablecoin.
+    pub quote: QuoteToken,
+    /// The escrow vault.
+    pub vault: Pubkey,
+    /// Quote-mint account of the network treasury's owner (grid fees).
+    pub treasury: Pubkey,
+    /// The settings it was created with.
+    pub args: InitializeEnergyMarketArgs,
+}
+
+/// Default energy market settings: 15-minute intervals, gate closing 5 minutes before,
+/// a 10-minute reading window, a 2% grid fee.
+pub fn default_energy_args() -> InitializeEnergyMarketArgs {
+    InitializeEnergyMarketArgs {
+        interval_secs: 900,
+        gate_closure_secs: 300,
+        settlement_delay_secs: 600,
+        max_orders_per_interval: 32,
+        grid_fee_bps: 200,
+        price_floor: 1,
+        price_cap: 1_000_000,
+    }
+}
+
+impl Suite {
+    /// Creates a stablecoin and `net`'s energy market.
+    pub async fn create_energy_market(
+        &mut self,
+        net: &NetworkFixture,
+        args: InitializeEnergyMarketArgs,
+    ) -> Result<EnergyFixture, SendError> {
+        let quote = QuoteToken {
+            mint: self.create_mint(&net.token.token_program, 6).await,
+            token_program: net.token.token_program,
+        };
+        let treasury = self
+            .create_token_account(
+                &quote.token_program,
+                &quote.mint,
+                &net.treasury_owner.pubkey(),
+            )
+            .await;
+        let ix = energy_ix::initialize_energy_market(
+            &self.payer(),
+            &net.authority.pubkey(),
+            &net.network,
+            &quote,
+            &net.treasury,
+            &treasury,
+            args.clone(),
+        );
+        self.send(&[ix], &[&net.authority]).await?;
+        let market = pda::energy_market(&net.network).0;
+        Ok(EnergyFixture {
+            market,
+            quote,
+            vault: pda::energy_vault(&market).0,
+            treasury,
+            args,
+        })
+    }
+
+    /// A quote-mint account for `owner` holding `amount`.
+    pub async fn quote_account(
+        &mut self,
+        energy: &EnergyFixture,
+        owner: &Pubkey,
+        amount: u64,
+    ) -> Pubkey {
+        let account = self
+            .create_token_account(&energy.quote.token_program, &energy.quote.mint, owner)
+            .await;
+        if amount > 0 {
+            self.mint_to(
+                &energy.quote.token_program,
+                &energy.quote.mint,
+                &account,
+                amount,
+            )
+            .await;
+        }
+        account
+    }
+
+    /// Sets the clock to `unix_time` (forward only).
+    pub async fn set_time(&mut self, unix_time: i64) {
+        let now = self.clock().await.unix_timestamp;
+        if unix_time > now {
+            self.advance_time(unix_time - now).await;
         }
     }
 }

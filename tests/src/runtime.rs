@@ -74,10 +74,11 @@ impl ProgramBuild {
 }
 
 /// The suite's programs, by the name of their `.so` and their id.
-pub const PROGRAMS: [(&str, Pubkey); 3] = [
+pub const PROGRAMS: [(&str, Pubkey); 4] = [
     ("device_registry", device_registry::ID),
     ("staking", staking::ID),
     ("rewards", rewards::ID),
+    ("energy_settlement", energy_settlement::ID),
 ];
 
 // Anchor's generated `entry` wants one lifetime for the program id, the accounts and the data,
@@ -97,6 +98,7 @@ macro_rules! anchor_processor {
 anchor_processor!(registry_processor, device_registry);
 anchor_processor!(staking_processor, staking);
 anchor_processor!(rewards_processor, rewards);
+anchor_processor!(energy_processor, energy_settlement);
 
 /// The runtime logs every instruction at debug level to stderr, which the test harness does
 /// not capture. Unless the caller chose a level with `RUST_LOG`, keep only errors.
@@ -138,6 +140,11 @@ impl Suite {
                 );
                 test.add_program("staking", staking::ID, processor!(staking_processor));
                 test.add_program("rewards", rewards::ID, processor!(rewards_processor));
+                test.add_program(
+                    "energy_settlement",
+                    energy_settlement::ID,
+                    processor!(energy_processor),
+                );
             }
             ProgramBuild::Sbf(dir) => {
                 std::env::set_var("SBF_OUT_DIR", dir);

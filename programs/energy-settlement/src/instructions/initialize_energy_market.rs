@@ -1,0 +1,155 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{self, InitializeAccount3, Mint, TokenAccount, TokenInterface};
+use depin_core::energy::MAX_ORDERS_PER_SIDE;
+use depin_core::fees::MAX_BPS;
+use device_registry::state::{Network, NetworkKind};
+
+use crate::error::EnergyError;
+use crate::events::MarketInitialized;
+use crate::state::EnergyMarket;
+
+/// Bytes of a token account without extensions.
+const TOKEN_ACCOUNT_LEN: usize = 165;
+
+/// Arguments of `initialize_energy_market`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct InitializeEnergyMarketArgs {
+    /// Interval length in seconds (positive).
+    pub interval_secs: u64,
+    /// Orders close this long before their interval starts.
+    pub gate_closure_secs: u64,
+    /// Reading window after each interval.
+    pub settlement_delay_secs: u64,
+    /// Orders per side per interval, 1 to 32.
+    pub max_orders_per_interval: u8,
+    /// Grid fee in basis points (at most 10,000).
+    pub grid_fee_bps: u16,
+    /// Lowest price accepted per kWh.
+    pub price_floor: u64,
+    /// Highest price accepted per kWh (at least the floor).
+    pub price_cap: u64,
+}
+
+/// Accounts of `initialize_energy_market`.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct InitializeEnergyMarket<'info> {
+    /// Pays rent for the market and its vault.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// The network's authority.
+    pub authority: Signer<'info>,
+    /// The registry network (must be an Energy network).
+    #[account(
+        has_one = authority @ EnergyError::NotNetworkAuthority,
+        constraint = !network.paused @ EnergyError::NetworkPaused,
+        constraint = network.kind == NetworkKind::Energy @ EnergyError::NotEnergyNetwork,
+    )]
+    pub network: Account<'info, Network>,
+    /// The new market.
+    /// CHECK: the seeds pin the address; the handler creates it (`MarketAlreadyExists`).
+    #[account(mut, seeds = [EnergyMarket::SEED, network.key().as_ref()], bump)]
+    pub market: UncheckedAccount<'info>,
+    /// The stablecoin.
+    pub quote_mint: InterfaceAccount<'info, Mint>,
+    /// The escrow vault, owned by the market PDA.
+    /// CHECK: the seeds pin the address; the handler creates and initialises it.
+    #[account(mut, seeds = [EnergyMarket::VAULT_SEED, market.key().as_ref()], bump)]
+    pub vault: UncheckedAccount<'info>,
+    /// The network's treasury (its owner must own `treasury`).
+    #[account(address = network.treasury)]
+    pub network_treasury: InterfaceAccount<'info, TokenAccount>,
+    /// Quote-mint account receiving grid fees and rounding.
+    #[account(
+        constraint = treasury.mint == quote_mint.key() @ EnergyError::TreasuryMismatch,
+        constraint = treasury.owner == network_treasury.owner @ EnergyError::TreasuryMismatch,
+    )]
+    pub treasury: InterfaceAccount<'info, TokenAccount>,
+    /// Token program of the quote mint.
+    pub token_program: Interface<'info, TokenInterface>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+/// Validates the parameters, creates the market and vault, emits [`MarketInitialized`].
+pub fn handler(
+    ctx: Context<InitializeEnergyMarket>,
+    args: InitializeEnergyMarketArgs,
+) -> Result<()> {
+    require!(
+        args.interval_secs > 0
+            && i64::try_from(args.interval_secs).is_ok()
+            && i64::try_from(args.gate_closure_secs).is_ok()
+            && i64::try_from(args.settlement_delay_secs).is_ok()
+            && args.max_orders_per_interval > 0
+            && usize::from(args.max_orders_per_interval) <= MAX_ORDERS_PER_SIDE
+            && args.grid_fee_bps <= MAX_BPS
+            && args.price_floor <= args.price_cap,
+        EnergyError::InvalidMarketParams
+    );
+    let network_key = ctx.accounts.network.key();
+    let payer = ctx.accounts.payer.to_account_info();
+    let market_info = ctx.accounts.market.to_account_info();
+    let vault_info = ctx.accounts.vault.to_account_info();
+    pda_create::create_pda_account(
+        &payer,
+        &market_info,
+        EnergyMarket::SIZE,
+        &crate::ID,
+        &[
+            EnergyMarket::SEED,
+            network_key.as_ref(),
+            &[ctx.bumps.market],
+        ],
+        EnergyError::MarketAlreadyExists,
+    )?;
+    pda_create::create_pda_account(
+        &payer,
+        &vault_info,
+        TOKEN_ACCOUNT_LEN,
+        &ctx.accounts.token_program.key(),
+        &[
+            EnergyMarket::VAULT_SEED,
+            market_info.key.as_ref(),
+            &[ctx.bumps.vault],
+        ],
+        EnergyError::MarketAlreadyExists,
+    )?;
+    token_interface::initialize_account3(CpiContext::new(
+        ctx.accounts.token_program.key(),
+        InitializeAccount3 {
+            account: vault_info.clone(),
+            mint: ctx.accounts.quote_mint.to_account_info(),
+            authority: market_info.clone(),
+        },
+    ))?;
+    let market = EnergyMarket {
+        network: network_key,
+        quote_mint: ctx.accounts.quote_mint.key(),
+        vault: vault_info.key(),
+        treasury: ctx.accounts.treasury.key(),
+        interval_secs: args.interval_secs,
+        gate_closure_secs: args.gate_closure_secs,
+        settlement_delay_secs: args.settlement_delay_secs,
+        max_orders_per_interval: args.max_orders_per_interval,
+        grid_fee_bps: args.grid_fee_bps,
+        price_floor: args.price_floor,
+        price_cap: args.price_cap,
+        bump: ctx.bumps.market,
+        vault_bump: ctx.bumps.vault,
+    };
+    pda_create::write_account(&market_info, &market)?;
+    emit_cpi!(MarketInitialized {
+        market: market_info.key(),
+        network: network_key,
+        quote_mint: market.quote_mint,
+        interval_secs: args.interval_secs,
+        gate_closure_secs: args.gate_closure_secs,
+        settlement_delay_secs: args.settlement_delay_secs,
+        max_orders_per_interval: args.max_orders_per_interval,
+        grid_fee_bps: args.grid_fee_bps,
+        price_floor: args.price_floor,
+        price_cap: args.price_cap,
+    });
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! One file per instruction: its arguments, its accounts and its handler; shared pieces
+//! (order references, interval access, vault payments, device checks) below.
+//!
+//! The glob re-exports put every accounts struct (and the client modules Anchor generates
+//! beside it) at the crate root, where `#[program]` looks for them.
+#![allow(
+    ambiguous_glob_reexports,
+    reason = "every instruction file names its entry point `handler`; lib.rs calls each by its full path"
+)]
+
+pub mod cancel_order;
+pub mod clear_interval;
+pub mod initialize_energy_market;
+pub mod place_ask;
+pub mod place_bid;
+pub mod settle_order;
+pub mod submit_reading;
+
+pub use cancel_order::*;
+pub use clear_interval::*;
+pub use initialize_energy_market::*;
+pub use place_ask::*;
+pub use place_bid::*;
+pub use settle_order::*;
+pub use submit_reading::*;
+
+use anchor_lang::prelude::*;
+use anchor_lang::Discriminator;
+use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use device_registry::state::{Device, Network, NetworkKind};
+
+use crate::error::EnergyError;
+pub use crate::events::Side;
+use crate::state::{EnergyMarket, Interval, INTERVAL_OPEN};
+
+/// Names one order: its interval, side and slot.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderRef {
+    /// Interval index.
+    pub interval: u64,
+    /// Ask or bid.
+    pub side: Side,
+    /// Slot in that side of the book.
+    pub slot: u8,
+}
+
+/// The network must be an unpaused Energy network.
+pub(crate) fn require_energy_network(network: &Network) -> Result<()> {
+    require!(!network.paused, EnergyError::NetworkPaused);
+    require!(
+        network.kind == NetworkKind::Energy,
+        EnergyError::NotEnergyNetwork
+    );
+    Ok(())
+}
+
+/// The device must be an active device of `network` owned by `owner`.
+pub(crate) fn require_owned_device(
+    device: &Device,
+    network: &Pubkey,
+    owner: &Pubkey,
+) -> Result<()> {
+    require_keys_eq!(device.network, *network, EnergyError::WrongNetwork);
+    require_keys_eq!(device.owner, *owner, EnergyError::NotDeviceOwner);
+    require!(device.is_active(), EnergyError::DeviceNotActive);
+    Ok(())
+}
+
+/// Current unix time.
+pub(crate) fn now() -> Result<i64> {
+    Ok(Clock::get()?.unix_timestamp)
+}
+
+/// Fails with `GateClosed` at or after interval `index`'s gate closure.
+pub(crate) fn require_gate_open(market: &EnergyMarket, index: u64) -> Result<()> {
+    let closure = market
+        .gate_closure(index)
+        .ok_or(EnergyError::MathOverflow)?;
+    require!(now()? < closure, EnergyError::GateClosed);
+    Ok(())
+}
+
+/// Borrows the interval behind `data` (discriminator checked, alignment checked: never a
+/// panic on foreign bytes).
+pub(crate) fn interval_mut(data: &mut [u8]) -> Result<&mut Interval> {
+    let (disc, body) = data
+        .split_at_mut_checked(8)
+        .ok_or(EnergyError::UnexpectedAccount)?;
+    require!(
+        disc == Interval::DISCRIMINATOR,
+        EnergyError::UnexpectedAccount
+    );
+    let body = body
+        .get_mut(..core::mem::size_of::<Interval>())
+        .ok_or(EnergyError::UnexpectedAccount)?;
+    bytemuck::try_from_bytes_mut(body).map_err(|_| error!(EnergyError::UnexpectedAccount))
+}
+
+/// Creates interval `index`'s account on its first order; returns without change when it
+/// exists already.
+pub(crate) fn open_interval<'info>(
+    payer: &AccountInfo<'info>,
+    interval: &AccountInfo<'info>,
+    market: &Pubkey,
+    index: u64,
+    bump: u8,
+) -> Result<()> {
+    if interval.owner == &crate::ID {
+        return Ok(());
+    }
+    pda_create::create_pda_account(
+        payer,
+        interval,
+        Interval::SIZE,
+        &crate::ID,
+        &[
+            Interval::SEED,
+            market.as_ref(),
+            &index.to_le_bytes(),
+            &[bump],
+        ],
+        EnergyError::UnexpectedAccount,
+    )?;
+    let mut data = interval.try_borrow_mut_data()?;
+    data.get_mut(..8)
+        .ok_or(EnergyError::UnexpectedAccount)?
+        .copy_from_slice(Interval::DISCRIMINATOR);
+    let book = interval_mut(&mut data)?;
+    book.market = *market;
+    book.index = index;
+    book.state = INTERVAL_OPEN;
+    book.bump = bump;
+    Ok(())
+}
+
+/// Pays `amount` out of the market vault, signed by the market PDA. Zero moves nothing.
+pub(crate) fn pay_from_vault<'info>(
+    market: &Account<'info, EnergyMarket>,
+    vault: &InterfaceAccount<'info, TokenAccount>,
+    mint: &InterfaceAccount<'info, Mint>,
+    to: &InterfaceAccount<'info, TokenAccount>,
+    token_program: &Interface<'info, TokenInterface>,
+    amount: u64,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let seeds: &[&[u8]] = &[EnergyMarket::SEED, market.network.as_ref(), &[market.bump]];
+    token_interface::transfer_checked(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            TransferChecked {
+                from: vault.to_account_info(),
+                mint: mint.to_account_info(),
+                to: to.to_account_info(),
+                authority: market.to_account_info(),
+            },
+            &[seeds],
+        ),
+        amount,
+        mint.decimals,
+    )
+}

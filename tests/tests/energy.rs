@@ -1,0 +1,815 @@
+//! Energy settlement: signed meter readings, the per-interval double auction and escrowed
+//! settlement, inside the real runtime with the real SPL Token program and the real
+//! Ed25519 precompile.
+
+#![allow(
+    deprecated,
+    reason = "solana-program-test 3.x deprecations; see the harness crate doc"
+)]
+
+use depin_sdk::accounts::{
+    decode_interval, DeviceStatus, Interval, Meter, MeterReading, NetworkKind,
+};
+use depin_sdk::energy::{
+    self, batch_readings, MeterSigner, OrderRef, PlaceAskArgs, PlaceBidArgs, Reading, Side,
+};
+use depin_sdk::energy_program::error::EnergyError;
+use depin_sdk::registry::{self, UpdateNetworkArgs};
+use depin_sdk::{pda, Instruction, Pubkey};
+use depin_tests::assert::{assert_error, assert_instruction_error, InstructionError};
+use depin_tests::fixture::{
+    default_energy_args, DeviceFixture, EnergyFixture, MakerFixture, NetworkFixture, NetworkParams,
+    OperatorFixture,
+};
+use depin_tests::runtime::{SendError, Suite};
+use depin_tests::{Keypair, Signer};
+
+/// One meter: its owner, the device, and the owner's stablecoin account.
+struct Party {
+    op: OperatorFixture,
+    device: DeviceFixture,
+    quote: Pubkey,
+}
+
+struct Market {
+    net: NetworkFixture,
+    maker: MakerFixture,
+    energy: EnergyFixture,
+}
+
+async fn market(suite: &mut Suite) -> Market {
+    market_with(suite, default_energy_args()).await
+}
+
+async fn market_with(
+    suite: &mut Suite,
+    args: depin_sdk::energy::InitializeEnergyMarketArgs,
+) -> Market {
+    let net = suite
+        .create_network(NetworkParams {
+            kind: NetworkKind::Energy,
+            ..NetworkParams::default()
+        })
+        .await;
+    let maker = suite.add_maker(&net, "Meterco", 100, true).await;
+    let energy = suite
+        .create_energy_market(&net, args)
+        .await
+        .expect("market");
+    Market { net, maker, energy }
+}
+
+async fn party(suite: &mut Suite, m: &Market, quote_tokens: u64) -> Party {
+    let op = suite.add_operator(&m.net, 1_000_000_000).await;
+    let device = suite
+        .onboard(&m.net, &m.maker, &op)
+        .await
+        .expect("onboard meter");
+    let quote = suite
+        .quote_account(&m.energy, &op.wallet.pubkey(), quote_tokens)
+        .await;
+    Party { op, device, quote }
+}
+
+/// An interval whose gate is still open, far enough ahead for a test's orders.
+async fn next_interval(suite: &mut Suite, m: &Market) -> u64 {
+    let now = suite.clock().await.unix_timestamp as u64;
+    now / m.energy.args.interval_secs + 2
+}
+
+fn start(m: &Market, interval: u64) -> i64 {
+    (interval * m.energy.args.interval_secs) as i64
+}
+
+async fn ask(
+    suite: &mut Suite,
+    m: &Market,
+    p: &Party,
+    interval: u64,
+    price: u64,
+    wh: u64,
+) -> Result<(), SendError> {
+    let ix = energy::place_ask(
+        &p.op.wallet.pubkey(),
+        &m.net.network,
+        &p.device.device,
+        PlaceAskArgs {
+            interval,
+            price,
+            wh,
+        },
+    );
+    suite.send(&[ix], &[&p.op.wallet]).await
+}
+
+async fn bid(
+    suite: &mut Suite,
+    m: &Market,
+    p: &Party,
+    interval: u64,
+    limit: u64,
+    wh: u64,
+) -> Result<(), SendError> {
+    let ix = energy::place_bid(
+        &p.op.wallet.pubkey(),
+        &m.net.network,
+        &p.device.device,
+        &m.energy.quote,
+        &p.quote,
+        PlaceBidArgs {
+            interval,
+            limit,
+            wh,
+        },
+    );
+    suite.send(&[ix], &[&p.op.wallet]).await
+}
+
+async fn clear(suite: &mut Suite, m: &Market, interval: u64) -> Result<(), SendError> {
+    let ix = energy::clear_interval(&m.net.network, interval);
+    suite.send(&[ix], &[]).await
+}
+
+fn meter<'a>(m: &Market, p: &'a Party) -> MeterSigner<'a> {
+    MeterSigner {
+        key: &p.device.key,
+        device: p.device.device,
+        network: m.net.network,
+    }
+}
+
+async fn read(
+    suite: &mut Suite,
+    m: &Market,
+    p: &Party,
+    interval: u64,
+    produced_wh: u64,
+    consumed_wh: u64,
+    counter: u64,
+) -> Result<(), SendError> {
+    let ixs = meter(m, p).reading_instructions(
+        &suite.payer(),
+        &Reading {
+            interval,
+            produced_wh,
+            consumed_wh,
+            counter,
+        },
+    );
+    suite.send(&ixs, &[]).await
+}
+
+async fn settle(
+    suite: &mut Suite,
+    m: &Market,
+    p: &Party,
+    interval: u64,
+    side: Side,
+    slot: u8,
+) -> Result<(), SendError> {
+    let ix = energy::settle_order(
+        &m.net.network,
+        &m.energy.quote,
+        &m.energy.treasury,
+        &p.device.device,
+        &p.quote,
+        OrderRef {
+            interval,
+            side,
+            slot,
+        },
+    );
+    suite.send(&[ix], &[]).await
+}
+
+async fn book(suite: &mut Suite, m: &Market, interval: u64) -> Interval {
+    let raw = suite
+        .raw_account(pda::interval(&m.energy.market, interval).0)
+        .await
+        .expect("interval exists");
+    decode_interval(&raw.data).expect("interval layout")
+}
+
+#[tokio::test]
+async fn account_sizes_match_their_layout() {
+    use depin_sdk::accounts::EnergyMarket;
+    assert_eq!(
+        EnergyMarket::SIZE,
+        8 + 32 * 4 + 8 * 3 + 1 + 2 + 8 * 2 + 1 + 1
+    );
+    assert_eq!(Interval::SIZE, 8 + 160 + 32 * 104 + 32 * 112);
+    assert_eq!(Meter::SIZE, 8 + 32 * 2 + 8 * 2 + 1);
+    assert_eq!(MeterReading::SIZE, 8 + 32 + 8 * 5 + 1);
+}
+
+/// Two producers and two consumers through clearing and settlement, every balance checked
+/// to the unit against numbers worked out by hand.
+#[tokio::test]
+async fn full_interval_settles_to_the_unit() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let p1 = party(&mut suite, &m, 0).await;
+    let p2 = party(&mut suite, &m, 0).await;
+    let c1 = party(&mut suite, &m, 1_000).await;
+    let c2 = party(&mut suite, &m, 1_000).await;
+    let k = next_interval(&mut suite, &m).await;
+
+    // Given asks 1000 Wh @ 100 and 2000 Wh @ 150, bids 1500 Wh up to 200 and 1000 Wh up to 120
+    ask(&mut suite, &m, &p1, k, 100, 1_000)
+        .await
+        .expect("ask 1");
+    ask(&mut suite, &m, &p2, k, 150, 2_000)
+        .await
+        .expect("ask 2");
+    bid(&mut suite, &m, &c1, k, 200, 1_500)
+        .await
+        .expect("bid 1");
+    bid(&mut suite, &m, &c2, k, 120, 1_000)
+        .await
+        .expect("bid 2");
+    // escrow = ceil(limit * wh / 1000): 300 and 120
+    assert_eq!(suite.token_balance(c1.quote).await, 700);
+    assert_eq!(suite.token_balance(c2.quote).await, 880);
+    assert_eq!(suite.token_balance(m.energy.vault).await, 420);
+
+    // When the gate closes and the interval clears
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.expect("clear");
+    // Then 100 vs 200 (1000 Wh), 150 vs 200 (500 Wh), 150 vs 120 stops: price (150 + 200) / 2
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!((b.clearing_price, b.volume_wh), (175, 1_500));
+    assert_eq!((b.asks[0].matched_wh, b.asks[1].matched_wh), (1_000, 500));
+    assert_eq!((b.bids[0].matched_wh, b.bids[1].matched_wh), (1_500, 0));
+
+    // The meters report after the interval: producer 2 under-delivers (300 of 500)
+    suite.set_time(start(&m, k) + 900).await;
+    read(&mut suite, &m, &p1, k, 1_000, 0, 1)
+        .await
+        .expect("reading 1");
+    read(&mut suite, &m, &p2, k, 300, 0, 1)
+        .await
+        .expect("reading 2");
+    read(&mut suite, &m, &c1, k, 0, 1_400, 1)
+        .await
+        .expect("consumer reading");
+
+    // Settlement: asks first
+    settle(&mut suite, &m, &p1, k, Side::Ask, 0)
+        .await
+        .expect("settle ask 1");
+    settle(&mut suite, &m, &p2, k, Side::Ask, 1)
+        .await
+        .expect("settle ask 2");
+    // 1000 Wh x 175 = 175, fee 2% = 3 -> 172; 300 Wh x 175 = 52 (52.5 down), fee 1 -> 51
+    assert_eq!(suite.token_balance(p1.quote).await, 172);
+    assert_eq!(suite.token_balance(p2.quote).await, 51);
+    settle(&mut suite, &m, &c1, k, Side::Bid, 0)
+        .await
+        .expect("settle bid 1");
+    settle(&mut suite, &m, &c2, k, Side::Bid, 1)
+        .await
+        .expect("settle bid 2");
+    // consumer 1 gets its share of 1300 delivered Wh: ceil(1500 * 1300 * 175 / 1.5e6) = 228
+    assert_eq!(suite.token_balance(c1.quote).await, 700 + 300 - 228);
+    assert_eq!(
+        suite.token_balance(c2.quote).await,
+        1_000,
+        "unmatched bid refunded in full"
+    );
+    // treasury: fees 3 + 1, rounding 228 - (175 + 52) = 1
+    assert_eq!(suite.token_balance(m.energy.treasury).await, 5);
+    assert_eq!(
+        suite.token_balance(m.energy.vault).await,
+        0,
+        "escrow fully distributed"
+    );
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!(b.state, depin_sdk::energy_program::state::INTERVAL_SETTLED);
+    assert_eq!(
+        (b.delivered_wh, b.charged_total, b.gross_paid_total),
+        (1_300, 228, 227)
+    );
+}
+
+#[tokio::test]
+async fn equal_prices_fill_in_placement_order_and_partially() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let (a1, a2, c) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 1_000).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    ask(&mut suite, &m, &a1, k, 100, 500).await.unwrap();
+    ask(&mut suite, &m, &a2, k, 100, 500).await.unwrap();
+    bid(&mut suite, &m, &c, k, 100, 700).await.unwrap();
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.unwrap();
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!(b.clearing_price, 100);
+    assert_eq!(
+        (
+            b.asks[0].matched_wh,
+            b.asks[1].matched_wh,
+            b.bids[0].matched_wh
+        ),
+        (500, 200, 700)
+    );
+}
+
+#[tokio::test]
+async fn no_crossing_orders_refund_everything() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let (p, c) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 1_000).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    ask(&mut suite, &m, &p, k, 300, 1_000).await.unwrap();
+    bid(&mut suite, &m, &c, k, 200, 1_000).await.unwrap();
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.unwrap();
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!((b.clearing_price, b.volume_wh), (0, 0));
+    suite.set_time(start(&m, k) + 900).await;
+    // nothing matched: the ask settles without waiting for a reading
+    settle(&mut suite, &m, &p, k, Side::Ask, 0).await.unwrap();
+    settle(&mut suite, &m, &c, k, Side::Bid, 0).await.unwrap();
+    assert_eq!(suite.token_balance(c.quote).await, 1_000);
+    assert_eq!(suite.token_balance(p.quote).await, 0);
+    assert_eq!(suite.token_balance(m.energy.vault).await, 0);
+}
+
+#[tokio::test]
+async fn a_missing_reading_counts_as_zero_after_the_window() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let (p, c) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 1_000).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    ask(&mut suite, &m, &p, k, 100, 1_000).await.unwrap();
+    bid(&mut suite, &m, &c, k, 100, 1_000).await.unwrap();
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.unwrap();
+
+    suite.set_time(start(&m, k) + 900).await;
+    assert_error(
+        settle(&mut suite, &m, &p, k, Side::Ask, 0).await,
+        EnergyError::ReadingWindowOpen,
+    );
+    assert_error(
+        settle(&mut suite, &m, &c, k, Side::Bid, 0).await,
+        EnergyError::AsksNotSettled,
+    );
+    suite.set_time(start(&m, k) + 900 + 600).await;
+    settle(&mut suite, &m, &p, k, Side::Ask, 0)
+        .await
+        .expect("settle at zero");
+    settle(&mut suite, &m, &c, k, Side::Bid, 0)
+        .await
+        .expect("refund");
+    assert_eq!(suite.token_balance(p.quote).await, 0);
+    assert_eq!(
+        suite.token_balance(c.quote).await,
+        1_000,
+        "nothing delivered, nothing paid"
+    );
+}
+
+#[tokio::test]
+async fn readings_signed_by_the_wrong_party_or_over_other_bytes() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let (p, other) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 0).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    suite.set_time(start(&m, k) + 900).await;
+    let payer = suite.payer();
+    let reading = Reading {
+        interval: k,
+        produced_wh: 1_000,
+        consumed_wh: 0,
+        counter: 1,
+    };
+    let [sig_ix, submit_ix] = meter(&m, &p).reading_instructions(&payer, &reading);
+
+    // a forged signature: the Ed25519 precompile itself rejects the transaction
+    let mut forged = sig_ix.clone();
+    forged.data[16 + 32] ^= 1;
+    let result = suite.send(&[forged, submit_ix.clone()], &[]).await;
+    // PrecompileError::InvalidSignature
+    assert_instruction_error(result, InstructionError::Custom(2));
+
+    // a valid signature by another device's key over the same message
+    let impostor = MeterSigner {
+        key: &other.device.key,
+        device: p.device.device,
+        network: m.net.network,
+    };
+    let [other_sig, _] = impostor.reading_instructions(&payer, &reading);
+    assert_error(
+        suite.send(&[other_sig, submit_ix.clone()], &[]).await,
+        EnergyError::WrongSigner,
+    );
+
+    // the device signed 1000 Wh, the instruction claims 2000
+    let inflated = energy::submit_reading(
+        &payer,
+        &m.net.network,
+        &p.device.device,
+        depin_sdk::energy::SubmitReadingArgs {
+            interval: k,
+            produced_wh: 2_000,
+            consumed_wh: 0,
+            counter: 1,
+        },
+    );
+    assert_error(
+        suite.send(&[sig_ix.clone(), inflated], &[]).await,
+        EnergyError::MessageMismatch,
+    );
+
+    // no signature instruction at all, or one whose key lives in another instruction
+    assert_error(
+        suite.send(std::slice::from_ref(&submit_ix), &[]).await,
+        EnergyError::MissingSignature,
+    );
+    // a signature instruction that verifies fine but whose key and message live in another
+    // instruction: the precompile accepts it, the program must not
+    let mut pointer = vec![1u8, 0];
+    for field in [48u16, 0, 16, 0, 112, 110, 0] {
+        pointer.extend_from_slice(&field.to_le_bytes());
+    }
+    let pointing = Instruction {
+        program_id: depin_sdk::energy::ED25519_PROGRAM_ID,
+        accounts: vec![],
+        data: pointer,
+    };
+    let result = suite
+        .send(&[sig_ix.clone(), pointing, submit_ix.clone()], &[])
+        .await;
+    assert_error(result, EnergyError::MalformedSignature);
+
+    assert!(
+        !suite
+            .exists(pda::meter_reading(&p.device.device, k).0)
+            .await
+    );
+    // and the genuine pair is accepted
+    suite
+        .send(&[sig_ix, submit_ix], &[])
+        .await
+        .expect("genuine reading");
+    let stored: MeterReading = suite
+        .account(pda::meter_reading(&p.device.device, k).0)
+        .await;
+    assert_eq!((stored.produced_wh, stored.counter), (1_000, 1));
+}
+
+#[tokio::test]
+async fn replayed_and_stale_counters() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let p = party(&mut suite, &m, 0).await;
+    let k = next_interval(&mut suite, &m).await;
+    suite.set_time(start(&m, k + 2) + 900).await;
+    read(&mut suite, &m, &p, k, 10, 0, 5).await.expect("first");
+    // the same signed reading again: same interval
+    assert_error(
+        read(&mut suite, &m, &p, k, 10, 0, 6).await,
+        EnergyError::ReadingAlreadySubmitted,
+    );
+    // a later interval with the same or a lower counter
+    assert_error(
+        read(&mut suite, &m, &p, k + 1, 10, 0, 5).await,
+        EnergyError::StaleCounter,
+    );
+    assert_error(
+        read(&mut suite, &m, &p, k + 1, 10, 0, 4).await,
+        EnergyError::StaleCounter,
+    );
+    read(&mut suite, &m, &p, k + 1, 10, 0, 6)
+        .await
+        .expect("next");
+    let meter_state: Meter = suite
+        .account(pda::meter(&m.energy.market, &p.device.device).0)
+        .await;
+    assert_eq!((meter_state.last_counter, meter_state.readings), (6, 2));
+    // a reading for an interval that is not over
+    assert_error(
+        read(&mut suite, &m, &p, k + 10, 10, 0, 7).await,
+        EnergyError::IntervalNotOver,
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_batches_two_meters_per_transaction() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let parties = [
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 0).await,
+    ];
+    let k = next_interval(&mut suite, &m).await;
+    suite.set_time(start(&m, k) + 900).await;
+    let payer = suite.payer();
+    let readings: Vec<(MeterSigner, Reading)> = parties
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                meter(&m, p),
+                Reading {
+                    interval: k,
+                    produced_wh: 100 * i as u64,
+                    consumed_wh: 7,
+                    counter: 1,
+                },
+            )
+        })
+        .collect();
+    let batches = batch_readings(&payer, &readings);
+    assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 2]);
+    for batch in &batches {
+        let tx = suite.transaction(batch, &[]).await.expect("tx");
+        let size = bincode_size(&tx);
+        assert!(size <= 1232, "transaction of {size} bytes exceeds a packet");
+        suite.send(batch, &[]).await.expect("batch");
+    }
+    for (i, p) in parties.iter().enumerate() {
+        let stored: MeterReading = suite
+            .account(pda::meter_reading(&p.device.device, k).0)
+            .await;
+        assert_eq!(stored.produced_wh, 100 * i as u64);
+    }
+}
+
+/// Serialized size of a legacy transaction: signatures and message, as the wire carries it.
+fn bincode_size(tx: &solana_transaction::Transaction) -> usize {
+    let message = tx.message.serialize();
+    1 + 64 * tx.signatures.len() + message.len()
+}
+
+#[tokio::test]
+async fn order_errors() {
+    let mut suite = Suite::start().await;
+    let m = market_with(
+        &mut suite,
+        depin_sdk::energy::InitializeEnergyMarketArgs {
+            max_orders_per_interval: 2,
+            ..default_energy_args()
+        },
+    )
+    .await;
+    let (p, c, stranger) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 10_000).await,
+        party(&mut suite, &m, 0).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+
+    assert_error(
+        ask(&mut suite, &m, &p, k, 0, 10).await,
+        EnergyError::PriceOutOfBounds,
+    );
+    assert_error(
+        ask(&mut suite, &m, &p, k, 1_000_001, 10).await,
+        EnergyError::PriceOutOfBounds,
+    );
+    assert_error(
+        bid(&mut suite, &m, &c, k, 10, 0).await,
+        EnergyError::ZeroVolume,
+    );
+    // someone else's device
+    let ix = energy::place_ask(
+        &stranger.op.wallet.pubkey(),
+        &m.net.network,
+        &p.device.device,
+        PlaceAskArgs {
+            interval: k,
+            price: 10,
+            wh: 10,
+        },
+    );
+    assert_error(
+        suite.send(&[ix], &[&stranger.op.wallet]).await,
+        EnergyError::NotDeviceOwner,
+    );
+
+    // a full book
+    ask(&mut suite, &m, &p, k, 10, 10).await.unwrap();
+    ask(&mut suite, &m, &p, k, 11, 10).await.unwrap();
+    assert_error(
+        ask(&mut suite, &m, &p, k, 12, 10).await,
+        EnergyError::BookFull,
+    );
+
+    // cancelling: only the owner, only once, and the escrow comes back
+    bid(&mut suite, &m, &c, k, 100, 1_000).await.unwrap();
+    let cancel = |owner: &Party, side, slot| {
+        energy::cancel_order(
+            &owner.op.wallet.pubkey(),
+            &m.net.network,
+            &m.energy.quote,
+            &owner.quote,
+            OrderRef {
+                interval: k,
+                side,
+                slot,
+            },
+        )
+    };
+    let ix = cancel(&stranger, Side::Bid, 0);
+    assert_error(
+        suite.send(&[ix], &[&stranger.op.wallet]).await,
+        EnergyError::NotOrderOwner,
+    );
+    let ix = cancel(&c, Side::Bid, 0);
+    suite.send(&[ix], &[&c.op.wallet]).await.expect("cancel");
+    assert_eq!(suite.token_balance(c.quote).await, 10_000);
+    let ix = cancel(&c, Side::Bid, 0);
+    assert_error(
+        suite.send(&[ix], &[&c.op.wallet]).await,
+        EnergyError::OrderNotOpen,
+    );
+    let ix = cancel(&c, Side::Bid, 5);
+    assert_error(
+        suite.send(&[ix], &[&c.op.wallet]).await,
+        EnergyError::NoSuchOrder,
+    );
+
+    // clearing too early, then after gate closure no more orders or cancellations
+    assert_error(clear(&mut suite, &m, k).await, EnergyError::GateNotClosed);
+    suite.set_time(start(&m, k) - 300).await;
+    assert_error(
+        bid(&mut suite, &m, &c, k, 100, 10).await,
+        EnergyError::GateClosed,
+    );
+    let ix = cancel(&p, Side::Ask, 0);
+    assert_error(
+        suite.send(&[ix], &[&p.op.wallet]).await,
+        EnergyError::GateClosed,
+    );
+    clear(&mut suite, &m, k).await.expect("clear");
+    assert_error(clear(&mut suite, &m, k).await, EnergyError::AlreadyCleared);
+}
+
+#[tokio::test]
+async fn settlement_errors() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let (p, c) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 1_000).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    ask(&mut suite, &m, &p, k, 100, 1_000).await.unwrap();
+    bid(&mut suite, &m, &c, k, 100, 1_000).await.unwrap();
+    assert_error(
+        settle(&mut suite, &m, &p, k, Side::Ask, 0).await,
+        EnergyError::NotCleared,
+    );
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.unwrap();
+    assert_error(
+        settle(&mut suite, &m, &p, k, Side::Ask, 0).await,
+        EnergyError::IntervalNotOver,
+    );
+    suite.set_time(start(&m, k) + 900).await;
+    read(&mut suite, &m, &p, k, 1_000, 0, 1).await.unwrap();
+
+    // paying the consumer's account for the producer's ask
+    let ix = energy::settle_order(
+        &m.net.network,
+        &m.energy.quote,
+        &m.energy.treasury,
+        &p.device.device,
+        &c.quote,
+        OrderRef {
+            interval: k,
+            side: Side::Ask,
+            slot: 0,
+        },
+    );
+    assert_error(suite.send(&[ix], &[]).await, EnergyError::WrongRecipient);
+    // passing another device's reading address
+    let ix = energy::settle_order(
+        &m.net.network,
+        &m.energy.quote,
+        &m.energy.treasury,
+        &c.device.device,
+        &p.quote,
+        OrderRef {
+            interval: k,
+            side: Side::Ask,
+            slot: 0,
+        },
+    );
+    assert_error(suite.send(&[ix], &[]).await, EnergyError::WrongReading);
+    settle(&mut suite, &m, &p, k, Side::Ask, 0)
+        .await
+        .expect("settle");
+    assert_error(
+        settle(&mut suite, &m, &p, k, Side::Ask, 0).await,
+        EnergyError::OrderNotOpen,
+    );
+    assert_eq!(suite.token_balance(p.quote).await, 98);
+}
+
+#[tokio::test]
+async fn market_and_network_errors() {
+    let mut suite = Suite::start().await;
+    // a wireless network has no energy market
+    let wireless = suite.create_network(NetworkParams::default()).await;
+    let result = suite
+        .create_energy_market(&wireless, default_energy_args())
+        .await
+        .map(|_| ());
+    assert_error(result, EnergyError::NotEnergyNetwork);
+
+    let m = market(&mut suite).await;
+    let again = suite
+        .create_energy_market(&m.net, default_energy_args())
+        .await
+        .map(|_| ());
+    assert_error(again, EnergyError::MarketAlreadyExists);
+    let net2 = suite
+        .create_network(NetworkParams {
+            kind: NetworkKind::Energy,
+            ..NetworkParams::default()
+        })
+        .await;
+    let bad = depin_sdk::energy::InitializeEnergyMarketArgs {
+        price_floor: 10,
+        price_cap: 9,
+        ..default_energy_args()
+    };
+    assert_error(
+        suite.create_energy_market(&net2, bad).await.map(|_| ()),
+        EnergyError::InvalidMarketParams,
+    );
+    let bad = depin_sdk::energy::InitializeEnergyMarketArgs {
+        max_orders_per_interval: 33,
+        ..default_energy_args()
+    };
+    assert_error(
+        suite.create_energy_market(&net2, bad).await.map(|_| ()),
+        EnergyError::InvalidMarketParams,
+    );
+
+    // a suspended meter cannot trade; a paused network takes no orders or readings
+    let p = party(&mut suite, &m, 0).await;
+    let k = next_interval(&mut suite, &m).await;
+    let suspend = registry::set_device_status(
+        &m.net.authority.pubkey(),
+        &m.net.network,
+        &p.device.key.pubkey(),
+        DeviceStatus::Suspended,
+    );
+    suite.send(&[suspend], &[&m.net.authority]).await.unwrap();
+    assert_error(
+        ask(&mut suite, &m, &p, k, 10, 10).await,
+        EnergyError::DeviceNotActive,
+    );
+    let reactivate = registry::set_device_status(
+        &m.net.authority.pubkey(),
+        &m.net.network,
+        &p.device.key.pubkey(),
+        DeviceStatus::Active,
+    );
+    suite
+        .send(&[reactivate], &[&m.net.authority])
+        .await
+        .unwrap();
+    let pause = registry::update_network(
+        &m.net.authority.pubkey(),
+        &m.net.network,
+        None,
+        UpdateNetworkArgs {
+            paused: Some(true),
+            ..Default::default()
+        },
+    );
+    suite.send(&[pause], &[&m.net.authority]).await.unwrap();
+    assert_error(
+        ask(&mut suite, &m, &p, k, 10, 10).await,
+        EnergyError::NetworkPaused,
+    );
+    suite.set_time(start(&m, k) + 900).await;
+    assert_error(
+        read(&mut suite, &m, &p, k, 1, 0, 1).await,
+        EnergyError::NetworkPaused,
+    );
+    let _ = (
+        assert_instruction_error,
+        InstructionError::Custom(0),
+        Keypair::new(),
+    );
+}
