@@ -31,6 +31,9 @@ pub enum CoreError {
     LengthMismatch,
     /// Returned if a consumer's charge would exceed its escrow.
     EscrowShortfall,
+    /// Returned if a chunk size is not a positive multiple of 32 bytes (at most 2 MiB), or a
+    /// piece has no chunks.
+    InvalidChunkSize,
 }
 
 impl core::fmt::Display for CoreError {
@@ -50,6 +53,7 @@ impl core::fmt::Display for CoreError {
             CoreError::TooManyOrders => "too many orders on one side of the book",
             CoreError::LengthMismatch => "output slices do not match the books",
             CoreError::EscrowShortfall => "charge exceeds the escrow",
+            CoreError::InvalidChunkSize => "chunk size is not a positive multiple of 32 bytes",
         })
     }
 }

@@ -14,6 +14,7 @@
 //! - [`merkle`]: domain-separated, sorted-pair merkle trees and proofs, generic over the
 //!   platform's SHA-256.
 //! - [`oracle`]: oracle-set and quorum rules.
+//! - [`storage`]: piece commitments, storage challenges, deal periods and payments.
 //! - [`error`]: the one error type of the crate.
 //!
 //! The crate has no dependencies, is `no_std` without its default `std` feature, never
@@ -31,5 +32,6 @@ pub mod h3;
 pub mod merkle;
 pub mod oracle;
 pub mod stake;
+pub mod storage;
 
 pub use error::CoreError;

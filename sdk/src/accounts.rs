@@ -9,6 +9,7 @@ pub use device_registry::state::{Capabilities, Device, DeviceStatus, Maker, Netw
 pub use energy_settlement::state::{AskSlot, BidSlot, EnergyMarket, Interval, Meter, MeterReading};
 pub use rewards::state::{Claimed, EpochRoot, Proposal, RewardsConfig, Schedule};
 pub use staking::state::{DeviceBond, StakePool, StakePosition};
+pub use storage_escrow::state::{Deal, DealState, PeriodRecord, StorageMarket};
 
 use crate::error::SdkError;
 
@@ -47,6 +48,10 @@ pub enum SuiteAccount {
     EpochRoot(Box<EpochRoot>),
     /// A rewards `Claimed`.
     Claimed(Claimed),
+    /// A storage `StorageMarket`.
+    StorageMarket(StorageMarket),
+    /// A storage `Deal`.
+    Deal(Box<Deal>),
     /// An energy `EnergyMarket`.
     EnergyMarket(EnergyMarket),
     /// An energy `Interval` (zero-copy book).
@@ -75,6 +80,8 @@ pub fn decode_any(data: &[u8]) -> Result<SuiteAccount, SdkError> {
         }
         d if d == EpochRoot::DISCRIMINATOR => SuiteAccount::EpochRoot(Box::new(decode(data)?)),
         d if d == Claimed::DISCRIMINATOR => SuiteAccount::Claimed(decode(data)?),
+        d if d == StorageMarket::DISCRIMINATOR => SuiteAccount::StorageMarket(decode(data)?),
+        d if d == Deal::DISCRIMINATOR => SuiteAccount::Deal(Box::new(decode(data)?)),
         d if d == EnergyMarket::DISCRIMINATOR => SuiteAccount::EnergyMarket(decode(data)?),
         d if d == Interval::DISCRIMINATOR => {
             SuiteAccount::Interval(Box::new(decode_interval(data)?))

@@ -12,6 +12,15 @@ pub enum SdkError {
         /// What went wrong.
         reason: String,
     },
+    /// A file could not be read.
+    #[error("i/o: {0}")]
+    Io(String),
+    /// A storage computation refused its input (chunk size, index, empty piece).
+    #[error("storage: {0}")]
+    Storage(depin_core::CoreError),
+    /// The challenge seed is not (not yet, or no longer) in the SlotHashes data given.
+    #[error("challenge seed not available in the SlotHashes data")]
+    SeedUnavailable,
     /// The bytes are not an event of the expected type.
     #[error("instruction data is not a {expected} event: {reason}")]
     EventDecode {

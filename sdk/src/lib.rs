@@ -4,11 +4,13 @@
 //! suite's programs without hand-assembling bytes:
 //!
 //! - [`pda`]: every program-derived address, from the same seeds the programs use.
-//! - [`registry`], [`staking`], [`rewards`] and [`energy`]: one typed builder per instruction, returning a ready
+//! - [`registry`], [`staking`], [`rewards`], [`storage`] and [`energy`]: one typed builder
+//!   per instruction, returning a ready
 //!   [`Instruction`] (the event-CPI accounts Anchor needs are filled in).
 //! - [`accounts`]: decoding of every account, with the discriminator checked.
 //!   [`energy`] also signs meter readings with the device key and batches a gateway's
-//!   meters into transactions.
+//!   meters into transactions; [`storage`] has the provider's `StorageProver` and the
+//!   client's piece-root helper.
 //! - [`oracle`]: the reward oracle's tools: build the tree over `(device, owner,
 //!   cumulative)` rows, serve and verify proofs, keep a proof store on disk (the
 //!   `depin-oracle` binary wraps it).
@@ -27,10 +29,12 @@ pub mod pda;
 pub mod registry;
 pub mod rewards;
 pub mod staking;
+pub mod storage;
 
 pub use ::energy_settlement as energy_program;
 pub use ::rewards as rewards_program;
 pub use ::staking as staking_program;
+pub use ::storage_escrow as storage_program;
 pub use anchor_lang::prelude::Pubkey;
 pub use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 pub use device_registry;
@@ -42,5 +46,7 @@ pub const REGISTRY_PROGRAM_ID: Pubkey = device_registry::ID;
 pub const STAKING_PROGRAM_ID: Pubkey = ::staking::ID;
 /// Program id of the energy settlement program.
 pub const ENERGY_PROGRAM_ID: Pubkey = ::energy_settlement::ID;
+/// Program id of the storage escrow program.
+pub const STORAGE_PROGRAM_ID: Pubkey = ::storage_escrow::ID;
 /// Program id of the rewards program.
 pub const REWARDS_PROGRAM_ID: Pubkey = ::rewards::ID;

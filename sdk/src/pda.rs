@@ -7,6 +7,7 @@ use device_registry::state::{Device, Maker, Network};
 use energy_settlement::state::{EnergyMarket, Interval, Meter, MeterReading};
 use rewards::state::{Claimed, EpochRoot, RewardsConfig};
 use staking::state::{DeviceBond, StakePool, StakePosition};
+use storage_escrow::state::{Deal, StorageMarket};
 
 /// `Network`: `["network", network_id le]` in the registry.
 pub fn network(network_id: u32) -> (Pubkey, u8) {
@@ -121,5 +122,29 @@ pub fn meter_reading(device: &Pubkey, interval: u64) -> (Pubkey, u8) {
     Pubkey::find_program_address(
         &[MeterReading::SEED, device.as_ref(), &interval.to_le_bytes()],
         &energy_settlement::ID,
+    )
+}
+
+/// `StorageMarket`: `["market", network]` in storage escrow.
+pub fn storage_market(network: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[StorageMarket::SEED, network.as_ref()],
+        &storage_escrow::ID,
+    )
+}
+
+/// The storage market's vault: `["storage_vault", market]`.
+pub fn storage_vault(market: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[StorageMarket::VAULT_SEED, market.as_ref()],
+        &storage_escrow::ID,
+    )
+}
+
+/// `Deal`: `["deal", client, deal_id le]`.
+pub fn deal(client: &Pubkey, deal_id: u64) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[Deal::SEED, client.as_ref(), &deal_id.to_le_bytes()],
+        &storage_escrow::ID,
     )
 }

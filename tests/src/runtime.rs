@@ -74,11 +74,12 @@ impl ProgramBuild {
 }
 
 /// The suite's programs, by the name of their `.so` and their id.
-pub const PROGRAMS: [(&str, Pubkey); 4] = [
+pub const PROGRAMS: [(&str, Pubkey); 5] = [
     ("device_registry", device_registry::ID),
     ("staking", staking::ID),
     ("rewards", rewards::ID),
     ("energy_settlement", energy_settlement::ID),
+    ("storage_escrow", storage_escrow::ID),
 ];
 
 // Anchor's generated `entry` wants one lifetime for the program id, the accounts and the data,
@@ -99,6 +100,7 @@ anchor_processor!(registry_processor, device_registry);
 anchor_processor!(staking_processor, staking);
 anchor_processor!(rewards_processor, rewards);
 anchor_processor!(energy_processor, energy_settlement);
+anchor_processor!(storage_processor, storage_escrow);
 
 /// The runtime logs every instruction at debug level to stderr, which the test harness does
 /// not capture. Unless the caller chose a level with `RUST_LOG`, keep only errors.
@@ -144,6 +146,11 @@ impl Suite {
                     "energy_settlement",
                     energy_settlement::ID,
                     processor!(energy_processor),
+                );
+                test.add_program(
+                    "storage_escrow",
+                    storage_escrow::ID,
+                    processor!(storage_processor),
                 );
             }
             ProgramBuild::Sbf(dir) => {
@@ -408,6 +415,22 @@ impl Suite {
             .get_sysvar::<Clock>()
             .await
             .expect("clock sysvar")
+    }
+
+    /// Advances `n` slots one at a time (so every slot gets a bank and a slot hash), keeping
+    /// the clock's unix time from going backwards.
+    pub async fn advance_slots(&mut self, n: u64) {
+        for _ in 0..n {
+            let before = self.clock().await;
+            self.ctx
+                .warp_to_slot(before.slot + 1)
+                .expect("warp to the next slot");
+            let mut after = self.clock().await;
+            if after.unix_timestamp < before.unix_timestamp {
+                after.unix_timestamp = before.unix_timestamp;
+                self.ctx.set_sysvar(&after);
+            }
+        }
     }
 
     /// Moves the clock's unix time forward by `seconds` (slots are unchanged).

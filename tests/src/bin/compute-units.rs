@@ -1,5 +1,6 @@
 //! Compute units of the heaviest instructions: `claim` with a depth-20 proof (a tree of
-//! about a million devices), `clear_interval` over a full book, `submit_reading`.
+//! about a million devices), `clear_interval` over a full book, `submit_reading`, and
+//! `submit_proof` answering one challenge on a 4 MiB piece.
 //!
 //! Meaningful only against the SBF builds (`SBF_OUT_DIR` holding every program's `.so`):
 //! natively compiled programs are not metered, so the binary then says it skipped rather
@@ -159,6 +160,132 @@ async fn energy_units(suite: &mut Suite) -> Result<(u64, u64), String> {
     Ok((clear, submit))
 }
 
+async fn storage_units(suite: &mut Suite) -> Result<u64, String> {
+    use depin_sdk::storage::{
+        self, InitializeMarketArgs, PaymentToken, ProposeDealArgs, StorageProver, SubmitProofArgs,
+        SLOT_HASHES_ID,
+    };
+    use std::io::Write;
+    let net = suite
+        .create_network(NetworkParams {
+            kind: NetworkKind::Storage,
+            ..NetworkParams::default()
+        })
+        .await;
+    let maker = suite.add_maker(&net, "Diskco", 10, true).await;
+    let token = PaymentToken {
+        mint: suite.create_mint(&net.token.token_program, 6).await,
+        token_program: net.token.token_program,
+    };
+    let treasury = suite
+        .create_token_account(
+            &token.token_program,
+            &token.mint,
+            &net.treasury_owner.pubkey(),
+        )
+        .await;
+    let args = InitializeMarketArgs {
+        proving_period_secs: 3600,
+        challenge_window_slots: 20,
+        challenges_per_period: 1,
+        max_consecutive_faults: 2,
+        fault_slash_bps: 1_000,
+        protocol_fee_bps: 250,
+    };
+    let ix = storage::initialize_market(
+        &suite.payer(),
+        &net.authority.pubkey(),
+        &net.network,
+        &token,
+        &net.treasury,
+        &treasury,
+        args,
+    );
+    suite
+        .send(&[ix], &[&net.authority])
+        .await
+        .map_err(|e| e.to_string())?;
+    let provider = suite.add_operator(&net, 1_000_000_000).await;
+    let device = suite
+        .onboard(&net, &maker, &provider)
+        .await
+        .map_err(|e| e.to_string())?;
+    let pay = suite
+        .create_token_account(&token.token_program, &token.mint, &provider.wallet.pubkey())
+        .await;
+    suite
+        .mint_to(&token.token_program, &token.mint, &pay, 1_000_000)
+        .await;
+    let mut file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    file.write_all(&vec![7u8; 4 << 20])
+        .map_err(|e| e.to_string())?;
+    let prover = StorageProver::new(file.path(), 4096).map_err(|e| e.to_string())?;
+    let client = provider.wallet.pubkey();
+    let deal = depin_sdk::pda::deal(&client, 1).0;
+    let propose = storage::propose_deal(
+        &client,
+        &net.network,
+        &device.device,
+        &token,
+        &pay,
+        ProposeDealArgs {
+            deal_id: 1,
+            piece_root: prover.piece_root(),
+            chunk_size: 4096,
+            num_chunks: prover.num_chunks(),
+            price_per_period: 10,
+            periods: 1,
+            collateral: 10,
+        },
+    );
+    let accept = storage::accept_deal(&client, &net.network, &deal, &device.device, &token, &pay);
+    suite
+        .send(&[propose, accept], &[&provider.wallet])
+        .await
+        .map_err(|e| e.to_string())?;
+    let open = storage::open_challenge(&client, &net.network, &deal, 0);
+    suite
+        .send(&[open], &[&provider.wallet])
+        .await
+        .map_err(|e| e.to_string())?;
+    let opened: depin_sdk::accounts::Deal = suite.account(deal).await;
+    suite.advance_slots(2).await;
+    let hashes = suite
+        .raw_account(SLOT_HASHES_ID)
+        .await
+        .ok_or("no SlotHashes")?
+        .data;
+    let responses = prover
+        .answers(&hashes, opened.records[0].challenge_slot, &deal, 0, 1)
+        .map_err(|e| e.to_string())?;
+    let ix = storage::submit_proof(
+        &client,
+        &net.network,
+        &deal,
+        &token,
+        &pay,
+        &treasury,
+        SubmitProofArgs {
+            period: 0,
+            responses,
+        },
+    );
+    let tx = suite
+        .transaction(&[ix], &[&provider.wallet])
+        .await
+        .map_err(|e| e.to_string())?;
+    let simulation = suite
+        .ctx
+        .banks_client
+        .simulate_transaction(tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    match (simulation.result, simulation.simulation_details) {
+        (Some(Ok(())), Some(details)) => Ok(details.units_consumed),
+        (result, _) => Err(format!("simulation failed: {result:?}")),
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     if ProgramBuild::detect() == ProgramBuild::Native {
@@ -169,9 +296,11 @@ async fn main() -> std::process::ExitCode {
     let result = async {
         let claim = claim_units(&mut suite).await?;
         let (clear, submit) = energy_units(&mut suite).await?;
+        let proof = storage_units(&mut suite).await?;
         println!("claim, depth {DEPTH} proof (first claim)   {claim} CU");
         println!("clear_interval, 32 x 32 book            {clear} CU");
         println!("submit_reading (with its Ed25519 check) {submit} CU");
+        println!("submit_proof, one challenge, 4 MiB piece  {proof} CU");
         Ok::<(), String>(())
     }
     .await;

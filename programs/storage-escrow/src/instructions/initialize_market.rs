@@ -1,0 +1,146 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{self, InitializeAccount3, Mint, TokenAccount, TokenInterface};
+use depin_core::fees::MAX_BPS;
+use device_registry::state::{Network, NetworkKind};
+
+use crate::error::StorageError;
+use crate::events::MarketInitialized;
+use crate::state::StorageMarket;
+
+/// Bytes of a token account without extensions.
+const TOKEN_ACCOUNT_LEN: usize = 165;
+
+/// Arguments of `initialize_market`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct InitializeMarketArgs {
+    /// Proving period in seconds (positive).
+    pub proving_period_secs: u64,
+    /// Slots within which a proof must follow its challenge (positive).
+    pub challenge_window_slots: u64,
+    /// Challenges per period, 1 to 8.
+    pub challenges_per_period: u8,
+    /// Consecutive faults that terminate a deal (at least 1).
+    pub max_consecutive_faults: u8,
+    /// Share of the remaining collateral slashed per fault, in bps.
+    pub fault_slash_bps: u16,
+    /// Protocol fee on each period's payment, in bps.
+    pub protocol_fee_bps: u16,
+}
+
+/// Accounts of `initialize_market`.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct InitializeMarket<'info> {
+    /// Pays rent for the market and its vault.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// The network's authority.
+    pub authority: Signer<'info>,
+    /// The registry network (must be a Storage network).
+    #[account(
+        has_one = authority @ StorageError::NotNetworkAuthority,
+        constraint = !network.paused @ StorageError::NetworkPaused,
+        constraint = network.kind == NetworkKind::Storage @ StorageError::NotStorageNetwork,
+    )]
+    pub network: Account<'info, Network>,
+    /// The new market.
+    /// CHECK: the seeds pin the address; the handler creates it (`MarketAlreadyExists`).
+    #[account(mut, seeds = [StorageMarket::SEED, network.key().as_ref()], bump)]
+    pub market: UncheckedAccount<'info>,
+    /// The payment mint.
+    pub payment_mint: InterfaceAccount<'info, Mint>,
+    /// The vault, owned by the market PDA.
+    /// CHECK: the seeds pin the address; the handler creates and initialises it.
+    #[account(mut, seeds = [StorageMarket::VAULT_SEED, market.key().as_ref()], bump)]
+    pub vault: UncheckedAccount<'info>,
+    /// The network's treasury (its owner must own `treasury`).
+    #[account(address = network.treasury)]
+    pub network_treasury: InterfaceAccount<'info, TokenAccount>,
+    /// Payment-mint account receiving fees and terminal slashes.
+    #[account(
+        constraint = treasury.mint == payment_mint.key() @ StorageError::TreasuryMismatch,
+        constraint = treasury.owner == network_treasury.owner @ StorageError::TreasuryMismatch,
+    )]
+    pub treasury: InterfaceAccount<'info, TokenAccount>,
+    /// Token program of the payment mint.
+    pub token_program: Interface<'info, TokenInterface>,
+    /// System program.
+    pub system_program: Program<'info, System>,
+}
+
+/// Validates the parameters, creates the market and vault, emits [`MarketInitialized`].
+pub fn handler(ctx: Context<InitializeMarket>, args: InitializeMarketArgs) -> Result<()> {
+    require!(
+        args.proving_period_secs > 0
+            && i64::try_from(args.proving_period_secs).is_ok()
+            && args.challenge_window_slots > 0
+            && (1..=8).contains(&args.challenges_per_period)
+            && args.max_consecutive_faults > 0
+            && args.fault_slash_bps <= MAX_BPS
+            && args.protocol_fee_bps <= MAX_BPS,
+        StorageError::InvalidMarketParams
+    );
+    let network_key = ctx.accounts.network.key();
+    let payer = ctx.accounts.payer.to_account_info();
+    let market_info = ctx.accounts.market.to_account_info();
+    let vault_info = ctx.accounts.vault.to_account_info();
+    pda_create::create_pda_account(
+        &payer,
+        &market_info,
+        StorageMarket::SIZE,
+        &crate::ID,
+        &[
+            StorageMarket::SEED,
+            network_key.as_ref(),
+            &[ctx.bumps.market],
+        ],
+        StorageError::MarketAlreadyExists,
+    )?;
+    pda_create::create_pda_account(
+        &payer,
+        &vault_info,
+        TOKEN_ACCOUNT_LEN,
+        &ctx.accounts.token_program.key(),
+        &[
+            StorageMarket::VAULT_SEED,
+            market_info.key.as_ref(),
+            &[ctx.bumps.vault],
+        ],
+        StorageError::MarketAlreadyExists,
+    )?;
+    token_interface::initialize_account3(CpiContext::new(
+        ctx.accounts.token_program.key(),
+        InitializeAccount3 {
+            account: vault_info.clone(),
+            mint: ctx.accounts.payment_mint.to_account_info(),
+            authority: market_info.clone(),
+        },
+    ))?;
+    let market = StorageMarket {
+        network: network_key,
+        payment_mint: ctx.accounts.payment_mint.key(),
+        vault: vault_info.key(),
+        treasury: ctx.accounts.treasury.key(),
+        proving_period_secs: args.proving_period_secs,
+        challenge_window_slots: args.challenge_window_slots,
+        challenges_per_period: args.challenges_per_period,
+        max_consecutive_faults: args.max_consecutive_faults,
+        fault_slash_bps: args.fault_slash_bps,
+        protocol_fee_bps: args.protocol_fee_bps,
+        bump: ctx.bumps.market,
+        vault_bump: ctx.bumps.vault,
+    };
+    pda_create::write_account(&market_info, &market)?;
+    emit_cpi!(MarketInitialized {
+        market: market_info.key(),
+        network: network_key,
+        payment_mint: market.payment_mint,
+        proving_period_secs: args.proving_period_secs,
+        challenge_window_slots: args.challenge_window_slots,
+        challenges_per_period: args.challenges_per_period,
+        max_consecutive_faults: args.max_consecutive_faults,
+        fault_slash_bps: args.fault_slash_bps,
+        protocol_fee_bps: args.protocol_fee_bps,
+    });
+    Ok(())
+}

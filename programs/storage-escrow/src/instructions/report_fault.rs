@@ -1,0 +1,136 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+use depin_core::storage::{fault_slash, period_end};
+
+use super::pay_from_vault;
+use crate::error::StorageError;
+use crate::events::{DealTerminated, FaultReported};
+use crate::state::{
+    Deal, DealState, StorageMarket, PERIOD_CHALLENGED, PERIOD_FAULTED, PERIOD_PENDING,
+};
+
+/// Accounts of `report_fault`. Anyone may send it.
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ReportFault<'info> {
+    /// The market.
+    #[account(has_one = payment_mint, has_one = vault, has_one = treasury)]
+    pub market: Account<'info, StorageMarket>,
+    /// The deal.
+    #[account(
+        mut,
+        seeds = [Deal::SEED, deal.client.as_ref(), &deal.deal_id.to_le_bytes()],
+        bump = deal.bump,
+        has_one = market,
+        constraint = deal.state == DealState::Active @ StorageError::DealNotActive,
+    )]
+    pub deal: Box<Account<'info, Deal>>,
+    /// The payment mint.
+    pub payment_mint: InterfaceAccount<'info, Mint>,
+    /// The client's payment-mint account (refunds and slashes go there).
+    #[account(mut, constraint = client_token_account.owner == deal.client @ StorageError::WrongRecipient)]
+    pub client_token_account: InterfaceAccount<'info, TokenAccount>,
+    /// The market's treasury (terminal slash).
+    #[account(mut)]
+    pub treasury: InterfaceAccount<'info, TokenAccount>,
+    /// The market's vault.
+    #[account(mut)]
+    pub vault: InterfaceAccount<'info, TokenAccount>,
+    /// Token program of the payment mint.
+    pub token_program: Interface<'info, TokenInterface>,
+}
+
+/// Refunds the period and slashes part of the collateral to the client; at the fault limit
+/// terminates the deal. Emits [`FaultReported`] (and [`DealTerminated`]).
+pub fn handler(ctx: Context<ReportFault>, period: u64) -> Result<()> {
+    let market = &ctx.accounts.market;
+    let clock = Clock::get()?;
+    let deal_key = ctx.accounts.deal.key();
+    let deal = &mut ctx.accounts.deal;
+    let (start, price) = (deal.start_ts, deal.price_per_period);
+    let ended = clock.unix_timestamp
+        >= period_end(start, market.proving_period_secs, period)
+            .map_err(|_| StorageError::MathOverflow)?;
+    let record = deal.record_mut(period).ok_or(StorageError::WrongPeriod)?;
+    let at_fault = match record.status {
+        // never challenged: at fault once the period is over
+        PERIOD_PENDING => ended,
+        // challenged: at fault once the proof window has passed
+        PERIOD_CHALLENGED => {
+            clock.slot
+                > record
+                    .challenge_slot
+                    .checked_add(market.challenge_window_slots)
+                    .ok_or(StorageError::MathOverflow)?
+        }
+        _ => false,
+    };
+    require!(at_fault, StorageError::FaultNotReportable);
+    record.status = PERIOD_FAULTED;
+
+    let slashed = fault_slash(deal.collateral_left, market.fault_slash_bps)
+        .map_err(|_| StorageError::MathOverflow)?;
+    deal.collateral_left = deal
+        .collateral_left
+        .checked_sub(slashed)
+        .ok_or(StorageError::MathOverflow)?;
+    deal.escrow_left = deal
+        .escrow_left
+        .checked_sub(price)
+        .ok_or(StorageError::MathOverflow)?;
+    deal.consecutive_faults = deal
+        .consecutive_faults
+        .checked_add(1)
+        .ok_or(StorageError::MathOverflow)?;
+    deal.total_faults = deal
+        .total_faults
+        .checked_add(1)
+        .ok_or(StorageError::MathOverflow)?;
+    let mut to_client = price
+        .checked_add(slashed)
+        .ok_or(StorageError::MathOverflow)?;
+    let mut to_treasury = 0;
+    let terminated = deal.consecutive_faults >= market.max_consecutive_faults;
+    let (refunded, slashed_to_treasury) = (deal.escrow_left, deal.collateral_left);
+    if terminated {
+        to_client = to_client
+            .checked_add(refunded)
+            .ok_or(StorageError::MathOverflow)?;
+        to_treasury = slashed_to_treasury;
+        deal.escrow_left = 0;
+        deal.collateral_left = 0;
+        deal.state = DealState::Terminated;
+    }
+    let consecutive = deal.consecutive_faults;
+    pay_from_vault(
+        market,
+        &ctx.accounts.vault,
+        &ctx.accounts.payment_mint,
+        &ctx.accounts.client_token_account,
+        &ctx.accounts.token_program,
+        to_client,
+    )?;
+    pay_from_vault(
+        market,
+        &ctx.accounts.vault,
+        &ctx.accounts.payment_mint,
+        &ctx.accounts.treasury,
+        &ctx.accounts.token_program,
+        to_treasury,
+    )?;
+    emit_cpi!(FaultReported {
+        deal: deal_key,
+        period,
+        refunded: price,
+        slashed,
+        consecutive_faults: consecutive,
+    });
+    if terminated {
+        emit_cpi!(DealTerminated {
+            deal: deal_key,
+            refunded,
+            slashed_to_treasury,
+        });
+    }
+    Ok(())
+}
