@@ -46,6 +46,28 @@ impl From<BanksClientError> for SendError {
     }
 }
 
+/// What a Geyser transaction update carries about one processed transaction.
+#[derive(Debug, Clone)]
+pub struct ProcessedTransaction {
+    /// Base58 signature.
+    pub signature: String,
+    /// Account keys of the message.
+    pub account_keys: Vec<Pubkey>,
+    /// Inner instructions per top-level instruction, with that instruction's index.
+    pub inner_instructions: Vec<(u8, Vec<InnerInstruction>)>,
+    /// Log messages.
+    pub log_messages: Vec<String>,
+}
+
+/// One inner instruction: the invoked program's index in the account keys, and the data.
+#[derive(Debug, Clone)]
+pub struct InnerInstruction {
+    /// Index of the invoked program in the account keys.
+    pub program_id_index: u8,
+    /// Instruction data.
+    pub data: Vec<u8>,
+}
+
 /// Which build of the suite's programs the runtime executes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProgramBuild {
@@ -222,6 +244,28 @@ impl Suite {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<Vec<Vec<u8>>, SendError> {
+        let processed = self.send_with_metadata(instructions, signers).await?;
+        let keys = &processed.account_keys;
+        Ok(processed
+            .inner_instructions
+            .into_iter()
+            .flat_map(|(_, group)| group)
+            .filter(|inner| {
+                keys.get(usize::from(inner.program_id_index))
+                    .is_some_and(|program| PROGRAMS.iter().any(|(_, id)| id == program))
+                    && depin_sdk::events::event_payload(&inner.data).is_some()
+            })
+            .map(|inner| inner.data)
+            .collect())
+    }
+
+    /// Simulates the transaction (to capture what a Geyser update carries: inner
+    /// instructions and logs), then processes the very same transaction.
+    pub async fn send_with_metadata(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<ProcessedTransaction, SendError> {
         let tx = self.transaction(instructions, signers).await?;
         let simulation = self
             .ctx
@@ -232,26 +276,39 @@ impl Suite {
         if let Some(Err(err)) = simulation.result {
             return Err(SendError::Transaction(err));
         }
-        let keys = &tx.message.account_keys;
-        let events = simulation
+        let details = simulation
             .simulation_details
-            .and_then(|d| d.inner_instructions)
+            .ok_or_else(|| SendError::Transport("simulation returned no details".into()))?;
+        let mut inner_instructions = Vec::new();
+        for (index, group) in details
+            .inner_instructions
             .unwrap_or_default()
             .into_iter()
-            .flatten()
-            .filter(|inner| {
-                keys.get(usize::from(inner.instruction.program_id_index))
-                    .is_some_and(|program| PROGRAMS.iter().any(|(_, id)| id == program))
-            })
-            .filter(|inner| depin_sdk::events::event_payload(&inner.instruction.data).is_some())
-            .map(|inner| inner.instruction.data)
-            .collect();
+            .enumerate()
+        {
+            let index = u8::try_from(index)
+                .map_err(|_| SendError::Transport("more than 255 instructions".into()))?;
+            let group = group
+                .into_iter()
+                .map(|inner| InnerInstruction {
+                    program_id_index: inner.instruction.program_id_index,
+                    data: inner.instruction.data,
+                })
+                .collect();
+            inner_instructions.push((index, group));
+        }
+        let processed = ProcessedTransaction {
+            signature: tx.signatures[0].to_string(),
+            account_keys: tx.message.account_keys.clone(),
+            inner_instructions,
+            log_messages: details.logs,
+        };
         self.ctx
             .banks_client
             .process_transaction(tx)
             .await
             .map_err(SendError::from)?;
-        Ok(events)
+        Ok(processed)
     }
 
     /// Builds and signs a transaction under the latest blockhash.

@@ -6,6 +6,7 @@ use crate::state::{Capabilities, DeviceStatus, NetworkKind};
 
 /// A network was created.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkInitialized {
     /// The `Network` account.
     pub network: Pubkey,
@@ -29,6 +30,7 @@ pub struct NetworkInitialized {
 
 /// A network's settings changed; carries the values now in force.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkUpdated {
     /// The `Network` account.
     pub network: Pubkey,
@@ -44,6 +46,7 @@ pub struct NetworkUpdated {
 
 /// The authority named a successor.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorityProposed {
     /// The `Network` account.
     pub network: Pubkey,
@@ -55,6 +58,7 @@ pub struct AuthorityProposed {
 
 /// The successor accepted: it is now the authority.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorityAccepted {
     /// The `Network` account.
     pub network: Pubkey,
@@ -66,6 +70,7 @@ pub struct AuthorityAccepted {
 
 /// A maker was registered (unapproved).
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MakerRegistered {
     /// The `Network` account.
     pub network: Pubkey,
@@ -81,6 +86,7 @@ pub struct MakerRegistered {
 
 /// A maker's approval or quota changed.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MakerApprovalSet {
     /// The `Network` account.
     pub network: Pubkey,
@@ -94,6 +100,7 @@ pub struct MakerApprovalSet {
 
 /// A device was onboarded.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceOnboarded {
     /// The `Network` account.
     pub network: Pubkey,
@@ -119,6 +126,7 @@ pub struct DeviceOnboarded {
 
 /// A device's location was asserted.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocationAsserted {
     /// The `Device` account.
     pub device: Pubkey,
@@ -136,6 +144,7 @@ pub struct LocationAsserted {
 
 /// A device changed hands.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceTransferred {
     /// The `Device` account.
     pub device: Pubkey,
@@ -147,6 +156,7 @@ pub struct DeviceTransferred {
 
 /// A device's status changed.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceStatusChanged {
     /// The `Device` account.
     pub device: Pubkey,

@@ -13,6 +13,7 @@ pub enum Side {
 
 /// A market was created.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarketInitialized {
     /// The market.
     pub market: Pubkey,
@@ -38,6 +39,7 @@ pub struct MarketInitialized {
 
 /// An order entered a book.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderPlaced {
     /// The market.
     pub market: Pubkey,
@@ -61,6 +63,7 @@ pub struct OrderPlaced {
 
 /// An order was withdrawn.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderCancelled {
     /// The market.
     pub market: Pubkey,
@@ -76,6 +79,7 @@ pub struct OrderCancelled {
 
 /// A meter reading was accepted.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadingSubmitted {
     /// The market.
     pub market: Pubkey,
@@ -93,6 +97,7 @@ pub struct ReadingSubmitted {
 
 /// An interval was cleared.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntervalCleared {
     /// The market.
     pub market: Pubkey,
@@ -110,6 +115,7 @@ pub struct IntervalCleared {
 
 /// An order was settled.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderSettled {
     /// The market.
     pub market: Pubkey,
@@ -131,6 +137,7 @@ pub struct OrderSettled {
 
 /// Every order of an interval is settled.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntervalSettled {
     /// The market.
     pub market: Pubkey,

@@ -6,6 +6,7 @@ use crate::state::Schedule;
 
 /// A network's rewards were configured.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RewardsInitialized {
     /// The `RewardsConfig` account.
     pub config: Pubkey,
@@ -27,6 +28,7 @@ pub struct RewardsInitialized {
 
 /// The oracle set changed; proposals made under the previous set no longer count.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OraclesSet {
     /// The `RewardsConfig` account.
     pub config: Pubkey,
@@ -40,6 +42,7 @@ pub struct OraclesSet {
 
 /// An oracle proposed an epoch's root.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RootProposed {
     /// The `RewardsConfig` account.
     pub config: Pubkey,
@@ -57,6 +60,7 @@ pub struct RootProposed {
 
 /// An epoch's root reached quorum.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RootFinalized {
     /// The `RewardsConfig` account.
     pub config: Pubkey,
@@ -70,6 +74,7 @@ pub struct RootFinalized {
 
 /// Rewards were minted to a device owner.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RewardsClaimed {
     /// The `RewardsConfig` account.
     pub config: Pubkey,

@@ -4,6 +4,7 @@ use anchor_lang::prelude::*;
 
 /// A stake pool was created.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolInitialized {
     /// The pool.
     pub pool: Pubkey,
@@ -25,6 +26,7 @@ pub struct PoolInitialized {
 
 /// A pool's settings changed; carries the values now in force.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolUpdated {
     /// The pool.
     pub pool: Pubkey,
@@ -38,6 +40,7 @@ pub struct PoolUpdated {
 
 /// Tokens were staked.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staked {
     /// The pool.
     pub pool: Pubkey,
@@ -53,6 +56,7 @@ pub struct Staked {
 
 /// A device was bonded.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceBonded {
     /// The pool.
     pub pool: Pubkey,
@@ -70,6 +74,7 @@ pub struct DeviceBonded {
 
 /// A device's bond was removed.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceUnbonded {
     /// The pool.
     pub pool: Pubkey,
@@ -87,6 +92,7 @@ pub struct DeviceUnbonded {
 
 /// Active stake entered cooldown.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnstakeRequested {
     /// The pool.
     pub pool: Pubkey,
@@ -104,6 +110,7 @@ pub struct UnstakeRequested {
 
 /// Pending stake was paid out.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Withdrawn {
     /// The pool.
     pub pool: Pubkey,
@@ -117,6 +124,7 @@ pub struct Withdrawn {
 
 /// Stake was slashed into the treasury.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slashed {
     /// The pool.
     pub pool: Pubkey,

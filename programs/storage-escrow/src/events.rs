@@ -4,6 +4,7 @@ use anchor_lang::prelude::*;
 
 /// A market was created.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarketInitialized {
     /// The market.
     pub market: Pubkey,
@@ -27,6 +28,7 @@ pub struct MarketInitialized {
 
 /// A client proposed a deal.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DealProposed {
     /// The deal.
     pub deal: Pubkey,
@@ -52,6 +54,7 @@ pub struct DealProposed {
 
 /// A proposed deal was cancelled and refunded.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DealCancelled {
     /// The deal.
     pub deal: Pubkey,
@@ -61,6 +64,7 @@ pub struct DealCancelled {
 
 /// The provider accepted.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DealAccepted {
     /// The deal.
     pub deal: Pubkey,
@@ -74,6 +78,7 @@ pub struct DealAccepted {
 
 /// A period's challenge was opened.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChallengeOpened {
     /// The deal.
     pub deal: Pubkey,
@@ -85,6 +90,7 @@ pub struct ChallengeOpened {
 
 /// Challenges were answered.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofAccepted {
     /// The deal.
     pub deal: Pubkey,
@@ -102,6 +108,7 @@ pub struct ProofAccepted {
 
 /// A period was reported at fault.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultReported {
     /// The deal.
     pub deal: Pubkey,
@@ -117,6 +124,7 @@ pub struct FaultReported {
 
 /// A deal terminated at the fault limit.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DealTerminated {
     /// The deal.
     pub deal: Pubkey,
@@ -128,6 +136,7 @@ pub struct DealTerminated {
 
 /// A deal completed.
 #[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DealCompleted {
     /// The deal.
     pub deal: Pubkey,

@@ -1,0 +1,224 @@
+//! Finding and decoding the events of one transaction.
+//!
+//! Input is what a Geyser transaction update (or `getTransaction`) carries: the account
+//! keys, the top-level instructions, the inner instructions grouped by top-level index, and
+//! the log messages.
+
+use anchor_lang::event::EVENT_IX_TAG_LE;
+use anchor_lang::prelude::Pubkey;
+use base64::Engine;
+
+use crate::events::{decode_event, is_suite_program, Event, EventError};
+
+/// An instruction as a transaction stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompiledInstruction {
+    /// Index of the invoked program in the account keys.
+    pub program_id_index: u8,
+    /// Instruction data.
+    pub data: Vec<u8>,
+}
+
+/// The inner instructions one top-level instruction caused, in execution order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InnerInstructions {
+    /// Index of the top-level instruction.
+    pub index: u8,
+    /// Its inner instructions.
+    pub instructions: Vec<CompiledInstruction>,
+}
+
+/// One transaction, as much of it as decoding needs.
+#[derive(Debug, Clone, Default)]
+pub struct TransactionView {
+    /// Account keys (static keys, then loaded addresses).
+    pub account_keys: Vec<Pubkey>,
+    /// Inner instructions by top-level index.
+    pub inner_instructions: Vec<InnerInstructions>,
+    /// Log messages.
+    pub log_messages: Vec<String>,
+}
+
+/// Where an event was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    /// An `emit_cpi!` self-invocation.
+    InnerInstruction,
+    /// An `emit!` `Program data:` log line.
+    Log,
+}
+
+/// A decoded event with its place in the transaction. `(instruction_index, event_index)`
+/// is unique within a transaction, so with the signature it keys a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    /// Top-level instruction that produced the event.
+    pub instruction_index: u16,
+    /// Position among that instruction's events (inner-instruction events first, then log
+    /// events, each in order).
+    pub event_index: u16,
+    /// The emitting program.
+    pub program: Pubkey,
+    /// Where it was found.
+    pub source: EventSource,
+    /// The event.
+    pub event: Event,
+}
+
+/// Something that looked like a suite event but did not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeFailure {
+    /// Top-level instruction it belongs to (if known).
+    pub instruction_index: Option<u16>,
+    /// The emitting program (if known).
+    pub program: Option<Pubkey>,
+    /// Why it failed.
+    pub reason: String,
+}
+
+/// Everything decoding one transaction found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodedTransaction {
+    /// The events, in transaction order.
+    pub events: Vec<EventRecord>,
+    /// What could not be decoded.
+    pub failures: Vec<DecodeFailure>,
+}
+
+/// Decodes every suite event of `tx`.
+pub fn decode_transaction(tx: &TransactionView) -> DecodedTransaction {
+    let mut out = DecodedTransaction::default();
+    let mut next_event: std::collections::BTreeMap<u16, u16> = std::collections::BTreeMap::new();
+    let mut push = |out: &mut DecodedTransaction,
+                    index: u16,
+                    program: Pubkey,
+                    source: EventSource,
+                    result: Result<Option<Event>, EventError>| {
+        match result {
+            Ok(Some(event)) => {
+                let slot = next_event.entry(index).or_insert(0);
+                out.events.push(EventRecord {
+                    instruction_index: index,
+                    event_index: *slot,
+                    program,
+                    source,
+                    event,
+                });
+                *slot = slot.saturating_add(1);
+            }
+            Ok(None) => {}
+            Err(e) => out.failures.push(DecodeFailure {
+                instruction_index: Some(index),
+                program: Some(program),
+                reason: e.to_string(),
+            }),
+        }
+    };
+
+    for group in &tx.inner_instructions {
+        let index = u16::from(group.index);
+        for ix in &group.instructions {
+            let Some(program) = tx.account_keys.get(usize::from(ix.program_id_index)) else {
+                out.failures.push(DecodeFailure {
+                    instruction_index: Some(index),
+                    program: None,
+                    reason: format!(
+                        "program index {} outside the account keys",
+                        ix.program_id_index
+                    ),
+                });
+                continue;
+            };
+            if !is_suite_program(program) {
+                continue;
+            }
+            // A suite program invoking itself with the event tag is an event; any other
+            // inner instruction of a suite program is an ordinary CPI.
+            if let Some(payload) = ix.data.strip_prefix(EVENT_IX_TAG_LE) {
+                push(
+                    &mut out,
+                    index,
+                    *program,
+                    EventSource::InnerInstruction,
+                    decode_event(program, payload),
+                );
+            }
+        }
+    }
+
+    for (index, program, payload) in log_events(&tx.log_messages, &mut out.failures) {
+        push(
+            &mut out,
+            index,
+            program,
+            EventSource::Log,
+            decode_event(&program, &payload),
+        );
+    }
+    out.events
+        .sort_by_key(|e| (e.instruction_index, e.event_index));
+    out
+}
+
+/// `Program data:` lines attributed to the program on top of the invocation stack, with
+/// the top-level instruction index (counted from depth-1 invocations).
+fn log_events(logs: &[String], failures: &mut Vec<DecodeFailure>) -> Vec<(u16, Pubkey, Vec<u8>)> {
+    let mut stack: Vec<Pubkey> = Vec::new();
+    let mut top_level: Option<u16> = None;
+    let mut found = Vec::new();
+    for line in logs {
+        let Some(rest) = line.strip_prefix("Program ") else {
+            continue;
+        };
+        if let Some(data) = rest.strip_prefix("data: ") {
+            let Some(program) = stack.last().copied() else {
+                continue;
+            };
+            if !is_suite_program(&program) {
+                continue;
+            }
+            let index = top_level.unwrap_or(0);
+            // emit! logs one base64 segment; more segments would be sol_log_data fields
+            let mut payload = Vec::new();
+            let mut ok = true;
+            for segment in data.split(' ') {
+                match base64::engine::general_purpose::STANDARD.decode(segment) {
+                    Ok(bytes) => payload.extend(bytes),
+                    Err(e) => {
+                        failures.push(DecodeFailure {
+                            instruction_index: Some(index),
+                            program: Some(program),
+                            reason: format!("bad base64 in log: {e}"),
+                        });
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                found.push((index, program, payload));
+            }
+            continue;
+        }
+        let mut words = rest.split(' ');
+        let (Some(id), Some(verb)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(program) = id.parse::<Pubkey>() else {
+            continue;
+        };
+        match verb {
+            "invoke" => {
+                if stack.is_empty() {
+                    top_level = Some(top_level.map_or(0, |i| i.saturating_add(1)));
+                }
+                stack.push(program);
+            }
+            "success" | "failed:" => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    found
+}
