@@ -162,31 +162,46 @@ pub fn clear_interval(network: &Pubkey, interval: u64) -> Instruction {
     )
 }
 
-/// `settle_order` (anyone). `order_device` is the order's device (for an ask its reading
-/// address is passed; for a bid it is ignored), `recipient` the owner's quote account.
+/// `settle_order` (anyone, `payer` cranks). `order_device` and `order_owner` are the
+/// order's device and owner; the payment goes to the owner's associated quote-mint account,
+/// which the program creates if it is missing.
 pub fn settle_order(
+    payer: &Pubkey,
     network: &Pubkey,
     quote: &QuoteToken,
     treasury: &Pubkey,
     order_device: &Pubkey,
-    recipient: &Pubkey,
+    order_owner: &Pubkey,
     order: OrderRef,
 ) -> Instruction {
     let market = pda::energy_market(network).0;
     build(
         acc::SettleOrder {
+            payer: *payer,
             market,
             interval: pda::interval(&market, order.interval).0,
             reading: pda::meter_reading(order_device, order.interval).0,
             quote_mint: quote.mint,
-            recipient: *recipient,
+            order_owner: *order_owner,
+            recipient: quote_account(order_owner, quote),
             treasury: *treasury,
             vault: pda::energy_vault(&market).0,
             token_program: quote.token_program,
+            associated_token_program: anchor_spl::associated_token::ID,
+            system_program: system_program::ID,
             event_authority: event_authority(),
             program: energy_settlement::ID,
         },
         ix::SettleOrder { args: order },
+    )
+}
+
+/// `owner`'s associated quote-mint account: where settlements pay.
+pub fn quote_account(owner: &Pubkey, quote: &QuoteToken) -> Pubkey {
+    anchor_spl::associated_token::get_associated_token_address_with_program_id(
+        owner,
+        &quote.mint,
+        &quote.token_program,
     )
 }
 

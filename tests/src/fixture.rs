@@ -648,16 +648,23 @@ impl Suite {
         })
     }
 
-    /// A quote-mint account for `owner` holding `amount`.
+    /// `owner`'s associated quote-mint account (where settlements pay), holding `amount`.
     pub async fn quote_account(
         &mut self,
         energy: &EnergyFixture,
         owner: &Pubkey,
         amount: u64,
     ) -> Pubkey {
-        let account = self
-            .create_token_account(&energy.quote.token_program, &energy.quote.mint, owner)
-            .await;
+        let ix = anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account(
+            &self.payer(),
+            owner,
+            &energy.quote.mint,
+            &energy.quote.token_program,
+        );
+        self.send(&[ix], &[])
+            .await
+            .expect("create associated token account");
+        let account = energy_ix::quote_account(owner, &energy.quote);
         if amount > 0 {
             self.mint_to(
                 &energy.quote.token_program,

@@ -168,11 +168,12 @@ async fn settle(
     slot: u8,
 ) -> Result<(), SendError> {
     let ix = energy::settle_order(
+        &suite.payer(),
         &m.net.network,
         &m.energy.quote,
         &m.energy.treasury,
         &p.device.device,
-        &p.quote,
+        &p.op.wallet.pubkey(),
         OrderRef {
             interval,
             side,
@@ -603,11 +604,16 @@ async fn order_errors() {
         EnergyError::NotDeviceOwner,
     );
 
-    // a full book
+    // one open order per device and side: a device cannot fill the book alone
     ask(&mut suite, &m, &p, k, 10, 10).await.unwrap();
-    ask(&mut suite, &m, &p, k, 11, 10).await.unwrap();
     assert_error(
-        ask(&mut suite, &m, &p, k, 12, 10).await,
+        ask(&mut suite, &m, &p, k, 11, 10).await,
+        EnergyError::DuplicateOrder,
+    );
+    // a full book (two asks here)
+    ask(&mut suite, &m, &stranger, k, 11, 10).await.unwrap();
+    assert_error(
+        ask(&mut suite, &m, &c, k, 12, 10).await,
         EnergyError::BookFull,
     );
 
@@ -687,11 +693,12 @@ async fn settlement_errors() {
 
     // paying the consumer's account for the producer's ask
     let ix = energy::settle_order(
+        &suite.payer(),
         &m.net.network,
         &m.energy.quote,
         &m.energy.treasury,
         &p.device.device,
-        &c.quote,
+        &c.op.wallet.pubkey(),
         OrderRef {
             interval: k,
             side: Side::Ask,
@@ -701,11 +708,12 @@ async fn settlement_errors() {
     assert_error(suite.send(&[ix], &[]).await, EnergyError::WrongRecipient);
     // passing another device's reading address
     let ix = energy::settle_order(
+        &suite.payer(),
         &m.net.network,
         &m.energy.quote,
         &m.energy.treasury,
         &c.device.device,
-        &p.quote,
+        &p.op.wallet.pubkey(),
         OrderRef {
             interval: k,
             side: Side::Ask,
@@ -812,4 +820,49 @@ async fn market_and_network_errors() {
         InstructionError::Custom(0),
         Keypair::new(),
     );
+}
+
+/// A producer with no stablecoin account cannot hold up the interval: the cranker's
+/// settlement creates the producer's associated account and pays into it.
+#[tokio::test]
+async fn a_producer_without_an_account_is_paid_into_a_new_one() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let op = suite.add_operator(&m.net, 1_000_000_000).await;
+    let device = suite.onboard(&m.net, &m.maker, &op).await.unwrap();
+    let c = party(&mut suite, &m, 1_000).await;
+    let k = next_interval(&mut suite, &m).await;
+    let ix = energy::place_ask(
+        &op.wallet.pubkey(),
+        &m.net.network,
+        &device.device,
+        PlaceAskArgs {
+            interval: k,
+            price: 100,
+            wh: 1_000,
+        },
+    );
+    suite.send(&[ix], &[&op.wallet]).await.unwrap();
+    bid(&mut suite, &m, &c, k, 100, 1_000).await.unwrap();
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.unwrap();
+    suite.set_time(start(&m, k) + 900 + 600).await;
+    let ata = energy::quote_account(&op.wallet.pubkey(), &m.energy.quote);
+    assert!(!suite.exists(ata).await);
+    let producer = Party {
+        op,
+        device,
+        quote: ata,
+    };
+    read(&mut suite, &m, &producer, k, 1_000, 0, 1)
+        .await
+        .unwrap();
+    settle(&mut suite, &m, &producer, k, Side::Ask, 0)
+        .await
+        .expect("settle creates the account");
+    assert_eq!(suite.token_balance(ata).await, 98); // 100 less the 2% grid fee
+    settle(&mut suite, &m, &c, k, Side::Bid, 0)
+        .await
+        .expect("consumers are not blocked");
+    assert_eq!(suite.token_balance(c.quote).await, 900);
 }

@@ -104,6 +104,10 @@ pub enum EnergyError {
     /// Returned if an amount, count or time would overflow.
     #[msg("Arithmetic overflow")]
     MathOverflow,
+    /// Returned if the device already has an open order on that side of the interval (one
+    /// ask and one bid per device, so no device can fill a book alone).
+    #[msg("Device already has an open order on this side")]
+    DuplicateOrder,
 }
 
 impl From<depin_core::CoreError> for EnergyError {

@@ -79,7 +79,7 @@ pub fn handler(ctx: Context<CancelOrder>, args: OrderRef) -> Result<()> {
         &ctx.accounts.market,
         &ctx.accounts.vault,
         &ctx.accounts.quote_mint,
-        &ctx.accounts.owner_token_account,
+        &ctx.accounts.owner_token_account.to_account_info(),
         &ctx.accounts.token_program,
         refund,
     )?;

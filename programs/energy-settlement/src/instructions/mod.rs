@@ -133,12 +133,13 @@ pub(crate) fn open_interval<'info>(
     Ok(())
 }
 
-/// Pays `amount` out of the market vault, signed by the market PDA. Zero moves nothing.
+/// Pays `amount` out of the market vault into the token account `to`, signed by the
+/// market PDA. Zero moves nothing.
 pub(crate) fn pay_from_vault<'info>(
     market: &Account<'info, EnergyMarket>,
     vault: &InterfaceAccount<'info, TokenAccount>,
     mint: &InterfaceAccount<'info, Mint>,
-    to: &InterfaceAccount<'info, TokenAccount>,
+    to: &AccountInfo<'info>,
     token_program: &Interface<'info, TokenInterface>,
     amount: u64,
 ) -> Result<()> {
@@ -152,7 +153,7 @@ pub(crate) fn pay_from_vault<'info>(
             TransferChecked {
                 from: vault.to_account_info(),
                 mint: mint.to_account_info(),
-                to: to.to_account_info(),
+                to: to.clone(),
                 authority: market.to_account_info(),
             },
             &[seeds],

@@ -73,6 +73,15 @@ pub fn handler(ctx: Context<PlaceAsk>, args: PlaceAskArgs) -> Result<()> {
         let book = interval_mut(&mut data)?;
         let slot = book.ask_count;
         require!(slot < market.max_orders_per_interval, EnergyError::BookFull);
+        let device = ctx.accounts.device.key();
+        require!(
+            !book
+                .asks
+                .iter()
+                .take(usize::from(slot))
+                .any(|o| o.device == device && o.status == ORDER_OPEN),
+            EnergyError::DuplicateOrder
+        );
         let entry = book
             .asks
             .get_mut(usize::from(slot))

@@ -92,6 +92,15 @@ pub fn handler(ctx: Context<PlaceBid>, args: PlaceBidArgs) -> Result<()> {
         let book = interval_mut(&mut data)?;
         let slot = book.bid_count;
         require!(slot < market.max_orders_per_interval, EnergyError::BookFull);
+        let device = ctx.accounts.device.key();
+        require!(
+            !book
+                .bids
+                .iter()
+                .take(usize::from(slot))
+                .any(|o| o.device == device && o.status == ORDER_OPEN),
+            EnergyError::DuplicateOrder
+        );
         let entry = book
             .bids
             .get_mut(usize::from(slot))

@@ -1,4 +1,7 @@
 use anchor_lang::prelude::*;
+use anchor_spl::associated_token::{
+    self, get_associated_token_address_with_program_id, AssociatedToken,
+};
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use depin_core::energy::{settle_consumer, settle_producer};
 
@@ -11,11 +14,16 @@ use crate::state::{
 };
 
 /// Accounts of `settle_order`. Anyone may send it; money only ever goes to the order's
-/// owner and the treasury. Allowed while paused: it pays people what they are owed.
+/// owner (into the owner's associated token account, which the cranker creates if it is
+/// missing, so no owner can block an interval by having no account) and the treasury.
+/// Allowed while paused: it pays people what they are owed.
 #[event_cpi]
 #[derive(Accounts)]
 #[instruction(args: OrderRef)]
 pub struct SettleOrder<'info> {
+    /// Whoever cranks; pays for the owner's token account if it has to be created.
+    #[account(mut)]
+    pub payer: Signer<'info>,
     /// The market.
     #[account(has_one = quote_mint, has_one = vault, has_one = treasury)]
     pub market: Account<'info, EnergyMarket>,
@@ -33,9 +41,14 @@ pub struct SettleOrder<'info> {
     pub reading: UncheckedAccount<'info>,
     /// The quote mint.
     pub quote_mint: InterfaceAccount<'info, Mint>,
-    /// The order owner's quote-mint account.
-    #[account(mut, constraint = recipient.mint == quote_mint.key() @ EnergyError::WrongRecipient)]
-    pub recipient: InterfaceAccount<'info, TokenAccount>,
+    /// The order's owner.
+    /// CHECK: the handler requires the owner recorded in the order.
+    pub order_owner: UncheckedAccount<'info>,
+    /// The order owner's associated quote-mint account.
+    /// CHECK: the handler requires the associated token address of `order_owner` and
+    /// creates the account if it does not exist.
+    #[account(mut)]
+    pub recipient: UncheckedAccount<'info>,
     /// The market's treasury (grid fees and rounding).
     #[account(mut)]
     pub treasury: InterfaceAccount<'info, TokenAccount>,
@@ -44,6 +57,10 @@ pub struct SettleOrder<'info> {
     pub vault: InterfaceAccount<'info, TokenAccount>,
     /// Token program of the quote mint.
     pub token_program: Interface<'info, TokenInterface>,
+    /// Associated token program, to create `recipient` when missing.
+    pub associated_token_program: Program<'info, AssociatedToken>,
+    /// System program.
+    pub system_program: Program<'info, System>,
 }
 
 /// Produced Wh the reading account vouches for; zero, once the window has closed, when
@@ -78,7 +95,17 @@ pub fn handler(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
     let deadline = market
         .reading_deadline(args.interval)
         .ok_or(EnergyError::MathOverflow)?;
-    let recipient_owner = ctx.accounts.recipient.owner;
+    let recipient_owner = ctx.accounts.order_owner.key();
+    let expected = get_associated_token_address_with_program_id(
+        &recipient_owner,
+        &ctx.accounts.quote_mint.key(),
+        &ctx.accounts.token_program.key(),
+    );
+    require_keys_eq!(
+        ctx.accounts.recipient.key(),
+        expected,
+        EnergyError::WrongRecipient
+    );
 
     let mut book = ctx.accounts.interval.load_mut()?;
     require!(
@@ -191,11 +218,24 @@ pub fn handler(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
     drop(book);
 
     let accounts = &ctx.accounts;
+    if to_owner > 0 {
+        associated_token::create_idempotent(CpiContext::new(
+            accounts.associated_token_program.key(),
+            associated_token::Create {
+                payer: accounts.payer.to_account_info(),
+                associated_token: accounts.recipient.to_account_info(),
+                authority: accounts.order_owner.to_account_info(),
+                mint: accounts.quote_mint.to_account_info(),
+                system_program: accounts.system_program.to_account_info(),
+                token_program: accounts.token_program.to_account_info(),
+            },
+        ))?;
+    }
     pay_from_vault(
         &accounts.market,
         &accounts.vault,
         &accounts.quote_mint,
-        &accounts.recipient,
+        &accounts.recipient.to_account_info(),
         &accounts.token_program,
         to_owner,
     )?;
@@ -206,7 +246,7 @@ pub fn handler(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
         &accounts.market,
         &accounts.vault,
         &accounts.quote_mint,
-        &accounts.treasury,
+        &accounts.treasury.to_account_info(),
         &accounts.token_program,
         treasury_amount,
     )?;

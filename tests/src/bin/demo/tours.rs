@@ -113,9 +113,8 @@ pub async fn energy(suite: &mut Suite) -> Result<(), String> {
     let consumer = suite.add_operator(&net, 1_000_000_000).await;
     let pv = suite.onboard(&net, &maker, &producer).await.map_err(err)?;
     let home = suite.onboard(&net, &maker, &consumer).await.map_err(err)?;
-    let pv_quote = suite
-        .quote_account(&market, &producer.wallet.pubkey(), 0)
-        .await;
+    // The producer has no stablecoin account: settlement creates its associated one.
+    let pv_quote = energy::quote_account(&producer.wallet.pubkey(), &market.quote);
     let home_quote = suite
         .quote_account(&market, &consumer.wallet.pubkey(), 10_000_000)
         .await;
@@ -189,13 +188,16 @@ pub async fn energy(suite: &mut Suite) -> Result<(), String> {
     suite.send(&reading, &[]).await.map_err(err)?;
     println!("  meter reading    1800 Wh produced, signed by the meter's device key");
 
-    let settle = |device, to, side| {
+    let payer = suite.payer();
+    let (producer_key, consumer_key) = (producer.wallet.pubkey(), consumer.wallet.pubkey());
+    let settle = |device, owner, side| {
         energy::settle_order(
+            &payer,
             &net.network,
             &market.quote,
             &market.treasury,
             device,
-            to,
+            owner,
             OrderRef {
                 interval: k,
                 side,
@@ -204,11 +206,11 @@ pub async fn energy(suite: &mut Suite) -> Result<(), String> {
         )
     };
     suite
-        .send(&[settle(&pv.device, &pv_quote, Side::Ask)], &[])
+        .send(&[settle(&pv.device, &producer_key, Side::Ask)], &[])
         .await
         .map_err(err)?;
     suite
-        .send(&[settle(&home.device, &home_quote, Side::Bid)], &[])
+        .send(&[settle(&home.device, &consumer_key, Side::Bid)], &[])
         .await
         .map_err(err)?;
     println!(
