@@ -1,7 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-use super::fee::charge_fee;
 use crate::error::RegistryError;
 use crate::events::LocationAsserted;
 use crate::state::{Device, Network};
@@ -47,12 +46,12 @@ pub struct AssertLocation<'info> {
 pub fn handler(ctx: Context<AssertLocation>, location: u64) -> Result<()> {
     depin_core::h3::validate_cell(location).map_err(|_| RegistryError::InvalidLocation)?;
     let fee = ctx.accounts.network.location_fee;
-    charge_fee(
-        &ctx.accounts.token_program,
-        &ctx.accounts.owner_fee_account,
+    token_vault::pay_from_signer(
+        &ctx.accounts.owner_fee_account.to_account_info(),
         &ctx.accounts.fee_mint,
-        &ctx.accounts.treasury,
-        &ctx.accounts.owner,
+        &ctx.accounts.treasury.to_account_info(),
+        &ctx.accounts.owner.to_account_info(),
+        &ctx.accounts.token_program,
         fee,
     )?;
     let now = Clock::get()?.unix_timestamp;

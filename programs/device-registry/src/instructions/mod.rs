@@ -9,7 +9,6 @@
 
 pub mod accept_authority;
 pub mod assert_location;
-pub mod fee;
 pub mod initialize_network;
 pub mod onboard_device;
 pub mod propose_authority;

@@ -1,7 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
-use super::fee::charge_fee;
 use crate::error::RegistryError;
 use crate::events::DeviceOnboarded;
 use crate::state::{Capabilities, Device, DeviceStatus, Maker, Network};
@@ -94,12 +93,12 @@ pub fn handler(ctx: Context<OnboardDevice>, args: OnboardDeviceArgs) -> Result<(
         .ok_or(RegistryError::MathOverflow)?;
 
     let fee = network.onboarding_fee;
-    charge_fee(
-        &ctx.accounts.token_program,
-        &ctx.accounts.owner_fee_account,
+    token_vault::pay_from_signer(
+        &ctx.accounts.owner_fee_account.to_account_info(),
         &ctx.accounts.fee_mint,
-        &ctx.accounts.treasury,
-        &ctx.accounts.owner,
+        &ctx.accounts.treasury.to_account_info(),
+        &ctx.accounts.owner.to_account_info(),
+        &ctx.accounts.token_program,
         fee,
     )?;
 

@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, InitializeAccount3, Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use depin_core::energy::MAX_ORDERS_PER_SIDE;
 use depin_core::fees::MAX_BPS;
 use device_registry::state::{Network, NetworkKind};
@@ -7,9 +7,6 @@ use device_registry::state::{Network, NetworkKind};
 use crate::error::EnergyError;
 use crate::events::MarketInitialized;
 use crate::state::EnergyMarket;
-
-/// Bytes of a token account without extensions.
-const TOKEN_ACCOUNT_LEN: usize = 165;
 
 /// Arguments of `initialize_energy_market`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -103,11 +100,12 @@ pub fn handler(
         ],
         EnergyError::MarketAlreadyExists,
     )?;
-    pda_create::create_pda_account(
+    token_vault::create_vault(
         &payer,
         &vault_info,
-        TOKEN_ACCOUNT_LEN,
-        &ctx.accounts.token_program.key(),
+        &ctx.accounts.quote_mint.to_account_info(),
+        &market_info,
+        &ctx.accounts.token_program,
         &[
             EnergyMarket::VAULT_SEED,
             market_info.key.as_ref(),
@@ -115,14 +113,6 @@ pub fn handler(
         ],
         EnergyError::MarketAlreadyExists,
     )?;
-    token_interface::initialize_account3(CpiContext::new(
-        ctx.accounts.token_program.key(),
-        InitializeAccount3 {
-            account: vault_info.clone(),
-            mint: ctx.accounts.quote_mint.to_account_info(),
-            authority: market_info.clone(),
-        },
-    ))?;
     let market = EnergyMarket {
         network: network_key,
         quote_mint: ctx.accounts.quote_mint.key(),

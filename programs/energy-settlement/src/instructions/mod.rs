@@ -26,7 +26,7 @@ pub use submit_reading::*;
 
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;
-use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use device_registry::state::{Device, Network, NetworkKind};
 
 use crate::error::EnergyError;
@@ -143,22 +143,13 @@ pub(crate) fn pay_from_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
     amount: u64,
 ) -> Result<()> {
-    if amount == 0 {
-        return Ok(());
-    }
-    let seeds: &[&[u8]] = &[EnergyMarket::SEED, market.network.as_ref(), &[market.bump]];
-    token_interface::transfer_checked(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            TransferChecked {
-                from: vault.to_account_info(),
-                mint: mint.to_account_info(),
-                to: to.clone(),
-                authority: market.to_account_info(),
-            },
-            &[seeds],
-        ),
+    token_vault::pay_from_vault(
+        &vault.to_account_info(),
+        mint,
+        to,
+        &market.to_account_info(),
+        token_program,
+        &[EnergyMarket::SEED, market.network.as_ref(), &[market.bump]],
         amount,
-        mint.decimals,
     )
 }

@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use device_registry::state::{Device, Network};
 
 use super::{
@@ -121,18 +121,13 @@ pub fn handler(ctx: Context<PlaceBid>, args: PlaceBidArgs) -> Result<()> {
             .ok_or(EnergyError::MathOverflow)?;
         slot
     };
-    token_interface::transfer_checked(
-        CpiContext::new(
-            ctx.accounts.token_program.key(),
-            TransferChecked {
-                from: ctx.accounts.owner_token_account.to_account_info(),
-                mint: ctx.accounts.quote_mint.to_account_info(),
-                to: ctx.accounts.vault.to_account_info(),
-                authority: ctx.accounts.owner.to_account_info(),
-            },
-        ),
+    token_vault::pay_from_signer(
+        &ctx.accounts.owner_token_account.to_account_info(),
+        &ctx.accounts.quote_mint,
+        &ctx.accounts.vault.to_account_info(),
+        &ctx.accounts.owner.to_account_info(),
+        &ctx.accounts.token_program,
         escrow,
-        ctx.accounts.quote_mint.decimals,
     )?;
     emit_cpi!(OrderPlaced {
         market: market.key(),

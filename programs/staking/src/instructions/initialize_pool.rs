@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, InitializeAccount3, Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use device_registry::state::Network;
 
 use crate::error::StakingError;
@@ -59,10 +59,6 @@ pub struct InitializePool<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Bytes of a token account without extensions (SPL Token and Token-2022 alike). Stake mints
-/// whose extensions need account extensions are not supported.
-const TOKEN_ACCOUNT_LEN: usize = 165;
-
 /// Creates the pool and its vault and emits [`PoolInitialized`].
 pub fn handler(ctx: Context<InitializePool>, args: InitializePoolArgs) -> Result<()> {
     let network_key = ctx.accounts.network.key();
@@ -77,11 +73,12 @@ pub fn handler(ctx: Context<InitializePool>, args: InitializePoolArgs) -> Result
         &[StakePool::SEED, network_key.as_ref(), &[ctx.bumps.pool]],
         StakingError::PoolAlreadyExists,
     )?;
-    pda_create::create_pda_account(
+    token_vault::create_vault(
         &payer,
         &vault_info,
-        TOKEN_ACCOUNT_LEN,
-        &ctx.accounts.token_program.key(),
+        &ctx.accounts.stake_mint.to_account_info(),
+        &pool_info,
+        &ctx.accounts.token_program,
         &[
             StakePool::VAULT_SEED,
             pool_info.key.as_ref(),
@@ -89,14 +86,6 @@ pub fn handler(ctx: Context<InitializePool>, args: InitializePoolArgs) -> Result
         ],
         StakingError::PoolAlreadyExists,
     )?;
-    token_interface::initialize_account3(CpiContext::new(
-        ctx.accounts.token_program.key(),
-        InitializeAccount3 {
-            account: vault_info.clone(),
-            mint: ctx.accounts.stake_mint.to_account_info(),
-            authority: pool_info.clone(),
-        },
-    ))?;
 
     let pool = StakePool {
         network: network_key,

@@ -1,5 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use device_registry::state::Network;
 
 use crate::error::StakingError;
@@ -87,16 +87,13 @@ pub fn handler(ctx: Context<Stake>, amount: u64) -> Result<()> {
         .checked_add(amount)
         .ok_or(StakingError::MathOverflow)?;
 
-    let accounts = TransferChecked {
-        from: ctx.accounts.owner_token_account.to_account_info(),
-        mint: ctx.accounts.stake_mint.to_account_info(),
-        to: ctx.accounts.vault.to_account_info(),
-        authority: ctx.accounts.owner.to_account_info(),
-    };
-    token_interface::transfer_checked(
-        CpiContext::new(ctx.accounts.token_program.key(), accounts),
+    token_vault::pay_from_signer(
+        &ctx.accounts.owner_token_account.to_account_info(),
+        &ctx.accounts.stake_mint,
+        &ctx.accounts.vault.to_account_info(),
+        &ctx.accounts.owner.to_account_info(),
+        &ctx.accounts.token_program,
         amount,
-        ctx.accounts.stake_mint.decimals,
     )?;
     pda_create::write_account(&position_info, &position)?;
 

@@ -1,7 +1,7 @@
 //! Payments out of the pool's vault, signed by the pool PDA.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::state::StakePool;
 
@@ -14,16 +14,13 @@ pub fn pay_out<'info>(
     token_program: &Interface<'info, TokenInterface>,
     amount: u64,
 ) -> Result<()> {
-    let seeds: &[&[u8]] = &[StakePool::SEED, pool.network.as_ref(), &[pool.bump]];
-    let accounts = TransferChecked {
-        from: vault.to_account_info(),
-        mint: mint.to_account_info(),
-        to: to.to_account_info(),
-        authority: pool.to_account_info(),
-    };
-    token_interface::transfer_checked(
-        CpiContext::new_with_signer(token_program.key(), accounts, &[seeds]),
+    token_vault::pay_from_vault(
+        &vault.to_account_info(),
+        mint,
+        &to.to_account_info(),
+        &pool.to_account_info(),
+        token_program,
+        &[StakePool::SEED, pool.network.as_ref(), &[pool.bump]],
         amount,
-        mint.decimals,
     )
 }

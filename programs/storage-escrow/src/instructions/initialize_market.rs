@@ -1,14 +1,11 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, InitializeAccount3, Mint, TokenAccount, TokenInterface};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use depin_core::fees::MAX_BPS;
 use device_registry::state::{Network, NetworkKind};
 
 use crate::error::StorageError;
 use crate::events::MarketInitialized;
 use crate::state::StorageMarket;
-
-/// Bytes of a token account without extensions.
-const TOKEN_ACCOUNT_LEN: usize = 165;
 
 /// Arguments of `initialize_market`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -96,11 +93,12 @@ pub fn handler(ctx: Context<InitializeMarket>, args: InitializeMarketArgs) -> Re
         ],
         StorageError::MarketAlreadyExists,
     )?;
-    pda_create::create_pda_account(
+    token_vault::create_vault(
         &payer,
         &vault_info,
-        TOKEN_ACCOUNT_LEN,
-        &ctx.accounts.token_program.key(),
+        &ctx.accounts.payment_mint.to_account_info(),
+        &market_info,
+        &ctx.accounts.token_program,
         &[
             StorageMarket::VAULT_SEED,
             market_info.key.as_ref(),
@@ -108,14 +106,6 @@ pub fn handler(ctx: Context<InitializeMarket>, args: InitializeMarketArgs) -> Re
         ],
         StorageError::MarketAlreadyExists,
     )?;
-    token_interface::initialize_account3(CpiContext::new(
-        ctx.accounts.token_program.key(),
-        InitializeAccount3 {
-            account: vault_info.clone(),
-            mint: ctx.accounts.payment_mint.to_account_info(),
-            authority: market_info.clone(),
-        },
-    ))?;
     let market = StorageMarket {
         network: network_key,
         payment_mint: ctx.accounts.payment_mint.key(),

@@ -1,5 +1,5 @@
-//! One file per instruction: its arguments, its accounts and its handler; the vault payment
-//! they share below.
+//! One file per instruction: its arguments, its accounts and its handler; the vault payments
+//! they share below (thin wrappers over `token-vault` with the market's seeds).
 //!
 //! The glob re-exports put every accounts struct (and the client modules Anchor generates
 //! beside it) at the crate root, where `#[program]` looks for them.
@@ -27,11 +27,11 @@ pub use report_fault::*;
 pub use submit_proof::*;
 
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::state::StorageMarket;
 
-/// Pays `amount` out of the market vault, signed by the market PDA. Zero moves nothing.
+/// Pays `amount` out of the market vault, signed by the market PDA.
 pub(crate) fn pay_from_vault<'info>(
     market: &Account<'info, StorageMarket>,
     vault: &InterfaceAccount<'info, TokenAccount>,
@@ -40,23 +40,14 @@ pub(crate) fn pay_from_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
     amount: u64,
 ) -> Result<()> {
-    if amount == 0 {
-        return Ok(());
-    }
-    let seeds: &[&[u8]] = &[StorageMarket::SEED, market.network.as_ref(), &[market.bump]];
-    token_interface::transfer_checked(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            TransferChecked {
-                from: vault.to_account_info(),
-                mint: mint.to_account_info(),
-                to: to.to_account_info(),
-                authority: market.to_account_info(),
-            },
-            &[seeds],
-        ),
+    token_vault::pay_from_vault(
+        &vault.to_account_info(),
+        mint,
+        &to.to_account_info(),
+        &market.to_account_info(),
+        token_program,
+        &[StorageMarket::SEED, market.network.as_ref(), &[market.bump]],
         amount,
-        mint.decimals,
     )
 }
 
@@ -69,20 +60,12 @@ pub(crate) fn pay_into_vault<'info>(
     token_program: &Interface<'info, TokenInterface>,
     amount: u64,
 ) -> Result<()> {
-    if amount == 0 {
-        return Ok(());
-    }
-    token_interface::transfer_checked(
-        CpiContext::new(
-            token_program.key(),
-            TransferChecked {
-                from: from.to_account_info(),
-                mint: mint.to_account_info(),
-                to: vault.to_account_info(),
-                authority: authority.to_account_info(),
-            },
-        ),
+    token_vault::pay_from_signer(
+        &from.to_account_info(),
+        mint,
+        &vault.to_account_info(),
+        &authority.to_account_info(),
+        token_program,
         amount,
-        mint.decimals,
     )
 }
