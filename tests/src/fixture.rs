@@ -15,6 +15,7 @@ use depin_sdk::rewards::{
     self as rewards_ix, InitializeRewardsArgs, ProposeRootArgs, RewardToken, Schedule,
 };
 use depin_sdk::staking::{self, InitializePoolArgs, StakeToken};
+use depin_sdk::storage::{self as storage_ix, InitializeMarketArgs, PaymentToken};
 use depin_sdk::{pda, Instruction};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -683,5 +684,70 @@ impl Suite {
         if unix_time > now {
             self.advance_time(unix_time - now).await;
         }
+    }
+}
+
+/// A Storage network's market.
+pub struct StorageFixture {
+    /// The `StorageMarket` account.
+    pub market: Pubkey,
+    /// The payment mint.
+    pub token: PaymentToken,
+    /// The market's vault.
+    pub vault: Pubkey,
+    /// Payment-mint account of the network treasury's owner (fees, terminal slashes).
+    pub treasury: Pubkey,
+}
+
+impl Suite {
+    /// Creates a payment mint and `net`'s storage market (`net` must be a Storage network).
+    pub async fn create_storage_market(
+        &mut self,
+        net: &NetworkFixture,
+        args: InitializeMarketArgs,
+    ) -> Result<StorageFixture, SendError> {
+        let token = PaymentToken {
+            mint: self.create_mint(&net.token.token_program, 6).await,
+            token_program: net.token.token_program,
+        };
+        let treasury = self
+            .create_token_account(
+                &token.token_program,
+                &token.mint,
+                &net.treasury_owner.pubkey(),
+            )
+            .await;
+        let ix = storage_ix::initialize_market(
+            &self.payer(),
+            &net.authority.pubkey(),
+            &net.network,
+            &token,
+            &net.treasury,
+            &treasury,
+            args,
+        );
+        self.send(&[ix], &[&net.authority]).await?;
+        let market = pda::storage_market(&net.network).0;
+        Ok(StorageFixture {
+            market,
+            token,
+            vault: pda::storage_vault(&market).0,
+            treasury,
+        })
+    }
+
+    /// A token account of `mint` for `owner`, holding `amount`.
+    pub async fn funded_account(
+        &mut self,
+        token_program: &Pubkey,
+        mint: &Pubkey,
+        owner: &Pubkey,
+        amount: u64,
+    ) -> Pubkey {
+        let account = self.create_token_account(token_program, mint, owner).await;
+        if amount > 0 {
+            self.mint_to(token_program, mint, &account, amount).await;
+        }
+        account
     }
 }

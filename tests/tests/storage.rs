@@ -73,27 +73,11 @@ async fn setup(suite: &mut Suite) -> Setup {
         })
         .await;
     let maker = suite.add_maker(&net, "Diskco", 10, true).await;
-    let token = PaymentToken {
-        mint: suite.create_mint(&net.token.token_program, 6).await,
-        token_program: net.token.token_program,
-    };
-    let treasury = suite
-        .create_token_account(
-            &token.token_program,
-            &token.mint,
-            &net.treasury_owner.pubkey(),
-        )
-        .await;
-    let ix = storage::initialize_market(
-        &suite.payer(),
-        &net.authority.pubkey(),
-        &net.network,
-        &token,
-        &net.treasury,
-        &treasury,
-        market_args(),
-    );
-    suite.send(&[ix], &[&net.authority]).await.expect("market");
+    let market = suite
+        .create_storage_market(&net, market_args())
+        .await
+        .expect("market");
+    let (token, treasury) = (market.token, market.treasury);
     let provider = suite.add_operator(&net, 1_000_000_000).await;
     let device = suite
         .onboard(&net, &maker, &provider)
@@ -101,16 +85,20 @@ async fn setup(suite: &mut Suite) -> Setup {
         .expect("storage device");
     let client = suite.add_operator(&net, 0).await;
     let client_pay = suite
-        .create_token_account(&token.token_program, &token.mint, &client.wallet.pubkey())
-        .await;
-    suite
-        .mint_to(&token.token_program, &token.mint, &client_pay, 100_000)
+        .funded_account(
+            &token.token_program,
+            &token.mint,
+            &client.wallet.pubkey(),
+            100_000,
+        )
         .await;
     let provider_pay = suite
-        .create_token_account(&token.token_program, &token.mint, &provider.wallet.pubkey())
-        .await;
-    suite
-        .mint_to(&token.token_program, &token.mint, &provider_pay, 100_000)
+        .funded_account(
+            &token.token_program,
+            &token.mint,
+            &provider.wallet.pubkey(),
+            100_000,
+        )
         .await;
 
     // 3 MiB and a bit: 769 chunks, the last one short
@@ -120,9 +108,8 @@ async fn setup(suite: &mut Suite) -> Setup {
     file.flush().expect("flush");
     let prover = StorageProver::new(file.path(), CHUNK).expect("prover");
     assert_eq!(prover.num_chunks(), 769);
-    let market = pda::storage_market(&net.network).0;
     Setup {
-        vault: pda::storage_vault(&market).0,
+        vault: market.vault,
         net,
         token,
         treasury,

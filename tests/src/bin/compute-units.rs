@@ -162,8 +162,7 @@ async fn energy_units(suite: &mut Suite) -> Result<(u64, u64), String> {
 
 async fn storage_units(suite: &mut Suite) -> Result<u64, String> {
     use depin_sdk::storage::{
-        self, InitializeMarketArgs, PaymentToken, ProposeDealArgs, StorageProver, SubmitProofArgs,
-        SLOT_HASHES_ID,
+        self, InitializeMarketArgs, ProposeDealArgs, StorageProver, SubmitProofArgs, SLOT_HASHES_ID,
     };
     use std::io::Write;
     let net = suite
@@ -173,17 +172,6 @@ async fn storage_units(suite: &mut Suite) -> Result<u64, String> {
         })
         .await;
     let maker = suite.add_maker(&net, "Diskco", 10, true).await;
-    let token = PaymentToken {
-        mint: suite.create_mint(&net.token.token_program, 6).await,
-        token_program: net.token.token_program,
-    };
-    let treasury = suite
-        .create_token_account(
-            &token.token_program,
-            &token.mint,
-            &net.treasury_owner.pubkey(),
-        )
-        .await;
     let args = InitializeMarketArgs {
         proving_period_secs: 3600,
         challenge_window_slots: 20,
@@ -192,29 +180,23 @@ async fn storage_units(suite: &mut Suite) -> Result<u64, String> {
         fault_slash_bps: 1_000,
         protocol_fee_bps: 250,
     };
-    let ix = storage::initialize_market(
-        &suite.payer(),
-        &net.authority.pubkey(),
-        &net.network,
-        &token,
-        &net.treasury,
-        &treasury,
-        args,
-    );
-    suite
-        .send(&[ix], &[&net.authority])
+    let market = suite
+        .create_storage_market(&net, args)
         .await
         .map_err(|e| e.to_string())?;
+    let (token, treasury) = (market.token, market.treasury);
     let provider = suite.add_operator(&net, 1_000_000_000).await;
     let device = suite
         .onboard(&net, &maker, &provider)
         .await
         .map_err(|e| e.to_string())?;
     let pay = suite
-        .create_token_account(&token.token_program, &token.mint, &provider.wallet.pubkey())
-        .await;
-    suite
-        .mint_to(&token.token_program, &token.mint, &pay, 1_000_000)
+        .funded_account(
+            &token.token_program,
+            &token.mint,
+            &provider.wallet.pubkey(),
+            1_000_000,
+        )
         .await;
     let mut file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
     file.write_all(&vec![7u8; 4 << 20])

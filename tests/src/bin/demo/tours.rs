@@ -8,8 +8,8 @@ use depin_sdk::oracle::{hex, RewardRow, RewardTree};
 use depin_sdk::pda;
 use depin_sdk::rewards::{self as rewards_ix, ClaimArgs};
 use depin_sdk::storage::{
-    self as storage_ix, InitializeMarketArgs, PaymentToken, ProposeDealArgs, StorageProver,
-    SubmitProofArgs, SLOT_HASHES_ID,
+    self as storage_ix, InitializeMarketArgs, ProposeDealArgs, StorageProver, SubmitProofArgs,
+    SLOT_HASHES_ID,
 };
 use depin_tests::fixture::{default_energy_args, Fixture, NetworkParams, RewardsParams};
 use depin_tests::runtime::Suite;
@@ -232,17 +232,6 @@ pub async fn storage(suite: &mut Suite) -> Result<(), String> {
         })
         .await;
     let maker = suite.add_maker(&net, "Diskco", 10, true).await;
-    let token = PaymentToken {
-        mint: suite.create_mint(&net.token.token_program, 6).await,
-        token_program: net.token.token_program,
-    };
-    let treasury = suite
-        .create_token_account(
-            &token.token_program,
-            &token.mint,
-            &net.treasury_owner.pubkey(),
-        )
-        .await;
     let args = InitializeMarketArgs {
         proving_period_secs: 3600,
         challenge_window_slots: 20,
@@ -251,30 +240,26 @@ pub async fn storage(suite: &mut Suite) -> Result<(), String> {
         fault_slash_bps: 1_000,
         protocol_fee_bps: 250,
     };
-    let ix = storage_ix::initialize_market(
-        &suite.payer(),
-        &net.authority.pubkey(),
-        &net.network,
-        &token,
-        &net.treasury,
-        &treasury,
-        args,
-    );
-    suite.send(&[ix], &[&net.authority]).await.map_err(err)?;
+    let market = suite.create_storage_market(&net, args).await.map_err(err)?;
+    let (token, treasury) = (market.token, market.treasury);
     let provider = suite.add_operator(&net, 1_000_000_000).await;
     let disk = suite.onboard(&net, &maker, &provider).await.map_err(err)?;
     let provider_pay = suite
-        .create_token_account(&token.token_program, &token.mint, &provider.wallet.pubkey())
-        .await;
-    suite
-        .mint_to(&token.token_program, &token.mint, &provider_pay, 5_000_000)
+        .funded_account(
+            &token.token_program,
+            &token.mint,
+            &provider.wallet.pubkey(),
+            5_000_000,
+        )
         .await;
     let client = suite.add_operator(&net, 0).await;
     let client_pay = suite
-        .create_token_account(&token.token_program, &token.mint, &client.wallet.pubkey())
-        .await;
-    suite
-        .mint_to(&token.token_program, &token.mint, &client_pay, 5_000_000)
+        .funded_account(
+            &token.token_program,
+            &token.mint,
+            &client.wallet.pubkey(),
+            5_000_000,
+        )
         .await;
 
     let mut file = tempfile::NamedTempFile::new().map_err(err)?;
