@@ -866,3 +866,91 @@ async fn a_producer_without_an_account_is_paid_into_a_new_one() {
         .expect("consumers are not blocked");
     assert_eq!(suite.token_balance(c.quote).await, 900);
 }
+
+#[tokio::test]
+async fn market_authority_treasury_and_foreign_devices() {
+    let mut suite = Suite::start().await;
+    let net = suite
+        .create_network(NetworkParams {
+            kind: NetworkKind::Energy,
+            ..NetworkParams::default()
+        })
+        .await;
+    let quote = depin_sdk::energy::QuoteToken {
+        mint: suite.create_mint(&net.token.token_program, 6).await,
+        token_program: net.token.token_program,
+    };
+    let treasury = suite
+        .create_token_account(
+            &quote.token_program,
+            &quote.mint,
+            &net.treasury_owner.pubkey(),
+        )
+        .await;
+    let stranger = Keypair::new();
+    let ix = energy::initialize_energy_market(
+        &suite.payer(),
+        &stranger.pubkey(),
+        &net.network,
+        &quote,
+        &net.treasury,
+        &treasury,
+        default_energy_args(),
+    );
+    assert_error(
+        suite.send(&[ix], &[&stranger]).await,
+        EnergyError::NotNetworkAuthority,
+    );
+    let foreign = suite
+        .create_token_account(&quote.token_program, &quote.mint, &stranger.pubkey())
+        .await;
+    let ix = energy::initialize_energy_market(
+        &suite.payer(),
+        &net.authority.pubkey(),
+        &net.network,
+        &quote,
+        &net.treasury,
+        &foreign,
+        default_energy_args(),
+    );
+    assert_error(
+        suite.send(&[ix], &[&net.authority]).await,
+        EnergyError::TreasuryMismatch,
+    );
+
+    // a meter of another energy network cannot trade or report here
+    let m = market(&mut suite).await;
+    let other = market(&mut suite).await;
+    let outsider = party(&mut suite, &other, 0).await;
+    let k = next_interval(&mut suite, &m).await;
+    let ix = energy::place_ask(
+        &outsider.op.wallet.pubkey(),
+        &m.net.network,
+        &outsider.device.device,
+        PlaceAskArgs {
+            interval: k,
+            price: 10,
+            wh: 10,
+        },
+    );
+    assert_error(
+        suite.send(&[ix], &[&outsider.op.wallet]).await,
+        EnergyError::WrongNetwork,
+    );
+    suite.set_time(start(&m, k) + 900).await;
+    let signer = MeterSigner {
+        key: &outsider.device.key,
+        device: outsider.device.device,
+        network: m.net.network,
+    };
+    let ixs = signer.reading_instructions(
+        &suite.payer(),
+        &Reading {
+            interval: k,
+            produced_wh: 1,
+            consumed_wh: 1,
+            counter: 1,
+        },
+    );
+    assert_error(suite.send(&ixs, &[]).await, EnergyError::WrongNetwork);
+}

@@ -1064,3 +1064,34 @@ async fn random_epochs_never_mint_past_the_schedule() {
         }
     }
 }
+
+#[tokio::test]
+async fn claim_for_a_device_of_another_network() {
+    let mut suite = Suite::start().await;
+    let (fx, rw) = setup(&mut suite).await;
+    let other = FixtureBuilder::default()
+        .pool(MIN, 3600)
+        .operators(1, 1)
+        .stake(MIN)
+        .bond_all()
+        .build(&mut suite)
+        .await;
+    let (op, devices) = &other.operators[0];
+    let row = RewardRow {
+        device: devices[0].device,
+        owner: op.wallet.pubkey(),
+        cumulative_amount: 10,
+    };
+    let t = RewardTree::build(vec![row]).unwrap();
+    finalize(&mut suite, &fx, &rw, 0, &t).await;
+    let to = recipient(&mut suite, &fx.net, &op.wallet.pubkey()).await;
+    let ix = claim_ix(
+        &suite.payer(),
+        &fx.net,
+        &rw,
+        &devices[0].device,
+        &to,
+        args(0, 10, vec![]),
+    );
+    assert_error(suite.send(&[ix], &[]).await, RewardsError::WrongNetwork);
+}

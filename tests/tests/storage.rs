@@ -702,3 +702,159 @@ async fn market_and_terms_errors() {
         );
     }
 }
+
+#[tokio::test]
+async fn market_setup_errors() {
+    let mut suite = Suite::start().await;
+    let net = suite
+        .create_network(NetworkParams {
+            kind: NetworkKind::Storage,
+            ..NetworkParams::default()
+        })
+        .await;
+    let token = PaymentToken {
+        mint: suite.create_mint(&net.token.token_program, 6).await,
+        token_program: net.token.token_program,
+    };
+    let treasury = suite
+        .create_token_account(
+            &token.token_program,
+            &token.mint,
+            &net.treasury_owner.pubkey(),
+        )
+        .await;
+    let init = |suite: &Suite, authority: &Keypair, treasury: &Pubkey, args| {
+        storage::initialize_market(
+            &suite.payer(),
+            &authority.pubkey(),
+            &net.network,
+            &token,
+            &net.treasury,
+            treasury,
+            args,
+        )
+    };
+    let stranger = Keypair::new();
+    let ix = init(&suite, &stranger, &treasury, market_args());
+    assert_error(
+        suite.send(&[ix], &[&stranger]).await,
+        StorageError::NotNetworkAuthority,
+    );
+    let zero_challenges = InitializeMarketArgs {
+        challenges_per_period: 0,
+        ..market_args()
+    };
+    let ix = init(&suite, &net.authority, &treasury, zero_challenges);
+    assert_error(
+        suite.send(&[ix], &[&net.authority]).await,
+        StorageError::InvalidMarketParams,
+    );
+    let foreign = suite
+        .create_token_account(&token.token_program, &token.mint, &stranger.pubkey())
+        .await;
+    let ix = init(&suite, &net.authority, &foreign, market_args());
+    assert_error(
+        suite.send(&[ix], &[&net.authority]).await,
+        StorageError::TreasuryMismatch,
+    );
+    let pause = registry::update_network(
+        &net.authority.pubkey(),
+        &net.network,
+        None,
+        depin_sdk::registry::UpdateNetworkArgs {
+            paused: Some(true),
+            ..Default::default()
+        },
+    );
+    suite.send(&[pause], &[&net.authority]).await.unwrap();
+    let ix = init(&suite, &net.authority, &treasury, market_args());
+    assert_error(
+        suite.send(&[ix], &[&net.authority]).await,
+        StorageError::NetworkPaused,
+    );
+}
+
+#[tokio::test]
+async fn proof_and_payee_errors() {
+    let mut suite = Suite::start().await;
+    let s = setup(&mut suite).await;
+    propose(&mut suite, &s, 1, 2).await.unwrap();
+    accept(&mut suite, &s, 1).await.unwrap();
+    enter_period(&mut suite, &s, 1, 0).await;
+    open(&mut suite, &s, 1, 0).await.unwrap();
+    suite.advance_slots(2).await;
+    let mut long = answers(&mut suite, &s, 1, 0).await.remove(0);
+    long.word_proof = vec![[0; 32]; 33];
+    assert_error(
+        send_responses(&mut suite, &s, 1, 0, vec![long]).await,
+        StorageError::ProofTooLong,
+    );
+
+    // refunds go only to the client, collateral only to the provider
+    let stranger = Keypair::new();
+    let stranger_pay = suite
+        .create_token_account(&s.token.token_program, &s.token.mint, &stranger.pubkey())
+        .await;
+    suite.advance_slots(WINDOW).await;
+    let report = storage::report_fault(
+        &s.net.network,
+        &deal_address(&s, 1),
+        &s.token,
+        &stranger_pay,
+        &s.treasury,
+        0,
+    );
+    assert_error(
+        suite.send(&[report], &[]).await,
+        StorageError::WrongRecipient,
+    );
+    let report = storage::report_fault(
+        &s.net.network,
+        &deal_address(&s, 1),
+        &s.token,
+        &s.client_pay,
+        &s.treasury,
+        0,
+    );
+    suite.send(&[report], &[]).await.expect("fault");
+    // a faulted period takes no proof
+    let late = answers(&mut suite, &s, 1, 0).await;
+    assert_error(
+        send_responses(&mut suite, &s, 1, 0, late).await,
+        StorageError::PeriodFaulted,
+    );
+    let complete = storage::complete_deal(
+        &s.net.network,
+        &deal_address(&s, 1),
+        &s.client.wallet.pubkey(),
+        &s.token,
+        &stranger_pay,
+    );
+    assert_error(
+        suite.send(&[complete], &[]).await,
+        StorageError::WrongRecipient,
+    );
+}
+
+/// A challenge whose seed slot has left the SlotHashes sysvar (it keeps 512 slots) can no
+/// longer be proven: the program says so instead of guessing a seed.
+#[tokio::test]
+async fn a_seed_evicted_from_slot_hashes_is_unavailable() {
+    let mut suite = Suite::start().await;
+    let s = setup(&mut suite).await;
+    propose(&mut suite, &s, 1, 1).await.unwrap();
+    accept(&mut suite, &s, 1).await.unwrap();
+    enter_period(&mut suite, &s, 1, 0).await;
+    // markets cap the window below the sysvar's memory, so the program refuses the proof as
+    // late; the seed lookup itself reports the eviction
+    open(&mut suite, &s, 1, 0).await.unwrap();
+    let opened_at = deal(&mut suite, &s, 1).await.records[0].challenge_slot;
+    suite.advance_slots(515).await;
+    let hashes = suite.raw_account(SLOT_HASHES_ID).await.unwrap().data;
+    assert_eq!(
+        storage::first_hash_after(&hashes, opened_at),
+        Err(storage::SeedError::Unavailable)
+    );
+    let result = send_responses(&mut suite, &s, 1, 0, vec![]).await;
+    assert_error(result, StorageError::ProofWindowClosed);
+}

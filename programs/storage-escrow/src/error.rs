@@ -60,7 +60,8 @@ pub enum StorageError {
     /// Returned if a proof comes in the slot the challenge opened (its seed is not known).
     #[msg("Challenge seed not known yet")]
     SeedNotYetKnown,
-    /// Returned if the seed's slot hash is no longer in the SlotHashes sysvar.
+    /// Returned if the seed's slot hash is no longer in the SlotHashes sysvar (defensive:
+    /// windows are capped so that it always is).
     #[msg("Challenge seed no longer available")]
     SeedUnavailable,
     /// Returned if a proof comes after the challenge window.

@@ -7,12 +7,16 @@ use crate::error::StorageError;
 use crate::events::MarketInitialized;
 use crate::state::StorageMarket;
 
+/// Longest challenge window: the SlotHashes sysvar keeps the last 512 slot hashes, so a
+/// proof at most 511 slots after the challenge still finds its seed.
+pub const MAX_CHALLENGE_WINDOW_SLOTS: u64 = 511;
+
 /// Arguments of `initialize_market`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct InitializeMarketArgs {
     /// Proving period in seconds (positive).
     pub proving_period_secs: u64,
-    /// Slots within which a proof must follow its challenge (positive).
+    /// Slots within which a proof must follow its challenge (1 to 511).
     pub challenge_window_slots: u64,
     /// Challenges per period, 1 to 8.
     pub challenges_per_period: u8,
@@ -70,7 +74,7 @@ pub fn handler(ctx: Context<InitializeMarket>, args: InitializeMarketArgs) -> Re
     require!(
         args.proving_period_secs > 0
             && i64::try_from(args.proving_period_secs).is_ok()
-            && args.challenge_window_slots > 0
+            && (1..=MAX_CHALLENGE_WINDOW_SLOTS).contains(&args.challenge_window_slots)
             && (1..=8).contains(&args.challenges_per_period)
             && args.max_consecutive_faults > 0
             && args.fault_slash_bps <= MAX_BPS
