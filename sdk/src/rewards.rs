@@ -92,12 +92,13 @@ pub fn propose_root(oracle: &Pubkey, network: &Pubkey, args: ProposeRootArgs) ->
     )
 }
 
-/// `claim`: pays `device` (the registry `Device` address) into `recipient`, a reward-mint
-/// account of the device owner. `payer` may be anyone.
+/// `claim`: pays `device` (the registry `Device` address, owned by `device_owner`) into
+/// `recipient`, a reward-mint account of the device owner. `payer` may be anyone.
 pub fn claim(
     payer: &Pubkey,
     network: &Pubkey,
     device: &Pubkey,
+    device_owner: &Pubkey,
     token: &RewardToken,
     recipient: &Pubkey,
     args: ClaimArgs,
@@ -113,6 +114,7 @@ pub fn claim(
             device: *device,
             pool,
             bond: pda::device_bond(&pool, device).0,
+            position: pda::stake_position(&pool, device_owner).0,
             claimed: pda::claimed(&config, device).0,
             reward_mint: token.mint,
             recipient: *recipient,

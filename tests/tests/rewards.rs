@@ -90,7 +90,9 @@ async fn recipient(suite: &mut Suite, net: &NetworkFixture, owner: &Pubkey) -> P
         .await
 }
 
-fn claim_ix(
+/// A `claim` instruction for `device`, naming its current owner (read from the chain).
+async fn claim_ix(
+    suite: &mut Suite,
     payer: &Pubkey,
     net: &NetworkFixture,
     rw: &RewardsFixture,
@@ -98,7 +100,11 @@ fn claim_ix(
     to: &Pubkey,
     args: ClaimArgs,
 ) -> depin_sdk::Instruction {
-    rewards::claim(payer, &net.network, device, &rw.token, to, args)
+    let owner = suite
+        .account::<depin_sdk::accounts::Device>(*device)
+        .await
+        .owner;
+    rewards::claim(payer, &net.network, device, &owner, &rw.token, to, args)
 }
 
 fn args(epoch: u64, cumulative_amount: u64, proof: Vec<[u8; 32]>) -> ClaimArgs {
@@ -120,14 +126,17 @@ async fn claim(
     epoch: u64,
 ) -> Result<(), SendError> {
     let p = tree.proof(&device.device).expect("device in tree");
+    let payer = suite.payer();
     let ix = claim_ix(
-        &suite.payer(),
+        suite,
+        &payer,
         &fx.net,
         rw,
         &device.device,
         to,
         args(epoch, p.row.cumulative_amount, p.proof),
-    );
+    )
+    .await;
     suite.send(&[ix], &[]).await
 }
 
@@ -669,13 +678,15 @@ async fn claim_ok_mints_exactly_the_difference() {
     suite.airdrop(&cranker.pubkey(), 100_000_000).await;
     let p = t0.proof(&device.device).unwrap();
     let ix = claim_ix(
+        &mut suite,
         &cranker.pubkey(),
         &fx.net,
         &rw,
         &device.device,
         &to,
         args(0, p.row.cumulative_amount, p.proof),
-    );
+    )
+    .await;
     suite.send(&[ix], &[&cranker]).await.expect("claim");
     assert_eq!(suite.token_balance(to).await, 100);
     assert_eq!(suite.mint_supply(fx.net.reward_mint).await, supply + 100);
@@ -737,39 +748,54 @@ async fn claim_with_a_wrong_proof_or_for_a_wrong_owner() {
 
     // an inflated amount
     let ix = claim_ix(
+        &mut suite,
         &payer,
         &fx.net,
         &rw,
         &device.device,
         &to,
         args(0, 101, p.proof.clone()),
-    );
+    )
+    .await;
     assert_error(suite.send(&[ix], &[]).await, RewardsError::InvalidProof);
     // a corrupted sibling
     let mut bad = p.proof.clone();
     bad[0][0] ^= 1;
-    let ix = claim_ix(&payer, &fx.net, &rw, &device.device, &to, args(0, 100, bad));
+    let ix = claim_ix(
+        &mut suite,
+        &payer,
+        &fx.net,
+        &rw,
+        &device.device,
+        &to,
+        args(0, 100, bad),
+    )
+    .await;
     assert_error(suite.send(&[ix], &[]).await, RewardsError::InvalidProof);
     // another device's proof
     let other = t.proof(&fx.operators[0].1[1].device).unwrap();
     let ix = claim_ix(
+        &mut suite,
         &payer,
         &fx.net,
         &rw,
         &device.device,
         &to,
         args(0, other.row.cumulative_amount, other.proof),
-    );
+    )
+    .await;
     assert_error(suite.send(&[ix], &[]).await, RewardsError::InvalidProof);
     // a proof longer than any real tree
     let ix = claim_ix(
+        &mut suite,
         &payer,
         &fx.net,
         &rw,
         &device.device,
         &to,
         args(0, 100, vec![[0; 32]; 33]),
-    );
+    )
+    .await;
     assert_error(suite.send(&[ix], &[]).await, RewardsError::ProofTooLong);
 
     // a wrong owner: the tree names the old owner, the device now belongs to someone else
@@ -801,23 +827,27 @@ async fn claim_with_a_wrong_proof_or_for_a_wrong_owner() {
     suite.bond(&fx.net, buyer, device).await.expect("rebond");
     let buyer_to = recipient(&mut suite, &fx.net, &buyer.wallet.pubkey()).await;
     let ix = claim_ix(
+        &mut suite,
         &payer,
         &fx.net,
         &rw,
         &device.device,
         &buyer_to,
         args(0, 100, p.proof.clone()),
-    );
+    )
+    .await;
     assert_error(suite.send(&[ix], &[]).await, RewardsError::InvalidProof);
     // and the old owner's account is not the device owner's any more
     let ix = claim_ix(
+        &mut suite,
         &payer,
         &fx.net,
         &rw,
         &device.device,
         &to,
         args(0, 100, p.proof),
-    );
+    )
+    .await;
     assert_error(suite.send(&[ix], &[]).await, RewardsError::WrongRecipient);
     assert_eq!(minted(&mut suite, &rw).await, 0);
     assert_eq!(suite.token_balance(to).await, 0);
@@ -898,14 +928,17 @@ async fn claim_for_an_ineligible_device() {
     // an epoch that is not finalized: its account does not exist
     let p = t2.proof(&buyer_devs[1].device).unwrap();
     let buyer_to = recipient(&mut suite, &fx.net, &buyer.wallet.pubkey()).await;
+    let payer = suite.payer();
     let ix = claim_ix(
-        &suite.payer(),
+        &mut suite,
+        &payer,
         &fx.net,
         &rw,
         &buyer_devs[1].device,
         &buyer_to,
         args(9, p.row.cumulative_amount, p.proof.clone()),
-    );
+    )
+    .await;
     assert_error(
         suite.send(&[ix], &[]).await,
         anchor_lang::error::ErrorCode::AccountNotInitialized,
@@ -916,14 +949,17 @@ async fn claim_for_an_ineligible_device() {
         .propose(&fx.net, &rw, 0, 3, t2.root(), t2.total())
         .await
         .expect("one proposal");
+    let payer = suite.payer();
     let ix = claim_ix(
-        &suite.payer(),
+        &mut suite,
+        &payer,
         &fx.net,
         &rw,
         &buyer_devs[1].device,
         &buyer_to,
         args(3, p.row.cumulative_amount, p.proof.clone()),
-    );
+    )
+    .await;
     assert_error(
         suite.send(&[ix], &[]).await,
         RewardsError::EpochNotFinalized,
@@ -1085,13 +1121,56 @@ async fn claim_for_a_device_of_another_network() {
     let t = RewardTree::build(vec![row]).unwrap();
     finalize(&mut suite, &fx, &rw, 0, &t).await;
     let to = recipient(&mut suite, &fx.net, &op.wallet.pubkey()).await;
+    let payer = suite.payer();
     let ix = claim_ix(
-        &suite.payer(),
+        &mut suite,
+        &payer,
         &fx.net,
         &rw,
         &devices[0].device,
         &to,
         args(0, 10, vec![]),
-    );
+    )
+    .await;
     assert_error(suite.send(&[ix], &[]).await, RewardsError::WrongNetwork);
+}
+
+/// A slash that leaves the owner's stake below what its bonded devices need stops their
+/// rewards until the owner restakes.
+#[tokio::test]
+async fn no_rewards_for_devices_of_an_under_collateralised_position() {
+    let mut suite = Suite::start().await;
+    let (fx, rw) = setup(&mut suite).await;
+    let (op, devs) = &fx.operators[0];
+    let to = recipient(&mut suite, &fx.net, &op.wallet.pubkey()).await;
+    let t = tree(&fx, &[100, 200, 300, 400]);
+    finalize(&mut suite, &fx, &rw, 0, &t).await;
+
+    // Given 2 devices bonded with exactly 2 x MIN, When 1 unit is slashed
+    let slash = staking::slash(
+        &fx.pool.slash_authority.pubkey(),
+        &fx.net.network,
+        &op.wallet.pubkey(),
+        &fx.net.token,
+        &fx.pool.treasury,
+        depin_sdk::staking::SlashArgs {
+            amount: 1,
+            evidence_hash: [1; 32],
+        },
+    );
+    suite
+        .send(&[slash], &[&fx.pool.slash_authority])
+        .await
+        .expect("slash");
+    // Then its devices cannot claim
+    assert_error(
+        claim(&mut suite, &fx, &rw, &t, &devs[0], &to, 0).await,
+        RewardsError::UnderCollateralized,
+    );
+    // until the owner tops the stake up again
+    suite.stake(&fx.net, op, 1).await.expect("restake");
+    claim(&mut suite, &fx, &rw, &t, &devs[0], &to, 0)
+        .await
+        .expect("claim");
+    assert_eq!(suite.token_balance(to).await, 100);
 }

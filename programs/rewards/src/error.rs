@@ -81,4 +81,8 @@ pub enum RewardsError {
     /// Returned if a counter, time or amount would overflow.
     #[msg("Arithmetic overflow")]
     MathOverflow,
+    /// Returned if the owner's active stake no longer covers its bonded devices (after a
+    /// slash): no rewards until it stakes again or unbonds devices.
+    #[msg("Stake position no longer covers its bonded devices")]
+    UnderCollateralized,
 }

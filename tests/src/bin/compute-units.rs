@@ -78,6 +78,7 @@ async fn claim_units(suite: &mut Suite) -> Result<u64, String> {
         &suite.payer(),
         &fx.net.network,
         &row.device,
+        &row.owner,
         &rw.token,
         &to,
         ClaimArgs {

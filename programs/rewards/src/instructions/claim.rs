@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Mint, MintTo, TokenAccount, TokenInterface};
 use device_registry::state::{Device, Network};
-use staking::state::{DeviceBond, StakePool};
+use staking::state::{DeviceBond, StakePool, StakePosition};
 
 use crate::error::RewardsError;
 use crate::events::RewardsClaimed;
@@ -71,6 +71,15 @@ pub struct Claim<'info> {
         bump,
     )]
     pub bond: UncheckedAccount<'info>,
+    /// The device owner's stake position, which must still cover its bonded devices.
+    /// CHECK: the seeds (under the staking program) pin the address; the handler requires
+    /// it to be the bond's position and reads it with owner and discriminator checked.
+    #[account(
+        seeds = [StakePosition::SEED, pool.key().as_ref(), device.owner.as_ref()],
+        seeds::program = staking::ID,
+        bump,
+    )]
+    pub position: UncheckedAccount<'info>,
     /// What the device has claimed so far.
     /// CHECK: the seeds pin the address; the handler loads it (owner and discriminator
     /// checked) or creates it on the device's first claim.
@@ -92,7 +101,8 @@ pub struct Claim<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Verifies eligibility and the proof, mints `cumulative_amount - total_claimed` to the
+/// Verifies eligibility (active device, bonded to its current owner's stake, which still
+/// covers every device it backs) and the proof, mints `cumulative_amount - total_claimed` to the
 /// owner and emits [`RewardsClaimed`]. A claim with nothing new to pay changes nothing.
 pub fn handler(ctx: Context<Claim>, args: ClaimArgs) -> Result<()> {
     require!(
@@ -110,6 +120,30 @@ pub fn handler(ctx: Context<Claim>, args: ClaimArgs) -> Result<()> {
         DeviceBond::try_deserialize(&mut &data[..])?
     };
     require_keys_eq!(bond.staker, device.owner, RewardsError::BondStakerNotOwner);
+    let position_info = ctx.accounts.position.to_account_info();
+    require_keys_eq!(
+        position_info.key(),
+        bond.position,
+        RewardsError::BondStakerNotOwner
+    );
+    require!(
+        *position_info.owner == staking::ID,
+        RewardsError::DeviceNotBonded
+    );
+    let position = {
+        let data = position_info.try_borrow_data()?;
+        StakePosition::try_deserialize(&mut &data[..])?
+    };
+    // A slash may have left the stake below what the bonded devices require.
+    let required = depin_core::stake::required_stake(
+        position.devices_bonded,
+        ctx.accounts.pool.min_stake_per_device,
+    )
+    .map_err(|_| RewardsError::MathOverflow)?;
+    require!(
+        position.amount >= required,
+        RewardsError::UnderCollateralized
+    );
 
     let leaf = depin_core::merkle::reward_leaf::<SolanaSha256>(
         &device.key().to_bytes(),

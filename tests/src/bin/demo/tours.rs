@@ -75,6 +75,7 @@ pub async fn rewards(suite: &mut Suite, fx: &Fixture) -> Result<(), String> {
                 &suite.payer(),
                 &fx.net.network,
                 &row.device,
+                &row.owner,
                 &rw.token,
                 &to,
                 args,
