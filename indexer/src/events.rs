@@ -97,7 +97,7 @@ program_events!(
     /// Energy settlement events.
     energy, energy_settlement, [
     MarketInitialized, OrderPlaced, OrderCancelled, ReadingSubmitted, IntervalCleared,
-    OrderSettled, IntervalSettled,
+    OrderSettled, IntervalSettled, IntervalClosed,
 ]);
 
 /// An event of any suite program.

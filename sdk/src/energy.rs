@@ -162,6 +162,22 @@ pub fn clear_interval(network: &Pubkey, interval: u64) -> Instruction {
     )
 }
 
+/// `close_interval` (anyone) once every order of `interval` is settled; the rent goes back
+/// to `rent_payer`, the interval's recorded payer (`Interval::rent_payer`).
+pub fn close_interval(network: &Pubkey, interval: u64, rent_payer: &Pubkey) -> Instruction {
+    let market = pda::energy_market(network).0;
+    build(
+        acc::CloseInterval {
+            market,
+            interval: pda::interval(&market, interval).0,
+            rent_payer: *rent_payer,
+            event_authority: event_authority(),
+            program: energy_settlement::ID,
+        },
+        ix::CloseInterval { interval },
+    )
+}
+
 /// `settle_order` (anyone, `payer` cranks). `order_device` and `order_owner` are the
 /// order's device and owner; the payment goes to the owner's associated quote-mint account,
 /// which the program creates if it is missing.

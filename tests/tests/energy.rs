@@ -290,6 +290,16 @@ async fn full_interval_settles_to_the_unit() {
         (b.delivered_wh, b.charged_total, b.gross_paid_total),
         (1_300, 228, 227)
     );
+
+    // the settled book is closed and its rent goes back to whoever opened it (producer 1)
+    let address = pda::interval(&m.energy.market, k).0;
+    let rent = suite.lamports(address).await;
+    let opener = p1.op.wallet.pubkey();
+    let before = suite.lamports(opener).await;
+    let close = energy::close_interval(&m.net.network, k, &opener);
+    suite.send(&[close], &[]).await.expect("close");
+    assert!(!suite.exists(address).await);
+    assert_eq!(suite.lamports(opener).await, before + rent);
 }
 
 #[tokio::test]
@@ -727,6 +737,12 @@ async fn settlement_errors() {
     assert_error(
         settle(&mut suite, &m, &p, k, Side::Ask, 0).await,
         EnergyError::OrderNotOpen,
+    );
+    // the bid is not settled yet: the book stays open
+    let close = energy::close_interval(&m.net.network, k, &p.op.wallet.pubkey());
+    assert_error(
+        suite.send(&[close], &[]).await,
+        EnergyError::IntervalNotSettled,
     );
     assert_eq!(suite.token_balance(p.quote).await, 98);
 }

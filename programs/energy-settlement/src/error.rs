@@ -108,6 +108,9 @@ pub enum EnergyError {
     /// ask and one bid per device, so no device can fill a book alone).
     #[msg("Device already has an open order on this side")]
     DuplicateOrder,
+    /// Returned if an interval is closed before every order is settled.
+    #[msg("Interval is not settled")]
+    IntervalNotSettled,
 }
 
 impl From<depin_core::CoreError> for EnergyError {

@@ -148,3 +148,15 @@ pub struct IntervalSettled {
     /// Rounding remainder sent to the treasury.
     pub rounding: u64,
 }
+
+/// A settled interval's account was closed and its rent returned.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntervalClosed {
+    /// The market.
+    pub market: Pubkey,
+    /// Interval index.
+    pub interval: u64,
+    /// Who got the rent back.
+    pub rent_payer: Pubkey,
+}

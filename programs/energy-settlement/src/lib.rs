@@ -72,4 +72,9 @@ pub mod energy_settlement {
     pub fn settle_order(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
         instructions::settle_order::handler(ctx, args)
     }
+
+    /// Closes a settled interval, returning its rent to whoever opened the book (anyone).
+    pub fn close_interval(ctx: Context<CloseInterval>, interval: u64) -> Result<()> {
+        instructions::close_interval::handler(ctx, interval)
+    }
 }

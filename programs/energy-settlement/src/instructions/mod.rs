@@ -10,6 +10,7 @@
 
 pub mod cancel_order;
 pub mod clear_interval;
+pub mod close_interval;
 pub mod initialize_energy_market;
 pub mod place_ask;
 pub mod place_bid;
@@ -18,6 +19,7 @@ pub mod submit_reading;
 
 pub use cancel_order::*;
 pub use clear_interval::*;
+pub use close_interval::*;
 pub use initialize_energy_market::*;
 pub use place_ask::*;
 pub use place_bid::*;
@@ -128,6 +130,7 @@ pub(crate) fn open_interval<'info>(
     let book = interval_mut(&mut data)?;
     book.market = *market;
     book.index = index;
+    book.rent_payer = *payer.key;
     book.state = INTERVAL_OPEN;
     book.bump = bump;
     Ok(())

@@ -96,8 +96,10 @@ pub struct Interval {
     pub bump: u8,
     /// Explicit padding to an 8-byte boundary.
     pub padding: [u8; 2],
+    /// Who paid the account's rent (the first order's owner); `close_interval` returns it.
+    pub rent_payer: Pubkey,
     /// Reserved for future fields.
-    pub reserved: [u8; 64],
+    pub reserved: [u8; 32],
     /// Asks, in placement order.
     pub asks: [AskSlot; MAX_ORDERS_PER_SIDE],
     /// Bids, in placement order.
