@@ -1,7 +1,7 @@
 //! # depin-indexer
 //!
-//! Turns the suite's transactions into typed events, the first stage of the pipeline that
-//! will stream them from a Yellowstone gRPC endpoint into PostgreSQL (SPEC section 6).
+//! Streams the suite's transactions from a Yellowstone gRPC endpoint into PostgreSQL,
+//! exactly once and resumably (SPEC section 6).
 //!
 //! Modules overview:
 //! - [`events`]: one enum per program with a variant per event, decoded with the programs'
@@ -9,11 +9,25 @@
 //! - [`decode`]: finds the events of one transaction in both places they can be: `emit_cpi!`
 //!   self-invocations among the inner instructions, and `emit!` `Program data:` log lines
 //!   (attributed to the program on top of the invocation stack). Every event is keyed by
-//!   (instruction index, event index) so a replay yields the same keys; whatever cannot be
-//!   decoded is returned as a [`decode::DecodeFailure`] with its reason, never dropped.
-//!
-//! The source (gRPC subscription, resume, RPC backfill) and the sink (migrations, batched
-//! writes, checkpoints, dead slots) are not built yet.
+//!   (instruction index, event index); what cannot be decoded is a [`decode::DecodeFailure`].
+//! - [`source`]: the gRPC subscription and Geyser updates turned into decoded transactions
+//!   and slot statuses; [`rpc`]: the JSON-RPC backfill of a gap the endpoint cannot replay.
+//! - [`rows`]: an event as a row of its table; [`sink`]: migrations, batched exactly-once
+//!   writes (binary COPY, `ON CONFLICT DO NOTHING`), current-state refresh, commitments,
+//!   dead slots and the checkpoint, all in one database transaction per batch.
+//! - [`run`]: the loop (resume, batch, reconnect with backoff, backfill, shutdown);
+//!   [`config`]: file and environment; [`metrics`]: Prometheus and health.
+//! - `testkit` (feature): a throwaway PostgreSQL cluster and loopback Geyser / JSON-RPC
+//!   servers, for the tests and the benchmark.
 
+pub mod config;
 pub mod decode;
 pub mod events;
+pub mod metrics;
+pub mod rows;
+pub mod rpc;
+pub mod run;
+pub mod sink;
+pub mod source;
+#[cfg(feature = "testkit")]
+pub mod testkit;

@@ -51,6 +51,8 @@ impl From<BanksClientError> for SendError {
 pub struct ProcessedTransaction {
     /// Base58 signature.
     pub signature: String,
+    /// The signed transaction as sent.
+    pub transaction: Transaction,
     /// Account keys of the message.
     pub account_keys: Vec<Pubkey>,
     /// Inner instructions per top-level instruction, with that instruction's index.
@@ -145,6 +147,7 @@ pub struct Suite {
     /// Mint authority of every mint the harness creates.
     pub mint_authority: Keypair,
     next_network_id: u32,
+    recorded: Option<Vec<ProcessedTransaction>>,
 }
 
 impl Suite {
@@ -189,6 +192,7 @@ impl Suite {
             build,
             mint_authority: Keypair::new(),
             next_network_id: 1,
+            recorded: None,
         }
     }
 
@@ -204,6 +208,20 @@ impl Suite {
         self.ctx.payer.pubkey()
     }
 
+    /// From now on, keeps every successful transaction (with what a Geyser update carries)
+    /// until [`Suite::take_recorded`]; the indexer's tests replay them as a chain.
+    pub fn start_recording(&mut self) {
+        self.recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// The transactions recorded so far, oldest first (recording goes on).
+    pub fn take_recorded(&mut self) -> Vec<ProcessedTransaction> {
+        self.recorded
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// Sends one transaction with `instructions`, paid by the harness payer and signed by it
     /// and `signers`, and waits until it is processed.
     pub async fn send(
@@ -211,6 +229,12 @@ impl Suite {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<(), SendError> {
+        if self.recorded.is_some() {
+            return self
+                .send_with_metadata(instructions, signers)
+                .await
+                .map(drop);
+        }
         let mut retried = false;
         loop {
             let tx = self.transaction(instructions, signers).await?;
@@ -299,6 +323,7 @@ impl Suite {
         }
         let processed = ProcessedTransaction {
             signature: tx.signatures[0].to_string(),
+            transaction: tx.clone(),
             account_keys: tx.message.account_keys.clone(),
             inner_instructions,
             log_messages: details.logs,
@@ -308,6 +333,9 @@ impl Suite {
             .process_transaction(tx)
             .await
             .map_err(SendError::from)?;
+        if let Some(recorded) = &mut self.recorded {
+            recorded.push(processed.clone());
+        }
         Ok(processed)
     }
 

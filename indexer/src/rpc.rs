@@ -1,0 +1,331 @@
+//! JSON-RPC backfill: the transactions of a slot range that the gRPC endpoint can no longer
+//! replay, found with `getSignaturesForAddress` per program and fetched with `getTransaction`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::IsTerminal;
+
+use anchor_lang::prelude::Pubkey;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+use crate::decode::{
+    decode_transaction, CompiledInstruction, DecodeFailure, DecodedTransaction, InnerInstructions,
+    TransactionView,
+};
+use crate::sink::{Commitment, IndexedTransaction, Source};
+
+/// Why a backfill failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    /// The HTTP request failed.
+    #[error("rpc transport: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The node answered with a JSON-RPC error.
+    #[error("rpc {method}: {message}")]
+    Node {
+        /// Method called.
+        method: &'static str,
+        /// The node's message.
+        message: String,
+    },
+    /// The answer did not have the expected shape.
+    #[error("rpc {method}: unexpected answer: {reason}")]
+    Shape {
+        /// Method called.
+        method: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// A JSON-RPC client for the two methods a backfill needs.
+#[derive(Debug, Clone)]
+pub struct RpcClient {
+    http: reqwest::Client,
+    url: String,
+    commitment: Commitment,
+    page_limit: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignatureInfo {
+    signature: String,
+    slot: u64,
+    err: Option<Json>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcTransaction {
+    slot: u64,
+    transaction: RpcTransactionBody,
+    meta: Option<RpcMeta>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcTransactionBody {
+    message: RpcMessage,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcMessage {
+    account_keys: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcMeta {
+    err: Option<Json>,
+    #[serde(default)]
+    log_messages: Option<Vec<String>>,
+    #[serde(default)]
+    inner_instructions: Option<Vec<RpcInnerGroup>>,
+    #[serde(default)]
+    loaded_addresses: Option<RpcLoadedAddresses>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcInnerGroup {
+    index: u8,
+    instructions: Vec<RpcInstruction>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcInstruction {
+    program_id_index: u8,
+    data: String,
+}
+
+#[derive(Deserialize)]
+struct RpcLoadedAddresses {
+    writable: Vec<String>,
+    readonly: Vec<String>,
+}
+
+impl RpcClient {
+    /// A client for `url`, reading at `commitment` (`processed` is not a valid RPC
+    /// commitment for these methods and is raised to `confirmed`).
+    pub fn new(url: &str, commitment: Commitment, page_limit: usize) -> Self {
+        RpcClient {
+            http: reqwest::Client::new(),
+            url: url.to_owned(),
+            commitment: commitment.max(Commitment::Confirmed),
+            page_limit: page_limit.clamp(1, 1000),
+        }
+    }
+
+    async fn call(&self, method: &'static str, params: Json) -> Result<Json, RpcError> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let answer: Json = self
+            .http
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        if let Some(error) = answer.get("error") {
+            return Err(RpcError::Node {
+                method,
+                message: error.to_string(),
+            });
+        }
+        answer.get("result").cloned().ok_or(RpcError::Shape {
+            method,
+            reason: "no result".into(),
+        })
+    }
+
+    /// The node's current slot at the client's commitment.
+    pub async fn get_slot(&self) -> Result<u64, RpcError> {
+        let result = self
+            .call("getSlot", json!([{"commitment": self.commitment.as_str()}]))
+            .await?;
+        result.as_u64().ok_or(RpcError::Shape {
+            method: "getSlot",
+            reason: result.to_string(),
+        })
+    }
+
+    /// Successful signatures mentioning `address` in slots `from..to`, oldest first.
+    async fn signatures(
+        &self,
+        address: &Pubkey,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String)>, RpcError> {
+        let mut found = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let mut options =
+                json!({"limit": self.page_limit, "commitment": self.commitment.as_str()});
+            if let Some(b) = &before {
+                options["before"] = json!(b);
+            }
+            let page = self
+                .call(
+                    "getSignaturesForAddress",
+                    json!([address.to_string(), options]),
+                )
+                .await?;
+            let page: Vec<SignatureInfo> =
+                serde_json::from_value(page).map_err(|e| RpcError::Shape {
+                    method: "getSignaturesForAddress",
+                    reason: e.to_string(),
+                })?;
+            let full = page.len() >= self.page_limit;
+            let mut older_than_range = false;
+            for info in &page {
+                if info.slot < from {
+                    older_than_range = true;
+                    break;
+                }
+                if info.slot < to && info.err.is_none() {
+                    found.push((info.slot, info.signature.clone()));
+                }
+            }
+            match page.last() {
+                Some(last) if full && !older_than_range => before = Some(last.signature.clone()),
+                _ => break,
+            }
+        }
+        // newest first from the node; block order within a slot is the reverse
+        found.reverse();
+        Ok(found)
+    }
+
+    /// One transaction, decoded. `None` if the node does not have it or it failed.
+    pub async fn transaction(
+        &self,
+        signature: &str,
+        tx_index: u64,
+    ) -> Result<Option<IndexedTransaction>, RpcError> {
+        let result = self
+            .call(
+                "getTransaction",
+                json!([signature, {
+                    "encoding": "json",
+                    "commitment": self.commitment.as_str(),
+                    "maxSupportedTransactionVersion": 0,
+                }]),
+            )
+            .await?;
+        if result.is_null() {
+            return Ok(None);
+        }
+        let tx: RpcTransaction = serde_json::from_value(result).map_err(|e| RpcError::Shape {
+            method: "getTransaction",
+            reason: e.to_string(),
+        })?;
+        if tx.meta.as_ref().is_some_and(|m| m.err.is_some()) {
+            return Ok(None);
+        }
+        let decoded = match view(&tx) {
+            Ok(view) => decode_transaction(&view),
+            Err(reason) => DecodedTransaction {
+                events: Vec::new(),
+                failures: vec![DecodeFailure {
+                    instruction_index: None,
+                    program: None,
+                    reason,
+                }],
+            },
+        };
+        Ok(Some(IndexedTransaction {
+            signature: signature.to_owned(),
+            slot: tx.slot,
+            tx_index,
+            source: Source::Rpc,
+            decoded,
+        }))
+    }
+
+    /// Every successful transaction of `programs` in slots `from..to`, in slot order (and,
+    /// within a slot, in the order the node lists them: the RPC does not give a
+    /// transaction's position in its block, so `tx_index` is that order).
+    pub async fn backfill(
+        &self,
+        programs: &[Pubkey],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<IndexedTransaction>, RpcError> {
+        let mut by_slot: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        let mut seen = HashSet::new();
+        for program in programs {
+            for (slot, signature) in self.signatures(program, from, to).await? {
+                if seen.insert(signature.clone()) {
+                    by_slot.entry(slot).or_default().push(signature);
+                }
+            }
+        }
+        let total = u64::try_from(seen.len()).unwrap_or(u64::MAX);
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(total);
+            if let Ok(style) = ProgressStyle::with_template(
+                "backfill {bar:40} {pos}/{len} transactions ({per_sec}, eta {eta})",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let mut out = Vec::with_capacity(seen.len());
+        for signatures in by_slot.values() {
+            for (index, signature) in signatures.iter().enumerate() {
+                let index = u64::try_from(index).unwrap_or(u64::MAX);
+                if let Some(tx) = self.transaction(signature, index).await? {
+                    out.push(tx);
+                }
+                bar.inc(1);
+            }
+        }
+        bar.finish_and_clear();
+        Ok(out)
+    }
+}
+
+fn key(s: &str) -> Result<Pubkey, String> {
+    s.parse().map_err(|_| format!("bad account key {s:?}"))
+}
+
+fn view(tx: &RpcTransaction) -> Result<TransactionView, String> {
+    let meta = tx.meta.as_ref().ok_or("transaction without status meta")?;
+    let mut account_keys = Vec::new();
+    for k in &tx.transaction.message.account_keys {
+        account_keys.push(key(k)?);
+    }
+    if let Some(loaded) = &meta.loaded_addresses {
+        for k in loaded.writable.iter().chain(&loaded.readonly) {
+            account_keys.push(key(k)?);
+        }
+    }
+    let mut inner_instructions = Vec::new();
+    for group in meta.inner_instructions.iter().flatten() {
+        let mut instructions = Vec::new();
+        for ix in &group.instructions {
+            instructions.push(CompiledInstruction {
+                program_id_index: ix.program_id_index,
+                data: bs58::decode(&ix.data)
+                    .into_vec()
+                    .map_err(|e| format!("inner instruction data: {e}"))?,
+            });
+        }
+        inner_instructions.push(InnerInstructions {
+            index: group.index,
+            instructions,
+        });
+    }
+    Ok(TransactionView {
+        account_keys,
+        inner_instructions,
+        log_messages: meta.log_messages.clone().unwrap_or_default(),
+    })
+}

@@ -1,0 +1,379 @@
+//! The indexer's main loop: subscribe from the checkpoint, batch, commit, reconnect with
+//! backoff, and backfill over JSON-RPC what the endpoint can no longer replay.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anchor_lang::prelude::Pubkey;
+use futures::{SinkExt, StreamExt};
+use rand::Rng;
+use tokio::sync::{mpsc, watch};
+use yellowstone_grpc_proto::geyser::SubscribeRequestPing;
+
+use crate::config::{Config, ConfigError};
+use crate::metrics::Metrics;
+use crate::rpc::{RpcClient, RpcError};
+use crate::sink::{Batch, IndexedTransaction, Sink, SinkError, SlotStatus, WriteStats};
+use crate::source::{
+    convert, is_replay_unavailable, subscribe, subscribe_request, GrpcSettings, SourceError, Update,
+};
+
+/// Why the indexer stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database failed; the last committed batch and its checkpoint are intact.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The endpoint cannot replay from the checkpoint and no RPC URL is configured.
+    #[error("the endpoint cannot replay from slot {from} and backfill.rpc_url is not set")]
+    GapWithoutBackfill {
+        /// First missing slot.
+        from: u64,
+    },
+}
+
+/// A committed batch, reported to an observer (benchmarks measure latency with it).
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// Signatures of the batch's transactions.
+    pub signatures: Vec<String>,
+    /// When the commit returned.
+    pub at: Instant,
+    /// What it wrote.
+    pub stats: WriteStats,
+}
+
+/// Everything [`run`] needs besides the configuration.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Shared metrics (served by [`crate::metrics::serve`]).
+    pub metrics: Arc<Metrics>,
+    /// Receives every committed batch, if set.
+    pub observer: Option<mpsc::UnboundedSender<Committed>>,
+}
+
+enum End {
+    /// Shutdown requested; everything received was committed.
+    Shutdown,
+    /// The stream ended or failed after delivering messages.
+    Progress,
+    /// It ended or failed before delivering any.
+    NoProgress,
+}
+
+enum SessionError {
+    Source(SourceError),
+    Rpc(RpcError),
+    Fatal(RunError),
+}
+
+impl From<SinkError> for SessionError {
+    fn from(e: SinkError) -> Self {
+        SessionError::Fatal(RunError::Sink(e))
+    }
+}
+
+struct Session<'a> {
+    config: &'a Config,
+    settings: GrpcSettings,
+    programs: Vec<Pubkey>,
+    sink: &'a mut Sink,
+    rpc: Option<RpcClient>,
+    hooks: &'a Hooks,
+    batch: Batch,
+}
+
+/// Runs until `shutdown` turns true (then commits what it holds and returns `Ok`) or a
+/// fatal error. Stream failures are retried with exponential backoff and full jitter.
+pub async fn run(
+    config: Config,
+    hooks: Hooks,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), RunError> {
+    config.validate()?;
+    let programs = config.programs()?;
+    let settings = GrpcSettings {
+        endpoint: config.source.endpoint.clone(),
+        x_token: Some(config.source.x_token.clone()).filter(|t| !t.is_empty()),
+        commitment: config.source.commitment,
+        connect_timeout: config.connect_timeout(),
+        programs: programs.clone(),
+    };
+    let mut sink = Sink::connect(
+        &config.database.url,
+        config.source.commitment,
+        &config.source.stream_name,
+    )
+    .await?;
+    let rpc = Some(config.backfill.rpc_url.clone())
+        .filter(|u| !u.is_empty())
+        .map(|u| RpcClient::new(&u, config.source.commitment, config.backfill.page_limit));
+    let mut session = Session {
+        config: &config,
+        settings,
+        programs,
+        sink: &mut sink,
+        rpc,
+        hooks: &hooks,
+        batch: Batch::default(),
+    };
+    let mut attempt: u32 = 0;
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let outcome = session.stream(&mut shutdown).await;
+        hooks.metrics.connected.store(0, Ordering::Relaxed);
+        match outcome {
+            Ok(End::Shutdown) => return Ok(()),
+            Ok(End::Progress) => {
+                tracing::warn!("stream ended; reconnecting");
+                attempt = 0;
+            }
+            Ok(End::NoProgress) => tracing::warn!(attempt, "stream ended without updates"),
+            Err(SessionError::Source(e)) => tracing::warn!(attempt, error = %e, "stream failed"),
+            Err(SessionError::Rpc(e)) => tracing::warn!(attempt, error = %e, "backfill failed"),
+            Err(SessionError::Fatal(e)) => return Err(e),
+        }
+        hooks.metrics.reconnects.fetch_add(1, Ordering::Relaxed);
+        let delay = backoff(
+            attempt,
+            config.reconnect.initial_backoff_ms,
+            config.reconnect.max_backoff_ms,
+        );
+        attempt = attempt.saturating_add(1);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+    }
+}
+
+/// Delay before reconnect attempt `attempt`: uniform in `[0, min(max, initial * 2^attempt)]`.
+pub fn backoff(attempt: u32, initial_ms: u64, max_ms: u64) -> Duration {
+    let ceiling = initial_ms
+        .saturating_mul(1u64.checked_shl(attempt.min(32)).unwrap_or(u64::MAX))
+        .min(max_ms);
+    Duration::from_millis(rand::rng().random_range(0..=ceiling))
+}
+
+impl Session<'_> {
+    /// One connection: from the checkpoint, or live plus a JSON-RPC backfill of the gap when
+    /// the endpoint cannot replay that far back.
+    async fn stream(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<End, SessionError> {
+        let checkpoint = self.sink.checkpoint().await?;
+        if let Some(c) = checkpoint {
+            self.hooks
+                .metrics
+                .checkpoint_slot
+                .store(c, Ordering::Relaxed);
+        }
+        let from = match checkpoint {
+            Some(c) => Some(c.saturating_add(1)),
+            None => self.config.source.start_slot,
+        };
+        match self.stream_from(from, None, shutdown).await {
+            Err(SessionError::Source(SourceError::Subscribe(status)))
+                if from.is_some() && is_replay_unavailable(&status) =>
+            {
+                let from = from.unwrap_or_default();
+                tracing::warn!(from, reason = %status.message(), "endpoint cannot replay; backfilling over JSON-RPC");
+                if self.rpc.is_none() {
+                    return Err(SessionError::Fatal(RunError::GapWithoutBackfill { from }));
+                }
+                self.stream_from(None, Some(from), shutdown).await
+            }
+            other => other,
+        }
+    }
+
+    async fn stream_from(
+        &mut self,
+        from_slot: Option<u64>,
+        mut backfill_from: Option<u64>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<End, SessionError> {
+        let (_client, mut requests, mut stream) = subscribe(&self.settings, from_slot)
+            .await
+            .map_err(SessionError::Source)?;
+        tracing::info!(endpoint = %self.settings.endpoint, from_slot, "subscribed");
+        let metrics = Arc::clone(&self.hooks.metrics);
+        let mut received = false;
+        let mut ticker =
+            tokio::time::interval(Duration::from_millis(self.config.batch.flush_interval_ms));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => {
+                    self.flush().await?;
+                    tracing::info!("shutdown: committed what was received");
+                    return Ok(End::Shutdown);
+                }
+                message = stream.next() => {
+                    let update = match message {
+                        None => {
+                            self.flush().await?;
+                            return Ok(if received { End::Progress } else { End::NoProgress });
+                        }
+                        Some(Err(status)) => {
+                            self.flush().await?;
+                            if received {
+                                tracing::warn!(error = %status, "stream error");
+                                return Ok(End::Progress);
+                            }
+                            return Err(SessionError::Source(SourceError::Subscribe(status)));
+                        }
+                        Some(Ok(update)) => convert(update),
+                    };
+                    if !received {
+                        received = true;
+                        metrics.connected.store(1, Ordering::Relaxed);
+                    }
+                    let slot = match &update {
+                        Update::Transaction(t) => Some(t.slot),
+                        Update::Slot(s) => Some(s.slot),
+                        Update::Ping | Update::Skip => None,
+                    };
+                    if let (Some(first_live), Some(from)) = (slot, backfill_from) {
+                        backfill_from = None;
+                        self.backfill(from, first_live).await?;
+                    }
+                    if let Some(slot) = slot {
+                        metrics.saw_slot(slot);
+                    }
+                    match update {
+                        Update::Transaction(t) => self.batch.transactions.push(*t),
+                        Update::Slot(s) => {
+                            if s.status == SlotStatus::Reached(self.settings.commitment) {
+                                self.batch.checkpoint =
+                                    Some(self.batch.checkpoint.map_or(s.slot, |c| c.max(s.slot)));
+                            }
+                            self.batch.slots.push(s);
+                        }
+                        Update::Ping => {
+                            let mut request = subscribe_request(
+                                &self.programs,
+                                self.settings.commitment,
+                                None,
+                            );
+                            request.ping = Some(SubscribeRequestPing { id: 1 });
+                            if let Err(e) = requests.send(request).await {
+                                tracing::warn!(error = %e, "could not answer ping");
+                            }
+                        }
+                        Update::Skip => {}
+                    }
+                    if self.batch.transactions.len() >= self.config.batch.max_transactions {
+                        self.flush().await?;
+                    }
+                }
+                _ = ticker.tick() => self.flush().await?,
+            }
+        }
+    }
+
+    /// Fetches and commits slots `from..to` over JSON-RPC; the checkpoint moves to `to - 1`.
+    async fn backfill(&mut self, from: u64, to: u64) -> Result<(), SessionError> {
+        if to <= from {
+            return Ok(());
+        }
+        self.flush().await?;
+        let Some(rpc) = &self.rpc else {
+            return Err(SessionError::Fatal(RunError::GapWithoutBackfill { from }));
+        };
+        let started = Instant::now();
+        let transactions = rpc
+            .backfill(&self.programs, from, to)
+            .await
+            .map_err(SessionError::Rpc)?;
+        let count = transactions.len();
+        let max = self.config.batch.max_transactions;
+        let mut chunks: Vec<Vec<IndexedTransaction>> = Vec::new();
+        let mut iter = transactions.into_iter().peekable();
+        while iter.peek().is_some() {
+            chunks.push(iter.by_ref().take(max).collect());
+        }
+        if chunks.is_empty() {
+            chunks.push(Vec::new());
+        }
+        let last = chunks.len() - 1;
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            self.batch.transactions = chunk;
+            if i == last {
+                self.batch.checkpoint = Some(to - 1);
+            }
+            self.flush().await?;
+        }
+        self.hooks
+            .metrics
+            .backfilled
+            .fetch_add(u64::try_from(count).unwrap_or(u64::MAX), Ordering::Relaxed);
+        tracing::info!(
+            from,
+            to,
+            transactions = count,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "backfilled"
+        );
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), SessionError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let stats = self.sink.write(&batch).await?;
+        let metrics = &self.hooks.metrics;
+        metrics.committed(
+            stats.event_rows,
+            stats.transactions,
+            stats.failures,
+            stats.dead_slots,
+        );
+        if let Some(c) = batch.checkpoint {
+            metrics.checkpoint_slot.fetch_max(c, Ordering::Relaxed);
+        }
+        tracing::debug!(
+            transactions = batch.transactions.len(),
+            rows = stats.event_rows,
+            checkpoint = batch.checkpoint,
+            "committed"
+        );
+        if let Some(observer) = &self.hooks.observer {
+            let _ = observer.send(Committed {
+                signatures: batch
+                    .transactions
+                    .iter()
+                    .map(|t| t.signature.clone())
+                    .collect(),
+                at: Instant::now(),
+                stats,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_under_the_cap() {
+        for attempt in 0..40 {
+            let d = backoff(attempt, 100, 5_000);
+            let ceiling = 100u64.saturating_mul(1 << attempt.min(32)).min(5_000);
+            assert!(d <= Duration::from_millis(ceiling), "{attempt}: {d:?}");
+        }
+        // full jitter: over many draws the delay is not constant
+        let draws: std::collections::BTreeSet<_> =
+            (0..50).map(|_| backoff(10, 100, 5_000)).collect();
+        assert!(draws.len() > 1);
+    }
+}

@@ -1,0 +1,491 @@
+//! PostgreSQL sink: migrations, batched exactly-once writes, slot statuses, the checkpoint.
+//!
+//! One [`Batch`] is one database transaction: its event rows (binary `COPY` into a
+//! per-connection staging table, then `INSERT .. ON CONFLICT DO NOTHING`, so a replayed
+//! transaction writes nothing), its decode failures, the refresh of the current-state rows
+//! its events touched, its slot statuses (raising commitments, removing dead slots) and the
+//! checkpoint. A crash before the commit loses the whole batch and nothing else; the stream
+//! resumes from the previous checkpoint and the rows come again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::pin_mut;
+use serde::Deserialize;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, NoTls, Transaction};
+
+use crate::decode::DecodedTransaction;
+use crate::rows::{event_row, state_keys, StateKey, Value, KEY_COLUMNS, TABLES};
+
+mod embedded {
+    refinery::embed_migrations!("../migrations");
+}
+
+/// Key of the indexer's advisory lock: one indexer per database.
+const LOCK_KEY: i64 = 0x6465_7069_6e5f_6978; // "depin_ix"
+
+/// Why the sink failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The database refused or the connection broke.
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// A migration failed.
+    #[error("migration: {0}")]
+    Migration(#[from] refinery::Error),
+    /// Another indexer holds this database.
+    #[error("another indexer is writing to this database")]
+    Locked,
+    /// A value does not fit its column.
+    #[error("value out of range: {0}")]
+    OutOfRange(String),
+}
+
+/// Commitment level of the stream and of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Commitment {
+    /// Executed by the node, may still be rolled back.
+    Processed,
+    /// Voted on by a supermajority.
+    Confirmed,
+    /// Rooted.
+    Finalized,
+}
+
+impl Commitment {
+    /// The name stored in rows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Commitment::Processed => "processed",
+            Commitment::Confirmed => "confirmed",
+            Commitment::Finalized => "finalized",
+        }
+    }
+}
+
+impl std::str::FromStr for Commitment {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "processed" => Ok(Commitment::Processed),
+            "confirmed" => Ok(Commitment::Confirmed),
+            "finalized" => Ok(Commitment::Finalized),
+            other => Err(format!(
+                "unknown commitment {other:?} (processed, confirmed or finalized)"
+            )),
+        }
+    }
+}
+
+/// What a slot status update says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotStatus {
+    /// Reached this commitment.
+    Reached(Commitment),
+    /// Abandoned: its rows must go.
+    Dead,
+}
+
+/// One slot status update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotUpdate {
+    /// The slot.
+    pub slot: u64,
+    /// Its parent, when the update carries it.
+    pub parent: Option<u64>,
+    /// Its new status.
+    pub status: SlotStatus,
+}
+
+/// Where a transaction came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The gRPC stream.
+    Grpc,
+    /// A JSON-RPC backfill.
+    Rpc,
+}
+
+/// A decoded transaction with its place in the chain.
+#[derive(Debug, Clone)]
+pub struct IndexedTransaction {
+    /// Base58 signature.
+    pub signature: String,
+    /// Slot it executed in.
+    pub slot: u64,
+    /// Position in its block.
+    pub tx_index: u64,
+    /// Where it came from.
+    pub source: Source,
+    /// Its events and decode failures.
+    pub decoded: DecodedTransaction,
+}
+
+/// Everything one database transaction writes.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Transactions, in stream order.
+    pub transactions: Vec<IndexedTransaction>,
+    /// Slot status updates, in stream order (applied after the transactions).
+    pub slots: Vec<SlotUpdate>,
+    /// The slot to resume from after this batch (never moves backwards).
+    pub checkpoint: Option<u64>,
+}
+
+impl Batch {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.transactions.is_empty() && self.slots.is_empty() && self.checkpoint.is_none()
+    }
+}
+
+/// What one batch wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Transactions not seen before.
+    pub transactions: u64,
+    /// Event rows inserted (replays excluded).
+    pub event_rows: u64,
+    /// Decode failures recorded.
+    pub failures: u64,
+    /// Slots removed as dead.
+    pub dead_slots: u64,
+}
+
+/// The PostgreSQL sink.
+pub struct Sink {
+    client: Client,
+    commitment: Commitment,
+    name: String,
+}
+
+fn i64_of(v: u64, what: &str) -> Result<i64, SinkError> {
+    i64::try_from(v).map_err(|_| SinkError::OutOfRange(format!("{what} {v}")))
+}
+
+impl Sink {
+    /// Connects, takes the advisory lock, applies pending migrations and prepares the
+    /// staging tables. `commitment` is the level rows are written at; `name` keys the
+    /// checkpoint (one per stream).
+    pub async fn connect(url: &str, commitment: Commitment, name: &str) -> Result<Self, SinkError> {
+        let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "postgres connection closed");
+            }
+        });
+        let locked: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+            .await?
+            .get(0);
+        if !locked {
+            return Err(SinkError::Locked);
+        }
+        let report = embedded::migrations::runner()
+            .run_async(&mut client)
+            .await?;
+        for migration in report.applied_migrations() {
+            tracing::info!(migration = %migration, "migration applied");
+        }
+        let mut staging = String::new();
+        for table in TABLES
+            .iter()
+            .map(|t| t.name)
+            .chain(["indexed_transactions", "decode_failures"])
+        {
+            staging.push_str(&format!(
+                "CREATE TEMP TABLE IF NOT EXISTS stage_{table} (LIKE {table}) ON COMMIT DELETE ROWS;"
+            ));
+        }
+        client.batch_execute(&staging).await?;
+        Ok(Sink {
+            client,
+            commitment,
+            name: name.to_owned(),
+        })
+    }
+
+    /// The slot to resume from, if a batch was ever committed.
+    pub async fn checkpoint(&self) -> Result<Option<u64>, SinkError> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT slot FROM indexer_checkpoint WHERE name = $1",
+                &[&self.name],
+            )
+            .await?;
+        Ok(row
+            .map(|r| r.get::<_, i64>(0))
+            .map(|s| s.max(0).unsigned_abs()))
+    }
+
+    /// The database client, for queries outside batches.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Writes `batch` in one database transaction.
+    pub async fn write(&mut self, batch: &Batch) -> Result<WriteStats, SinkError> {
+        let commitment = self.commitment.as_str();
+        let name = self.name.clone();
+        let tx = self.client.transaction().await?;
+        let mut stats = WriteStats::default();
+
+        // transactions
+        let mut rows = Vec::with_capacity(batch.transactions.len());
+        for t in &batch.transactions {
+            rows.push(vec![
+                Value::Text(t.signature.clone()),
+                Value::Int8(i64_of(t.slot, "slot")?),
+                Value::Int8(i64_of(t.tx_index, "tx_index")?),
+                Value::Text(commitment.into()),
+                Value::Int4(i32::try_from(t.decoded.events.len()).unwrap_or(i32::MAX)),
+                Value::Int4(i32::try_from(t.decoded.failures.len()).unwrap_or(i32::MAX)),
+                Value::Text(
+                    match t.source {
+                        Source::Grpc => "grpc",
+                        Source::Rpc => "rpc",
+                    }
+                    .into(),
+                ),
+            ]);
+        }
+        stats.transactions = copy_upsert(
+            &tx,
+            "indexed_transactions",
+            &[
+                "signature",
+                "slot",
+                "tx_index",
+                "commitment",
+                "events",
+                "failures",
+                "source",
+            ],
+            &rows,
+        )
+        .await?;
+
+        // events, grouped by table
+        let mut groups: BTreeMap<&'static str, Vec<Vec<Value>>> = BTreeMap::new();
+        let mut keys: BTreeSet<StateKey> = BTreeSet::new();
+        let mut failures = Vec::new();
+        for t in &batch.transactions {
+            let slot = i64_of(t.slot, "slot")?;
+            let tx_index = i64_of(t.tx_index, "tx_index")?;
+            for record in &t.decoded.events {
+                let row = event_row(&record.event);
+                let mut values = Vec::with_capacity(KEY_COLUMNS.len() + row.values.len());
+                values.extend([
+                    Value::Text(t.signature.clone()),
+                    Value::Int4(i32::from(record.instruction_index)),
+                    Value::Int4(i32::from(record.event_index)),
+                    Value::Int8(slot),
+                    Value::Int8(tx_index),
+                    Value::Text(commitment.into()),
+                ]);
+                values.extend(row.values);
+                groups.entry(row.table).or_default().push(values);
+                keys.extend(state_keys(&record.event));
+            }
+            for (i, f) in t.decoded.failures.iter().enumerate() {
+                failures.push(vec![
+                    Value::Text(t.signature.clone()),
+                    Value::Int4(i32::try_from(i).unwrap_or(i32::MAX)),
+                    Value::Int8(slot),
+                    Value::OptInt4(f.instruction_index.map(i32::from)),
+                    Value::OptText(f.program.map(|p| p.to_string())),
+                    Value::Text(f.reason.clone()),
+                    Value::Text(commitment.into()),
+                ]);
+            }
+        }
+        for (table, rows) in &groups {
+            let columns = TABLES
+                .iter()
+                .find(|t| t.name == *table)
+                .map(|t| t.columns)
+                .unwrap_or_default();
+            let all: Vec<&str> = KEY_COLUMNS
+                .iter()
+                .copied()
+                .chain(columns.iter().copied())
+                .collect();
+            stats.event_rows += copy_upsert(&tx, table, &all, rows).await?;
+        }
+        stats.failures = copy_upsert(
+            &tx,
+            "decode_failures",
+            &[
+                "signature",
+                "failure_index",
+                "slot",
+                "instruction_index",
+                "program",
+                "reason",
+                "commitment",
+            ],
+            &failures,
+        )
+        .await?;
+
+        // rows of slots already known to be at a higher commitment
+        let slots: Vec<i64> = batch
+            .transactions
+            .iter()
+            .map(|t| i64_of(t.slot, "slot"))
+            .collect::<Result<BTreeSet<_>, _>>()?
+            .into_iter()
+            .collect();
+        if !slots.is_empty() {
+            tx.execute(
+                "SELECT depin_set_commitment(slot, status) FROM slots
+                 WHERE slot = ANY($1) AND status IN ('confirmed', 'finalized')
+                   AND status <> $2",
+                &[&slots, &commitment],
+            )
+            .await?;
+        }
+
+        refresh_state(&tx, &keys).await?;
+
+        // slot statuses
+        for update in &batch.slots {
+            let slot = i64_of(update.slot, "slot")?;
+            let parent = update.parent.map(|p| i64_of(p, "parent")).transpose()?;
+            let status = match update.status {
+                SlotStatus::Reached(c) => c.as_str(),
+                SlotStatus::Dead => "dead",
+            };
+            tx.execute(
+                "INSERT INTO slots (slot, parent, status) VALUES ($1, $2, $3)
+                 ON CONFLICT (slot) DO UPDATE
+                 SET status = EXCLUDED.status, parent = COALESCE(EXCLUDED.parent, slots.parent),
+                     updated_at = now()
+                 WHERE slots.status <> 'dead' AND (EXCLUDED.status = 'dead'
+                    OR array_position(ARRAY['processed','confirmed','finalized'], EXCLUDED.status)
+                     > array_position(ARRAY['processed','confirmed','finalized'], slots.status))",
+                &[&slot, &parent, &status],
+            )
+            .await?;
+            match update.status {
+                SlotStatus::Reached(c) if c > self.commitment => {
+                    tx.execute("SELECT depin_set_commitment($1, $2)", &[&slot, &c.as_str()])
+                        .await?;
+                }
+                SlotStatus::Reached(_) => {}
+                SlotStatus::Dead => {
+                    tx.execute("SELECT depin_remove_slot($1)", &[&slot]).await?;
+                    stats.dead_slots += 1;
+                }
+            }
+        }
+
+        if let Some(checkpoint) = batch.checkpoint {
+            let checkpoint = i64_of(checkpoint, "checkpoint")?;
+            tx.execute(
+                "INSERT INTO indexer_checkpoint (name, slot) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE
+                 SET slot = GREATEST(indexer_checkpoint.slot, EXCLUDED.slot), updated_at = now()",
+                &[&name, &checkpoint],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(stats)
+    }
+}
+
+/// Binary-COPYs `rows` into `stage_<table>`, then inserts what is new into `table`; returns
+/// the number of rows inserted.
+async fn copy_upsert(
+    tx: &Transaction<'_>,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+) -> Result<u64, SinkError> {
+    let Some(first) = rows.first() else {
+        return Ok(0);
+    };
+    let types: Vec<Type> = first.iter().map(Value::pg_type).collect();
+    let list = columns.join(", ");
+    let sink = tx
+        .copy_in(&format!("COPY stage_{table} ({list}) FROM STDIN BINARY"))
+        .await?;
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    pin_mut!(writer);
+    for row in rows {
+        let refs: Vec<&(dyn ToSql + Sync)> = row.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        writer.as_mut().write(&refs).await?;
+    }
+    writer.finish().await?;
+    let inserted = tx
+        .execute(
+            &format!(
+                "INSERT INTO {table} ({list}) SELECT {list} FROM stage_{table} ON CONFLICT DO NOTHING"
+            ),
+            &[],
+        )
+        .await?;
+    tx.execute(&format!("TRUNCATE stage_{table}"), &[]).await?;
+    Ok(inserted)
+}
+
+/// Recomputes the current-state rows of `keys`.
+async fn refresh_state(tx: &Transaction<'_>, keys: &BTreeSet<StateKey>) -> Result<(), SinkError> {
+    let mut single: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut epochs = (Vec::new(), Vec::new());
+    let mut claims = (Vec::new(), Vec::new());
+    let mut intervals = (Vec::new(), Vec::new());
+    for key in keys {
+        match key {
+            StateKey::Network(k) => single.entry("networks").or_default().push(k.clone()),
+            StateKey::Maker(k) => single.entry("makers").or_default().push(k.clone()),
+            StateKey::Device(k) => single.entry("devices").or_default().push(k.clone()),
+            StateKey::Position(k) => single.entry("stake_positions").or_default().push(k.clone()),
+            StateKey::Bond(k) => single.entry("device_bonds").or_default().push(k.clone()),
+            StateKey::Deal(k) => single.entry("deals").or_default().push(k.clone()),
+            StateKey::Epoch(c, e) => {
+                epochs.0.push(c.clone());
+                epochs.1.push(e.to_string());
+            }
+            StateKey::Claim(c, d) => {
+                claims.0.push(c.clone());
+                claims.1.push(d.clone());
+            }
+            StateKey::Interval(m, i) => {
+                intervals.0.push(m.clone());
+                intervals.1.push(i.to_string());
+            }
+        }
+    }
+    for (table, keys) in &single {
+        tx.execute(&format!("SELECT depin_refresh_{table}($1)"), &[keys])
+            .await?;
+    }
+    if !epochs.0.is_empty() {
+        tx.execute(
+            "SELECT depin_refresh_reward_epochs($1, $2::text[]::numeric[])",
+            &[&epochs.0, &epochs.1],
+        )
+        .await?;
+    }
+    if !claims.0.is_empty() {
+        tx.execute(
+            "SELECT depin_refresh_reward_claims($1, $2)",
+            &[&claims.0, &claims.1],
+        )
+        .await?;
+    }
+    if !intervals.0.is_empty() {
+        tx.execute(
+            "SELECT depin_refresh_energy($1, $2::text[]::numeric[])",
+            &[&intervals.0, &intervals.1],
+        )
+        .await?;
+    }
+    Ok(())
+}

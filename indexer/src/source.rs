@@ -1,0 +1,254 @@
+//! The Yellowstone gRPC source: the subscription request, and Geyser updates turned into
+//! decoded transactions and slot statuses.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use yellowstone_grpc_client::{GeyserGrpcClient, GeyserStream, SubscribeRequestSink};
+use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
+use yellowstone_grpc_proto::geyser::{
+    CommitmentLevel, SlotStatus as ProtoSlotStatus, SubscribeRequest, SubscribeRequestFilterSlots,
+    SubscribeRequestFilterTransactions, SubscribeUpdate, SubscribeUpdateTransactionInfo,
+};
+
+use crate::decode::{
+    decode_transaction, CompiledInstruction, DecodeFailure, DecodedTransaction, InnerInstructions,
+    TransactionView,
+};
+use crate::sink::{Commitment, IndexedTransaction, SlotStatus, SlotUpdate, Source};
+
+/// The suite's program ids, whose transactions the indexer subscribes to.
+pub fn suite_programs() -> [Pubkey; 5] {
+    [
+        device_registry::ID,
+        ::staking::ID,
+        ::rewards::ID,
+        storage_escrow::ID,
+        energy_settlement::ID,
+    ]
+}
+
+/// What one stream message means to the indexer.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// A successful transaction touching a suite program, decoded.
+    Transaction(Box<IndexedTransaction>),
+    /// A slot reached a commitment or died.
+    Slot(SlotUpdate),
+    /// The server pinged; answer to keep the stream open.
+    Ping,
+    /// Nothing the indexer keeps (failed or vote transaction, other slot statuses, pongs).
+    Skip,
+}
+
+/// Why the source failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The endpoint or token is invalid, or the connection failed.
+    #[error("connect: {0}")]
+    Connect(String),
+    /// The server answered the subscription with an error.
+    #[error("subscribe: {0}")]
+    Subscribe(#[from] tonic::Status),
+}
+
+/// Connection settings of the gRPC source.
+#[derive(Debug, Clone)]
+pub struct GrpcSettings {
+    /// `http(s)://host:port`.
+    pub endpoint: String,
+    /// `x-token` header, if the endpoint wants one.
+    pub x_token: Option<String>,
+    /// Commitment of the subscription.
+    pub commitment: Commitment,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Programs whose transactions to stream.
+    pub programs: Vec<Pubkey>,
+}
+
+/// The subscription request: successful non-vote transactions that mention any of
+/// `programs`, every slot status, at `commitment`, replayed from `from_slot` if given.
+pub fn subscribe_request(
+    programs: &[Pubkey],
+    commitment: Commitment,
+    from_slot: Option<u64>,
+) -> SubscribeRequest {
+    let transactions = SubscribeRequestFilterTransactions {
+        vote: Some(false),
+        failed: Some(false),
+        account_include: programs.iter().map(Pubkey::to_string).collect(),
+        ..Default::default()
+    };
+    let slots = SubscribeRequestFilterSlots {
+        filter_by_commitment: Some(false),
+        interslot_updates: Some(false),
+    };
+    SubscribeRequest {
+        transactions: HashMap::from([("depin".to_owned(), transactions)]),
+        slots: HashMap::from([("depin".to_owned(), slots)]),
+        commitment: Some(match commitment {
+            Commitment::Processed => CommitmentLevel::Processed,
+            Commitment::Confirmed => CommitmentLevel::Confirmed,
+            Commitment::Finalized => CommitmentLevel::Finalized,
+        } as i32),
+        from_slot,
+        ..Default::default()
+    }
+}
+
+/// Opens a subscription.
+pub async fn subscribe(
+    settings: &GrpcSettings,
+    from_slot: Option<u64>,
+) -> Result<(GeyserGrpcClient, SubscribeRequestSink, GeyserStream), SourceError> {
+    let mut client = GeyserGrpcClient::build_from_shared(settings.endpoint.clone())
+        .map_err(|e| SourceError::Connect(e.to_string()))?
+        .x_token(settings.x_token.clone())
+        .map_err(|e| SourceError::Connect(e.to_string()))?
+        .connect_timeout(settings.connect_timeout)
+        .max_decoding_message_size(64 * 1024 * 1024)
+        .connect()
+        .await
+        .map_err(|e| SourceError::Connect(e.to_string()))?;
+    let request = subscribe_request(&settings.programs, settings.commitment, from_slot);
+    let (sink, stream) =
+        client
+            .subscribe_with_request(Some(request))
+            .await
+            .map_err(|e| match e {
+                yellowstone_grpc_client::GeyserGrpcClientError::TonicStatus(status) => {
+                    SourceError::Subscribe(status)
+                }
+                other => SourceError::Connect(other.to_string()),
+            })?;
+    Ok((client, sink, stream))
+}
+
+/// Whether `status` says the server cannot replay from the requested slot (the replay
+/// window has moved past it), so the gap must be backfilled another way.
+pub fn is_replay_unavailable(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::InvalidArgument | tonic::Code::OutOfRange
+    ) && status
+        .message()
+        .to_ascii_lowercase()
+        .contains("not available")
+}
+
+/// What `update` means to the indexer.
+pub fn convert(update: SubscribeUpdate) -> Update {
+    match update.update_oneof {
+        Some(UpdateOneof::Transaction(tx)) => match tx.transaction {
+            Some(info) => match indexed_transaction(info, tx.slot) {
+                Some(t) => Update::Transaction(Box::new(t)),
+                None => Update::Skip,
+            },
+            None => Update::Skip,
+        },
+        Some(UpdateOneof::Slot(slot)) => {
+            let status = match ProtoSlotStatus::try_from(slot.status) {
+                Ok(ProtoSlotStatus::SlotProcessed) => SlotStatus::Reached(Commitment::Processed),
+                Ok(ProtoSlotStatus::SlotConfirmed) => SlotStatus::Reached(Commitment::Confirmed),
+                Ok(ProtoSlotStatus::SlotFinalized) => SlotStatus::Reached(Commitment::Finalized),
+                Ok(ProtoSlotStatus::SlotDead) => SlotStatus::Dead,
+                _ => return Update::Skip,
+            };
+            Update::Slot(SlotUpdate {
+                slot: slot.slot,
+                parent: slot.parent,
+                status,
+            })
+        }
+        Some(UpdateOneof::Ping(_)) => Update::Ping,
+        _ => Update::Skip,
+    }
+}
+
+fn pubkey(bytes: &[u8]) -> Result<Pubkey, String> {
+    <[u8; 32]>::try_from(bytes)
+        .map(Pubkey::new_from_array)
+        .map_err(|_| format!("account key of {} bytes", bytes.len()))
+}
+
+/// A Geyser transaction decoded; `None` for failed and vote transactions. A transaction
+/// whose shape is broken (bad key length, missing message) comes back with the reason as a
+/// decode failure, so it is recorded rather than dropped.
+pub fn indexed_transaction(
+    info: SubscribeUpdateTransactionInfo,
+    slot: u64,
+) -> Option<IndexedTransaction> {
+    if info.is_vote {
+        return None;
+    }
+    if info.meta.as_ref().is_some_and(|m| m.err.is_some()) {
+        return None;
+    }
+    let signature = bs58::encode(&info.signature).into_string();
+    let decoded = match transaction_view(&info) {
+        Ok(view) => decode_transaction(&view),
+        Err(reason) => DecodedTransaction {
+            events: Vec::new(),
+            failures: vec![DecodeFailure {
+                instruction_index: None,
+                program: None,
+                reason,
+            }],
+        },
+    };
+    Some(IndexedTransaction {
+        signature,
+        slot,
+        tx_index: info.index,
+        source: Source::Grpc,
+        decoded,
+    })
+}
+
+fn transaction_view(info: &SubscribeUpdateTransactionInfo) -> Result<TransactionView, String> {
+    if info.signature.len() != 64 {
+        return Err(format!("signature of {} bytes", info.signature.len()));
+    }
+    let message = info
+        .transaction
+        .as_ref()
+        .and_then(|t| t.message.as_ref())
+        .ok_or("transaction without a message")?;
+    let meta = info
+        .meta
+        .as_ref()
+        .ok_or("transaction without status meta")?;
+    let mut account_keys = Vec::new();
+    for key in message
+        .account_keys
+        .iter()
+        .chain(&meta.loaded_writable_addresses)
+        .chain(&meta.loaded_readonly_addresses)
+    {
+        account_keys.push(pubkey(key)?);
+    }
+    let mut inner_instructions = Vec::new();
+    for group in &meta.inner_instructions {
+        let index = u8::try_from(group.index)
+            .map_err(|_| format!("inner instructions of instruction {}", group.index))?;
+        let mut instructions = Vec::new();
+        for ix in &group.instructions {
+            instructions.push(CompiledInstruction {
+                program_id_index: u8::try_from(ix.program_id_index)
+                    .map_err(|_| format!("program index {}", ix.program_id_index))?,
+                data: ix.data.clone(),
+            });
+        }
+        inner_instructions.push(InnerInstructions {
+            index,
+            instructions,
+        });
+    }
+    Ok(TransactionView {
+        account_keys,
+        inner_instructions,
+        log_messages: meta.log_messages.clone(),
+    })
+}

@@ -1,0 +1,379 @@
+//! A Geyser gRPC server on loopback, speaking the real Yellowstone protocol (the server
+//! trait `yellowstone-grpc-proto` generates), fed by the test with updates.
+//!
+//! It keeps every update it was given; a subscription with `from_slot` is replayed from that
+//! slot when it is inside the replay window, and refused the way Yellowstone refuses it when
+//! it is older. Filters honoured: transactions by `account_include`, `vote` and `failed`.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::Stream;
+use tokio::sync::{mpsc, oneshot};
+use tonic::{Request, Response, Status, Streaming};
+use yellowstone_grpc_proto::geyser::geyser_server::{Geyser, GeyserServer};
+use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
+use yellowstone_grpc_proto::geyser::*;
+
+type UpdateStream = Pin<Box<dyn Stream<Item = Result<SubscribeUpdate, Status>> + Send>>;
+
+#[derive(Default)]
+struct State {
+    history: Vec<SubscribeUpdate>,
+    first_replayable: u64,
+    subscribers: Vec<Subscriber>,
+    subscriptions: u64,
+    sent: Vec<(String, Instant)>,
+    record_send_times: bool,
+}
+
+struct Subscriber {
+    filter: Filter,
+    tx: mpsc::Sender<Result<SubscribeUpdate, Status>>,
+    // dropping it ends the subscription's stream
+    _alive: oneshot::Sender<()>,
+}
+
+#[derive(Clone, Default)]
+struct Filter {
+    accounts: HashSet<Vec<u8>>,
+    vote: Option<bool>,
+    failed: Option<bool>,
+}
+
+impl Filter {
+    fn of(request: &SubscribeRequest) -> Self {
+        let mut filter = Filter::default();
+        for f in request.transactions.values() {
+            for account in &f.account_include {
+                if let Ok(bytes) = bs58::decode(account).into_vec() {
+                    filter.accounts.insert(bytes);
+                }
+            }
+            filter.vote = f.vote;
+            filter.failed = f.failed;
+        }
+        filter
+    }
+
+    fn passes(&self, update: &SubscribeUpdate) -> bool {
+        let Some(UpdateOneof::Transaction(tx)) = &update.update_oneof else {
+            return true;
+        };
+        let Some(info) = &tx.transaction else {
+            return true;
+        };
+        if self.vote.is_some_and(|v| v != info.is_vote) {
+            return false;
+        }
+        let failed = info.meta.as_ref().is_some_and(|m| m.err.is_some());
+        if self.failed.is_some_and(|f| f != failed) {
+            return false;
+        }
+        if self.accounts.is_empty() {
+            return true;
+        }
+        let keys = info
+            .transaction
+            .as_ref()
+            .and_then(|t| t.message.as_ref())
+            .map(|m| m.account_keys.as_slice())
+            .unwrap_or_default();
+        keys.iter().any(|k| self.accounts.contains(k))
+    }
+}
+
+/// Slot of an update (transactions and slot statuses; 0 otherwise).
+pub fn update_slot(update: &SubscribeUpdate) -> u64 {
+    match &update.update_oneof {
+        Some(UpdateOneof::Transaction(t)) => t.slot,
+        Some(UpdateOneof::Slot(s)) => s.slot,
+        _ => 0,
+    }
+}
+
+fn signature_of(update: &SubscribeUpdate) -> Option<String> {
+    match &update.update_oneof {
+        Some(UpdateOneof::Transaction(t)) => t
+            .transaction
+            .as_ref()
+            .map(|i| bs58::encode(&i.signature).into_string()),
+        _ => None,
+    }
+}
+
+#[derive(Clone)]
+struct Service {
+    state: Arc<Mutex<State>>,
+}
+
+/// The running server.
+pub struct GeyserTestServer {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl GeyserTestServer {
+    /// Starts on 127.0.0.1 with an ephemeral port.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State::default()));
+        let service = Service {
+            state: Arc::clone(&state),
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        tokio::spawn(async move {
+            let _ = tonic::transport::Server::builder()
+                .add_service(GeyserServer::new(service).max_decoding_message_size(64 << 20))
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(GeyserTestServer {
+            addr,
+            state,
+            stop: Some(stop),
+        })
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps `update` and sends it to every live subscription whose filter it passes.
+    /// Waits while a subscriber's queue is full (so a slow client slows the feed down
+    /// instead of losing updates).
+    pub async fn push(&self, update: SubscribeUpdate) {
+        let targets: Vec<_> = {
+            let mut state = self.lock();
+            state.history.push(update.clone());
+            state.subscribers.retain(|s| !s.tx.is_closed());
+            if state.record_send_times {
+                if let Some(sig) = signature_of(&update) {
+                    state.sent.push((sig, Instant::now()));
+                }
+            }
+            state
+                .subscribers
+                .iter()
+                .filter(|s| s.filter.passes(&update))
+                .map(|s| s.tx.clone())
+                .collect()
+        };
+        for tx in targets {
+            let _ = tx.send(Ok(update.clone())).await;
+        }
+    }
+
+    /// Slots below `slot` can no longer be replayed (`from_slot` before it is refused).
+    pub fn forget_before(&self, slot: u64) {
+        self.lock().first_replayable = slot;
+    }
+
+    /// Ends every open subscription, as a dropped connection would.
+    pub fn disconnect_all(&self) {
+        self.lock().subscribers.clear();
+    }
+
+    /// Subscriptions opened so far.
+    pub fn subscriptions(&self) -> u64 {
+        self.lock().subscriptions
+    }
+
+    /// Records when each transaction update is sent (for latency measurements).
+    pub fn record_send_times(&self) {
+        self.lock().record_send_times = true;
+    }
+
+    /// The recorded send times, by signature.
+    pub fn send_times(&self) -> Vec<(String, Instant)> {
+        std::mem::take(&mut self.lock().sent)
+    }
+}
+
+impl Drop for GeyserTestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Geyser for Service {
+    type SubscribeStream = UpdateStream;
+    type SubscribeDeshredStream =
+        Pin<Box<dyn Stream<Item = Result<SubscribeUpdateDeshred, Status>> + Send>>;
+    type SubscribeGossipStream =
+        Pin<Box<dyn Stream<Item = Result<SubscribeUpdateGossip, Status>> + Send>>;
+
+    async fn subscribe(
+        &self,
+        request: Request<Streaming<SubscribeRequest>>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let mut inbound = request.into_inner();
+        let first = inbound
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("no subscribe request"))?;
+        let filter = Filter::of(&first);
+        let (tx, rx) = mpsc::channel(4096);
+        let (alive, killed) = oneshot::channel::<()>();
+        let replay: Vec<SubscribeUpdate> = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.subscriptions += 1;
+            let replay = match first.from_slot {
+                Some(from) if from < state.first_replayable => {
+                    return Err(Status::invalid_argument(format!(
+                        "broadcast from {from} is not available, last available: {}",
+                        state.first_replayable
+                    )));
+                }
+                Some(from) => state
+                    .history
+                    .iter()
+                    .filter(|u| update_slot(u) >= from && filter.passes(u))
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            };
+            state.subscribers.push(Subscriber {
+                filter,
+                tx: tx.clone(),
+                _alive: alive,
+            });
+            replay
+        };
+        // later requests on the same stream (pings, filter changes) are read and answered
+        let pong_tx = tx.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(request)) = inbound.message().await {
+                if let Some(ping) = request.ping {
+                    let pong = SubscribeUpdate {
+                        update_oneof: Some(UpdateOneof::Pong(SubscribeUpdatePong { id: ping.id })),
+                        ..Default::default()
+                    };
+                    if pong_tx.send(Ok(pong)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let (out_tx, out_rx) = mpsc::channel(4096);
+        tokio::spawn(async move {
+            let forward = async {
+                for update in replay {
+                    if out_tx.send(Ok(update)).await.is_err() {
+                        return;
+                    }
+                }
+                let mut rx = rx;
+                while let Some(update) = rx.recv().await {
+                    if out_tx.send(update).await.is_err() {
+                        return;
+                    }
+                }
+            };
+            tokio::select! {
+                _ = forward => {}
+                _ = killed => {}
+            }
+        });
+        drop(tx);
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(out_rx),
+        )))
+    }
+
+    async fn subscribe_deshred(
+        &self,
+        _: Request<Streaming<SubscribeDeshredRequest>>,
+    ) -> Result<Response<Self::SubscribeDeshredStream>, Status> {
+        Err(Status::unimplemented("not served by the test server"))
+    }
+
+    async fn subscribe_gossip(
+        &self,
+        _: Request<SubscribeGossipRequest>,
+    ) -> Result<Response<Self::SubscribeGossipStream>, Status> {
+        Err(Status::unimplemented("not served by the test server"))
+    }
+
+    async fn subscribe_replay_info(
+        &self,
+        _: Request<SubscribeReplayInfoRequest>,
+    ) -> Result<Response<SubscribeReplayInfoResponse>, Status> {
+        let first = self
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .first_replayable;
+        Ok(Response::new(SubscribeReplayInfoResponse {
+            first_available: Some(first),
+        }))
+    }
+
+    async fn ping(&self, request: Request<PingRequest>) -> Result<Response<PongResponse>, Status> {
+        Ok(Response::new(PongResponse {
+            count: request.into_inner().count,
+        }))
+    }
+
+    async fn get_latest_blockhash(
+        &self,
+        _: Request<GetLatestBlockhashRequest>,
+    ) -> Result<Response<GetLatestBlockhashResponse>, Status> {
+        Err(Status::unimplemented("not served by the test server"))
+    }
+
+    async fn get_block_height(
+        &self,
+        _: Request<GetBlockHeightRequest>,
+    ) -> Result<Response<GetBlockHeightResponse>, Status> {
+        Err(Status::unimplemented("not served by the test server"))
+    }
+
+    async fn get_slot(
+        &self,
+        _: Request<GetSlotRequest>,
+    ) -> Result<Response<GetSlotResponse>, Status> {
+        let slot = self
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .history
+            .iter()
+            .map(update_slot)
+            .max()
+            .unwrap_or(0);
+        Ok(Response::new(GetSlotResponse { slot }))
+    }
+
+    async fn is_blockhash_valid(
+        &self,
+        _: Request<IsBlockhashValidRequest>,
+    ) -> Result<Response<IsBlockhashValidResponse>, Status> {
+        Err(Status::unimplemented("not served by the test server"))
+    }
+
+    async fn get_version(
+        &self,
+        _: Request<GetVersionRequest>,
+    ) -> Result<Response<GetVersionResponse>, Status> {
+        Ok(Response::new(GetVersionResponse {
+            version: "depin-testkit".into(),
+        }))
+    }
+}

@@ -1,0 +1,262 @@
+//! A throwaway PostgreSQL cluster from the machine's server binaries, or a fresh database on
+//! the server `DATABASE_URL` names.
+//!
+//! The server refuses to run as root, so when the tests run as root the cluster belongs to
+//! the `postgres` system user (its data directory is chowned to it and the binaries are
+//! spawned with its uid and gid). fsync is off: the cluster lives as long as one test.
+
+use std::net::TcpListener;
+use std::os::unix::fs::chown;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Why a cluster could not be provided.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// No server binaries were found.
+    #[error("no PostgreSQL server binaries (set PG_BIN or install postgresql): looked in {0}")]
+    NoBinaries(String),
+    /// Running as root without a `postgres` user to run the server as.
+    #[error("running as root and there is no `postgres` user in /etc/passwd")]
+    NoPostgresUser,
+    /// A step failed.
+    #[error("{step}: {reason}")]
+    Step {
+        /// The step.
+        step: &'static str,
+        /// What happened.
+        reason: String,
+    },
+}
+
+fn step(step: &'static str) -> impl Fn(std::io::Error) -> PgError {
+    move |e| PgError::Step {
+        step,
+        reason: e.to_string(),
+    }
+}
+
+/// A running throwaway cluster (stopped and deleted on drop), or a database on an external
+/// server.
+#[derive(Debug)]
+pub struct TempPostgres {
+    url: String,
+    cluster: Option<Cluster>,
+}
+
+#[derive(Debug)]
+struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    user: Option<(u32, u32)>,
+}
+
+fn find_binaries() -> Result<PathBuf, PgError> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::var_os("PG_BIN") {
+        candidates.push(dir.into());
+    }
+    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut versions: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("bin")).collect();
+        versions.sort();
+        candidates.extend(versions.into_iter().rev());
+    }
+    candidates
+        .iter()
+        .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+        .cloned()
+        .ok_or_else(|| {
+            PgError::NoBinaries(
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })
+}
+
+fn postgres_user() -> Result<Option<(u32, u32)>, PgError> {
+    // SAFETY-free check of the effective user: /proc/self/status would do too
+    let uid = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .map_err(step("reading /proc/self"))?;
+    if uid != 0 {
+        return Ok(None);
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").map_err(step("reading /etc/passwd"))?;
+    for line in passwd.lines() {
+        let fields: Vec<&str> = line.split(':').collect();
+        if fields.first() == Some(&"postgres") {
+            let uid = fields.get(2).and_then(|v| v.parse().ok());
+            let gid = fields.get(3).and_then(|v| v.parse().ok());
+            if let (Some(uid), Some(gid)) = (uid, gid) {
+                return Ok(Some((uid, gid)));
+            }
+        }
+    }
+    Err(PgError::NoPostgresUser)
+}
+
+fn free_port() -> Result<u16, PgError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(step("finding a free port"))?;
+    Ok(listener
+        .local_addr()
+        .map_err(step("finding a free port"))?
+        .port())
+}
+
+impl Cluster {
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(self.bin.join(program));
+        if let Some((uid, gid)) = self.user {
+            command.uid(uid).gid(gid);
+        }
+        command.stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, step_name: &'static str, command: &mut Command) -> Result<(), PgError> {
+        let output = command.output().map_err(step(step_name))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(PgError::Step {
+            step: step_name,
+            reason: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        })
+    }
+}
+
+impl TempPostgres {
+    /// A fresh, empty database: on `DATABASE_URL`'s server if set (a new database named
+    /// after this process and a counter), else in a new throwaway cluster.
+    pub async fn start() -> Result<Self, PgError> {
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            return Self::fresh_database(&url).await;
+        }
+        let bin = find_binaries()?;
+        let user = postgres_user()?;
+        let dir = std::env::temp_dir().join(format!(
+            "depin-pg-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir).map_err(step("creating the cluster directory"))?;
+        if let Some((uid, gid)) = user {
+            chown(&dir, Some(uid), Some(gid)).map_err(step("chowning the cluster directory"))?;
+        }
+        let cluster = Cluster { bin, dir, user };
+        let data = cluster.dir.join("data");
+        cluster.run(
+            "initdb",
+            cluster.command("initdb").arg("-D").arg(&data).args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ]),
+        )?;
+        let port = free_port()?;
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off",
+            cluster.dir.display()
+        );
+        cluster.run(
+            "pg_ctl start",
+            cluster
+                .command("pg_ctl")
+                .arg("-D")
+                .arg(&data)
+                .args(["-o", &options, "-w", "-t", "30", "-l"])
+                .arg(cluster.dir.join("log"))
+                .arg("start"),
+        )?;
+        let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        let pg = TempPostgres {
+            url,
+            cluster: Some(cluster),
+        };
+        pg.wait_ready().await?;
+        Ok(pg)
+    }
+
+    async fn fresh_database(url: &str) -> Result<Self, PgError> {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| PgError::Step {
+                step: "connecting to DATABASE_URL",
+                reason: e.to_string(),
+            })?;
+        tokio::spawn(connection);
+        let name = format!(
+            "depin_test_{}_{}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .map_err(|e| PgError::Step {
+                step: "creating a test database",
+                reason: e.to_string(),
+            })?;
+        let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(url);
+        Ok(TempPostgres {
+            url: format!("{base}/{name}"),
+            cluster: None,
+        })
+    }
+
+    async fn wait_ready(&self) -> Result<(), PgError> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await {
+                Ok(_) => return Ok(()),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(PgError::Step {
+                        step: "waiting for the server",
+                        reason: e.to_string(),
+                    })
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// Connection URL of the database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The cluster's directory, when this is a throwaway cluster.
+    pub fn dir(&self) -> Option<&Path> {
+        self.cluster.as_ref().map(|c| c.dir.as_path())
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        if let Some(cluster) = &self.cluster {
+            let _ = cluster
+                .command("pg_ctl")
+                .arg("-D")
+                .arg(cluster.dir.join("data"))
+                .args(["stop", "-m", "immediate", "-w"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let _ = std::fs::remove_dir_all(&cluster.dir);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! A JSON-RPC server on loopback answering `getSlot`, `getSignaturesForAddress` and
+//! `getTransaction` from a chain of recorded transactions, as a Solana RPC node would.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::chain::{rpc_transaction, ChainTransaction};
+
+#[derive(Default)]
+struct Store {
+    chain: Vec<ChainTransaction>,
+    calls: u64,
+}
+
+/// The running server.
+pub struct RpcTestServer {
+    addr: SocketAddr,
+    store: Arc<Mutex<Store>>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+fn answer(id: Value, result: Value) -> Json<Value> {
+    Json(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+}
+
+fn error(id: Value, code: i64, message: &str) -> Json<Value> {
+    Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}))
+}
+
+async fn handle(State(store): State<Arc<Mutex<Store>>>, Json(request): Json<Value>) -> Json<Value> {
+    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    let method = request.get("method").and_then(Value::as_str).unwrap_or("");
+    let params = request.get("params").cloned().unwrap_or(json!([]));
+    let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+    store.calls += 1;
+    match method {
+        "getSlot" => answer(
+            id,
+            json!(store.chain.iter().map(|t| t.slot).max().unwrap_or(0)),
+        ),
+        "getSignaturesForAddress" => {
+            let Some(address) = params.get(0).and_then(Value::as_str) else {
+                return error(id, -32602, "address required");
+            };
+            let options = params.get(1).cloned().unwrap_or(json!({}));
+            let limit = options.get("limit").and_then(Value::as_u64).unwrap_or(1000) as usize;
+            let before = options.get("before").and_then(Value::as_str);
+            // newest first: by slot descending, then block position descending
+            let mut matching: Vec<&ChainTransaction> = store
+                .chain
+                .iter()
+                .filter(|t| {
+                    t.processed
+                        .account_keys
+                        .iter()
+                        .any(|k| k.to_string() == address)
+                })
+                .collect();
+            matching.sort_by_key(|t| std::cmp::Reverse((t.slot, t.index)));
+            let start = match before {
+                Some(sig) => match matching.iter().position(|t| t.processed.signature == sig) {
+                    Some(p) => p + 1,
+                    None => return error(id, -32602, "unknown before signature"),
+                },
+                None => 0,
+            };
+            let page: Vec<Value> = matching
+                .iter()
+                .skip(start)
+                .take(limit)
+                .map(|t| {
+                    json!({
+                        "signature": t.processed.signature,
+                        "slot": t.slot,
+                        "err": null,
+                        "memo": null,
+                        "blockTime": null,
+                        "confirmationStatus": "finalized",
+                    })
+                })
+                .collect();
+            answer(id, Value::Array(page))
+        }
+        "getTransaction" => {
+            let Some(signature) = params.get(0).and_then(Value::as_str) else {
+                return error(id, -32602, "signature required");
+            };
+            let found = store
+                .chain
+                .iter()
+                .find(|t| t.processed.signature == signature);
+            answer(id, found.map(rpc_transaction).unwrap_or(Value::Null))
+        }
+        other => error(id, -32601, &format!("method not found: {other}")),
+    }
+}
+
+impl RpcTestServer {
+    /// Starts on 127.0.0.1 with an ephemeral port, serving `chain`.
+    pub async fn start(chain: Vec<ChainTransaction>) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let store = Arc::new(Mutex::new(Store { chain, calls: 0 }));
+        let app = Router::new()
+            .route("/", post(handle))
+            .with_state(Arc::clone(&store));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(RpcTestServer {
+            addr,
+            store,
+            stop: Some(stop),
+        })
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests served so far.
+    pub fn calls(&self) -> u64 {
+        self.store.lock().unwrap_or_else(|p| p.into_inner()).calls
+    }
+}
+
+impl Drop for RpcTestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Shared parts of the indexer's integration tests: a chain recorded from the real programs,
+//! the indexer configured against loopback servers, and bounded waits on the database.
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use depin_indexer::config::Config;
+use depin_indexer::decode::{
+    decode_transaction, CompiledInstruction, InnerInstructions, TransactionView,
+};
+use depin_indexer::rows::event_row;
+use depin_indexer::run::{run, Hooks, RunError};
+use depin_indexer::sink::Commitment;
+use depin_indexer::source::suite_programs;
+use depin_indexer::testkit::chain::{lay_out, stream_updates, ChainTransaction};
+use depin_indexer::testkit::scenario::full_scenario;
+use depin_tests::runtime::{ProcessedTransaction, Suite};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_postgres::{Client, NoTls};
+use yellowstone_grpc_proto::geyser::SubscribeUpdate;
+
+/// First slot of the recorded chain.
+pub const FIRST_SLOT: u64 = 1_000;
+
+/// The scenario's transactions laid out as a chain, three per slot.
+pub struct Chain {
+    /// The runtime they ran in (its accounts are the chain state).
+    pub suite: Suite,
+    /// The transactions with their slots.
+    pub txs: Vec<ChainTransaction>,
+}
+
+impl Chain {
+    /// Every stream update: each slot's transactions, then its three statuses.
+    pub fn updates(&self) -> Vec<SubscribeUpdate> {
+        stream_updates(&self.txs)
+    }
+
+    /// The stream updates of slots `from..to`.
+    pub fn updates_of(&self, from: u64, to: u64) -> Vec<SubscribeUpdate> {
+        let txs: Vec<_> = self
+            .txs
+            .iter()
+            .filter(|t| (from..to).contains(&t.slot))
+            .cloned()
+            .collect();
+        stream_updates(&txs)
+    }
+
+    /// The last slot.
+    pub fn last_slot(&self) -> u64 {
+        self.txs.last().map(|t| t.slot).unwrap_or(FIRST_SLOT)
+    }
+
+    /// Expected event rows per table, decoded from what the runtime reported.
+    pub fn expected_rows(&self) -> BTreeMap<&'static str, i64> {
+        let mut counts = BTreeMap::new();
+        for tx in &self.txs {
+            for record in decode_transaction(&view(&tx.processed)).events {
+                *counts.entry(event_row(&record.event).table).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    /// Transactions that mention a suite program (what the subscription streams).
+    pub fn suite_transactions(&self) -> usize {
+        let programs = suite_programs();
+        self.txs
+            .iter()
+            .filter(|t| {
+                t.processed
+                    .account_keys
+                    .iter()
+                    .any(|k| programs.contains(k))
+            })
+            .count()
+    }
+
+    /// Total expected event rows.
+    pub fn expected_total(&self) -> i64 {
+        self.expected_rows().values().sum()
+    }
+}
+
+/// What decoding needs of a runtime transaction.
+pub fn view(tx: &ProcessedTransaction) -> TransactionView {
+    TransactionView {
+        account_keys: tx.account_keys.clone(),
+        inner_instructions: tx
+            .inner_instructions
+            .iter()
+            .map(|(index, group)| InnerInstructions {
+                index: *index,
+                instructions: group
+                    .iter()
+                    .map(|i| CompiledInstruction {
+                        program_id_index: i.program_id_index,
+                        data: i.data.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        log_messages: tx.log_messages.clone(),
+    }
+}
+
+/// Runs the full scenario in a fresh runtime and records it as a chain.
+pub async fn scenario_chain() -> Chain {
+    let mut suite = Suite::start().await;
+    suite.start_recording();
+    full_scenario(&mut suite).await.expect("scenario runs");
+    let recorded = suite.take_recorded();
+    Chain {
+        suite,
+        txs: lay_out(recorded, FIRST_SLOT, 3),
+    }
+}
+
+/// An indexer configuration against loopback servers, with small batches and short
+/// backoffs so the tests run quickly.
+pub fn config(endpoint: &str, database: &str, rpc: Option<&str>) -> Config {
+    let mut config = Config::default();
+    config.source.endpoint = endpoint.to_owned();
+    config.source.commitment = Commitment::Confirmed;
+    config.source.start_slot = Some(FIRST_SLOT);
+    config.database.url = database.to_owned();
+    config.backfill.rpc_url = rpc.unwrap_or_default().to_owned();
+    config.backfill.page_limit = 7;
+    config.batch.max_transactions = 8;
+    config.batch.flush_interval_ms = 20;
+    config.reconnect.initial_backoff_ms = 20;
+    config.reconnect.max_backoff_ms = 200;
+    config.server.listen = "127.0.0.1:0".parse().expect("address");
+    config.log.format = "text".into();
+    config
+}
+
+/// An indexer running in this process.
+pub struct Running {
+    /// Its task.
+    pub handle: JoinHandle<Result<(), RunError>>,
+    /// Turn to `true` to stop it.
+    pub stop: watch::Sender<bool>,
+    /// Its metrics.
+    pub hooks: Hooks,
+}
+
+impl Running {
+    /// Asks it to stop and waits (bounded) for a clean return.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let result = tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .expect("indexer stops within 30 s")
+            .expect("indexer task did not panic");
+        result.expect("indexer returned without error");
+    }
+}
+
+/// Sends the indexer's logs to the test output (shown for failing tests).
+pub fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("depin_indexer=debug")
+        .with_test_writer()
+        .try_init();
+}
+
+/// Starts the indexer in this process.
+pub fn spawn(config: Config) -> Running {
+    logs();
+    let hooks = Hooks::default();
+    let (stop, stopped) = watch::channel(false);
+    let handle = tokio::spawn(run(config, hooks.clone(), stopped));
+    Running {
+        handle,
+        stop,
+        hooks,
+    }
+}
+
+/// A database client.
+pub async fn connect(url: &str) -> Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .expect("connect to the test database");
+    tokio::spawn(connection);
+    client
+}
+
+/// One BIGINT (or count) value.
+pub async fn scalar(client: &Client, sql: &str) -> i64 {
+    client
+        .query_one(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
+}
+
+/// Polls `sql` (one BIGINT) until it equals `expected`, for at most `limit`; returns the
+/// last value seen (so the caller's assertion shows it).
+pub async fn wait_for(url: &str, sql: &str, expected: i64, limit: Duration) -> i64 {
+    let deadline = Instant::now() + limit;
+    let mut last = i64::MIN;
+    while Instant::now() < deadline {
+        // the database may not exist yet (migrations run at the indexer's start)
+        if let Ok((client, connection)) = tokio_postgres::connect(url, NoTls).await {
+            tokio::spawn(connection);
+            if let Ok(row) = client.query_one(sql, &[]).await {
+                last = row.get(0);
+                if last == expected {
+                    return last;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    last
+}
+
+/// The checkpoint, or -1.
+pub const CHECKPOINT: &str =
+    "SELECT COALESCE((SELECT slot FROM indexer_checkpoint WHERE name = 'main'), -1)";
+
+/// Event rows in all tables.
+pub const EVENT_ROWS: &str = "SELECT count(*) FROM events";
+
+/// Event rows per table, as stored.
+pub async fn stored_rows(client: &Client) -> BTreeMap<String, i64> {
+    client
+        .query(
+            "SELECT tableoid::regclass::text, count(*) FROM events GROUP BY 1",
+            &[],
+        )
+        .await
+        .expect("count rows")
+        .into_iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+        .collect()
+}
