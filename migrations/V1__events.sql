@@ -341,6 +341,16 @@ CREATE TABLE indexed_transactions (
 );
 CREATE INDEX ON indexed_transactions (slot);
 
+-- Every slot a transaction was seen in: the same transaction can land in two forks, and its
+-- rows must survive the fork that dies.
+CREATE TABLE transaction_slots (
+    signature TEXT   NOT NULL,
+    slot      BIGINT NOT NULL,
+    tx_index  BIGINT NOT NULL,
+    PRIMARY KEY (signature, slot)
+);
+CREATE INDEX ON transaction_slots (slot);
+
 -- What could not be decoded, with the reason: never dropped silently.
 CREATE TABLE decode_failures (
     signature         TEXT    NOT NULL,

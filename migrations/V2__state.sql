@@ -162,14 +162,15 @@ CREATE FUNCTION depin_refresh_networks(keys TEXT[]) RETURNS VOID LANGUAGE sql AS
            i.reward_mint, i.fee_mint,
            COALESCE(u.treasury, i.treasury), COALESCE(u.onboarding_fee, i.onboarding_fee),
            COALESCE(u.location_fee, i.location_fee), COALESCE(u.paused, false)
-    FROM registry_network_initialized i
+    FROM (SELECT DISTINCT ON (network) * FROM registry_network_initialized
+          WHERE network = ANY(keys)
+          ORDER BY network, slot DESC, tx_index DESC, instruction_index DESC, event_index DESC) i
     LEFT JOIN LATERAL (SELECT * FROM registry_network_updated x WHERE x.network = i.network
         ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) u ON true
     LEFT JOIN LATERAL (SELECT * FROM registry_authority_accepted x WHERE x.network = i.network
         ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) a ON true
     LEFT JOIN LATERAL (SELECT * FROM registry_authority_proposed x WHERE x.network = i.network
-        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) p ON true
-    WHERE i.network = ANY(keys);
+        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) p ON true;
 $$;
 
 CREATE FUNCTION depin_refresh_makers(keys TEXT[]) RETURNS VOID LANGUAGE sql AS $$
@@ -177,10 +178,10 @@ CREATE FUNCTION depin_refresh_makers(keys TEXT[]) RETURNS VOID LANGUAGE sql AS $
     INSERT INTO makers
     SELECT r.maker, r.network, r.maker_authority, r.name, COALESCE(s.approved, false),
            COALESCE(s.device_quota, r.device_quota)
-    FROM registry_maker_registered r
+    FROM (SELECT DISTINCT ON (maker) * FROM registry_maker_registered WHERE maker = ANY(keys)
+          ORDER BY maker, slot DESC, tx_index DESC, instruction_index DESC, event_index DESC) r
     LEFT JOIN LATERAL (SELECT * FROM registry_maker_approval_set x WHERE x.maker = r.maker
-        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) s ON true
-    WHERE r.maker = ANY(keys);
+        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) s ON true;
 $$;
 
 CREATE FUNCTION depin_refresh_devices(keys TEXT[]) RETURNS VOID LANGUAGE sql AS $$
@@ -190,14 +191,14 @@ CREATE FUNCTION depin_refresh_devices(keys TEXT[]) RETURNS VOID LANGUAGE sql AS 
            COALESCE(t.new_owner, o.owner),
            CASE WHEN l.device IS NOT NULL THEN l.location ELSE o.location END,
            COALESCE(s.status, 'active'), o.unix_ts, o.slot
-    FROM registry_device_onboarded o
+    FROM (SELECT DISTINCT ON (device) * FROM registry_device_onboarded WHERE device = ANY(keys)
+          ORDER BY device, slot DESC, tx_index DESC, instruction_index DESC, event_index DESC) o
     LEFT JOIN LATERAL (SELECT * FROM registry_device_transferred x WHERE x.device = o.device
         ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) t ON true
     LEFT JOIN LATERAL (SELECT * FROM registry_location_asserted x WHERE x.device = o.device
         ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) l ON true
     LEFT JOIN LATERAL (SELECT * FROM registry_device_status_changed x WHERE x.device = o.device
-        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) s ON true
-    WHERE o.device = ANY(keys);
+        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) s ON true;
 $$;
 
 -- Amounts are sums, so they do not depend on the order of events within a slot.
@@ -297,18 +298,22 @@ CREATE FUNCTION depin_refresh_deals(keys TEXT[]) RETURNS VOID LANGUAGE sql AS $$
            COALESCE(x.refunded, 0) + faults.refunded + COALESCE(t.refunded, 0),
            faults.slashed + COALESCE(t.slashed_to_treasury, 0),
            c.collateral_returned
-    FROM storage_deal_proposed d
-    LEFT JOIN storage_deal_accepted a ON a.deal = d.deal
-    LEFT JOIN storage_deal_cancelled x ON x.deal = d.deal
-    LEFT JOIN storage_deal_terminated t ON t.deal = d.deal
-    LEFT JOIN storage_deal_completed c ON c.deal = d.deal
+    FROM (SELECT DISTINCT ON (deal) * FROM storage_deal_proposed WHERE deal = ANY(keys)
+          ORDER BY deal, slot DESC, tx_index DESC, instruction_index DESC, event_index DESC) d
+    LEFT JOIN LATERAL (SELECT * FROM storage_deal_accepted y WHERE y.deal = d.deal
+        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) a ON true
+    LEFT JOIN LATERAL (SELECT * FROM storage_deal_cancelled y WHERE y.deal = d.deal
+        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) x ON true
+    LEFT JOIN LATERAL (SELECT * FROM storage_deal_terminated y WHERE y.deal = d.deal
+        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) t ON true
+    LEFT JOIN LATERAL (SELECT * FROM storage_deal_completed y WHERE y.deal = d.deal
+        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) c ON true
     CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE proven) AS proven,
         COALESCE(sum(provider_paid), 0) AS paid, COALESCE(sum(protocol_fee), 0) AS fees
         FROM storage_proof_accepted p WHERE p.deal = d.deal) proofs
     CROSS JOIN LATERAL (SELECT count(*) AS n, COALESCE(sum(refunded), 0) AS refunded,
         COALESCE(sum(slashed), 0) AS slashed
-        FROM storage_fault_reported f WHERE f.deal = d.deal) faults
-    WHERE d.deal = ANY(keys);
+        FROM storage_fault_reported f WHERE f.deal = d.deal) faults;
 $$;
 
 CREATE FUNCTION depin_refresh_energy(markets TEXT[], intervals NUMERIC[]) RETURNS VOID
@@ -327,11 +332,19 @@ LANGUAGE sql AS $$
                 WHEN o.side = 'ask' THEN c.ask_matched_wh[o.order_slot + 1]
                 ELSE c.bid_matched_wh[o.order_slot + 1] END,
            s.delivered_wh, s.amount, s.fee, COALESCE(s.refund, x.refunded)
-    FROM energy_order_placed o
-    LEFT JOIN energy_order_cancelled x USING (market, interval_index, side, order_slot)
-    LEFT JOIN energy_order_settled s USING (market, interval_index, side, order_slot)
-    LEFT JOIN energy_interval_cleared c USING (market, interval_index)
-    WHERE (o.market, o.interval_index) IN (SELECT * FROM unnest(markets, intervals));
+    FROM (SELECT DISTINCT ON (market, interval_index, side, order_slot) * FROM energy_order_placed
+          WHERE (market, interval_index) IN (SELECT * FROM unnest(markets, intervals))
+          ORDER BY market, interval_index, side, order_slot,
+                   slot DESC, tx_index DESC, instruction_index DESC, event_index DESC) o
+    LEFT JOIN LATERAL (SELECT * FROM energy_order_cancelled y WHERE y.market = o.market
+        AND y.interval_index = o.interval_index AND y.side = o.side AND y.order_slot = o.order_slot
+        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) x ON true
+    LEFT JOIN LATERAL (SELECT * FROM energy_order_settled y WHERE y.market = o.market
+        AND y.interval_index = o.interval_index AND y.side = o.side AND y.order_slot = o.order_slot
+        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) s ON true
+    LEFT JOIN LATERAL (SELECT * FROM energy_interval_cleared y WHERE y.market = o.market
+        AND y.interval_index = o.interval_index
+        ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) c ON true;
     INSERT INTO energy_intervals
     SELECT k.market, k.interval_index,
            CASE WHEN z.market IS NOT NULL THEN 'closed'
@@ -340,9 +353,12 @@ LANGUAGE sql AS $$
                 ELSE 'open' END,
            n.asks, n.bids, c.clearing_price, c.volume_wh, s.delivered_wh
     FROM (SELECT DISTINCT * FROM unnest(markets, intervals) AS k(market, interval_index)) k
-    LEFT JOIN energy_interval_cleared c USING (market, interval_index)
-    LEFT JOIN energy_interval_settled s USING (market, interval_index)
-    LEFT JOIN energy_interval_closed z USING (market, interval_index)
+    LEFT JOIN LATERAL (SELECT * FROM energy_interval_cleared y WHERE y.market = k.market
+        AND y.interval_index = k.interval_index ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) c ON true
+    LEFT JOIN LATERAL (SELECT * FROM energy_interval_settled y WHERE y.market = k.market
+        AND y.interval_index = k.interval_index ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) s ON true
+    LEFT JOIN LATERAL (SELECT * FROM energy_interval_closed y WHERE y.market = k.market
+        AND y.interval_index = k.interval_index ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC LIMIT 1) z ON true
     CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE side = 'ask') AS asks,
         count(*) FILTER (WHERE side = 'bid') AS bids
         FROM energy_order_placed o WHERE o.market = k.market AND o.interval_index = k.interval_index) n
@@ -372,13 +388,68 @@ CREATE FUNCTION depin_rebuild_state() RETURNS VOID LANGUAGE sql AS $$
                                 ARRAY(SELECT interval_index FROM k ORDER BY market, interval_index));
 $$;
 
--- Removes every row of a dead slot and rebuilds the current state.
-CREATE FUNCTION depin_remove_slot(dead BIGINT) RETURNS VOID LANGUAGE sql AS $$
+-- Removes a dead (or orphaned) slot: its transactions that were also seen in a surviving
+-- slot move there, every other row of the slot goes, and the current state is rebuilt.
+CREATE FUNCTION depin_remove_slot(dead BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+DECLARE
+    moved RECORD;
+BEGIN
+    DELETE FROM transaction_slots WHERE slot = dead;
+    FOR moved IN
+        SELECT DISTINCT ON (t.signature) t.signature, s.slot, s.tx_index
+        FROM indexed_transactions t JOIN transaction_slots s USING (signature)
+        WHERE t.slot = dead
+        ORDER BY t.signature, s.slot
+    LOOP
+        UPDATE events SET slot = moved.slot, tx_index = moved.tx_index
+            WHERE signature = moved.signature;
+        UPDATE decode_failures SET slot = moved.slot WHERE signature = moved.signature;
+        UPDATE indexed_transactions SET slot = moved.slot, tx_index = moved.tx_index
+            WHERE signature = moved.signature;
+    END LOOP;
     DELETE FROM events WHERE slot = dead;
     DELETE FROM decode_failures WHERE slot = dead;
     DELETE FROM indexed_transactions WHERE slot = dead;
-    SELECT depin_rebuild_state();
-$$;
+    UPDATE slots SET status = 'dead', updated_at = now() WHERE slot = dead;
+    PERFORM depin_rebuild_state();
+END $$;
+
+-- When `f` is finalized, every slot since the previous finalized one that is not among
+-- f's ancestors is on an abandoned fork: it is removed like a dead slot. Ancestors are
+-- followed through the parents the stream reported; where that chain is broken, only the
+-- slots above the break are judged. Returns the slots removed.
+CREATE FUNCTION depin_finalize(f BIGINT) RETURNS BIGINT[] LANGUAGE plpgsql AS $$
+DECLARE
+    previous BIGINT;
+    ancestors BIGINT[];
+    lowest BIGINT;
+    lowest_parent BIGINT;
+    bound BIGINT;
+    orphans BIGINT[];
+    orphan BIGINT;
+BEGIN
+    SELECT COALESCE(max(slot), -1) INTO previous FROM slots
+        WHERE status = 'finalized' AND slot < f;
+    WITH RECURSIVE ancestry(slot) AS (
+        SELECT f
+        UNION
+        SELECT s.parent FROM slots s JOIN ancestry a ON s.slot = a.slot
+        WHERE s.parent IS NOT NULL AND s.parent > previous
+    )
+    SELECT array_agg(slot), min(slot) INTO ancestors, lowest FROM ancestry;
+    SELECT parent INTO lowest_parent FROM slots WHERE slot = lowest;
+    -- a chain that reaches back to the previous finalized slot judges everything since it
+    bound := CASE WHEN lowest_parent IS NOT NULL AND lowest_parent <= previous
+                  THEN previous ELSE lowest END;
+    SELECT COALESCE(array_agg(s.slot ORDER BY s.slot), '{}') INTO orphans FROM slots s
+        WHERE s.slot > bound AND s.slot < f
+          AND s.status IN ('processed', 'confirmed')
+          AND NOT (s.slot = ANY(ancestors));
+    FOREACH orphan IN ARRAY orphans LOOP
+        PERFORM depin_remove_slot(orphan);
+    END LOOP;
+    RETURN orphans;
+END $$;
 
 -- Raises the commitment of a slot's rows.
 CREATE FUNCTION depin_set_commitment(s BIGINT, level TEXT) RETURNS VOID LANGUAGE sql AS $$

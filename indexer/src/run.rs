@@ -121,34 +121,46 @@ pub async fn run(
         hooks: &hooks,
         batch: Batch::default(),
     };
-    let mut attempt: u32 = 0;
-    loop {
-        if *shutdown.borrow() {
-            return Ok(());
-        }
-        let outcome = session.stream(&mut shutdown).await;
-        hooks.metrics.connected.store(0, Ordering::Relaxed);
-        match outcome {
-            Ok(End::Shutdown) => return Ok(()),
-            Ok(End::Progress) => {
-                tracing::warn!("stream ended; reconnecting");
-                attempt = 0;
+    let result = session.run(&mut shutdown).await;
+    sink.close().await;
+    result
+}
+
+impl Session<'_> {
+    /// Streams, reconnecting with backoff, until shutdown or a fatal error.
+    async fn run(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), RunError> {
+        let (config, hooks) = (self.config, self.hooks);
+        let mut attempt: u32 = 0;
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
             }
-            Ok(End::NoProgress) => tracing::warn!(attempt, "stream ended without updates"),
-            Err(SessionError::Source(e)) => tracing::warn!(attempt, error = %e, "stream failed"),
-            Err(SessionError::Rpc(e)) => tracing::warn!(attempt, error = %e, "backfill failed"),
-            Err(SessionError::Fatal(e)) => return Err(e),
-        }
-        hooks.metrics.reconnects.fetch_add(1, Ordering::Relaxed);
-        let delay = backoff(
-            attempt,
-            config.reconnect.initial_backoff_ms,
-            config.reconnect.max_backoff_ms,
-        );
-        attempt = attempt.saturating_add(1);
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.changed() => return Ok(()),
+            let outcome = self.stream(shutdown).await;
+            hooks.metrics.connected.store(0, Ordering::Relaxed);
+            match outcome {
+                Ok(End::Shutdown) => return Ok(()),
+                Ok(End::Progress) => {
+                    tracing::warn!("stream ended; reconnecting");
+                    attempt = 0;
+                }
+                Ok(End::NoProgress) => tracing::warn!(attempt, "stream ended without updates"),
+                Err(SessionError::Source(e)) => {
+                    tracing::warn!(attempt, error = %e, "stream failed")
+                }
+                Err(SessionError::Rpc(e)) => tracing::warn!(attempt, error = %e, "backfill failed"),
+                Err(SessionError::Fatal(e)) => return Err(e),
+            }
+            hooks.metrics.reconnects.fetch_add(1, Ordering::Relaxed);
+            let delay = backoff(
+                attempt,
+                config.reconnect.initial_backoff_ms,
+                config.reconnect.max_backoff_ms,
+            );
+            attempt = attempt.saturating_add(1);
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = shutdown.changed() => return Ok(()),
+            }
         }
     }
 }

@@ -29,7 +29,7 @@ const LOCK_KEY: i64 = 0x6465_7069_6e5f_6978; // "depin_ix"
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// The database refused or the connection broke.
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", pg_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// A migration failed.
     #[error("migration: {0}")]
@@ -40,6 +40,18 @@ pub enum SinkError {
     /// A value does not fit its column.
     #[error("value out of range: {0}")]
     OutOfRange(String),
+}
+
+/// The server's own message (and SQLSTATE) when there is one: `tokio_postgres` alone
+/// prints "db error".
+fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => match std::error::Error::source(e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 /// Commitment level of the stream and of a row.
@@ -151,13 +163,14 @@ pub struct WriteStats {
     pub event_rows: u64,
     /// Decode failures recorded.
     pub failures: u64,
-    /// Slots removed as dead.
+    /// Slots removed as dead or as part of an abandoned fork.
     pub dead_slots: u64,
 }
 
 /// The PostgreSQL sink.
 pub struct Sink {
     client: Client,
+    connection: tokio::task::JoinHandle<()>,
     commitment: Commitment,
     name: String,
 }
@@ -172,17 +185,25 @@ impl Sink {
     /// checkpoint (one per stream).
     pub async fn connect(url: &str, commitment: Commitment, name: &str) -> Result<Self, SinkError> {
         let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
-        tokio::spawn(async move {
+        let connection = tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(error = %e, "postgres connection closed");
             }
         });
-        let locked: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
-            .await?
-            .get(0);
-        if !locked {
-            return Err(SinkError::Locked);
+        // a predecessor that is shutting down may still hold the lock for a moment
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let locked: bool = client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+                .await?
+                .get(0);
+            if locked {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(SinkError::Locked);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         let report = embedded::migrations::runner()
             .run_async(&mut client)
@@ -191,11 +212,11 @@ impl Sink {
             tracing::info!(migration = %migration, "migration applied");
         }
         let mut staging = String::new();
-        for table in TABLES
-            .iter()
-            .map(|t| t.name)
-            .chain(["indexed_transactions", "decode_failures"])
-        {
+        for table in TABLES.iter().map(|t| t.name).chain([
+            "indexed_transactions",
+            "transaction_slots",
+            "decode_failures",
+        ]) {
             staging.push_str(&format!(
                 "CREATE TEMP TABLE IF NOT EXISTS stage_{table} (LIKE {table}) ON COMMIT DELETE ROWS;"
             ));
@@ -203,6 +224,7 @@ impl Sink {
         client.batch_execute(&staging).await?;
         Ok(Sink {
             client,
+            connection,
             commitment,
             name: name.to_owned(),
         })
@@ -220,6 +242,12 @@ impl Sink {
         Ok(row
             .map(|r| r.get::<_, i64>(0))
             .map(|s| s.max(0).unsigned_abs()))
+    }
+
+    /// Closes the connection (releasing the lock) and waits until it is closed.
+    pub async fn close(self) {
+        drop(self.client);
+        let _ = self.connection.await;
     }
 
     /// The database client, for queries outside batches.
@@ -266,6 +294,23 @@ impl Sink {
                 "source",
             ],
             &rows,
+        )
+        .await?;
+
+        // every slot a transaction is seen in (forks may carry the same transaction)
+        let mut seen_in = Vec::with_capacity(batch.transactions.len());
+        for t in &batch.transactions {
+            seen_in.push(vec![
+                Value::Text(t.signature.clone()),
+                Value::Int8(i64_of(t.slot, "slot")?),
+                Value::Int8(i64_of(t.tx_index, "tx_index")?),
+            ]);
+        }
+        copy_upsert(
+            &tx,
+            "transaction_slots",
+            &["signature", "slot", "tx_index"],
+            &seen_in,
         )
         .await?;
 
@@ -372,11 +417,23 @@ impl Sink {
             )
             .await?;
             match update.status {
-                SlotStatus::Reached(c) if c > self.commitment => {
-                    tx.execute("SELECT depin_set_commitment($1, $2)", &[&slot, &c.as_str()])
-                        .await?;
+                SlotStatus::Reached(c) => {
+                    // abandoned forks first: their transactions may move into this slot
+                    if c == Commitment::Finalized {
+                        let orphans: Vec<i64> = tx
+                            .query_one("SELECT depin_finalize($1)", &[&slot])
+                            .await?
+                            .get(0);
+                        for orphan in &orphans {
+                            tracing::info!(slot = orphan, "removed a slot of an abandoned fork");
+                        }
+                        stats.dead_slots += orphans.len() as u64;
+                    }
+                    if c > self.commitment {
+                        tx.execute("SELECT depin_set_commitment($1, $2)", &[&slot, &c.as_str()])
+                            .await?;
+                    }
                 }
-                SlotStatus::Reached(_) => {}
                 SlotStatus::Dead => {
                     tx.execute("SELECT depin_remove_slot($1)", &[&slot]).await?;
                     stats.dead_slots += 1;

@@ -248,3 +248,530 @@ async fn full_scenario_is_indexed_row_by_row() {
     let after: String = db.query_one(snapshot, &[]).await.expect("md5").get(0);
     assert_eq!(before, after);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_dropped_and_resumed_from_the_checkpoint() {
+    let chain = scenario_chain().await;
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    let indexer = spawn(config(&geyser.endpoint(), pg.url(), None));
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let addr = depin_indexer::metrics::serve(
+        "127.0.0.1:0".parse().expect("address"),
+        indexer.hooks.metrics.clone(),
+        Duration::from_secs(60),
+        async {
+            let _ = server_stopped.await;
+        },
+    )
+    .await
+    .expect("metrics server");
+
+    // Given the first half of the chain indexed
+    let middle = FIRST_SLOT + 15;
+    for update in chain.updates_of(FIRST_SLOT, middle) {
+        geyser.push(update).await;
+    }
+    let checkpoint = (middle - 1) as i64;
+    assert_eq!(
+        wait_for(pg.url(), CHECKPOINT, checkpoint, LIMIT).await,
+        checkpoint
+    );
+    let health = reqwest::get(format!("http://{addr}/health"))
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 200);
+
+    // When the connection drops and the rest of the chain is produced meanwhile
+    geyser.disconnect_all();
+    for update in chain.updates_of(middle, chain.last_slot() + 1) {
+        geyser.push(update).await;
+    }
+
+    // Then the indexer reconnects, replays from its checkpoint and misses nothing
+    let last = chain.last_slot() as i64;
+    assert_eq!(wait_for(pg.url(), CHECKPOINT, last, LIMIT).await, last);
+    let db = connect(pg.url()).await;
+    let expected: BTreeMap<String, i64> = chain
+        .expected_rows()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    assert_eq!(stored_rows(&db).await, expected);
+    assert!(geyser.subscriptions() >= 2);
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("depin_indexer_{name} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from\n{metrics}"))
+    };
+    assert!(value("reconnects_total") >= 1);
+    assert_eq!(value("rows_written_total") as i64, chain.expected_total());
+    assert_eq!(value("checkpoint_slot") as i64, last);
+    assert_eq!(value("slot_lag"), 0);
+    assert_eq!(value("decode_failures_total"), 0);
+    indexer.shutdown().await;
+    let _ = stop_server.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_of_a_dead_slot_are_removed_and_state_rebuilt() {
+    use depin_indexer::testkit::chain::{slot_update, transaction_update};
+    use yellowstone_grpc_proto::geyser::SlotStatus;
+
+    let chain = scenario_chain().await;
+    // the slot holding the device transfer
+    let transfer = chain
+        .txs
+        .iter()
+        .find(|t| {
+            t.processed
+                .log_messages
+                .iter()
+                .any(|l| l.contains("Instruction: TransferDevice"))
+                || decode_kinds(t).contains(&"registry_device_transferred")
+        })
+        .expect("the scenario transfers a device");
+    let dead = transfer.slot;
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    let mut cfg = config(&geyser.endpoint(), pg.url(), None);
+    cfg.source.commitment = depin_indexer::sink::Commitment::Processed;
+    let indexer = spawn(cfg);
+
+    // Given slots before it finalized, and it processed only
+    for update in chain.updates_of(FIRST_SLOT, dead) {
+        geyser.push(update).await;
+    }
+    for tx in chain.txs.iter().filter(|t| t.slot == dead) {
+        geyser.push(transaction_update(tx)).await;
+    }
+    geyser
+        .push(slot_update(dead, SlotStatus::SlotProcessed))
+        .await;
+    assert_eq!(
+        wait_for(pg.url(), CHECKPOINT, dead as i64, LIMIT).await,
+        dead as i64
+    );
+    let db = connect(pg.url()).await;
+    let in_dead_slot = format!("SELECT count(*) FROM events WHERE slot = {dead}");
+    assert!(scalar(&db, &in_dead_slot).await > 0);
+    assert_eq!(
+        scalar(
+            &db,
+            &format!(
+                "SELECT count(*) FROM events WHERE slot = {dead} AND commitment <> 'processed'"
+            )
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            &format!(
+                "SELECT count(*) FROM events WHERE slot < {dead} AND commitment <> 'finalized'"
+            )
+        )
+        .await,
+        0
+    );
+    let row = db
+        .query_one(
+            "SELECT t.device, t.previous_owner, t.new_owner, d.owner FROM registry_device_transferred t JOIN devices d USING (device)",
+            &[],
+        )
+        .await
+        .expect("transfer indexed");
+    let (device, previous, new, owner): (String, String, String, String) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(owner, new);
+
+    // When the slot dies
+    geyser.push(slot_update(dead, SlotStatus::SlotDead)).await;
+
+    // Then its rows are gone and the device's owner is what the surviving events say
+    assert_eq!(wait_for(pg.url(), &in_dead_slot, 0, LIMIT).await, 0);
+    let owner: String = db
+        .query_one("SELECT owner FROM devices WHERE device = $1", &[&device])
+        .await
+        .expect("device still onboarded")
+        .get(0);
+    assert_eq!(owner, previous);
+    assert_eq!(
+        scalar(
+            &db,
+            &format!("SELECT count(*) FROM indexed_transactions WHERE slot = {dead}")
+        )
+        .await,
+        0
+    );
+    let status: String = db
+        .query_one(
+            "SELECT status FROM slots WHERE slot = $1",
+            &[&(dead as i64)],
+        )
+        .await
+        .expect("slot recorded")
+        .get(0);
+    assert_eq!(status, "dead");
+    indexer.shutdown().await;
+}
+
+fn decode_kinds(tx: &depin_indexer::testkit::chain::ChainTransaction) -> Vec<&'static str> {
+    depin_indexer::decode::decode_transaction(&view(&tx.processed))
+        .events
+        .iter()
+        .map(|r| depin_indexer::rows::event_row(&r.event).table)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_older_than_the_replay_window_is_backfilled_over_json_rpc() {
+    use depin_indexer::testkit::rpc_server::RpcTestServer;
+
+    let chain = scenario_chain().await;
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    let rpc = RpcTestServer::start(chain.txs.clone())
+        .await
+        .expect("rpc server");
+    let (a, b) = (FIRST_SLOT + 10, FIRST_SLOT + 25);
+    assert!(b < chain.last_slot());
+
+    // Given slots before `a` indexed, then the indexer stopped
+    let indexer = spawn(config(&geyser.endpoint(), pg.url(), Some(&rpc.url())));
+    for update in chain.updates_of(FIRST_SLOT, a) {
+        geyser.push(update).await;
+    }
+    assert_eq!(
+        wait_for(pg.url(), CHECKPOINT, (a - 1) as i64, LIMIT).await,
+        (a - 1) as i64
+    );
+    indexer.shutdown().await;
+
+    // and slots a..b produced while it was down, then gone from the endpoint's window
+    for update in chain.updates_of(a, b) {
+        geyser.push(update).await;
+    }
+    geyser.forget_before(b);
+
+    // When it restarts (its replay request is refused) and the chain goes on
+    let subscribed = geyser.subscriptions();
+    let indexer = spawn(config(&geyser.endpoint(), pg.url(), Some(&rpc.url())));
+    let deadline = std::time::Instant::now() + LIMIT;
+    while geyser.subscriptions() < subscribed + 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(geyser.subscriptions(), subscribed + 2, "refused, then live");
+    for update in chain.updates_of(b, chain.last_slot() + 1) {
+        geyser.push(update).await;
+    }
+
+    // Then the gap comes over JSON-RPC and nothing is missing or doubled
+    let last = chain.last_slot() as i64;
+    assert_eq!(wait_for(pg.url(), CHECKPOINT, last, LIMIT).await, last);
+    let db = connect(pg.url()).await;
+    let expected: BTreeMap<String, i64> = chain
+        .expected_rows()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    assert_eq!(stored_rows(&db).await, expected);
+    let gap_txs = chain
+        .txs
+        .iter()
+        .filter(|t| (a..b).contains(&t.slot))
+        .filter(|t| {
+            t.processed
+                .account_keys
+                .iter()
+                .any(|k| depin_indexer::source::suite_programs().contains(k))
+        })
+        .count() as i64;
+    assert!(gap_txs > 0);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM indexed_transactions WHERE source = 'rpc'"
+        )
+        .await,
+        gap_txs
+    );
+    assert_eq!(
+        indexer
+            .hooks
+            .metrics
+            .backfilled
+            .load(std::sync::atomic::Ordering::Relaxed) as i64,
+        gap_txs
+    );
+    assert!(rpc.calls() > 0);
+    indexer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_unknown_transactions_are_recorded_not_dropped() {
+    use anchor_lang::event::EVENT_IX_TAG_LE;
+    use depin_indexer::testkit::chain::slot_update;
+    use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
+    use yellowstone_grpc_proto::geyser::{
+        SlotStatus, SubscribeUpdate, SubscribeUpdateTransaction, SubscribeUpdateTransactionInfo,
+    };
+    use yellowstone_grpc_proto::solana::storage::confirmed_block as pb;
+
+    let registry = depin_indexer::source::suite_programs()[0];
+    let crafted =
+        |n: u8, keys: Vec<Vec<u8>>, inner: Vec<Vec<u8>>, logs: Vec<String>, failed: bool| {
+            SubscribeUpdate {
+                update_oneof: Some(UpdateOneof::Transaction(SubscribeUpdateTransaction {
+                    slot: FIRST_SLOT,
+                    bank_id: 0,
+                    transaction: Some(SubscribeUpdateTransactionInfo {
+                        signature: vec![n; 64],
+                        is_vote: false,
+                        index: u64::from(n),
+                        transaction: Some(pb::Transaction {
+                            signatures: vec![vec![n; 64]],
+                            message: Some(pb::Message {
+                                account_keys: keys,
+                                ..Default::default()
+                            }),
+                        }),
+                        meta: Some(pb::TransactionStatusMeta {
+                            err: failed.then(|| pb::TransactionError { err: vec![1] }),
+                            inner_instructions: vec![pb::InnerInstructions {
+                                index: 0,
+                                instructions: inner
+                                    .into_iter()
+                                    .map(|data| pb::InnerInstruction {
+                                        program_id_index: 1,
+                                        accounts: vec![],
+                                        data,
+                                        stack_height: Some(2),
+                                    })
+                                    .collect(),
+                            }],
+                            log_messages: logs,
+                            ..Default::default()
+                        }),
+                    }),
+                })),
+                ..Default::default()
+            }
+        };
+    let payer = vec![7u8; 32];
+    let program = registry.to_bytes().to_vec();
+    let garbage_event = [EVENT_IX_TAG_LE, &[0xAB; 12][..]].concat();
+    let updates = vec![
+        // an event CPI whose discriminator no registry event has
+        crafted(
+            1,
+            vec![payer.clone(), program.clone()],
+            vec![garbage_event.clone()],
+            vec![],
+            false,
+        ),
+        // a 31-byte account key: the transaction's shape is broken
+        crafted(2, vec![vec![1; 31], program.clone()], vec![], vec![], false),
+        // a `Program data:` log that is not base64
+        crafted(
+            3,
+            vec![payer.clone(), program.clone()],
+            vec![],
+            vec![
+                format!("Program {registry} invoke [1]"),
+                "Program data: ***".into(),
+                format!("Program {registry} success"),
+            ],
+            false,
+        ),
+        // a failed transaction: excluded by the subscription
+        crafted(
+            4,
+            vec![payer.clone(), program.clone()],
+            vec![garbage_event],
+            vec![],
+            true,
+        ),
+        slot_update(FIRST_SLOT, SlotStatus::SlotProcessed),
+        slot_update(FIRST_SLOT, SlotStatus::SlotConfirmed),
+    ];
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    for update in updates {
+        geyser.push(update).await;
+    }
+    let indexer = spawn(config(&geyser.endpoint(), pg.url(), None));
+    assert_eq!(
+        wait_for(pg.url(), CHECKPOINT, FIRST_SLOT as i64, LIMIT).await,
+        FIRST_SLOT as i64
+    );
+    let db = connect(pg.url()).await;
+    let failures: Vec<(String, Option<i32>, Option<String>, String)> = db
+        .query(
+            "SELECT signature, instruction_index, program, reason FROM decode_failures ORDER BY signature",
+            &[],
+        )
+        .await
+        .expect("failures")
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let sig = |n: u8| bs58::encode([n; 64]).into_string();
+    let mut expected = vec![
+        (
+            sig(1),
+            Some(0),
+            Some(registry.to_string()),
+            "unknown event discriminator [ab, ab, ab, ab, ab, ab, ab, ab]".to_owned(),
+        ),
+        (sig(2), None, None, "account key of 31 bytes".to_owned()),
+        (
+            sig(3),
+            Some(0),
+            Some(registry.to_string()),
+            "bad base64 in log: Invalid symbol 42, offset 0.".to_owned(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(failures, expected);
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM indexed_transactions").await,
+        3
+    );
+    assert_eq!(scalar(&db, EVENT_ROWS).await, 0);
+    assert_eq!(
+        indexer
+            .hooks
+            .metrics
+            .decode_failures
+            .load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
+    indexer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_in_an_abandoned_fork_survives_in_the_finalized_one() {
+    use depin_indexer::testkit::chain::{slot_update, transaction_update};
+    use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
+    use yellowstone_grpc_proto::geyser::SlotStatus;
+
+    let chain = scenario_chain().await;
+    let fork_slot = chain
+        .txs
+        .iter()
+        .find(|t| decode_kinds(t).contains(&"registry_device_transferred"))
+        .expect("the scenario transfers a device")
+        .slot;
+    let winner = fork_slot + 1_000;
+    let with_parent = |slot: u64, parent: u64, status: SlotStatus| {
+        let mut update = slot_update(slot, status);
+        if let Some(UpdateOneof::Slot(s)) = &mut update.update_oneof {
+            s.parent = Some(parent);
+        }
+        update
+    };
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    let mut cfg = config(&geyser.endpoint(), pg.url(), None);
+    cfg.source.commitment = depin_indexer::sink::Commitment::Processed;
+    let indexer = spawn(cfg);
+
+    // Given everything before the fork finalized
+    for update in chain.updates_of(FIRST_SLOT, fork_slot) {
+        geyser.push(update).await;
+    }
+    // and the same transactions in two sibling slots: first in one fork, then in the other
+    let in_fork: Vec<_> = chain.txs.iter().filter(|t| t.slot == fork_slot).collect();
+    for tx in &in_fork {
+        geyser.push(transaction_update(tx)).await;
+    }
+    geyser
+        .push(with_parent(
+            fork_slot,
+            fork_slot - 1,
+            SlotStatus::SlotProcessed,
+        ))
+        .await;
+    for tx in &in_fork {
+        let mut copy = (*tx).clone();
+        copy.slot = winner;
+        geyser.push(transaction_update(&copy)).await;
+    }
+    geyser
+        .push(with_parent(
+            winner,
+            fork_slot - 1,
+            SlotStatus::SlotProcessed,
+        ))
+        .await;
+    let db = connect(pg.url()).await;
+    let at = |slot: u64| format!("SELECT count(*) FROM events WHERE slot = {slot}");
+    assert_eq!(
+        wait_for(pg.url(), CHECKPOINT, winner as i64, LIMIT).await,
+        winner as i64
+    );
+    let rows = scalar(&db, &at(fork_slot)).await;
+    assert!(rows > 0);
+    assert_eq!(scalar(&db, &at(winner)).await, 0, "the copy is a replay");
+
+    // When the sibling is finalized, the first fork is abandoned
+    geyser
+        .push(with_parent(
+            winner,
+            fork_slot - 1,
+            SlotStatus::SlotConfirmed,
+        ))
+        .await;
+    geyser
+        .push(with_parent(
+            winner,
+            fork_slot - 1,
+            SlotStatus::SlotFinalized,
+        ))
+        .await;
+
+    // Then the rows live on in the finalized slot, and the abandoned one is marked dead
+    assert_eq!(wait_for(pg.url(), &at(winner), rows, LIMIT).await, rows);
+    assert_eq!(scalar(&db, &at(fork_slot)).await, 0);
+    let status: String = db
+        .query_one(
+            "SELECT status FROM slots WHERE slot = $1",
+            &[&(fork_slot as i64)],
+        )
+        .await
+        .expect("slot recorded")
+        .get(0);
+    assert_eq!(status, "dead");
+    let (new_owner, owner): (String, String) = {
+        let row = db
+            .query_one(
+                "SELECT t.new_owner, d.owner FROM registry_device_transferred t JOIN devices d USING (device)",
+                &[],
+            )
+            .await
+            .expect("transfer kept");
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(owner, new_owner);
+    assert_eq!(
+        scalar(
+            &db,
+            &format!(
+                "SELECT count(*) FROM events WHERE slot = {winner} AND commitment = 'finalized'"
+            )
+        )
+        .await,
+        rows
+    );
+    indexer.shutdown().await;
+}
