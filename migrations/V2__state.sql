@@ -389,11 +389,68 @@ CREATE FUNCTION depin_rebuild_state() RETURNS VOID LANGUAGE sql AS $$
 $$;
 
 -- Removes a dead (or orphaned) slot: its transactions that were also seen in a surviving
--- slot move there, every other row of the slot goes, and the current state is rebuilt.
+-- slot move there, every other row of the slot goes, and the state rows those events
+-- touched are recomputed.
 CREATE FUNCTION depin_remove_slot(dead BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
 DECLARE
     moved RECORD;
+    k_networks TEXT[];
+    k_makers TEXT[];
+    k_devices TEXT[];
+    k_positions TEXT[];
+    k_bonds TEXT[];
+    k_epochs RECORD;
+    k_claims RECORD;
+    k_deals TEXT[];
+    k_intervals RECORD;
 BEGIN
+    k_networks := ARRAY(
+        SELECT network FROM registry_network_initialized WHERE slot = dead
+        UNION SELECT network FROM registry_network_updated WHERE slot = dead
+        UNION SELECT network FROM registry_authority_proposed WHERE slot = dead
+        UNION SELECT network FROM registry_authority_accepted WHERE slot = dead);
+    k_makers := ARRAY(
+        SELECT maker FROM registry_maker_registered WHERE slot = dead
+        UNION SELECT maker FROM registry_maker_approval_set WHERE slot = dead);
+    k_devices := ARRAY(
+        SELECT device FROM registry_device_onboarded WHERE slot = dead
+        UNION SELECT device FROM registry_location_asserted WHERE slot = dead
+        UNION SELECT device FROM registry_device_transferred WHERE slot = dead
+        UNION SELECT device FROM registry_device_status_changed WHERE slot = dead);
+    k_positions := ARRAY(
+        SELECT position FROM staking_staked WHERE slot = dead
+        UNION SELECT position FROM staking_device_bonded WHERE slot = dead
+        UNION SELECT position FROM staking_device_unbonded WHERE slot = dead
+        UNION SELECT position FROM staking_unstake_requested WHERE slot = dead
+        UNION SELECT position FROM staking_withdrawn WHERE slot = dead
+        UNION SELECT position FROM staking_slashed WHERE slot = dead);
+    k_bonds := ARRAY(
+        SELECT bond FROM staking_device_bonded WHERE slot = dead
+        UNION SELECT bond FROM staking_device_unbonded WHERE slot = dead);
+    SELECT array_agg(config) AS configs, array_agg(epoch) AS epochs INTO k_epochs FROM (
+        SELECT config, epoch FROM rewards_root_proposed WHERE slot = dead
+        UNION SELECT config, epoch FROM rewards_root_finalized WHERE slot = dead
+        UNION SELECT config, epoch FROM rewards_rewards_claimed WHERE slot = dead) k;
+    SELECT array_agg(config) AS configs, array_agg(device) AS devices INTO k_claims FROM (
+        SELECT DISTINCT config, device FROM rewards_rewards_claimed WHERE slot = dead) k;
+    k_deals := ARRAY(
+        SELECT deal FROM storage_deal_proposed WHERE slot = dead
+        UNION SELECT deal FROM storage_deal_cancelled WHERE slot = dead
+        UNION SELECT deal FROM storage_deal_accepted WHERE slot = dead
+        UNION SELECT deal FROM storage_challenge_opened WHERE slot = dead
+        UNION SELECT deal FROM storage_proof_accepted WHERE slot = dead
+        UNION SELECT deal FROM storage_fault_reported WHERE slot = dead
+        UNION SELECT deal FROM storage_deal_terminated WHERE slot = dead
+        UNION SELECT deal FROM storage_deal_completed WHERE slot = dead);
+    SELECT array_agg(market) AS markets, array_agg(interval_index) AS intervals INTO k_intervals
+    FROM (
+        SELECT market, interval_index FROM energy_order_placed WHERE slot = dead
+        UNION SELECT market, interval_index FROM energy_order_cancelled WHERE slot = dead
+        UNION SELECT market, interval_index FROM energy_interval_cleared WHERE slot = dead
+        UNION SELECT market, interval_index FROM energy_order_settled WHERE slot = dead
+        UNION SELECT market, interval_index FROM energy_interval_settled WHERE slot = dead
+        UNION SELECT market, interval_index FROM energy_interval_closed WHERE slot = dead) k;
+
     DELETE FROM transaction_slots WHERE slot = dead;
     FOR moved IN
         SELECT DISTINCT ON (t.signature) t.signature, s.slot, s.tx_index
@@ -411,7 +468,22 @@ BEGIN
     DELETE FROM decode_failures WHERE slot = dead;
     DELETE FROM indexed_transactions WHERE slot = dead;
     UPDATE slots SET status = 'dead', updated_at = now() WHERE slot = dead;
-    PERFORM depin_rebuild_state();
+
+    PERFORM depin_refresh_networks(k_networks);
+    PERFORM depin_refresh_makers(k_makers);
+    PERFORM depin_refresh_devices(k_devices);
+    PERFORM depin_refresh_stake_positions(k_positions);
+    PERFORM depin_refresh_device_bonds(k_bonds);
+    IF k_epochs.configs IS NOT NULL THEN
+        PERFORM depin_refresh_reward_epochs(k_epochs.configs, k_epochs.epochs);
+    END IF;
+    IF k_claims.configs IS NOT NULL THEN
+        PERFORM depin_refresh_reward_claims(k_claims.configs, k_claims.devices);
+    END IF;
+    PERFORM depin_refresh_deals(k_deals);
+    IF k_intervals.markets IS NOT NULL THEN
+        PERFORM depin_refresh_energy(k_intervals.markets, k_intervals.intervals);
+    END IF;
 END $$;
 
 -- When `f` is finalized, every slot since the previous finalized one that is not among
@@ -457,3 +529,57 @@ CREATE FUNCTION depin_set_commitment(s BIGINT, level TEXT) RETURNS VOID LANGUAGE
     UPDATE decode_failures SET commitment = level WHERE slot = s AND commitment <> level;
     UPDATE indexed_transactions SET commitment = level WHERE slot = s AND commitment <> level;
 $$;
+
+-- Applies a batch's slot statuses in stream order: records each, removes dead slots and
+-- abandoned forks, raises commitments above the stream's own level. Returns the number of
+-- slots removed.
+CREATE FUNCTION depin_apply_slots(slot_list BIGINT[], parent_list BIGINT[], status_list TEXT[],
+                                  stream_level TEXT) RETURNS BIGINT LANGUAGE plpgsql AS $$
+DECLARE
+    i INTEGER;
+    s BIGINT;
+    st TEXT;
+    removed BIGINT := 0;
+    ranks TEXT[] := ARRAY['processed', 'confirmed', 'finalized'];
+    confirmed BIGINT[] := '{}';
+    finalized BIGINT[] := '{}';
+BEGIN
+    FOR i IN 1 .. COALESCE(array_length(slot_list, 1), 0) LOOP
+        s := slot_list[i];
+        st := status_list[i];
+        INSERT INTO slots (slot, parent, status) VALUES (s, parent_list[i], st)
+        ON CONFLICT (slot) DO UPDATE
+        SET status = EXCLUDED.status, parent = COALESCE(EXCLUDED.parent, slots.parent),
+            updated_at = now()
+        WHERE slots.status <> 'dead' AND (EXCLUDED.status = 'dead'
+            OR array_position(ranks, EXCLUDED.status) > array_position(ranks, slots.status));
+        IF st = 'dead' THEN
+            PERFORM depin_remove_slot(s);
+            removed := removed + 1;
+        ELSIF st = 'finalized' THEN
+            -- abandoned forks first: their transactions may move into this slot
+            removed := removed + COALESCE(array_length(depin_finalize(s), 1), 0);
+            finalized := finalized || s;
+        ELSIF st = 'confirmed' THEN
+            confirmed := confirmed || s;
+        END IF;
+    END LOOP;
+    -- commitments last, once per level: rows moved into a slot above are raised too
+    IF array_position(ranks, stream_level) < 2 AND cardinality(confirmed) > 0 THEN
+        UPDATE events SET commitment = 'confirmed'
+            WHERE slot = ANY(confirmed) AND commitment = 'processed';
+        UPDATE decode_failures SET commitment = 'confirmed'
+            WHERE slot = ANY(confirmed) AND commitment = 'processed';
+        UPDATE indexed_transactions SET commitment = 'confirmed'
+            WHERE slot = ANY(confirmed) AND commitment = 'processed';
+    END IF;
+    IF array_position(ranks, stream_level) < 3 AND cardinality(finalized) > 0 THEN
+        UPDATE events SET commitment = 'finalized'
+            WHERE slot = ANY(finalized) AND commitment <> 'finalized';
+        UPDATE decode_failures SET commitment = 'finalized'
+            WHERE slot = ANY(finalized) AND commitment <> 'finalized';
+        UPDATE indexed_transactions SET commitment = 'finalized'
+            WHERE slot = ANY(finalized) AND commitment <> 'finalized';
+    END IF;
+    RETURN removed;
+END $$;

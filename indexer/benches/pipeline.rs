@@ -1,1 +1,297 @@
-fn main() {}
+//! Indexer throughput and latency: events per second from a Yellowstone gRPC stream into
+//! PostgreSQL, against a plain binary COPY of the same rows measured in the same run, and
+//! the end-to-end latency from the server sending an update to its rows being committed.
+//!
+//! The load is the scenario that drives every instruction of the five programs (run once in
+//! the test runtime), replicated `DEPIN_BENCH_COPIES` times (default 400) with every
+//! non-program address and signature rewritten per copy, so each copy is a separate set of
+//! networks, devices and deals. Everything runs on loopback: a throwaway PostgreSQL cluster
+//! (fsync off), the test Geyser server, the indexer with its default batching.
+//!
+//! `cargo bench -p depin-indexer --bench pipeline` (add
+//! `CARGO_PROFILE_BENCH_LTO=false CARGO_PROFILE_BENCH_CODEGEN_UNITS=16` for a quicker build).
+
+#![allow(
+    deprecated,
+    reason = "solana-program-test 3.x deprecations; see the harness crate doc"
+)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use depin_indexer::config::Config;
+use depin_indexer::decode::{
+    decode_transaction, CompiledInstruction, InnerInstructions, TransactionView,
+};
+use depin_indexer::rows::{event_row, Value, KEY_COLUMNS, TABLES};
+use depin_indexer::run::{run, Committed, Hooks};
+use depin_indexer::sink::{Commitment, Sink};
+use depin_indexer::source::suite_programs;
+use depin_indexer::testkit::chain::{lay_out, replicate, stream_updates, ChainTransaction};
+use depin_indexer::testkit::geyser::GeyserTestServer;
+use depin_indexer::testkit::postgres::TempPostgres;
+use depin_indexer::testkit::scenario::full_scenario;
+use depin_tests::runtime::{ProcessedTransaction, Suite};
+use futures::pin_mut;
+use tokio::sync::{mpsc, watch};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+
+const FIRST_SLOT: u64 = 10_000;
+const PER_SLOT: usize = 50;
+
+fn view(tx: &ProcessedTransaction) -> TransactionView {
+    TransactionView {
+        account_keys: tx.account_keys.clone(),
+        inner_instructions: tx
+            .inner_instructions
+            .iter()
+            .map(|(index, group)| InnerInstructions {
+                index: *index,
+                instructions: group
+                    .iter()
+                    .map(|i| CompiledInstruction {
+                        program_id_index: i.program_id_index,
+                        data: i.data.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        log_messages: tx.log_messages.clone(),
+    }
+}
+
+/// The event rows of `chain`, per table, exactly as the sink builds them.
+fn rows_of(chain: &[ChainTransaction]) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
+    let mut tables: BTreeMap<&'static str, Vec<Vec<Value>>> = BTreeMap::new();
+    for tx in chain {
+        for record in decode_transaction(&view(&tx.processed)).events {
+            let row = event_row(&record.event);
+            let mut values = vec![
+                Value::Text(tx.processed.signature.clone()),
+                Value::Int4(i32::from(record.instruction_index)),
+                Value::Int4(i32::from(record.event_index)),
+                Value::Int8(tx.slot as i64),
+                Value::Int8(tx.index as i64),
+                Value::Text("confirmed".into()),
+            ];
+            values.extend(row.values);
+            tables.entry(row.table).or_default().push(values);
+        }
+    }
+    tables
+}
+
+fn config(endpoint: &str, database: &str) -> Config {
+    let mut config = Config::default();
+    config.source.endpoint = endpoint.to_owned();
+    config.source.commitment = Commitment::Confirmed;
+    config.source.start_slot = Some(FIRST_SLOT);
+    config.database.url = database.to_owned();
+    config.server.listen = "127.0.0.1:0".parse().expect("address");
+    config
+}
+
+struct Run {
+    elapsed: Duration,
+    rows: u64,
+    batches: u64,
+    latencies: Vec<Duration>,
+}
+
+/// Streams `chain` through the indexer; `pace` spaces the slots (None: as fast as the
+/// indexer takes them).
+async fn index(chain: &[ChainTransaction], expected_rows: u64, pace: Option<Duration>) -> Run {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = Arc::new(GeyserTestServer::start().await.expect("geyser"));
+    geyser.record_send_times();
+    let (observer, mut commits) = mpsc::unbounded_channel::<Committed>();
+    let hooks = Hooks {
+        observer: Some(observer),
+        ..Hooks::default()
+    };
+    let (stop, stopped) = watch::channel(false);
+    let indexer = tokio::spawn(run(config(&geyser.endpoint(), pg.url()), hooks, stopped));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while geyser.subscriptions() == 0 {
+        assert!(Instant::now() < deadline, "the indexer did not subscribe");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let updates = stream_updates(chain);
+    let started = Instant::now();
+    let feeder = Arc::clone(&geyser);
+    let feed = tokio::spawn(async move {
+        let mut next = Instant::now();
+        for update in updates {
+            let is_status = matches!(
+                update.update_oneof,
+                Some(yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof::Slot(_))
+            );
+            feeder.push(update).await;
+            if let (Some(pace), true) = (pace, is_status) {
+                next += pace / 3;
+                tokio::time::sleep_until(next.into()).await;
+            }
+        }
+    });
+    let mut committed_at: HashMap<String, Instant> = HashMap::new();
+    let (mut rows, mut batches, mut last) = (0u64, 0u64, started);
+    while rows < expected_rows {
+        let c = tokio::time::timeout(Duration::from_secs(120), commits.recv())
+            .await
+            .expect("commits keep coming")
+            .expect("observer open");
+        rows += c.stats.event_rows;
+        batches += 1;
+        last = c.at;
+        for s in c.signatures {
+            committed_at.insert(s, c.at);
+        }
+    }
+    let elapsed = last - started;
+    feed.await.expect("feed");
+    let _ = stop.send(true);
+    indexer.await.expect("join").expect("indexer ran");
+    let mut latencies: Vec<Duration> = geyser
+        .send_times()
+        .into_iter()
+        .filter_map(|(sig, sent)| {
+            committed_at
+                .get(&sig)
+                .map(|at| at.saturating_duration_since(sent))
+        })
+        .collect();
+    latencies.sort();
+    Run {
+        elapsed,
+        rows,
+        batches,
+        latencies,
+    }
+}
+
+/// Binary COPY of the same rows straight into the event tables (no staging, no conflict
+/// handling, no state): the database's own limit for these rows here.
+async fn plain_copy(tables: &BTreeMap<&'static str, Vec<Vec<Value>>>) -> Duration {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "bench")
+        .await
+        .expect("schema");
+    sink.close().await;
+    let (mut client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    let started = Instant::now();
+    let tx = client.transaction().await.expect("begin");
+    for (table, rows) in tables {
+        let columns = TABLES
+            .iter()
+            .find(|t| t.name == *table)
+            .map(|t| t.columns)
+            .unwrap_or_default();
+        let list: Vec<&str> = KEY_COLUMNS.iter().chain(columns).copied().collect();
+        let types: Vec<Type> = rows[0].iter().map(Value::pg_type).collect();
+        let sink = tx
+            .copy_in(&format!(
+                "COPY {table} ({}) FROM STDIN BINARY",
+                list.join(", ")
+            ))
+            .await
+            .expect("copy");
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        pin_mut!(writer);
+        for row in rows {
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                row.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+            writer.as_mut().write(&refs).await.expect("row");
+        }
+        writer.finish().await.expect("finish");
+    }
+    tx.commit().await.expect("commit");
+    started.elapsed()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::var_os("DEPIN_BENCH_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("depin_indexer=debug")
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+    let copies: u64 = std::env::var("DEPIN_BENCH_COPIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let mut suite = Suite::start().await;
+    suite.start_recording();
+    full_scenario(&mut suite).await.expect("scenario");
+    let programs = suite_programs();
+    let recorded: Vec<_> = suite
+        .take_recorded()
+        .into_iter()
+        .filter(|t| t.account_keys.iter().any(|k| programs.contains(k)))
+        .collect();
+    let chain = lay_out(replicate(&recorded, copies), FIRST_SLOT, PER_SLOT);
+    let tables = rows_of(&chain);
+    let total: u64 = tables.values().map(|r| r.len() as u64).sum();
+    println!(
+        "load: {} transactions, {} event rows in {} tables ({} copies of the scenario, {} per slot)",
+        chain.len(),
+        total,
+        tables.len(),
+        copies,
+        PER_SLOT
+    );
+
+    let copy_time = plain_copy(&tables).await;
+    let copy_rate = total as f64 / copy_time.as_secs_f64();
+    println!(
+        "binary COPY baseline   {:>9.0} rows/s  ({} rows in {:.3} s, one transaction)",
+        copy_rate,
+        total,
+        copy_time.as_secs_f64()
+    );
+
+    let saturated = index(&chain, total, None).await;
+    assert_eq!(saturated.rows, total, "every row indexed once");
+    let rate = saturated.rows as f64 / saturated.elapsed.as_secs_f64();
+    println!(
+        "indexer, saturated     {:>9.0} events/s ({:.3} s, {} batches) = {:.2} of COPY",
+        rate,
+        saturated.elapsed.as_secs_f64(),
+        saturated.batches,
+        rate / copy_rate
+    );
+    println!(
+        "  latency send->commit p50 {:.1} ms, p99 {:.1} ms (queued behind the backlog)",
+        percentile(&saturated.latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&saturated.latencies, 0.99).as_secs_f64() * 1e3
+    );
+
+    // paced at half the measured rate: latency of a keeping-up indexer
+    let paced_chain: Vec<_> = chain.iter().take(chain.len() / 4).cloned().collect();
+    let paced_rows: u64 = rows_of(&paced_chain).values().map(|r| r.len() as u64).sum();
+    let txs_per_sec = (rate / (total as f64 / chain.len() as f64)) / 2.0;
+    let slot_every = Duration::from_secs_f64(PER_SLOT as f64 / txs_per_sec);
+    let paced = index(&paced_chain, paced_rows, Some(slot_every)).await;
+    println!(
+        "indexer, paced at {:.0} tx/s (one {}-tx slot every {:.1} ms): latency p50 {:.1} ms, p99 {:.1} ms over {} transactions",
+        txs_per_sec,
+        PER_SLOT,
+        slot_every.as_secs_f64() * 1e3,
+        percentile(&paced.latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&paced.latencies, 0.99).as_secs_f64() * 1e3,
+        paced.latencies.len()
+    );
+}

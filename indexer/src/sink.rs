@@ -13,7 +13,7 @@ use futures::pin_mut;
 use serde::Deserialize;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls, Transaction};
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Transaction};
 
 use crate::decode::DecodedTransaction;
 use crate::rows::{event_row, state_keys, StateKey, Value, KEY_COLUMNS, TABLES};
@@ -218,7 +218,7 @@ impl Sink {
             "decode_failures",
         ]) {
             staging.push_str(&format!(
-                "CREATE TEMP TABLE IF NOT EXISTS stage_{table} (LIKE {table}) ON COMMIT DELETE ROWS;"
+                "CREATE TEMP TABLE IF NOT EXISTS stage_{table} (LIKE {table});"
             ));
         }
         client.batch_execute(&staging).await?;
@@ -257,220 +257,251 @@ impl Sink {
 
     /// Writes `batch` in one database transaction.
     pub async fn write(&mut self, batch: &Batch) -> Result<WriteStats, SinkError> {
-        let commitment = self.commitment.as_str();
-        let name = self.name.clone();
+        let started = std::time::Instant::now();
+        let level = self.commitment.as_str();
+        let staged = stage_rows(batch, level)?;
         let tx = self.client.transaction().await?;
-        let mut stats = WriteStats::default();
 
-        // transactions
-        let mut rows = Vec::with_capacity(batch.transactions.len());
-        for t in &batch.transactions {
-            rows.push(vec![
-                Value::Text(t.signature.clone()),
-                Value::Int8(i64_of(t.slot, "slot")?),
-                Value::Int8(i64_of(t.tx_index, "tx_index")?),
-                Value::Text(commitment.into()),
-                Value::Int4(i32::try_from(t.decoded.events.len()).unwrap_or(i32::MAX)),
-                Value::Int4(i32::try_from(t.decoded.failures.len()).unwrap_or(i32::MAX)),
-                Value::Text(
-                    match t.source {
-                        Source::Grpc => "grpc",
-                        Source::Rpc => "rpc",
-                    }
-                    .into(),
-                ),
-            ]);
+        // rows: binary COPY into the staging tables, then every insert in one round trip
+        for (table, columns, rows) in &staged.tables {
+            copy_in(&tx, table, columns, rows).await?;
         }
-        stats.transactions = copy_upsert(
-            &tx,
-            "indexed_transactions",
-            &[
-                "signature",
-                "slot",
-                "tx_index",
-                "commitment",
-                "events",
-                "failures",
-                "source",
-            ],
-            &rows,
-        )
-        .await?;
-
-        // every slot a transaction is seen in (forks may carry the same transaction)
-        let mut seen_in = Vec::with_capacity(batch.transactions.len());
-        for t in &batch.transactions {
-            seen_in.push(vec![
-                Value::Text(t.signature.clone()),
-                Value::Int8(i64_of(t.slot, "slot")?),
-                Value::Int8(i64_of(t.tx_index, "tx_index")?),
-            ]);
-        }
-        copy_upsert(
-            &tx,
-            "transaction_slots",
-            &["signature", "slot", "tx_index"],
-            &seen_in,
-        )
-        .await?;
-
-        // events, grouped by table
-        let mut groups: BTreeMap<&'static str, Vec<Vec<Value>>> = BTreeMap::new();
-        let mut keys: BTreeSet<StateKey> = BTreeSet::new();
-        let mut failures = Vec::new();
-        for t in &batch.transactions {
-            let slot = i64_of(t.slot, "slot")?;
-            let tx_index = i64_of(t.tx_index, "tx_index")?;
-            for record in &t.decoded.events {
-                let row = event_row(&record.event);
-                let mut values = Vec::with_capacity(KEY_COLUMNS.len() + row.values.len());
-                values.extend([
-                    Value::Text(t.signature.clone()),
-                    Value::Int4(i32::from(record.instruction_index)),
-                    Value::Int4(i32::from(record.event_index)),
-                    Value::Int8(slot),
-                    Value::Int8(tx_index),
-                    Value::Text(commitment.into()),
-                ]);
-                values.extend(row.values);
-                groups.entry(row.table).or_default().push(values);
-                keys.extend(state_keys(&record.event));
-            }
-            for (i, f) in t.decoded.failures.iter().enumerate() {
-                failures.push(vec![
-                    Value::Text(t.signature.clone()),
-                    Value::Int4(i32::try_from(i).unwrap_or(i32::MAX)),
-                    Value::Int8(slot),
-                    Value::OptInt4(f.instruction_index.map(i32::from)),
-                    Value::OptText(f.program.map(|p| p.to_string())),
-                    Value::Text(f.reason.clone()),
-                    Value::Text(commitment.into()),
-                ]);
-            }
-        }
-        for (table, rows) in &groups {
-            let columns = TABLES
-                .iter()
-                .find(|t| t.name == *table)
-                .map(|t| t.columns)
-                .unwrap_or_default();
-            let all: Vec<&str> = KEY_COLUMNS
-                .iter()
-                .copied()
-                .chain(columns.iter().copied())
-                .collect();
-            stats.event_rows += copy_upsert(&tx, table, &all, rows).await?;
-        }
-        stats.failures = copy_upsert(
-            &tx,
-            "decode_failures",
-            &[
-                "signature",
-                "failure_index",
-                "slot",
-                "instruction_index",
-                "program",
-                "reason",
-                "commitment",
-            ],
-            &failures,
-        )
-        .await?;
-
-        // rows of slots already known to be at a higher commitment
-        let slots: Vec<i64> = batch
-            .transactions
+        let inserts: String = staged
+            .tables
             .iter()
-            .map(|t| i64_of(t.slot, "slot"))
-            .collect::<Result<BTreeSet<_>, _>>()?
-            .into_iter()
+            .map(|(table, columns, _)| {
+                let list = columns.join(", ");
+                // DELETE rather than ON COMMIT truncation: emptying a small temporary
+                // table is cheaper than truncating its files at every commit
+                format!(
+                    "INSERT INTO {table} ({list}) SELECT {list} FROM stage_{table} \
+                     ON CONFLICT DO NOTHING; DELETE FROM stage_{table};"
+                )
+            })
             .collect();
-        if !slots.is_empty() {
+        let mut counts = Vec::new();
+        if !inserts.is_empty() {
+            let completions =
+                tx.simple_query(&inserts)
+                    .await?
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        SimpleQueryMessage::CommandComplete(n) => Some(n),
+                        _ => None,
+                    });
+            // INSERT, DELETE, INSERT, DELETE, ...: keep the inserts
+            counts.extend(completions.step_by(2));
+        }
+        let mut stats = WriteStats::default();
+        for ((table, _, _), inserted) in staged.tables.iter().zip(&counts) {
+            match *table {
+                "indexed_transactions" => stats.transactions = *inserted,
+                "transaction_slots" => {}
+                "decode_failures" => stats.failures = *inserted,
+                _ => stats.event_rows += inserted,
+            }
+        }
+        let rows_done = started.elapsed();
+
+        // rows of slots whose status is already above the stream's level
+        if !staged.slots.is_empty() {
             tx.execute(
                 "SELECT depin_set_commitment(slot, status) FROM slots
                  WHERE slot = ANY($1) AND status IN ('confirmed', 'finalized')
                    AND status <> $2",
-                &[&slots, &commitment],
+                &[&staged.slots, &level],
             )
             .await?;
         }
+        refresh_state(&tx, &staged.keys).await?;
+        let state_done = started.elapsed();
 
-        refresh_state(&tx, &keys).await?;
-
-        // slot statuses
-        for update in &batch.slots {
-            let slot = i64_of(update.slot, "slot")?;
-            let parent = update.parent.map(|p| i64_of(p, "parent")).transpose()?;
-            let status = match update.status {
-                SlotStatus::Reached(c) => c.as_str(),
-                SlotStatus::Dead => "dead",
-            };
-            tx.execute(
-                "INSERT INTO slots (slot, parent, status) VALUES ($1, $2, $3)
-                 ON CONFLICT (slot) DO UPDATE
-                 SET status = EXCLUDED.status, parent = COALESCE(EXCLUDED.parent, slots.parent),
-                     updated_at = now()
-                 WHERE slots.status <> 'dead' AND (EXCLUDED.status = 'dead'
-                    OR array_position(ARRAY['processed','confirmed','finalized'], EXCLUDED.status)
-                     > array_position(ARRAY['processed','confirmed','finalized'], slots.status))",
-                &[&slot, &parent, &status],
-            )
-            .await?;
-            match update.status {
-                SlotStatus::Reached(c) => {
-                    // abandoned forks first: their transactions may move into this slot
-                    if c == Commitment::Finalized {
-                        let orphans: Vec<i64> = tx
-                            .query_one("SELECT depin_finalize($1)", &[&slot])
-                            .await?
-                            .get(0);
-                        for orphan in &orphans {
-                            tracing::info!(slot = orphan, "removed a slot of an abandoned fork");
-                        }
-                        stats.dead_slots += orphans.len() as u64;
-                    }
-                    if c > self.commitment {
-                        tx.execute("SELECT depin_set_commitment($1, $2)", &[&slot, &c.as_str()])
-                            .await?;
-                    }
-                }
-                SlotStatus::Dead => {
-                    tx.execute("SELECT depin_remove_slot($1)", &[&slot]).await?;
-                    stats.dead_slots += 1;
-                }
+        if !batch.slots.is_empty() {
+            let mut slots = Vec::with_capacity(batch.slots.len());
+            let mut parents = Vec::with_capacity(batch.slots.len());
+            let mut statuses = Vec::with_capacity(batch.slots.len());
+            for update in &batch.slots {
+                slots.push(i64_of(update.slot, "slot")?);
+                parents.push(update.parent.map(|p| i64_of(p, "parent")).transpose()?);
+                statuses.push(match update.status {
+                    SlotStatus::Reached(c) => c.as_str(),
+                    SlotStatus::Dead => "dead",
+                });
             }
+            let removed: i64 = tx
+                .query_one(
+                    "SELECT depin_apply_slots($1, $2, $3, $4)",
+                    &[&slots, &parents, &statuses, &level],
+                )
+                .await?
+                .get(0);
+            stats.dead_slots = removed.max(0).unsigned_abs();
         }
-
         if let Some(checkpoint) = batch.checkpoint {
             let checkpoint = i64_of(checkpoint, "checkpoint")?;
             tx.execute(
                 "INSERT INTO indexer_checkpoint (name, slot) VALUES ($1, $2)
                  ON CONFLICT (name) DO UPDATE
                  SET slot = GREATEST(indexer_checkpoint.slot, EXCLUDED.slot), updated_at = now()",
-                &[&name, &checkpoint],
+                &[&self.name, &checkpoint],
             )
             .await?;
         }
+        let slots_done = started.elapsed();
         tx.commit().await?;
+        tracing::debug!(
+            rows_ms = rows_done.as_millis() as u64,
+            state_ms = (state_done - rows_done).as_millis() as u64,
+            slots_ms = (slots_done - state_done).as_millis() as u64,
+            commit_ms = (started.elapsed() - slots_done).as_millis() as u64,
+            "batch timing"
+        );
         Ok(stats)
     }
 }
 
-/// Binary-COPYs `rows` into `stage_<table>`, then inserts what is new into `table`; returns
-/// the number of rows inserted.
-async fn copy_upsert(
+/// One table's share of a batch: its name, the columns written and the rows.
+type StagedTable = (&'static str, Vec<&'static str>, Vec<Vec<Value>>);
+
+/// A batch turned into rows: each staged table with its columns and rows (bookkeeping
+/// first), the slots its transactions are in, and the state keys its events touch.
+struct Staged {
+    tables: Vec<StagedTable>,
+    slots: Vec<i64>,
+    keys: BTreeSet<StateKey>,
+}
+
+fn stage_rows(batch: &Batch, level: &str) -> Result<Staged, SinkError> {
+    let mut transactions = Vec::with_capacity(batch.transactions.len());
+    let mut seen_in = Vec::with_capacity(batch.transactions.len());
+    let mut failures = Vec::new();
+    let mut events: BTreeMap<&'static str, Vec<Vec<Value>>> = BTreeMap::new();
+    let mut keys = BTreeSet::new();
+    let mut slots = BTreeSet::new();
+    for t in &batch.transactions {
+        let slot = i64_of(t.slot, "slot")?;
+        let tx_index = i64_of(t.tx_index, "tx_index")?;
+        slots.insert(slot);
+        transactions.push(vec![
+            Value::Text(t.signature.clone()),
+            Value::Int8(slot),
+            Value::Int8(tx_index),
+            Value::Text(level.into()),
+            Value::Int4(i32::try_from(t.decoded.events.len()).unwrap_or(i32::MAX)),
+            Value::Int4(i32::try_from(t.decoded.failures.len()).unwrap_or(i32::MAX)),
+            Value::Text(
+                match t.source {
+                    Source::Grpc => "grpc",
+                    Source::Rpc => "rpc",
+                }
+                .into(),
+            ),
+        ]);
+        // every slot a transaction is seen in (forks may carry the same transaction)
+        seen_in.push(vec![
+            Value::Text(t.signature.clone()),
+            Value::Int8(slot),
+            Value::Int8(tx_index),
+        ]);
+        for record in &t.decoded.events {
+            let row = event_row(&record.event);
+            let mut values = Vec::with_capacity(KEY_COLUMNS.len() + row.values.len());
+            values.extend([
+                Value::Text(t.signature.clone()),
+                Value::Int4(i32::from(record.instruction_index)),
+                Value::Int4(i32::from(record.event_index)),
+                Value::Int8(slot),
+                Value::Int8(tx_index),
+                Value::Text(level.into()),
+            ]);
+            values.extend(row.values);
+            events.entry(row.table).or_default().push(values);
+            keys.extend(state_keys(&record.event));
+        }
+        for (i, f) in t.decoded.failures.iter().enumerate() {
+            failures.push(vec![
+                Value::Text(t.signature.clone()),
+                Value::Int4(i32::try_from(i).unwrap_or(i32::MAX)),
+                Value::Int8(slot),
+                Value::OptInt4(f.instruction_index.map(i32::from)),
+                Value::OptText(f.program.map(|p| p.to_string())),
+                Value::Text(f.reason.clone()),
+                Value::Text(level.into()),
+            ]);
+        }
+    }
+    let mut tables = Vec::new();
+    let mut add = |table: &'static str, columns: Vec<&'static str>, rows: Vec<Vec<Value>>| {
+        if !rows.is_empty() {
+            tables.push((table, columns, rows));
+        }
+    };
+    add(
+        "indexed_transactions",
+        vec![
+            "signature",
+            "slot",
+            "tx_index",
+            "commitment",
+            "events",
+            "failures",
+            "source",
+        ],
+        transactions,
+    );
+    add(
+        "transaction_slots",
+        vec!["signature", "slot", "tx_index"],
+        seen_in,
+    );
+    for (table, rows) in events {
+        let own = TABLES
+            .iter()
+            .find(|t| t.name == table)
+            .map(|t| t.columns)
+            .unwrap_or_default();
+        add(
+            table,
+            KEY_COLUMNS.iter().chain(own).copied().collect(),
+            rows,
+        );
+    }
+    add(
+        "decode_failures",
+        vec![
+            "signature",
+            "failure_index",
+            "slot",
+            "instruction_index",
+            "program",
+            "reason",
+            "commitment",
+        ],
+        failures,
+    );
+    Ok(Staged {
+        tables,
+        slots: slots.into_iter().collect(),
+        keys,
+    })
+}
+
+/// Binary-COPYs `rows` into `stage_<table>` (emptied by the insert that follows).
+async fn copy_in(
     tx: &Transaction<'_>,
     table: &str,
     columns: &[&str],
     rows: &[Vec<Value>],
-) -> Result<u64, SinkError> {
+) -> Result<(), SinkError> {
     let Some(first) = rows.first() else {
-        return Ok(0);
+        return Ok(());
     };
     let types: Vec<Type> = first.iter().map(Value::pg_type).collect();
-    let list = columns.join(", ");
     let sink = tx
-        .copy_in(&format!("COPY stage_{table} ({list}) FROM STDIN BINARY"))
+        .copy_in(&format!(
+            "COPY stage_{table} ({}) FROM STDIN BINARY",
+            columns.join(", ")
+        ))
         .await?;
     let writer = BinaryCopyInWriter::new(sink, &types);
     pin_mut!(writer);
@@ -479,16 +510,7 @@ async fn copy_upsert(
         writer.as_mut().write(&refs).await?;
     }
     writer.finish().await?;
-    let inserted = tx
-        .execute(
-            &format!(
-                "INSERT INTO {table} ({list}) SELECT {list} FROM stage_{table} ON CONFLICT DO NOTHING"
-            ),
-            &[],
-        )
-        .await?;
-    tx.execute(&format!("TRUNCATE stage_{table}"), &[]).await?;
-    Ok(inserted)
+    Ok(())
 }
 
 /// Recomputes the current-state rows of `keys`.
@@ -519,10 +541,22 @@ async fn refresh_state(tx: &Transaction<'_>, keys: &BTreeSet<StateKey>) -> Resul
             }
         }
     }
-    for (table, keys) in &single {
-        tx.execute(&format!("SELECT depin_refresh_{table}($1)"), &[keys])
-            .await?;
-    }
+    let calls: Vec<String> = single
+        .keys()
+        .map(|table| format!("SELECT depin_refresh_{table}($1)"))
+        .collect();
+    let params: Vec<[&(dyn ToSql + Sync); 1]> = single
+        .values()
+        .map(|keys| [keys as &(dyn ToSql + Sync)])
+        .collect();
+    // pipelined: the statements go out together and the answers come back together
+    futures::future::try_join_all(
+        calls
+            .iter()
+            .zip(&params)
+            .map(|(call, params)| tx.execute(call.as_str(), params)),
+    )
+    .await?;
     if !epochs.0.is_empty() {
         tx.execute(
             "SELECT depin_refresh_reward_epochs($1, $2::text[]::numeric[])",

@@ -198,3 +198,100 @@ pub fn rpc_transaction(tx: &ChainTransaction) -> Json {
         },
     })
 }
+
+/// `copies` more instances of `transactions` for load tests: in copy `c` every account
+/// address that is not a program id (and every signature) is replaced by a copy-specific
+/// one, everywhere it occurs (account keys and event payloads), so each copy is a separate
+/// set of networks, devices and deals with the same history. Program ids stay, so the
+/// copies decode as the programs' own events.
+pub fn replicate(transactions: &[ProcessedTransaction], copies: u64) -> Vec<ProcessedTransaction> {
+    use std::collections::{HashMap, HashSet};
+
+    let mut programs = HashSet::new();
+    for tx in transactions {
+        for ix in &tx.transaction.message.instructions {
+            if let Some(k) = tx.account_keys.get(usize::from(ix.program_id_index)) {
+                programs.insert(k.to_bytes());
+            }
+        }
+        for (_, group) in &tx.inner_instructions {
+            for ix in group {
+                if let Some(k) = tx.account_keys.get(usize::from(ix.program_id_index)) {
+                    programs.insert(k.to_bytes());
+                }
+            }
+        }
+    }
+    let addresses: HashSet<[u8; 32]> = transactions
+        .iter()
+        .flat_map(|t| t.account_keys.iter().map(|k| k.to_bytes()))
+        .filter(|k| !programs.contains(k))
+        .collect();
+
+    let mut out = Vec::new();
+    for copy in 1..=copies {
+        let mask = |len: usize, salt: u64| -> Vec<u8> {
+            // splitmix64 stream seeded by the copy
+            let mut state = copy.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;
+            (0..len)
+                .map(|_| {
+                    state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                    let mut z = state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                    (z ^ (z >> 31)) as u8
+                })
+                .collect()
+        };
+        let key_mask = mask(32, 1);
+        let signature_mask = mask(64, 2);
+        let map: HashMap<[u8; 32], [u8; 32]> = addresses
+            .iter()
+            .map(|k| {
+                let mut new = *k;
+                new.iter_mut().zip(&key_mask).for_each(|(b, m)| *b ^= m);
+                (*k, new)
+            })
+            .collect();
+        let rekey = |k: &anchor_lang::prelude::Pubkey| match map.get(&k.to_bytes()) {
+            Some(new) => anchor_lang::prelude::Pubkey::new_from_array(*new),
+            None => *k,
+        };
+        let rewrite = |data: &[u8]| -> Vec<u8> {
+            let mut data = data.to_vec();
+            let mut i = 0;
+            while i + 32 <= data.len() {
+                let window: [u8; 32] = data[i..i + 32].try_into().unwrap_or([0; 32]);
+                if let Some(new) = map.get(&window) {
+                    data[i..i + 32].copy_from_slice(new);
+                    i += 32;
+                } else {
+                    i += 1;
+                }
+            }
+            data
+        };
+        for tx in transactions {
+            let mut t = tx.clone();
+            t.account_keys = tx.account_keys.iter().map(rekey).collect();
+            t.transaction.message.account_keys = t.account_keys.clone();
+            for signature in &mut t.transaction.signatures {
+                let mut bytes = [0u8; 64];
+                bytes.copy_from_slice(signature.as_ref());
+                bytes
+                    .iter_mut()
+                    .zip(&signature_mask)
+                    .for_each(|(b, m)| *b ^= m);
+                *signature = bytes.into();
+            }
+            t.signature = t.transaction.signatures[0].to_string();
+            for (_, group) in &mut t.inner_instructions {
+                for ix in group {
+                    ix.data = rewrite(&ix.data);
+                }
+            }
+            out.push(t);
+        }
+    }
+    out
+}
