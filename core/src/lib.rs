@@ -11,6 +11,7 @@
 //! - [`emission`]: the reward emission schedule and its cumulative sum.
 //! - [`energy`]: the per-interval double auction and the settlement split.
 //! - [`epoch`]: epoch boundaries.
+//! - [`meter`]: the bytes a meter signs for a reading, and the replay-counter rule.
 //! - [`merkle`]: domain-separated, sorted-pair merkle trees and proofs, generic over the
 //!   platform's SHA-256.
 //! - [`oracle`]: oracle-set and quorum rules.
@@ -30,6 +31,7 @@ pub mod error;
 pub mod fees;
 pub mod h3;
 pub mod merkle;
+pub mod meter;
 pub mod oracle;
 pub mod stake;
 pub mod storage;

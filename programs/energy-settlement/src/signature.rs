@@ -16,11 +16,12 @@ use crate::error::EnergyError;
 /// The Ed25519 signature-verification precompile.
 pub const ED25519_PROGRAM_ID: Pubkey = pubkey!("Ed25519SigVerify111111111111111111111111111");
 
-/// Domain prefix of meter readings.
-pub const READING_DOMAIN: &[u8] = b"depin-meter-v1";
+/// Domain prefix of meter readings (the layout lives in `depin_core::meter`, shared with
+/// the ink! contracts).
+pub const READING_DOMAIN: &[u8] = depin_core::meter::READING_DOMAIN;
 
 /// Length of the signed reading message.
-pub const READING_MESSAGE_LEN: usize = 14 + 32 + 32 + 8 * 4;
+pub const READING_MESSAGE_LEN: usize = depin_core::meter::READING_MESSAGE_LEN;
 
 /// `"depin-meter-v1" || network || device || interval || produced || consumed || counter`,
 /// integers little-endian.
@@ -32,25 +33,14 @@ pub fn reading_message(
     consumed_wh: u64,
     counter: u64,
 ) -> [u8; READING_MESSAGE_LEN] {
-    let mut m = [0u8; READING_MESSAGE_LEN];
-    let parts: [&[u8]; 7] = [
-        READING_DOMAIN,
-        network.as_ref(),
-        device.as_ref(),
-        &interval.to_le_bytes(),
-        &produced_wh.to_le_bytes(),
-        &consumed_wh.to_le_bytes(),
-        &counter.to_le_bytes(),
-    ];
-    let mut at = 0usize;
-    for part in parts {
-        let end = at.saturating_add(part.len());
-        if let Some(dst) = m.get_mut(at..end) {
-            dst.copy_from_slice(part);
-        }
-        at = end;
-    }
-    m
+    depin_core::meter::reading_message(
+        &network.to_bytes(),
+        &device.to_bytes(),
+        interval,
+        produced_wh,
+        consumed_wh,
+        counter,
+    )
 }
 
 /// Header bytes before the offsets table.

@@ -101,7 +101,10 @@ pub fn handler(ctx: Context<SubmitReading>, args: SubmitReadingArgs) -> Result<(
             bump: ctx.bumps.meter,
         },
     )?;
-    require!(args.counter > meter.last_counter, EnergyError::StaleCounter);
+    require!(
+        depin_core::meter::counter_is_fresh(meter.last_counter, args.counter),
+        EnergyError::StaleCounter
+    );
     meter.last_counter = args.counter;
     meter.readings = meter
         .readings

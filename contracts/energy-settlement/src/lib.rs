@@ -1,0 +1,1043 @@
+//! # Energy settlement (ink!)
+//!
+//! Peer-to-peer energy between the registered meters of one Energy network, settled per
+//! market interval in the chain's native token. Producers place asks, consumers place
+//! bids that escrow `ceil(limit x Wh / 1000)`; at gate closure anyone clears the interval
+//! with the uniform-price double auction; meters report signed readings; after the
+//! interval each order settles: producers are paid for what they delivered (less the grid
+//! fee), consumers pay their pro-rata share of what was delivered and get the rest of
+//! their escrow back.
+//!
+//! Auction, escrow, settlement splits, interval boundaries, the signed reading layout and
+//! the replay-counter rule all come from `depin_core` (`energy`, `epoch`, `meter`).
+//!
+//! ## Meter signatures
+//!
+//! A reading is signed by the device key over `depin_core::meter::reading_message`
+//! (`"depin-meter-v1" || registry || device id || interval || produced || consumed ||
+//! counter`), exactly the layout the Solana program checks. ink! 5 contracts on
+//! `pallet-contracts` have no ed25519 verification and only an unstable sr25519 one, but
+//! every chain offers `ecdsa_recover`; device keys are therefore secp256k1 keys and the
+//! signature is a recoverable ECDSA signature over `sha256(message)`.
+
+#![cfg_attr(not(feature = "std"), no_std, no_main)]
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
+#[ink::contract]
+pub mod energy_settlement {
+    use depin_core::energy::{self, Order, MAX_ORDERS_PER_SIDE};
+    use depin_core::fees::MAX_BPS;
+    use depin_core::{epoch, meter, CoreError};
+    use depin_ink_shared::cross::{self, RegistryReader};
+    use depin_ink_shared::host;
+    use depin_ink_shared::{DeviceId, DeviceInfo, NetworkKind, Signature};
+    use device_registry::device_registry::DeviceRegistryRef;
+    use ink::prelude::vec::Vec;
+    use ink::storage::Mapping;
+
+    /// Side of the book.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Side {
+        /// A producer's offer.
+        Ask,
+        /// A consumer's bid.
+        Bid,
+    }
+
+    /// Lifecycle of an order.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub enum OrderStatus {
+        /// Live.
+        Open,
+        /// Withdrawn before gate closure.
+        Cancelled,
+        /// Paid out.
+        Settled,
+    }
+
+    /// Lifecycle of an interval.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub enum IntervalState {
+        /// Taking orders.
+        Open,
+        /// Cleared, orders being settled.
+        Cleared,
+        /// Every order settled.
+        Settled,
+    }
+
+    /// A producer's offer.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct Ask {
+        /// The producing device.
+        pub device: DeviceId,
+        /// Who is paid (the device owner when the ask was placed).
+        pub owner: AccountId,
+        /// Price per kWh.
+        pub price: u64,
+        /// Offered Wh.
+        pub wh: u64,
+        /// Wh matched by the clearing.
+        pub matched_wh: u64,
+        /// Wh delivered (`min(matched, metered)`), set at settlement.
+        pub delivered_wh: u64,
+        /// Lifecycle.
+        pub status: OrderStatus,
+    }
+
+    /// A consumer's bid.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct Bid {
+        /// The consuming device.
+        pub device: DeviceId,
+        /// Who pays and is refunded (the device owner when the bid was placed).
+        pub owner: AccountId,
+        /// Highest price per kWh accepted.
+        pub limit: u64,
+        /// Wanted Wh.
+        pub wh: u64,
+        /// Escrowed: `ceil(limit x wh / 1000)`.
+        pub escrow: u64,
+        /// Wh matched by the clearing.
+        pub matched_wh: u64,
+        /// What it paid, set at settlement.
+        pub charge: u64,
+        /// Lifecycle.
+        pub status: OrderStatus,
+    }
+
+    /// One interval's order book and results.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct Interval {
+        /// Uniform clearing price per kWh (0 until cleared or if nothing crossed).
+        pub clearing_price: u64,
+        /// Wh matched in all.
+        pub volume_wh: u64,
+        /// Wh delivered in all, summed as asks settle.
+        pub delivered_wh: u64,
+        /// Escrow held for open and settled bids.
+        pub escrow_total: u64,
+        /// What consumers paid so far.
+        pub charged_total: u64,
+        /// Gross value paid to producers so far (fees included).
+        pub gross_paid_total: u64,
+        /// Lifecycle.
+        pub state: IntervalState,
+        /// Asks cancelled or settled.
+        pub asks_done: u8,
+        /// Bids cancelled or settled.
+        pub bids_done: u8,
+        /// Asks in placement order.
+        pub asks: Vec<Ask>,
+        /// Bids in placement order.
+        pub bids: Vec<Bid>,
+    }
+
+    impl Interval {
+        /// True once every order is cancelled or settled.
+        fn all_done(&self) -> bool {
+            usize::from(self.asks_done) == self.asks.len()
+                && usize::from(self.bids_done) == self.bids.len()
+        }
+    }
+
+    /// Replay protection of one meter.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct Meter {
+        /// Highest counter accepted so far; the next must be higher.
+        pub last_counter: u64,
+        /// Readings accepted.
+        pub readings: u64,
+    }
+
+    /// One meter's reading for one interval.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct Reading {
+        /// Wh produced.
+        pub produced_wh: u64,
+        /// Wh consumed.
+        pub consumed_wh: u64,
+        /// The meter's counter in the signed message.
+        pub counter: u64,
+        /// Unix time of submission.
+        pub submitted_at: i64,
+    }
+
+    /// Market parameters.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+    pub struct MarketParams {
+        /// Length of an interval; interval `i` covers `[i x len, (i + 1) x len)`.
+        pub interval_secs: u64,
+        /// Orders for an interval close this many seconds before it starts.
+        pub gate_closure_secs: u64,
+        /// Seconds after an interval ends during which meters may still report.
+        pub settlement_delay_secs: u64,
+        /// Most orders per side of one interval (at most 32).
+        pub max_orders_per_interval: u8,
+        /// Grid fee taken from producers' payments, in bps.
+        pub grid_fee_bps: u16,
+        /// Lowest price or limit accepted, per kWh.
+        pub price_floor: u64,
+        /// Highest price or limit accepted, per kWh.
+        pub price_cap: u64,
+    }
+
+    /// The market: parameters, books, meters and readings.
+    #[ink(storage)]
+    pub struct EnergySettlement {
+        /// The device registry (an Energy network).
+        registry: AccountId,
+        /// Market parameters.
+        params: MarketParams,
+        /// Interval books by index.
+        intervals: Mapping<u64, Interval>,
+        /// Replay state by meter.
+        meters: Mapping<DeviceId, Meter>,
+        /// Readings by `(meter, interval)`.
+        readings: Mapping<(DeviceId, u64), Reading>,
+    }
+
+    /// Every way an energy message can refuse its input.
+    #[ink::scale_derive(Encode, Decode, TypeInfo)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Error {
+        /// Returned if the network is paused and the message is not a refund or payout.
+        NetworkPaused,
+        /// Returned if the caller is not the network's authority.
+        NotNetworkAuthority,
+        /// Returned if the network is not an Energy network.
+        NotEnergyNetwork,
+        /// Returned if market parameters are out of range (zero interval, no orders or
+        /// more than 32, fee above 100%, floor above cap).
+        InvalidMarketParams,
+        /// Returned if the device is not registered in the network.
+        DeviceNotFound,
+        /// Returned if the caller does not own the device.
+        NotDeviceOwner,
+        /// Returned if the device is not active.
+        DeviceNotActive,
+        /// Returned if an order or cancellation comes at or after gate closure.
+        GateClosed,
+        /// Returned if an interval is cleared before gate closure.
+        GateNotClosed,
+        /// Returned if a price or limit is outside the market's floor and cap.
+        PriceOutOfBounds,
+        /// Returned if an order's volume is zero.
+        ZeroVolume,
+        /// Returned if a side of the interval's book is full.
+        BookFull,
+        /// Returned if the device already has an open order on that side of the interval.
+        DuplicateOrder,
+        /// Returned if the value sent is not exactly the bid's escrow.
+        WrongPayment,
+        /// Returned if the interval has no book.
+        IntervalNotFound,
+        /// Returned if an order reference names no order.
+        NoSuchOrder,
+        /// Returned if a cancellation comes from someone other than the order's owner.
+        NotOrderOwner,
+        /// Returned if the order was already cancelled or settled.
+        OrderNotOpen,
+        /// Returned if an interval is cleared twice.
+        AlreadyCleared,
+        /// Returned if an order is settled before its interval is cleared.
+        NotCleared,
+        /// Returned if a reading or settlement comes before the interval ends.
+        IntervalNotOver,
+        /// Returned if an ask without a reading is settled while meters may still report.
+        ReadingWindowOpen,
+        /// Returned if a bid is settled before every ask of its interval.
+        AsksNotSettled,
+        /// Returned if the signature is not the device key's over the reading.
+        InvalidSignature,
+        /// Returned if the reading's counter is not above the meter's last counter.
+        StaleCounter,
+        /// Returned if the device already reported for this interval.
+        ReadingAlreadySubmitted,
+        /// Returned if an interval is closed before every order is settled.
+        IntervalNotSettled,
+        /// Returned if an amount, count or time would overflow.
+        MathOverflow,
+        /// Returned if a payment out of the escrow fails.
+        TransferFailed,
+    }
+
+    impl From<CoreError> for Error {
+        fn from(e: CoreError) -> Self {
+            match e {
+                CoreError::TooManyOrders => Error::BookFull,
+                _ => Error::MathOverflow,
+            }
+        }
+    }
+
+    /// Result of an energy message.
+    pub type Result<T> = core::result::Result<T, Error>;
+
+    /// Emitted by the constructor.
+    #[ink(event)]
+    pub struct MarketInitialized {
+        /// The registry.
+        #[ink(topic)]
+        pub registry: AccountId,
+        /// Parameters.
+        pub params: MarketParams,
+    }
+
+    /// Emitted by `place_ask` and `place_bid`.
+    #[ink(event)]
+    pub struct OrderPlaced {
+        /// Interval index.
+        #[ink(topic)]
+        pub interval: u64,
+        /// The device.
+        #[ink(topic)]
+        pub device: DeviceId,
+        /// Its owner.
+        #[ink(topic)]
+        pub owner: AccountId,
+        /// Ask or bid.
+        pub side: Side,
+        /// Slot in that side of the book.
+        pub slot: u8,
+        /// Price or limit per kWh.
+        pub price: u64,
+        /// Volume.
+        pub wh: u64,
+        /// Escrow (bids).
+        pub escrow: u64,
+    }
+
+    /// Emitted by `cancel_order`.
+    #[ink(event)]
+    pub struct OrderCancelled {
+        /// Interval index.
+        #[ink(topic)]
+        pub interval: u64,
+        /// Ask or bid.
+        pub side: Side,
+        /// Slot.
+        pub slot: u8,
+        /// Escrow refunded (bids).
+        pub refunded: u64,
+    }
+
+    /// Emitted by `submit_reading`.
+    #[ink(event)]
+    pub struct ReadingSubmitted {
+        /// The meter.
+        #[ink(topic)]
+        pub device: DeviceId,
+        /// Interval index.
+        #[ink(topic)]
+        pub interval: u64,
+        /// Wh produced.
+        pub produced_wh: u64,
+        /// Wh consumed.
+        pub consumed_wh: u64,
+        /// The meter's counter.
+        pub counter: u64,
+    }
+
+    /// Emitted by `clear_interval`.
+    #[ink(event)]
+    pub struct IntervalCleared {
+        /// Interval index.
+        #[ink(topic)]
+        pub interval: u64,
+        /// Uniform price.
+        pub clearing_price: u64,
+        /// Wh matched.
+        pub volume_wh: u64,
+        /// Matched Wh per ask slot.
+        pub ask_matched_wh: Vec<u64>,
+        /// Matched Wh per bid slot.
+        pub bid_matched_wh: Vec<u64>,
+    }
+
+    /// Emitted by `settle_order`.
+    #[ink(event)]
+    pub struct OrderSettled {
+        /// Interval index.
+        #[ink(topic)]
+        pub interval: u64,
+        /// The order's owner.
+        #[ink(topic)]
+        pub owner: AccountId,
+        /// Ask or bid.
+        pub side: Side,
+        /// Slot.
+        pub slot: u8,
+        /// Ask: Wh delivered. Bid: Wh matched.
+        pub wh: u64,
+        /// Ask: net payment. Bid: charge.
+        pub amount: u64,
+        /// Ask: grid fee.
+        pub fee: u64,
+        /// Bid: escrow refunded.
+        pub refund: u64,
+    }
+
+    /// Emitted by the settlement of an interval's last order.
+    #[ink(event)]
+    pub struct IntervalSettled {
+        /// Interval index.
+        #[ink(topic)]
+        pub interval: u64,
+        /// Wh delivered in all.
+        pub delivered_wh: u64,
+        /// Rounding remainder sent to the treasury.
+        pub rounding: u64,
+    }
+
+    /// Emitted by `close_interval`.
+    #[ink(event)]
+    pub struct IntervalClosed {
+        /// Interval index.
+        #[ink(topic)]
+        pub interval: u64,
+    }
+
+    impl EnergySettlement {
+        /// Creates the market of the Energy network at `registry` (its authority only,
+        /// unpaused).
+        ///
+        /// # Errors
+        /// `NotNetworkAuthority`, `NetworkPaused`, `NotEnergyNetwork`,
+        /// `InvalidMarketParams`.
+        #[ink(constructor)]
+        pub fn new(registry: AccountId, params: MarketParams) -> Result<Self> {
+            let network = cross::registry::<DeviceRegistryRef>(registry).network_info();
+            if Self::env().caller() != network.authority {
+                return Err(Error::NotNetworkAuthority);
+            }
+            if network.paused {
+                return Err(Error::NetworkPaused);
+            }
+            if network.kind != NetworkKind::Energy {
+                return Err(Error::NotEnergyNetwork);
+            }
+            let p = &params;
+            if p.interval_secs == 0
+                || i64::try_from(p.interval_secs).is_err()
+                || i64::try_from(p.gate_closure_secs).is_err()
+                || i64::try_from(p.settlement_delay_secs).is_err()
+                || p.max_orders_per_interval == 0
+                || usize::from(p.max_orders_per_interval) > MAX_ORDERS_PER_SIDE
+                || p.grid_fee_bps > MAX_BPS
+                || p.price_floor > p.price_cap
+            {
+                return Err(Error::InvalidMarketParams);
+            }
+            Self::env().emit_event(MarketInitialized { registry, params });
+            Ok(Self {
+                registry,
+                params,
+                intervals: Mapping::default(),
+                meters: Mapping::default(),
+                readings: Mapping::default(),
+            })
+        }
+
+        /// Offers `wh` of the caller's producing device at `price` per kWh in `interval`.
+        /// Returns the ask's slot.
+        ///
+        /// # Errors
+        /// `NetworkPaused`, `DeviceNotFound`, `NotDeviceOwner`, `DeviceNotActive`,
+        /// `GateClosed`, `PriceOutOfBounds`, `ZeroVolume`, `BookFull`, `DuplicateOrder`,
+        /// `MathOverflow`.
+        #[ink(message)]
+        pub fn place_ask(
+            &mut self,
+            interval: u64,
+            device: DeviceId,
+            price: u64,
+            wh: u64,
+        ) -> Result<u8> {
+            let owner = self.env().caller();
+            self.require_owned_device(device, owner)?;
+            self.require_order(interval, price, wh)?;
+            let mut book = self.book_or_new(interval);
+            let slot = self.next_slot(book.asks.len())?;
+            if book
+                .asks
+                .iter()
+                .any(|a| a.device == device && a.status == OrderStatus::Open)
+            {
+                return Err(Error::DuplicateOrder);
+            }
+            book.asks.push(Ask {
+                device,
+                owner,
+                price,
+                wh,
+                matched_wh: 0,
+                delivered_wh: 0,
+                status: OrderStatus::Open,
+            });
+            self.intervals.insert(interval, &book);
+            self.env().emit_event(OrderPlaced {
+                interval,
+                device,
+                owner,
+                side: Side::Ask,
+                slot,
+                price,
+                wh,
+                escrow: 0,
+            });
+            Ok(slot)
+        }
+
+        /// Bids for `wh` at up to `limit` per kWh for the caller's consuming device; the
+        /// value sent must be exactly the escrow `ceil(limit x wh / 1000)`. Returns the
+        /// bid's slot.
+        ///
+        /// # Errors
+        /// `NetworkPaused`, `DeviceNotFound`, `NotDeviceOwner`, `DeviceNotActive`,
+        /// `GateClosed`, `PriceOutOfBounds`, `ZeroVolume`, `MathOverflow`,
+        /// `WrongPayment`, `BookFull`, `DuplicateOrder`.
+        #[ink(message, payable)]
+        pub fn place_bid(
+            &mut self,
+            interval: u64,
+            device: DeviceId,
+            limit: u64,
+            wh: u64,
+        ) -> Result<u8> {
+            let owner = self.env().caller();
+            self.require_owned_device(device, owner)?;
+            self.require_order(interval, limit, wh)?;
+            let escrow = energy::bid_escrow(limit, wh)?;
+            if host::transferred_amount() != Some(escrow) {
+                return Err(Error::WrongPayment);
+            }
+            let mut book = self.book_or_new(interval);
+            let slot = self.next_slot(book.bids.len())?;
+            if book
+                .bids
+                .iter()
+                .any(|b| b.device == device && b.status == OrderStatus::Open)
+            {
+                return Err(Error::DuplicateOrder);
+            }
+            book.escrow_total = book
+                .escrow_total
+                .checked_add(escrow)
+                .ok_or(Error::MathOverflow)?;
+            book.bids.push(Bid {
+                device,
+                owner,
+                limit,
+                wh,
+                escrow,
+                matched_wh: 0,
+                charge: 0,
+                status: OrderStatus::Open,
+            });
+            self.intervals.insert(interval, &book);
+            self.env().emit_event(OrderPlaced {
+                interval,
+                device,
+                owner,
+                side: Side::Bid,
+                slot,
+                price: limit,
+                wh,
+                escrow,
+            });
+            Ok(slot)
+        }
+
+        /// Withdraws the caller's order before gate closure; a bid's escrow goes back.
+        /// Allowed while paused: it only returns the caller's own funds.
+        ///
+        /// # Errors
+        /// `GateClosed`, `MathOverflow`, `NoSuchOrder`, `NotOrderOwner`, `OrderNotOpen`,
+        /// `TransferFailed`.
+        #[ink(message)]
+        pub fn cancel_order(&mut self, interval: u64, side: Side, slot: u8) -> Result<u64> {
+            self.require_gate_open(interval)?;
+            let mut book = self.intervals.get(interval).ok_or(Error::NoSuchOrder)?;
+            let caller = self.env().caller();
+            let index = usize::from(slot);
+            let refund = match side {
+                Side::Ask => {
+                    let ask = book.asks.get_mut(index).ok_or(Error::NoSuchOrder)?;
+                    require_open(ask.owner, ask.status, caller)?;
+                    ask.status = OrderStatus::Cancelled;
+                    0
+                }
+                Side::Bid => {
+                    let bid = book.bids.get_mut(index).ok_or(Error::NoSuchOrder)?;
+                    require_open(bid.owner, bid.status, caller)?;
+                    bid.status = OrderStatus::Cancelled;
+                    bid.escrow
+                }
+            };
+            match side {
+                Side::Ask => {
+                    book.asks_done = book.asks_done.checked_add(1).ok_or(Error::MathOverflow)?
+                }
+                Side::Bid => {
+                    book.bids_done = book.bids_done.checked_add(1).ok_or(Error::MathOverflow)?
+                }
+            }
+            book.escrow_total = book
+                .escrow_total
+                .checked_sub(refund)
+                .ok_or(Error::MathOverflow)?;
+            host::pay(caller, refund).map_err(|_| Error::TransferFailed)?;
+            self.intervals.insert(interval, &book);
+            self.env().emit_event(OrderCancelled {
+                interval,
+                side,
+                slot,
+                refunded: refund,
+            });
+            Ok(refund)
+        }
+
+        /// Records a meter's signed reading for a finished interval. Anyone may relay it;
+        /// the device key's signature over the reading is what counts, and its counter
+        /// must be above every earlier one of the meter.
+        ///
+        /// # Errors
+        /// `NetworkPaused`, `DeviceNotFound`, `DeviceNotActive`, `MathOverflow`,
+        /// `IntervalNotOver`, `InvalidSignature`, `StaleCounter`,
+        /// `ReadingAlreadySubmitted`.
+        #[ink(message)]
+        pub fn submit_reading(
+            &mut self,
+            device: DeviceId,
+            interval: u64,
+            produced_wh: u64,
+            consumed_wh: u64,
+            counter: u64,
+            signature: Signature,
+        ) -> Result<()> {
+            let info = self.active_device(device)?;
+            let now = host::now_secs();
+            if now < self.interval_end(interval)? {
+                return Err(Error::IntervalNotOver);
+            }
+            let message = meter::reading_message(
+                self.registry.as_ref(),
+                &device,
+                interval,
+                produced_wh,
+                consumed_wh,
+                counter,
+            );
+            if !host::signed_by(&info.device_key, &signature, &message) {
+                return Err(Error::InvalidSignature);
+            }
+            let mut state = self.meters.get(device).unwrap_or_default();
+            if !meter::counter_is_fresh(state.last_counter, counter) {
+                return Err(Error::StaleCounter);
+            }
+            if self.readings.contains((device, interval)) {
+                return Err(Error::ReadingAlreadySubmitted);
+            }
+            state.last_counter = counter;
+            state.readings = state.readings.checked_add(1).ok_or(Error::MathOverflow)?;
+            self.meters.insert(device, &state);
+            self.readings.insert(
+                (device, interval),
+                &Reading {
+                    produced_wh,
+                    consumed_wh,
+                    counter,
+                    submitted_at: now,
+                },
+            );
+            self.env().emit_event(ReadingSubmitted {
+                device,
+                interval,
+                produced_wh,
+                consumed_wh,
+                counter,
+            });
+            Ok(())
+        }
+
+        /// Runs the double auction over the interval's open orders (cancelled ones take
+        /// part with no volume) once the gate has closed; anyone may call it. Returns the
+        /// clearing price (0 if nothing crossed).
+        ///
+        /// # Errors
+        /// `MathOverflow`, `GateNotClosed`, `IntervalNotFound`, `AlreadyCleared`,
+        /// `BookFull`.
+        #[ink(message)]
+        pub fn clear_interval(&mut self, interval: u64) -> Result<u64> {
+            if host::now_secs() < self.gate_closure(interval)? {
+                return Err(Error::GateNotClosed);
+            }
+            let mut book = self
+                .intervals
+                .get(interval)
+                .ok_or(Error::IntervalNotFound)?;
+            if book.state != IntervalState::Open {
+                return Err(Error::AlreadyCleared);
+            }
+            let live = |open: bool, wh: u64| if open { wh } else { 0 };
+            let asks: Vec<Order> = book
+                .asks
+                .iter()
+                .map(|a| Order {
+                    price: a.price,
+                    wh: live(a.status == OrderStatus::Open, a.wh),
+                })
+                .collect();
+            let bids: Vec<Order> = book
+                .bids
+                .iter()
+                .map(|b| Order {
+                    price: b.limit,
+                    wh: live(b.status == OrderStatus::Open, b.wh),
+                })
+                .collect();
+            let mut ask_matched = ink::prelude::vec![0u64; asks.len()];
+            let mut bid_matched = ink::prelude::vec![0u64; bids.len()];
+            let clearing = energy::clear(&asks, &bids, &mut ask_matched, &mut bid_matched)?;
+            for (ask, matched) in book.asks.iter_mut().zip(&ask_matched) {
+                ask.matched_wh = *matched;
+            }
+            for (bid, matched) in book.bids.iter_mut().zip(&bid_matched) {
+                bid.matched_wh = *matched;
+            }
+            if let Some(c) = clearing {
+                book.clearing_price = c.price;
+                book.volume_wh = c.volume_wh;
+            }
+            // A book whose orders were all cancelled has nothing left to settle.
+            book.state = if book.all_done() {
+                IntervalState::Settled
+            } else {
+                IntervalState::Cleared
+            };
+            let price = book.clearing_price;
+            self.env().emit_event(IntervalCleared {
+                interval,
+                clearing_price: price,
+                volume_wh: book.volume_wh,
+                ask_matched_wh: ask_matched,
+                bid_matched_wh: bid_matched,
+            });
+            self.intervals.insert(interval, &book);
+            Ok(price)
+        }
+
+        /// Settles one order after the interval (asks first, then bids); anyone may call
+        /// it and money only goes to the order's owner and the treasury. The last order
+        /// also sends the rounding remainder to the treasury. Allowed while paused: it
+        /// pays people what they are owed.
+        ///
+        /// # Errors
+        /// `IntervalNotFound`, `NotCleared`, `MathOverflow`, `IntervalNotOver`,
+        /// `NoSuchOrder`, `OrderNotOpen`, `ReadingWindowOpen`, `AsksNotSettled`,
+        /// `TransferFailed`.
+        #[ink(message)]
+        pub fn settle_order(&mut self, interval: u64, side: Side, slot: u8) -> Result<u64> {
+            let mut book = self
+                .intervals
+                .get(interval)
+                .ok_or(Error::IntervalNotFound)?;
+            if book.state == IntervalState::Open {
+                return Err(Error::NotCleared);
+            }
+            let now = host::now_secs();
+            if now < self.interval_end(interval)? {
+                return Err(Error::IntervalNotOver);
+            }
+            let price = book.clearing_price;
+            let index = usize::from(slot);
+            let overflow = || Error::MathOverflow;
+            let event = match side {
+                Side::Ask => {
+                    let ask = *book.asks.get(index).ok_or(Error::NoSuchOrder)?;
+                    if ask.status != OrderStatus::Open {
+                        return Err(Error::OrderNotOpen);
+                    }
+                    let produced = if ask.matched_wh == 0 {
+                        0 // nothing to deliver: no reading needed
+                    } else {
+                        self.produced_wh(ask.device, interval, now)?
+                    };
+                    let s = energy::settle_producer(
+                        ask.matched_wh,
+                        produced,
+                        price,
+                        self.params.grid_fee_bps,
+                    )?;
+                    book.delivered_wh = book
+                        .delivered_wh
+                        .checked_add(s.delivered_wh)
+                        .ok_or_else(overflow)?;
+                    book.gross_paid_total = book
+                        .gross_paid_total
+                        .checked_add(s.gross)
+                        .ok_or_else(overflow)?;
+                    book.asks_done = book.asks_done.checked_add(1).ok_or_else(overflow)?;
+                    if let Some(entry) = book.asks.get_mut(index) {
+                        entry.delivered_wh = s.delivered_wh;
+                        entry.status = OrderStatus::Settled;
+                    }
+                    OrderSettled {
+                        interval,
+                        owner: ask.owner,
+                        side,
+                        slot,
+                        wh: s.delivered_wh,
+                        amount: s.net,
+                        fee: s.fee,
+                        refund: 0,
+                    }
+                }
+                Side::Bid => {
+                    let bid = *book.bids.get(index).ok_or(Error::NoSuchOrder)?;
+                    if bid.status != OrderStatus::Open {
+                        return Err(Error::OrderNotOpen);
+                    }
+                    if usize::from(book.asks_done) != book.asks.len() {
+                        return Err(Error::AsksNotSettled);
+                    }
+                    let s = energy::settle_consumer(
+                        bid.matched_wh,
+                        book.delivered_wh,
+                        book.volume_wh,
+                        price,
+                        bid.escrow,
+                    )?;
+                    book.charged_total = book
+                        .charged_total
+                        .checked_add(s.charge)
+                        .ok_or_else(overflow)?;
+                    book.bids_done = book.bids_done.checked_add(1).ok_or_else(overflow)?;
+                    if let Some(entry) = book.bids.get_mut(index) {
+                        entry.charge = s.charge;
+                        entry.status = OrderStatus::Settled;
+                    }
+                    OrderSettled {
+                        interval,
+                        owner: bid.owner,
+                        side,
+                        slot,
+                        wh: bid.matched_wh,
+                        amount: s.charge,
+                        fee: 0,
+                        refund: s.refund,
+                    }
+                }
+            };
+            let finished = book.state == IntervalState::Cleared && book.all_done();
+            let rounding = if finished {
+                book.state = IntervalState::Settled;
+                book.charged_total
+                    .checked_sub(book.gross_paid_total)
+                    .ok_or_else(overflow)?
+            } else {
+                0
+            };
+            let (to_owner, to_treasury) = match side {
+                Side::Ask => (event.amount, event.fee),
+                Side::Bid => (event.refund, 0),
+            };
+            let to_treasury = to_treasury.checked_add(rounding).ok_or_else(overflow)?;
+            let treasury = self.registry().network_info().treasury;
+            host::pay(event.owner, to_owner).map_err(|_| Error::TransferFailed)?;
+            host::pay(treasury, to_treasury).map_err(|_| Error::TransferFailed)?;
+            let delivered_wh = book.delivered_wh;
+            self.intervals.insert(interval, &book);
+            self.env().emit_event(event);
+            if finished {
+                self.env().emit_event(IntervalSettled {
+                    interval,
+                    delivered_wh,
+                    rounding,
+                });
+            }
+            Ok(to_owner)
+        }
+
+        /// Removes a settled interval's book from storage (anyone; frees its deposit).
+        ///
+        /// # Errors
+        /// `IntervalNotFound`, `IntervalNotSettled`.
+        #[ink(message)]
+        pub fn close_interval(&mut self, interval: u64) -> Result<()> {
+            let book = self
+                .intervals
+                .get(interval)
+                .ok_or(Error::IntervalNotFound)?;
+            if book.state != IntervalState::Settled {
+                return Err(Error::IntervalNotSettled);
+            }
+            self.intervals.remove(interval);
+            self.env().emit_event(IntervalClosed { interval });
+            Ok(())
+        }
+
+        /// An interval's book.
+        #[ink(message)]
+        pub fn interval(&self, interval: u64) -> Option<Interval> {
+            self.intervals.get(interval)
+        }
+
+        /// A meter's replay state.
+        #[ink(message)]
+        pub fn meter(&self, device: DeviceId) -> Option<Meter> {
+            self.meters.get(device)
+        }
+
+        /// A meter's reading for an interval.
+        #[ink(message)]
+        pub fn reading(&self, device: DeviceId, interval: u64) -> Option<Reading> {
+            self.readings.get((device, interval))
+        }
+
+        /// The market's parameters.
+        #[ink(message)]
+        pub fn params(&self) -> MarketParams {
+            self.params
+        }
+
+        fn registry(&self) -> ink::prelude::boxed::Box<dyn RegistryReader> {
+            cross::registry::<DeviceRegistryRef>(self.registry)
+        }
+
+        /// The device, if the network is running and the device is active.
+        fn active_device(&self, device: DeviceId) -> Result<DeviceInfo> {
+            let registry = self.registry();
+            if registry.network_info().paused {
+                return Err(Error::NetworkPaused);
+            }
+            let info = registry.device_info(device).ok_or(Error::DeviceNotFound)?;
+            if !info.is_active() {
+                return Err(Error::DeviceNotActive);
+            }
+            Ok(info)
+        }
+
+        fn require_owned_device(&self, device: DeviceId, owner: AccountId) -> Result<()> {
+            let registry = self.registry();
+            if registry.network_info().paused {
+                return Err(Error::NetworkPaused);
+            }
+            let info = registry.device_info(device).ok_or(Error::DeviceNotFound)?;
+            if info.owner != owner {
+                return Err(Error::NotDeviceOwner);
+            }
+            if !info.is_active() {
+                return Err(Error::DeviceNotActive);
+            }
+            Ok(())
+        }
+
+        fn require_order(&self, interval: u64, price: u64, wh: u64) -> Result<()> {
+            self.require_gate_open(interval)?;
+            if !(self.params.price_floor..=self.params.price_cap).contains(&price) {
+                return Err(Error::PriceOutOfBounds);
+            }
+            if wh == 0 {
+                return Err(Error::ZeroVolume);
+            }
+            Ok(())
+        }
+
+        fn next_slot(&self, used: usize) -> Result<u8> {
+            if used >= usize::from(self.params.max_orders_per_interval) {
+                return Err(Error::BookFull);
+            }
+            u8::try_from(used).map_err(|_| Error::BookFull)
+        }
+
+        fn book_or_new(&self, interval: u64) -> Interval {
+            self.intervals.get(interval).unwrap_or(Interval {
+                clearing_price: 0,
+                volume_wh: 0,
+                delivered_wh: 0,
+                escrow_total: 0,
+                charged_total: 0,
+                gross_paid_total: 0,
+                state: IntervalState::Open,
+                asks_done: 0,
+                bids_done: 0,
+                asks: Vec::new(),
+                bids: Vec::new(),
+            })
+        }
+
+        /// Produced Wh of `device` in `interval`: its reading, or zero once the reading
+        /// window has closed without one.
+        fn produced_wh(&self, device: DeviceId, interval: u64, now: i64) -> Result<u64> {
+            if let Some(reading) = self.readings.get((device, interval)) {
+                return Ok(reading.produced_wh);
+            }
+            let delay = i64::try_from(self.params.settlement_delay_secs)
+                .map_err(|_| Error::MathOverflow)?;
+            let deadline = self
+                .interval_end(interval)?
+                .checked_add(delay)
+                .ok_or(Error::MathOverflow)?;
+            if now < deadline {
+                return Err(Error::ReadingWindowOpen);
+            }
+            Ok(0)
+        }
+
+        /// End of `interval` (intervals count from the Unix epoch).
+        fn interval_end(&self, interval: u64) -> Result<i64> {
+            Ok(epoch::epoch_end(0, self.params.interval_secs, interval)?)
+        }
+
+        /// Gate closure of `interval`: its start less `gate_closure_secs`.
+        fn gate_closure(&self, interval: u64) -> Result<i64> {
+            let len = i64::try_from(self.params.interval_secs).map_err(|_| Error::MathOverflow)?;
+            let gate =
+                i64::try_from(self.params.gate_closure_secs).map_err(|_| Error::MathOverflow)?;
+            self.interval_end(interval)?
+                .checked_sub(len)
+                .and_then(|start| start.checked_sub(gate))
+                .ok_or(Error::MathOverflow)
+        }
+
+        fn require_gate_open(&self, interval: u64) -> Result<()> {
+            if host::now_secs() >= self.gate_closure(interval)? {
+                return Err(Error::GateClosed);
+            }
+            Ok(())
+        }
+    }
+
+    /// The order must be the caller's and open.
+    fn require_open(owner: AccountId, status: OrderStatus, caller: AccountId) -> Result<()> {
+        if owner != caller {
+            return Err(Error::NotOrderOwner);
+        }
+        if status != OrderStatus::Open {
+            return Err(Error::OrderNotOpen);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! Values exchanged between the contracts.
+
+use ink::primitives::AccountId;
+
+/// A device's identifier: the SHA-256 of its compressed public key (see
+/// [`crate::host::device_id`]), so a device key registers once.
+pub type DeviceId = [u8; 32];
+
+/// A device's secp256k1 public key, SEC1-compressed: the key its secure element holds and
+/// signs meter readings with.
+pub type DeviceKey = [u8; 33];
+
+/// A recoverable secp256k1 signature: `r || s || v` with `v` in `{0, 1, 27, 28}`.
+pub type Signature = [u8; 65];
+
+/// The kind of physical infrastructure a network's devices provide.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum NetworkKind {
+    /// Hotspots and small cells.
+    Wireless,
+    /// Storage nodes.
+    Storage,
+    /// Edge compute nodes.
+    Compute,
+    /// Smart meters of producers, consumers and batteries.
+    Energy,
+}
+
+/// Lifecycle of a device.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub enum DeviceStatus {
+    /// Serving and eligible for rewards.
+    Active,
+    /// Held by the network authority; may be reactivated.
+    Suspended,
+    /// Retired by its owner. Final.
+    Decommissioned,
+}
+
+/// What a device can do; each network kind reads the fields that apply to it.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
+pub struct Capabilities {
+    /// Wireless: bitmask of supported radio bands.
+    pub radio_bands: u32,
+    /// Storage: capacity in GiB.
+    pub capacity_gib: u64,
+    /// Energy: peak panel output in watts.
+    pub panel_watts: u32,
+    /// Energy: battery capacity in watt-hours.
+    pub battery_wh: u32,
+}
+
+/// What other contracts need to know about the registry's network.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkInfo {
+    /// Governs fees, makers, pause and device suspension; also creates the other modules.
+    pub authority: AccountId,
+    /// Receives fees and slashed value.
+    pub treasury: AccountId,
+    /// What the network's devices do.
+    pub kind: NetworkKind,
+    /// While true, state changes other than withdrawals of users' own funds are refused.
+    pub paused: bool,
+}
+
+/// What other contracts need to know about one device.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// The device's public key (signs readings).
+    pub device_key: DeviceKey,
+    /// Operator wallet that owns the device and receives its rewards.
+    pub owner: AccountId,
+    /// Network-defined device class.
+    pub class: u8,
+    /// Current lifecycle status.
+    pub status: DeviceStatus,
+}
+
+impl DeviceInfo {
+    /// True while the device may serve and earn.
+    pub fn is_active(&self) -> bool {
+        self.status == DeviceStatus::Active
+    }
+}
+
+/// What the rewards contract needs to know about a device's bond.
+#[ink::scale_derive(Encode, Decode, TypeInfo)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BondInfo {
+    /// Whose stake backs the device.
+    pub staker: AccountId,
+    /// That staker's active stake.
+    pub active: u64,
+    /// Devices that stake backs.
+    pub devices_bonded: u32,
+    /// Active stake the pool requires per bonded device.
+    pub min_stake_per_device: u64,
+}

@@ -1,0 +1,701 @@
+//! Off-chain tests: one happy path per message and one test per reachable error,
+//! mirroring `tests/tests/storage.rs` of the Solana suite. The registry is a real
+//! instance in the same engine, read through the bridge; pieces and proofs are built with
+//! the core crate's prover.
+
+use crate::storage_escrow::{
+    ChallengeResponse, DealAccepted, DealCancelled, DealCompleted, DealProposed, DealState,
+    DealTerminated, DealTerms, Error, FaultReported, PeriodStatus, ProofAccepted, StorageEscrow,
+};
+use depin_core::storage::{challenge, words_per_chunk, PieceCommitment};
+use depin_ink_shared::host::InkSha256;
+use depin_ink_shared::testing::{
+    account, as_contract, balance_of, call, event_count, last_event, set_time, DeviceSigner,
+};
+use depin_ink_shared::{DeviceId, DeviceStatus, NetworkKind};
+use device_registry::device_registry::DeviceRegistry;
+use ink::env::DefaultEnvironment as E;
+use std::cell::{RefCell, RefMut};
+use std::rc::Rc;
+
+const REGISTRY: u8 = 0xA0;
+const MARKET: u8 = 0xD0;
+const AUTHORITY: u8 = 1;
+const TREASURY: u8 = 2;
+const MAKER: u8 = 3;
+const PROVIDER: u8 = 4;
+const CLIENT: u8 = 5;
+const OTHER: u8 = 6;
+const START: u64 = 50_000;
+const PERIOD: u64 = 100;
+const WINDOW: u32 = 10;
+const PRICE: u64 = 1_000;
+const COLLATERAL: u64 = 2_000;
+const CHUNK: u32 = 64;
+const ID: u64 = 7;
+
+struct Market {
+    registry: Rc<RefCell<DeviceRegistry>>,
+    market: Rc<RefCell<StorageEscrow>>,
+    device: DeviceId,
+    piece: Vec<u8>,
+    commitment: PieceCommitment,
+}
+
+fn deploy_market(window: u32, challenges: u8) -> Result<StorageEscrow, Error> {
+    StorageEscrow::new(account(REGISTRY), PERIOD, window, challenges, 2, 1_000, 500)
+}
+
+/// Funded accounts and a registry of `kind` at REGISTRY.
+fn network(kind: NetworkKind) -> Rc<RefCell<DeviceRegistry>> {
+    depin_ink_shared::bridge::reset();
+    for who in [AUTHORITY, MAKER, PROVIDER, CLIENT, OTHER] {
+        ink::env::test::set_account_balance::<E>(account(who), 1_000_000);
+    }
+    for who in [TREASURY, MARKET] {
+        ink::env::test::set_account_balance::<E>(account(who), 0);
+    }
+    set_time(START);
+    device_registry::live::deploy(
+        account(REGISTRY),
+        account(AUTHORITY),
+        kind,
+        account(TREASURY),
+        0,
+        0,
+    )
+}
+
+impl Market {
+    fn new() -> Self {
+        let registry = network(NetworkKind::Storage);
+        let device = device_registry::live::onboard(
+            &registry,
+            account(REGISTRY),
+            account(MAKER),
+            account(PROVIDER),
+            &DeviceSigner::new(9),
+            1,
+        );
+        call(account(MARKET), account(AUTHORITY), 0);
+        let market = deploy_market(WINDOW, 2);
+        let piece: Vec<u8> = (0..=255u8).collect();
+        let commitment = PieceCommitment::from_bytes::<InkSha256>(&piece, CHUNK).unwrap();
+        Market {
+            registry,
+            market: Rc::new(RefCell::new(market.unwrap())),
+            device,
+            piece,
+            commitment,
+        }
+    }
+
+    fn by(&self, who: u8, value: u64) -> RefMut<'_, StorageEscrow> {
+        call(account(MARKET), account(who), u128::from(value));
+        self.market.borrow_mut()
+    }
+
+    fn terms(&self, periods: u8) -> DealTerms {
+        DealTerms {
+            provider_device: self.device,
+            piece_root: self.commitment.root(),
+            chunk_size: CHUNK,
+            num_chunks: self.commitment.num_chunks(),
+            price_per_period: PRICE,
+            periods,
+            collateral: COLLATERAL,
+        }
+    }
+
+    /// A proposed and accepted deal of `periods` periods starting at `START`.
+    fn active(&self, periods: u8) {
+        self.by(CLIENT, PRICE * u64::from(periods))
+            .propose_deal(ID, self.terms(periods))
+            .unwrap();
+        self.by(PROVIDER, COLLATERAL)
+            .accept_deal(account(CLIENT), ID)
+            .unwrap();
+    }
+
+    /// The correct answer to challenge `i` of `period` under `seed`.
+    fn answer(&self, seed: [u8; 32], period: u64, i: u8) -> ChallengeResponse {
+        let key = as_contract(account(MARKET), || {
+            self.market.borrow().deal_key(account(CLIENT), ID)
+        });
+        let at = challenge::<InkSha256>(
+            &seed,
+            &key,
+            period,
+            i,
+            self.commitment.num_chunks(),
+            words_per_chunk(CHUNK).unwrap(),
+        )
+        .unwrap();
+        let start = at.chunk as usize * CHUNK as usize;
+        let chunk = &self.piece[start..start + CHUNK as usize];
+        let a = self.commitment.answer::<InkSha256>(at, chunk).unwrap();
+        ChallengeResponse {
+            index: i,
+            word: a.word,
+            word_proof: a.word_proof,
+            chunk_proof: a.chunk_proof,
+        }
+    }
+
+    /// Opens and fully proves `period` (time must be inside it).
+    fn prove(&self, period: u64) {
+        let seed = self
+            .by(PROVIDER, 0)
+            .open_challenge(account(CLIENT), ID, period)
+            .unwrap();
+        ink::env::test::advance_block::<E>();
+        let answers = vec![self.answer(seed, period, 0), self.answer(seed, period, 1)];
+        assert_eq!(
+            self.by(PROVIDER, 0)
+                .submit_proof(account(CLIENT), ID, period, answers),
+            Ok(true)
+        );
+    }
+
+    fn deal(&self) -> crate::storage_escrow::Deal {
+        as_contract(account(MARKET), || {
+            self.market.borrow().get_deal(account(CLIENT), ID)
+        })
+        .unwrap()
+    }
+
+    fn pause(&self, paused: bool) {
+        call(account(REGISTRY), account(AUTHORITY), 0);
+        self.registry
+            .borrow_mut()
+            .update_network(None, None, Some(paused), None)
+            .unwrap();
+    }
+}
+
+#[ink::test]
+fn test_initialize_market_ok() {
+    let m = Market::new();
+    assert!(as_contract(account(MARKET), || m
+        .market
+        .borrow()
+        .get_deal(account(CLIENT), ID))
+    .is_none());
+}
+
+#[ink::test]
+fn test_initialize_market_errors() {
+    let m = Market::new();
+    call(account(0xD1), account(OTHER), 0);
+    assert_eq!(
+        deploy_market(WINDOW, 2).err(),
+        Some(Error::NotNetworkAuthority)
+    );
+    call(account(0xD1), account(AUTHORITY), 0);
+    assert_eq!(deploy_market(0, 2).err(), Some(Error::InvalidMarketParams));
+    assert_eq!(
+        deploy_market(WINDOW, 9).err(),
+        Some(Error::InvalidMarketParams)
+    );
+    m.pause(true);
+    call(account(0xD1), account(AUTHORITY), 0);
+    assert_eq!(deploy_market(WINDOW, 2).err(), Some(Error::NetworkPaused));
+}
+
+#[ink::test]
+fn test_initialize_market_not_storage_network() {
+    let _registry = network(NetworkKind::Energy);
+    call(account(0xD1), account(AUTHORITY), 0);
+    assert_eq!(
+        deploy_market(WINDOW, 2).err(),
+        Some(Error::NotStorageNetwork)
+    );
+}
+
+#[ink::test]
+fn test_propose_deal_ok() {
+    let m = Market::new();
+    let before = balance_of(account(CLIENT));
+    m.by(CLIENT, 3 * PRICE)
+        .propose_deal(ID, m.terms(3))
+        .unwrap();
+    let e: DealProposed = last_event();
+    assert_eq!(
+        (e.client, e.deal_id, e.provider_device),
+        (account(CLIENT), ID, m.device)
+    );
+    assert_eq!(balance_of(account(CLIENT)), before - u128::from(3 * PRICE));
+    assert_eq!(balance_of(account(MARKET)), u128::from(3 * PRICE));
+    let deal = m.deal();
+    assert_eq!(
+        (deal.state, deal.escrow_left, deal.records.len()),
+        (DealState::Proposed, 3 * PRICE, 3)
+    );
+}
+
+#[ink::test]
+fn test_propose_deal_errors() {
+    let m = Market::new();
+    let bad = |f: fn(&mut DealTerms)| {
+        let mut t = m.terms(3);
+        f(&mut t);
+        t
+    };
+    for terms in [
+        bad(|t| t.periods = 0),
+        bad(|t| t.periods = 33),
+        bad(|t| t.price_per_period = 0),
+        bad(|t| t.num_chunks = 0),
+        bad(|t| t.chunk_size = 33),
+    ] {
+        assert_eq!(
+            m.by(CLIENT, 3 * PRICE).propose_deal(ID, terms),
+            Err(Error::InvalidDealTerms)
+        );
+    }
+    assert_eq!(
+        m.by(CLIENT, 1)
+            .propose_deal(ID, bad(|t| t.price_per_period = u64::MAX)),
+        Err(Error::MathOverflow)
+    );
+    assert_eq!(
+        m.by(CLIENT, 3 * PRICE - 1).propose_deal(ID, m.terms(3)),
+        Err(Error::WrongPayment)
+    );
+    assert_eq!(
+        m.by(CLIENT, 3 * PRICE)
+            .propose_deal(ID, bad(|t| t.provider_device = [1; 32])),
+        Err(Error::NotStorageDevice)
+    );
+    m.by(CLIENT, 3 * PRICE)
+        .propose_deal(ID, m.terms(3))
+        .unwrap();
+    assert_eq!(
+        m.by(CLIENT, 3 * PRICE).propose_deal(ID, m.terms(3)),
+        Err(Error::DealAlreadyExists)
+    );
+    m.pause(true);
+    assert_eq!(
+        m.by(CLIENT, 3 * PRICE).propose_deal(ID + 1, m.terms(3)),
+        Err(Error::NetworkPaused)
+    );
+}
+
+#[ink::test]
+fn test_cancel_deal_ok() {
+    let m = Market::new();
+    let before = balance_of(account(CLIENT));
+    m.by(CLIENT, 3 * PRICE)
+        .propose_deal(ID, m.terms(3))
+        .unwrap();
+    m.pause(true); // returns the client's own funds: allowed while paused
+    m.by(CLIENT, 0).cancel_deal(ID).unwrap();
+    let e: DealCancelled = last_event();
+    assert_eq!(e.refunded, 3 * PRICE);
+    assert_eq!(balance_of(account(CLIENT)), before);
+    assert_eq!(balance_of(account(MARKET)), 0);
+    assert!(as_contract(account(MARKET), || m
+        .market
+        .borrow()
+        .get_deal(account(CLIENT), ID))
+    .is_none());
+}
+
+#[ink::test]
+fn test_cancel_deal_errors() {
+    let m = Market::new();
+    assert_eq!(m.by(CLIENT, 0).cancel_deal(ID), Err(Error::DealNotFound));
+    m.active(2);
+    assert_eq!(m.by(CLIENT, 0).cancel_deal(ID), Err(Error::DealNotProposed));
+    // only the client's own deals: another caller's (client, id) does not exist
+    assert_eq!(m.by(OTHER, 0).cancel_deal(ID), Err(Error::DealNotFound));
+}
+
+#[ink::test]
+fn test_accept_deal_ok() {
+    let m = Market::new();
+    m.by(CLIENT, 2 * PRICE)
+        .propose_deal(ID, m.terms(2))
+        .unwrap();
+    set_time(START + 5);
+    m.by(PROVIDER, COLLATERAL)
+        .accept_deal(account(CLIENT), ID)
+        .unwrap();
+    let e: DealAccepted = last_event();
+    assert_eq!(
+        (e.provider, e.collateral, e.start_ts),
+        (account(PROVIDER), COLLATERAL, (START + 5) as i64)
+    );
+    assert_eq!(
+        balance_of(account(MARKET)),
+        u128::from(2 * PRICE + COLLATERAL)
+    );
+    let deal = m.deal();
+    assert_eq!(
+        (deal.state, deal.collateral_left),
+        (DealState::Active, COLLATERAL)
+    );
+}
+
+#[ink::test]
+fn test_accept_deal_errors() {
+    let m = Market::new();
+    assert_eq!(
+        m.by(PROVIDER, COLLATERAL).accept_deal(account(CLIENT), ID),
+        Err(Error::DealNotFound)
+    );
+    m.by(CLIENT, 2 * PRICE)
+        .propose_deal(ID, m.terms(2))
+        .unwrap();
+    assert_eq!(
+        m.by(OTHER, COLLATERAL).accept_deal(account(CLIENT), ID),
+        Err(Error::NotDeviceOwner)
+    );
+    assert_eq!(
+        m.by(PROVIDER, COLLATERAL - 1)
+            .accept_deal(account(CLIENT), ID),
+        Err(Error::WrongPayment)
+    );
+    call(account(REGISTRY), account(AUTHORITY), 0);
+    m.registry
+        .borrow_mut()
+        .set_device_status(m.device, DeviceStatus::Suspended)
+        .unwrap();
+    assert_eq!(
+        m.by(PROVIDER, COLLATERAL).accept_deal(account(CLIENT), ID),
+        Err(Error::DeviceNotActive)
+    );
+    m.pause(true);
+    assert_eq!(
+        m.by(PROVIDER, COLLATERAL).accept_deal(account(CLIENT), ID),
+        Err(Error::NetworkPaused)
+    );
+    m.pause(false);
+    call(account(REGISTRY), account(AUTHORITY), 0);
+    m.registry
+        .borrow_mut()
+        .set_device_status(m.device, DeviceStatus::Active)
+        .unwrap();
+    m.by(PROVIDER, COLLATERAL)
+        .accept_deal(account(CLIENT), ID)
+        .unwrap();
+    assert_eq!(
+        m.by(PROVIDER, COLLATERAL).accept_deal(account(CLIENT), ID),
+        Err(Error::DealNotProposed)
+    );
+}
+
+#[ink::test]
+fn test_open_challenge_ok() {
+    let m = Market::new();
+    m.active(2);
+    m.pause(true); // proving is allowed while paused
+    set_time(START + PERIOD);
+    let seed = m
+        .by(PROVIDER, 0)
+        .open_challenge(account(CLIENT), ID, 1)
+        .unwrap();
+    let record = m.deal().records[1];
+    assert_eq!(
+        (record.status, record.seed),
+        (PeriodStatus::Challenged, seed)
+    );
+}
+
+#[ink::test]
+fn test_open_challenge_errors() {
+    let m = Market::new();
+    m.by(CLIENT, 2 * PRICE)
+        .propose_deal(ID, m.terms(2))
+        .unwrap();
+    assert_eq!(
+        m.by(PROVIDER, 0).open_challenge(account(CLIENT), ID, 0),
+        Err(Error::NotProvider)
+    );
+    m.by(PROVIDER, COLLATERAL)
+        .accept_deal(account(CLIENT), ID)
+        .unwrap();
+    assert_eq!(
+        m.by(OTHER, 0).open_challenge(account(CLIENT), ID, 0),
+        Err(Error::NotProvider)
+    );
+    assert_eq!(
+        m.by(PROVIDER, 0).open_challenge(account(CLIENT), ID, 1),
+        Err(Error::WrongPeriod)
+    );
+    set_time(START + 2 * PERIOD); // past the deal's last period
+    assert_eq!(
+        m.by(PROVIDER, 0).open_challenge(account(CLIENT), ID, 2),
+        Err(Error::WrongPeriod)
+    );
+    set_time(START);
+    m.by(PROVIDER, 0)
+        .open_challenge(account(CLIENT), ID, 0)
+        .unwrap();
+    assert_eq!(
+        m.by(PROVIDER, 0).open_challenge(account(CLIENT), ID, 0),
+        Err(Error::ChallengeAlreadyOpen)
+    );
+    assert_eq!(
+        m.by(PROVIDER, 0).open_challenge(account(CLIENT), ID + 1, 0),
+        Err(Error::DealNotFound)
+    );
+}
+
+#[ink::test]
+fn test_submit_proof_ok_pays_the_period() {
+    let m = Market::new();
+    m.active(2);
+    let provider_before = balance_of(account(PROVIDER));
+    let seed = m
+        .by(PROVIDER, 0)
+        .open_challenge(account(CLIENT), ID, 0)
+        .unwrap();
+    ink::env::test::advance_block::<E>();
+    // answers may come in several calls
+    let first = vec![m.answer(seed, 0, 1)];
+    assert_eq!(
+        m.by(PROVIDER, 0)
+            .submit_proof(account(CLIENT), ID, 0, first),
+        Ok(false)
+    );
+    assert_eq!(balance_of(account(PROVIDER)), provider_before);
+    let second = vec![m.answer(seed, 0, 0)];
+    assert_eq!(
+        m.by(PROVIDER, 0)
+            .submit_proof(account(CLIENT), ID, 0, second),
+        Ok(true)
+    );
+    let e: ProofAccepted = last_event();
+    assert_eq!(
+        (e.answered, e.proven, e.provider_paid, e.protocol_fee),
+        (0b11, true, 950, 50)
+    );
+    assert_eq!(balance_of(account(PROVIDER)), provider_before + 950);
+    assert_eq!(balance_of(account(TREASURY)), 50);
+    assert_eq!(balance_of(account(MARKET)), u128::from(PRICE + COLLATERAL));
+    assert_eq!(m.deal().records[0].status, PeriodStatus::Proven);
+}
+
+#[ink::test]
+fn test_submit_proof_state_errors() {
+    let m = Market::new();
+    m.active(2);
+    let answer = |seed| vec![m.answer(seed, 0, 0)];
+    let unopened = answer([0; 32]);
+    assert_eq!(
+        m.by(PROVIDER, 0)
+            .submit_proof(account(CLIENT), ID, 0, unopened.clone()),
+        Err(Error::ChallengeNotOpen)
+    );
+    assert_eq!(
+        m.by(PROVIDER, 0)
+            .submit_proof(account(CLIENT), ID, 5, unopened.clone()),
+        Err(Error::WrongPeriod)
+    );
+    assert_eq!(
+        m.by(OTHER, 0)
+            .submit_proof(account(CLIENT), ID, 0, unopened),
+        Err(Error::NotProvider)
+    );
+    let seed = m
+        .by(PROVIDER, 0)
+        .open_challenge(account(CLIENT), ID, 0)
+        .unwrap();
+    let late = answer(seed);
+    ink::env::test::set_block_number::<E>(ink::env::block_number::<E>() + WINDOW + 1);
+    assert_eq!(
+        m.by(PROVIDER, 0)
+            .submit_proof(account(CLIENT), ID, 0, late.clone()),
+        Err(Error::ProofWindowClosed)
+    );
+    m.by(OTHER, 0).report_fault(account(CLIENT), ID, 0).unwrap();
+    assert_eq!(
+        m.by(PROVIDER, 0)
+            .submit_proof(account(CLIENT), ID, 0, late.clone()),
+        Err(Error::PeriodFaulted)
+    );
+    set_time(START + PERIOD);
+    m.prove(1);
+    assert_eq!(
+        m.by(PROVIDER, 0).submit_proof(account(CLIENT), ID, 1, late),
+        Err(Error::PeriodAlreadyProven)
+    );
+}
+
+#[ink::test]
+fn test_submit_proof_response_errors() {
+    let m = Market::new();
+    m.active(2);
+    let seed = m
+        .by(PROVIDER, 0)
+        .open_challenge(account(CLIENT), ID, 0)
+        .unwrap();
+    let submit = |responses| {
+        call(account(MARKET), account(PROVIDER), 0);
+        m.market
+            .borrow_mut()
+            .submit_proof(account(CLIENT), ID, 0, responses)
+    };
+    let mut wrong_index = m.answer(seed, 0, 0);
+    wrong_index.index = 2;
+    assert_eq!(submit(vec![wrong_index]), Err(Error::NoSuchChallenge));
+    let twice = vec![m.answer(seed, 0, 0), m.answer(seed, 0, 0)];
+    assert_eq!(submit(twice), Err(Error::DuplicateResponse));
+    let mut long = m.answer(seed, 0, 0);
+    long.chunk_proof = vec![[0; 32]; 33];
+    assert_eq!(submit(vec![long]), Err(Error::ProofTooLong));
+    let mut forged = m.answer(seed, 0, 0);
+    forged.word[0] ^= 1;
+    assert_eq!(submit(vec![forged]), Err(Error::InvalidProof));
+    let record = m.deal().records[0];
+    assert_eq!(
+        (record.status, record.answered),
+        (PeriodStatus::Challenged, 0)
+    );
+}
+
+#[ink::test]
+fn test_report_fault_ok_unchallenged_period() {
+    let m = Market::new();
+    m.active(3);
+    let client_before = balance_of(account(CLIENT));
+    set_time(START + PERIOD);
+    m.by(OTHER, 0).report_fault(account(CLIENT), ID, 0).unwrap();
+    let e: FaultReported = last_event();
+    assert_eq!(
+        (e.refunded, e.slashed, e.consecutive_faults),
+        (PRICE, 200, 1)
+    );
+    assert_eq!(
+        balance_of(account(CLIENT)),
+        client_before + u128::from(PRICE + 200)
+    );
+    let deal = m.deal();
+    assert_eq!((deal.collateral_left, deal.escrow_left), (1_800, 2 * PRICE));
+}
+
+#[ink::test]
+fn test_report_fault_terminates_at_the_limit() {
+    let m = Market::new();
+    m.active(3);
+    let client_before = balance_of(account(CLIENT));
+    set_time(START + 2 * PERIOD);
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 0),
+        Ok(false)
+    );
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 1),
+        Ok(true)
+    );
+    let e: DealTerminated = last_event();
+    // 2,000 collateral: 200 then 180 slashed to the client, 1,620 to the treasury
+    assert_eq!((e.refunded, e.slashed_to_treasury), (PRICE, 1_620));
+    assert_eq!(
+        balance_of(account(CLIENT)),
+        client_before + u128::from(3 * PRICE + 380)
+    );
+    assert_eq!(balance_of(account(TREASURY)), 1_620);
+    assert_eq!(balance_of(account(MARKET)), 0);
+    assert_eq!(m.deal().state, DealState::Terminated);
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 2),
+        Err(Error::DealNotActive)
+    );
+}
+
+#[ink::test]
+fn test_report_fault_errors() {
+    let m = Market::new();
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 0),
+        Err(Error::DealNotFound)
+    );
+    m.active(2);
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 0),
+        Err(Error::FaultNotReportable)
+    );
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 9),
+        Err(Error::WrongPeriod)
+    );
+    m.by(PROVIDER, 0)
+        .open_challenge(account(CLIENT), ID, 0)
+        .unwrap();
+    set_time(START + PERIOD); // the period is over but the proof window is not
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 0),
+        Err(Error::FaultNotReportable)
+    );
+    m.prove(1);
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 1),
+        Err(Error::FaultNotReportable)
+    );
+}
+
+#[ink::test]
+fn test_complete_deal_ok() {
+    let m = Market::new();
+    m.active(2);
+    m.prove(0);
+    set_time(START + PERIOD);
+    m.prove(1);
+    let provider_before = balance_of(account(PROVIDER));
+    set_time(START + 2 * PERIOD);
+    m.by(OTHER, 0).complete_deal(account(CLIENT), ID).unwrap();
+    let e: DealCompleted = last_event();
+    assert_eq!(
+        (e.collateral_returned, e.proven_periods, e.faulted_periods),
+        (COLLATERAL, 2, 0)
+    );
+    assert_eq!(
+        balance_of(account(PROVIDER)),
+        provider_before + u128::from(COLLATERAL)
+    );
+    assert_eq!(balance_of(account(MARKET)), 0);
+    assert_eq!(balance_of(account(TREASURY)), 100);
+}
+
+#[ink::test]
+fn test_complete_deal_errors() {
+    let m = Market::new();
+    assert_eq!(
+        m.by(OTHER, 0).complete_deal(account(CLIENT), ID),
+        Err(Error::DealNotFound)
+    );
+    m.by(CLIENT, 2 * PRICE)
+        .propose_deal(ID, m.terms(2))
+        .unwrap();
+    assert_eq!(
+        m.by(OTHER, 0).complete_deal(account(CLIENT), ID),
+        Err(Error::DealNotActive)
+    );
+    m.by(PROVIDER, COLLATERAL)
+        .accept_deal(account(CLIENT), ID)
+        .unwrap();
+    m.prove(0);
+    let events = event_count();
+    set_time(START + 2 * PERIOD);
+    assert_eq!(
+        m.by(OTHER, 0).complete_deal(account(CLIENT), ID),
+        Err(Error::DealNotFinished)
+    );
+    assert_eq!(event_count(), events);
+}
+
+#[ink::test]
+fn test_complete_terminated_deal_returns_nothing_left() {
+    let m = Market::new();
+    m.active(2);
+    set_time(START + 2 * PERIOD);
+    m.by(OTHER, 0).report_fault(account(CLIENT), ID, 0).unwrap();
+    m.by(OTHER, 0).report_fault(account(CLIENT), ID, 1).unwrap();
+    let provider_before = balance_of(account(PROVIDER));
+    m.by(OTHER, 0).complete_deal(account(CLIENT), ID).unwrap();
+    let e: DealCompleted = last_event();
+    assert_eq!((e.collateral_returned, e.faulted_periods), (0, 2));
+    assert_eq!(balance_of(account(PROVIDER)), provider_before);
+}
