@@ -126,16 +126,17 @@ pub async fn subscribe(
     Ok((client, sink, stream))
 }
 
-/// Whether `status` says the server cannot replay from the requested slot (the replay
-/// window has moved past it), so the gap must be backfilled another way.
+/// Whether `status` says the server cannot replay from the requested slot, so the gap must
+/// be backfilled another way. Dragon's Mouth answers a `from_slot` older than its window
+/// with "broadcast from {slot} is not available, last available: {first}" as the stream's
+/// first item (`OutOfRange`; `Internal` in older releases), and "from_slot is not
+/// supported" when it keeps no replay buffer at all.
 pub fn is_replay_unavailable(status: &tonic::Status) -> bool {
+    let message = status.message();
     matches!(
         status.code(),
-        tonic::Code::InvalidArgument | tonic::Code::OutOfRange
-    ) && status
-        .message()
-        .to_ascii_lowercase()
-        .contains("not available")
+        tonic::Code::OutOfRange | tonic::Code::Internal | tonic::Code::InvalidArgument
+    ) && (message.contains("is not available") || message.contains("from_slot is not supported"))
 }
 
 /// What `update` means to the indexer.
@@ -251,4 +252,34 @@ fn transaction_view(info: &SubscribeUpdateTransactionInfo) -> Result<Transaction
         inner_instructions,
         log_messages: meta.log_messages.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_refusals_are_recognized_and_other_errors_are_not() {
+        let refused = "broadcast from 450649411 is not available, last available: 450649417";
+        assert!(is_replay_unavailable(&tonic::Status::out_of_range(refused)));
+        assert!(is_replay_unavailable(&tonic::Status::internal(refused)));
+        assert!(is_replay_unavailable(&tonic::Status::internal(
+            "from_slot is not supported"
+        )));
+        assert!(!is_replay_unavailable(&tonic::Status::unavailable(refused)));
+        assert!(!is_replay_unavailable(&tonic::Status::internal(
+            "connection reset"
+        )));
+    }
+
+    #[test]
+    fn the_request_filters_successful_suite_transactions_and_every_slot() {
+        let request = subscribe_request(&suite_programs(), Commitment::Processed, Some(7));
+        let filter = &request.transactions["depin"];
+        assert_eq!((filter.vote, filter.failed), (Some(false), Some(false)));
+        assert_eq!(filter.account_include.len(), 5);
+        assert_eq!(request.slots["depin"].filter_by_commitment, Some(false));
+        assert_eq!(request.from_slot, Some(7));
+        assert_eq!(request.commitment, Some(CommitmentLevel::Processed as i32));
+    }
 }

@@ -2,8 +2,8 @@
 //! trait `yellowstone-grpc-proto` generates), fed by the test with updates.
 //!
 //! It keeps every update it was given; a subscription with `from_slot` is replayed from that
-//! slot when it is inside the replay window, and refused the way Yellowstone refuses it when
-//! it is older. Filters honoured: transactions by `account_include`, `vote` and `failed`.
+//! slot when it is inside the replay window, and refused the way Dragon's Mouth refuses it
+//! when it is older (an `OutOfRange` status as the stream's first item). Filters honoured: transactions by `account_include`, `vote` and `failed`.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -236,9 +236,15 @@ impl Geyser for Service {
             state.subscriptions += 1;
             let replay = match first.from_slot {
                 Some(from) if from < state.first_replayable => {
-                    return Err(Status::invalid_argument(format!(
+                    // as Dragon's Mouth does: the refusal is the stream's first item
+                    let refusal = Status::out_of_range(format!(
                         "broadcast from {from} is not available, last available: {}",
                         state.first_replayable
+                    ));
+                    let (tx, rx) = mpsc::channel(1);
+                    let _ = tx.try_send(Err(refusal));
+                    return Ok(Response::new(Box::pin(
+                        tokio_stream::wrappers::ReceiverStream::new(rx),
                     )));
                 }
                 Some(from) => state
