@@ -126,6 +126,14 @@ pub async fn run(
     result
 }
 
+/// Delay before reconnect attempt `attempt`: uniform in `[0, min(max, initial * 2^attempt)]`.
+pub fn backoff(attempt: u32, initial_ms: u64, max_ms: u64) -> Duration {
+    let ceiling = initial_ms
+        .saturating_mul(1u64.checked_shl(attempt.min(32)).unwrap_or(u64::MAX))
+        .min(max_ms);
+    Duration::from_millis(rand::rng().random_range(0..=ceiling))
+}
+
 impl Session<'_> {
     /// Streams, reconnecting with backoff, until shutdown or a fatal error.
     async fn run(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), RunError> {
@@ -163,17 +171,7 @@ impl Session<'_> {
             }
         }
     }
-}
 
-/// Delay before reconnect attempt `attempt`: uniform in `[0, min(max, initial * 2^attempt)]`.
-pub fn backoff(attempt: u32, initial_ms: u64, max_ms: u64) -> Duration {
-    let ceiling = initial_ms
-        .saturating_mul(1u64.checked_shl(attempt.min(32)).unwrap_or(u64::MAX))
-        .min(max_ms);
-    Duration::from_millis(rand::rng().random_range(0..=ceiling))
-}
-
-impl Session<'_> {
     /// One connection: from the checkpoint, or live plus a JSON-RPC backfill of the gap when
     /// the endpoint cannot replay that far back.
     async fn stream(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<End, SessionError> {
