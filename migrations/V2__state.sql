@@ -523,11 +523,18 @@ BEGIN
     RETURN orphans;
 END $$;
 
--- Raises the commitment of a slot's rows.
-CREATE FUNCTION depin_set_commitment(s BIGINT, level TEXT) RETURNS VOID LANGUAGE sql AS $$
-    UPDATE events SET commitment = level WHERE slot = s AND commitment <> level;
-    UPDATE decode_failures SET commitment = level WHERE slot = s AND commitment <> level;
-    UPDATE indexed_transactions SET commitment = level WHERE slot = s AND commitment <> level;
+-- Raises the rows of `slot_list` to commitment `level`; rows already there or above stay.
+CREATE FUNCTION depin_set_commitment(slot_list BIGINT[], level TEXT) RETURNS VOID
+LANGUAGE sql AS $$
+    UPDATE events SET commitment = level WHERE slot = ANY(slot_list)
+        AND array_position(ARRAY['processed', 'confirmed', 'finalized'], commitment)
+          < array_position(ARRAY['processed', 'confirmed', 'finalized'], level);
+    UPDATE decode_failures SET commitment = level WHERE slot = ANY(slot_list)
+        AND array_position(ARRAY['processed', 'confirmed', 'finalized'], commitment)
+          < array_position(ARRAY['processed', 'confirmed', 'finalized'], level);
+    UPDATE indexed_transactions SET commitment = level WHERE slot = ANY(slot_list)
+        AND array_position(ARRAY['processed', 'confirmed', 'finalized'], commitment)
+          < array_position(ARRAY['processed', 'confirmed', 'finalized'], level);
 $$;
 
 -- Applies a batch's slot statuses in stream order: records each, removes dead slots and
@@ -566,20 +573,10 @@ BEGIN
     END LOOP;
     -- commitments last, once per level: rows moved into a slot above are raised too
     IF array_position(ranks, stream_level) < 2 AND cardinality(confirmed) > 0 THEN
-        UPDATE events SET commitment = 'confirmed'
-            WHERE slot = ANY(confirmed) AND commitment = 'processed';
-        UPDATE decode_failures SET commitment = 'confirmed'
-            WHERE slot = ANY(confirmed) AND commitment = 'processed';
-        UPDATE indexed_transactions SET commitment = 'confirmed'
-            WHERE slot = ANY(confirmed) AND commitment = 'processed';
+        PERFORM depin_set_commitment(confirmed, 'confirmed');
     END IF;
     IF array_position(ranks, stream_level) < 3 AND cardinality(finalized) > 0 THEN
-        UPDATE events SET commitment = 'finalized'
-            WHERE slot = ANY(finalized) AND commitment <> 'finalized';
-        UPDATE decode_failures SET commitment = 'finalized'
-            WHERE slot = ANY(finalized) AND commitment <> 'finalized';
-        UPDATE indexed_transactions SET commitment = 'finalized'
-            WHERE slot = ANY(finalized) AND commitment <> 'finalized';
+        PERFORM depin_set_commitment(finalized, 'finalized');
     END IF;
     RETURN removed;
 END $$;

@@ -16,23 +16,25 @@
     reason = "solana-program-test 3.x deprecations; see the harness crate doc"
 )]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use depin_indexer::config::Config;
-use depin_indexer::decode::{
-    decode_transaction, CompiledInstruction, InnerInstructions, TransactionView,
-};
-use depin_indexer::rows::{event_row, Value, KEY_COLUMNS, TABLES};
+use depin_indexer::decode::decode_transaction;
+use depin_indexer::rows::Value;
 use depin_indexer::run::{run, Committed, Hooks};
-use depin_indexer::sink::{Commitment, Sink};
+use depin_indexer::sink::{
+    event_rows, Batch, Commitment, IndexedTransaction, Sink, Source, StagedTable,
+};
 use depin_indexer::source::suite_programs;
-use depin_indexer::testkit::chain::{lay_out, replicate, stream_updates, ChainTransaction};
+use depin_indexer::testkit::chain::{
+    lay_out, replicate, stream_updates, transaction_view, ChainTransaction,
+};
 use depin_indexer::testkit::geyser::GeyserTestServer;
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_indexer::testkit::scenario::full_scenario;
-use depin_tests::runtime::{ProcessedTransaction, Suite};
+use depin_tests::runtime::Suite;
 use futures::pin_mut;
 use tokio::sync::{mpsc, watch};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -41,46 +43,26 @@ use tokio_postgres::types::{ToSql, Type};
 const FIRST_SLOT: u64 = 10_000;
 const PER_SLOT: usize = 50;
 
-fn view(tx: &ProcessedTransaction) -> TransactionView {
-    TransactionView {
-        account_keys: tx.account_keys.clone(),
-        inner_instructions: tx
-            .inner_instructions
+/// The event rows of `chain`, per table with its columns, built by the sink itself.
+fn rows_of(chain: &[ChainTransaction]) -> Vec<StagedTable> {
+    let batch = Batch {
+        transactions: chain
             .iter()
-            .map(|(index, group)| InnerInstructions {
-                index: *index,
-                instructions: group
-                    .iter()
-                    .map(|i| CompiledInstruction {
-                        program_id_index: i.program_id_index,
-                        data: i.data.clone(),
-                    })
-                    .collect(),
+            .map(|tx| IndexedTransaction {
+                signature: tx.processed.signature.clone(),
+                slot: tx.slot,
+                tx_index: tx.index,
+                source: Source::Grpc,
+                decoded: decode_transaction(&transaction_view(&tx.processed)),
             })
             .collect(),
-        log_messages: tx.log_messages.clone(),
-    }
+        ..Batch::default()
+    };
+    event_rows(&batch, Commitment::Confirmed).expect("slots fit in BIGINT")
 }
 
-/// The event rows of `chain`, per table, exactly as the sink builds them.
-fn rows_of(chain: &[ChainTransaction]) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
-    let mut tables: BTreeMap<&'static str, Vec<Vec<Value>>> = BTreeMap::new();
-    for tx in chain {
-        for record in decode_transaction(&view(&tx.processed)).events {
-            let row = event_row(&record.event);
-            let mut values = vec![
-                Value::Text(tx.processed.signature.clone()),
-                Value::Int4(i32::from(record.instruction_index)),
-                Value::Int4(i32::from(record.event_index)),
-                Value::Int8(tx.slot as i64),
-                Value::Int8(tx.index as i64),
-                Value::Text("confirmed".into()),
-            ];
-            values.extend(row.values);
-            tables.entry(row.table).or_default().push(values);
-        }
-    }
-    tables
+fn row_count(tables: &[StagedTable]) -> u64 {
+    tables.iter().map(|(_, _, rows)| rows.len() as u64).sum()
 }
 
 fn config(endpoint: &str, database: &str) -> Config {
@@ -173,7 +155,7 @@ async fn index(chain: &[ChainTransaction], expected_rows: u64, pace: Option<Dura
 
 /// Binary COPY of the same rows straight into the event tables (no staging, no conflict
 /// handling, no state): the database's own limit for these rows here.
-async fn plain_copy(tables: &BTreeMap<&'static str, Vec<Vec<Value>>>) -> Duration {
+async fn plain_copy(tables: &[StagedTable]) -> Duration {
     let pg = TempPostgres::start().await.expect("postgres");
     let sink = Sink::connect(pg.url(), Commitment::Confirmed, "bench")
         .await
@@ -185,18 +167,12 @@ async fn plain_copy(tables: &BTreeMap<&'static str, Vec<Vec<Value>>>) -> Duratio
     tokio::spawn(connection);
     let started = Instant::now();
     let tx = client.transaction().await.expect("begin");
-    for (table, rows) in tables {
-        let columns = TABLES
-            .iter()
-            .find(|t| t.name == *table)
-            .map(|t| t.columns)
-            .unwrap_or_default();
-        let list: Vec<&str> = KEY_COLUMNS.iter().chain(columns).copied().collect();
+    for (table, columns, rows) in tables {
         let types: Vec<Type> = rows[0].iter().map(Value::pg_type).collect();
         let sink = tx
             .copy_in(&format!(
                 "COPY {table} ({}) FROM STDIN BINARY",
-                list.join(", ")
+                columns.join(", ")
             ))
             .await
             .expect("copy");
@@ -244,7 +220,7 @@ async fn main() {
         .collect();
     let chain = lay_out(replicate(&recorded, copies), FIRST_SLOT, PER_SLOT);
     let tables = rows_of(&chain);
-    let total: u64 = tables.values().map(|r| r.len() as u64).sum();
+    let total = row_count(&tables);
     println!(
         "load: {} transactions, {} event rows in {} tables ({} copies of the scenario, {} per slot)",
         chain.len(),
@@ -281,7 +257,7 @@ async fn main() {
 
     // paced at half the measured rate: latency of a keeping-up indexer
     let paced_chain: Vec<_> = chain.iter().take(chain.len() / 4).cloned().collect();
-    let paced_rows: u64 = rows_of(&paced_chain).values().map(|r| r.len() as u64).sum();
+    let paced_rows = row_count(&rows_of(&paced_chain));
     let txs_per_sec = (rate / (total as f64 / chain.len() as f64)) / 2.0;
     let slot_every = Duration::from_secs_f64(PER_SLOT as f64 / txs_per_sec);
     let paced = index(&paced_chain, paced_rows, Some(slot_every)).await;

@@ -85,6 +85,23 @@ pub struct DecodedTransaction {
     pub failures: Vec<DecodeFailure>,
 }
 
+/// Decodes `view` when the transaction's shape could be read; a broken shape (the reason
+/// in `Err`) becomes one failure without an instruction, so the transaction is recorded
+/// rather than dropped.
+pub fn decode_or_record(view: Result<TransactionView, String>) -> DecodedTransaction {
+    match view {
+        Ok(view) => decode_transaction(&view),
+        Err(reason) => DecodedTransaction {
+            events: Vec::new(),
+            failures: vec![DecodeFailure {
+                instruction_index: None,
+                program: None,
+                reason,
+            }],
+        },
+    }
+}
+
 /// Decodes every suite event of `tx`.
 pub fn decode_transaction(tx: &TransactionView) -> DecodedTransaction {
     let mut out = DecodedTransaction::default();

@@ -128,8 +128,8 @@ impl Event {
     }
 }
 
-/// The suite program with id `program`, if it is one.
-pub fn is_suite_program(program: &Pubkey) -> bool {
+/// The suite's program ids.
+pub fn suite_programs() -> [Pubkey; 5] {
     [
         device_registry::ID,
         ::staking::ID,
@@ -137,7 +137,11 @@ pub fn is_suite_program(program: &Pubkey) -> bool {
         storage_escrow::ID,
         energy_settlement::ID,
     ]
-    .contains(program)
+}
+
+/// Whether `program` is one of the suite's programs.
+pub fn is_suite_program(program: &Pubkey) -> bool {
+    suite_programs().contains(program)
 }
 
 /// Decodes `discriminator || borsh(event)` emitted by `program`; `Ok(None)` if `program`

@@ -9,10 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use crate::decode::{
-    decode_transaction, CompiledInstruction, DecodeFailure, DecodedTransaction, InnerInstructions,
-    TransactionView,
-};
+use crate::decode::{decode_or_record, CompiledInstruction, InnerInstructions, TransactionView};
 use crate::sink::{Commitment, IndexedTransaction, Source};
 
 /// Why a backfill failed.
@@ -227,17 +224,7 @@ impl RpcClient {
         if tx.meta.as_ref().is_some_and(|m| m.err.is_some()) {
             return Ok(None);
         }
-        let decoded = match view(&tx) {
-            Ok(view) => decode_transaction(&view),
-            Err(reason) => DecodedTransaction {
-                events: Vec::new(),
-                failures: vec![DecodeFailure {
-                    instruction_index: None,
-                    program: None,
-                    reason,
-                }],
-            },
-        };
+        let decoded = decode_or_record(view(&tx));
         Ok(Some(IndexedTransaction {
             signature: signature.to_owned(),
             slot: tx.slot,

@@ -306,9 +306,10 @@ impl Sink {
         // rows of slots whose status is already above the stream's level
         if !staged.slots.is_empty() {
             tx.execute(
-                "SELECT depin_set_commitment(slot, status) FROM slots
+                "SELECT depin_set_commitment(array_agg(slot), status) FROM slots
                  WHERE slot = ANY($1) AND status IN ('confirmed', 'finalized')
-                   AND status <> $2",
+                   AND status <> $2
+                 GROUP BY status",
                 &[&staged.slots, &level],
             )
             .await?;
@@ -361,7 +362,7 @@ impl Sink {
 }
 
 /// One table's share of a batch: its name, the columns written and the rows.
-type StagedTable = (&'static str, Vec<&'static str>, Vec<Vec<Value>>);
+pub type StagedTable = (&'static str, Vec<&'static str>, Vec<Vec<Value>>);
 
 /// A batch turned into rows: each staged table with its columns and rows (bookkeeping
 /// first), the slots its transactions are in, and the state keys its events touch.
@@ -484,6 +485,17 @@ fn stage_rows(batch: &Batch, level: &str) -> Result<Staged, SinkError> {
         slots: slots.into_iter().collect(),
         keys,
     })
+}
+
+/// The event rows the sink writes for `batch` at `commitment`, per event table with its
+/// columns: what a plain COPY of the same data would write (the benchmark's baseline).
+pub fn event_rows(batch: &Batch, commitment: Commitment) -> Result<Vec<StagedTable>, SinkError> {
+    let staged = stage_rows(batch, commitment.as_str())?;
+    Ok(staged
+        .tables
+        .into_iter()
+        .filter(|(table, _, _)| TABLES.iter().any(|t| t.name == *table))
+        .collect())
 }
 
 /// Binary-COPYs `rows` into `stage_<table>` (emptied by the insert that follows).

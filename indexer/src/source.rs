@@ -12,22 +12,11 @@ use yellowstone_grpc_proto::geyser::{
     SubscribeRequestFilterTransactions, SubscribeUpdate, SubscribeUpdateTransactionInfo,
 };
 
-use crate::decode::{
-    decode_transaction, CompiledInstruction, DecodeFailure, DecodedTransaction, InnerInstructions,
-    TransactionView,
-};
+use crate::decode::{decode_or_record, CompiledInstruction, InnerInstructions, TransactionView};
 use crate::sink::{Commitment, IndexedTransaction, SlotStatus, SlotUpdate, Source};
 
 /// The suite's program ids, whose transactions the indexer subscribes to.
-pub fn suite_programs() -> [Pubkey; 5] {
-    [
-        device_registry::ID,
-        ::staking::ID,
-        ::rewards::ID,
-        storage_escrow::ID,
-        energy_settlement::ID,
-    ]
-}
+pub use crate::events::suite_programs;
 
 /// What one stream message means to the indexer.
 #[derive(Debug, Clone)]
@@ -188,17 +177,7 @@ pub fn indexed_transaction(
         return None;
     }
     let signature = bs58::encode(&info.signature).into_string();
-    let decoded = match transaction_view(&info) {
-        Ok(view) => decode_transaction(&view),
-        Err(reason) => DecodedTransaction {
-            events: Vec::new(),
-            failures: vec![DecodeFailure {
-                instruction_index: None,
-                program: None,
-                reason,
-            }],
-        },
-    };
+    let decoded = decode_or_record(transaction_view(&info));
     Some(IndexedTransaction {
         signature,
         slot,

@@ -13,32 +13,12 @@ use depin_indexer::decode::{
     decode_transaction, CompiledInstruction, EventSource, InnerInstructions, TransactionView,
 };
 use depin_indexer::events::{registry, staking, Event};
+use depin_indexer::testkit::chain::transaction_view;
 use depin_sdk::registry as registry_ix;
 use depin_sdk::{pda, Pubkey};
 use depin_tests::fixture::FixtureBuilder;
-use depin_tests::runtime::{ProcessedTransaction, Suite};
+use depin_tests::runtime::Suite;
 use depin_tests::{Keypair, Signer};
-
-fn view(tx: &ProcessedTransaction) -> TransactionView {
-    TransactionView {
-        account_keys: tx.account_keys.clone(),
-        inner_instructions: tx
-            .inner_instructions
-            .iter()
-            .map(|(index, group)| InnerInstructions {
-                index: *index,
-                instructions: group
-                    .iter()
-                    .map(|inner| CompiledInstruction {
-                        program_id_index: inner.program_id_index,
-                        data: inner.data.clone(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        log_messages: tx.log_messages.clone(),
-    }
-}
 
 #[tokio::test]
 async fn events_of_real_transactions() {
@@ -71,7 +51,7 @@ async fn events_of_real_transactions() {
         .expect("send");
 
     // When it is decoded
-    let decoded = decode_transaction(&view(&processed));
+    let decoded = decode_transaction(&transaction_view(&processed));
 
     // Then both events come out, keyed by instruction and event index, with chain values
     assert!(decoded.failures.is_empty(), "{:?}", decoded.failures);
@@ -113,7 +93,7 @@ async fn events_of_real_transactions() {
         .send_with_metadata(&[status], &[&fx.net.authority])
         .await
         .expect("suspend");
-    let decoded = decode_transaction(&view(&processed));
+    let decoded = decode_transaction(&transaction_view(&processed));
     assert_eq!(decoded.events.len(), 1);
     assert_eq!(
         decoded.events[0].event.kind(),

@@ -59,12 +59,7 @@ async fn full_scenario_is_indexed_row_by_row() {
         TABLES.len(),
         "the scenario emits every kind"
     );
-    let stored = stored_rows(&db).await;
-    let expected: BTreeMap<String, i64> = expected
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    assert_eq!(stored, expected);
+    assert_eq!(stored_rows(&db).await, expected);
     // every transaction that mentions a suite program, once (the token-program setup
     // transactions of the fixtures are not streamed)
     assert_eq!(
@@ -292,11 +287,7 @@ async fn stream_dropped_and_resumed_from_the_checkpoint() {
     let last = chain.last_slot() as i64;
     assert_eq!(wait_for(pg.url(), CHECKPOINT, last, LIMIT).await, last);
     let db = connect(pg.url()).await;
-    let expected: BTreeMap<String, i64> = chain
-        .expected_rows()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let expected = chain.expected_rows();
     assert_eq!(stored_rows(&db).await, expected);
     assert!(geyser.subscriptions() >= 2);
     let metrics = reqwest::get(format!("http://{addr}/metrics"))
@@ -426,11 +417,13 @@ async fn rows_of_a_dead_slot_are_removed_and_state_rebuilt() {
 }
 
 fn decode_kinds(tx: &depin_indexer::testkit::chain::ChainTransaction) -> Vec<&'static str> {
-    depin_indexer::decode::decode_transaction(&view(&tx.processed))
-        .events
-        .iter()
-        .map(|r| depin_indexer::rows::event_row(&r.event).table)
-        .collect()
+    depin_indexer::decode::decode_transaction(&depin_indexer::testkit::chain::transaction_view(
+        &tx.processed,
+    ))
+    .events
+    .iter()
+    .map(|r| depin_indexer::rows::event_row(&r.event).table)
+    .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -479,11 +472,7 @@ async fn a_gap_older_than_the_replay_window_is_backfilled_over_json_rpc() {
     let last = chain.last_slot() as i64;
     assert_eq!(wait_for(pg.url(), CHECKPOINT, last, LIMIT).await, last);
     let db = connect(pg.url()).await;
-    let expected: BTreeMap<String, i64> = chain
-        .expected_rows()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let expected = chain.expected_rows();
     assert_eq!(stored_rows(&db).await, expected);
     let gap_txs = chain
         .txs

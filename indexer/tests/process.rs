@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -133,11 +132,7 @@ async fn killed_mid_batch_then_restarted_loses_and_doubles_nothing() {
     );
 
     // Then every row is there exactly once
-    let expected: BTreeMap<String, i64> = chain
-        .expected_rows()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let expected = chain.expected_rows();
     assert_eq!(stored_rows(&db).await, expected);
     assert_eq!(
         scalar(&db, "SELECT count(*) FROM indexed_transactions").await,

@@ -3,6 +3,8 @@
 //! JSON-RPC `getTransaction` answer.
 
 use depin_tests::runtime::ProcessedTransaction;
+
+use crate::decode::{CompiledInstruction, InnerInstructions, TransactionView};
 use serde_json::{json, Value as Json};
 use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
 use yellowstone_grpc_proto::geyser::{
@@ -10,6 +12,28 @@ use yellowstone_grpc_proto::geyser::{
     SubscribeUpdateTransactionInfo,
 };
 use yellowstone_grpc_proto::solana::storage::confirmed_block as pb;
+
+/// What decoding needs of a runtime transaction: the fields a Geyser update carries.
+pub fn transaction_view(tx: &ProcessedTransaction) -> TransactionView {
+    TransactionView {
+        account_keys: tx.account_keys.clone(),
+        inner_instructions: tx
+            .inner_instructions
+            .iter()
+            .map(|(index, group)| InnerInstructions {
+                index: *index,
+                instructions: group
+                    .iter()
+                    .map(|ix| CompiledInstruction {
+                        program_id_index: ix.program_id_index,
+                        data: ix.data.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        log_messages: tx.log_messages.clone(),
+    }
+}
 
 /// One transaction placed in a slot.
 #[derive(Debug, Clone)]

@@ -148,16 +148,12 @@ impl GeyserTestServer {
         format!("http://{}", self.addr)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Keeps `update` and sends it to every live subscription whose filter it passes.
     /// Waits while a subscriber's queue is full (so a slow client slows the feed down
     /// instead of losing updates).
     pub async fn push(&self, update: SubscribeUpdate) {
         let targets: Vec<_> = {
-            let mut state = self.lock();
+            let mut state = super::lock(&self.state);
             state.history.push(update.clone());
             state.subscribers.retain(|s| !s.tx.is_closed());
             if state.record_send_times {
@@ -179,27 +175,27 @@ impl GeyserTestServer {
 
     /// Slots below `slot` can no longer be replayed (`from_slot` before it is refused).
     pub fn forget_before(&self, slot: u64) {
-        self.lock().first_replayable = slot;
+        super::lock(&self.state).first_replayable = slot;
     }
 
     /// Ends every open subscription, as a dropped connection would.
     pub fn disconnect_all(&self) {
-        self.lock().subscribers.clear();
+        super::lock(&self.state).subscribers.clear();
     }
 
     /// Subscriptions opened so far.
     pub fn subscriptions(&self) -> u64 {
-        self.lock().subscriptions
+        super::lock(&self.state).subscriptions
     }
 
     /// Records when each transaction update is sent (for latency measurements).
     pub fn record_send_times(&self) {
-        self.lock().record_send_times = true;
+        super::lock(&self.state).record_send_times = true;
     }
 
     /// The recorded send times, by signature.
     pub fn send_times(&self) -> Vec<(String, Instant)> {
-        std::mem::take(&mut self.lock().sent)
+        std::mem::take(&mut super::lock(&self.state).sent)
     }
 }
 
@@ -232,7 +228,7 @@ impl Geyser for Service {
         let (tx, rx) = mpsc::channel(4096);
         let (alive, killed) = oneshot::channel::<()>();
         let replay: Vec<SubscribeUpdate> = {
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut state = super::lock(&self.state);
             state.subscriptions += 1;
             let replay = match first.from_slot {
                 Some(from) if from < state.first_replayable => {
@@ -321,11 +317,7 @@ impl Geyser for Service {
         &self,
         _: Request<SubscribeReplayInfoRequest>,
     ) -> Result<Response<SubscribeReplayInfoResponse>, Status> {
-        let first = self
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .first_replayable;
+        let first = super::lock(&self.state).first_replayable;
         Ok(Response::new(SubscribeReplayInfoResponse {
             first_available: Some(first),
         }))
@@ -355,10 +347,7 @@ impl Geyser for Service {
         &self,
         _: Request<GetSlotRequest>,
     ) -> Result<Response<GetSlotResponse>, Status> {
-        let slot = self
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        let slot = super::lock(&self.state)
             .history
             .iter()
             .map(update_slot)

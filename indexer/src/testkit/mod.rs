@@ -7,3 +7,10 @@ pub mod geyser;
 pub mod postgres;
 pub mod rpc_server;
 pub mod scenario;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Locks `m`; a lock poisoned by a panicking test thread still holds usable data.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -37,7 +37,7 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, Json(request): Json<Valu
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let method = request.get("method").and_then(Value::as_str).unwrap_or("");
     let params = request.get("params").cloned().unwrap_or(json!([]));
-    let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+    let mut store = super::lock(&store);
     store.calls += 1;
     match method {
         "getSlot" => answer(
@@ -132,7 +132,7 @@ impl RpcTestServer {
 
     /// Requests served so far.
     pub fn calls(&self) -> u64 {
-        self.store.lock().unwrap_or_else(|p| p.into_inner()).calls
+        super::lock(&self.store).calls
     }
 }
 

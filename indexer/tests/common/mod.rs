@@ -7,16 +7,14 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use depin_indexer::config::Config;
-use depin_indexer::decode::{
-    decode_transaction, CompiledInstruction, InnerInstructions, TransactionView,
-};
+use depin_indexer::decode::decode_transaction;
 use depin_indexer::rows::event_row;
 use depin_indexer::run::{run, Hooks, RunError};
 use depin_indexer::sink::Commitment;
 use depin_indexer::source::suite_programs;
-use depin_indexer::testkit::chain::{lay_out, stream_updates, ChainTransaction};
+use depin_indexer::testkit::chain::{lay_out, stream_updates, transaction_view, ChainTransaction};
 use depin_indexer::testkit::scenario::full_scenario;
-use depin_tests::runtime::{ProcessedTransaction, Suite};
+use depin_tests::runtime::Suite;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::{Client, NoTls};
@@ -56,11 +54,13 @@ impl Chain {
     }
 
     /// Expected event rows per table, decoded from what the runtime reported.
-    pub fn expected_rows(&self) -> BTreeMap<&'static str, i64> {
+    pub fn expected_rows(&self) -> BTreeMap<String, i64> {
         let mut counts = BTreeMap::new();
         for tx in &self.txs {
-            for record in decode_transaction(&view(&tx.processed)).events {
-                *counts.entry(event_row(&record.event).table).or_insert(0) += 1;
+            for record in decode_transaction(&transaction_view(&tx.processed)).events {
+                *counts
+                    .entry(event_row(&record.event).table.to_owned())
+                    .or_insert(0) += 1;
             }
         }
         counts
@@ -83,28 +83,6 @@ impl Chain {
     /// Total expected event rows.
     pub fn expected_total(&self) -> i64 {
         self.expected_rows().values().sum()
-    }
-}
-
-/// What decoding needs of a runtime transaction.
-pub fn view(tx: &ProcessedTransaction) -> TransactionView {
-    TransactionView {
-        account_keys: tx.account_keys.clone(),
-        inner_instructions: tx
-            .inner_instructions
-            .iter()
-            .map(|(index, group)| InnerInstructions {
-                index: *index,
-                instructions: group
-                    .iter()
-                    .map(|i| CompiledInstruction {
-                        program_id_index: i.program_id_index,
-                        data: i.data.clone(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        log_messages: tx.log_messages.clone(),
     }
 }
 
