@@ -29,6 +29,11 @@ use crate::fees::bps_of;
 
 /// Most orders per side of one interval's book.
 pub const MAX_ORDERS_PER_SIDE: usize = 32;
+/// Orders one device may place on one side of one interval, cancelled ones included.
+/// A cancelled order frees its book slot for anyone, but not the device's allowance: churning
+/// orders costs the churner, never the book, so filling a side takes as many independent
+/// devices as it has slots.
+pub const MAX_PLACEMENTS_PER_DEVICE: u8 = 4;
 /// Wh per kWh.
 const WH_PER_KWH: u128 = 1_000;
 
@@ -248,9 +253,150 @@ pub fn settle_consumer(
     })
 }
 
+/// One device's order placements in one interval, cancelled orders included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlacementTally {
+    /// The interval.
+    pub interval: u64,
+    /// Asks placed.
+    pub asks: u8,
+    /// Bids placed.
+    pub bids: u8,
+}
+
+impl PlacementTally {
+    /// Whether the entry holds no placements (free for any interval).
+    pub fn is_empty(&self) -> bool {
+        self.asks == 0 && self.bids == 0
+    }
+}
+
+/// Counts one more placement by a device in `interval` on the ask (`ask == true`) or bid side,
+/// in the device's `tallies` (a fixed number of entries kept with the device).
+///
+/// Refuses with `TooManyPlacements` once the device placed [`MAX_PLACEMENTS_PER_DEVICE`]
+/// orders on that side of that interval, and with `TooManyOpenIntervals` when every entry
+/// holds an interval whose gate is still open (`gate_open`) and none is `interval`: a device
+/// trades in at most `tallies.len()` intervals that still take orders. Entries of intervals
+/// whose gate has closed are reused (no order can be placed there any more). Nothing
+/// changes on a refusal.
+pub fn record_placement(
+    tallies: &mut [PlacementTally],
+    interval: u64,
+    ask: bool,
+    gate_open: impl Fn(u64) -> bool,
+) -> Result<(), CoreError> {
+    let index = match tallies
+        .iter()
+        .position(|t| !t.is_empty() && t.interval == interval)
+    {
+        Some(i) => i,
+        None => {
+            let free = tallies
+                .iter()
+                .position(|t| t.is_empty() || !gate_open(t.interval))
+                .ok_or(CoreError::TooManyOpenIntervals)?;
+            if let Some(t) = tallies.get_mut(free) {
+                *t = PlacementTally {
+                    interval,
+                    asks: 0,
+                    bids: 0,
+                };
+            }
+            free
+        }
+    };
+    let tally = tallies.get_mut(index).ok_or(CoreError::MathOverflow)?;
+    let count = if ask {
+        &mut tally.asks
+    } else {
+        &mut tally.bids
+    };
+    if *count >= MAX_PLACEMENTS_PER_DEVICE {
+        return Err(CoreError::TooManyPlacements);
+    }
+    *count = count.checked_add(1).ok_or(CoreError::MathOverflow)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placements_are_capped_per_side_and_interval() {
+        let mut t = [PlacementTally::default(); 2];
+        let open = |_: u64| true;
+        for _ in 0..MAX_PLACEMENTS_PER_DEVICE {
+            assert_eq!(record_placement(&mut t, 7, true, open), Ok(()));
+        }
+        assert_eq!(
+            record_placement(&mut t, 7, true, open),
+            Err(CoreError::TooManyPlacements)
+        );
+        // the other side and another interval have their own allowance
+        assert_eq!(record_placement(&mut t, 7, false, open), Ok(()));
+        assert_eq!(record_placement(&mut t, 8, true, open), Ok(()));
+        assert_eq!(
+            t[0],
+            PlacementTally {
+                interval: 7,
+                asks: MAX_PLACEMENTS_PER_DEVICE,
+                bids: 1
+            }
+        );
+        assert_eq!(
+            t[1],
+            PlacementTally {
+                interval: 8,
+                asks: 1,
+                bids: 0
+            }
+        );
+    }
+
+    #[test]
+    fn open_intervals_are_bounded_and_closed_ones_recycled() {
+        let mut t = [PlacementTally::default(); 2];
+        let before = t;
+        assert_eq!(record_placement(&mut t, 1, true, |_| true), Ok(()));
+        assert_eq!(record_placement(&mut t, 2, false, |_| true), Ok(()));
+        let full = t;
+        assert_eq!(
+            record_placement(&mut t, 3, true, |_| true),
+            Err(CoreError::TooManyOpenIntervals)
+        );
+        assert_eq!(t, full, "a refusal changes nothing");
+        // once interval 1's gate has closed its entry serves interval 3
+        assert_eq!(record_placement(&mut t, 3, true, |i| i != 1), Ok(()));
+        assert_eq!(
+            t[0],
+            PlacementTally {
+                interval: 3,
+                asks: 1,
+                bids: 0
+            }
+        );
+        assert_ne!(t, before);
+    }
+
+    #[test]
+    fn a_capped_interval_stays_capped_while_its_gate_is_open() {
+        // Given a device that used its allowance in interval 5
+        let mut t = [PlacementTally::default(); 4];
+        for _ in 0..MAX_PLACEMENTS_PER_DEVICE {
+            record_placement(&mut t, 5, true, |_| true).unwrap();
+        }
+        // When it places in other intervals in between
+        for i in 6..9 {
+            record_placement(&mut t, i, true, |_| true).unwrap();
+        }
+        // Then interval 5's count was not reset
+        assert_eq!(
+            record_placement(&mut t, 5, true, |_| true),
+            Err(CoreError::TooManyPlacements)
+        );
+    }
     use proptest::prelude::*;
 
     fn o(price: u64, wh: u64) -> Order {

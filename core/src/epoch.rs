@@ -2,6 +2,32 @@
 
 use crate::error::CoreError;
 
+/// Longest epoch, proving period or market interval a network may configure: 366 days.
+/// With it (and a genesis at most a year ahead) the end of every epoch below 2^32 fits an
+/// `i64` timestamp many times over, so no setting can make later arithmetic overflow.
+pub const MAX_DURATION_SECS: u64 = 366 * 86_400;
+/// How far after its configuration a genesis (the start of epoch 0) may lie: 366 days.
+pub const MAX_GENESIS_LEAD_SECS: i64 = 366 * 86_400;
+
+/// `InvalidEpochDuration` unless `1 <= duration_secs <= MAX_DURATION_SECS`.
+pub fn validate_duration(duration_secs: u64) -> Result<(), CoreError> {
+    if (1..=MAX_DURATION_SECS).contains(&duration_secs) {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidEpochDuration)
+    }
+}
+
+/// `InvalidGenesis` unless `0 <= genesis_ts <= now + MAX_GENESIS_LEAD_SECS`.
+pub fn validate_genesis(genesis_ts: i64, now: i64) -> Result<(), CoreError> {
+    let latest = now.saturating_add(MAX_GENESIS_LEAD_SECS);
+    if (0..=latest).contains(&genesis_ts) {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidGenesis)
+    }
+}
+
 /// Unix time at which `epoch` ends (the first second of the next epoch).
 /// `InvalidEpochDuration` for a zero duration, `MathOverflow` past the end of time.
 pub fn epoch_end(genesis_ts: i64, duration_secs: u64, epoch: u64) -> Result<i64, CoreError> {
@@ -43,6 +69,29 @@ mod tests {
         assert_eq!(epoch_at(1_000, 10, 1_000), Some(0));
         assert_eq!(epoch_at(1_000, 10, 1_049), Some(4));
         assert_eq!(epoch_at(1_000, 0, 1_049), None);
+    }
+
+    #[test]
+    fn settings_are_bounded() {
+        assert_eq!(validate_duration(1), Ok(()));
+        assert_eq!(validate_duration(MAX_DURATION_SECS), Ok(()));
+        assert_eq!(validate_duration(0), Err(CoreError::InvalidEpochDuration));
+        assert_eq!(
+            validate_duration(MAX_DURATION_SECS + 1),
+            Err(CoreError::InvalidEpochDuration)
+        );
+        let now = 1_800_000_000;
+        assert_eq!(validate_genesis(0, now), Ok(()));
+        assert_eq!(validate_genesis(now + MAX_GENESIS_LEAD_SECS, now), Ok(()));
+        assert_eq!(
+            validate_genesis(now + MAX_GENESIS_LEAD_SECS + 1, now),
+            Err(CoreError::InvalidGenesis)
+        );
+        assert_eq!(validate_genesis(-1, now), Err(CoreError::InvalidGenesis));
+        assert_eq!(validate_genesis(i64::MAX, i64::MAX), Ok(()));
+        // The most extreme valid settings still have an end for every u32 epoch.
+        let genesis = now + MAX_GENESIS_LEAD_SECS;
+        assert!(epoch_end(genesis, MAX_DURATION_SECS, u64::from(u32::MAX)).is_ok());
     }
 
     proptest! {

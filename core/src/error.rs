@@ -15,7 +15,7 @@ pub enum CoreError {
     InvalidBps,
     /// Returned if an emission schedule's tail exceeds its initial emission.
     InvalidSchedule,
-    /// Returned if an epoch duration is zero.
+    /// Returned if an epoch duration (or period, or interval) is zero or longer than a year.
     InvalidEpochDuration,
     /// Returned if an oracle set is empty, too large, has duplicates or the default key.
     InvalidOracleSet,
@@ -34,6 +34,15 @@ pub enum CoreError {
     /// Returned if a chunk size is not a positive multiple of 32 bytes (at most 2 MiB), or a
     /// piece has no chunks.
     InvalidChunkSize,
+    /// Returned if an unstaking cooldown exceeds `stake::MAX_COOLDOWN_SECS`.
+    InvalidCooldown,
+    /// Returned if a genesis time is negative or more than a year ahead.
+    InvalidGenesis,
+    /// Returned if a device already placed `energy::MAX_PLACEMENTS_PER_DEVICE` orders on one
+    /// side of an interval.
+    TooManyPlacements,
+    /// Returned if a device already trades in as many intervals with open gates as it may.
+    TooManyOpenIntervals,
 }
 
 impl core::fmt::Display for CoreError {
@@ -45,7 +54,7 @@ impl core::fmt::Display for CoreError {
             CoreError::SlashExceedsStake => "slash exceeds active plus pending stake",
             CoreError::InvalidBps => "basis points above 10000",
             CoreError::InvalidSchedule => "emission tail exceeds the initial emission",
-            CoreError::InvalidEpochDuration => "epoch duration is zero",
+            CoreError::InvalidEpochDuration => "duration is zero or longer than a year",
             CoreError::InvalidOracleSet => "oracle set is empty, too large or has duplicates",
             CoreError::InvalidQuorum => "quorum is not a majority of the oracles",
             CoreError::EmptyTree => "merkle tree without leaves",
@@ -54,6 +63,10 @@ impl core::fmt::Display for CoreError {
             CoreError::LengthMismatch => "output slices do not match the books",
             CoreError::EscrowShortfall => "charge exceeds the escrow",
             CoreError::InvalidChunkSize => "chunk size is not a positive multiple of 32 bytes",
+            CoreError::InvalidCooldown => "cooldown longer than a year",
+            CoreError::InvalidGenesis => "genesis before 1970 or more than a year ahead",
+            CoreError::TooManyPlacements => "too many orders placed by one device in this interval",
+            CoreError::TooManyOpenIntervals => "orders in too many open intervals",
         })
     }
 }

@@ -3,11 +3,31 @@
 
 use crate::error::CoreError;
 
-/// Stake `devices` bonded devices need: `devices * min_per_device`.
-pub fn required_stake(devices: u32, min_per_device: u64) -> Result<u64, CoreError> {
-    u64::from(devices)
-        .checked_mul(min_per_device)
-        .ok_or(CoreError::MathOverflow)
+/// Longest unstaking cooldown a pool may set: one year (366 days). Pools are validated
+/// against it when created and updated, so `unlock_time` can never overflow and no setting
+/// can lock stake away for good.
+pub const MAX_COOLDOWN_SECS: u64 = 366 * 86_400;
+
+/// `InvalidCooldown` unless `cooldown_secs <= MAX_COOLDOWN_SECS`.
+pub fn validate_cooldown(cooldown_secs: u64) -> Result<(), CoreError> {
+    if cooldown_secs <= MAX_COOLDOWN_SECS {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidCooldown)
+    }
+}
+
+/// Stake `devices` bonded devices need, `devices * min_per_device`, exact in `u128`: a
+/// requirement beyond `u64` is simply more than any position can hold, never an error, so
+/// no minimum the authority sets can make unstaking or claiming fail with an overflow.
+pub fn required_stake(devices: u32, min_per_device: u64) -> u128 {
+    // u32 * u64 < 2^96: cannot overflow u128.
+    u128::from(devices).saturating_mul(u128::from(min_per_device))
+}
+
+/// Whether `active` stake covers `devices` bonded devices.
+pub fn covers(active: u64, devices: u32, min_per_device: u64) -> bool {
+    u128::from(active) >= required_stake(devices, min_per_device)
 }
 
 /// Whether a position with `active` stake and `devices_bonded` bonds may bond one more
@@ -16,7 +36,7 @@ pub fn can_bond(active: u64, devices_bonded: u32, min_per_device: u64) -> Result
     let devices = devices_bonded
         .checked_add(1)
         .ok_or(CoreError::MathOverflow)?;
-    if active >= required_stake(devices, min_per_device)? {
+    if covers(active, devices, min_per_device) {
         Ok(())
     } else {
         Err(CoreError::InsufficientStake)
@@ -35,7 +55,7 @@ pub fn can_unstake(
     let rest = active
         .checked_sub(amount)
         .ok_or(CoreError::InsufficientStake)?;
-    if rest >= required_stake(devices_bonded, min_per_device)? {
+    if covers(rest, devices_bonded, min_per_device) {
         Ok(rest)
     } else {
         Err(CoreError::InsufficientStake)
@@ -93,8 +113,39 @@ mod tests {
         );
         assert_eq!(
             can_bond(u64::MAX, 2, u64::MAX),
-            Err(CoreError::MathOverflow)
+            Err(CoreError::InsufficientStake)
         );
+    }
+
+    #[test]
+    fn extreme_minimums_refuse_instead_of_overflowing() {
+        // Given a minimum no position can reach, with devices bonded
+        // Then unstaking is refused as insufficient (unbond first), never as an overflow,
+        // and a position without bonds can always leave.
+        assert_eq!(
+            can_unstake(u64::MAX, 1, u32::MAX, u64::MAX),
+            Err(CoreError::InsufficientStake)
+        );
+        assert_eq!(can_unstake(u64::MAX, u64::MAX, 0, u64::MAX), Ok(0));
+        assert!(!covers(u64::MAX, 2, u64::MAX));
+        assert!(covers(u64::MAX, 1, u64::MAX));
+        assert_eq!(
+            required_stake(u32::MAX, u64::MAX),
+            u128::from(u32::MAX) * u128::from(u64::MAX)
+        );
+    }
+
+    #[test]
+    fn cooldowns_are_bounded() {
+        assert_eq!(validate_cooldown(0), Ok(()));
+        assert_eq!(validate_cooldown(MAX_COOLDOWN_SECS), Ok(()));
+        assert_eq!(
+            validate_cooldown(MAX_COOLDOWN_SECS + 1),
+            Err(CoreError::InvalidCooldown)
+        );
+        assert_eq!(validate_cooldown(u64::MAX), Err(CoreError::InvalidCooldown));
+        // Any valid cooldown from any realistic clock has an unlock time.
+        assert!(unlock_time(i64::from(u32::MAX) * 100, MAX_COOLDOWN_SECS).is_ok());
     }
 
     #[test]
@@ -162,14 +213,14 @@ mod tests {
         }
 
         #[test]
-        fn bond_rule_matches_u128_oracle(active: u64, bonded in 0u32..1_000_000, min in 0u64..u64::MAX / 1_000_000) {
+        fn bond_rule_matches_u128_oracle(active: u64, bonded in 0u32..u32::MAX, min: u64) {
             let need = (u128::from(bonded) + 1) * u128::from(min);
             let ok = u128::from(active) >= need;
             prop_assert_eq!(can_bond(active, bonded, min).is_ok(), ok);
         }
 
         #[test]
-        fn unstake_rule_matches_u128_oracle(active: u64, amount: u64, bonded in 0u32..1_000_000, min in 0u64..u64::MAX / 1_000_000) {
+        fn unstake_rule_matches_u128_oracle(active: u64, amount: u64, bonded: u32, min: u64) {
             let ok = amount <= active && u128::from(active - amount.min(active)) >= u128::from(bonded) * u128::from(min);
             prop_assert_eq!(can_unstake(active, amount, bonded, min).is_ok(), ok);
         }

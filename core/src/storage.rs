@@ -22,6 +22,12 @@
 //! num_chunks` and the word `u32(h[8..12]) mod words_per_chunk` (the modulo bias is below
 //! 2^-32 for any realistic piece). The seed is a slot hash unknown when the challenge opens.
 //!
+//! ## Deal terms
+//!
+//! A provider's acceptance names the exact terms it accepts by their hash
+//! ([`DealTerms::hash`]), which the chain recomputes from the stored deal: a signature made
+//! for one set of terms can never be replayed onto another, even at the same address.
+//!
 //! ## Money
 //!
 //! Each proven period pays `price - fee` to the provider and `fee = floor(price * bps /
@@ -105,6 +111,57 @@ pub fn verify_word<H: Hasher>(
 ) -> bool {
     let chunk_root = root_from_proof::<H>(word_proof, word_leaf::<H>(at.word, word));
     root_from_proof::<H>(chunk_proof, chunk_leaf::<H>(at.chunk, &chunk_root)) == *piece_root
+}
+
+/// Domain of the deal-terms hash.
+pub const DEAL_TERMS_DOMAIN: &[u8; 19] = b"depin-deal-terms-v1";
+
+/// Everything a provider agrees to when it accepts a deal. Chain-specific identities are
+/// 32 bytes: on Solana the market, deal, client and device account addresses; on ink! the
+/// contract, the deal key, the client account and the device id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DealTerms {
+    /// The storage market.
+    pub market: [u8; 32],
+    /// The deal's identity (its address, used once).
+    pub deal: [u8; 32],
+    /// The paying client.
+    pub client: [u8; 32],
+    /// The provider's registry device.
+    pub provider_device: [u8; 32],
+    /// Root of the piece commitment.
+    pub piece_root: [u8; 32],
+    /// Chunk size in bytes.
+    pub chunk_size: u32,
+    /// Chunks in the piece.
+    pub num_chunks: u64,
+    /// Paid per proven period.
+    pub price_per_period: u64,
+    /// Periods in the deal.
+    pub periods: u8,
+    /// Collateral the provider posts.
+    pub collateral: u64,
+}
+
+impl DealTerms {
+    /// `H("depin-deal-terms-v1" || market || deal || client || provider_device || piece_root
+    /// || chunk_size u32 le || num_chunks u64 le || price_per_period u64 le || periods u8 ||
+    /// collateral u64 le)`: fixed-width fields, so no two different terms share an encoding.
+    pub fn hash<H: Hasher>(&self) -> [u8; 32] {
+        H::hashv(&[
+            DEAL_TERMS_DOMAIN,
+            &self.market,
+            &self.deal,
+            &self.client,
+            &self.provider_device,
+            &self.piece_root,
+            &self.chunk_size.to_le_bytes(),
+            &self.num_chunks.to_le_bytes(),
+            &self.price_per_period.to_le_bytes(),
+            &[self.periods],
+            &self.collateral.to_le_bytes(),
+        ])
+    }
 }
 
 /// Period `now` falls in for a deal started at `start_ts` with periods of `period_secs`;
@@ -304,6 +361,59 @@ mod tests {
                 h.update(p);
             }
             h.finalize().into()
+        }
+    }
+
+    fn terms() -> DealTerms {
+        DealTerms {
+            market: [1; 32],
+            deal: [2; 32],
+            client: [3; 32],
+            provider_device: [4; 32],
+            piece_root: [5; 32],
+            chunk_size: 4096,
+            num_chunks: 256,
+            price_per_period: 1_000,
+            periods: 4,
+            collateral: 5_000,
+        }
+    }
+
+    #[test]
+    fn terms_hash_is_the_documented_encoding() {
+        let t = terms();
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(b"depin-deal-terms-v1");
+        for part in [t.market, t.deal, t.client, t.provider_device, t.piece_root] {
+            bytes.extend_from_slice(&part);
+        }
+        bytes.extend_from_slice(&4096u32.to_le_bytes());
+        bytes.extend_from_slice(&256u64.to_le_bytes());
+        bytes.extend_from_slice(&1_000u64.to_le_bytes());
+        bytes.push(4);
+        bytes.extend_from_slice(&5_000u64.to_le_bytes());
+        assert_eq!(t.hash::<Sha>(), <[u8; 32]>::from(Sha256::digest(&bytes)));
+    }
+
+    #[test]
+    fn every_term_changes_the_hash() {
+        let base = terms().hash::<Sha>();
+        let variants: [fn(&mut DealTerms); 10] = [
+            |t| t.market[0] ^= 1,
+            |t| t.deal[31] ^= 1,
+            |t| t.client[5] ^= 1,
+            |t| t.provider_device[9] ^= 1,
+            |t| t.piece_root[0] ^= 1,
+            |t| t.chunk_size = 8192,
+            |t| t.num_chunks = 255,
+            |t| t.price_per_period = 1,
+            |t| t.periods = 32,
+            |t| t.collateral = u64::MAX,
+        ];
+        for change in variants {
+            let mut t = terms();
+            change(&mut t);
+            assert_ne!(t.hash::<Sha>(), base);
         }
     }
 
