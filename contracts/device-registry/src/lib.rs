@@ -11,6 +11,12 @@
 //! with the device key's signature over the owner's address (the secure element proves it
 //! holds the key) and pays the onboarding fee.
 //!
+//! The three parties are three different keys. A secp256k1 device key controls the
+//! Substrate account `blake2_256(device_key)` ([`depin_ink_shared::host::key_account`]),
+//! so a device whose key's account is its maker's issuing account (`DeviceKeyIsMakerKey`)
+//! or its owner (`DeviceKeyIsOwner`) is refused: one signature must never stand in for
+//! two. Nor is a device ever transferred to the account its own key controls.
+//!
 //! Other contracts read the network and devices through [`RegistryReader`], implemented
 //! here for the generated [`device_registry::DeviceRegistryRef`].
 
@@ -172,6 +178,14 @@ pub mod device_registry {
         MathOverflow,
         /// Returned if paying the fee to the treasury fails.
         TransferFailed,
+        /// Returned if `issue_device` names a device key whose account
+        /// (`blake2_256(device_key)`) is the issuing maker's own account: the maker's
+        /// signature would stand in for the device's.
+        DeviceKeyIsMakerKey,
+        /// Returned if a device would be owned by the account its own device key controls
+        /// (`blake2_256(device_key)`), at onboarding or by a transfer: the device's
+        /// signature would stand in for the owner's.
+        DeviceKeyIsOwner,
     }
 
     /// Result of a registry message.
@@ -335,14 +349,21 @@ pub mod device_registry {
     }
 
     impl DeviceRegistry {
-        /// Creates the network; the caller becomes its authority.
+        /// Creates the network; the caller becomes its authority. Bounds: `treasury` is
+        /// not the zero account; any fee (0 included) is accepted.
+        ///
+        /// # Errors
+        /// `InvalidAuthority` (zero treasury).
         #[ink(constructor)]
         pub fn new(
             kind: NetworkKind,
             treasury: AccountId,
             onboarding_fee: u64,
             location_fee: u64,
-        ) -> Self {
+        ) -> Result<Self> {
+            if host::is_zero(&treasury) {
+                return Err(Error::InvalidAuthority);
+            }
             let authority = Self::env().caller();
             Self::env().emit_event(NetworkInitialized {
                 authority,
@@ -351,7 +372,7 @@ pub mod device_registry {
                 onboarding_fee,
                 location_fee,
             });
-            Self {
+            Ok(Self {
                 authority,
                 pending_authority: None,
                 kind,
@@ -364,11 +385,12 @@ pub mod device_registry {
                 makers: Mapping::default(),
                 issued: Mapping::default(),
                 devices: Mapping::default(),
-            }
+            })
         }
 
         /// Changes fees, treasury or the pause flag; `None` keeps a setting. Allowed while
-        /// paused: it is how a network resumes.
+        /// paused: it is how a network resumes. Bounds as in the constructor: the treasury
+        /// is not the zero account, any fee is accepted.
         ///
         /// # Errors
         /// `NotNetworkAuthority`, `InvalidAuthority` (zero treasury).
@@ -500,11 +522,12 @@ pub mod device_registry {
         }
 
         /// The caller, an approved maker, vouches for the device with `device_key`
-        /// (counts against its quota). Returns the device id.
+        /// (counts against its quota). The device key must not control the maker's own
+        /// account. Returns the device id.
         ///
         /// # Errors
         /// `NetworkPaused`, `MakerNotFound`, `MakerNotApproved`, `MakerQuotaExceeded`,
-        /// `DeviceAlreadyOnboarded`, `MathOverflow`.
+        /// `DeviceKeyIsMakerKey`, `DeviceAlreadyOnboarded`, `MathOverflow`.
         #[ink(message)]
         pub fn issue_device(
             &mut self,
@@ -520,6 +543,9 @@ pub mod device_registry {
             }
             if entry.devices_issued >= entry.device_quota {
                 return Err(Error::MakerQuotaExceeded);
+            }
+            if host::key_account(&device_key) == maker {
+                return Err(Error::DeviceKeyIsMakerKey);
             }
             let device = host::device_id(&device_key);
             if self.issued.contains(device) || self.devices.contains(device) {
@@ -549,10 +575,11 @@ pub mod device_registry {
         /// The caller takes ownership of an issued device: `device_signature` is the device
         /// key's signature over `"depin-onboard-v1" || registry || device_key || caller`;
         /// the value sent must be exactly the onboarding fee, which goes to the treasury.
-        /// Returns the device id.
+        /// The caller must not be the account the device key controls. Returns the device
+        /// id.
         ///
         /// # Errors
-        /// `NetworkPaused`, `InvalidLocation`, `DeviceNotIssued`,
+        /// `NetworkPaused`, `InvalidLocation`, `DeviceNotIssued`, `DeviceKeyIsOwner`,
         /// `InvalidDeviceSignature`, `WrongFee`, `MathOverflow`, `TransferFailed`.
         #[ink(message, payable)]
         pub fn onboard_device(
@@ -568,6 +595,9 @@ pub mod device_registry {
             let device = host::device_id(&device_key);
             let issuance = self.issued.get(device).ok_or(Error::DeviceNotIssued)?;
             let owner = self.env().caller();
+            if host::key_account(&device_key) == owner {
+                return Err(Error::DeviceKeyIsOwner);
+            }
             let message = onboard_message(&self.env().account_id(), &device_key, &owner);
             if !host::signed_by(&device_key, &device_signature, &message) {
                 return Err(Error::InvalidDeviceSignature);
@@ -639,12 +669,13 @@ pub mod device_registry {
             Ok(())
         }
 
-        /// Gives the device to `new_owner` (owner only). A bond in staking stays with the
-        /// old owner's stake until one of them unbonds it.
+        /// Gives the device to `new_owner` (owner only), which must not be the account the
+        /// device's own key controls. A bond in staking stays with the old owner's stake
+        /// until one of them unbonds it.
         ///
         /// # Errors
         /// `NetworkPaused`, `DeviceNotFound`, `NotDeviceOwner`, `DeviceDecommissioned`,
-        /// `InvalidNewOwner`.
+        /// `InvalidNewOwner`, `DeviceKeyIsOwner`.
         #[ink(message)]
         pub fn transfer_device(&mut self, device: DeviceId, new_owner: AccountId) -> Result<()> {
             self.require_not_paused()?;
@@ -654,6 +685,9 @@ pub mod device_registry {
             }
             if new_owner == entry.owner || host::is_zero(&new_owner) {
                 return Err(Error::InvalidNewOwner);
+            }
+            if host::key_account(&entry.device_key) == new_owner {
+                return Err(Error::DeviceKeyIsOwner);
             }
             let previous_owner = entry.owner;
             entry.owner = new_owner;
@@ -853,12 +887,10 @@ pub mod live {
         location_fee: u64,
     ) -> Rc<RefCell<DeviceRegistry>> {
         call(at, authority, 0);
-        let contract = Rc::new(RefCell::new(DeviceRegistry::new(
-            kind,
-            treasury,
-            onboarding_fee,
-            location_fee,
-        )));
+        let contract = Rc::new(RefCell::new(
+            DeviceRegistry::new(kind, treasury, onboarding_fee, location_fee)
+                .expect("registry created"),
+        ));
         register_registry(
             at,
             Rc::new(LiveRegistry {

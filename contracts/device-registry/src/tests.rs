@@ -8,6 +8,7 @@ use crate::device_registry::{
 };
 use crate::live::{deploy, onboard, CELL};
 use crate::{Capabilities, DeviceId, DeviceStatus, NetworkKind};
+use depin_ink_shared::host::key_account;
 use depin_ink_shared::testing::{
     account, as_contract, balance_of, call, event_count, last_event, set_time, DeviceSigner,
 };
@@ -99,6 +100,22 @@ fn test_new_ok() {
     assert_eq!(info.kind, NetworkKind::Wireless);
     assert!(!info.paused);
     assert_eq!(event_count(), 1);
+}
+
+#[ink::test]
+fn test_new_zero_treasury() {
+    let _net = Net::new();
+    call(account(0xA1), account(AUTHORITY), 0);
+    assert_eq!(
+        DeviceRegistry::new(
+            NetworkKind::Wireless,
+            AccountId::from([0; 32]),
+            ONBOARDING_FEE,
+            LOCATION_FEE
+        )
+        .err(),
+        Some(Error::InvalidAuthority)
+    );
 }
 
 #[ink::test]
@@ -649,4 +666,88 @@ fn test_failed_messages_change_nothing() {
     assert!(as_contract(net.at, || net.registry.borrow().issuance(id)).is_some());
     assert_eq!(balance_of(account(TREASURY)), 0);
     assert!(balance_of(account(OWNER)) < owner_before);
+}
+
+#[ink::test]
+fn test_key_account_is_blake2_256_of_the_compressed_key() {
+    // blake2b-256 of 33 bytes of 0x02 (Python: hashlib.blake2b(bytes([2] * 33),
+    // digest_size=32)), i.e. the AccountId32 of MultiSigner::Ecdsa([2; 33]).
+    let expected = [
+        0x70, 0xd2, 0x07, 0x90, 0xc6, 0xd0, 0x52, 0x38, 0xdc, 0x6e, 0xb2, 0x10, 0x53, 0xf6, 0xa7,
+        0xc0, 0x19, 0x3e, 0x6f, 0x90, 0x81, 0x60, 0x63, 0x38, 0x61, 0xf4, 0x4c, 0x43, 0x5b, 0x20,
+        0xa6, 0x55,
+    ];
+    assert_eq!(key_account(&[2; 33]), AccountId::from(expected));
+}
+
+#[ink::test]
+fn test_issue_device_key_is_maker_key() {
+    // Given a maker whose issuing account is the one the device key controls
+    let net = Net::new();
+    let signer = DeviceSigner::new(9);
+    let maker = key_account(&signer.key());
+    net.by(AUTHORITY, 0)
+        .register_maker(maker, "acme".into(), 5)
+        .unwrap();
+    net.by(AUTHORITY, 0)
+        .set_maker_approval(maker, true, 5)
+        .unwrap();
+    let events = event_count();
+    // When it issues that device, Then one key would sign as maker and as device: refused
+    call(net.at, maker, 0);
+    assert_eq!(
+        net.registry
+            .borrow_mut()
+            .issue_device(signer.key(), 1, Capabilities::default()),
+        Err(Error::DeviceKeyIsMakerKey)
+    );
+    let id = depin_ink_shared::host::device_id(&signer.key());
+    assert!(as_contract(net.at, || net.registry.borrow().issuance(id)).is_none());
+    assert_eq!(
+        as_contract(net.at, || net.registry.borrow().maker(maker))
+            .unwrap()
+            .devices_issued,
+        0
+    );
+    assert_eq!(event_count(), events);
+    // another key is fine for that maker
+    call(net.at, maker, 0);
+    net.registry
+        .borrow_mut()
+        .issue_device(DeviceSigner::new(8).key(), 1, Capabilities::default())
+        .unwrap();
+}
+
+#[ink::test]
+fn test_onboard_device_key_is_owner() {
+    // Given an issued device and, as would-be owner, the account its key controls
+    let net = Net::new();
+    let (key, _) = issued(&net);
+    let owner = key_account(&key);
+    ink::env::test::set_account_balance::<ink::env::DefaultEnvironment>(owner, 1_000_000);
+    let sig = DeviceSigner::new(9).sign(&onboard_message(&net.at, &key, &owner));
+    // When that account onboards it, Then the device's signature would also be the
+    // owner's: refused, and nothing is written
+    call(net.at, owner, u128::from(ONBOARDING_FEE));
+    assert_eq!(
+        net.registry.borrow_mut().onboard_device(key, None, sig),
+        Err(Error::DeviceKeyIsOwner)
+    );
+    let id = depin_ink_shared::host::device_id(&key);
+    assert!(as_contract(net.at, || net.registry.borrow().device(id)).is_none());
+    assert!(as_contract(net.at, || net.registry.borrow().issuance(id)).is_some());
+    assert_eq!(balance_of(account(TREASURY)), 0);
+}
+
+#[ink::test]
+fn test_transfer_device_to_its_own_key_account() {
+    let net = Net::new();
+    let id = net.device();
+    let key_owner = key_account(&DeviceSigner::new(9).key());
+    assert_eq!(
+        net.by(OWNER, 0).transfer_device(id, key_owner),
+        Err(Error::DeviceKeyIsOwner)
+    );
+    let info = as_contract(net.at, || net.registry.borrow().device_info(id)).unwrap();
+    assert_eq!(info.owner, account(OWNER));
 }

@@ -19,13 +19,23 @@
 //! `pallet-contracts` have no ed25519 verification and only an unstable sr25519 one, but
 //! every chain offers `ecdsa_recover`; device keys are therefore secp256k1 keys and the
 //! signature is a recoverable ECDSA signature over `sha256(message)`.
+//!
+//! ## Book slots
+//!
+//! Each side of an interval's book has `max_orders_per_interval` slots. A cancelled order
+//! frees its slot: the next order on that side takes the lowest cancelled slot, and only
+//! when there is none a new one, so the side is full only when every slot holds an open
+//! order. Asks escrow nothing, so a device could otherwise fill a book by placing and
+//! cancelling; each device may also place at most `MAX_PLACEMENTS_PER_DEVICE` orders per
+//! side and interval, cancelled ones included, so churning costs the churner its own
+//! allowance and filling a side takes as many distinct devices as it has slots.
 
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 #[ink::contract]
 pub mod energy_settlement {
-    use depin_core::energy::{self, Order, MAX_ORDERS_PER_SIDE};
+    use depin_core::energy::{self, Order, MAX_ORDERS_PER_SIDE, MAX_PLACEMENTS_PER_DEVICE};
     use depin_core::fees::MAX_BPS;
     use depin_core::{epoch, meter, CoreError};
     use depin_ink_shared::cross::{self, RegistryReader};
@@ -45,6 +55,9 @@ pub mod energy_settlement {
         Bid,
     }
 
+    /// One device's side of one interval's book: `(interval, device, side)`.
+    pub type PlacementKey = (u64, DeviceId, Side);
+
     /// Lifecycle of an order.
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +65,7 @@ pub mod energy_settlement {
     pub enum OrderStatus {
         /// Live.
         Open,
-        /// Withdrawn before gate closure.
+        /// Withdrawn before gate closure; the slot is free for the next order.
         Cancelled,
         /// Paid out.
         Settled,
@@ -134,13 +147,14 @@ pub mod energy_settlement {
         pub gross_paid_total: u64,
         /// Lifecycle.
         pub state: IntervalState,
-        /// Asks cancelled or settled.
+        /// Asks cancelled or settled (a cancelled ask whose slot is reused no longer
+        /// counts).
         pub asks_done: u8,
-        /// Bids cancelled or settled.
+        /// Bids cancelled or settled (likewise).
         pub bids_done: u8,
-        /// Asks in placement order.
+        /// Asks by slot; a new ask takes the lowest cancelled slot, else the next one.
         pub asks: Vec<Ask>,
-        /// Bids in placement order.
+        /// Bids by slot, filled the same way.
         pub bids: Vec<Bid>,
     }
 
@@ -183,17 +197,20 @@ pub mod energy_settlement {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
     pub struct MarketParams {
-        /// Length of an interval; interval `i` covers `[i x len, (i + 1) x len)`.
+        /// Length of an interval, 1 to `depin_core::epoch::MAX_DURATION_SECS` (366 days);
+        /// interval `i` covers `[i x len, (i + 1) x len)`.
         pub interval_secs: u64,
-        /// Orders for an interval close this many seconds before it starts.
+        /// Orders for an interval close this many seconds before it starts (at most
+        /// `depin_core::epoch::MAX_DURATION_SECS`).
         pub gate_closure_secs: u64,
-        /// Seconds after an interval ends during which meters may still report.
+        /// Seconds after an interval ends during which meters may still report (at most
+        /// `depin_core::epoch::MAX_DURATION_SECS`).
         pub settlement_delay_secs: u64,
-        /// Most orders per side of one interval (at most 32).
+        /// Most orders per side of one interval, 1 to 32.
         pub max_orders_per_interval: u8,
-        /// Grid fee taken from producers' payments, in bps.
+        /// Grid fee taken from producers' payments, in bps (at most 10,000).
         pub grid_fee_bps: u16,
-        /// Lowest price or limit accepted, per kWh.
+        /// Lowest price or limit accepted, per kWh (at most `price_cap`).
         pub price_floor: u64,
         /// Highest price or limit accepted, per kWh.
         pub price_cap: u64,
@@ -212,6 +229,9 @@ pub mod energy_settlement {
         meters: Mapping<DeviceId, Meter>,
         /// Readings by `(meter, interval)`.
         readings: Mapping<(DeviceId, u64), Reading>,
+        /// Orders placed by `(interval, device, side)`, cancelled ones included (at most
+        /// `MAX_PLACEMENTS_PER_DEVICE`). Kept after the interval closes, like readings.
+        placements: Mapping<PlacementKey, u8>,
     }
 
     /// Every way an energy message can refuse its input.
@@ -224,8 +244,9 @@ pub mod energy_settlement {
         NotNetworkAuthority,
         /// Returned if the network is not an Energy network.
         NotEnergyNetwork,
-        /// Returned if market parameters are out of range (zero interval, no orders or
-        /// more than 32, fee above 100%, floor above cap).
+        /// Returned if market parameters are out of range (an interval of zero, or an
+        /// interval, gate closure or settlement delay longer than 366 days, no orders or
+        /// more than 32, a fee above 100%, a floor above the cap).
         InvalidMarketParams,
         /// Returned if the device is not registered in the network.
         DeviceNotFound,
@@ -241,7 +262,7 @@ pub mod energy_settlement {
         PriceOutOfBounds,
         /// Returned if an order's volume is zero.
         ZeroVolume,
-        /// Returned if a side of the interval's book is full.
+        /// Returned if every slot of that side of the interval's book holds an open order.
         BookFull,
         /// Returned if the device already has an open order on that side of the interval.
         DuplicateOrder,
@@ -277,6 +298,9 @@ pub mod energy_settlement {
         MathOverflow,
         /// Returned if a payment out of the escrow fails.
         TransferFailed,
+        /// Returned if the device already placed `MAX_PLACEMENTS_PER_DEVICE` orders on
+        /// that side of the interval, cancelled ones included.
+        TooManyPlacements,
     }
 
     impl From<CoreError> for Error {
@@ -315,7 +339,7 @@ pub mod energy_settlement {
         pub owner: AccountId,
         /// Ask or bid.
         pub side: Side,
-        /// Slot in that side of the book.
+        /// Slot in that side of the book (possibly a cancelled order's, reused).
         pub slot: u8,
         /// Price or limit per kWh.
         pub price: u64,
@@ -417,7 +441,13 @@ pub mod energy_settlement {
 
     impl EnergySettlement {
         /// Creates the market of the Energy network at `registry` (its authority only,
-        /// unpaused).
+        /// unpaused). The parameters are fixed for the market's life.
+        ///
+        /// Bounds: `1 <= interval_secs <= depin_core::epoch::MAX_DURATION_SECS` (366
+        /// days); `gate_closure_secs` and `settlement_delay_secs` at most that too (so
+        /// every gate closure and reading deadline is a real time: each interval can be
+        /// cleared and every bid settled in the end); `1 <= max_orders_per_interval <=
+        /// 32`; `grid_fee_bps <= 10,000`; `price_floor <= price_cap`.
         ///
         /// # Errors
         /// `NotNetworkAuthority`, `NetworkPaused`, `NotEnergyNetwork`,
@@ -435,10 +465,9 @@ pub mod energy_settlement {
                 return Err(Error::NotEnergyNetwork);
             }
             let p = &params;
-            if p.interval_secs == 0
-                || i64::try_from(p.interval_secs).is_err()
-                || i64::try_from(p.gate_closure_secs).is_err()
-                || i64::try_from(p.settlement_delay_secs).is_err()
+            if epoch::validate_duration(p.interval_secs).is_err()
+                || p.gate_closure_secs > epoch::MAX_DURATION_SECS
+                || p.settlement_delay_secs > epoch::MAX_DURATION_SECS
                 || p.max_orders_per_interval == 0
                 || usize::from(p.max_orders_per_interval) > MAX_ORDERS_PER_SIDE
                 || p.grid_fee_bps > MAX_BPS
@@ -453,16 +482,19 @@ pub mod energy_settlement {
                 intervals: Mapping::default(),
                 meters: Mapping::default(),
                 readings: Mapping::default(),
+                placements: Mapping::default(),
             })
         }
 
         /// Offers `wh` of the caller's producing device at `price` per kWh in `interval`.
+        /// The ask takes the lowest cancelled slot, else a new one; the device may have
+        /// one open ask per interval and place at most `MAX_PLACEMENTS_PER_DEVICE`.
         /// Returns the ask's slot.
         ///
         /// # Errors
         /// `NetworkPaused`, `DeviceNotFound`, `NotDeviceOwner`, `DeviceNotActive`,
-        /// `GateClosed`, `PriceOutOfBounds`, `ZeroVolume`, `BookFull`, `DuplicateOrder`,
-        /// `MathOverflow`.
+        /// `GateClosed`, `PriceOutOfBounds`, `ZeroVolume`, `DuplicateOrder`,
+        /// `TooManyPlacements`, `BookFull`, `MathOverflow`.
         #[ink(message)]
         pub fn place_ask(
             &mut self,
@@ -475,7 +507,6 @@ pub mod energy_settlement {
             self.require_owned_device(device, owner)?;
             self.require_order(interval, price, wh)?;
             let mut book = self.book_or_new(interval);
-            let slot = self.next_slot(book.asks.len())?;
             if book
                 .asks
                 .iter()
@@ -483,7 +514,9 @@ pub mod energy_settlement {
             {
                 return Err(Error::DuplicateOrder);
             }
-            book.asks.push(Ask {
+            let placed = self.next_placement(interval, device, Side::Ask)?;
+            let (slot, reused) = self.free_slot(book.asks.iter().map(|a| a.status))?;
+            let ask = Ask {
                 device,
                 owner,
                 price,
@@ -491,8 +524,20 @@ pub mod energy_settlement {
                 matched_wh: 0,
                 delivered_wh: 0,
                 status: OrderStatus::Open,
-            });
+            };
+            if reused {
+                book.asks_done = book.asks_done.checked_sub(1).ok_or(Error::MathOverflow)?;
+                let entry = book
+                    .asks
+                    .get_mut(usize::from(slot))
+                    .ok_or(Error::MathOverflow)?;
+                *entry = ask;
+            } else {
+                book.asks.push(ask);
+            }
             self.intervals.insert(interval, &book);
+            self.placements
+                .insert((interval, device, Side::Ask), &placed);
             self.env().emit_event(OrderPlaced {
                 interval,
                 device,
@@ -507,13 +552,13 @@ pub mod energy_settlement {
         }
 
         /// Bids for `wh` at up to `limit` per kWh for the caller's consuming device; the
-        /// value sent must be exactly the escrow `ceil(limit x wh / 1000)`. Returns the
-        /// bid's slot.
+        /// value sent must be exactly the escrow `ceil(limit x wh / 1000)`. Slots and
+        /// per-device limits as for asks. Returns the bid's slot.
         ///
         /// # Errors
         /// `NetworkPaused`, `DeviceNotFound`, `NotDeviceOwner`, `DeviceNotActive`,
         /// `GateClosed`, `PriceOutOfBounds`, `ZeroVolume`, `MathOverflow`,
-        /// `WrongPayment`, `BookFull`, `DuplicateOrder`.
+        /// `WrongPayment`, `DuplicateOrder`, `TooManyPlacements`, `BookFull`.
         #[ink(message, payable)]
         pub fn place_bid(
             &mut self,
@@ -530,7 +575,6 @@ pub mod energy_settlement {
                 return Err(Error::WrongPayment);
             }
             let mut book = self.book_or_new(interval);
-            let slot = self.next_slot(book.bids.len())?;
             if book
                 .bids
                 .iter()
@@ -538,11 +582,13 @@ pub mod energy_settlement {
             {
                 return Err(Error::DuplicateOrder);
             }
+            let placed = self.next_placement(interval, device, Side::Bid)?;
+            let (slot, reused) = self.free_slot(book.bids.iter().map(|b| b.status))?;
             book.escrow_total = book
                 .escrow_total
                 .checked_add(escrow)
                 .ok_or(Error::MathOverflow)?;
-            book.bids.push(Bid {
+            let bid = Bid {
                 device,
                 owner,
                 limit,
@@ -551,8 +597,20 @@ pub mod energy_settlement {
                 matched_wh: 0,
                 charge: 0,
                 status: OrderStatus::Open,
-            });
+            };
+            if reused {
+                book.bids_done = book.bids_done.checked_sub(1).ok_or(Error::MathOverflow)?;
+                let entry = book
+                    .bids
+                    .get_mut(usize::from(slot))
+                    .ok_or(Error::MathOverflow)?;
+                *entry = bid;
+            } else {
+                book.bids.push(bid);
+            }
             self.intervals.insert(interval, &book);
+            self.placements
+                .insert((interval, device, Side::Bid), &placed);
             self.env().emit_event(OrderPlaced {
                 interval,
                 device,
@@ -566,8 +624,9 @@ pub mod energy_settlement {
             Ok(slot)
         }
 
-        /// Withdraws the caller's order before gate closure; a bid's escrow goes back.
-        /// Allowed while paused: it only returns the caller's own funds.
+        /// Withdraws the caller's order before gate closure; a bid's escrow goes back and
+        /// the slot is free for the next order on that side (the device's placements still
+        /// count). Allowed while paused: it only returns the caller's own funds.
         ///
         /// # Errors
         /// `GateClosed`, `MathOverflow`, `NoSuchOrder`, `NotOrderOwner`, `OrderNotOpen`,
@@ -919,6 +978,12 @@ pub mod energy_settlement {
             self.params
         }
 
+        /// Orders `device` placed on `side` of `interval`, cancelled ones included.
+        #[ink(message)]
+        pub fn placements(&self, interval: u64, device: DeviceId, side: Side) -> u8 {
+            self.placements.get((interval, device, side)).unwrap_or(0)
+        }
+
         fn registry(&self) -> ink::prelude::boxed::Box<dyn RegistryReader> {
             cross::registry::<DeviceRegistryRef>(self.registry)
         }
@@ -962,11 +1027,33 @@ pub mod energy_settlement {
             Ok(())
         }
 
-        fn next_slot(&self, used: usize) -> Result<u8> {
-            if used >= usize::from(self.params.max_orders_per_interval) {
-                return Err(Error::BookFull);
+        /// The device's placement count on that side of the interval once it places one
+        /// more order, `TooManyPlacements` past `MAX_PLACEMENTS_PER_DEVICE`.
+        fn next_placement(&self, interval: u64, device: DeviceId, side: Side) -> Result<u8> {
+            let placed = self.placements(interval, device, side);
+            if placed >= MAX_PLACEMENTS_PER_DEVICE {
+                return Err(Error::TooManyPlacements);
             }
-            u8::try_from(used).map_err(|_| Error::BookFull)
+            placed.checked_add(1).ok_or(Error::MathOverflow)
+        }
+
+        /// The slot a new order takes on a side whose slots have `statuses`: the lowest
+        /// cancelled one (`true`: reused), else the next new one while the side has room.
+        fn free_slot(
+            &self,
+            statuses: impl ExactSizeIterator<Item = OrderStatus>,
+        ) -> Result<(u8, bool)> {
+            let used = statuses.len();
+            let (index, reused) = match statuses
+                .enumerate()
+                .find(|(_, s)| *s == OrderStatus::Cancelled)
+            {
+                Some((index, _)) => (index, true),
+                None if used < usize::from(self.params.max_orders_per_interval) => (used, false),
+                None => return Err(Error::BookFull),
+            };
+            let slot = u8::try_from(index).map_err(|_| Error::BookFull)?;
+            Ok((slot, reused))
         }
 
         fn book_or_new(&self, interval: u64) -> Interval {

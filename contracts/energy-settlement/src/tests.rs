@@ -7,6 +7,8 @@ use crate::energy_settlement::{
     EnergySettlement, Error, IntervalCleared, IntervalClosed, IntervalSettled, IntervalState,
     MarketParams, OrderCancelled, OrderPlaced, OrderSettled, OrderStatus, ReadingSubmitted, Side,
 };
+use depin_core::energy::MAX_PLACEMENTS_PER_DEVICE;
+use depin_core::epoch::MAX_DURATION_SECS;
 use depin_ink_shared::testing::{
     account, as_contract, balance_of, call, event_count, last_event, set_time, DeviceSigner,
 };
@@ -136,6 +138,24 @@ impl Market {
 
     fn interval(&self) -> crate::energy_settlement::Interval {
         as_contract(account(MARKET), || self.market.borrow().interval(IV)).unwrap()
+    }
+
+    /// Another device of `owner`, onboarded with the key of `seed`.
+    fn device(&self, owner: u8, seed: u8) -> DeviceId {
+        device_registry::live::onboard(
+            &self.registry,
+            account(REGISTRY),
+            account(MAKER),
+            account(owner),
+            &DeviceSigner::new(seed),
+            2,
+        )
+    }
+
+    fn placements(&self, device: DeviceId, side: Side) -> u8 {
+        as_contract(account(MARKET), || {
+            self.market.borrow().placements(IV, device, side)
+        })
     }
 }
 
@@ -592,5 +612,209 @@ fn test_close_interval_ok_and_errors() {
     let e: IntervalClosed = last_event();
     assert_eq!(e.interval, IV);
     assert_eq!(event_count(), events + 1);
+    assert!(as_contract(account(MARKET), || m.market.borrow().interval(IV)).is_none());
+}
+
+#[ink::test]
+fn test_initialize_energy_market_param_bounds() {
+    let _m = Market::new();
+    call(account(0xE1), account(AUTHORITY), 0);
+    for bad in [
+        MarketParams {
+            interval_secs: MAX_DURATION_SECS + 1,
+            ..PARAMS
+        },
+        MarketParams {
+            interval_secs: u64::MAX,
+            ..PARAMS
+        },
+        MarketParams {
+            gate_closure_secs: MAX_DURATION_SECS + 1,
+            ..PARAMS
+        },
+        // i64::MAX used to be accepted: no reading deadline could then be computed, so
+        // an ask without a reading never settled and every bid's escrow stayed locked
+        MarketParams {
+            settlement_delay_secs: i64::MAX as u64,
+            ..PARAMS
+        },
+        MarketParams {
+            settlement_delay_secs: MAX_DURATION_SECS + 1,
+            ..PARAMS
+        },
+    ] {
+        assert_eq!(
+            EnergySettlement::new(account(REGISTRY), bad).err(),
+            Some(Error::InvalidMarketParams)
+        );
+    }
+    // every bound itself is valid
+    let edge = MarketParams {
+        interval_secs: MAX_DURATION_SECS,
+        gate_closure_secs: MAX_DURATION_SECS,
+        settlement_delay_secs: MAX_DURATION_SECS,
+        max_orders_per_interval: 32,
+        grid_fee_bps: 10_000,
+        price_floor: 7,
+        price_cap: 7,
+    };
+    assert!(EnergySettlement::new(account(REGISTRY), edge).is_ok());
+}
+
+#[ink::test]
+fn test_place_ask_reuses_cancelled_slot() {
+    // Given a full ask side: the producer in slot 0, a second device in slot 1
+    let m = Market::new();
+    let (second, third) = (m.device(PRODUCER, 8), m.device(OTHER, 6));
+    assert_eq!(m.by(PRODUCER, 0).place_ask(IV, m.producer, 100, 500), Ok(0));
+    assert_eq!(m.by(PRODUCER, 0).place_ask(IV, second, 100, 500), Ok(1));
+    assert_eq!(
+        m.by(OTHER, 0).place_ask(IV, third, 90, 300),
+        Err(Error::BookFull)
+    );
+    // When the producer cancels, Then the next ask, another owner's, takes its slot
+    m.by(PRODUCER, 0).cancel_order(IV, Side::Ask, 0).unwrap();
+    assert_eq!(m.by(OTHER, 0).place_ask(IV, third, 90, 300), Ok(0));
+    let e: OrderPlaced = last_event();
+    assert_eq!((e.device, e.owner, e.slot), (third, account(OTHER), 0));
+    let book = m.interval();
+    assert_eq!((book.asks.len(), book.asks_done), (2, 0));
+    assert_eq!(
+        (book.asks[0].device, book.asks[0].price, book.asks[0].status),
+        (third, 90, OrderStatus::Open)
+    );
+    // the slot is the new ask's: its old owner cannot cancel it
+    assert_eq!(
+        m.by(PRODUCER, 0).cancel_order(IV, Side::Ask, 0),
+        Err(Error::NotOrderOwner)
+    );
+}
+
+#[ink::test]
+fn test_place_cancel_churn_never_fills_the_book() {
+    // Given one device placing and cancelling an ask over and over (asks escrow nothing)
+    let m = Market::new();
+    for _ in 0..MAX_PLACEMENTS_PER_DEVICE {
+        // every placement reuses the slot its cancelled predecessor freed
+        assert_eq!(m.by(PRODUCER, 0).place_ask(IV, m.producer, 100, 500), Ok(0));
+        m.by(PRODUCER, 0).cancel_order(IV, Side::Ask, 0).unwrap();
+    }
+    // Then it stops at its own allowance, never at a full book
+    assert_eq!(
+        m.by(PRODUCER, 0).place_ask(IV, m.producer, 100, 500),
+        Err(Error::TooManyPlacements)
+    );
+    assert_eq!(
+        m.placements(m.producer, Side::Ask),
+        MAX_PLACEMENTS_PER_DEVICE
+    );
+    let book = m.interval();
+    assert_eq!((book.asks.len(), book.asks_done), (1, 1));
+    // and honest devices still find every slot
+    let (second, third) = (m.device(PRODUCER, 8), m.device(OTHER, 6));
+    assert_eq!(m.by(PRODUCER, 0).place_ask(IV, second, 100, 500), Ok(0));
+    assert_eq!(m.by(OTHER, 0).place_ask(IV, third, 100, 500), Ok(1));
+}
+
+#[ink::test]
+fn test_place_bid_too_many_placements() {
+    let m = Market::new();
+    let before = balance_of(account(CONSUMER));
+    for _ in 0..MAX_PLACEMENTS_PER_DEVICE {
+        assert_eq!(
+            m.by(CONSUMER, 80).place_bid(IV, m.consumer, 200, 400),
+            Ok(0)
+        );
+        assert_eq!(m.by(CONSUMER, 0).cancel_order(IV, Side::Bid, 0), Ok(80));
+    }
+    assert_eq!(
+        m.by(CONSUMER, 80).place_bid(IV, m.consumer, 200, 400),
+        Err(Error::TooManyPlacements)
+    );
+    // the host's revert returns the refused call's value (not modelled off chain, so
+    // it goes back here); every placed bid's escrow came back
+    ink::env::transfer::<E>(account(CONSUMER), 80).unwrap();
+    assert_eq!(balance_of(account(CONSUMER)), before);
+    assert_eq!(balance_of(account(MARKET)), 0);
+    let book = m.interval();
+    assert_eq!(
+        (book.bids.len(), book.bids_done, book.escrow_total),
+        (1, 1, 0)
+    );
+    // the allowance is per side and per interval
+    assert_eq!(m.placements(m.consumer, Side::Ask), 0);
+    assert_eq!(m.by(CONSUMER, 0).place_ask(IV, m.consumer, 100, 10), Ok(0));
+    assert_eq!(
+        m.by(CONSUMER, 80).place_bid(IV + 1, m.consumer, 200, 400),
+        Ok(0)
+    );
+    assert_eq!(balance_of(account(CONSUMER)), before - 80);
+    assert_eq!(balance_of(account(MARKET)), 80);
+}
+
+#[ink::test]
+fn test_filling_a_side_takes_as_many_devices_as_slots() {
+    let m = Market::new();
+    let (second, third) = (m.device(PRODUCER, 8), m.device(OTHER, 6));
+    // one device holds at most one open order per side, however it churns
+    assert_eq!(m.by(PRODUCER, 0).place_ask(IV, m.producer, 100, 500), Ok(0));
+    assert_eq!(
+        m.by(PRODUCER, 0).place_ask(IV, m.producer, 100, 500),
+        Err(Error::DuplicateOrder)
+    );
+    m.by(PRODUCER, 0).cancel_order(IV, Side::Ask, 0).unwrap();
+    assert_eq!(m.by(PRODUCER, 0).place_ask(IV, m.producer, 100, 500), Ok(0));
+    assert_eq!(m.interval().asks.len(), 1);
+    // the side's two slots take two distinct devices
+    assert_eq!(m.by(PRODUCER, 0).place_ask(IV, second, 100, 500), Ok(1));
+    assert_eq!(
+        m.by(OTHER, 0).place_ask(IV, third, 100, 500),
+        Err(Error::BookFull)
+    );
+    let book = m.interval();
+    assert!(book.asks.iter().all(|a| a.status == OrderStatus::Open));
+    assert_eq!(book.asks[0].device, m.producer);
+    assert_eq!(book.asks[1].device, second);
+}
+
+#[ink::test]
+fn test_interval_with_reused_slots_clears_settles_and_closes() {
+    // Given both orders placed, cancelled and placed again in the same slots
+    let m = Market::new();
+    m.book();
+    m.by(PRODUCER, 0).cancel_order(IV, Side::Ask, 0).unwrap();
+    m.by(CONSUMER, 0).cancel_order(IV, Side::Bid, 0).unwrap();
+    m.book();
+    let book = m.interval();
+    assert_eq!(
+        (
+            book.asks.len(),
+            book.bids.len(),
+            book.asks_done,
+            book.bids_done
+        ),
+        (1, 1, 0, 0)
+    );
+    assert_eq!(book.escrow_total, 80);
+    let (producer, consumer) = (balance_of(account(PRODUCER)), balance_of(account(CONSUMER)));
+    // When the interval clears and settles as usual
+    set_time(GATE);
+    assert_eq!(m.by(OTHER, 0).clear_interval(IV), Ok(150));
+    assert_eq!(m.interval().state, IntervalState::Cleared);
+    set_time(END);
+    m.submit(300, 1, m.signed(300, 0, 1)).unwrap();
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Ask, 0), Ok(41));
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Bid, 0), Ok(35));
+    // Then the done counters add up, the interval is settled and closes
+    let book = m.interval();
+    assert_eq!(
+        (book.state, book.asks_done, book.bids_done),
+        (IntervalState::Settled, 1, 1)
+    );
+    assert_eq!(balance_of(account(PRODUCER)), producer + 41);
+    assert_eq!(balance_of(account(CONSUMER)), consumer + 35);
+    assert_eq!(balance_of(account(TREASURY)), 4);
+    assert_eq!(balance_of(account(MARKET)), 0);
+    m.by(OTHER, 0).close_interval(IV).unwrap();
     assert!(as_contract(account(MARKET), || m.market.borrow().interval(IV)).is_none());
 }

@@ -13,6 +13,12 @@
 //! exactly as it caps minting: `total_paid <= latest finalized cumulative total <=
 //! cumulative emission through that epoch`.
 //!
+//! A claim proves against the latest finalized root only (SPEC section 3). An earlier
+//! root is superseded the moment a later epoch finalizes: the oracles may have corrected a
+//! device's amount downwards, and a claim against the old root would pay the difference
+//! on top of what the correction allows. So no device is ever paid more than its amount
+//! in the latest root.
+//!
 //! Schedule, epoch boundaries, quorum rules, leaves and proofs all come from `depin_core`.
 
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
@@ -107,9 +113,11 @@ pub mod rewards {
         staking: AccountId,
         /// Emission schedule.
         schedule: Schedule,
-        /// Length of an epoch in seconds.
+        /// Length of an epoch in seconds, 1 to `depin_core::epoch::MAX_DURATION_SECS`
+        /// (366 days).
         epoch_duration_secs: u64,
-        /// Unix time at which epoch 0 starts.
+        /// Unix time at which epoch 0 starts: not negative, at most
+        /// `depin_core::epoch::MAX_GENESIS_LEAD_SECS` (366 days) after instantiation.
         genesis_ts: i64,
         /// Oracle accounts (1 to 11, distinct).
         oracles: Vec<AccountId>,
@@ -140,8 +148,8 @@ pub mod rewards {
         NotNetworkAuthority,
         /// Returned if the emission schedule's tail exceeds its initial amount.
         InvalidSchedule,
-        /// Returned if the epoch duration is zero or epoch 0 would end past the clock's
-        /// range.
+        /// Returned if the epoch duration is zero or longer than
+        /// `depin_core::epoch::MAX_DURATION_SECS` (366 days).
         InvalidEpochDuration,
         /// Returned if the oracle set is empty, larger than 11, has a duplicate or the
         /// zero account.
@@ -186,6 +194,12 @@ pub mod rewards {
         MathOverflow,
         /// Returned if paying the owner fails.
         TransferFailed,
+        /// Returned if a claim names a finalized epoch other than the latest finalized
+        /// one: a later root superseded it, and claims prove against the latest only.
+        SupersededRoot,
+        /// Returned if the genesis time is negative or more than
+        /// `depin_core::epoch::MAX_GENESIS_LEAD_SECS` (366 days) after instantiation.
+        InvalidGenesis,
     }
 
     impl From<CoreError> for Error {
@@ -193,6 +207,7 @@ pub mod rewards {
             match e {
                 CoreError::InvalidSchedule => Error::InvalidSchedule,
                 CoreError::InvalidEpochDuration => Error::InvalidEpochDuration,
+                CoreError::InvalidGenesis => Error::InvalidGenesis,
                 CoreError::InvalidOracleSet => Error::InvalidOracleSet,
                 CoreError::InvalidQuorum => Error::InvalidQuorum,
                 _ => Error::MathOverflow,
@@ -294,9 +309,16 @@ pub mod rewards {
         /// Creates the rewards configuration of the network at `registry` with its pool at
         /// `staking` (network authority only, unpaused).
         ///
+        /// Bounds (`depin_core::epoch`): `schedule.tail_per_epoch <=
+        /// schedule.initial_per_epoch`; `1 <= epoch_duration_secs <= MAX_DURATION_SECS`
+        /// (366 days); `0 <= genesis_ts <= now + MAX_GENESIS_LEAD_SECS` (366 days); 1 to 11
+        /// distinct, non-zero oracles and a quorum that is a strict majority of them. With
+        /// these bounds every epoch below 2^32 has an end time, so no setting can make
+        /// `propose_root` overflow.
+        ///
         /// # Errors
         /// `NotNetworkAuthority`, `NetworkPaused`, `InvalidSchedule`,
-        /// `InvalidEpochDuration`, `InvalidOracleSet`, `InvalidQuorum`.
+        /// `InvalidEpochDuration`, `InvalidGenesis`, `InvalidOracleSet`, `InvalidQuorum`.
         #[ink(constructor)]
         pub fn new(
             registry: AccountId,
@@ -315,8 +337,8 @@ pub mod rewards {
                 return Err(Error::NetworkPaused);
             }
             EmissionSchedule::from(schedule).validate()?;
-            epoch::epoch_end(genesis_ts, epoch_duration_secs, 0)
-                .map_err(|_| Error::InvalidEpochDuration)?;
+            epoch::validate_duration(epoch_duration_secs)?;
+            epoch::validate_genesis(genesis_ts, host::now_secs())?;
             validate_oracles(&oracles, quorum)?;
             Self::env().emit_event(RewardsInitialized {
                 registry,
@@ -345,7 +367,8 @@ pub mod rewards {
         }
 
         /// Replaces the oracle set and bumps its version, so pending proposals of the old
-        /// set stop counting (network authority; allowed while paused).
+        /// set stop counting (network authority; allowed while paused). Bounds as in the
+        /// constructor: 1 to 11 distinct, non-zero oracles, a strict-majority quorum.
         ///
         /// # Errors
         /// `NotNetworkAuthority`, `InvalidOracleSet`, `InvalidQuorum`, `MathOverflow`.
@@ -484,11 +507,12 @@ pub mod rewards {
         /// Pays the owner of an eligible device `cumulative_amount - already_claimed`
         /// (anyone may crank it). Eligible: active in the registry, bonded in staking to
         /// its current owner, whose active stake still covers every device it backs.
-        /// Returns the amount paid; a claim with nothing new changes nothing.
+        /// `epoch` must be the latest finalized epoch: the proof is checked against its
+        /// root only. Returns the amount paid; a claim with nothing new changes nothing.
         ///
         /// # Errors
-        /// `NetworkPaused`, `ProofTooLong`, `EpochNotFinalized`, `DeviceNotFound`,
-        /// `DeviceNotActive`, `DeviceNotBonded`, `BondStakerNotOwner`,
+        /// `NetworkPaused`, `ProofTooLong`, `EpochNotFinalized`, `SupersededRoot`,
+        /// `DeviceNotFound`, `DeviceNotActive`, `DeviceNotBonded`, `BondStakerNotOwner`,
         /// `UnderCollateralized`, `InvalidProof`, `MintCapExceeded`, `ReserveExhausted`,
         /// `MathOverflow`, `TransferFailed`.
         #[ink(message)]
@@ -512,6 +536,11 @@ pub mod rewards {
                 .filter(|e| e.finalized)
                 .ok_or(Error::EpochNotFinalized)?
                 .root;
+            // Finalized epochs only ever move forward, so any finalized epoch other than
+            // the latest is an earlier one whose root was superseded.
+            if self.latest_finalized_epoch != Some(epoch) {
+                return Err(Error::SupersededRoot);
+            }
             let info = registry.device_info(device).ok_or(Error::DeviceNotFound)?;
             if !info.is_active() {
                 return Err(Error::DeviceNotActive);
@@ -523,8 +552,7 @@ pub mod rewards {
                 return Err(Error::BondStakerNotOwner);
             }
             // A slash may have left the stake below what the bonded devices require.
-            let required = stake::required_stake(bond.devices_bonded, bond.min_stake_per_device)?;
-            if bond.active < required {
+            if !stake::covers(bond.active, bond.devices_bonded, bond.min_stake_per_device) {
                 return Err(Error::UnderCollateralized);
             }
             let owner: &[u8; 32] = info.owner.as_ref();

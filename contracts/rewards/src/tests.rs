@@ -6,6 +6,7 @@ use crate::rewards::{
     Error, OraclesSet, Rewards, RewardsClaimed, RewardsFunded, RootFinalized, RootProposed,
     Schedule,
 };
+use depin_core::epoch::{MAX_DURATION_SECS, MAX_GENESIS_LEAD_SECS};
 use depin_core::merkle::{reward_leaf, MerkleTree};
 use depin_ink_shared::host::InkSha256;
 use depin_ink_shared::testing::{
@@ -480,4 +481,112 @@ fn test_claim_cap_and_reserve_errors() {
         Ok(400)
     );
     assert_eq!(balance_of(account(REWARDS)), 0);
+}
+
+#[ink::test]
+fn test_initialize_rewards_invalid_genesis() {
+    let _net = Net::new();
+    call(account(0xC1), account(AUTHORITY), 0);
+    let new = |genesis: i64| {
+        Rewards::new(
+            account(REGISTRY),
+            account(POOL),
+            SCHEDULE,
+            EPOCH,
+            genesis,
+            oracles(),
+            2,
+        )
+        .err()
+    };
+    let latest = GENESIS + MAX_GENESIS_LEAD_SECS;
+    // before 1970
+    assert_eq!(new(-1), Some(Error::InvalidGenesis));
+    assert_eq!(new(i64::MIN), Some(Error::InvalidGenesis));
+    // more than a year ahead (i64::MAX used to be refused only if epoch 0 could not end)
+    assert_eq!(new(latest + 1), Some(Error::InvalidGenesis));
+    assert_eq!(new(i64::MAX - EPOCH as i64), Some(Error::InvalidGenesis));
+    // both ends of the window are valid
+    assert_eq!(new(0), None);
+    assert_eq!(new(latest), None);
+}
+
+#[ink::test]
+fn test_initialize_rewards_epoch_duration_too_long() {
+    let _net = Net::new();
+    call(account(0xC1), account(AUTHORITY), 0);
+    let new = |duration: u64| {
+        Rewards::new(
+            account(REGISTRY),
+            account(POOL),
+            SCHEDULE,
+            duration,
+            GENESIS,
+            oracles(),
+            2,
+        )
+        .err()
+    };
+    // an epoch 0 that would only end in centuries used to be accepted
+    assert_eq!(
+        new(MAX_DURATION_SECS + 1),
+        Some(Error::InvalidEpochDuration)
+    );
+    assert_eq!(new(u64::MAX), Some(Error::InvalidEpochDuration));
+    assert_eq!(new(MAX_DURATION_SECS), None);
+}
+
+#[ink::test]
+fn test_claim_superseded_root() {
+    // Given two devices of OWNER; epoch 0 gives `device` 500, then epoch 1 corrects it
+    // downwards to 300 (and gives the difference to `other`, so the total holds)
+    let net = Net::new();
+    let device = net.bonded_device(9);
+    let other = net.bonded_device(8);
+    net.by(AUTHORITY, 10_000).fund().unwrap();
+    let (t0, p0) = tree(&[(device, account(OWNER), 500), (other, account(OWNER), 300)]);
+    let (t1, p1) = tree(&[(device, account(OWNER), 300), (other, account(OWNER), 500)]);
+    net.finalize(0, t0.root(), 800);
+    net.finalize(1, t1.root(), 800);
+    let before = balance_of(account(OWNER));
+    // When a claim proves against the superseded root of epoch 0, Then it is refused
+    assert_eq!(
+        net.by(OTHER, 0).claim(device, 0, 500, p0[0].clone()),
+        Err(Error::SupersededRoot)
+    );
+    // a claim against the latest root pays the corrected amount
+    assert_eq!(
+        net.by(OTHER, 0).claim(device, 1, 300, p1[0].clone()),
+        Ok(300)
+    );
+    // and no order of claims pays more: the old root stays refused, the latest pays 0
+    assert_eq!(
+        net.by(OTHER, 0).claim(device, 0, 500, p0[0].clone()),
+        Err(Error::SupersededRoot)
+    );
+    assert_eq!(net.by(OTHER, 0).claim(device, 1, 300, p1[0].clone()), Ok(0));
+    let claimed = as_contract(account(REWARDS), || net.rewards.borrow().claimed(device)).unwrap();
+    assert_eq!((claimed.total_claimed, claimed.last_epoch), (300, 1));
+    // an epoch that is proposed but not finalized is refused as such
+    set_time(GENESIS as u64 + 3 * EPOCH);
+    assert_eq!(
+        net.by(ORACLES[0], 0).propose_root(2, t0.root(), 800),
+        Ok(false)
+    );
+    assert_eq!(
+        net.by(OTHER, 0).claim(device, 2, 500, p0[0].clone()),
+        Err(Error::EpochNotFinalized)
+    );
+    // honest claims against the latest root still succeed: nobody was overpaid, so the
+    // cap still has room for everyone's amount
+    assert_eq!(
+        net.by(OTHER, 0).claim(other, 1, 500, p1[1].clone()),
+        Ok(500)
+    );
+    assert_eq!(balance_of(account(OWNER)), before + 800);
+    assert_eq!(balance_of(account(REWARDS)), 10_000 - 800);
+    assert_eq!(
+        as_contract(account(REWARDS), || net.rewards.borrow().totals()),
+        (800, Some(1), 800)
+    );
 }

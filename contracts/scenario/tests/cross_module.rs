@@ -3,13 +3,14 @@
 //!
 //! 1. Wireless: a maker issues a hotspot, its owner onboards it, stakes and bonds it;
 //!    oracles finalize an epoch; the owner claims exactly what the reward tree says.
-//! 2. Storage: a client's deal with a registered storage node runs to completion, every
-//!    period proven against the real piece.
+//! 2. Storage: a client's first deal (id 0) with a registered storage node, accepted by
+//!    the hash of the terms the provider saw, runs to completion, every period proven
+//!    against the real piece.
 //! 3. Energy: a producer and a consumer trade in one interval; the meter's signed reading
 //!    settles it.
 
 use depin_core::merkle::{reward_leaf, MerkleTree};
-use depin_core::storage::{challenge, words_per_chunk, PieceCommitment};
+use depin_core::storage::{self as core_storage, challenge, words_per_chunk, PieceCommitment};
 use depin_ink_shared::host::InkSha256;
 use depin_ink_shared::testing::{account, as_contract, balance_of, call, set_time, DeviceSigner};
 use depin_ink_shared::NetworkKind;
@@ -184,21 +185,48 @@ fn register_stake_earn_claim_then_store_then_trade_energy() {
         periods: 2,
         collateral: 3_000,
     };
+    let deal_id = as_contract(account(STORAGE), || {
+        market.borrow().next_deal_id(account(CLIENT))
+    });
+    assert_eq!(deal_id, 0);
     call(account(STORAGE), account(CLIENT), 2_000);
-    market.borrow_mut().propose_deal(1, terms).unwrap();
+    market.borrow_mut().propose_deal(deal_id, terms).unwrap();
+    let deal_key = as_contract(account(STORAGE), || {
+        market.borrow().deal_key(account(CLIENT), deal_id)
+    });
+    // the provider's wallet hashes the terms it shows and accepts exactly those
+    let seen = core_storage::DealTerms {
+        market: *AsRef::<[u8; 32]>::as_ref(&account(STORAGE)),
+        deal: deal_key,
+        client: *AsRef::<[u8; 32]>::as_ref(&account(CLIENT)),
+        provider_device: terms.provider_device,
+        piece_root: terms.piece_root,
+        chunk_size: terms.chunk_size,
+        num_chunks: terms.num_chunks,
+        price_per_period: terms.price_per_period,
+        periods: terms.periods,
+        collateral: terms.collateral,
+    }
+    .hash::<InkSha256>();
+    assert_eq!(
+        as_contract(account(STORAGE), || market
+            .borrow()
+            .deal_terms_hash(account(CLIENT), deal_id)),
+        Some(seen)
+    );
     set_time(20_000);
     call(account(STORAGE), account(OPERATOR), 3_000);
-    market.borrow_mut().accept_deal(account(CLIENT), 1).unwrap();
-    let deal_key = as_contract(account(STORAGE), || {
-        market.borrow().deal_key(account(CLIENT), 1)
-    });
+    market
+        .borrow_mut()
+        .accept_deal(account(CLIENT), deal_id, seen)
+        .unwrap();
     let operator_before = balance_of(account(OPERATOR));
     for period in 0..2u64 {
         set_time(20_000 + period * 100);
         call(account(STORAGE), account(OPERATOR), 0);
         let seed = market
             .borrow_mut()
-            .open_challenge(account(CLIENT), 1, period)
+            .open_challenge(account(CLIENT), deal_id, period)
             .unwrap();
         ink::env::test::advance_block::<E>();
         let responses = (0..2u8)
@@ -227,7 +255,7 @@ fn register_stake_earn_claim_then_store_then_trade_energy() {
         call(account(STORAGE), account(OPERATOR), 0);
         let proven = market
             .borrow_mut()
-            .submit_proof(account(CLIENT), 1, period, responses)
+            .submit_proof(account(CLIENT), deal_id, period, responses)
             .unwrap();
         assert!(proven);
     }
@@ -235,7 +263,7 @@ fn register_stake_earn_claim_then_store_then_trade_energy() {
     call(account(STORAGE), account(CLIENT), 0);
     market
         .borrow_mut()
-        .complete_deal(account(CLIENT), 1)
+        .complete_deal(account(CLIENT), deal_id)
         .unwrap();
     // two periods at 1,000 less a 5% fee, and the collateral back
     assert_eq!(

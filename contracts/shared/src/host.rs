@@ -1,7 +1,7 @@
 //! Host functions in the shapes the contracts use.
 
 use depin_core::merkle::Hasher;
-use ink::env::hash::{HashOutput, Sha2x256};
+use ink::env::hash::{Blake2x256, HashOutput, Sha2x256};
 use ink::env::DefaultEnvironment;
 use ink::prelude::vec::Vec;
 use ink::primitives::AccountId;
@@ -32,6 +32,16 @@ pub fn now_secs() -> i64 {
 /// A device's id: `sha256(device_key)`.
 pub fn device_id(device_key: &DeviceKey) -> DeviceId {
     InkSha256::hashv(&[device_key])
+}
+
+/// The account a device key controls on a Substrate chain: `blake2_256(device_key)`, the
+/// `AccountId32` of `MultiSigner::Ecdsa(device_key)`. A secp256k1 key can sign extrinsics
+/// as this account, so the registry compares it with the maker's and the owner's accounts
+/// to keep the three onboarding parties three different keys.
+pub fn key_account(device_key: &DeviceKey) -> AccountId {
+    let mut out = <Blake2x256 as HashOutput>::Type::default();
+    ink::env::hash_bytes::<Blake2x256>(device_key, &mut out);
+    AccountId::from(out)
 }
 
 /// The compressed public key that signed `sha256(message)`, `None` if the signature does

@@ -8,7 +8,8 @@
 //!   ([`cross::RegistryReader`], [`cross::StakingReader`]) and [`cross::read`], which
 //!   opens the callee through its generated contract reference on chain.
 //! - [`host`]: thin wrappers over host functions: SHA-256 as a `depin_core` hasher, the
-//!   block clock in seconds, ECDSA signer recovery, native transfers.
+//!   block clock in seconds, ECDSA signer recovery, the account a device key controls
+//!   (`blake2_256(key)`), native transfers.
 //! - `bridge` / `testing` (feature `testing`, off chain only): the ink! off-chain engine
 //!   cannot execute cross-contract calls, so tests register the real contract instances
 //!   behind the same interfaces and switch the engine's callee to them for each read.

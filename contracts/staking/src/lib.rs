@@ -4,9 +4,10 @@
 //! own against that stake, unstake through a cooldown and can be slashed to the network
 //! treasury. The contract's own balance is the pool's vault.
 //!
-//! Every rule (bond coverage, unstake floor, slash split, unlock time) comes from
-//! `depin_core::stake`; this contract only keeps positions and bonds in storage, checks
-//! callers against the registry (read through [`RegistryReader`]) and moves value.
+//! Every rule (bond coverage, unstake floor, slash split, unlock time, the cooldown bound)
+//! comes from `depin_core::stake`; this contract only keeps positions and bonds in
+//! storage, checks callers against the registry (read through [`RegistryReader`]) and
+//! moves value.
 //! The rewards contract reads bonds through [`StakingReader`], implemented here for the
 //! generated [`staking::StakingRef`].
 
@@ -57,11 +58,13 @@ pub mod staking {
     pub struct Staking {
         /// The device registry (the network) this pool backs.
         registry: AccountId,
-        /// Active stake each bonded device requires.
+        /// Active stake each bonded device requires (any value: requirements are computed
+        /// in `u128`, so no minimum can make unstaking or claiming overflow).
         min_stake_per_device: u64,
-        /// Seconds between `request_unstake` and the earliest `withdraw`.
+        /// Seconds between `request_unstake` and the earliest `withdraw`, at most
+        /// `depin_core::stake::MAX_COOLDOWN_SECS` (366 days).
         cooldown_secs: u64,
-        /// Account allowed to slash.
+        /// Account allowed to slash (never the zero account).
         slash_authority: AccountId,
         /// Sum of all positions' active stake.
         total_staked: u64,
@@ -118,6 +121,12 @@ pub mod staking {
         MathOverflow,
         /// Returned if a payment out of the pool fails.
         TransferFailed,
+        /// Returned if a cooldown exceeds `depin_core::stake::MAX_COOLDOWN_SECS` (366 days),
+        /// at instantiation or in `update_pool`.
+        InvalidCooldown,
+        /// Returned if the slash authority is the zero account, at instantiation or in
+        /// `update_pool`.
+        InvalidSlashAuthority,
     }
 
     impl From<CoreError> for Error {
@@ -125,6 +134,7 @@ pub mod staking {
             match e {
                 CoreError::InsufficientStake => Error::StakeBelowMinimum,
                 CoreError::SlashExceedsStake => Error::SlashExceedsStake,
+                CoreError::InvalidCooldown => Error::InvalidCooldown,
                 _ => Error::MathOverflow,
             }
         }
@@ -240,8 +250,14 @@ pub mod staking {
     impl Staking {
         /// Creates the pool of the network at `registry` (its authority only, unpaused).
         ///
+        /// Bounds: `cooldown_secs <= depin_core::stake::MAX_COOLDOWN_SECS` (366 days, so an
+        /// unlock time always exists); `slash_authority` is not the zero account;
+        /// `min_stake_per_device` may be any value (a position without bonds can always
+        /// leave).
+        ///
         /// # Errors
-        /// `NotNetworkAuthority`, `NetworkPaused`.
+        /// `NotNetworkAuthority`, `NetworkPaused`, `InvalidCooldown`,
+        /// `InvalidSlashAuthority`.
         #[ink(constructor)]
         pub fn new(
             registry: AccountId,
@@ -256,6 +272,7 @@ pub mod staking {
             if network.paused {
                 return Err(Error::NetworkPaused);
             }
+            Self::validate_settings(cooldown_secs, &slash_authority)?;
             Self::env().emit_event(PoolInitialized {
                 registry,
                 min_stake_per_device,
@@ -521,11 +538,13 @@ pub mod staking {
             Ok(())
         }
 
-        /// Changes pool settings (network authority; allowed while paused). A higher
-        /// minimum applies to the next bond and unstake, not to existing bonds.
+        /// Changes pool settings (network authority; allowed while paused); `None` keeps a
+        /// setting. A higher minimum applies to the next bond and unstake, not to existing
+        /// bonds. Bounds as in the constructor: a cooldown of at most 366 days, a non-zero
+        /// slash authority, any minimum. Nothing changes unless every new setting is valid.
         ///
         /// # Errors
-        /// `NotNetworkAuthority`.
+        /// `NotNetworkAuthority`, `InvalidCooldown`, `InvalidSlashAuthority`.
         #[ink(message)]
         pub fn update_pool(
             &mut self,
@@ -536,9 +555,12 @@ pub mod staking {
             if self.env().caller() != self.registry_reader().network_info().authority {
                 return Err(Error::NotNetworkAuthority);
             }
+            let cooldown_secs = cooldown_secs.unwrap_or(self.cooldown_secs);
+            let slash_authority = slash_authority.unwrap_or(self.slash_authority);
+            Self::validate_settings(cooldown_secs, &slash_authority)?;
             self.min_stake_per_device = min_stake_per_device.unwrap_or(self.min_stake_per_device);
-            self.cooldown_secs = cooldown_secs.unwrap_or(self.cooldown_secs);
-            self.slash_authority = slash_authority.unwrap_or(self.slash_authority);
+            self.cooldown_secs = cooldown_secs;
+            self.slash_authority = slash_authority;
             self.env().emit_event(PoolUpdated {
                 min_stake_per_device: self.min_stake_per_device,
                 cooldown_secs: self.cooldown_secs,
@@ -587,6 +609,15 @@ pub mod staking {
                 self.cooldown_secs,
                 self.slash_authority,
             )
+        }
+
+        /// The settings every pool must satisfy, at creation and at every update.
+        fn validate_settings(cooldown_secs: u64, slash_authority: &AccountId) -> Result<()> {
+            stake::validate_cooldown(cooldown_secs)?;
+            if host::is_zero(slash_authority) {
+                return Err(Error::InvalidSlashAuthority);
+            }
+            Ok(())
         }
 
         fn registry_reader(&self) -> ink::prelude::boxed::Box<dyn RegistryReader> {

@@ -6,8 +6,9 @@ use crate::staking::{
     DeviceBonded, DeviceUnbonded, Error, PoolUpdated, Slashed, Staked, Staking, UnstakeRequested,
     Withdrawn,
 };
+use depin_core::stake::MAX_COOLDOWN_SECS;
 use depin_ink_shared::testing::{
-    account, as_contract, balance_of, call, last_event, set_time, DeviceSigner,
+    account, as_contract, balance_of, call, event_count, last_event, set_time, DeviceSigner,
 };
 use depin_ink_shared::{DeviceId, DeviceStatus, NetworkKind};
 use device_registry::device_registry::DeviceRegistry;
@@ -381,4 +382,115 @@ fn test_update_pool_ok_and_wrong_authority() {
         (5, 6, account(OTHER))
     );
     let _: AccountId = as_contract(account(POOL), || pool.pool.borrow().settings().3);
+}
+
+#[ink::test]
+fn test_initialize_pool_invalid_cooldown() {
+    let _pool = Pool::new();
+    call(account(0xB1), account(AUTHORITY), 0);
+    assert_eq!(
+        Staking::new(account(REGISTRY), MIN, u64::MAX, account(SLASHER)).err(),
+        Some(Error::InvalidCooldown)
+    );
+    assert_eq!(
+        Staking::new(
+            account(REGISTRY),
+            MIN,
+            MAX_COOLDOWN_SECS + 1,
+            account(SLASHER)
+        )
+        .err(),
+        Some(Error::InvalidCooldown)
+    );
+    // the bound itself is a valid cooldown
+    assert!(Staking::new(account(REGISTRY), MIN, MAX_COOLDOWN_SECS, account(SLASHER)).is_ok());
+}
+
+#[ink::test]
+fn test_initialize_pool_zero_slash_authority() {
+    let _pool = Pool::new();
+    call(account(0xB1), account(AUTHORITY), 0);
+    assert_eq!(
+        Staking::new(account(REGISTRY), MIN, COOLDOWN, AccountId::from([0; 32])).err(),
+        Some(Error::InvalidSlashAuthority)
+    );
+}
+
+#[ink::test]
+fn test_update_pool_invalid_cooldown_cannot_brick_unstaking() {
+    // Given a staker
+    let pool = Pool::new();
+    pool.by(OWNER, 300).stake().unwrap();
+    let events = event_count();
+    // When the authority sets a cooldown no clock can add (u64::MAX made every later
+    // unstake fail with an overflow), Then the update is refused and nothing changes
+    for cooldown in [u64::MAX, MAX_COOLDOWN_SECS + 1] {
+        assert_eq!(
+            pool.by(AUTHORITY, 0)
+                .update_pool(Some(1), Some(cooldown), Some(account(OTHER))),
+            Err(Error::InvalidCooldown)
+        );
+    }
+    assert_eq!(event_count(), events);
+    assert_eq!(
+        as_contract(account(POOL), || pool.pool.borrow().settings()),
+        (account(REGISTRY), MIN, COOLDOWN, account(SLASHER))
+    );
+    // and the longest valid cooldown still gives every unstake an unlock time
+    pool.by(AUTHORITY, 0)
+        .update_pool(None, Some(MAX_COOLDOWN_SECS), None)
+        .unwrap();
+    assert_eq!(
+        pool.by(OWNER, 0).request_unstake(300),
+        Ok(10_000 + MAX_COOLDOWN_SECS as i64)
+    );
+    set_time(10_000 + MAX_COOLDOWN_SECS);
+    assert_eq!(pool.by(OWNER, 0).withdraw(), Ok(300));
+}
+
+#[ink::test]
+fn test_update_pool_zero_slash_authority() {
+    let pool = Pool::new();
+    assert_eq!(
+        pool.by(AUTHORITY, 0)
+            .update_pool(Some(1), None, Some(AccountId::from([0; 32]))),
+        Err(Error::InvalidSlashAuthority)
+    );
+    assert_eq!(
+        as_contract(account(POOL), || pool.pool.borrow().settings()),
+        (account(REGISTRY), MIN, COOLDOWN, account(SLASHER))
+    );
+}
+
+#[ink::test]
+fn test_update_pool_extreme_minimum_never_bricks_unstaking() {
+    // Given a position with two bonded devices
+    let pool = Pool::new();
+    let (a, b) = (pool.device(9), pool.device(8));
+    pool.by(OWNER, 2 * MIN).stake().unwrap();
+    pool.by(OWNER, 0).bond_device(a).unwrap();
+    pool.by(OWNER, 0).bond_device(b).unwrap();
+    pool.by(OTHER, 50).stake().unwrap();
+    // When the minimum is raised to the most a u64 can say (2 devices need 2^65 - 2)
+    pool.by(AUTHORITY, 0)
+        .update_pool(Some(u64::MAX), None, None)
+        .unwrap();
+    // Then a bonded position is refused as under the minimum, never with an overflow
+    assert_eq!(
+        pool.by(OWNER, 0).request_unstake(1),
+        Err(Error::StakeBelowMinimum)
+    );
+    // a position without bonds can always leave
+    assert_eq!(
+        pool.by(OTHER, 0).request_unstake(50),
+        Ok(10_000 + COOLDOWN as i64)
+    );
+    // and once unbonded, so can the first one
+    pool.by(OWNER, 0).unbond_device(a).unwrap();
+    pool.by(OWNER, 0).unbond_device(b).unwrap();
+    pool.by(OWNER, 0).request_unstake(2 * MIN).unwrap();
+    set_time(10_000 + COOLDOWN);
+    assert_eq!(pool.by(OWNER, 0).withdraw(), Ok(2 * MIN));
+    assert_eq!(pool.by(OTHER, 0).withdraw(), Ok(50));
+    assert_eq!(balance_of(account(POOL)), 0);
 }

@@ -19,16 +19,28 @@
 //! challenges when it opens them and may time the opening within the period; a network
 //! that needs unbiasable challenges feeds a randomness beacon in `challenge_seed` (one
 //! function). The proof window is counted in blocks.
+//!
+//! ## Deal ids and accepted terms
+//!
+//! A deal key `(client, deal_id)` is used once. Each client's deal ids are sequential:
+//! `propose_deal` takes exactly `next_deal_id(client)` (0 for a new client) and moves it
+//! on, so no deal can ever be proposed again at the key of a cancelled or completed one.
+//! The provider's `accept_deal` names the terms it accepts by their hash
+//! (`depin_core::storage::DealTerms::hash`, with this contract as market, the deal key as
+//! deal, the client's account, the device id and the stored terms; `deal_terms_hash` reads
+//! it): an acceptance can never land on terms the provider did not see.
 
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 #[ink::contract]
 pub mod storage_escrow {
+    use depin_core::epoch;
     use depin_core::fees::MAX_BPS;
     use depin_core::merkle::Hasher;
     use depin_core::storage::{
-        challenge, fault_slash, period_at, period_end, period_payment, verify_word, words_per_chunk,
+        self as core_storage, challenge, fault_slash, period_at, period_end, period_payment,
+        verify_word, words_per_chunk,
     };
     use depin_core::CoreError;
     use depin_ink_shared::cross::{self, RegistryReader};
@@ -44,6 +56,10 @@ pub mod storage_escrow {
     pub const MAX_PROOF_LEN: usize = 32;
     /// Most challenges per period (one bit each in `PeriodRecord::answered`).
     pub const MAX_CHALLENGES_PER_PERIOD: u8 = 8;
+    /// Longest proof window a market may set, in blocks: one week of 6-second blocks, so
+    /// a silent provider's challenged period can always be reported as a fault within
+    /// about a week (a window near `u32::MAX` made `report_fault` overflow instead).
+    pub const MAX_CHALLENGE_WINDOW_BLOCKS: u32 = 100_800;
 
     /// Lifecycle of a deal. Cancelled and completed deals are removed from storage.
     #[ink::scale_derive(Encode, Decode, TypeInfo)]
@@ -164,20 +180,25 @@ pub mod storage_escrow {
     pub struct StorageEscrow {
         /// The device registry (a Storage network).
         registry: AccountId,
-        /// Length of a proving period in seconds.
+        /// Length of a proving period in seconds, 1 to
+        /// `depin_core::epoch::MAX_DURATION_SECS` (366 days).
         proving_period_secs: u64,
-        /// Blocks after a challenge opens within which its proof must land.
+        /// Blocks after a challenge opens within which its proof must land, 1 to
+        /// `MAX_CHALLENGE_WINDOW_BLOCKS`.
         challenge_window_blocks: u32,
         /// Challenges per period, 1 to 8.
         challenges_per_period: u8,
-        /// Consecutive faults that terminate a deal (at least 1).
+        /// Consecutive faults that terminate a deal, 1 to `MAX_PERIODS`.
         max_consecutive_faults: u8,
-        /// Share of the remaining collateral slashed to the client per fault, in bps.
+        /// Share of the remaining collateral slashed to the client per fault, in bps
+        /// (at most 10,000).
         fault_slash_bps: u16,
-        /// Share of each period's payment kept by the protocol, in bps.
+        /// Share of each period's payment kept by the protocol, in bps (at most 10,000).
         protocol_fee_bps: u16,
         /// Deals by `(client, deal_id)`.
         deals: Mapping<(AccountId, u64), Deal>,
+        /// The id each client's next deal must have (absent: 0). Ids are never reused.
+        next_deal_ids: Mapping<AccountId, u64>,
     }
 
     /// Every way a storage message can refuse its input.
@@ -190,14 +211,15 @@ pub mod storage_escrow {
         NotNetworkAuthority,
         /// Returned if the network is not a Storage network.
         NotStorageNetwork,
-        /// Returned if market parameters are out of range.
+        /// Returned if market parameters are out of range (see the constructor's bounds).
         InvalidMarketParams,
         /// Returned if deal terms are out of range (no periods or more than 32, zero
         /// price, no chunks, a chunk size that is not a positive multiple of 32).
         InvalidDealTerms,
         /// Returned if the value sent is not exactly the escrow or collateral due.
         WrongPayment,
-        /// Returned if a deal with this id already exists for the client.
+        /// Returned if a deal with this id already exists for the client (defensive: ids
+        /// are sequential per client, so `DealIdNotNext` refuses a used id first).
         DealAlreadyExists,
         /// Returned if no deal has this client and id.
         DealNotFound,
@@ -243,6 +265,13 @@ pub mod storage_escrow {
         MathOverflow,
         /// Returned if a payment out of the escrow fails.
         TransferFailed,
+        /// Returned if a deal is proposed with an id other than the client's next one
+        /// (`next_deal_id`): a deal key is used once, never again after a cancellation or
+        /// completion.
+        DealIdNotNext,
+        /// Returned if the terms hash an acceptance names is not the hash of the deal's
+        /// stored terms (`deal_terms_hash`).
+        TermsMismatch,
     }
 
     impl From<CoreError> for Error {
@@ -415,7 +444,14 @@ pub mod storage_escrow {
 
     impl StorageEscrow {
         /// Creates the market of the Storage network at `registry` (its authority only,
-        /// unpaused).
+        /// unpaused). The parameters are fixed for the market's life.
+        ///
+        /// Bounds: `1 <= proving_period_secs <= depin_core::epoch::MAX_DURATION_SECS`
+        /// (366 days, so the end of a deal's last period is a real time and every deal
+        /// can complete); `1 <= challenge_window_blocks <= MAX_CHALLENGE_WINDOW_BLOCKS`
+        /// (100,800); `1 <= challenges_per_period <= 8`;
+        /// `1 <= max_consecutive_faults <= MAX_PERIODS` (32, a longer limit could never be
+        /// reached); `fault_slash_bps` and `protocol_fee_bps` at most 10,000.
         ///
         /// # Errors
         /// `NotNetworkAuthority`, `NetworkPaused`, `NotStorageNetwork`,
@@ -440,11 +476,10 @@ pub mod storage_escrow {
             if network.kind != NetworkKind::Storage {
                 return Err(Error::NotStorageNetwork);
             }
-            if proving_period_secs == 0
-                || i64::try_from(proving_period_secs).is_err()
-                || challenge_window_blocks == 0
+            if epoch::validate_duration(proving_period_secs).is_err()
+                || !(1..=MAX_CHALLENGE_WINDOW_BLOCKS).contains(&challenge_window_blocks)
                 || !(1..=MAX_CHALLENGES_PER_PERIOD).contains(&challenges_per_period)
-                || max_consecutive_faults == 0
+                || !(1..=MAX_PERIODS).contains(&max_consecutive_faults)
                 || fault_slash_bps > MAX_BPS
                 || protocol_fee_bps > MAX_BPS
             {
@@ -468,15 +503,17 @@ pub mod storage_escrow {
                 fault_slash_bps,
                 protocol_fee_bps,
                 deals: Mapping::default(),
+                next_deal_ids: Mapping::default(),
             })
         }
 
         /// Proposes a deal to a registered device; the value sent must be exactly
-        /// `price_per_period x periods`, escrowed here.
+        /// `price_per_period x periods`, escrowed here. `deal_id` must be the caller's
+        /// `next_deal_id`, which then moves on by one: a deal key is used once.
         ///
         /// # Errors
         /// `NetworkPaused`, `InvalidDealTerms`, `MathOverflow`, `WrongPayment`,
-        /// `NotStorageDevice`, `DealAlreadyExists`.
+        /// `NotStorageDevice`, `DealIdNotNext`, `DealAlreadyExists`.
         #[ink(message, payable)]
         pub fn propose_deal(&mut self, deal_id: u64, terms: DealTerms) -> Result<()> {
             let registry = self.registry();
@@ -502,9 +539,14 @@ pub mod storage_escrow {
                 return Err(Error::NotStorageDevice);
             }
             let client = self.env().caller();
+            let next = self.next_deal_id(client);
+            if deal_id != next {
+                return Err(Error::DealIdNotNext);
+            }
             if self.deals.contains((client, deal_id)) {
                 return Err(Error::DealAlreadyExists);
             }
+            let next = next.checked_add(1).ok_or(Error::MathOverflow)?;
             let record = PeriodRecord {
                 challenge_block: 0,
                 seed: [0; 32],
@@ -531,6 +573,7 @@ pub mod storage_escrow {
                     records: ink::prelude::vec![record; usize::from(terms.periods)],
                 },
             );
+            self.next_deal_ids.insert(client, &next);
             self.env().emit_event(DealProposed {
                 client,
                 deal_id,
@@ -563,13 +606,20 @@ pub mod storage_escrow {
         }
 
         /// The provider device's owner accepts the deal, sending exactly the collateral;
-        /// period 0 starts now.
+        /// period 0 starts now. `terms_hash` is the hash of the terms the provider accepts
+        /// (what its wallet computed and showed, see `deal_terms_hash`); it must be the
+        /// hash of the deal's stored terms.
         ///
         /// # Errors
-        /// `NetworkPaused`, `DealNotFound`, `DealNotProposed`, `NotStorageDevice`,
-        /// `NotDeviceOwner`, `DeviceNotActive`, `WrongPayment`.
+        /// `NetworkPaused`, `DealNotFound`, `DealNotProposed`, `TermsMismatch`,
+        /// `NotStorageDevice`, `NotDeviceOwner`, `DeviceNotActive`, `WrongPayment`.
         #[ink(message, payable)]
-        pub fn accept_deal(&mut self, client: AccountId, deal_id: u64) -> Result<()> {
+        pub fn accept_deal(
+            &mut self,
+            client: AccountId,
+            deal_id: u64,
+            terms_hash: [u8; 32],
+        ) -> Result<()> {
             let registry = self.registry();
             if registry.network_info().paused {
                 return Err(Error::NetworkPaused);
@@ -577,6 +627,9 @@ pub mod storage_escrow {
             let mut deal = self.deal(client, deal_id)?;
             if deal.state != DealState::Proposed {
                 return Err(Error::DealNotProposed);
+            }
+            if self.terms_hash(client, deal_id, &deal) != terms_hash {
+                return Err(Error::TermsMismatch);
             }
             let device = registry
                 .device_info(deal.provider_device)
@@ -890,6 +943,23 @@ pub mod storage_escrow {
             self.deals.get((client, deal_id))
         }
 
+        /// The id `client`'s next deal must have: 0 before its first, then one more than
+        /// its last proposed deal, cancelled and completed ones included.
+        #[ink(message)]
+        pub fn next_deal_id(&self, client: AccountId) -> u64 {
+            self.next_deal_ids.get(client).unwrap_or(0)
+        }
+
+        /// The hash of a stored deal's terms, the one `accept_deal` must name:
+        /// `depin_core::storage::DealTerms::hash` over this market's account, the deal key,
+        /// the client's account, the provider device id and the stored terms. A provider's
+        /// wallet computes it from the terms it shows; `None` if there is no such deal.
+        #[ink(message)]
+        pub fn deal_terms_hash(&self, client: AccountId, deal_id: u64) -> Option<[u8; 32]> {
+            let deal = self.deals.get((client, deal_id))?;
+            Some(self.terms_hash(client, deal_id, &deal))
+        }
+
         /// The 32-byte identity of a deal the challenges derive from:
         /// `sha256("depin-deal" || market || client || deal_id le)`.
         #[ink(message)]
@@ -898,6 +968,24 @@ pub mod storage_escrow {
             let market: &[u8; 32] = market.as_ref();
             let client: &[u8; 32] = client.as_ref();
             InkSha256::hashv(&[b"depin-deal", market, client, &deal_id.to_le_bytes()])
+        }
+
+        /// The terms hash of `deal` stored under `(client, deal_id)`.
+        fn terms_hash(&self, client: AccountId, deal_id: u64, deal: &Deal) -> [u8; 32] {
+            let market = self.env().account_id();
+            core_storage::DealTerms {
+                market: *AsRef::<[u8; 32]>::as_ref(&market),
+                deal: self.deal_key(client, deal_id),
+                client: *AsRef::<[u8; 32]>::as_ref(&client),
+                provider_device: deal.provider_device,
+                piece_root: deal.piece_root,
+                chunk_size: deal.chunk_size,
+                num_chunks: deal.num_chunks,
+                price_per_period: deal.price_per_period,
+                periods: deal.periods,
+                collateral: deal.collateral,
+            }
+            .hash::<InkSha256>()
         }
 
         /// The seed of a challenge opened now (see the crate docs).

@@ -6,7 +6,10 @@
 use crate::storage_escrow::{
     ChallengeResponse, DealAccepted, DealCancelled, DealCompleted, DealProposed, DealState,
     DealTerminated, DealTerms, Error, FaultReported, PeriodStatus, ProofAccepted, StorageEscrow,
+    MAX_CHALLENGE_WINDOW_BLOCKS, MAX_PERIODS,
 };
+use depin_core::epoch::MAX_DURATION_SECS;
+use depin_core::merkle::Hasher;
 use depin_core::storage::{challenge, words_per_chunk, PieceCommitment};
 use depin_ink_shared::host::InkSha256;
 use depin_ink_shared::testing::{
@@ -32,7 +35,8 @@ const WINDOW: u32 = 10;
 const PRICE: u64 = 1_000;
 const COLLATERAL: u64 = 2_000;
 const CHUNK: u32 = 64;
-const ID: u64 = 7;
+/// The client's first deal: ids are sequential per client, from 0.
+const ID: u64 = 0;
 
 struct Market {
     registry: Rc<RefCell<DeviceRegistry>>,
@@ -107,13 +111,41 @@ impl Market {
         }
     }
 
+    /// What the provider's wallet computes for CLIENT's deal `deal_id` with `terms`,
+    /// independently of the contract: `DealTerms::hash` with the market's account, the
+    /// deal key `sha256("depin-deal" || market || client || deal_id le)`, the client and
+    /// the terms.
+    fn hash_of(&self, deal_id: u64, terms: &DealTerms) -> [u8; 32] {
+        let market = *AsRef::<[u8; 32]>::as_ref(&account(MARKET));
+        let client = *AsRef::<[u8; 32]>::as_ref(&account(CLIENT));
+        let deal = InkSha256::hashv(&[b"depin-deal", &market, &client, &deal_id.to_le_bytes()]);
+        depin_core::storage::DealTerms {
+            market,
+            deal,
+            client,
+            provider_device: terms.provider_device,
+            piece_root: terms.piece_root,
+            chunk_size: terms.chunk_size,
+            num_chunks: terms.num_chunks,
+            price_per_period: terms.price_per_period,
+            periods: terms.periods,
+            collateral: terms.collateral,
+        }
+        .hash::<InkSha256>()
+    }
+
+    /// The terms hash of CLIENT's deal `deal_id` proposed with `self.terms(periods)`.
+    fn hash(&self, deal_id: u64, periods: u8) -> [u8; 32] {
+        self.hash_of(deal_id, &self.terms(periods))
+    }
+
     /// A proposed and accepted deal of `periods` periods starting at `START`.
     fn active(&self, periods: u8) {
         self.by(CLIENT, PRICE * u64::from(periods))
             .propose_deal(ID, self.terms(periods))
             .unwrap();
         self.by(PROVIDER, COLLATERAL)
-            .accept_deal(account(CLIENT), ID)
+            .accept_deal(account(CLIENT), ID, self.hash(ID, periods))
             .unwrap();
     }
 
@@ -162,6 +194,21 @@ impl Market {
             self.market.borrow().get_deal(account(CLIENT), ID)
         })
         .unwrap()
+    }
+
+    /// A call by `who` carrying `value` that the contract must refuse. The host reverts
+    /// a refused call together with its value transfer; the off-chain engine does not, so
+    /// the value goes back here. Returns the error.
+    fn refused(
+        &self,
+        who: u8,
+        value: u64,
+        f: impl FnOnce(&mut StorageEscrow) -> Result<(), Error>,
+    ) -> Error {
+        let err = f(&mut self.by(who, value)).expect_err("the call is refused");
+        // the engine's callee is still the market
+        ink::env::transfer::<E>(account(who), u128::from(value)).unwrap();
+        err
     }
 
     fn pause(&self, paused: bool) {
@@ -270,9 +317,14 @@ fn test_propose_deal_errors() {
     m.by(CLIENT, 3 * PRICE)
         .propose_deal(ID, m.terms(3))
         .unwrap();
+    // a used id, or one ahead of the next
     assert_eq!(
         m.by(CLIENT, 3 * PRICE).propose_deal(ID, m.terms(3)),
-        Err(Error::DealAlreadyExists)
+        Err(Error::DealIdNotNext)
+    );
+    assert_eq!(
+        m.by(CLIENT, 3 * PRICE).propose_deal(ID + 2, m.terms(3)),
+        Err(Error::DealIdNotNext)
     );
     m.pause(true);
     assert_eq!(
@@ -319,7 +371,7 @@ fn test_accept_deal_ok() {
         .unwrap();
     set_time(START + 5);
     m.by(PROVIDER, COLLATERAL)
-        .accept_deal(account(CLIENT), ID)
+        .accept_deal(account(CLIENT), ID, m.hash(ID, 2))
         .unwrap();
     let e: DealAccepted = last_event();
     assert_eq!(
@@ -341,19 +393,21 @@ fn test_accept_deal_ok() {
 fn test_accept_deal_errors() {
     let m = Market::new();
     assert_eq!(
-        m.by(PROVIDER, COLLATERAL).accept_deal(account(CLIENT), ID),
+        m.by(PROVIDER, COLLATERAL)
+            .accept_deal(account(CLIENT), ID, m.hash(ID, 2)),
         Err(Error::DealNotFound)
     );
     m.by(CLIENT, 2 * PRICE)
         .propose_deal(ID, m.terms(2))
         .unwrap();
     assert_eq!(
-        m.by(OTHER, COLLATERAL).accept_deal(account(CLIENT), ID),
+        m.by(OTHER, COLLATERAL)
+            .accept_deal(account(CLIENT), ID, m.hash(ID, 2)),
         Err(Error::NotDeviceOwner)
     );
     assert_eq!(
         m.by(PROVIDER, COLLATERAL - 1)
-            .accept_deal(account(CLIENT), ID),
+            .accept_deal(account(CLIENT), ID, m.hash(ID, 2)),
         Err(Error::WrongPayment)
     );
     call(account(REGISTRY), account(AUTHORITY), 0);
@@ -362,12 +416,14 @@ fn test_accept_deal_errors() {
         .set_device_status(m.device, DeviceStatus::Suspended)
         .unwrap();
     assert_eq!(
-        m.by(PROVIDER, COLLATERAL).accept_deal(account(CLIENT), ID),
+        m.by(PROVIDER, COLLATERAL)
+            .accept_deal(account(CLIENT), ID, m.hash(ID, 2)),
         Err(Error::DeviceNotActive)
     );
     m.pause(true);
     assert_eq!(
-        m.by(PROVIDER, COLLATERAL).accept_deal(account(CLIENT), ID),
+        m.by(PROVIDER, COLLATERAL)
+            .accept_deal(account(CLIENT), ID, m.hash(ID, 2)),
         Err(Error::NetworkPaused)
     );
     m.pause(false);
@@ -377,10 +433,11 @@ fn test_accept_deal_errors() {
         .set_device_status(m.device, DeviceStatus::Active)
         .unwrap();
     m.by(PROVIDER, COLLATERAL)
-        .accept_deal(account(CLIENT), ID)
+        .accept_deal(account(CLIENT), ID, m.hash(ID, 2))
         .unwrap();
     assert_eq!(
-        m.by(PROVIDER, COLLATERAL).accept_deal(account(CLIENT), ID),
+        m.by(PROVIDER, COLLATERAL)
+            .accept_deal(account(CLIENT), ID, m.hash(ID, 2)),
         Err(Error::DealNotProposed)
     );
 }
@@ -413,7 +470,7 @@ fn test_open_challenge_errors() {
         Err(Error::NotProvider)
     );
     m.by(PROVIDER, COLLATERAL)
-        .accept_deal(account(CLIENT), ID)
+        .accept_deal(account(CLIENT), ID, m.hash(ID, 2))
         .unwrap();
     assert_eq!(
         m.by(OTHER, 0).open_challenge(account(CLIENT), ID, 0),
@@ -657,6 +714,18 @@ fn test_complete_deal_ok() {
     );
     assert_eq!(balance_of(account(MARKET)), 0);
     assert_eq!(balance_of(account(TREASURY)), 100);
+    // the completed deal's key is never used again
+    assert_eq!(
+        m.by(CLIENT, 2 * PRICE).propose_deal(ID, m.terms(2)),
+        Err(Error::DealIdNotNext)
+    );
+    assert_eq!(
+        as_contract(account(MARKET), || m
+            .market
+            .borrow()
+            .next_deal_id(account(CLIENT))),
+        ID + 1
+    );
 }
 
 #[ink::test]
@@ -674,7 +743,7 @@ fn test_complete_deal_errors() {
         Err(Error::DealNotActive)
     );
     m.by(PROVIDER, COLLATERAL)
-        .accept_deal(account(CLIENT), ID)
+        .accept_deal(account(CLIENT), ID, m.hash(ID, 2))
         .unwrap();
     m.prove(0);
     let events = event_count();
@@ -698,4 +767,187 @@ fn test_complete_terminated_deal_returns_nothing_left() {
     let e: DealCompleted = last_event();
     assert_eq!((e.collateral_returned, e.faulted_periods), (0, 2));
     assert_eq!(balance_of(account(PROVIDER)), provider_before);
+}
+
+#[ink::test]
+fn test_initialize_market_param_bounds() {
+    let _m = Market::new();
+    call(account(0xD1), account(AUTHORITY), 0);
+    let new = |period, window, challenges, faults, slash, fee| {
+        StorageEscrow::new(
+            account(REGISTRY),
+            period,
+            window,
+            challenges,
+            faults,
+            slash,
+            fee,
+        )
+        .err()
+    };
+    let invalid = Some(Error::InvalidMarketParams);
+    // a proving period whose deals could never end (i64::MAX used to be accepted: every
+    // deal's last period then ended past the clock and could never complete)
+    assert_eq!(new(0, WINDOW, 2, 2, 1_000, 500), invalid);
+    assert_eq!(
+        new(MAX_DURATION_SECS + 1, WINDOW, 2, 2, 1_000, 500),
+        invalid
+    );
+    assert_eq!(new(i64::MAX as u64, WINDOW, 2, 2, 1_000, 500), invalid);
+    // a proof window that overflows the block number or outlasts a week
+    assert_eq!(
+        new(PERIOD, MAX_CHALLENGE_WINDOW_BLOCKS + 1, 2, 2, 1_000, 500),
+        invalid
+    );
+    assert_eq!(new(PERIOD, u32::MAX, 2, 2, 1_000, 500), invalid);
+    // a fault limit no deal can reach
+    assert_eq!(new(PERIOD, WINDOW, 2, 0, 1_000, 500), invalid);
+    assert_eq!(new(PERIOD, WINDOW, 2, MAX_PERIODS + 1, 1_000, 500), invalid);
+    // rates above 100%
+    assert_eq!(new(PERIOD, WINDOW, 2, 2, 10_001, 500), invalid);
+    assert_eq!(new(PERIOD, WINDOW, 2, 2, 1_000, 10_001), invalid);
+    // every bound itself is valid
+    assert_eq!(
+        new(
+            MAX_DURATION_SECS,
+            MAX_CHALLENGE_WINDOW_BLOCKS,
+            8,
+            MAX_PERIODS,
+            10_000,
+            10_000
+        ),
+        None
+    );
+}
+
+#[ink::test]
+fn test_propose_deal_id_not_next() {
+    let m = Market::new();
+    let next = |who: u8| {
+        as_contract(account(MARKET), || {
+            m.market.borrow().next_deal_id(account(who))
+        })
+    };
+    assert_eq!(next(CLIENT), 0);
+    // a client's first deal is 0
+    assert_eq!(
+        m.refused(CLIENT, 2 * PRICE, |c| c.propose_deal(5, m.terms(2))),
+        Error::DealIdNotNext
+    );
+    m.by(CLIENT, 2 * PRICE).propose_deal(0, m.terms(2)).unwrap();
+    assert_eq!(next(CLIENT), 1);
+    // Given the deal is cancelled, When the client proposes at its id again, Then it is
+    // refused: a deal key is used once
+    m.by(CLIENT, 0).cancel_deal(0).unwrap();
+    assert_eq!(
+        m.refused(CLIENT, 2 * PRICE, |c| c.propose_deal(0, m.terms(2))),
+        Error::DealIdNotNext
+    );
+    assert!(as_contract(account(MARKET), || m
+        .market
+        .borrow()
+        .get_deal(account(CLIENT), 0))
+    .is_none());
+    assert_eq!(next(CLIENT), 1);
+    m.by(CLIENT, 2 * PRICE).propose_deal(1, m.terms(2)).unwrap();
+    assert_eq!(next(CLIENT), 2);
+    // every client counts on its own
+    assert_eq!(next(OTHER), 0);
+    m.by(OTHER, 2 * PRICE).propose_deal(0, m.terms(2)).unwrap();
+    assert_eq!(balance_of(account(MARKET)), u128::from(4 * PRICE));
+}
+
+#[ink::test]
+fn test_deal_terms_hash() {
+    let m = Market::new();
+    let read = |id| {
+        as_contract(account(MARKET), || {
+            m.market.borrow().deal_terms_hash(account(CLIENT), id)
+        })
+    };
+    assert_eq!(read(0), None);
+    m.by(CLIENT, 2 * PRICE).propose_deal(0, m.terms(2)).unwrap();
+    m.by(CLIENT, 2 * PRICE).propose_deal(1, m.terms(2)).unwrap();
+    // what a provider's wallet computes from the terms it shows
+    assert_eq!(read(0), Some(m.hash(0, 2)));
+    assert_eq!(read(1), Some(m.hash(1, 2)));
+    // the same terms under another deal key are other terms
+    assert_ne!(m.hash(0, 2), m.hash(1, 2));
+}
+
+#[ink::test]
+fn test_accept_deal_terms_mismatch() {
+    // Given a proposed deal whose terms the provider's wallet showed and hashed
+    let m = Market::new();
+    m.by(CLIENT, 2 * PRICE)
+        .propose_deal(ID, m.terms(2))
+        .unwrap();
+    let seen = m.hash(ID, 2);
+    // When the client cancels it and proposes other terms (a price of 1), first at the
+    // same id, which is refused, then at its next id
+    m.by(CLIENT, 0).cancel_deal(ID).unwrap();
+    let worse = DealTerms {
+        price_per_period: 1,
+        ..m.terms(2)
+    };
+    assert_eq!(
+        m.refused(CLIENT, 2, |c| c.propose_deal(ID, worse)),
+        Error::DealIdNotNext
+    );
+    m.by(CLIENT, 2).propose_deal(ID + 1, worse).unwrap();
+    let provider_before = balance_of(account(PROVIDER));
+    let events = event_count();
+    // Then the provider's acceptance of what it saw lands on nothing
+    assert_eq!(
+        m.refused(PROVIDER, COLLATERAL, |c| c.accept_deal(
+            account(CLIENT),
+            ID,
+            seen
+        )),
+        Error::DealNotFound
+    );
+    assert_eq!(
+        m.refused(PROVIDER, COLLATERAL, |c| c.accept_deal(
+            account(CLIENT),
+            ID + 1,
+            seen
+        )),
+        Error::TermsMismatch
+    );
+    // any single changed term is a mismatch too
+    let more_collateral = m.hash_of(
+        ID + 1,
+        &DealTerms {
+            collateral: COLLATERAL + 1,
+            ..worse
+        },
+    );
+    assert_eq!(
+        m.refused(PROVIDER, COLLATERAL, |c| c.accept_deal(
+            account(CLIENT),
+            ID + 1,
+            more_collateral
+        )),
+        Error::TermsMismatch
+    );
+    let deal = as_contract(account(MARKET), || {
+        m.market.borrow().get_deal(account(CLIENT), ID + 1)
+    })
+    .unwrap();
+    assert_eq!(
+        (deal.state, deal.provider, deal.collateral_left),
+        (DealState::Proposed, None, 0)
+    );
+    assert_eq!(event_count(), events);
+    assert_eq!(balance_of(account(PROVIDER)), provider_before);
+    assert_eq!(balance_of(account(MARKET)), 2);
+    // and the hash of the terms actually proposed is accepted
+    m.by(PROVIDER, COLLATERAL)
+        .accept_deal(account(CLIENT), ID + 1, m.hash_of(ID + 1, &worse))
+        .unwrap();
+    assert_eq!(
+        balance_of(account(PROVIDER)),
+        provider_before - u128::from(COLLATERAL)
+    );
+    assert_eq!(balance_of(account(MARKET)), u128::from(2 + COLLATERAL));
 }
