@@ -86,7 +86,9 @@ program_events!(
 ]);
 program_events!(
     /// Rewards events.
-    rewards, rewards, [RewardsInitialized, OraclesSet, RootProposed, RootFinalized, RewardsClaimed]);
+    rewards, rewards, [
+    RewardsInitialized, OraclesSet, RootProposed, RootFinalized, RewardsClaimed, ClaimedOpened,
+]);
 program_events!(
     /// Storage escrow events.
     storage, storage_escrow, [

@@ -404,6 +404,9 @@ event_tables! {
         "config": e.config, "device": e.device, "owner": e.owner, "epoch": e.epoch,
         "amount": e.amount, "total_claimed": e.total_claimed,
     }
+    Rewards rewards::ClaimedOpened => "rewards_claimed_opened" |e| {
+        "config": e.config, "device": e.device, "claimed": e.claimed,
+    }
     Storage storage::MarketInitialized => "storage_market_initialized" |e| {
         "market": e.market, "network": e.network, "payment_mint": e.payment_mint,
         "proving_period_secs": e.proving_period_secs,
@@ -535,7 +538,9 @@ pub fn state_keys(event: &Event) -> Vec<StateKey> {
             staking::Event::Slashed(e) => vec![Position(s(&e.position))],
         },
         Event::Rewards(e) => match e {
-            rewards::Event::RewardsInitialized(_) | rewards::Event::OraclesSet(_) => vec![],
+            rewards::Event::RewardsInitialized(_)
+            | rewards::Event::OraclesSet(_)
+            | rewards::Event::ClaimedOpened(_) => vec![],
             rewards::Event::RootProposed(e) => vec![Epoch(s(&e.config), e.epoch)],
             rewards::Event::RootFinalized(e) => vec![Epoch(s(&e.config), e.epoch)],
             rewards::Event::RewardsClaimed(e) => vec![
@@ -576,7 +581,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), TABLES.len());
-        assert_eq!(TABLES.len(), 40);
+        assert_eq!(TABLES.len(), 41);
     }
 
     #[test]

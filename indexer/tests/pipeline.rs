@@ -186,9 +186,9 @@ async fn full_scenario_is_indexed_row_by_row() {
     assert_eq!(
         deals,
         BTreeMap::from([
-            ("1".into(), ("completed".into(), 1, 0)),
-            ("2".into(), ("cancelled".into(), 0, 0)),
-            ("3".into(), ("terminated".into(), 0, 2)),
+            ("0".into(), ("completed".into(), 1, 0)),
+            ("1".into(), ("cancelled".into(), 0, 0)),
+            ("2".into(), ("terminated".into(), 0, 2)),
         ])
     );
     let intervals: Vec<(String, i64, i64, Option<String>)> = db

@@ -85,6 +85,7 @@ pub fn place_ask(
             network: *network,
             market,
             device: *device,
+            meter: pda::meter(&market, device).0,
             interval: pda::interval(&market, args.interval).0,
             system_program: system_program::ID,
             event_authority: event_authority(),
@@ -110,6 +111,7 @@ pub fn place_bid(
             network: *network,
             market,
             device: *device,
+            meter: pda::meter(&market, device).0,
             interval: pda::interval(&market, args.interval).0,
             quote_mint: quote.mint,
             owner_token_account: *owner_token_account,
@@ -178,10 +180,39 @@ pub fn close_interval(network: &Pubkey, interval: u64, rent_payer: &Pubkey) -> I
     )
 }
 
-/// `settle_order` (anyone, `payer` cranks). `order_device` and `order_owner` are the
-/// order's device and owner; the payment goes to the owner's associated quote-mint account,
-/// which the program creates if it is missing.
+/// `settle_order` (anyone may crank). `order_device` is the order's device; the payment goes
+/// to `recipient`, a quote-mint token account of the order's owner that exists.
 pub fn settle_order(
+    network: &Pubkey,
+    quote: &QuoteToken,
+    treasury: &Pubkey,
+    order_device: &Pubkey,
+    recipient: &Pubkey,
+    order: OrderRef,
+) -> Instruction {
+    let market = pda::energy_market(network).0;
+    build(
+        acc::SettleOrder {
+            market,
+            interval: pda::interval(&market, order.interval).0,
+            reading: pda::meter_reading(order_device, order.interval).0,
+            quote_mint: quote.mint,
+            recipient: *recipient,
+            treasury: *treasury,
+            vault: pda::energy_vault(&market).0,
+            token_program: quote.token_program,
+            event_authority: event_authority(),
+            program: energy_settlement::ID,
+        },
+        ix::SettleOrder { args: order },
+    )
+}
+
+/// The crank of one order as a cranker sends it: the owner's associated quote-mint account
+/// is created first (idempotent: nothing happens when it exists; `payer` pays its rent),
+/// then `settle_order` pays into it. So an owner without an account never blocks an
+/// interval.
+pub fn settle_order_instructions(
     payer: &Pubkey,
     network: &Pubkey,
     quote: &QuoteToken,
@@ -189,27 +220,18 @@ pub fn settle_order(
     order_device: &Pubkey,
     order_owner: &Pubkey,
     order: OrderRef,
-) -> Instruction {
-    let market = pda::energy_market(network).0;
-    build(
-        acc::SettleOrder {
-            payer: *payer,
-            market,
-            interval: pda::interval(&market, order.interval).0,
-            reading: pda::meter_reading(order_device, order.interval).0,
-            quote_mint: quote.mint,
-            order_owner: *order_owner,
-            recipient: quote_account(order_owner, quote),
-            treasury: *treasury,
-            vault: pda::energy_vault(&market).0,
-            token_program: quote.token_program,
-            associated_token_program: anchor_spl::associated_token::ID,
-            system_program: system_program::ID,
-            event_authority: event_authority(),
-            program: energy_settlement::ID,
-        },
-        ix::SettleOrder { args: order },
-    )
+) -> [Instruction; 2] {
+    let create = anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        payer,
+        order_owner,
+        &quote.mint,
+        &quote.token_program,
+    );
+    let recipient = quote_account(order_owner, quote);
+    [
+        create,
+        settle_order(network, quote, treasury, order_device, &recipient, order),
+    ]
 }
 
 /// `owner`'s associated quote-mint account: where settlements pay.

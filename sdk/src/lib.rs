@@ -8,6 +8,8 @@
 //!   per instruction, returning a ready
 //!   [`Instruction`] (the event-CPI accounts Anchor needs are filled in).
 //! - [`accounts`]: decoding of every account, with the discriminator checked.
+//! - [`compute`]: each instruction's measured compute units, and the compute-unit limit a
+//!   transaction should request (fees follow requested units).
 //!   [`energy`] also signs meter readings with the device key and batches a gateway's
 //!   meters into transactions; [`storage`] has the provider's `StorageProver` and the
 //!   client's piece-root helper.
@@ -21,6 +23,7 @@
 //! types the programs were built with.
 
 pub mod accounts;
+pub mod compute;
 pub mod energy;
 pub mod error;
 pub mod events;

@@ -141,6 +141,14 @@ pub fn storage_vault(market: &Pubkey) -> (Pubkey, u8) {
     )
 }
 
+/// `DealCounter`: `["deal_counter", client]`.
+pub fn deal_counter(client: &Pubkey) -> (Pubkey, u8) {
+    Pubkey::find_program_address(
+        &[storage_escrow::state::DealCounter::SEED, client.as_ref()],
+        &storage_escrow::ID,
+    )
+}
+
 /// `Deal`: `["deal", client, deal_id le]`.
 pub fn deal(client: &Pubkey, deal_id: u64) -> (Pubkey, u8) {
     Pubkey::find_program_address(

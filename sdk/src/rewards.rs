@@ -92,10 +92,29 @@ pub fn propose_root(oracle: &Pubkey, network: &Pubkey, args: ProposeRootArgs) ->
     )
 }
 
+/// `open_claimed`: opens `device`'s claim record (once per device, before its first claim);
+/// `payer` (anyone) pays its rent.
+pub fn open_claimed(payer: &Pubkey, network: &Pubkey, device: &Pubkey) -> Instruction {
+    let config = pda::rewards_config(network).0;
+    build(
+        acc::OpenClaimed {
+            payer: *payer,
+            network: *network,
+            config,
+            device: *device,
+            claimed: pda::claimed(&config, device).0,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: rewards::ID,
+        },
+        ix::OpenClaimed {},
+    )
+}
+
 /// `claim`: pays `device` (the registry `Device` address, owned by `device_owner`) into
-/// `recipient`, a reward-mint account of the device owner. `payer` may be anyone.
+/// `recipient`, a reward-mint account of the device owner. Anyone may send it; the device's
+/// claim record must be open (see [`open_claimed`] and [`claim_instructions`]).
 pub fn claim(
-    payer: &Pubkey,
     network: &Pubkey,
     device: &Pubkey,
     device_owner: &Pubkey,
@@ -107,10 +126,8 @@ pub fn claim(
     let pool = pda::stake_pool(network).0;
     build(
         acc::Claim {
-            payer: *payer,
             network: *network,
             config,
-            epoch_root: pda::epoch_root(&config, args.epoch).0,
             device: *device,
             pool,
             bond: pda::device_bond(&pool, device).0,
@@ -119,10 +136,33 @@ pub fn claim(
             reward_mint: token.mint,
             recipient: *recipient,
             token_program: token.token_program,
-            system_program: system_program::ID,
             event_authority: event_authority(),
             program: rewards::ID,
         },
         ix::Claim { args },
     )
+}
+
+/// A claim as a cranker sends it: `open_claimed` first when the device's record is not
+/// open yet (`claimed_open` is whether `pda::claimed(config, device)` exists), then `claim`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the claim's accounts plus who pays a first claim's record"
+)]
+pub fn claim_instructions(
+    payer: &Pubkey,
+    network: &Pubkey,
+    device: &Pubkey,
+    device_owner: &Pubkey,
+    token: &RewardToken,
+    recipient: &Pubkey,
+    args: ClaimArgs,
+    claimed_open: bool,
+) -> Vec<Instruction> {
+    let mut ixs = Vec::with_capacity(2);
+    if !claimed_open {
+        ixs.push(open_claimed(payer, network, device));
+    }
+    ixs.push(claim(network, device, device_owner, token, recipient, args));
+    ixs
 }

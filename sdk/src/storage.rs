@@ -17,7 +17,7 @@ use storage_escrow::accounts as acc;
 use storage_escrow::instruction as ix;
 
 pub use storage_escrow::instructions::{
-    ChallengeResponse, InitializeMarketArgs, ProposeDealArgs, SubmitProofArgs,
+    AcceptDealArgs, ChallengeResponse, InitializeMarketArgs, ProposeDealArgs, SubmitProofArgs,
 };
 pub use storage_escrow::slot_hashes::{first_hash_after, SeedError, SLOT_HASHES_ID};
 
@@ -92,6 +92,7 @@ pub fn propose_deal(
             network: *network,
             market,
             provider_device: *provider_device,
+            deal_counter: pda::deal_counter(client).0,
             deal: pda::deal(client, args.deal_id).0,
             payment_mint: token.mint,
             client_token_account: *client_token_account,
@@ -130,7 +131,18 @@ pub fn cancel_deal(
     )
 }
 
-/// `accept_deal`: the owner of `device` posts collateral from `provider_token_account`.
+/// Hash of the terms of the deal at `address` as the provider read them (`deal` decoded from
+/// the chain, e.g. with [`crate::accounts`]): what `accept_deal` must name.
+pub fn terms_hash(address: &Pubkey, deal: &storage_escrow::state::Deal) -> [u8; 32] {
+    deal.terms(address).hash::<Sha256Hasher>()
+}
+
+/// `accept_deal`: the owner of `device` accepts exactly the terms whose hash is
+/// `terms_hash` (see [`terms_hash`]) and posts collateral from `provider_token_account`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "every argument is an account or the accepted terms"
+)]
 pub fn accept_deal(
     provider: &Pubkey,
     network: &Pubkey,
@@ -138,6 +150,7 @@ pub fn accept_deal(
     device: &Pubkey,
     token: &PaymentToken,
     provider_token_account: &Pubkey,
+    terms_hash: [u8; 32],
 ) -> Instruction {
     let market = pda::storage_market(network).0;
     build(
@@ -154,7 +167,9 @@ pub fn accept_deal(
             event_authority: event_authority(),
             program: storage_escrow::ID,
         },
-        ix::AcceptDeal {},
+        ix::AcceptDeal {
+            args: AcceptDealArgs { terms_hash },
+        },
     )
 }
 
@@ -184,7 +199,6 @@ pub fn submit_proof(
     deal: &Pubkey,
     token: &PaymentToken,
     provider_token_account: &Pubkey,
-    treasury: &Pubkey,
     args: SubmitProofArgs,
 ) -> Instruction {
     let market = pda::storage_market(network).0;
@@ -196,7 +210,6 @@ pub fn submit_proof(
             slot_hashes: SLOT_HASHES_ID,
             payment_mint: token.mint,
             provider_token_account: *provider_token_account,
-            treasury: *treasury,
             vault: pda::storage_vault(&market).0,
             token_program: token.token_program,
             event_authority: event_authority(),
@@ -212,7 +225,6 @@ pub fn report_fault(
     deal: &Pubkey,
     token: &PaymentToken,
     client_token_account: &Pubkey,
-    treasury: &Pubkey,
     period: u64,
 ) -> Instruction {
     let market = pda::storage_market(network).0;
@@ -222,7 +234,6 @@ pub fn report_fault(
             deal: *deal,
             payment_mint: token.mint,
             client_token_account: *client_token_account,
-            treasury: *treasury,
             vault: pda::storage_vault(&market).0,
             token_program: token.token_program,
             event_authority: event_authority(),
@@ -232,13 +243,15 @@ pub fn report_fault(
     )
 }
 
-/// `complete_deal` (anyone): collateral to `provider_token_account`, rent to `client`.
+/// `complete_deal` (anyone): collateral to `provider_token_account`, what the deal owes the
+/// market's `treasury` to it, rent to `client`.
 pub fn complete_deal(
     network: &Pubkey,
     deal: &Pubkey,
     client: &Pubkey,
     token: &PaymentToken,
     provider_token_account: &Pubkey,
+    treasury: &Pubkey,
 ) -> Instruction {
     let market = pda::storage_market(network).0;
     build(
@@ -248,6 +261,7 @@ pub fn complete_deal(
             client: *client,
             payment_mint: token.mint,
             provider_token_account: *provider_token_account,
+            treasury: *treasury,
             vault: pda::storage_vault(&market).0,
             token_program: token.token_program,
             event_authority: event_authority(),

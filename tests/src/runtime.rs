@@ -70,6 +70,58 @@ pub struct InnerInstruction {
     pub data: Vec<u8>,
 }
 
+/// One suite instruction of a successful transaction, with the compute units the runtime
+/// metered for it (its CPIs included).
+#[derive(Debug, Clone)]
+pub struct Metered {
+    /// The suite program.
+    pub program: Pubkey,
+    /// The instruction's data (its first 8 bytes name it).
+    pub data: Vec<u8>,
+    /// Compute units consumed.
+    pub units: u64,
+    /// The label set with [`Suite::meter_label`] when it ran.
+    pub label: String,
+}
+
+/// Compute units of each top-level instruction, in order, from a transaction's logs (the
+/// `Program <id> consumed <n> of <m> compute units` line at invocation depth 1). Programs
+/// that log no consumption (precompiles) get `None`.
+pub fn top_level_units(logs: &[String]) -> Vec<(String, Option<u64>)> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    for line in logs {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("Program") {
+            continue;
+        }
+        let (Some(program), Some(verb)) = (words.next(), words.next()) else {
+            continue;
+        };
+        match verb {
+            "invoke" => {
+                depth += 1;
+                if depth == 1 {
+                    out.push((program.to_string(), None));
+                }
+            }
+            "consumed" if depth == 1 => {
+                if let (Some(units), Some((last, slot))) = (
+                    words.next().and_then(|n| n.parse().ok()),
+                    out.last_mut().map(|(p, u)| (p.clone(), u)),
+                ) {
+                    if last == program {
+                        *slot = Some(units);
+                    }
+                }
+            }
+            "success" | "failed:" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Which build of the suite's programs the runtime executes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProgramBuild {
@@ -148,6 +200,8 @@ pub struct Suite {
     pub mint_authority: Keypair,
     next_network_id: u32,
     recorded: Option<Vec<ProcessedTransaction>>,
+    metered: Option<Vec<Metered>>,
+    meter_label: String,
 }
 
 impl Suite {
@@ -193,6 +247,8 @@ impl Suite {
             mint_authority: Keypair::new(),
             next_network_id: 1,
             recorded: None,
+            metered: None,
+            meter_label: String::new(),
         }
     }
 
@@ -214,6 +270,26 @@ impl Suite {
         self.recorded.get_or_insert_with(Vec::new);
     }
 
+    /// From now on, keeps the compute units of every suite instruction of every successful
+    /// transaction until [`Suite::take_metered`] (meaningful on SBF builds: native programs
+    /// are not metered).
+    pub fn start_metering(&mut self) {
+        self.metered.get_or_insert_with(Vec::new);
+    }
+
+    /// Labels the instructions metered from now on (the scenario they measure).
+    pub fn meter_label(&mut self, label: impl Into<String>) {
+        self.meter_label = label.into();
+    }
+
+    /// The instructions metered so far, oldest first (metering goes on).
+    pub fn take_metered(&mut self) -> Vec<Metered> {
+        self.metered
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// The transactions recorded so far, oldest first (recording goes on).
     pub fn take_recorded(&mut self) -> Vec<ProcessedTransaction> {
         self.recorded
@@ -229,22 +305,21 @@ impl Suite {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<(), SendError> {
-        if self.recorded.is_some() {
-            return self
-                .send_with_metadata(instructions, signers)
-                .await
-                .map(drop);
-        }
         let mut retried = false;
         loop {
-            let tx = self.transaction(instructions, signers).await?;
-            match self
-                .ctx
-                .banks_client
-                .process_transaction(tx)
-                .await
-                .map_err(SendError::from)
-            {
+            let result = if self.recorded.is_some() || self.metered.is_some() {
+                self.send_with_metadata(instructions, signers)
+                    .await
+                    .map(drop)
+            } else {
+                let tx = self.transaction(instructions, signers).await?;
+                self.ctx
+                    .banks_client
+                    .process_transaction(tx)
+                    .await
+                    .map_err(SendError::from)
+            };
+            match result {
                 // The same instructions and signers under the same blockhash make the same
                 // signature; a test may legitimately send that twice.
                 Err(SendError::Transaction(TransactionError::AlreadyProcessed)) if !retried => {
@@ -333,6 +408,29 @@ impl Suite {
             .process_transaction(tx)
             .await
             .map_err(SendError::from)?;
+        if let Some(metered) = &mut self.metered {
+            // Logs name the programs in the order they ran; an instruction whose program
+            // logs nothing (a precompile) simply has no entry.
+            let mut logged = top_level_units(&processed.log_messages).into_iter();
+            let message = &processed.transaction.message;
+            for ix in &message.instructions {
+                let Some(&id) = message.account_keys.get(usize::from(ix.program_id_index)) else {
+                    continue;
+                };
+                if !PROGRAMS.iter().any(|(_, p)| *p == id) {
+                    continue;
+                }
+                let name = id.to_string();
+                if let Some((_, Some(units))) = logged.by_ref().find(|(p, _)| *p == name) {
+                    metered.push(Metered {
+                        program: id,
+                        data: ix.data.clone(),
+                        units,
+                        label: self.meter_label.clone(),
+                    });
+                }
+            }
+        }
         if let Some(recorded) = &mut self.recorded {
             recorded.push(processed.clone());
         }
@@ -523,5 +621,41 @@ impl Suite {
         let mut clock = self.clock().await;
         clock.unix_timestamp = clock.unix_timestamp.saturating_add(seconds);
         self.ctx.set_sysvar(&clock);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::top_level_units;
+
+    #[test]
+    fn top_level_units_skip_inner_invocations() {
+        let logs: Vec<String> = [
+            "Program Ed25519SigVerify111111111111111111111111111 invoke [1]",
+            "Program Ed25519SigVerify111111111111111111111111111 success",
+            "Program A invoke [1]",
+            "Program log: Instruction: Claim",
+            "Program T invoke [2]",
+            "Program T consumed 4492 of 180000 compute units",
+            "Program T success",
+            "Program A consumed 17789 of 200000 compute units",
+            "Program A success",
+            "Program B invoke [1]",
+            "Program B consumed 10 of 182211 compute units",
+            "Program B failed: custom program error: 0x1",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            top_level_units(&logs),
+            vec![
+                (
+                    "Ed25519SigVerify111111111111111111111111111".to_string(),
+                    None
+                ),
+                ("A".to_string(), Some(17789)),
+                ("B".to_string(), Some(10)),
+            ]
+        );
     }
 }

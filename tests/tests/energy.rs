@@ -167,7 +167,7 @@ async fn settle(
     side: Side,
     slot: u8,
 ) -> Result<(), SendError> {
-    let ix = energy::settle_order(
+    let ixs = energy::settle_order_instructions(
         &suite.payer(),
         &m.net.network,
         &m.energy.quote,
@@ -180,7 +180,7 @@ async fn settle(
             slot,
         },
     );
-    suite.send(&[ix], &[]).await
+    suite.send(&ixs, &[]).await
 }
 
 async fn book(suite: &mut Suite, m: &Market, interval: u64) -> Interval {
@@ -199,7 +199,8 @@ async fn account_sizes_match_their_layout() {
         8 + 32 * 4 + 8 * 3 + 1 + 2 + 8 * 2 + 1 + 1
     );
     assert_eq!(Interval::SIZE, 8 + 160 + 32 * 104 + 32 * 112);
-    assert_eq!(Meter::SIZE, 8 + 32 * 2 + 8 * 2 + 1);
+    // market, device, counter, readings, 8 tallies of (interval, asks, bids), bump
+    assert_eq!(Meter::SIZE, 8 + 32 * 2 + 8 * 2 + 8 * (8 + 1 + 1) + 1);
     assert_eq!(MeterReading::SIZE, 8 + 32 + 8 * 5 + 1);
 }
 
@@ -677,6 +678,154 @@ async fn order_errors() {
     assert_error(clear(&mut suite, &m, k).await, EnergyError::AlreadyCleared);
 }
 
+async fn cancel(
+    suite: &mut Suite,
+    m: &Market,
+    p: &Party,
+    interval: u64,
+    side: Side,
+    slot: u8,
+) -> Result<(), SendError> {
+    let ix = energy::cancel_order(
+        &p.op.wallet.pubkey(),
+        &m.net.network,
+        &m.energy.quote,
+        &p.quote,
+        OrderRef {
+            interval,
+            side,
+            slot,
+        },
+    );
+    suite.send(&[ix], &[&p.op.wallet]).await
+}
+
+/// Regression (security review, energy 3): one device used to fill an interval's book for
+/// free by placing and cancelling an ask 32 times; the next honest producer got `BookFull`.
+#[tokio::test]
+async fn place_ask_one_device_cannot_fill_the_book() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let (spammer, honest) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 0).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    // Given a device that places and cancels as often as it is allowed
+    let allowance = depin_core::energy::MAX_PLACEMENTS_PER_DEVICE;
+    for price in 0..u64::from(allowance) {
+        ask(&mut suite, &m, &spammer, k, 10 + price, 10)
+            .await
+            .unwrap();
+        cancel(&mut suite, &m, &spammer, k, Side::Ask, 0)
+            .await
+            .unwrap();
+    }
+    // Then its cancelled orders hold no capacity: it reused one slot throughout
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!((b.ask_count, b.asks_done), (1, 1));
+    // and its churn stops at the allowance
+    assert_error(
+        ask(&mut suite, &m, &spammer, k, 10, 10).await,
+        EnergyError::TooManyPlacements,
+    );
+    // while the honest producer gets the freed slot
+    ask(&mut suite, &m, &honest, k, 20, 10).await.unwrap();
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!((b.ask_count, b.asks_done), (1, 0));
+    assert_eq!(b.asks[0].device, honest.device.device);
+    // and the allowance is per side: the spammer's device may still bid
+    let meter: Meter = suite
+        .account(pda::meter(&m.energy.market, &spammer.device.device).0)
+        .await;
+    assert_eq!(
+        (
+            meter.tallies[0].interval,
+            meter.tallies[0].asks,
+            meter.tallies[0].bids
+        ),
+        (k, allowance, 0)
+    );
+}
+
+/// Filling a side of the book takes as many devices as it has slots; a cancelled slot is
+/// reused by the next order, and ties still go to the earlier order, wherever it sits.
+#[tokio::test]
+async fn place_order_filling_a_side_takes_a_device_per_slot() {
+    let mut suite = Suite::start().await;
+    let m = market_with(
+        &mut suite,
+        depin_sdk::energy::InitializeEnergyMarketArgs {
+            max_orders_per_interval: 3,
+            ..default_energy_args()
+        },
+    )
+    .await;
+    let mut producers = Vec::new();
+    for _ in 0..4 {
+        producers.push(party(&mut suite, &m, 0).await);
+    }
+    let consumer = party(&mut suite, &m, 1_000).await;
+    let k = next_interval(&mut suite, &m).await;
+    for p in &producers[..3] {
+        ask(&mut suite, &m, p, k, 100, 400).await.unwrap();
+    }
+    assert_error(
+        ask(&mut suite, &m, &producers[3], k, 100, 400).await,
+        EnergyError::BookFull,
+    );
+    // the first producer withdraws; the fourth takes its slot (slot 0) and is the latest
+    cancel(&mut suite, &m, &producers[0], k, Side::Ask, 0)
+        .await
+        .unwrap();
+    ask(&mut suite, &m, &producers[3], k, 100, 400)
+        .await
+        .unwrap();
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!(b.asks[0].device, producers[3].device.device);
+    assert!(b.asks[0].seq > b.asks[2].seq, "arrival order is kept");
+    // a 600 Wh bid at the same price fills the two earlier asks first (slots 1 and 2)
+    bid(&mut suite, &m, &consumer, k, 100, 600).await.unwrap();
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.unwrap();
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!(
+        (
+            b.asks[1].matched_wh,
+            b.asks[2].matched_wh,
+            b.asks[0].matched_wh
+        ),
+        (400, 200, 0)
+    );
+    assert_eq!(b.bids[0].matched_wh, 600);
+}
+
+/// A device trades in a bounded number of intervals whose gates are open; an entry frees
+/// up once its interval's gate has closed.
+#[tokio::test]
+async fn place_ask_too_many_open_intervals() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let p = party(&mut suite, &m, 0).await;
+    let k = next_interval(&mut suite, &m).await;
+    let open = depin_sdk::energy_program::state::MAX_OPEN_INTERVALS as u64;
+    for i in 0..open {
+        ask(&mut suite, &m, &p, k + i, 10, 10).await.unwrap();
+    }
+    assert_error(
+        ask(&mut suite, &m, &p, k + open, 10, 10).await,
+        EnergyError::TooManyOpenIntervals,
+    );
+    // once interval k's gate has closed, its entry serves a new interval
+    suite.set_time(start(&m, k) - 300).await;
+    ask(&mut suite, &m, &p, k + open, 10, 10).await.unwrap();
+    let meter: Meter = suite
+        .account(pda::meter(&m.energy.market, &p.device.device).0)
+        .await;
+    assert!(meter.tallies.iter().any(|t| t.interval == k + open));
+    assert!(meter.tallies.iter().all(|t| t.interval != k));
+}
+
 #[tokio::test]
 async fn settlement_errors() {
     let mut suite = Suite::start().await;
@@ -703,12 +852,11 @@ async fn settlement_errors() {
 
     // paying the consumer's account for the producer's ask
     let ix = energy::settle_order(
-        &suite.payer(),
         &m.net.network,
         &m.energy.quote,
         &m.energy.treasury,
         &p.device.device,
-        &c.op.wallet.pubkey(),
+        &c.quote,
         OrderRef {
             interval: k,
             side: Side::Ask,
@@ -718,12 +866,11 @@ async fn settlement_errors() {
     assert_error(suite.send(&[ix], &[]).await, EnergyError::WrongRecipient);
     // passing another device's reading address
     let ix = energy::settle_order(
-        &suite.payer(),
         &m.net.network,
         &m.energy.quote,
         &m.energy.treasury,
         &c.device.device,
-        &p.op.wallet.pubkey(),
+        &p.quote,
         OrderRef {
             interval: k,
             side: Side::Ask,

@@ -667,6 +667,66 @@ async fn onboard_device_missing_signatures() {
     );
 }
 
+/// Regression (security review, registry 5): one key used to stand in for two of the
+/// three signatures onboarding requires.
+#[tokio::test]
+async fn onboard_device_key_is_the_maker_key() {
+    let mut suite = Suite::start().await;
+    let net = network(&mut suite).await;
+    let maker = suite.add_maker(&net, "Acme", 5, true).await;
+    let op = suite.add_operator(&net, 100_000_000).await;
+    // Given the maker's issuing key offered as the device key
+    let ix = suite.onboard_instruction(&net, &maker, &op, &maker.authority, default_device_args());
+    // Then the device is refused and nothing is charged
+    let result = suite.send(&[ix], &[&op.wallet, &maker.authority]).await;
+    assert_error(result, RegistryError::DeviceKeyIsMakerKey);
+    assert_eq!(suite.token_balance(op.token_account).await, 100_000_000);
+    assert!(
+        !suite
+            .exists(pda::device(&net.network, &maker.authority.pubkey()).0)
+            .await
+    );
+}
+
+#[tokio::test]
+async fn onboard_device_key_is_the_owner() {
+    let mut suite = Suite::start().await;
+    let net = network(&mut suite).await;
+    let maker = suite.add_maker(&net, "Acme", 5, true).await;
+    let op = suite.add_operator(&net, 100_000_000).await;
+    // Given the owner's wallet offered as the device key (it would sign its own readings)
+    let ix = suite.onboard_instruction(&net, &maker, &op, &op.wallet, default_device_args());
+    let result = suite.send(&[ix], &[&op.wallet, &maker.authority]).await;
+    assert_error(result, RegistryError::DeviceKeyIsOwner);
+    assert_eq!(suite.token_balance(op.token_account).await, 100_000_000);
+    assert!(
+        !suite
+            .exists(pda::device(&net.network, &op.wallet.pubkey()).0)
+            .await
+    );
+}
+
+#[tokio::test]
+async fn transfer_device_to_its_own_key() {
+    let mut suite = Suite::start().await;
+    let net = network(&mut suite).await;
+    let maker = suite.add_maker(&net, "Acme", 5, true).await;
+    let op = suite.add_operator(&net, 100_000_000).await;
+    let device = suite.onboard(&net, &maker, &op).await.expect("onboard");
+    let ix = registry::transfer_device(
+        &op.wallet.pubkey(),
+        &net.network,
+        &device.key.pubkey(),
+        &device.key.pubkey(),
+    );
+    assert_error(
+        suite.send(&[ix], &[&op.wallet]).await,
+        RegistryError::DeviceKeyIsOwner,
+    );
+    let state: Device = suite.account(device.device).await;
+    assert_eq!(state.owner, op.wallet.pubkey());
+}
+
 #[tokio::test]
 async fn onboard_device_twice() {
     let mut suite = Suite::start().await;

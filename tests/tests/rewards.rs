@@ -90,7 +90,8 @@ async fn recipient(suite: &mut Suite, net: &NetworkFixture, owner: &Pubkey) -> P
         .await
 }
 
-/// A `claim` instruction for `device`, naming its current owner (read from the chain).
+/// The instructions of a claim for `device`, naming its current owner (read from the
+/// chain): `open_claimed` (paid by `payer`) first when the device has no claim record yet.
 async fn claim_ix(
     suite: &mut Suite,
     payer: &Pubkey,
@@ -99,12 +100,22 @@ async fn claim_ix(
     device: &Pubkey,
     to: &Pubkey,
     args: ClaimArgs,
-) -> depin_sdk::Instruction {
+) -> Vec<depin_sdk::Instruction> {
     let owner = suite
         .account::<depin_sdk::accounts::Device>(*device)
         .await
         .owner;
-    rewards::claim(payer, &net.network, device, &owner, &rw.token, to, args)
+    let open = suite.exists(pda::claimed(&rw.config, device).0).await;
+    rewards::claim_instructions(
+        payer,
+        &net.network,
+        device,
+        &owner,
+        &rw.token,
+        to,
+        args,
+        open,
+    )
 }
 
 fn args(epoch: u64, cumulative_amount: u64, proof: Vec<[u8; 32]>) -> ClaimArgs {
@@ -137,7 +148,7 @@ async fn claim(
         args(epoch, p.row.cumulative_amount, p.proof),
     )
     .await;
-    suite.send(&[ix], &[]).await
+    suite.send(&ix, &[]).await
 }
 
 async fn minted(suite: &mut Suite, rw: &RewardsFixture) -> u64 {
@@ -148,7 +159,7 @@ async fn minted(suite: &mut Suite, rw: &RewardsFixture) -> u64 {
 async fn account_sizes_match_their_layout() {
     assert_eq!(
         RewardsConfig::SIZE,
-        8 + 32 * 2 + 24 + 8 + 8 + 32 * 11 + 1 + 1 + 4 + 8 + 9 + 8 + 1
+        8 + 32 * 2 + 24 + 8 + 8 + 32 * 11 + 1 + 1 + 4 + 8 + 9 + 8 + 32 + 1
     );
     assert_eq!(
         EpochRoot::SIZE,
@@ -246,6 +257,27 @@ async fn initialize_rewards_errors() {
                 ..good.clone()
             },
             RewardsError::InvalidEpochDuration,
+        ),
+        (
+            InitializeRewardsArgs {
+                epoch_duration_secs: depin_core::epoch::MAX_DURATION_SECS + 1,
+                ..good.clone()
+            },
+            RewardsError::InvalidEpochDuration,
+        ),
+        (
+            InitializeRewardsArgs {
+                genesis_ts: -1,
+                ..good.clone()
+            },
+            RewardsError::InvalidGenesis,
+        ),
+        (
+            InitializeRewardsArgs {
+                genesis_ts: i64::MAX,
+                ..good.clone()
+            },
+            RewardsError::InvalidGenesis,
         ),
         (
             InitializeRewardsArgs {
@@ -687,7 +719,7 @@ async fn claim_ok_mints_exactly_the_difference() {
         args(0, p.row.cumulative_amount, p.proof),
     )
     .await;
-    suite.send(&[ix], &[&cranker]).await.expect("claim");
+    suite.send(&ix, &[&cranker]).await.expect("claim");
     assert_eq!(suite.token_balance(to).await, 100);
     assert_eq!(suite.mint_supply(fx.net.reward_mint).await, supply + 100);
     let claimed: Claimed = suite
@@ -735,6 +767,137 @@ async fn claim_after_several_epochs_pays_the_sum() {
     assert_eq!(suite.token_balance(to).await, 150);
 }
 
+/// Regression (security review, rewards 1): a superseded root stayed claimable. When the
+/// oracles' epoch 1 corrected a device's amount down, the device claimed against epoch 0 for
+/// the higher amount, and that overpayment then made honest claims against the latest root
+/// fail with `MintCapExceeded`.
+#[tokio::test]
+async fn claim_against_a_superseded_root() {
+    let mut suite = Suite::start().await;
+    let (fx, rw) = setup(&mut suite).await;
+    let ds = devices(&fx);
+    let (cheat_op, cheat) = ds[0];
+    let (honest_op, honest) = ds[1];
+    let cheat_to = recipient(&mut suite, &fx.net, &cheat_op.wallet.pubkey()).await;
+    let honest_to = recipient(&mut suite, &fx.net, &honest_op.wallet.pubkey()).await;
+    // Given epoch 0 paying the first device 500, and epoch 1 correcting it to 300 (fraud
+    // found) while the second device's measured service raised it to 400
+    let t0 = tree(&fx, &[500, 100, 0, 0]);
+    finalize(&mut suite, &fx, &rw, 0, &t0).await;
+    let t1 = tree(&fx, &[300, 400, 0, 0]);
+    finalize(&mut suite, &fx, &rw, 1, &t1).await;
+    // When the first device claims against epoch 0
+    // Then the superseded root pays nothing
+    assert_error(
+        claim(&mut suite, &fx, &rw, &t0, cheat, &cheat_to, 0).await,
+        RewardsError::SupersededRoot,
+    );
+    assert_eq!(suite.token_balance(cheat_to).await, 0);
+    // and the latest root pays each device exactly its amount there, all of it mintable
+    claim(&mut suite, &fx, &rw, &t1, cheat, &cheat_to, 1)
+        .await
+        .expect("latest root");
+    claim(&mut suite, &fx, &rw, &t1, honest, &honest_to, 1)
+        .await
+        .expect("honest claim fits the cap");
+    assert_eq!(suite.token_balance(cheat_to).await, 300);
+    assert_eq!(suite.token_balance(honest_to).await, 400);
+    assert_eq!(minted(&mut suite, &rw).await, t1.total());
+    // and nothing more, in any order, against any epoch
+    for (t, epoch) in [(&t0, 0), (&t1, 1), (&t0, 0)] {
+        let _ = claim(&mut suite, &fx, &rw, t, cheat, &cheat_to, epoch).await;
+    }
+    assert_eq!(suite.token_balance(cheat_to).await, 300);
+}
+
+#[tokio::test]
+async fn open_claimed_ok_and_errors() {
+    let mut suite = Suite::start().await;
+    let (fx, rw) = setup(&mut suite).await;
+    let device = &fx.operators[0].1[0];
+    let address = pda::claimed(&rw.config, &device.device).0;
+    // anyone may open a device's record, once
+    let opener = Keypair::new();
+    suite.airdrop(&opener.pubkey(), 100_000_000).await;
+    let open = |payer: &Pubkey, network: &Pubkey, device: &Pubkey| {
+        rewards::open_claimed(payer, network, device)
+    };
+    let events = suite
+        .send_with_events(
+            &[open(&opener.pubkey(), &fx.net.network, &device.device)],
+            &[&opener],
+        )
+        .await
+        .expect("open");
+    let claimed: Claimed = suite.account(address).await;
+    assert_eq!(
+        (claimed.config, claimed.device, claimed.total_claimed),
+        (rw.config, device.device, 0)
+    );
+    let opened: depin_sdk::rewards_program::events::ClaimedOpened =
+        decode_event(&events[0]).expect("ClaimedOpened");
+    assert_eq!((opened.device, opened.claimed), (device.device, address));
+    assert_error(
+        suite
+            .send(
+                &[open(&opener.pubkey(), &fx.net.network, &device.device)],
+                &[&opener],
+            )
+            .await,
+        RewardsError::ClaimedAlreadyOpen,
+    );
+    // a device of another network
+    let other = FixtureBuilder::default().build(&mut suite).await;
+    let foreign = &other.operators[0].1[0];
+    assert_error(
+        suite
+            .send(
+                &[open(&opener.pubkey(), &fx.net.network, &foreign.device)],
+                &[&opener],
+            )
+            .await,
+        RewardsError::WrongNetwork,
+    );
+    // a claim before the device's record is open: the account it needs does not exist
+    let second = &fx.operators[0].1[1];
+    let t = tree(&fx, &[1, 2, 3, 4]);
+    finalize(&mut suite, &fx, &rw, 0, &t).await;
+    let p = t.proof(&second.device).unwrap();
+    let to = recipient(&mut suite, &fx.net, &fx.operators[0].0.wallet.pubkey()).await;
+    let bare = rewards::claim(
+        &fx.net.network,
+        &second.device,
+        &fx.operators[0].0.wallet.pubkey(),
+        &rw.token,
+        &to,
+        args(0, p.row.cumulative_amount, p.proof),
+    );
+    assert_error(
+        suite.send(&[bare], &[]).await,
+        anchor_lang::error::ErrorCode::AccountNotInitialized,
+    );
+    // while paused
+    let pause = registry::update_network(
+        &fx.net.authority.pubkey(),
+        &fx.net.network,
+        None,
+        UpdateNetworkArgs {
+            paused: Some(true),
+            ..Default::default()
+        },
+    );
+    suite.send(&[pause], &[&fx.net.authority]).await.unwrap();
+    assert_error(
+        suite
+            .send(
+                &[open(&opener.pubkey(), &fx.net.network, &second.device)],
+                &[&opener],
+            )
+            .await,
+        RewardsError::NetworkPaused,
+    );
+}
+
 #[tokio::test]
 async fn claim_with_a_wrong_proof_or_for_a_wrong_owner() {
     let mut suite = Suite::start().await;
@@ -757,7 +920,7 @@ async fn claim_with_a_wrong_proof_or_for_a_wrong_owner() {
         args(0, 101, p.proof.clone()),
     )
     .await;
-    assert_error(suite.send(&[ix], &[]).await, RewardsError::InvalidProof);
+    assert_error(suite.send(&ix, &[]).await, RewardsError::InvalidProof);
     // a corrupted sibling
     let mut bad = p.proof.clone();
     bad[0][0] ^= 1;
@@ -771,7 +934,7 @@ async fn claim_with_a_wrong_proof_or_for_a_wrong_owner() {
         args(0, 100, bad),
     )
     .await;
-    assert_error(suite.send(&[ix], &[]).await, RewardsError::InvalidProof);
+    assert_error(suite.send(&ix, &[]).await, RewardsError::InvalidProof);
     // another device's proof
     let other = t.proof(&fx.operators[0].1[1].device).unwrap();
     let ix = claim_ix(
@@ -784,7 +947,7 @@ async fn claim_with_a_wrong_proof_or_for_a_wrong_owner() {
         args(0, other.row.cumulative_amount, other.proof),
     )
     .await;
-    assert_error(suite.send(&[ix], &[]).await, RewardsError::InvalidProof);
+    assert_error(suite.send(&ix, &[]).await, RewardsError::InvalidProof);
     // a proof longer than any real tree
     let ix = claim_ix(
         &mut suite,
@@ -796,7 +959,7 @@ async fn claim_with_a_wrong_proof_or_for_a_wrong_owner() {
         args(0, 100, vec![[0; 32]; 33]),
     )
     .await;
-    assert_error(suite.send(&[ix], &[]).await, RewardsError::ProofTooLong);
+    assert_error(suite.send(&ix, &[]).await, RewardsError::ProofTooLong);
 
     // a wrong owner: the tree names the old owner, the device now belongs to someone else
     let buyer = &fx.operators[1].0;
@@ -836,7 +999,7 @@ async fn claim_with_a_wrong_proof_or_for_a_wrong_owner() {
         args(0, 100, p.proof.clone()),
     )
     .await;
-    assert_error(suite.send(&[ix], &[]).await, RewardsError::InvalidProof);
+    assert_error(suite.send(&ix, &[]).await, RewardsError::InvalidProof);
     // and the old owner's account is not the device owner's any more
     let ix = claim_ix(
         &mut suite,
@@ -848,7 +1011,7 @@ async fn claim_with_a_wrong_proof_or_for_a_wrong_owner() {
         args(0, 100, p.proof),
     )
     .await;
-    assert_error(suite.send(&[ix], &[]).await, RewardsError::WrongRecipient);
+    assert_error(suite.send(&ix, &[]).await, RewardsError::WrongRecipient);
     assert_eq!(minted(&mut suite, &rw).await, 0);
     assert_eq!(suite.token_balance(to).await, 0);
 }
@@ -925,7 +1088,7 @@ async fn claim_for_an_ineligible_device() {
         RewardsError::BondStakerNotOwner,
     );
 
-    // an epoch that is not finalized: its account does not exist
+    // an epoch after the latest finalized one, whose account does not even exist
     let p = t2.proof(&buyer_devs[1].device).unwrap();
     let buyer_to = recipient(&mut suite, &fx.net, &buyer.wallet.pubkey()).await;
     let payer = suite.payer();
@@ -939,10 +1102,7 @@ async fn claim_for_an_ineligible_device() {
         args(9, p.row.cumulative_amount, p.proof.clone()),
     )
     .await;
-    assert_error(
-        suite.send(&[ix], &[]).await,
-        anchor_lang::error::ErrorCode::AccountNotInitialized,
-    );
+    assert_error(suite.send(&ix, &[]).await, RewardsError::EpochNotFinalized);
     // and one that exists with a single proposal
     suite.finish_epoch(&rw, 3).await;
     suite
@@ -960,10 +1120,7 @@ async fn claim_for_an_ineligible_device() {
         args(3, p.row.cumulative_amount, p.proof.clone()),
     )
     .await;
-    assert_error(
-        suite.send(&[ix], &[]).await,
-        RewardsError::EpochNotFinalized,
-    );
+    assert_error(suite.send(&ix, &[]).await, RewardsError::EpochNotFinalized);
 
     // paused
     let pause = registry::update_network(
@@ -1132,7 +1289,7 @@ async fn claim_for_a_device_of_another_network() {
         args(0, 10, vec![]),
     )
     .await;
-    assert_error(suite.send(&[ix], &[]).await, RewardsError::WrongNetwork);
+    assert_error(suite.send(&ix, &[]).await, RewardsError::WrongNetwork);
 }
 
 /// A slash that leaves the owner's stake below what its bonded devices need stops their

@@ -236,6 +236,132 @@ async fn initialize_pool_errors() {
     assert!(!suite.exists(pda::stake_pool(&net.network).0).await);
 }
 
+/// Regression (security review, staking 4): `cooldown_secs = u64::MAX` used to be accepted,
+/// after which every `request_unstake` failed with an overflow.
+#[tokio::test]
+async fn initialize_pool_invalid_cooldown_or_slash_authority() {
+    let mut suite = Suite::start().await;
+    let net = suite.create_network(NetworkParams::default()).await;
+    let init = |cooldown_secs, slash_authority| {
+        staking::initialize_pool(
+            &Pubkey::new_unique(),
+            &net.authority.pubkey(),
+            &net.network,
+            &net.token,
+            &net.treasury,
+            &net.treasury,
+            InitializePoolArgs {
+                min_stake_per_device: MIN,
+                cooldown_secs,
+                slash_authority,
+            },
+        )
+    };
+    let slasher = Pubkey::new_unique();
+    for cooldown in [u64::MAX, depin_core::stake::MAX_COOLDOWN_SECS + 1] {
+        let mut ix = init(cooldown, slasher);
+        ix.accounts[0].pubkey = suite.payer();
+        assert_error(
+            suite.send(&[ix], &[&net.authority]).await,
+            StakingError::InvalidCooldown,
+        );
+    }
+    let mut ix = init(60, Pubkey::default());
+    ix.accounts[0].pubkey = suite.payer();
+    assert_error(
+        suite.send(&[ix], &[&net.authority]).await,
+        StakingError::InvalidSlashAuthority,
+    );
+    assert!(!suite.exists(pda::stake_pool(&net.network).0).await);
+    // the longest cooldown allowed is accepted
+    let mut ix = init(depin_core::stake::MAX_COOLDOWN_SECS, slasher);
+    ix.accounts[0].pubkey = suite.payer();
+    suite.send(&[ix], &[&net.authority]).await.unwrap();
+}
+
+/// Regression (security review, staking 4): a pool update could brick unstaking.
+#[tokio::test]
+async fn update_pool_cannot_brick_unstaking() {
+    let mut suite = Suite::start().await;
+    let fx = fixture(&mut suite, 3 * MIN).await;
+    let (op, devices) = &fx.operators[0];
+    for d in devices {
+        suite.bond(&fx.net, op, d).await.expect("bond");
+    }
+    let update = |args| staking::update_pool(&fx.net.authority.pubkey(), &fx.net.network, args);
+    // Given an authority trying the extreme cooldown
+    for cooldown in [u64::MAX, depin_core::stake::MAX_COOLDOWN_SECS + 1] {
+        let ix = update(UpdatePoolArgs {
+            cooldown_secs: Some(cooldown),
+            ..Default::default()
+        });
+        assert_error(
+            suite.send(&[ix], &[&fx.net.authority]).await,
+            StakingError::InvalidCooldown,
+        );
+    }
+    let ix = update(UpdatePoolArgs {
+        slash_authority: Some(Pubkey::default()),
+        ..Default::default()
+    });
+    assert_error(
+        suite.send(&[ix], &[&fx.net.authority]).await,
+        StakingError::InvalidSlashAuthority,
+    );
+    let pool: StakePool = suite.account(fx.pool.pool).await;
+    assert_eq!(pool.cooldown_secs, COOLDOWN as u64, "nothing changed");
+    // and the extreme minimum, which it may set
+    let ix = update(UpdatePoolArgs {
+        min_stake_per_device: Some(u64::MAX),
+        ..Default::default()
+    });
+    suite.send(&[ix], &[&fx.net.authority]).await.unwrap();
+    // Then unstaking with bonded devices is refused as insufficient, not as an overflow
+    assert_error(
+        unstake(&mut suite, &fx.net, op, 1).await,
+        StakingError::StakeBelowMinimum,
+    );
+    // and once the devices are unbonded the whole stake can leave
+    for d in devices {
+        let ix = staking::unbond_device(
+            &op.wallet.pubkey(),
+            &op.wallet.pubkey(),
+            &fx.net.network,
+            &d.device,
+        );
+        suite.send(&[ix], &[&op.wallet]).await.expect("unbond");
+    }
+    unstake(&mut suite, &fx.net, op, 3 * MIN).await.unwrap();
+    assert_eq!(
+        position(&mut suite, &fx.pool, &op.wallet).await.pending,
+        3 * MIN
+    );
+    assert_conserved(&mut suite, &fx).await;
+}
+
+/// A position is the signer's own: another staker's position in the instruction is refused.
+#[tokio::test]
+async fn request_unstake_on_someone_elses_position() {
+    let mut suite = Suite::start().await;
+    let fx = fixture(&mut suite, MIN).await;
+    let victim = &fx.operators[0].0;
+    let thief = &fx.operators[1].0;
+    let mut ix = staking::request_unstake(&thief.wallet.pubkey(), &fx.net.network, MIN);
+    let theirs = pda::stake_position(&fx.pool.pool, &victim.wallet.pubkey()).0;
+    let ours = pda::stake_position(&fx.pool.pool, &thief.wallet.pubkey()).0;
+    for meta in ix.accounts.iter_mut().filter(|m| m.pubkey == ours) {
+        meta.pubkey = theirs;
+    }
+    assert_error(
+        suite.send(&[ix], &[&thief.wallet]).await,
+        StakingError::PositionMismatch,
+    );
+    assert_eq!(
+        position(&mut suite, &fx.pool, &victim.wallet).await.amount,
+        MIN
+    );
+}
+
 #[tokio::test]
 async fn initialize_pool_twice() {
     let mut suite = Suite::start().await;

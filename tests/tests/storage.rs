@@ -147,7 +147,20 @@ async fn propose(suite: &mut Suite, s: &Setup, id: u64, periods: u8) -> Result<(
     suite.send(&[ix], &[&s.client.wallet]).await
 }
 
+/// The provider accepts deal `id` with the terms it reads on chain now.
 async fn accept(suite: &mut Suite, s: &Setup, id: u64) -> Result<(), SendError> {
+    let address = deal_address(s, id);
+    let terms = storage::terms_hash(&address, &deal(suite, s, id).await);
+    accept_terms(suite, s, id, terms).await
+}
+
+/// The provider accepts deal `id`, naming the terms hash `terms`.
+async fn accept_terms(
+    suite: &mut Suite,
+    s: &Setup,
+    id: u64,
+    terms: [u8; 32],
+) -> Result<(), SendError> {
     let ix = storage::accept_deal(
         &s.provider.wallet.pubkey(),
         &s.net.network,
@@ -155,6 +168,7 @@ async fn accept(suite: &mut Suite, s: &Setup, id: u64) -> Result<(), SendError> 
         &s.device.device,
         &s.token,
         &s.provider_pay,
+        terms,
     );
     suite.send(&[ix], &[&s.provider.wallet]).await
 }
@@ -192,7 +206,6 @@ async fn send_responses(
         &deal_address(s, id),
         &s.token,
         &s.provider_pay,
-        &s.treasury,
         SubmitProofArgs { period, responses },
     );
     suite.send(&[ix], &[&s.provider.wallet]).await
@@ -242,40 +255,57 @@ async fn assert_conserved(suite: &mut Suite, s: &Setup) {
     assert_eq!(balances(suite, s).await.iter().sum::<u64>(), 200_000);
 }
 
+#[test]
+fn account_sizes_match_their_layout() {
+    use depin_sdk::storage_program::state::{DealCounter, StorageMarket};
+    // discriminator + fields, written out by hand from the structs' docs
+    assert_eq!(
+        StorageMarket::SIZE,
+        8 + 32 * 4 + 8 * 2 + 1 + 1 + 2 + 2 + 1 + 1
+    );
+    assert_eq!(
+        Deal::SIZE,
+        8 + 32 * 2 + 8 + 32 * 3 + 4 + 8 * 2 + 1 + 8 * 4 + 1 + 8 + 1 + 1 + 32 * (8 + 1 + 1) + 1
+    );
+    assert_eq!(DealCounter::SIZE, 8 + 32 + 8 + 1);
+}
+
 #[tokio::test]
 async fn whole_lifecycle_to_completion() {
     let mut suite = Suite::start().await;
     let s = setup(&mut suite).await;
-    propose(&mut suite, &s, 1, 3).await.expect("propose");
+    propose(&mut suite, &s, 0, 3).await.expect("propose");
     assert_eq!(
         balances(&mut suite, &s).await,
         [100_000 - 3 * PRICE, 100_000, 0, 3 * PRICE]
     );
-    accept(&mut suite, &s, 1).await.expect("accept");
+    accept(&mut suite, &s, 0).await.expect("accept");
     assert_eq!(
         balances(&mut suite, &s).await,
         [97_000, 100_000 - COLLATERAL, 0, 3 * PRICE + COLLATERAL]
     );
-    let d = deal(&mut suite, &s, 1).await;
+    let d = deal(&mut suite, &s, 0).await;
     assert_eq!(
         (d.state, d.provider, d.collateral_left),
         (DealState::Active, s.provider.wallet.pubkey(), COLLATERAL)
     );
 
     for period in 0..3u64 {
-        enter_period(&mut suite, &s, 1, period as i64).await;
-        prove(&mut suite, &s, 1, period).await;
-        // 1000 per period, 2.5% fee: 975 to the provider, 25 to the treasury
+        enter_period(&mut suite, &s, 0, period as i64).await;
+        prove(&mut suite, &s, 0, period).await;
+        // 1000 per period, 2.5% fee: 975 to the provider, 25 owed to the treasury (kept in
+        // the vault until the deal is closed)
         let paid = 975 * (period + 1);
         assert_eq!(
             balances(&mut suite, &s).await,
             [
                 97_000,
                 95_000 + paid,
-                25 * (period + 1),
-                3 * PRICE + COLLATERAL - PRICE * (period + 1)
+                0,
+                3 * PRICE + COLLATERAL - 975 * (period + 1)
             ]
         );
+        assert_eq!(deal(&mut suite, &s, 0).await.fees_owed, 25 * (period + 1));
         assert_conserved(&mut suite, &s).await;
     }
 
@@ -283,21 +313,22 @@ async fn whole_lifecycle_to_completion() {
     let client = s.client.wallet.pubkey();
     let complete = storage::complete_deal(
         &s.net.network,
-        &deal_address(&s, 1),
+        &deal_address(&s, 0),
         &client,
         &s.token,
         &s.provider_pay,
+        &s.treasury,
     );
     assert_error(
         suite.send(std::slice::from_ref(&complete), &[]).await,
         StorageError::DealNotFinished,
     );
-    enter_period(&mut suite, &s, 1, 3).await;
-    let rent = suite.lamports(deal_address(&s, 1)).await;
+    enter_period(&mut suite, &s, 0, 3).await;
+    let rent = suite.lamports(deal_address(&s, 0)).await;
     let client_lamports = suite.lamports(client).await;
     suite.send(&[complete], &[]).await.expect("complete");
     assert!(
-        !suite.exists(deal_address(&s, 1)).await,
+        !suite.exists(deal_address(&s, 0)).await,
         "deal account closed"
     );
     assert_eq!(
@@ -315,47 +346,47 @@ async fn whole_lifecycle_to_completion() {
 async fn wrong_answers_are_refused() {
     let mut suite = Suite::start().await;
     let s = setup(&mut suite).await;
-    propose(&mut suite, &s, 1, 2).await.unwrap();
-    accept(&mut suite, &s, 1).await.unwrap();
-    enter_period(&mut suite, &s, 1, 0).await;
+    propose(&mut suite, &s, 0, 2).await.unwrap();
+    accept(&mut suite, &s, 0).await.unwrap();
+    enter_period(&mut suite, &s, 0, 0).await;
 
     // a proof before the challenge is open
     assert_error(
-        send_responses(&mut suite, &s, 1, 0, vec![]).await,
+        send_responses(&mut suite, &s, 0, 0, vec![]).await,
         StorageError::ChallengeNotOpen,
     );
-    open(&mut suite, &s, 1, 0).await.unwrap();
+    open(&mut suite, &s, 0, 0).await.unwrap();
     assert_error(
-        open(&mut suite, &s, 1, 0).await,
+        open(&mut suite, &s, 0, 0).await,
         StorageError::ChallengeAlreadyOpen,
     );
     // in the same slot nobody knows the seed yet
     assert_error(
-        send_responses(&mut suite, &s, 1, 0, vec![]).await,
+        send_responses(&mut suite, &s, 0, 0, vec![]).await,
         StorageError::SeedNotYetKnown,
     );
     suite.advance_slots(2).await;
-    let honest = answers(&mut suite, &s, 1, 0).await;
+    let honest = answers(&mut suite, &s, 0, 0).await;
 
     // a wrong chunk: one bit of the word flipped
     let mut flipped = honest[0].clone();
     flipped.word[0] ^= 1;
     assert_error(
-        send_responses(&mut suite, &s, 1, 0, vec![flipped]).await,
+        send_responses(&mut suite, &s, 0, 0, vec![flipped]).await,
         StorageError::InvalidProof,
     );
     // the right data for the wrong challenge index
     let mut swapped = honest[0].clone();
     swapped.index = 1;
     assert_error(
-        send_responses(&mut suite, &s, 1, 0, vec![swapped]).await,
+        send_responses(&mut suite, &s, 0, 0, vec![swapped]).await,
         StorageError::InvalidProof,
     );
     // an index the market does not ask for
     let mut beyond = honest[0].clone();
     beyond.index = 2;
     assert_error(
-        send_responses(&mut suite, &s, 1, 0, vec![beyond]).await,
+        send_responses(&mut suite, &s, 0, 0, vec![beyond]).await,
         StorageError::NoSuchChallenge,
     );
     // the same answer twice
@@ -363,7 +394,7 @@ async fn wrong_answers_are_refused() {
         send_responses(
             &mut suite,
             &s,
-            1,
+            0,
             0,
             vec![honest[0].clone(), honest[0].clone()],
         )
@@ -372,7 +403,7 @@ async fn wrong_answers_are_refused() {
     );
 
     // honest answers pass, one per transaction; then the period is closed to further proofs
-    send_responses(&mut suite, &s, 1, 0, vec![honest[0].clone()])
+    send_responses(&mut suite, &s, 0, 0, vec![honest[0].clone()])
         .await
         .expect("first answer");
     assert_eq!(
@@ -380,25 +411,25 @@ async fn wrong_answers_are_refused() {
         95_000,
         "not paid before every challenge is answered"
     );
-    send_responses(&mut suite, &s, 1, 0, vec![honest[1].clone()])
+    send_responses(&mut suite, &s, 0, 0, vec![honest[1].clone()])
         .await
         .expect("second answer");
     assert_eq!(suite.token_balance(s.provider_pay).await, 95_975);
     assert_error(
-        send_responses(&mut suite, &s, 1, 0, vec![honest[1].clone()]).await,
+        send_responses(&mut suite, &s, 0, 0, vec![honest[1].clone()]).await,
         StorageError::PeriodAlreadyProven,
     );
     assert_conserved(&mut suite, &s).await;
 
     // a challenge for a period that has not started
-    assert_error(open(&mut suite, &s, 1, 1).await, StorageError::WrongPeriod);
+    assert_error(open(&mut suite, &s, 0, 1).await, StorageError::WrongPeriod);
     // a proof after the window
-    enter_period(&mut suite, &s, 1, 1).await;
-    open(&mut suite, &s, 1, 1).await.unwrap();
+    enter_period(&mut suite, &s, 0, 1).await;
+    open(&mut suite, &s, 0, 1).await.unwrap();
     suite.advance_slots(WINDOW + 1).await;
-    let late = answers(&mut suite, &s, 1, 1).await;
+    let late = answers(&mut suite, &s, 0, 1).await;
     assert_error(
-        send_responses(&mut suite, &s, 1, 1, late).await,
+        send_responses(&mut suite, &s, 0, 1, late).await,
         StorageError::ProofWindowClosed,
     );
 }
@@ -409,12 +440,12 @@ async fn wrong_answers_are_refused() {
 async fn challenges_cannot_be_known_when_opened() {
     let mut suite = Suite::start().await;
     let s = setup(&mut suite).await;
-    propose(&mut suite, &s, 1, 1).await.unwrap();
-    accept(&mut suite, &s, 1).await.unwrap();
-    enter_period(&mut suite, &s, 1, 0).await;
+    propose(&mut suite, &s, 0, 1).await.unwrap();
+    accept(&mut suite, &s, 0).await.unwrap();
+    enter_period(&mut suite, &s, 0, 0).await;
     suite.advance_slots(4).await; // so that some slot hashes exist before the challenge
-    open(&mut suite, &s, 1, 0).await.unwrap();
-    let opened_at = deal(&mut suite, &s, 1).await.records[0].challenge_slot;
+    open(&mut suite, &s, 0, 0).await.unwrap();
+    let opened_at = deal(&mut suite, &s, 0).await.records[0].challenge_slot;
     // Given everything the SlotHashes sysvar held when the challenge opened
     let known = suite.raw_account(SLOT_HASHES_ID).await.unwrap().data;
     assert!(
@@ -424,7 +455,7 @@ async fn challenges_cannot_be_known_when_opened() {
     let newest_known = storage::first_hash_after(&known, opened_at - 2).expect("an older hash");
     let guessed = s
         .prover
-        .challenges(&newest_known, &deal_address(&s, 1), 0, 2)
+        .challenges(&newest_known, &deal_address(&s, 0), 0, 2)
         .unwrap();
 
     // When the seed slot has passed
@@ -433,7 +464,7 @@ async fn challenges_cannot_be_known_when_opened() {
     let seed = storage::first_hash_after(&later, opened_at).expect("seed now known");
     let actual = s
         .prover
-        .challenges(&seed, &deal_address(&s, 1), 0, 2)
+        .challenges(&seed, &deal_address(&s, 0), 0, 2)
         .unwrap();
     // Then the positions differ from any guess made from the old hashes...
     assert_ne!(guessed, actual);
@@ -444,12 +475,12 @@ async fn challenges_cannot_be_known_when_opened() {
         .map(|(at, i)| s.prover.answer(i, *at).unwrap())
         .collect();
     assert_error(
-        send_responses(&mut suite, &s, 1, 0, vec![prepared[0].clone()]).await,
+        send_responses(&mut suite, &s, 0, 0, vec![prepared[0].clone()]).await,
         StorageError::InvalidProof,
     );
     // while answers for the actual positions pass
-    for response in answers(&mut suite, &s, 1, 0).await {
-        send_responses(&mut suite, &s, 1, 0, vec![response])
+    for response in answers(&mut suite, &s, 0, 0).await {
+        send_responses(&mut suite, &s, 0, 0, vec![response])
             .await
             .expect("proof");
     }
@@ -459,33 +490,32 @@ async fn challenges_cannot_be_known_when_opened() {
 async fn faults_below_and_at_the_limit() {
     let mut suite = Suite::start().await;
     let s = setup(&mut suite).await;
-    propose(&mut suite, &s, 1, 3).await.unwrap();
-    accept(&mut suite, &s, 1).await.unwrap();
+    propose(&mut suite, &s, 0, 3).await.unwrap();
+    accept(&mut suite, &s, 0).await.unwrap();
     let report = |period| {
         storage::report_fault(
             &s.net.network,
-            &deal_address(&s, 1),
+            &deal_address(&s, 0),
             &s.token,
             &s.client_pay,
-            &s.treasury,
             period,
         )
     };
 
     // period 0 is never challenged: not at fault while it runs, at fault once it ends
-    enter_period(&mut suite, &s, 1, 0).await;
+    enter_period(&mut suite, &s, 0, 0).await;
     assert_error(
         suite.send(&[report(0)], &[]).await,
         StorageError::FaultNotReportable,
     );
-    enter_period(&mut suite, &s, 1, 1).await;
+    enter_period(&mut suite, &s, 0, 1).await;
     suite.send(&[report(0)], &[]).await.expect("fault 0");
     // the client gets the period back and 10% of the collateral
     assert_eq!(
         balances(&mut suite, &s).await,
         [97_000 + PRICE + 500, 95_000, 0, 2 * PRICE + 4_500]
     );
-    let d = deal(&mut suite, &s, 1).await;
+    let d = deal(&mut suite, &s, 0).await;
     assert_eq!(
         (d.state, d.consecutive_faults, d.collateral_left),
         (DealState::Active, 1, 4_500)
@@ -496,7 +526,7 @@ async fn faults_below_and_at_the_limit() {
     );
 
     // period 1 is challenged but never proven: at fault once its window passes
-    open(&mut suite, &s, 1, 1).await.unwrap();
+    open(&mut suite, &s, 0, 1).await.unwrap();
     assert_error(
         suite.send(&[report(1)], &[]).await,
         StorageError::FaultNotReportable,
@@ -504,40 +534,46 @@ async fn faults_below_and_at_the_limit() {
     suite.advance_slots(WINDOW + 1).await;
     suite.send(&[report(1)], &[]).await.expect("fault 1");
     // second fault in a row: terminated; period 2 refunded, the rest of the collateral
-    // (4500 - 450) to the treasury
+    // (4500 - 450) owed to the treasury, held in the vault until the deal is closed
     assert_eq!(
         balances(&mut suite, &s).await,
-        [97_000 + 1_500 + 1_450 + PRICE, 95_000, 4_050, 0]
+        [97_000 + 1_500 + 1_450 + PRICE, 95_000, 0, 4_050]
     );
-    assert_eq!(deal(&mut suite, &s, 1).await.state, DealState::Terminated);
+    let d = deal(&mut suite, &s, 0).await;
+    assert_eq!((d.state, d.fees_owed), (DealState::Terminated, 4_050));
     assert_conserved(&mut suite, &s).await;
     assert_error(
-        open(&mut suite, &s, 1, 1).await,
+        open(&mut suite, &s, 0, 1).await,
         StorageError::DealNotActive,
     );
     // the terminated deal's account can be closed
     let complete = storage::complete_deal(
         &s.net.network,
-        &deal_address(&s, 1),
+        &deal_address(&s, 0),
         &s.client.wallet.pubkey(),
         &s.token,
         &s.provider_pay,
+        &s.treasury,
     );
     suite
         .send(&[complete], &[])
         .await
         .expect("close terminated deal");
-    assert!(!suite.exists(deal_address(&s, 1)).await);
+    assert!(!suite.exists(deal_address(&s, 0)).await);
+    assert_eq!(
+        balances(&mut suite, &s).await,
+        [97_000 + 1_500 + 1_450 + PRICE, 95_000, 4_050, 0]
+    );
 }
 
 #[tokio::test]
 async fn cancel_before_and_after_acceptance() {
     let mut suite = Suite::start().await;
     let s = setup(&mut suite).await;
-    propose(&mut suite, &s, 1, 2).await.unwrap();
+    propose(&mut suite, &s, 0, 2).await.unwrap();
     assert_error(
-        propose(&mut suite, &s, 1, 2).await,
-        StorageError::DealAlreadyExists,
+        propose(&mut suite, &s, 0, 2).await,
+        StorageError::DealIdNotNext,
     );
     let cancel = |id| {
         storage::cancel_deal(
@@ -549,27 +585,160 @@ async fn cancel_before_and_after_acceptance() {
         )
     };
     suite
-        .send(&[cancel(1)], &[&s.client.wallet])
+        .send(&[cancel(0)], &[&s.client.wallet])
         .await
         .expect("cancel");
-    assert!(!suite.exists(deal_address(&s, 1)).await);
+    assert!(!suite.exists(deal_address(&s, 0)).await);
     assert_eq!(
         suite.token_balance(s.client_pay).await,
         100_000,
         "full refund"
     );
 
-    propose(&mut suite, &s, 2, 2).await.unwrap();
-    accept(&mut suite, &s, 2).await.unwrap();
+    propose(&mut suite, &s, 1, 2).await.unwrap();
+    accept(&mut suite, &s, 1).await.unwrap();
     assert_error(
-        suite.send(&[cancel(2)], &[&s.client.wallet]).await,
+        suite.send(&[cancel(1)], &[&s.client.wallet]).await,
         StorageError::DealNotProposed,
     );
     assert_error(
-        accept(&mut suite, &s, 2).await,
+        accept(&mut suite, &s, 1).await,
         StorageError::DealNotProposed,
     );
     assert_conserved(&mut suite, &s).await;
+}
+
+/// Proposes deal `id` with `collateral` asked of the provider.
+async fn propose_with_collateral(
+    suite: &mut Suite,
+    s: &Setup,
+    id: u64,
+    collateral: u64,
+) -> Result<(), SendError> {
+    let ix = storage::propose_deal(
+        &s.client.wallet.pubkey(),
+        &s.net.network,
+        &s.device.device,
+        &s.token,
+        &s.client_pay,
+        ProposeDealArgs {
+            deal_id: id,
+            piece_root: s.prover.piece_root(),
+            chunk_size: CHUNK,
+            num_chunks: s.prover.num_chunks(),
+            price_per_period: PRICE,
+            periods: 2,
+            collateral,
+        },
+    );
+    suite.send(&[ix], &[&s.client.wallet]).await
+}
+
+/// Regression (security review, storage 2): a provider's acceptance, signed for one set of
+/// terms, used to land on other terms the client proposed at the same address after
+/// cancelling. Now a deal address is used once and an acceptance names its terms.
+#[tokio::test]
+async fn test_accept_deal_a_signed_acceptance_never_lands_on_other_terms() {
+    let mut suite = Suite::start().await;
+    let s = setup(&mut suite).await;
+    // Given deal 0 with the agreed collateral, and the provider's acceptance signed for it
+    // (not yet landed)
+    propose(&mut suite, &s, 0, 2).await.unwrap();
+    let address = deal_address(&s, 0);
+    let agreed = storage::terms_hash(&address, &deal(&mut suite, &s, 0).await);
+    let signed = suite
+        .transaction(
+            &[storage::accept_deal(
+                &s.provider.wallet.pubkey(),
+                &s.net.network,
+                &address,
+                &s.device.device,
+                &s.token,
+                &s.provider_pay,
+                agreed,
+            )],
+            &[&s.provider.wallet],
+        )
+        .await
+        .unwrap();
+    // When the client cancels and proposes again at the same id, asking for the provider's
+    // whole balance as collateral
+    let cancel = storage::cancel_deal(
+        &s.client.wallet.pubkey(),
+        &s.net.network,
+        0,
+        &s.token,
+        &s.client_pay,
+    );
+    suite.send(&[cancel], &[&s.client.wallet]).await.unwrap();
+    let everything = suite.token_balance(s.provider_pay).await;
+    // Then the address is not reused
+    assert_error(
+        propose_with_collateral(&mut suite, &s, 0, everything).await,
+        StorageError::DealIdNotNext,
+    );
+    // and the signed acceptance lands on nothing
+    let replayed = suite
+        .ctx
+        .banks_client
+        .process_transaction(signed)
+        .await
+        .map_err(SendError::from);
+    assert!(
+        replayed.is_err(),
+        "the acceptance of a cancelled deal must fail"
+    );
+    // And on the next deal, with the harsher terms, an acceptance naming the agreed terms is
+    // refused and moves nothing
+    propose_with_collateral(&mut suite, &s, 1, everything)
+        .await
+        .unwrap();
+    let mut agreed_for_1 = deal(&mut suite, &s, 1).await;
+    agreed_for_1.collateral = COLLATERAL;
+    let agreed_for_1 = storage::terms_hash(&deal_address(&s, 1), &agreed_for_1);
+    let before = balances(&mut suite, &s).await;
+    assert_error(
+        accept_terms(&mut suite, &s, 1, agreed_for_1).await,
+        StorageError::TermsMismatch,
+    );
+    assert_eq!(balances(&mut suite, &s).await, before);
+    assert_eq!(deal(&mut suite, &s, 1).await.state, DealState::Proposed);
+    // while the terms actually read on chain are accepted
+    accept(&mut suite, &s, 1).await.unwrap();
+    assert_eq!(
+        suite.token_balance(s.provider_pay).await,
+        0,
+        "the provider knowingly posted everything"
+    );
+    assert_conserved(&mut suite, &s).await;
+}
+
+#[tokio::test]
+async fn test_propose_deal_ids_are_sequential_per_client() {
+    let mut suite = Suite::start().await;
+    let s = setup(&mut suite).await;
+    // a first deal must be 0, then 1: neither skipping ahead nor going back
+    assert_error(
+        propose(&mut suite, &s, 1, 1).await,
+        StorageError::DealIdNotNext,
+    );
+    propose(&mut suite, &s, 0, 1).await.unwrap();
+    assert_error(
+        propose(&mut suite, &s, 0, 1).await,
+        StorageError::DealIdNotNext,
+    );
+    assert_error(
+        propose(&mut suite, &s, 2, 1).await,
+        StorageError::DealIdNotNext,
+    );
+    propose(&mut suite, &s, 1, 1).await.unwrap();
+    let counter: depin_sdk::storage_program::state::DealCounter = suite
+        .account(pda::deal_counter(&s.client.wallet.pubkey()).0)
+        .await;
+    assert_eq!(
+        (counter.client, counter.next_deal_id),
+        (s.client.wallet.pubkey(), 2)
+    );
 }
 
 #[tokio::test]
@@ -602,19 +771,21 @@ async fn only_an_active_storage_device_of_its_owner_can_accept() {
         StorageError::NotStorageDevice,
     );
 
-    propose(&mut suite, &s, 1, 2).await.unwrap();
+    propose(&mut suite, &s, 0, 2).await.unwrap();
     // someone other than the device owner
     let stranger = Keypair::new();
     let stranger_pay = suite
         .create_token_account(&s.token.token_program, &s.token.mint, &stranger.pubkey())
         .await;
+    let terms = storage::terms_hash(&deal_address(&s, 0), &deal(&mut suite, &s, 0).await);
     let ix = storage::accept_deal(
         &stranger.pubkey(),
         &s.net.network,
-        &deal_address(&s, 1),
+        &deal_address(&s, 0),
         &s.device.device,
         &s.token,
         &stranger_pay,
+        terms,
     );
     assert_error(
         suite.send(&[ix], &[&stranger]).await,
@@ -629,10 +800,10 @@ async fn only_an_active_storage_device_of_its_owner_can_accept() {
     );
     suite.send(&[suspend], &[&s.net.authority]).await.unwrap();
     assert_error(
-        accept(&mut suite, &s, 1).await,
+        accept(&mut suite, &s, 0).await,
         StorageError::DeviceNotActive,
     );
-    assert_eq!(deal(&mut suite, &s, 1).await.state, DealState::Proposed);
+    assert_eq!(deal(&mut suite, &s, 0).await.state, DealState::Proposed);
 }
 
 #[tokio::test]
@@ -778,15 +949,15 @@ async fn market_setup_errors() {
 async fn proof_and_payee_errors() {
     let mut suite = Suite::start().await;
     let s = setup(&mut suite).await;
-    propose(&mut suite, &s, 1, 2).await.unwrap();
-    accept(&mut suite, &s, 1).await.unwrap();
-    enter_period(&mut suite, &s, 1, 0).await;
-    open(&mut suite, &s, 1, 0).await.unwrap();
+    propose(&mut suite, &s, 0, 2).await.unwrap();
+    accept(&mut suite, &s, 0).await.unwrap();
+    enter_period(&mut suite, &s, 0, 0).await;
+    open(&mut suite, &s, 0, 0).await.unwrap();
     suite.advance_slots(2).await;
-    let mut long = answers(&mut suite, &s, 1, 0).await.remove(0);
+    let mut long = answers(&mut suite, &s, 0, 0).await.remove(0);
     long.word_proof = vec![[0; 32]; 33];
     assert_error(
-        send_responses(&mut suite, &s, 1, 0, vec![long]).await,
+        send_responses(&mut suite, &s, 0, 0, vec![long]).await,
         StorageError::ProofTooLong,
     );
 
@@ -798,10 +969,9 @@ async fn proof_and_payee_errors() {
     suite.advance_slots(WINDOW).await;
     let report = storage::report_fault(
         &s.net.network,
-        &deal_address(&s, 1),
+        &deal_address(&s, 0),
         &s.token,
         &stranger_pay,
-        &s.treasury,
         0,
     );
     assert_error(
@@ -810,25 +980,25 @@ async fn proof_and_payee_errors() {
     );
     let report = storage::report_fault(
         &s.net.network,
-        &deal_address(&s, 1),
+        &deal_address(&s, 0),
         &s.token,
         &s.client_pay,
-        &s.treasury,
         0,
     );
     suite.send(&[report], &[]).await.expect("fault");
     // a faulted period takes no proof
-    let late = answers(&mut suite, &s, 1, 0).await;
+    let late = answers(&mut suite, &s, 0, 0).await;
     assert_error(
-        send_responses(&mut suite, &s, 1, 0, late).await,
+        send_responses(&mut suite, &s, 0, 0, late).await,
         StorageError::PeriodFaulted,
     );
     let complete = storage::complete_deal(
         &s.net.network,
-        &deal_address(&s, 1),
+        &deal_address(&s, 0),
         &s.client.wallet.pubkey(),
         &s.token,
         &stranger_pay,
+        &s.treasury,
     );
     assert_error(
         suite.send(&[complete], &[]).await,
@@ -842,19 +1012,19 @@ async fn proof_and_payee_errors() {
 async fn a_seed_evicted_from_slot_hashes_is_unavailable() {
     let mut suite = Suite::start().await;
     let s = setup(&mut suite).await;
-    propose(&mut suite, &s, 1, 1).await.unwrap();
-    accept(&mut suite, &s, 1).await.unwrap();
-    enter_period(&mut suite, &s, 1, 0).await;
+    propose(&mut suite, &s, 0, 1).await.unwrap();
+    accept(&mut suite, &s, 0).await.unwrap();
+    enter_period(&mut suite, &s, 0, 0).await;
     // markets cap the window below the sysvar's memory, so the program refuses the proof as
     // late; the seed lookup itself reports the eviction
-    open(&mut suite, &s, 1, 0).await.unwrap();
-    let opened_at = deal(&mut suite, &s, 1).await.records[0].challenge_slot;
+    open(&mut suite, &s, 0, 0).await.unwrap();
+    let opened_at = deal(&mut suite, &s, 0).await.records[0].challenge_slot;
     suite.advance_slots(515).await;
     let hashes = suite.raw_account(SLOT_HASHES_ID).await.unwrap().data;
     assert_eq!(
         storage::first_hash_after(&hashes, opened_at),
         Err(storage::SeedError::Unavailable)
     );
-    let result = send_responses(&mut suite, &s, 1, 0, vec![]).await;
+    let result = send_responses(&mut suite, &s, 0, 0, vec![]).await;
     assert_error(result, StorageError::ProofWindowClosed);
 }

@@ -167,7 +167,7 @@ async fn registry_staking_rewards(suite: &mut Suite) -> Result<(), String> {
         let proof = tree
             .proof(&row.device)
             .ok_or("device missing from its tree")?;
-        let claim = rewards::claim(
+        let claim = rewards::claim_instructions(
             &suite.payer(),
             &net.network,
             &row.device,
@@ -179,8 +179,9 @@ async fn registry_staking_rewards(suite: &mut Suite) -> Result<(), String> {
                 cumulative_amount: row.cumulative_amount,
                 proof: proof.proof,
             },
+            false,
         );
-        suite.send(&[claim], &[]).await.map_err(err)?;
+        suite.send(&claim, &[]).await.map_err(err)?;
     }
 
     // the network hands its authority over
@@ -246,7 +247,8 @@ async fn storage_deals(suite: &mut Suite) -> Result<(), String> {
 
     let client_key = client.wallet.pubkey();
     let provider_key = provider.wallet.pubkey();
-    for (id, periods) in [(1u64, 1u8), (2, 1), (3, 2)] {
+    // Deal ids are sequential per client: 0 is completed, 1 cancelled, 2 terminated.
+    for (id, periods) in [(0u64, 1u8), (1, 1), (2, 2)] {
         let propose = storage::propose_deal(
             &client_key,
             &net.network,
@@ -268,14 +270,15 @@ async fn storage_deals(suite: &mut Suite) -> Result<(), String> {
             .await
             .map_err(err)?;
     }
-    let cancel = storage::cancel_deal(&client_key, &net.network, 2, &token, &client_pay);
+    let cancel = storage::cancel_deal(&client_key, &net.network, 1, &token, &client_pay);
     suite
         .send(&[cancel], &[&client.wallet])
         .await
         .map_err(err)?;
-    let deal1 = pda::deal(&client_key, 1).0;
-    let deal3 = pda::deal(&client_key, 3).0;
+    let deal1 = pda::deal(&client_key, 0).0;
+    let deal3 = pda::deal(&client_key, 2).0;
     for deal in [deal1, deal3] {
+        let terms = storage::terms_hash(&deal, &suite.account::<Deal>(deal).await);
         let accept = storage::accept_deal(
             &provider_key,
             &net.network,
@@ -283,6 +286,7 @@ async fn storage_deals(suite: &mut Suite) -> Result<(), String> {
             &disk.device,
             &token,
             &provider_pay,
+            terms,
         );
         suite
             .send(&[accept], &[&provider.wallet])
@@ -314,7 +318,6 @@ async fn storage_deals(suite: &mut Suite) -> Result<(), String> {
             &deal1,
             &token,
             &provider_pay,
-            &treasury,
             SubmitProofArgs {
                 period: 0,
                 responses: vec![response],
@@ -328,11 +331,16 @@ async fn storage_deals(suite: &mut Suite) -> Result<(), String> {
 
     // period 1 begins: deal 1 is over, deal 3's unchallenged period 0 is a fault
     suite.set_time(opened.start_ts + 3600).await;
-    let complete = storage::complete_deal(&net.network, &deal1, &client_key, &token, &provider_pay);
+    let complete = storage::complete_deal(
+        &net.network,
+        &deal1,
+        &client_key,
+        &token,
+        &provider_pay,
+        &treasury,
+    );
     suite.send(&[complete], &[]).await.map_err(err)?;
-    let report = |period| {
-        storage::report_fault(&net.network, &deal3, &token, &client_pay, &treasury, period)
-    };
+    let report = |period| storage::report_fault(&net.network, &deal3, &token, &client_pay, period);
     suite.send(&[report(0)], &[]).await.map_err(err)?;
     // period 1 challenged but never answered: the second fault terminates the deal
     let open = storage::open_challenge(&provider_key, &net.network, &deal3, 1);
@@ -456,7 +464,7 @@ async fn energy_interval(suite: &mut Suite) -> Result<(), String> {
 
     let payer = suite.payer();
     let settle = |device, owner, side| {
-        energy::settle_order(
+        energy::settle_order_instructions(
             &payer,
             &net.network,
             &market.quote,
@@ -472,11 +480,11 @@ async fn energy_interval(suite: &mut Suite) -> Result<(), String> {
     };
     let (producer_key, consumer_key) = (producer.wallet.pubkey(), consumer.wallet.pubkey());
     suite
-        .send(&[settle(&pv.device, &producer_key, Side::Ask)], &[])
+        .send(&settle(&pv.device, &producer_key, Side::Ask), &[])
         .await
         .map_err(err)?;
     suite
-        .send(&[settle(&home.device, &consumer_key, Side::Bid)], &[])
+        .send(&settle(&home.device, &consumer_key, Side::Bid), &[])
         .await
         .map_err(err)?;
     let close = energy::close_interval(&net.network, k, &producer_key);

@@ -68,4 +68,12 @@ pub enum RegistryError {
     /// Returned if the maker authority is already registered in this network.
     #[msg("Maker already registered")]
     MakerAlreadyRegistered,
+    /// Returned if a device key is the maker's issuing key: the device's own signature must
+    /// come from a third key.
+    #[msg("The device key is the maker's issuing key")]
+    DeviceKeyIsMakerKey,
+    /// Returned if a device key is (or would become) its owner's wallet: an owner must not
+    /// be able to sign as its device.
+    #[msg("The device key is the owner's key")]
+    DeviceKeyIsOwner,
 }

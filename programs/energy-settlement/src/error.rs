@@ -111,12 +111,23 @@ pub enum EnergyError {
     /// Returned if an interval is closed before every order is settled.
     #[msg("Interval is not settled")]
     IntervalNotSettled,
+    /// Returned if the device already placed `depin_core::energy::MAX_PLACEMENTS_PER_DEVICE`
+    /// orders on this side of this interval (cancelled ones count): churning orders costs the
+    /// churner, never the book.
+    #[msg("Too many orders placed by this device in this interval")]
+    TooManyPlacements,
+    /// Returned if the device already holds orders in `MAX_OPEN_INTERVALS` intervals whose
+    /// gates are still open.
+    #[msg("Orders in too many open intervals")]
+    TooManyOpenIntervals,
 }
 
 impl From<depin_core::CoreError> for EnergyError {
     fn from(e: depin_core::CoreError) -> Self {
         match e {
             depin_core::CoreError::TooManyOrders => EnergyError::BookFull,
+            depin_core::CoreError::TooManyPlacements => EnergyError::TooManyPlacements,
+            depin_core::CoreError::TooManyOpenIntervals => EnergyError::TooManyOpenIntervals,
             _ => EnergyError::MathOverflow,
         }
     }

@@ -15,7 +15,8 @@ pub enum RewardsError {
     /// Returned if the emission schedule's tail exceeds its initial amount.
     #[msg("Invalid emission schedule")]
     InvalidSchedule,
-    /// Returned if the epoch duration is zero or does not fit a timestamp.
+    /// Returned if the epoch duration is zero or longer than a year
+    /// (`depin_core::epoch::MAX_DURATION_SECS`).
     #[msg("Invalid epoch duration")]
     InvalidEpochDuration,
     /// Returned if the oracle set is empty, larger than 11, has a duplicate or the default key.
@@ -54,7 +55,7 @@ pub enum RewardsError {
     /// Returned if the device is not active in the registry.
     #[msg("Device is not active")]
     DeviceNotActive,
-    /// Returned if the device belongs to another network.
+    /// Returned if the device, pool, config or epoch belongs to another network.
     #[msg("Device belongs to another network")]
     WrongNetwork,
     /// Returned if the device has no bond in the network's stake pool.
@@ -85,4 +86,14 @@ pub enum RewardsError {
     /// slash): no rewards until it stakes again or unbonds devices.
     #[msg("Stake position no longer covers its bonded devices")]
     UnderCollateralized,
+    /// Returned if a claim proves against a finalized root that a later finalized epoch has
+    /// superseded: claims prove against the latest finalized root only.
+    #[msg("Claims prove against the latest finalized root only")]
+    SupersededRoot,
+    /// Returned if a genesis time is negative or more than a year after initialization.
+    #[msg("Invalid genesis time")]
+    InvalidGenesis,
+    /// Returned if a device's `Claimed` record is opened a second time.
+    #[msg("The device's claim record is already open")]
+    ClaimedAlreadyOpen,
 }

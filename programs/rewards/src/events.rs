@@ -89,3 +89,15 @@ pub struct RewardsClaimed {
     /// Total claimed by the device so far.
     pub total_claimed: u64,
 }
+
+/// A device's claim record was opened (nothing claimed yet).
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedOpened {
+    /// The `RewardsConfig` account.
+    pub config: Pubkey,
+    /// The registry device.
+    pub device: Pubkey,
+    /// The new `Claimed` account.
+    pub claimed: Pubkey,
+}

@@ -9,12 +9,17 @@
 //! 2. When `quorum` oracles proposed exactly the same root and total, the epoch finalizes.
 //!    The total may not exceed the emission schedule's cumulative emission up to that epoch
 //!    and may not fall below the previous finalized total.
-//! 3. Anyone may crank [`instructions::claim`] for a device with its leaf and proof: it mints
-//!    `cumulative_amount - already_claimed` to the device owner's token account, provided the
-//!    device is active in the registry and bonded to its owner's stake.
+//! 3. Anyone may crank [`instructions::claim`] for a device with its leaf and proof against
+//!    the **latest** finalized root: it mints `cumulative_amount - already_claimed` to the
+//!    device owner's token account, provided the device is active in the registry and
+//!    bonded to its owner's stake. A superseded root never pays (`SupersededRoot`), so
+//!    however the oracles corrected earlier epochs (a device's amount may go down when fraud
+//!    is found), no claim pays a device beyond its amount in the latest root.
 //!
-//! Storage is one [`state::Claimed`] account per device and one [`state::EpochRoot`] per
-//! epoch; a claim costs O(log n) hashes whatever the number of devices. The program's
+//! Storage is one [`state::Claimed`] account per device (opened once by
+//! [`instructions::open_claimed`], so that claims never create accounts) and one
+//! [`state::EpochRoot`] per epoch; a claim costs O(log n) hashes whatever the number of
+//! devices, and the same compute units whatever the device. The program's
 //! [`state::RewardsConfig`] PDA is the reward mint's mint authority, and the program never
 //! mints past the latest finalized total, hence never past the schedule.
 //!
@@ -56,7 +61,14 @@ pub mod rewards {
         instructions::propose_root::handler(ctx, args)
     }
 
-    /// Mints a device's unclaimed rewards to its owner (anyone may crank).
+    /// Opens a device's claim record (anyone may pay its rent), once, before its first
+    /// claim.
+    pub fn open_claimed(ctx: Context<OpenClaimed>) -> Result<()> {
+        instructions::open_claimed::handler(ctx)
+    }
+
+    /// Mints a device's unclaimed rewards to its owner (anyone may crank), proving against
+    /// the latest finalized root only.
     pub fn claim(ctx: Context<Claim>, args: ClaimArgs) -> Result<()> {
         instructions::claim::handler(ctx, args)
     }

@@ -68,6 +68,17 @@ pub enum StakingError {
     /// this program.
     #[msg("Stake position address is taken")]
     PositionAddressTaken,
+    /// Returned if an unstaking cooldown exceeds `depin_core::stake::MAX_COOLDOWN_SECS`
+    /// (366 days), at `initialize_pool` or `update_pool`.
+    #[msg("Cooldown longer than a year")]
+    InvalidCooldown,
+    /// Returned if a stake position or bond belongs to another pool or another staker than
+    /// the instruction names.
+    #[msg("Stake position or bond belongs to another pool or staker")]
+    PositionMismatch,
+    /// Returned if a slash authority is the default key, which nobody can sign for.
+    #[msg("Invalid slash authority")]
+    InvalidSlashAuthority,
 }
 
 impl From<depin_core::error::CoreError> for StakingError {
@@ -76,6 +87,7 @@ impl From<depin_core::error::CoreError> for StakingError {
         match e {
             CoreError::InsufficientStake => StakingError::StakeBelowMinimum,
             CoreError::SlashExceedsStake => StakingError::SlashExceedsStake,
+            CoreError::InvalidCooldown => StakingError::InvalidCooldown,
             _ => StakingError::MathOverflow,
         }
     }

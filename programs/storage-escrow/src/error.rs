@@ -29,7 +29,8 @@ pub enum StorageError {
     /// chunks, a chunk size that is not a positive multiple of 32).
     #[msg("Invalid deal terms")]
     InvalidDealTerms,
-    /// Returned if a deal with this id already exists for the client.
+    /// Returned if the deal's address is already an account (defensive: ids are sequential,
+    /// so only a next id whose address was somehow taken could reach it).
     #[msg("Deal already exists")]
     DealAlreadyExists,
     /// Returned if the provider device is not a device of the market's Storage network.
@@ -97,4 +98,11 @@ pub enum StorageError {
     /// Returned if an amount, count or time would overflow.
     #[msg("Arithmetic overflow")]
     MathOverflow,
+    /// Returned if a deal id is not the client's next one (`DealCounter::next_deal_id`):
+    /// deal addresses are used once.
+    #[msg("Deal id is not the client's next deal id")]
+    DealIdNotNext,
+    /// Returned if an acceptance names terms (by their hash) other than the deal's.
+    #[msg("The accepted terms are not the deal's terms")]
+    TermsMismatch,
 }

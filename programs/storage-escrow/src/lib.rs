@@ -5,22 +5,27 @@
 //! not have predicted with proofs of the stored data, or be slashed.
 //!
 //! 1. `propose_deal`: the client commits to the piece (its root, chunk size and chunk
-//!    count, see `depin_core::storage`) and escrows `price_per_period x periods`.
+//!    count, see `depin_core::storage`) and escrows `price_per_period x periods`. Deal ids
+//!    are sequential per client ([`state::DealCounter`]), so a deal address is used once.
 //!    `cancel_deal` refunds it all until the provider accepts.
 //! 2. `accept_deal`: the provider's device must be an active Storage device it owns; it
-//!    posts the collateral the client asked for. Period 0 starts now.
+//!    names the exact terms it accepts by their hash (`depin_core::storage::DealTerms`),
+//!    which the program recomputes from the deal, and posts the collateral the client asked
+//!    for. Period 0 starts now. A signed acceptance can never land on other terms.
 //! 3. Every period the provider calls `open_challenge`, which records the current slot S.
 //!    The challenge seed is the hash of the first slot after S, read from the SlotHashes
 //!    sysvar when the proof arrives: nobody knows it when the challenge opens.
 //! 4. `submit_proof` answers the period's challenges (one or more per call) within
 //!    `challenge_window_slots` of S; when all are answered the period's price, less the
-//!    protocol fee, goes to the provider.
+//!    protocol fee, goes to the provider. The fee stays in the vault, owed to the treasury
+//!    (`Deal::fees_owed`), so a proof makes one token transfer, not two.
 //! 5. `report_fault` (anyone) after a period's window passed unproven: the period's price
 //!    goes back to the client with `fault_slash_bps` of the remaining collateral; at
 //!    `max_consecutive_faults` the deal terminates, the remaining escrow returns to the
-//!    client and the remaining collateral goes to the treasury.
-//! 6. `complete_deal` after the last period: collateral back to the provider, the deal
-//!    account closed and its rent returned to the client.
+//!    client and the remaining collateral is owed to the treasury.
+//! 6. `complete_deal` after the last period (or a termination): collateral back to the
+//!    provider, what is owed to the treasury paid to it, the deal account closed and its
+//!    rent returned to the client.
 //!
 //! Layout: `state/` one file per account, `instructions/` one file per instruction,
 //! `slot_hashes.rs` (finding the seed), `events.rs`, `error.rs`.
@@ -50,7 +55,7 @@ pub mod storage_escrow {
         instructions::initialize_market::handler(ctx, args)
     }
 
-    /// A client proposes a deal and escrows its whole price.
+    /// A client proposes a deal (at its next deal id) and escrows its whole price.
     pub fn propose_deal(ctx: Context<ProposeDeal>, args: ProposeDealArgs) -> Result<()> {
         instructions::propose_deal::handler(ctx, args)
     }
@@ -60,9 +65,10 @@ pub mod storage_escrow {
         instructions::cancel_deal::handler(ctx)
     }
 
-    /// The provider accepts a deal and posts collateral.
-    pub fn accept_deal(ctx: Context<AcceptDeal>) -> Result<()> {
-        instructions::accept_deal::handler(ctx)
+    /// The provider accepts a deal, naming the terms it accepts by their hash, and posts
+    /// collateral.
+    pub fn accept_deal(ctx: Context<AcceptDeal>, args: AcceptDealArgs) -> Result<()> {
+        instructions::accept_deal::handler(ctx, args)
     }
 
     /// The provider opens the current period's challenge (records the slot).

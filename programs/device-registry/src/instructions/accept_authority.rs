@@ -13,8 +13,7 @@ pub struct AcceptAuthority<'info> {
     /// The network whose authority rotates.
     #[account(
         mut,
-        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
-        bump = network.bump,
+        dup,
         constraint = network.pending_authority == Some(new_authority.key())
             @ RegistryError::NotPendingAuthority,
     )]

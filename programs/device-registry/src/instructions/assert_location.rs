@@ -13,16 +13,13 @@ pub struct AssertLocation<'info> {
     pub owner: Signer<'info>,
     /// The device's network.
     #[account(
-        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
-        bump = network.bump,
         constraint = !network.paused @ RegistryError::NetworkPaused,
     )]
     pub network: Account<'info, Network>,
     /// The device that moves.
     #[account(
         mut,
-        seeds = [Device::SEED, network.key().as_ref(), device.device_key.as_ref()],
-        bump = device.bump,
+        dup,
         has_one = network,
         has_one = owner @ RegistryError::NotDeviceOwner,
         constraint = device.is_active() @ RegistryError::DeviceNotActive,
@@ -32,10 +29,10 @@ pub struct AssertLocation<'info> {
     #[account(address = network.fee_mint @ RegistryError::WrongFeeMint)]
     pub fee_mint: InterfaceAccount<'info, Mint>,
     /// The owner's token account the fee comes from.
-    #[account(mut, token::mint = fee_mint, token::authority = owner)]
+    #[account(mut, dup, token::mint = fee_mint, token::authority = owner)]
     pub owner_fee_account: InterfaceAccount<'info, TokenAccount>,
     /// The network's treasury.
-    #[account(mut, address = network.treasury)]
+    #[account(mut, dup, address = network.treasury)]
     pub treasury: InterfaceAccount<'info, TokenAccount>,
     /// Token program of the fee mint.
     pub token_program: Interface<'info, TokenInterface>,

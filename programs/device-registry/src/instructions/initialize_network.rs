@@ -21,7 +21,6 @@ pub struct InitializeNetworkArgs {
 /// Accounts of `initialize_network`.
 #[event_cpi]
 #[derive(Accounts)]
-#[instruction(args: InitializeNetworkArgs)]
 pub struct InitializeNetwork<'info> {
     /// Pays the rent of the new account.
     #[account(mut)]
@@ -29,9 +28,10 @@ pub struct InitializeNetwork<'info> {
     /// Becomes the network's authority; signs so that nobody names an authority by mistake.
     pub authority: Signer<'info>,
     /// The new network.
-    /// CHECK: the seeds pin the address; the handler creates the account and refuses an id
-    /// that is taken (`NetworkIdTaken`).
-    #[account(mut, seeds = [Network::SEED, &args.network_id.to_le_bytes()], bump)]
+    /// CHECK: the handler creates it at the canonical address of `["network", network_id]`
+    /// (`ConstraintSeeds` for any other address) and refuses an id that is taken
+    /// (`NetworkIdTaken`).
+    #[account(mut)]
     pub network: UncheckedAccount<'info>,
     /// Mint of the network's rewards.
     pub reward_mint: InterfaceAccount<'info, Mint>,
@@ -47,16 +47,13 @@ pub struct InitializeNetwork<'info> {
 /// Writes the new network and emits [`NetworkInitialized`].
 pub fn handler(ctx: Context<InitializeNetwork>, args: InitializeNetworkArgs) -> Result<()> {
     let network_info = ctx.accounts.network.to_account_info();
-    pda_create::create_pda_account(
+    let bump = pda_create::create_pda_account(
         &ctx.accounts.payer.to_account_info(),
         &network_info,
         Network::SIZE,
         &crate::ID,
-        &[
-            Network::SEED,
-            &args.network_id.to_le_bytes(),
-            &[ctx.bumps.network],
-        ],
+        &crate::ID,
+        &[Network::SEED, &args.network_id.to_le_bytes()],
         RegistryError::NetworkIdTaken,
     )?;
     let network = Network {
@@ -72,7 +69,7 @@ pub fn handler(ctx: Context<InitializeNetwork>, args: InitializeNetworkArgs) -> 
         device_count: 0,
         maker_count: 0,
         paused: false,
-        bump: ctx.bumps.network,
+        bump,
     };
     pda_create::write_account(&network_info, &network)?;
     emit_cpi!(NetworkInitialized {

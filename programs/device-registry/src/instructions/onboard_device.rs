@@ -27,44 +27,45 @@ pub struct OnboardDevice<'info> {
     pub owner: Signer<'info>,
     /// The maker's issuing key.
     pub maker_authority: Signer<'info>,
-    /// The device's own key, held in its secure element.
+    /// The device's own key, held in its secure element: a third key, neither the maker's
+    /// nor the owner's, so that three parties sign and an operator never signs its own
+    /// device's readings.
+    #[account(
+        constraint = device_key.key() != maker_authority.key() @ RegistryError::DeviceKeyIsMakerKey,
+        constraint = device_key.key() != owner.key() @ RegistryError::DeviceKeyIsOwner,
+    )]
     pub device_key: Signer<'info>,
     /// The network the device joins.
     #[account(
         mut,
-        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
-        bump = network.bump,
+        dup,
         constraint = !network.paused @ RegistryError::NetworkPaused,
     )]
-    pub network: Account<'info, Network>,
+    pub network: Box<Account<'info, Network>>,
     /// The maker vouching for the device.
     #[account(
         mut,
-        seeds = [Maker::SEED, network.key().as_ref(), maker.maker_authority.as_ref()],
-        bump = maker.bump,
+        dup,
         has_one = network,
         has_one = maker_authority @ RegistryError::NotMakerAuthority,
         constraint = maker.approved @ RegistryError::MakerNotApproved,
     )]
-    pub maker: Account<'info, Maker>,
+    pub maker: Box<Account<'info, Maker>>,
     /// The new device. Its address derives from the device key, so a device onboards once.
-    /// CHECK: the seeds pin the address; the handler creates the account and refuses an
-    /// address that is already an account (`DeviceAlreadyOnboarded`).
-    #[account(
-        mut,
-        seeds = [Device::SEED, network.key().as_ref(), device_key.key().as_ref()],
-        bump,
-    )]
+    /// CHECK: the handler creates it at the canonical address of `["device", network,
+    /// device_key]` (`ConstraintSeeds` for any other address) and refuses an address that is
+    /// already an account (`DeviceAlreadyOnboarded`).
+    #[account(mut)]
     pub device: UncheckedAccount<'info>,
     /// The network's fee mint.
     #[account(address = network.fee_mint @ RegistryError::WrongFeeMint)]
-    pub fee_mint: InterfaceAccount<'info, Mint>,
+    pub fee_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The owner's token account the fee comes from.
-    #[account(mut, token::mint = fee_mint, token::authority = owner)]
-    pub owner_fee_account: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, token::mint = fee_mint, token::authority = owner)]
+    pub owner_fee_account: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The network's treasury.
-    #[account(mut, address = network.treasury)]
-    pub treasury: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, address = network.treasury)]
+    pub treasury: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the fee mint.
     pub token_program: Interface<'info, TokenInterface>,
     /// System program, to create `device`.
@@ -105,17 +106,13 @@ pub fn handler(ctx: Context<OnboardDevice>, args: OnboardDeviceArgs) -> Result<(
     let network_key = network.key();
     let device_key = ctx.accounts.device_key.key();
     let device_info = ctx.accounts.device.to_account_info();
-    pda_create::create_pda_account(
+    let bump = pda_create::create_pda_account(
         &ctx.accounts.owner.to_account_info(),
         &device_info,
         Device::SIZE,
         &crate::ID,
-        &[
-            Device::SEED,
-            network_key.as_ref(),
-            device_key.as_ref(),
-            &[ctx.bumps.device],
-        ],
+        &crate::ID,
+        &[Device::SEED, network_key.as_ref(), device_key.as_ref()],
         RegistryError::DeviceAlreadyOnboarded,
     )?;
 
@@ -131,7 +128,7 @@ pub fn handler(ctx: Context<OnboardDevice>, args: OnboardDeviceArgs) -> Result<(
         status: DeviceStatus::Active,
         onboarded_at: now,
         location_changed_at: if args.location.is_some() { now } else { 0 },
-        bump: ctx.bumps.device,
+        bump,
     };
     pda_create::write_account(&device_info, &device)?;
     emit_cpi!(DeviceOnboarded {

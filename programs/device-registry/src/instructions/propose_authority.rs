@@ -13,8 +13,7 @@ pub struct ProposeAuthority<'info> {
     /// The network whose authority rotates.
     #[account(
         mut,
-        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
-        bump = network.bump,
+        dup,
         has_one = authority @ RegistryError::NotNetworkAuthority,
     )]
     pub network: Account<'info, Network>,

@@ -18,7 +18,6 @@ pub struct RegisterMakerArgs {
 /// Accounts of `register_maker`.
 #[event_cpi]
 #[derive(Accounts)]
-#[instruction(args: RegisterMakerArgs)]
 pub struct RegisterMaker<'info> {
     /// Pays the rent of the maker account.
     #[account(mut)]
@@ -28,20 +27,16 @@ pub struct RegisterMaker<'info> {
     /// The network the maker joins.
     #[account(
         mut,
-        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
-        bump = network.bump,
+        dup,
         has_one = authority @ RegistryError::NotNetworkAuthority,
         constraint = !network.paused @ RegistryError::NetworkPaused,
     )]
     pub network: Account<'info, Network>,
     /// The new maker.
-    /// CHECK: the seeds pin the address; the handler creates the account and refuses a maker
-    /// that is already registered (`MakerAlreadyRegistered`).
-    #[account(
-        mut,
-        seeds = [Maker::SEED, network.key().as_ref(), args.maker_authority.as_ref()],
-        bump,
-    )]
+    /// CHECK: the handler creates it at the canonical address of `["maker", network,
+    /// maker_authority]` (`ConstraintSeeds` for any other address) and refuses a maker that
+    /// is already registered (`MakerAlreadyRegistered`).
+    #[account(mut)]
     pub maker: UncheckedAccount<'info>,
     /// System program, to create `maker`.
     pub system_program: Program<'info, System>,
@@ -60,16 +55,16 @@ pub fn handler(ctx: Context<RegisterMaker>, args: RegisterMakerArgs) -> Result<(
         .ok_or(RegistryError::MathOverflow)?;
     let network_key = network.key();
     let maker_info = ctx.accounts.maker.to_account_info();
-    pda_create::create_pda_account(
+    let bump = pda_create::create_pda_account(
         &ctx.accounts.payer.to_account_info(),
         &maker_info,
         Maker::SIZE,
+        &crate::ID,
         &crate::ID,
         &[
             Maker::SEED,
             network_key.as_ref(),
             args.maker_authority.as_ref(),
-            &[ctx.bumps.maker],
         ],
         RegistryError::MakerAlreadyRegistered,
     )?;
@@ -80,7 +75,7 @@ pub fn handler(ctx: Context<RegisterMaker>, args: RegisterMakerArgs) -> Result<(
         approved: false,
         device_quota: args.device_quota,
         devices_onboarded: 0,
-        bump: ctx.bumps.maker,
+        bump,
     };
     pda_create::write_account(&maker_info, &maker)?;
     emit_cpi!(MakerRegistered {

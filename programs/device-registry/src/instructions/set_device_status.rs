@@ -11,16 +11,11 @@ pub struct SetDeviceStatus<'info> {
     /// The network authority (suspend / reactivate) or the device owner (decommission).
     pub signer: Signer<'info>,
     /// The device's network.
-    #[account(
-        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
-        bump = network.bump,
-    )]
     pub network: Account<'info, Network>,
     /// The device whose status changes.
     #[account(
         mut,
-        seeds = [Device::SEED, network.key().as_ref(), device.device_key.as_ref()],
-        bump = device.bump,
+        dup,
         has_one = network,
         constraint = device.status != DeviceStatus::Decommissioned
             @ RegistryError::DeviceDecommissioned,

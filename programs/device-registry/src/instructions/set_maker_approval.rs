@@ -23,16 +23,13 @@ pub struct SetMakerApproval<'info> {
     pub authority: Signer<'info>,
     /// The maker's network.
     #[account(
-        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
-        bump = network.bump,
         has_one = authority @ RegistryError::NotNetworkAuthority,
     )]
     pub network: Account<'info, Network>,
     /// The maker to approve or revoke.
     #[account(
         mut,
-        seeds = [Maker::SEED, network.key().as_ref(), maker.maker_authority.as_ref()],
-        bump = maker.bump,
+        dup,
         has_one = network,
     )]
     pub maker: Account<'info, Maker>,

@@ -12,16 +12,13 @@ pub struct TransferDevice<'info> {
     pub owner: Signer<'info>,
     /// The device's network.
     #[account(
-        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
-        bump = network.bump,
         constraint = !network.paused @ RegistryError::NetworkPaused,
     )]
     pub network: Account<'info, Network>,
     /// The device that changes hands.
     #[account(
         mut,
-        seeds = [Device::SEED, network.key().as_ref(), device.device_key.as_ref()],
-        bump = device.bump,
+        dup,
         has_one = network,
         has_one = owner @ RegistryError::NotDeviceOwner,
         constraint = device.status != DeviceStatus::Decommissioned
@@ -38,6 +35,11 @@ pub fn handler(ctx: Context<TransferDevice>, new_owner: Pubkey) -> Result<()> {
     require!(
         new_owner != device.owner && new_owner != Pubkey::default(),
         RegistryError::InvalidNewOwner
+    );
+    require_keys_neq!(
+        new_owner,
+        device.device_key,
+        RegistryError::DeviceKeyIsOwner
     );
     let previous_owner = device.owner;
     device.owner = new_owner;

@@ -25,8 +25,7 @@ pub struct UpdateNetwork<'info> {
     /// The network to update.
     #[account(
         mut,
-        seeds = [Network::SEED, &network.network_id.to_le_bytes()],
-        bump = network.bump,
+        dup,
         has_one = authority @ RegistryError::NotNetworkAuthority,
     )]
     pub network: Account<'info, Network>,

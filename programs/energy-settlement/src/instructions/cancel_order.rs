@@ -16,27 +16,29 @@ pub struct CancelOrder<'info> {
     pub owner: Signer<'info>,
     /// The market.
     #[account(has_one = quote_mint, has_one = vault)]
-    pub market: Account<'info, EnergyMarket>,
+    pub market: Box<Account<'info, EnergyMarket>>,
     /// The interval's book.
     #[account(
         mut,
-        seeds = [Interval::SEED, market.key().as_ref(), &args.interval.to_le_bytes()],
-        bump = interval.load()?.bump,
+        constraint = interval.load()?.market == market.key() @ EnergyError::UnexpectedAccount,
+        constraint = interval.load()?.index == args.interval @ EnergyError::UnexpectedAccount,
     )]
     pub interval: AccountLoader<'info, Interval>,
     /// The quote mint.
-    pub quote_mint: InterfaceAccount<'info, Mint>,
+    pub quote_mint: Box<InterfaceAccount<'info, Mint>>,
     /// Where a bid's escrow is refunded: a quote-mint account of the owner.
-    #[account(mut, token::mint = quote_mint, token::authority = owner)]
-    pub owner_token_account: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, token::mint = quote_mint, token::authority = owner)]
+    pub owner_token_account: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The market's escrow vault.
-    #[account(mut)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the quote mint.
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-/// Marks the order cancelled, refunds a bid's escrow and emits [`OrderCancelled`].
+/// Marks the order cancelled (its slot is free for the next order, but the placement still
+/// counts against the device's allowance), refunds a bid's escrow and emits
+/// [`OrderCancelled`].
 pub fn handler(ctx: Context<CancelOrder>, args: OrderRef) -> Result<()> {
     require_gate_open(&ctx.accounts.market, args.interval)?;
     let owner = ctx.accounts.owner.key();

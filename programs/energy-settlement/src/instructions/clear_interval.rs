@@ -14,14 +14,32 @@ use crate::state::{
 #[instruction(interval_index: u64)]
 pub struct ClearInterval<'info> {
     /// The market.
-    pub market: Account<'info, EnergyMarket>,
+    pub market: Box<Account<'info, EnergyMarket>>,
     /// The interval's book.
     #[account(
         mut,
-        seeds = [Interval::SEED, market.key().as_ref(), &interval_index.to_le_bytes()],
-        bump = interval.load()?.bump,
+        constraint = interval.load()?.market == market.key() @ EnergyError::UnexpectedAccount,
+        constraint = interval.load()?.index == interval_index @ EnergyError::UnexpectedAccount,
     )]
     pub interval: AccountLoader<'info, Interval>,
+}
+
+/// Slots `0..n` ordered by their orders' arrival numbers `seqs` (an insertion sort: at most
+/// 32 entries, no allocation).
+fn arrival_order(seqs: impl Iterator<Item = u16>) -> [u8; MAX_ORDERS_PER_SIDE] {
+    let mut order = [0u8; MAX_ORDERS_PER_SIDE];
+    let mut keys = [0u16; MAX_ORDERS_PER_SIDE];
+    for (n, (slot, seq)) in (0u8..).zip(seqs).take(MAX_ORDERS_PER_SIDE).enumerate() {
+        let mut i = n;
+        while i > 0 && keys[i - 1] > seq {
+            keys[i] = keys[i - 1];
+            order[i] = order[i - 1];
+            i -= 1;
+        }
+        keys[i] = seq;
+        order[i] = slot;
+    }
+    order
 }
 
 /// Runs the double auction over the open orders (cancelled ones take part with no volume),
@@ -37,36 +55,60 @@ pub fn handler(ctx: Context<ClearInterval>, interval_index: u64) -> Result<()> {
     let mut book = ctx.accounts.interval.load_mut()?;
     require!(book.state == INTERVAL_OPEN, EnergyError::AlreadyCleared);
     let (na, nb) = (usize::from(book.ask_count), usize::from(book.bid_count));
+    // The auction breaks price ties by arrival: hand it each side in `seq` order (slots are
+    // reused, so slot order is not arrival order) and map the results back to the slots.
+    let ask_order = arrival_order(book.asks.iter().take(na).map(|o| o.seq));
+    let bid_order = arrival_order(book.bids.iter().take(nb).map(|o| o.seq));
     let mut asks = [Order::default(); MAX_ORDERS_PER_SIDE];
     let mut bids = [Order::default(); MAX_ORDERS_PER_SIDE];
-    for (order, slot) in asks.iter_mut().zip(book.asks.iter()).take(na) {
-        let live = slot.status == ORDER_OPEN;
+    for (order, &slot) in asks.iter_mut().zip(ask_order.iter()).take(na) {
+        let o = book
+            .asks
+            .get(usize::from(slot))
+            .ok_or(EnergyError::BookFull)?;
         *order = Order {
-            price: slot.price,
-            wh: if live { slot.wh } else { 0 },
+            price: o.price,
+            wh: if o.status == ORDER_OPEN { o.wh } else { 0 },
         };
     }
-    for (order, slot) in bids.iter_mut().zip(book.bids.iter()).take(nb) {
-        let live = slot.status == ORDER_OPEN;
+    for (order, &slot) in bids.iter_mut().zip(bid_order.iter()).take(nb) {
+        let o = book
+            .bids
+            .get(usize::from(slot))
+            .ok_or(EnergyError::BookFull)?;
         *order = Order {
-            price: slot.limit,
-            wh: if live { slot.wh } else { 0 },
+            price: o.limit,
+            wh: if o.status == ORDER_OPEN { o.wh } else { 0 },
         };
     }
     let mut ask_matched = [0u64; MAX_ORDERS_PER_SIDE];
     let mut bid_matched = [0u64; MAX_ORDERS_PER_SIDE];
-    let asks = asks.get(..na).ok_or(EnergyError::BookFull)?;
-    let bids = bids.get(..nb).ok_or(EnergyError::BookFull)?;
-    let ask_matched = ask_matched.get_mut(..na).ok_or(EnergyError::BookFull)?;
-    let bid_matched = bid_matched.get_mut(..nb).ok_or(EnergyError::BookFull)?;
-    let clearing =
-        energy::clear(asks, bids, ask_matched, bid_matched).map_err(EnergyError::from)?;
+    let clearing = energy::clear(
+        asks.get(..na).ok_or(EnergyError::BookFull)?,
+        bids.get(..nb).ok_or(EnergyError::BookFull)?,
+        ask_matched.get_mut(..na).ok_or(EnergyError::BookFull)?,
+        bid_matched.get_mut(..nb).ok_or(EnergyError::BookFull)?,
+    )
+    .map_err(EnergyError::from)?;
 
-    for (slot, matched) in book.asks.iter_mut().zip(ask_matched.iter()) {
-        slot.matched_wh = *matched;
+    // Results by slot, for the book and the event.
+    let mut ask_by_slot = [0u64; MAX_ORDERS_PER_SIDE];
+    let mut bid_by_slot = [0u64; MAX_ORDERS_PER_SIDE];
+    for (&slot, &matched) in ask_order.iter().zip(ask_matched.iter()).take(na) {
+        let s = usize::from(slot);
+        *ask_by_slot.get_mut(s).ok_or(EnergyError::BookFull)? = matched;
+        book.asks
+            .get_mut(s)
+            .ok_or(EnergyError::BookFull)?
+            .matched_wh = matched;
     }
-    for (slot, matched) in book.bids.iter_mut().zip(bid_matched.iter()) {
-        slot.matched_wh = *matched;
+    for (&slot, &matched) in bid_order.iter().zip(bid_matched.iter()).take(nb) {
+        let s = usize::from(slot);
+        *bid_by_slot.get_mut(s).ok_or(EnergyError::BookFull)? = matched;
+        book.bids
+            .get_mut(s)
+            .ok_or(EnergyError::BookFull)?
+            .matched_wh = matched;
     }
     if let Some(c) = clearing {
         book.clearing_price = c.price;
@@ -85,8 +127,8 @@ pub fn handler(ctx: Context<ClearInterval>, interval_index: u64) -> Result<()> {
         interval: interval_index,
         clearing_price: price,
         volume_wh: volume,
-        ask_matched_wh: ask_matched.to_vec(),
-        bid_matched_wh: bid_matched.to_vec(),
+        ask_matched_wh: ask_by_slot.get(..na).unwrap_or_default().to_vec(),
+        bid_matched_wh: bid_by_slot.get(..nb).unwrap_or_default().to_vec(),
     });
     Ok(())
 }

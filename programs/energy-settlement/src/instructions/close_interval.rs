@@ -10,13 +10,14 @@ use crate::state::{EnergyMarket, Interval, INTERVAL_SETTLED};
 #[instruction(interval_index: u64)]
 pub struct CloseInterval<'info> {
     /// The market.
-    pub market: Account<'info, EnergyMarket>,
+    pub market: Box<Account<'info, EnergyMarket>>,
     /// The settled interval.
     #[account(
         mut,
+        dup,
         close = rent_payer,
-        seeds = [Interval::SEED, market.key().as_ref(), &interval_index.to_le_bytes()],
-        bump = interval.load()?.bump,
+        constraint = interval.load()?.market == market.key() @ EnergyError::UnexpectedAccount,
+        constraint = interval.load()?.index == interval_index @ EnergyError::UnexpectedAccount,
         constraint = interval.load()?.state == INTERVAL_SETTLED @ EnergyError::IntervalNotSettled,
     )]
     pub interval: AccountLoader<'info, Interval>,

@@ -11,11 +11,12 @@ use crate::state::EnergyMarket;
 /// Arguments of `initialize_energy_market`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct InitializeEnergyMarketArgs {
-    /// Interval length in seconds (positive).
+    /// Interval length in seconds, 1 to `depin_core::epoch::MAX_DURATION_SECS` (366 days).
     pub interval_secs: u64,
-    /// Orders close this long before their interval starts.
+    /// Orders close this long before their interval starts, at most
+    /// `depin_core::epoch::MAX_DURATION_SECS`.
     pub gate_closure_secs: u64,
-    /// Reading window after each interval.
+    /// Reading window after each interval, at most `depin_core::epoch::MAX_DURATION_SECS`.
     pub settlement_delay_secs: u64,
     /// Orders per side per interval, 1 to 32.
     pub max_orders_per_interval: u8,
@@ -44,14 +45,16 @@ pub struct InitializeEnergyMarket<'info> {
     )]
     pub network: Account<'info, Network>,
     /// The new market.
-    /// CHECK: the seeds pin the address; the handler creates it (`MarketAlreadyExists`).
-    #[account(mut, seeds = [EnergyMarket::SEED, network.key().as_ref()], bump)]
+    /// CHECK: the handler creates it at the canonical address of `["energy", network]`
+    /// (`ConstraintSeeds` for any other address), or fails with `MarketAlreadyExists`.
+    #[account(mut)]
     pub market: UncheckedAccount<'info>,
     /// The stablecoin.
     pub quote_mint: InterfaceAccount<'info, Mint>,
     /// The escrow vault, owned by the market PDA.
-    /// CHECK: the seeds pin the address; the handler creates and initialises it.
-    #[account(mut, seeds = [EnergyMarket::VAULT_SEED, market.key().as_ref()], bump)]
+    /// CHECK: the handler creates it at the canonical address of `["energy_vault", market]`
+    /// (`ConstraintSeeds` for any other address) and initialises it.
+    #[account(mut)]
     pub vault: UncheckedAccount<'info>,
     /// The network's treasury (its owner must own `treasury`).
     #[account(address = network.treasury)]
@@ -74,10 +77,9 @@ pub fn handler(
     args: InitializeEnergyMarketArgs,
 ) -> Result<()> {
     require!(
-        args.interval_secs > 0
-            && i64::try_from(args.interval_secs).is_ok()
-            && i64::try_from(args.gate_closure_secs).is_ok()
-            && i64::try_from(args.settlement_delay_secs).is_ok()
+        depin_core::epoch::validate_duration(args.interval_secs).is_ok()
+            && args.gate_closure_secs <= depin_core::epoch::MAX_DURATION_SECS
+            && args.settlement_delay_secs <= depin_core::epoch::MAX_DURATION_SECS
             && args.max_orders_per_interval > 0
             && usize::from(args.max_orders_per_interval) <= MAX_ORDERS_PER_SIDE
             && args.grid_fee_bps <= MAX_BPS
@@ -88,29 +90,23 @@ pub fn handler(
     let payer = ctx.accounts.payer.to_account_info();
     let market_info = ctx.accounts.market.to_account_info();
     let vault_info = ctx.accounts.vault.to_account_info();
-    pda_create::create_pda_account(
+    let bump = pda_create::create_pda_account(
         &payer,
         &market_info,
         EnergyMarket::SIZE,
         &crate::ID,
-        &[
-            EnergyMarket::SEED,
-            network_key.as_ref(),
-            &[ctx.bumps.market],
-        ],
+        &crate::ID,
+        &[EnergyMarket::SEED, network_key.as_ref()],
         EnergyError::MarketAlreadyExists,
     )?;
-    token_vault::create_vault(
+    let vault_bump = token_vault::create_vault(
         &payer,
         &vault_info,
         &ctx.accounts.quote_mint.to_account_info(),
         &market_info,
         &ctx.accounts.token_program,
-        &[
-            EnergyMarket::VAULT_SEED,
-            market_info.key.as_ref(),
-            &[ctx.bumps.vault],
-        ],
+        &crate::ID,
+        &[EnergyMarket::VAULT_SEED, market_info.key.as_ref()],
         EnergyError::MarketAlreadyExists,
     )?;
     let market = EnergyMarket {
@@ -125,8 +121,8 @@ pub fn handler(
         grid_fee_bps: args.grid_fee_bps,
         price_floor: args.price_floor,
         price_cap: args.price_cap,
-        bump: ctx.bumps.market,
-        vault_bump: ctx.bumps.vault,
+        bump,
+        vault_bump,
     };
     pda_create::write_account(&market_info, &market)?;
     emit_cpi!(MarketInitialized {

@@ -33,7 +33,7 @@ use device_registry::state::{Device, Network, NetworkKind};
 
 use crate::error::EnergyError;
 pub use crate::events::Side;
-use crate::state::{EnergyMarket, Interval, INTERVAL_OPEN};
+use crate::state::{EnergyMarket, Interval, Meter, INTERVAL_OPEN, ORDER_CANCELLED, ORDER_OPEN};
 
 /// Names one order: its interval, side and slot.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,29 +98,31 @@ pub(crate) fn interval_mut(data: &mut [u8]) -> Result<&mut Interval> {
     bytemuck::try_from_bytes_mut(body).map_err(|_| error!(EnergyError::UnexpectedAccount))
 }
 
-/// Creates interval `index`'s account on its first order; returns without change when it
-/// exists already.
+/// Creates interval `index`'s account on its first order (at the canonical address of
+/// `["interval", market, index]`); an existing account must be that interval's book
+/// (`UnexpectedAccount` otherwise).
 pub(crate) fn open_interval<'info>(
     payer: &AccountInfo<'info>,
     interval: &AccountInfo<'info>,
     market: &Pubkey,
     index: u64,
-    bump: u8,
 ) -> Result<()> {
     if interval.owner == &crate::ID {
+        let mut data = interval.try_borrow_mut_data()?;
+        let book = interval_mut(&mut data)?;
+        require!(
+            book.market == *market && book.index == index,
+            EnergyError::UnexpectedAccount
+        );
         return Ok(());
     }
-    pda_create::create_pda_account(
+    let bump = pda_create::create_pda_account(
         payer,
         interval,
         Interval::SIZE,
         &crate::ID,
-        &[
-            Interval::SEED,
-            market.as_ref(),
-            &index.to_le_bytes(),
-            &[bump],
-        ],
+        &crate::ID,
+        &[Interval::SEED, market.as_ref(), &index.to_le_bytes()],
         EnergyError::UnexpectedAccount,
     )?;
     let mut data = interval.try_borrow_mut_data()?;
@@ -134,6 +136,81 @@ pub(crate) fn open_interval<'info>(
     book.state = INTERVAL_OPEN;
     book.bump = bump;
     Ok(())
+}
+
+/// Where a new order goes in one side of a book: the lowest cancelled slot (reused, so a
+/// cancelled order never holds capacity) or the next unused one. `orders` are the side's
+/// used slots as `(device, status)`. `DuplicateOrder` when `device` already has an open order
+/// there, `BookFull` when every slot up to `max` is open or settled. Returns the slot and
+/// whether it was a cancelled one.
+pub(crate) fn free_slot<'a>(
+    orders: impl Iterator<Item = (&'a Pubkey, u8)>,
+    used: u8,
+    max: u8,
+    device: &Pubkey,
+) -> Result<(u8, bool)> {
+    let mut reusable = None;
+    for (slot, (owner_device, status)) in (0..used).zip(orders) {
+        require!(
+            !(owner_device == device && status == ORDER_OPEN),
+            EnergyError::DuplicateOrder
+        );
+        if status == ORDER_CANCELLED && reusable.is_none() {
+            reusable = Some(slot);
+        }
+    }
+    match reusable {
+        Some(slot) => Ok((slot, true)),
+        None if used < max => Ok((used, false)),
+        None => err!(EnergyError::BookFull),
+    }
+}
+
+/// Loads the device's `Meter` of this market, or creates it (at the canonical address of
+/// `["meter", market, device]`, rent paid by `payer`) on the device's first order or
+/// reading. An account that is not that meter fails with `UnexpectedAccount`.
+pub(crate) fn load_meter<'info>(
+    payer: &AccountInfo<'info>,
+    meter: &AccountInfo<'info>,
+    market: &Pubkey,
+    device: &Pubkey,
+) -> Result<Meter> {
+    pda_create::load_or_create(
+        payer,
+        meter,
+        Meter::SIZE,
+        &crate::ID,
+        &[Meter::SEED, market.as_ref(), device.as_ref()],
+        EnergyError::UnexpectedAccount,
+        |m: &Meter| m.market == *market && m.device == *device,
+        |bump| Meter {
+            market: *market,
+            device: *device,
+            last_counter: 0,
+            readings: 0,
+            tallies: Default::default(),
+            bump,
+        },
+    )
+}
+
+/// Counts the device's placement on `meter` (`TooManyPlacements` past the per-interval
+/// allowance, `TooManyOpenIntervals` past the open intervals a device may trade in) and
+/// writes the meter back.
+pub(crate) fn record_placement(
+    market: &EnergyMarket,
+    meter_info: &AccountInfo,
+    meter: &mut Meter,
+    interval: u64,
+    ask: bool,
+) -> Result<()> {
+    let now = now()?;
+    meter
+        .record_placement(interval, ask, |i| {
+            market.gate_closure(i).is_some_and(|closure| now < closure)
+        })
+        .map_err(EnergyError::from)?;
+    pda_create::write_account(meter_info, meter)
 }
 
 /// Pays `amount` out of the market vault into the token account `to`, signed by the

@@ -2,12 +2,12 @@ use anchor_lang::prelude::*;
 use device_registry::state::{Device, Network};
 
 use super::{
-    interval_mut, open_interval, require_energy_network, require_gate_open, require_owned_device,
-    Side,
+    free_slot, interval_mut, load_meter, open_interval, record_placement, require_energy_network,
+    require_gate_open, require_owned_device, Side,
 };
 use crate::error::EnergyError;
 use crate::events::OrderPlaced;
-use crate::state::{AskSlot, EnergyMarket, Interval, ORDER_OPEN};
+use crate::state::{AskSlot, EnergyMarket, ORDER_OPEN};
 
 /// Arguments of `place_ask`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -23,28 +23,34 @@ pub struct PlaceAskArgs {
 /// Accounts of `place_ask`.
 #[event_cpi]
 #[derive(Accounts)]
-#[instruction(args: PlaceAskArgs)]
 pub struct PlaceAsk<'info> {
     /// The producing device's owner; pays the interval's rent if it opens the book.
     #[account(mut)]
     pub owner: Signer<'info>,
     /// The registry network.
-    pub network: Account<'info, Network>,
+    pub network: Box<Account<'info, Network>>,
     /// The market.
-    #[account(seeds = [EnergyMarket::SEED, network.key().as_ref()], bump = market.bump, has_one = network)]
-    pub market: Account<'info, EnergyMarket>,
+    #[account(has_one = network)]
+    pub market: Box<Account<'info, EnergyMarket>>,
     /// The producing registry device.
-    pub device: Account<'info, Device>,
+    pub device: Box<Account<'info, Device>>,
+    /// The device's state in this market (its placements), created by its first order.
+    /// CHECK: loaded as this market's `Meter` of this device (owner, discriminator and
+    /// identity checked) or created at the canonical address of `["meter", market, device]`.
+    #[account(mut)]
+    pub meter: UncheckedAccount<'info>,
     /// The interval's book.
-    /// CHECK: the seeds pin the address; created on the interval's first order, otherwise
-    /// loaded with its discriminator checked.
-    #[account(mut, seeds = [Interval::SEED, market.key().as_ref(), &args.interval.to_le_bytes()], bump)]
+    /// CHECK: created on the interval's first order at the canonical address of
+    /// `["interval", market, index]`, otherwise loaded with its discriminator, market and
+    /// index checked.
+    #[account(mut)]
     pub interval: UncheckedAccount<'info>,
     /// System program, to create the interval.
     pub system_program: Program<'info, System>,
 }
 
-/// Adds the ask to the book and emits [`OrderPlaced`].
+/// Counts the placement against the device's allowance, adds the ask to the book (in the
+/// lowest cancelled slot, else the next one) and emits [`OrderPlaced`].
 pub fn handler(ctx: Context<PlaceAsk>, args: PlaceAskArgs) -> Result<()> {
     let market = &ctx.accounts.market;
     require_energy_network(&ctx.accounts.network)?;
@@ -60,41 +66,45 @@ pub fn handler(ctx: Context<PlaceAsk>, args: PlaceAskArgs) -> Result<()> {
     );
     require!(args.wh > 0, EnergyError::ZeroVolume);
 
+    let owner_info = ctx.accounts.owner.to_account_info();
+    let device_key = ctx.accounts.device.key();
+    let meter_info = ctx.accounts.meter.to_account_info();
+    let mut meter = load_meter(&owner_info, &meter_info, &market.key(), &device_key)?;
+    record_placement(market, &meter_info, &mut meter, args.interval, true)?;
+
     let interval_info = ctx.accounts.interval.to_account_info();
-    open_interval(
-        &ctx.accounts.owner.to_account_info(),
-        &interval_info,
-        &market.key(),
-        args.interval,
-        ctx.bumps.interval,
-    )?;
+    open_interval(&owner_info, &interval_info, &market.key(), args.interval)?;
     let slot = {
         let mut data = interval_info.try_borrow_mut_data()?;
         let book = interval_mut(&mut data)?;
-        let slot = book.ask_count;
-        require!(slot < market.max_orders_per_interval, EnergyError::BookFull);
-        let device = ctx.accounts.device.key();
-        require!(
-            !book
-                .asks
-                .iter()
-                .take(usize::from(slot))
-                .any(|o| o.device == device && o.status == ORDER_OPEN),
-            EnergyError::DuplicateOrder
-        );
+        let (slot, reused) = free_slot(
+            book.asks.iter().map(|o| (&o.device, o.status)),
+            book.ask_count,
+            market.max_orders_per_interval,
+            &device_key,
+        )?;
+        let seq = book.take_seq().ok_or(EnergyError::MathOverflow)?;
         let entry = book
             .asks
             .get_mut(usize::from(slot))
             .ok_or(EnergyError::BookFull)?;
         *entry = AskSlot {
-            device: ctx.accounts.device.key(),
+            device: device_key,
             owner: ctx.accounts.owner.key(),
             price: args.price,
             wh: args.wh,
             status: ORDER_OPEN,
+            seq,
             ..AskSlot::default()
         };
-        book.ask_count = slot.checked_add(1).ok_or(EnergyError::MathOverflow)?;
+        if reused {
+            book.asks_done = book
+                .asks_done
+                .checked_sub(1)
+                .ok_or(EnergyError::MathOverflow)?;
+        } else {
+            book.ask_count = slot.checked_add(1).ok_or(EnergyError::MathOverflow)?;
+        }
         slot
     };
     emit_cpi!(OrderPlaced {

@@ -3,12 +3,12 @@ use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use device_registry::state::{Device, Network};
 
 use super::{
-    interval_mut, open_interval, require_energy_network, require_gate_open, require_owned_device,
-    Side,
+    free_slot, interval_mut, load_meter, open_interval, record_placement, require_energy_network,
+    require_gate_open, require_owned_device, Side,
 };
 use crate::error::EnergyError;
 use crate::events::OrderPlaced;
-use crate::state::{BidSlot, EnergyMarket, Interval, ORDER_OPEN};
+use crate::state::{BidSlot, EnergyMarket, ORDER_OPEN};
 
 /// Arguments of `place_bid`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -24,45 +24,46 @@ pub struct PlaceBidArgs {
 /// Accounts of `place_bid`.
 #[event_cpi]
 #[derive(Accounts)]
-#[instruction(args: PlaceBidArgs)]
 pub struct PlaceBid<'info> {
     /// The consuming device's owner; pays the escrow (and the interval's rent if it opens
     /// the book).
     #[account(mut)]
     pub owner: Signer<'info>,
     /// The registry network.
-    pub network: Account<'info, Network>,
+    pub network: Box<Account<'info, Network>>,
     /// The market.
-    #[account(
-        seeds = [EnergyMarket::SEED, network.key().as_ref()],
-        bump = market.bump,
-        has_one = network,
-        has_one = quote_mint,
-        has_one = vault,
-    )]
-    pub market: Account<'info, EnergyMarket>,
+    #[account(has_one = network, has_one = quote_mint, has_one = vault)]
+    pub market: Box<Account<'info, EnergyMarket>>,
     /// The consuming registry device.
-    pub device: Account<'info, Device>,
+    pub device: Box<Account<'info, Device>>,
+    /// The device's state in this market (its placements), created by its first order.
+    /// CHECK: loaded as this market's `Meter` of this device (owner, discriminator and
+    /// identity checked) or created at the canonical address of `["meter", market, device]`.
+    #[account(mut)]
+    pub meter: UncheckedAccount<'info>,
     /// The interval's book.
-    /// CHECK: the seeds pin the address; created on the interval's first order, otherwise
-    /// loaded with its discriminator checked.
-    #[account(mut, seeds = [Interval::SEED, market.key().as_ref(), &args.interval.to_le_bytes()], bump)]
+    /// CHECK: created on the interval's first order at the canonical address of
+    /// `["interval", market, index]`, otherwise loaded with its discriminator, market and
+    /// index checked.
+    #[account(mut)]
     pub interval: UncheckedAccount<'info>,
     /// The quote mint.
-    pub quote_mint: InterfaceAccount<'info, Mint>,
+    pub quote_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The owner's quote-mint account the escrow comes from.
-    #[account(mut, token::mint = quote_mint, token::authority = owner)]
-    pub owner_token_account: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, token::mint = quote_mint, token::authority = owner)]
+    pub owner_token_account: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The market's escrow vault.
-    #[account(mut)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the quote mint.
     pub token_program: Interface<'info, TokenInterface>,
     /// System program, to create the interval.
     pub system_program: Program<'info, System>,
 }
 
-/// Escrows `ceil(limit * wh / 1000)`, adds the bid to the book and emits [`OrderPlaced`].
+/// Counts the placement against the device's allowance, escrows `ceil(limit * wh / 1000)`,
+/// adds the bid to the book (in the lowest cancelled slot, else the next one) and emits
+/// [`OrderPlaced`].
 pub fn handler(ctx: Context<PlaceBid>, args: PlaceBidArgs) -> Result<()> {
     let market = &ctx.accounts.market;
     require_energy_network(&ctx.accounts.network)?;
@@ -79,42 +80,46 @@ pub fn handler(ctx: Context<PlaceBid>, args: PlaceBidArgs) -> Result<()> {
     require!(args.wh > 0, EnergyError::ZeroVolume);
     let escrow = depin_core::energy::bid_escrow(args.limit, args.wh).map_err(EnergyError::from)?;
 
+    let owner_info = ctx.accounts.owner.to_account_info();
+    let device_key = ctx.accounts.device.key();
+    let meter_info = ctx.accounts.meter.to_account_info();
+    let mut meter = load_meter(&owner_info, &meter_info, &market.key(), &device_key)?;
+    record_placement(market, &meter_info, &mut meter, args.interval, false)?;
+
     let interval_info = ctx.accounts.interval.to_account_info();
-    open_interval(
-        &ctx.accounts.owner.to_account_info(),
-        &interval_info,
-        &market.key(),
-        args.interval,
-        ctx.bumps.interval,
-    )?;
+    open_interval(&owner_info, &interval_info, &market.key(), args.interval)?;
     let slot = {
         let mut data = interval_info.try_borrow_mut_data()?;
         let book = interval_mut(&mut data)?;
-        let slot = book.bid_count;
-        require!(slot < market.max_orders_per_interval, EnergyError::BookFull);
-        let device = ctx.accounts.device.key();
-        require!(
-            !book
-                .bids
-                .iter()
-                .take(usize::from(slot))
-                .any(|o| o.device == device && o.status == ORDER_OPEN),
-            EnergyError::DuplicateOrder
-        );
+        let (slot, reused) = free_slot(
+            book.bids.iter().map(|o| (&o.device, o.status)),
+            book.bid_count,
+            market.max_orders_per_interval,
+            &device_key,
+        )?;
+        let seq = book.take_seq().ok_or(EnergyError::MathOverflow)?;
         let entry = book
             .bids
             .get_mut(usize::from(slot))
             .ok_or(EnergyError::BookFull)?;
         *entry = BidSlot {
-            device: ctx.accounts.device.key(),
+            device: device_key,
             owner: ctx.accounts.owner.key(),
             limit: args.limit,
             wh: args.wh,
             escrow,
             status: ORDER_OPEN,
+            seq,
             ..BidSlot::default()
         };
-        book.bid_count = slot.checked_add(1).ok_or(EnergyError::MathOverflow)?;
+        if reused {
+            book.bids_done = book
+                .bids_done
+                .checked_sub(1)
+                .ok_or(EnergyError::MathOverflow)?;
+        } else {
+            book.bid_count = slot.checked_add(1).ok_or(EnergyError::MathOverflow)?;
+        }
         book.escrow_total = book
             .escrow_total
             .checked_add(escrow)

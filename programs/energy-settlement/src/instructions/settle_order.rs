@@ -1,7 +1,4 @@
 use anchor_lang::prelude::*;
-use anchor_spl::associated_token::{
-    self, get_associated_token_address_with_program_id, AssociatedToken,
-};
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use depin_core::energy::{settle_consumer, settle_producer};
 
@@ -14,53 +11,49 @@ use crate::state::{
 };
 
 /// Accounts of `settle_order`. Anyone may send it; money only ever goes to the order's
-/// owner (into the owner's associated token account, which the cranker creates if it is
-/// missing, so no owner can block an interval by having no account) and the treasury.
-/// Allowed while paused: it pays people what they are owed.
+/// owner (into any quote-mint token account the owner holds) and the treasury. An owner
+/// without such an account cannot block its interval: creating its associated token account
+/// is permissionless, and the SDK's crank puts that instruction first in the same
+/// transaction (`depin_sdk::energy::settle_order_instructions`). Allowed while paused: it
+/// pays people what they are owed.
 #[event_cpi]
 #[derive(Accounts)]
 #[instruction(args: OrderRef)]
 pub struct SettleOrder<'info> {
-    /// Whoever cranks; pays for the owner's token account if it has to be created.
-    #[account(mut)]
-    pub payer: Signer<'info>,
     /// The market.
     #[account(has_one = quote_mint, has_one = vault, has_one = treasury)]
-    pub market: Account<'info, EnergyMarket>,
+    pub market: Box<Account<'info, EnergyMarket>>,
     /// The interval's book.
     #[account(
         mut,
-        seeds = [Interval::SEED, market.key().as_ref(), &args.interval.to_le_bytes()],
-        bump = interval.load()?.bump,
+        constraint = interval.load()?.market == market.key() @ EnergyError::UnexpectedAccount,
+        constraint = interval.load()?.index == args.interval @ EnergyError::UnexpectedAccount,
     )]
     pub interval: AccountLoader<'info, Interval>,
-    /// For an ask: the producing device's reading address for this interval, whether or
-    /// not a reading was submitted. Ignored for a bid.
-    /// CHECK: the handler requires the reading PDA of the ask's device and interval, and
-    /// reads it only if this program wrote a `MeterReading` there.
+    /// For an ask: the producing device's reading for this interval, or, when it submitted
+    /// none, the address where it would be. Ignored for a bid.
+    /// CHECK: the handler reads a `MeterReading` this program wrote for the ask's device
+    /// and interval, and otherwise requires the canonical reading address of that device
+    /// and interval (so nobody can settle a producer at zero by leaving its reading out).
     pub reading: UncheckedAccount<'info>,
     /// The quote mint.
-    pub quote_mint: InterfaceAccount<'info, Mint>,
-    /// The order's owner.
-    /// CHECK: the handler requires the owner recorded in the order.
-    pub order_owner: UncheckedAccount<'info>,
-    /// The order owner's associated quote-mint account.
-    /// CHECK: the handler requires the associated token address of `order_owner` and
-    /// creates the account if it does not exist.
-    #[account(mut)]
-    pub recipient: UncheckedAccount<'info>,
+    pub quote_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// Where the order's owner is paid: a quote-mint token account it owns (the handler
+    /// requires the owner recorded in the order).
+    #[account(
+        mut,
+        dup,
+        constraint = recipient.mint == quote_mint.key() @ EnergyError::WrongRecipient,
+    )]
+    pub recipient: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The market's treasury (grid fees and rounding).
-    #[account(mut)]
-    pub treasury: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup)]
+    pub treasury: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The market's escrow vault.
-    #[account(mut)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the quote mint.
     pub token_program: Interface<'info, TokenInterface>,
-    /// Associated token program, to create `recipient` when missing.
-    pub associated_token_program: Program<'info, AssociatedToken>,
-    /// System program.
-    pub system_program: Program<'info, System>,
 }
 
 /// Produced Wh the reading account vouches for; zero, once the window has closed, when
@@ -71,15 +64,23 @@ fn produced_wh(
     interval: u64,
     deadline: i64,
 ) -> Result<u64> {
-    let (expected, _) = Pubkey::find_program_address(
+    if reading.owner == &crate::ID && !reading.data_is_empty() {
+        // Only this program writes readings, each at the canonical address of its device
+        // and interval: one it owns for this device and interval is that reading.
+        let data = reading.try_borrow_data()?;
+        let r = MeterReading::try_deserialize(&mut &data[..])
+            .map_err(|_| error!(EnergyError::WrongReading))?;
+        require!(
+            r.device == *device && r.interval == interval,
+            EnergyError::WrongReading
+        );
+        return Ok(r.produced_wh);
+    }
+    let (expected, _) = pda_create::find_canonical(
         &[MeterReading::SEED, device.as_ref(), &interval.to_le_bytes()],
         &crate::ID,
-    );
+    )?;
     require_keys_eq!(reading.key(), expected, EnergyError::WrongReading);
-    if reading.owner == &crate::ID && !reading.data_is_empty() {
-        let data = reading.try_borrow_data()?;
-        return Ok(MeterReading::try_deserialize(&mut &data[..])?.produced_wh);
-    }
     require!(now()? >= deadline, EnergyError::ReadingWindowOpen);
     Ok(0)
 }
@@ -95,18 +96,7 @@ pub fn handler(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
     let deadline = market
         .reading_deadline(args.interval)
         .ok_or(EnergyError::MathOverflow)?;
-    let recipient_owner = ctx.accounts.order_owner.key();
-    let expected = get_associated_token_address_with_program_id(
-        &recipient_owner,
-        &ctx.accounts.quote_mint.key(),
-        &ctx.accounts.token_program.key(),
-    );
-    require_keys_eq!(
-        ctx.accounts.recipient.key(),
-        expected,
-        EnergyError::WrongRecipient
-    );
-
+    let recipient_owner = ctx.accounts.recipient.owner;
     let mut book = ctx.accounts.interval.load_mut()?;
     require!(
         book.state != crate::state::INTERVAL_OPEN,
@@ -218,19 +208,6 @@ pub fn handler(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
     drop(book);
 
     let accounts = &ctx.accounts;
-    if to_owner > 0 {
-        associated_token::create_idempotent(CpiContext::new(
-            accounts.associated_token_program.key(),
-            associated_token::Create {
-                payer: accounts.payer.to_account_info(),
-                associated_token: accounts.recipient.to_account_info(),
-                authority: accounts.order_owner.to_account_info(),
-                mint: accounts.quote_mint.to_account_info(),
-                system_program: accounts.system_program.to_account_info(),
-                token_program: accounts.token_program.to_account_info(),
-            },
-        ))?;
-    }
     pay_from_vault(
         &accounts.market,
         &accounts.vault,

@@ -1,11 +1,11 @@
 use anchor_lang::prelude::*;
 use device_registry::state::{Device, Network};
 
-use super::{now, require_energy_network};
+use super::{load_meter, now, require_energy_network};
 use crate::error::EnergyError;
 use crate::events::ReadingSubmitted;
 use crate::signature::{reading_message, require_signed_by};
-use crate::state::{EnergyMarket, Meter, MeterReading};
+use crate::state::{EnergyMarket, MeterReading};
 
 /// Arguments of `submit_reading`: exactly the fields the meter signed.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -24,30 +24,31 @@ pub struct SubmitReadingArgs {
 /// device key's signature, checked through the instructions sysvar, is what counts.
 #[event_cpi]
 #[derive(Accounts)]
-#[instruction(args: SubmitReadingArgs)]
 pub struct SubmitReading<'info> {
     /// Relays the reading and pays the rent of its account.
     #[account(mut)]
     pub payer: Signer<'info>,
     /// The registry network.
-    pub network: Account<'info, Network>,
+    pub network: Box<Account<'info, Network>>,
     /// The market.
-    #[account(seeds = [EnergyMarket::SEED, network.key().as_ref()], bump = market.bump, has_one = network)]
-    pub market: Account<'info, EnergyMarket>,
+    #[account(has_one = network)]
+    pub market: Box<Account<'info, EnergyMarket>>,
     /// The meter's registry device.
     #[account(
         constraint = device.network == network.key() @ EnergyError::WrongNetwork,
         constraint = device.is_active() @ EnergyError::DeviceNotActive,
     )]
-    pub device: Account<'info, Device>,
-    /// The meter's replay state.
-    /// CHECK: the seeds pin the address; loaded (owner and discriminator checked) or
-    /// created on the meter's first reading.
-    #[account(mut, seeds = [Meter::SEED, market.key().as_ref(), device.key().as_ref()], bump)]
+    pub device: Box<Account<'info, Device>>,
+    /// The device's state in this market (the meter's replay counter).
+    /// CHECK: loaded as this market's `Meter` of this device (owner, discriminator and
+    /// identity checked) or created at the canonical address of `["meter", market, device]`.
+    #[account(mut)]
     pub meter: UncheckedAccount<'info>,
     /// The new reading.
-    /// CHECK: the seeds pin the address; the handler creates it (`ReadingAlreadySubmitted`).
-    #[account(mut, seeds = [MeterReading::SEED, device.key().as_ref(), &args.interval.to_le_bytes()], bump)]
+    /// CHECK: the handler creates it at the canonical address of `["reading", device,
+    /// interval]` (`ConstraintSeeds` for any other address; `ReadingAlreadySubmitted` if it
+    /// exists).
+    #[account(mut)]
     pub reading: UncheckedAccount<'info>,
     /// The instructions sysvar, to see the Ed25519 instruction before this one.
     /// CHECK: pinned to the sysvar's address.
@@ -81,26 +82,7 @@ pub fn handler(ctx: Context<SubmitReading>, args: SubmitReadingArgs) -> Result<(
     let market_key = market.key();
     let device_key = device.key();
     let meter_info = ctx.accounts.meter.to_account_info();
-    let mut meter = pda_create::load_or_create(
-        &payer,
-        &meter_info,
-        Meter::SIZE,
-        &crate::ID,
-        &[
-            Meter::SEED,
-            market_key.as_ref(),
-            device_key.as_ref(),
-            &[ctx.bumps.meter],
-        ],
-        EnergyError::UnexpectedAccount,
-        || Meter {
-            market: market_key,
-            device: device_key,
-            last_counter: 0,
-            readings: 0,
-            bump: ctx.bumps.meter,
-        },
-    )?;
+    let mut meter = load_meter(&payer, &meter_info, &market_key, &device_key)?;
     require!(
         depin_core::meter::counter_is_fresh(meter.last_counter, args.counter),
         EnergyError::StaleCounter
@@ -113,16 +95,16 @@ pub fn handler(ctx: Context<SubmitReading>, args: SubmitReadingArgs) -> Result<(
     pda_create::write_account(&meter_info, &meter)?;
 
     let reading_info = ctx.accounts.reading.to_account_info();
-    pda_create::create_pda_account(
+    let bump = pda_create::create_pda_account(
         &payer,
         &reading_info,
         MeterReading::SIZE,
+        &crate::ID,
         &crate::ID,
         &[
             MeterReading::SEED,
             device_key.as_ref(),
             &args.interval.to_le_bytes(),
-            &[ctx.bumps.reading],
         ],
         EnergyError::ReadingAlreadySubmitted,
     )?;
@@ -133,7 +115,7 @@ pub fn handler(ctx: Context<SubmitReading>, args: SubmitReadingArgs) -> Result<(
         consumed_wh: args.consumed_wh,
         counter: args.counter,
         submitted_at: now()?,
-        bump: ctx.bumps.reading,
+        bump,
     };
     pda_create::write_account(&reading_info, &reading)?;
     emit_cpi!(ReadingSubmitted {

@@ -33,8 +33,13 @@ pub struct AskSlot {
     pub delivered_wh: u64,
     /// `ORDER_OPEN`, `ORDER_CANCELLED` or `ORDER_SETTLED`.
     pub status: u8,
+    /// Explicit padding.
+    pub padding: u8,
+    /// Arrival number in this side of the book (`Interval::next_seq` when placed): ties in
+    /// the auction go to the earlier order, whichever slot it sits in.
+    pub seq: u16,
     /// Explicit padding to an 8-byte boundary.
-    pub padding: [u8; 7],
+    pub reserved: [u8; 4],
 }
 
 /// A consumer's bid.
@@ -57,8 +62,13 @@ pub struct BidSlot {
     pub charge: u64,
     /// `ORDER_OPEN`, `ORDER_CANCELLED` or `ORDER_SETTLED`.
     pub status: u8,
+    /// Explicit padding.
+    pub padding: u8,
+    /// Arrival number in this side of the book (`Interval::next_seq` when placed): ties in
+    /// the auction go to the earlier order, whichever slot it sits in.
+    pub seq: u16,
     /// Explicit padding to an 8-byte boundary.
-    pub padding: [u8; 7],
+    pub reserved: [u8; 4],
 }
 
 /// One market interval's order book and results. Seeds: `["interval", market, index le]`.
@@ -82,27 +92,28 @@ pub struct Interval {
     pub charged_total: u64,
     /// Gross value paid to producers so far (fees included).
     pub gross_paid_total: u64,
-    /// Asks in the book (slots used).
+    /// Slots of the ask side used so far (open, cancelled or settled); a cancelled slot is
+    /// reused by the next ask, so only open and settled asks hold capacity.
     pub ask_count: u8,
-    /// Bids in the book (slots used).
+    /// Slots of the bid side used so far, as `ask_count`.
     pub bid_count: u8,
     /// `INTERVAL_OPEN`, `INTERVAL_CLEARED` or `INTERVAL_SETTLED`.
     pub state: u8,
-    /// Asks cancelled or settled.
+    /// Used ask slots whose order is cancelled or settled.
     pub asks_done: u8,
-    /// Bids cancelled or settled.
+    /// Used bid slots whose order is cancelled or settled.
     pub bids_done: u8,
     /// Bump of this PDA.
     pub bump: u8,
-    /// Explicit padding to an 8-byte boundary.
-    pub padding: [u8; 2],
+    /// Orders placed so far on both sides: the next order's arrival number.
+    pub next_seq: u16,
     /// Who paid the account's rent (the first order's owner); `close_interval` returns it.
     pub rent_payer: Pubkey,
     /// Reserved for future fields.
     pub reserved: [u8; 32],
-    /// Asks, in placement order.
+    /// Asks (arrival order is `seq`, not the slot).
     pub asks: [AskSlot; MAX_ORDERS_PER_SIDE],
-    /// Bids, in placement order.
+    /// Bids (arrival order is `seq`, not the slot).
     pub bids: [BidSlot; MAX_ORDERS_PER_SIDE],
 }
 
@@ -115,6 +126,13 @@ impl Interval {
     /// True once every order is cancelled or settled.
     pub fn all_done(&self) -> bool {
         self.asks_done == self.ask_count && self.bids_done == self.bid_count
+    }
+
+    /// Takes the next arrival number.
+    pub fn take_seq(&mut self) -> Option<u16> {
+        let seq = self.next_seq;
+        self.next_seq = seq.checked_add(1)?;
+        Some(seq)
     }
 }
 

@@ -6,7 +6,7 @@ use staking::state::{DeviceBond, StakePool, StakePosition};
 use crate::error::RewardsError;
 use crate::events::RewardsClaimed;
 use crate::hasher::SolanaSha256;
-use crate::state::{Claimed, EpochRoot, RewardsConfig};
+use crate::state::{Claimed, RewardsConfig};
 
 /// Longest proof accepted: enough for 2^32 devices, and a bound on the compute a claim uses.
 pub const MAX_PROOF_LEN: usize = 32;
@@ -14,7 +14,7 @@ pub const MAX_PROOF_LEN: usize = 32;
 /// Arguments of `claim`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct ClaimArgs {
-    /// Finalized epoch whose root the proof leads to.
+    /// The latest finalized epoch, whose root the proof leads to.
     pub epoch: u64,
     /// The device's cumulative amount in that epoch's tree.
     pub cumulative_amount: u64,
@@ -22,83 +22,65 @@ pub struct ClaimArgs {
     pub proof: Vec<[u8; 32]>,
 }
 
-/// Accounts of `claim`. Anyone may send it; the tokens always go to the device owner.
+/// Accounts of `claim`. Anyone may send it (no signer is needed beyond the fee payer); the
+/// tokens always go to the device owner.
+///
+/// Accounts the suite's programs created are recognised by owner, discriminator and stored
+/// identity (each is created only at the canonical address of that identity), so no address
+/// is derived and nothing is created here: a claim's cost does not depend on any bump.
 #[event_cpi]
 #[derive(Accounts)]
-#[instruction(args: ClaimArgs)]
 pub struct Claim<'info> {
-    /// Whoever cranks the claim; pays the `Claimed` account's rent the first time.
-    #[account(mut)]
-    pub payer: Signer<'info>,
     /// The registry network.
     #[account(constraint = !network.paused @ RewardsError::NetworkPaused)]
-    pub network: Account<'info, Network>,
-    /// The network's rewards config (the mint authority).
+    pub network: Box<Account<'info, Network>>,
+    /// The network's rewards config: the mint authority, and the latest finalized root,
+    /// the only one a claim proves against.
     #[account(
         mut,
-        seeds = [RewardsConfig::SEED, network.key().as_ref()],
-        bump = config.bump,
-        has_one = network,
+        dup,
+        has_one = network @ RewardsError::WrongNetwork,
         has_one = reward_mint @ RewardsError::RewardMintMismatch,
     )]
-    pub config: Account<'info, RewardsConfig>,
-    /// The finalized epoch.
-    #[account(
-        seeds = [EpochRoot::SEED, config.key().as_ref(), &args.epoch.to_le_bytes()],
-        bump = epoch_root.bump,
-        constraint = epoch_root.finalized @ RewardsError::EpochNotFinalized,
-    )]
-    pub epoch_root: Box<Account<'info, EpochRoot>>,
+    pub config: Box<Account<'info, RewardsConfig>>,
     /// The registry device being paid (owner-checked: must belong to the registry).
     #[account(
         constraint = device.network == network.key() @ RewardsError::WrongNetwork,
         constraint = device.is_active() @ RewardsError::DeviceNotActive,
     )]
-    pub device: Account<'info, Device>,
+    pub device: Box<Account<'info, Device>>,
     /// The network's stake pool (owner-checked: must belong to staking).
-    #[account(
-        seeds = [StakePool::SEED, network.key().as_ref()],
-        seeds::program = staking::ID,
-        bump = pool.bump,
-    )]
-    pub pool: Account<'info, StakePool>,
+    #[account(constraint = pool.network == network.key() @ RewardsError::WrongNetwork)]
+    pub pool: Box<Account<'info, StakePool>>,
     /// The device's bond in that pool.
-    /// CHECK: the seeds (under the staking program) pin the address; the handler requires a
-    /// `DeviceBond` written there by staking (`DeviceNotBonded` otherwise).
-    #[account(
-        seeds = [DeviceBond::SEED, pool.key().as_ref(), device.key().as_ref()],
-        seeds::program = staking::ID,
-        bump,
-    )]
+    /// CHECK: the handler requires a `DeviceBond` of the staking program for this pool and
+    /// device (`DeviceNotBonded` otherwise).
     pub bond: UncheckedAccount<'info>,
     /// The device owner's stake position, which must still cover its bonded devices.
-    /// CHECK: the seeds (under the staking program) pin the address; the handler requires
-    /// it to be the bond's position and reads it with owner and discriminator checked.
-    #[account(
-        seeds = [StakePosition::SEED, pool.key().as_ref(), device.owner.as_ref()],
-        seeds::program = staking::ID,
-        bump,
-    )]
+    /// CHECK: the handler requires the bond's position, owned by the staking program, and
+    /// reads it with its discriminator checked.
     pub position: UncheckedAccount<'info>,
-    /// What the device has claimed so far.
-    /// CHECK: the seeds pin the address; the handler loads it (owner and discriminator
-    /// checked) or creates it on the device's first claim.
-    #[account(mut, seeds = [Claimed::SEED, config.key().as_ref(), device.key().as_ref()], bump)]
-    pub claimed: UncheckedAccount<'info>,
+    /// What the device has claimed so far (opened once with `open_claimed`).
+    #[account(
+        mut,
+        dup,
+        constraint = claimed.config == config.key() @ RewardsError::UnexpectedAccount,
+        constraint = claimed.device == device.key() @ RewardsError::UnexpectedAccount,
+    )]
+    pub claimed: Box<Account<'info, Claimed>>,
     /// The reward mint.
-    #[account(mut)]
-    pub reward_mint: InterfaceAccount<'info, Mint>,
+    #[account(mut, dup)]
+    pub reward_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The device owner's token account of the reward mint.
     #[account(
         mut,
+        dup,
         constraint = recipient.mint == reward_mint.key() @ RewardsError::WrongRecipient,
         constraint = recipient.owner == device.owner @ RewardsError::WrongRecipient,
     )]
-    pub recipient: InterfaceAccount<'info, TokenAccount>,
+    pub recipient: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the reward mint.
     pub token_program: Interface<'info, TokenInterface>,
-    /// System program, to create `claimed`.
-    pub system_program: Program<'info, System>,
 }
 
 /// Verifies eligibility (active device, bonded to its current owner's stake, which still
@@ -109,6 +91,13 @@ pub fn handler(ctx: Context<Claim>, args: ClaimArgs) -> Result<()> {
         args.proof.len() <= MAX_PROOF_LEN,
         RewardsError::ProofTooLong
     );
+    // A superseded root never pays: the claim names the latest finalized epoch, whose root
+    // the config keeps.
+    match ctx.accounts.config.latest_finalized_epoch {
+        Some(latest) if args.epoch == latest => {}
+        Some(latest) if args.epoch < latest => return err!(RewardsError::SupersededRoot),
+        _ => return err!(RewardsError::EpochNotFinalized),
+    }
     let device = &ctx.accounts.device;
     let bond_info = ctx.accounts.bond.to_account_info();
     require!(
@@ -119,6 +108,10 @@ pub fn handler(ctx: Context<Claim>, args: ClaimArgs) -> Result<()> {
         let data = bond_info.try_borrow_data()?;
         DeviceBond::try_deserialize(&mut &data[..])?
     };
+    require!(
+        bond.pool == ctx.accounts.pool.key() && bond.device == device.key(),
+        RewardsError::DeviceNotBonded
+    );
     require_keys_eq!(bond.staker, device.owner, RewardsError::BondStakerNotOwner);
     let position_info = ctx.accounts.position.to_account_info();
     require_keys_eq!(
@@ -135,13 +128,12 @@ pub fn handler(ctx: Context<Claim>, args: ClaimArgs) -> Result<()> {
         StakePosition::try_deserialize(&mut &data[..])?
     };
     // A slash may have left the stake below what the bonded devices require.
-    let required = depin_core::stake::required_stake(
-        position.devices_bonded,
-        ctx.accounts.pool.min_stake_per_device,
-    )
-    .map_err(|_| RewardsError::MathOverflow)?;
     require!(
-        position.amount >= required,
+        depin_core::stake::covers(
+            position.amount,
+            position.devices_bonded,
+            ctx.accounts.pool.min_stake_per_device,
+        ),
         RewardsError::UnderCollateralized
     );
 
@@ -153,7 +145,7 @@ pub fn handler(ctx: Context<Claim>, args: ClaimArgs) -> Result<()> {
     require!(
         depin_core::merkle::verify::<SolanaSha256>(
             &args.proof,
-            &ctx.accounts.epoch_root.root,
+            &ctx.accounts.config.latest_finalized_root,
             leaf
         ),
         RewardsError::InvalidProof
@@ -161,30 +153,11 @@ pub fn handler(ctx: Context<Claim>, args: ClaimArgs) -> Result<()> {
 
     let config_key = ctx.accounts.config.key();
     let device_key = device.key();
-    let claimed_info = ctx.accounts.claimed.to_account_info();
-    let mut claimed = pda_create::load_or_create(
-        &ctx.accounts.payer.to_account_info(),
-        &claimed_info,
-        Claimed::SIZE,
-        &crate::ID,
-        &[
-            Claimed::SEED,
-            config_key.as_ref(),
-            device_key.as_ref(),
-            &[ctx.bumps.claimed],
-        ],
-        RewardsError::UnexpectedAccount,
-        || Claimed {
-            config: config_key,
-            device: device_key,
-            total_claimed: 0,
-            last_epoch: 0,
-            bump: ctx.bumps.claimed,
-        },
-    )?;
-    let amount = args.cumulative_amount.saturating_sub(claimed.total_claimed);
+    let amount = args
+        .cumulative_amount
+        .saturating_sub(ctx.accounts.claimed.total_claimed);
     if amount == 0 {
-        return pda_create::write_account(&claimed_info, &claimed);
+        return Ok(());
     }
 
     let config = &mut ctx.accounts.config;
@@ -197,9 +170,9 @@ pub fn handler(ctx: Context<Claim>, args: ClaimArgs) -> Result<()> {
         RewardsError::MintCapExceeded
     );
     config.total_minted = total_minted;
+    let claimed = &mut ctx.accounts.claimed;
     claimed.total_claimed = args.cumulative_amount;
     claimed.last_epoch = args.epoch;
-    pda_create::write_account(&claimed_info, &claimed)?;
 
     let seeds: &[&[u8]] = &[RewardsConfig::SEED, config.network.as_ref(), &[config.bump]];
     token_interface::mint_to(

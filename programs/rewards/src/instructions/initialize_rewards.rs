@@ -13,9 +13,10 @@ use crate::state::{RewardsConfig, Schedule};
 pub struct InitializeRewardsArgs {
     /// Emission schedule.
     pub schedule: Schedule,
-    /// Epoch length in seconds (positive).
+    /// Epoch length in seconds, 1 to `depin_core::epoch::MAX_DURATION_SECS` (366 days).
     pub epoch_duration_secs: u64,
-    /// Unix time at which epoch 0 starts.
+    /// Unix time at which epoch 0 starts: not negative, and at most
+    /// `depin_core::epoch::MAX_GENESIS_LEAD_SECS` (366 days) after initialization.
     pub genesis_ts: i64,
     /// Oracle keys (1 to 11, distinct).
     pub oracles: Vec<Pubkey>,
@@ -39,12 +40,13 @@ pub struct InitializeRewards<'info> {
     )]
     pub network: Account<'info, Network>,
     /// The new config.
-    /// CHECK: the seeds pin the address; the handler creates the account and refuses a
-    /// second one (`RewardsAlreadyInitialized`).
-    #[account(mut, seeds = [RewardsConfig::SEED, network.key().as_ref()], bump)]
+    /// CHECK: the handler creates it at the canonical address of `["rewards", network]`
+    /// (`ConstraintSeeds` for any other address) and refuses a second one
+    /// (`RewardsAlreadyInitialized`).
+    #[account(mut)]
     pub config: UncheckedAccount<'info>,
     /// The network's reward mint; its mint authority moves to `config`.
-    #[account(mut, address = network.reward_mint @ RewardsError::RewardMintMismatch)]
+    #[account(mut, dup, address = network.reward_mint @ RewardsError::RewardMintMismatch)]
     pub reward_mint: InterfaceAccount<'info, Mint>,
     /// The reward mint's current mint authority.
     pub mint_authority: Signer<'info>,
@@ -60,22 +62,21 @@ pub fn handler(ctx: Context<InitializeRewards>, args: InitializeRewardsArgs) -> 
     depin_core::emission::EmissionSchedule::from(args.schedule)
         .validate()
         .map_err(|_| RewardsError::InvalidSchedule)?;
-    depin_core::epoch::epoch_end(args.genesis_ts, args.epoch_duration_secs, 0)
+    depin_core::epoch::validate_duration(args.epoch_duration_secs)
         .map_err(|_| RewardsError::InvalidEpochDuration)?;
+    depin_core::epoch::validate_genesis(args.genesis_ts, Clock::get()?.unix_timestamp)
+        .map_err(|_| RewardsError::InvalidGenesis)?;
     let oracles = pack_oracles(&args.oracles, args.quorum)?;
 
     let network_key = ctx.accounts.network.key();
     let config_info = ctx.accounts.config.to_account_info();
-    pda_create::create_pda_account(
+    let bump = pda_create::create_pda_account(
         &ctx.accounts.payer.to_account_info(),
         &config_info,
         RewardsConfig::SIZE,
         &crate::ID,
-        &[
-            RewardsConfig::SEED,
-            network_key.as_ref(),
-            &[ctx.bumps.config],
-        ],
+        &crate::ID,
+        &[RewardsConfig::SEED, network_key.as_ref()],
         RewardsError::RewardsAlreadyInitialized,
     )?;
     let config = RewardsConfig {
@@ -93,7 +94,8 @@ pub fn handler(ctx: Context<InitializeRewards>, args: InitializeRewardsArgs) -> 
         total_minted: 0,
         latest_finalized_epoch: None,
         latest_finalized_total: 0,
-        bump: ctx.bumps.config,
+        latest_finalized_root: [0; 32],
+        bump,
     };
     pda_create::write_account(&config_info, &config)?;
 

@@ -10,11 +10,13 @@
 pub mod claim;
 
 pub mod initialize_rewards;
+pub mod open_claimed;
 pub mod propose_root;
 pub mod set_oracles;
 
 pub use claim::*;
 pub use initialize_rewards::*;
+pub use open_claimed::*;
 pub use propose_root::*;
 pub use set_oracles::*;
 

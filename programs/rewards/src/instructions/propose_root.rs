@@ -20,33 +20,58 @@ pub struct ProposeRootArgs {
 /// Accounts of `propose_root`.
 #[event_cpi]
 #[derive(Accounts)]
-#[instruction(args: ProposeRootArgs)]
 pub struct ProposeRoot<'info> {
     /// An oracle of the config; pays the epoch account's rent on the first proposal.
     #[account(mut)]
     pub oracle: Signer<'info>,
     /// The registry network.
     #[account(constraint = !network.paused @ RewardsError::NetworkPaused)]
-    pub network: Account<'info, Network>,
+    pub network: Box<Account<'info, Network>>,
     /// The network's rewards config.
-    #[account(
-        mut,
-        seeds = [RewardsConfig::SEED, network.key().as_ref()],
-        bump = config.bump,
-        has_one = network,
-    )]
-    pub config: Account<'info, RewardsConfig>,
+    #[account(mut, dup, has_one = network @ RewardsError::WrongNetwork)]
+    pub config: Box<Account<'info, RewardsConfig>>,
     /// The epoch's proposals.
-    /// CHECK: the seeds pin the address; the handler loads it (owner and discriminator
-    /// checked) or creates it on the epoch's first proposal.
-    #[account(
-        mut,
-        seeds = [EpochRoot::SEED, config.key().as_ref(), &args.epoch.to_le_bytes()],
-        bump,
-    )]
+    /// CHECK: the handler loads it (owner, discriminator, config and epoch checked) or
+    /// creates it on the epoch's first proposal at the canonical address of `["epoch",
+    /// config, epoch]` (`ConstraintSeeds` for any other address).
+    #[account(mut)]
     pub epoch_root: UncheckedAccount<'info>,
     /// System program, to create `epoch_root`.
     pub system_program: Program<'info, System>,
+}
+
+/// Loads epoch `epoch`'s proposals, or creates the account on the epoch's first proposal.
+/// Its own frame (never inlined) and a boxed result keep the roughly 600-byte `EpochRoot`
+/// and its temporaries out of the handler's 4 KiB SBF stack frame.
+#[inline(never)]
+fn load_epoch_root<'info>(
+    payer: &AccountInfo<'info>,
+    epoch_info: &AccountInfo<'info>,
+    config: Pubkey,
+    epoch: u64,
+    oracle_set_version: u32,
+) -> Result<Box<EpochRoot>> {
+    let root = pda_create::load_or_create(
+        payer,
+        epoch_info,
+        EpochRoot::SIZE,
+        &crate::ID,
+        &[EpochRoot::SEED, config.as_ref(), &epoch.to_le_bytes()],
+        RewardsError::UnexpectedAccount,
+        |e: &EpochRoot| e.config == config && e.epoch == epoch,
+        |bump| EpochRoot {
+            config,
+            epoch,
+            oracle_set_version,
+            proposals: [Proposal::default(); MAX_ORACLES],
+            finalized: false,
+            root: [0; 32],
+            cumulative_total: 0,
+            finalized_at: 0,
+            bump,
+        },
+    )?;
+    Ok(Box::new(root))
 }
 
 /// Records the oracle's proposal, finalizes the epoch when `quorum` proposals agree exactly,
@@ -81,29 +106,12 @@ pub fn handler(ctx: Context<ProposeRoot>, args: ProposeRootArgs) -> Result<()> {
     let config_key = config.key();
     let version = config.oracle_set_version;
     let epoch_info = ctx.accounts.epoch_root.to_account_info();
-    let mut epoch_root = pda_create::load_or_create(
+    let mut epoch_root = load_epoch_root(
         &ctx.accounts.oracle.to_account_info(),
         &epoch_info,
-        EpochRoot::SIZE,
-        &crate::ID,
-        &[
-            EpochRoot::SEED,
-            config_key.as_ref(),
-            &args.epoch.to_le_bytes(),
-            &[ctx.bumps.epoch_root],
-        ],
-        RewardsError::UnexpectedAccount,
-        || EpochRoot {
-            config: config_key,
-            epoch: args.epoch,
-            oracle_set_version: version,
-            proposals: [Proposal::default(); MAX_ORACLES],
-            finalized: false,
-            root: [0; 32],
-            cumulative_total: 0,
-            finalized_at: 0,
-            bump: ctx.bumps.epoch_root,
-        },
+        config_key,
+        args.epoch,
+        version,
     )?;
     require!(!epoch_root.finalized, RewardsError::EpochAlreadyFinalized);
     if epoch_root.oracle_set_version != version {
@@ -137,6 +145,7 @@ pub fn handler(ctx: Context<ProposeRoot>, args: ProposeRootArgs) -> Result<()> {
         epoch_root.finalized_at = now;
         config.latest_finalized_epoch = Some(args.epoch);
         config.latest_finalized_total = args.cumulative_total;
+        config.latest_finalized_root = args.root;
         emit_cpi!(RootFinalized {
             config: config_key,
             epoch: args.epoch,
@@ -144,5 +153,5 @@ pub fn handler(ctx: Context<ProposeRoot>, args: ProposeRootArgs) -> Result<()> {
             cumulative_total: args.cumulative_total,
         });
     }
-    pda_create::write_account(&epoch_info, &epoch_root)
+    pda_create::write_account(&epoch_info, epoch_root.as_ref())
 }

@@ -26,13 +26,8 @@ pub struct SetOracles<'info> {
     #[account(has_one = authority @ RewardsError::NotNetworkAuthority)]
     pub network: Account<'info, Network>,
     /// The config to update.
-    #[account(
-        mut,
-        seeds = [RewardsConfig::SEED, network.key().as_ref()],
-        bump = config.bump,
-        has_one = network,
-    )]
-    pub config: Account<'info, RewardsConfig>,
+    #[account(mut, dup, has_one = network @ RewardsError::WrongNetwork)]
+    pub config: Box<Account<'info, RewardsConfig>>,
 }
 
 /// Replaces the oracle set, bumps its version (so pending proposals of the old set stop

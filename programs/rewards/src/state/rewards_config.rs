@@ -55,6 +55,9 @@ pub struct RewardsConfig {
     /// Cumulative total of the latest finalized epoch: the most the program will ever have
     /// minted until a later epoch finalizes.
     pub latest_finalized_total: u64,
+    /// Merkle root of the latest finalized epoch: the only root claims prove against (zero
+    /// before the first finalization).
+    pub latest_finalized_root: [u8; 32],
     /// Bump of this PDA.
     pub bump: u8,
 }

@@ -14,36 +14,32 @@ pub struct BondDevice<'info> {
     pub owner: Signer<'info>,
     /// The pool's network.
     #[account(constraint = !network.paused @ StakingError::NetworkPaused)]
-    pub network: Account<'info, Network>,
+    pub network: Box<Account<'info, Network>>,
     /// The pool.
     #[account(
-        seeds = [StakePool::SEED, network.key().as_ref()],
-        bump = pool.bump,
-        has_one = network,
+        has_one = network @ StakingError::WrongNetwork,
     )]
-    pub pool: Account<'info, StakePool>,
+    pub pool: Box<Account<'info, StakePool>>,
     /// The owner's position; its active stake must cover one more device.
     #[account(
         mut,
-        seeds = [StakePosition::SEED, pool.key().as_ref(), owner.key().as_ref()],
-        bump = position.bump,
+        dup,
+        has_one = pool @ StakingError::PositionMismatch,
+        has_one = owner @ StakingError::PositionMismatch,
     )]
-    pub position: Account<'info, StakePosition>,
+    pub position: Box<Account<'info, StakePosition>>,
     /// The registry device to bond (owner-checked: must belong to the registry).
     #[account(
         constraint = device.network == network.key() @ StakingError::WrongNetwork,
         constraint = device.owner == owner.key() @ StakingError::NotDeviceOwner,
         constraint = device.is_active() @ StakingError::DeviceNotActive,
     )]
-    pub device: Account<'info, Device>,
+    pub device: Box<Account<'info, Device>>,
     /// The new bond; one per device and pool.
-    /// CHECK: the seeds pin the address; the handler creates the account and refuses an
-    /// address that is already an account (`DeviceAlreadyBonded`).
-    #[account(
-        mut,
-        seeds = [DeviceBond::SEED, pool.key().as_ref(), device.key().as_ref()],
-        bump,
-    )]
+    /// CHECK: the handler creates it at the canonical address of `["bond", pool, device]`
+    /// (`ConstraintSeeds` for any other address) and refuses an address that is already an
+    /// account (`DeviceAlreadyBonded`).
+    #[account(mut)]
     pub bond: UncheckedAccount<'info>,
     /// System program, to create the bond.
     pub system_program: Program<'info, System>,
@@ -67,17 +63,13 @@ pub fn handler(ctx: Context<BondDevice>) -> Result<()> {
     let pool_key = ctx.accounts.pool.key();
     let device_key = ctx.accounts.device.key();
     let bond_info = ctx.accounts.bond.to_account_info();
-    pda_create::create_pda_account(
+    let bump = pda_create::create_pda_account(
         &ctx.accounts.owner.to_account_info(),
         &bond_info,
         DeviceBond::SIZE,
         &crate::ID,
-        &[
-            DeviceBond::SEED,
-            pool_key.as_ref(),
-            device_key.as_ref(),
-            &[ctx.bumps.bond],
-        ],
+        &crate::ID,
+        &[DeviceBond::SEED, pool_key.as_ref(), device_key.as_ref()],
         StakingError::DeviceAlreadyBonded,
     )?;
     let bond = DeviceBond {
@@ -86,7 +78,7 @@ pub fn handler(ctx: Context<BondDevice>) -> Result<()> {
         position: position.key(),
         staker: ctx.accounts.owner.key(),
         bonded_at: Clock::get()?.unix_timestamp,
-        bump: ctx.bumps.bond,
+        bump,
     };
     pda_create::write_account(&bond_info, &bond)?;
     emit_cpi!(DeviceBonded {

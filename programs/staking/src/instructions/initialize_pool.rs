@@ -9,11 +9,14 @@ use crate::state::StakePool;
 /// Arguments of `initialize_pool`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct InitializePoolArgs {
-    /// Active stake each bonded device requires.
+    /// Active stake each bonded device requires. Any amount: requirements are computed
+    /// exactly in `u128`, so no minimum can make unstaking overflow, and a position without
+    /// bonds can always leave.
     pub min_stake_per_device: u64,
-    /// Seconds between `request_unstake` and the earliest `withdraw`.
+    /// Seconds between `request_unstake` and the earliest `withdraw`, at most
+    /// `depin_core::stake::MAX_COOLDOWN_SECS` (366 days).
     pub cooldown_secs: u64,
-    /// Key allowed to slash.
+    /// Key allowed to slash (not the default key).
     pub slash_authority: Pubkey,
 }
 
@@ -33,16 +36,18 @@ pub struct InitializePool<'info> {
     )]
     pub network: Account<'info, Network>,
     /// The new pool.
-    /// CHECK: the seeds pin the address; the handler creates the account and refuses a
-    /// second pool (`PoolAlreadyExists`).
-    #[account(mut, seeds = [StakePool::SEED, network.key().as_ref()], bump)]
+    /// CHECK: the handler creates it at the canonical address of `["stake_pool", network]`
+    /// (`ConstraintSeeds` for any other address) and refuses a second pool
+    /// (`PoolAlreadyExists`).
+    #[account(mut)]
     pub pool: UncheckedAccount<'info>,
     /// Mint of the staked token.
     pub stake_mint: InterfaceAccount<'info, Mint>,
     /// The pool's vault: a token account of the stake mint whose authority is the pool PDA.
-    /// CHECK: the seeds pin the address; the handler creates and initialises it through the
-    /// token program.
-    #[account(mut, seeds = [StakePool::VAULT_SEED, pool.key().as_ref()], bump)]
+    /// CHECK: the handler creates it at the canonical address of `["vault", pool]`
+    /// (`ConstraintSeeds` for any other address) and initialises it through the token
+    /// program.
+    #[account(mut)]
     pub vault: UncheckedAccount<'info>,
     /// The network's treasury (its owner must also own `treasury`).
     #[account(address = network.treasury)]
@@ -61,29 +66,33 @@ pub struct InitializePool<'info> {
 
 /// Creates the pool and its vault and emits [`PoolInitialized`].
 pub fn handler(ctx: Context<InitializePool>, args: InitializePoolArgs) -> Result<()> {
+    depin_core::stake::validate_cooldown(args.cooldown_secs).map_err(StakingError::from)?;
+    require_keys_neq!(
+        args.slash_authority,
+        Pubkey::default(),
+        StakingError::InvalidSlashAuthority
+    );
     let network_key = ctx.accounts.network.key();
     let payer = ctx.accounts.payer.to_account_info();
     let pool_info = ctx.accounts.pool.to_account_info();
     let vault_info = ctx.accounts.vault.to_account_info();
-    pda_create::create_pda_account(
+    let bump = pda_create::create_pda_account(
         &payer,
         &pool_info,
         StakePool::SIZE,
         &crate::ID,
-        &[StakePool::SEED, network_key.as_ref(), &[ctx.bumps.pool]],
+        &crate::ID,
+        &[StakePool::SEED, network_key.as_ref()],
         StakingError::PoolAlreadyExists,
     )?;
-    token_vault::create_vault(
+    let vault_bump = token_vault::create_vault(
         &payer,
         &vault_info,
         &ctx.accounts.stake_mint.to_account_info(),
         &pool_info,
         &ctx.accounts.token_program,
-        &[
-            StakePool::VAULT_SEED,
-            pool_info.key.as_ref(),
-            &[ctx.bumps.vault],
-        ],
+        &crate::ID,
+        &[StakePool::VAULT_SEED, pool_info.key.as_ref()],
         StakingError::PoolAlreadyExists,
     )?;
 
@@ -98,8 +107,8 @@ pub fn handler(ctx: Context<InitializePool>, args: InitializePoolArgs) -> Result
         total_staked: 0,
         total_pending: 0,
         total_slashed: 0,
-        bump: ctx.bumps.pool,
-        vault_bump: ctx.bumps.vault,
+        bump,
+        vault_bump,
     };
     pda_create::write_account(&pool_info, &pool)?;
     emit_cpi!(PoolInitialized {

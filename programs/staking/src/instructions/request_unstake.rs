@@ -12,15 +12,16 @@ pub struct RequestUnstake<'info> {
     /// The staker.
     pub owner: Signer<'info>,
     /// The pool.
-    #[account(mut, seeds = [StakePool::SEED, pool.network.as_ref()], bump = pool.bump)]
-    pub pool: Account<'info, StakePool>,
+    #[account(mut, dup)]
+    pub pool: Box<Account<'info, StakePool>>,
     /// The staker's position.
     #[account(
         mut,
-        seeds = [StakePosition::SEED, pool.key().as_ref(), owner.key().as_ref()],
-        bump = position.bump,
+        dup,
+        has_one = pool @ StakingError::PositionMismatch,
+        has_one = owner @ StakingError::PositionMismatch,
     )]
-    pub position: Account<'info, StakePosition>,
+    pub position: Box<Account<'info, StakePosition>>,
 }
 
 /// Moves `amount` from active to pending, (re)starts the cooldown for the whole pending

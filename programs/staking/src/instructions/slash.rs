@@ -24,27 +24,22 @@ pub struct Slash<'info> {
     /// The pool.
     #[account(
         mut,
-        seeds = [StakePool::SEED, pool.network.as_ref()],
-        bump = pool.bump,
+        dup,
         has_one = slash_authority @ StakingError::NotSlashAuthority,
     )]
-    pub pool: Account<'info, StakePool>,
+    pub pool: Box<Account<'info, StakePool>>,
     /// The position to slash.
-    #[account(
-        mut,
-        seeds = [StakePosition::SEED, pool.key().as_ref(), position.owner.as_ref()],
-        bump = position.bump,
-    )]
-    pub position: Account<'info, StakePosition>,
+    #[account(mut, dup, has_one = pool @ StakingError::PositionMismatch)]
+    pub position: Box<Account<'info, StakePosition>>,
     /// The stake mint.
     #[account(address = pool.stake_mint @ StakingError::WrongStakeMint)]
-    pub stake_mint: InterfaceAccount<'info, Mint>,
+    pub stake_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The pool's vault.
-    #[account(mut, address = pool.vault)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, address = pool.vault)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The pool's slash treasury.
-    #[account(mut, address = pool.treasury @ StakingError::TreasuryMismatch)]
-    pub treasury: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, address = pool.treasury @ StakingError::TreasuryMismatch)]
+    pub treasury: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the stake mint.
     pub token_program: Interface<'info, TokenInterface>,
 }

@@ -15,34 +15,31 @@ pub struct Stake<'info> {
     pub owner: Signer<'info>,
     /// The pool's network.
     #[account(constraint = !network.paused @ StakingError::NetworkPaused)]
-    pub network: Account<'info, Network>,
+    pub network: Box<Account<'info, Network>>,
     /// The pool.
     #[account(
         mut,
-        seeds = [StakePool::SEED, network.key().as_ref()],
-        bump = pool.bump,
-        has_one = network,
+        dup,
+        has_one = network @ StakingError::WrongNetwork,
     )]
-    pub pool: Account<'info, StakePool>,
+    pub pool: Box<Account<'info, StakePool>>,
     /// The staker's position, created on first stake. Its address derives from the pool and
     /// the signer, so an existing position can only be topped up, never re-initialised.
-    /// CHECK: the seeds pin the address; the handler creates the account on first stake and
-    /// otherwise loads it as a `StakePosition` (owner and discriminator checked).
-    #[account(
-        mut,
-        seeds = [StakePosition::SEED, pool.key().as_ref(), owner.key().as_ref()],
-        bump,
-    )]
+    /// CHECK: the handler loads it as this pool's and this signer's `StakePosition` (owner,
+    /// discriminator and stored pool and owner checked), or creates it at the canonical
+    /// address of `["stake", pool, owner]` on the first stake (`ConstraintSeeds` for any
+    /// other address).
+    #[account(mut)]
     pub position: UncheckedAccount<'info>,
     /// The stake mint.
     #[account(address = pool.stake_mint @ StakingError::WrongStakeMint)]
-    pub stake_mint: InterfaceAccount<'info, Mint>,
+    pub stake_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The staker's token account the stake comes from.
-    #[account(mut, token::mint = stake_mint, token::authority = owner)]
-    pub owner_token_account: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, token::mint = stake_mint, token::authority = owner)]
+    pub owner_token_account: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The pool's vault.
-    #[account(mut, address = pool.vault)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, address = pool.vault)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the stake mint.
     pub token_program: Interface<'info, TokenInterface>,
     /// System program, to create the position.
@@ -60,21 +57,17 @@ pub fn handler(ctx: Context<Stake>, amount: u64) -> Result<()> {
         &position_info,
         StakePosition::SIZE,
         &crate::ID,
-        &[
-            StakePosition::SEED,
-            pool_key.as_ref(),
-            owner_key.as_ref(),
-            &[ctx.bumps.position],
-        ],
+        &[StakePosition::SEED, pool_key.as_ref(), owner_key.as_ref()],
         StakingError::PositionAddressTaken,
-        || StakePosition {
+        |p: &StakePosition| p.pool == pool_key && p.owner == owner_key,
+        |bump| StakePosition {
             pool: pool_key,
             owner: owner_key,
             amount: 0,
             pending: 0,
             unlock_ts: 0,
             devices_bonded: 0,
-            bump: ctx.bumps.position,
+            bump,
         },
     )?;
     position.amount = position

@@ -17,25 +17,23 @@ pub struct UnbondDevice<'info> {
     #[account(mut, address = bond.staker)]
     pub staker: UncheckedAccount<'info>,
     /// The pool.
-    #[account(seeds = [StakePool::SEED, pool.network.as_ref()], bump = pool.bump)]
-    pub pool: Account<'info, StakePool>,
+    pub pool: Box<Account<'info, StakePool>>,
     /// The position that backs the device.
-    #[account(mut, address = bond.position)]
-    pub position: Account<'info, StakePosition>,
+    #[account(mut, dup, address = bond.position)]
+    pub position: Box<Account<'info, StakePosition>>,
     /// The bonded registry device.
     #[account(address = bond.device)]
-    pub device: Account<'info, Device>,
+    pub device: Box<Account<'info, Device>>,
     /// The bond to close.
     #[account(
         mut,
+        dup,
         close = staker,
-        seeds = [DeviceBond::SEED, pool.key().as_ref(), device.key().as_ref()],
-        bump = bond.bump,
-        has_one = pool,
+        has_one = pool @ StakingError::PositionMismatch,
         constraint = signer.key() == bond.staker || signer.key() == device.owner
             @ StakingError::NotBondParty,
     )]
-    pub bond: Account<'info, DeviceBond>,
+    pub bond: Box<Account<'info, DeviceBond>>,
 }
 
 /// Releases the bond, returns its rent to the staker and emits [`DeviceUnbonded`].

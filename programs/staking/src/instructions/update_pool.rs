@@ -9,11 +9,12 @@ use crate::state::StakePool;
 /// break existing bonds; it applies to the next bond and unstake.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, Default)]
 pub struct UpdatePoolArgs {
-    /// New minimum active stake per bonded device.
+    /// New minimum active stake per bonded device (any amount, see `initialize_pool`).
     pub min_stake_per_device: Option<u64>,
-    /// New cooldown; applies to unstake requests made from now on.
+    /// New cooldown, at most `depin_core::stake::MAX_COOLDOWN_SECS` (366 days); applies to
+    /// unstake requests made from now on.
     pub cooldown_secs: Option<u64>,
-    /// New slash authority.
+    /// New slash authority (not the default key).
     pub slash_authority: Option<Pubkey>,
 }
 
@@ -29,15 +30,24 @@ pub struct UpdatePool<'info> {
     /// The pool to update.
     #[account(
         mut,
-        seeds = [StakePool::SEED, network.key().as_ref()],
-        bump = pool.bump,
-        has_one = network,
+        dup,
+        has_one = network @ StakingError::WrongNetwork,
     )]
-    pub pool: Account<'info, StakePool>,
+    pub pool: Box<Account<'info, StakePool>>,
 }
 
 /// Applies the changes and emits [`PoolUpdated`].
 pub fn handler(ctx: Context<UpdatePool>, args: UpdatePoolArgs) -> Result<()> {
+    if let Some(cooldown) = args.cooldown_secs {
+        depin_core::stake::validate_cooldown(cooldown).map_err(StakingError::from)?;
+    }
+    if let Some(authority) = args.slash_authority {
+        require_keys_neq!(
+            authority,
+            Pubkey::default(),
+            StakingError::InvalidSlashAuthority
+        );
+    }
     let pool = &mut ctx.accounts.pool;
     if let Some(min) = args.min_stake_per_device {
         pool.min_stake_per_device = min;

@@ -13,23 +13,24 @@ pub struct Withdraw<'info> {
     /// The staker.
     pub owner: Signer<'info>,
     /// The pool.
-    #[account(mut, seeds = [StakePool::SEED, pool.network.as_ref()], bump = pool.bump)]
-    pub pool: Account<'info, StakePool>,
+    #[account(mut, dup)]
+    pub pool: Box<Account<'info, StakePool>>,
     /// The staker's position.
     #[account(
         mut,
-        seeds = [StakePosition::SEED, pool.key().as_ref(), owner.key().as_ref()],
-        bump = position.bump,
+        dup,
+        has_one = pool @ StakingError::PositionMismatch,
+        has_one = owner @ StakingError::PositionMismatch,
     )]
-    pub position: Account<'info, StakePosition>,
+    pub position: Box<Account<'info, StakePosition>>,
     /// The stake mint.
     #[account(address = pool.stake_mint @ StakingError::WrongStakeMint)]
     pub stake_mint: InterfaceAccount<'info, Mint>,
     /// Where the stake goes: any stake-mint account of the staker's.
-    #[account(mut, token::mint = stake_mint, token::authority = owner)]
+    #[account(mut, dup, token::mint = stake_mint, token::authority = owner)]
     pub owner_token_account: InterfaceAccount<'info, TokenAccount>,
     /// The pool's vault.
-    #[account(mut, address = pool.vault)]
+    #[account(mut, dup, address = pool.vault)]
     pub vault: InterfaceAccount<'info, TokenAccount>,
     /// Token program of the stake mint.
     pub token_program: Interface<'info, TokenInterface>,

@@ -5,7 +5,17 @@ use device_registry::state::{Device, Network};
 use super::pay_into_vault;
 use crate::error::StorageError;
 use crate::events::DealAccepted;
+use crate::hasher::SolanaSha256;
 use crate::state::{Deal, DealState, StorageMarket};
+
+/// Arguments of `accept_deal`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct AcceptDealArgs {
+    /// Hash of the terms the provider accepts (`depin_core::storage::DealTerms::hash` of
+    /// the deal as the provider read it): the acceptance is refused (`TermsMismatch`) unless
+    /// the deal still has exactly these terms.
+    pub terms_hash: [u8; 32],
+}
 
 /// Accounts of `accept_deal`.
 #[event_cpi]
@@ -15,25 +25,18 @@ pub struct AcceptDeal<'info> {
     pub provider: Signer<'info>,
     /// The registry network.
     #[account(constraint = !network.paused @ StorageError::NetworkPaused)]
-    pub network: Account<'info, Network>,
+    pub network: Box<Account<'info, Network>>,
     /// The market.
-    #[account(
-        seeds = [StorageMarket::SEED, network.key().as_ref()],
-        bump = market.bump,
-        has_one = network,
-        has_one = payment_mint,
-        has_one = vault,
-    )]
-    pub market: Account<'info, StorageMarket>,
+    #[account(has_one = network, has_one = payment_mint, has_one = vault)]
+    pub market: Box<Account<'info, StorageMarket>>,
     /// The deal.
     #[account(
         mut,
-        seeds = [Deal::SEED, deal.client.as_ref(), &deal.deal_id.to_le_bytes()],
-        bump = deal.bump,
+        dup,
         has_one = market,
         constraint = deal.state == DealState::Proposed @ StorageError::DealNotProposed,
     )]
-    pub deal: Account<'info, Deal>,
+    pub deal: Box<Account<'info, Deal>>,
     /// The provider's registry device named in the deal.
     #[account(
         address = deal.provider_device @ StorageError::NotStorageDevice,
@@ -41,21 +44,27 @@ pub struct AcceptDeal<'info> {
         constraint = device.owner == provider.key() @ StorageError::NotDeviceOwner,
         constraint = device.is_active() @ StorageError::DeviceNotActive,
     )]
-    pub device: Account<'info, Device>,
+    pub device: Box<Account<'info, Device>>,
     /// The payment mint.
-    pub payment_mint: InterfaceAccount<'info, Mint>,
+    pub payment_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The provider's payment-mint account the collateral comes from.
-    #[account(mut, token::mint = payment_mint, token::authority = provider)]
-    pub provider_token_account: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, token::mint = payment_mint, token::authority = provider)]
+    pub provider_token_account: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The market's vault.
-    #[account(mut)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the payment mint.
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-/// Takes the collateral, starts period 0 and emits [`DealAccepted`].
-pub fn handler(ctx: Context<AcceptDeal>) -> Result<()> {
+/// Checks the accepted terms, takes the collateral, starts period 0 and emits
+/// [`DealAccepted`].
+pub fn handler(ctx: Context<AcceptDeal>, args: AcceptDealArgs) -> Result<()> {
+    let deal_key = ctx.accounts.deal.key();
+    require!(
+        ctx.accounts.deal.terms(&deal_key).hash::<SolanaSha256>() == args.terms_hash,
+        StorageError::TermsMismatch
+    );
     let now = Clock::get()?.unix_timestamp;
     let deal = &mut ctx.accounts.deal;
     deal.provider = ctx.accounts.provider.key();
@@ -72,7 +81,7 @@ pub fn handler(ctx: Context<AcceptDeal>) -> Result<()> {
         collateral,
     )?;
     emit_cpi!(DealAccepted {
-        deal: ctx.accounts.deal.key(),
+        deal: deal_key,
         provider: ctx.accounts.provider.key(),
         collateral,
         start_ts: now,

@@ -15,26 +15,25 @@ pub struct CancelDeal<'info> {
     pub client: Signer<'info>,
     /// The market.
     #[account(has_one = payment_mint, has_one = vault)]
-    pub market: Account<'info, StorageMarket>,
+    pub market: Box<Account<'info, StorageMarket>>,
     /// The deal to cancel.
     #[account(
         mut,
+        dup,
         close = client,
-        seeds = [Deal::SEED, client.key().as_ref(), &deal.deal_id.to_le_bytes()],
-        bump = deal.bump,
         has_one = client,
         has_one = market,
         constraint = deal.state == DealState::Proposed @ StorageError::DealNotProposed,
     )]
-    pub deal: Account<'info, Deal>,
+    pub deal: Box<Account<'info, Deal>>,
     /// The payment mint.
-    pub payment_mint: InterfaceAccount<'info, Mint>,
+    pub payment_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The client's payment-mint account.
-    #[account(mut, token::mint = payment_mint, token::authority = client)]
-    pub client_token_account: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, token::mint = payment_mint, token::authority = client)]
+    pub client_token_account: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The market's vault.
-    #[account(mut)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the payment mint.
     pub token_program: Interface<'info, TokenInterface>,
 }

@@ -13,14 +13,13 @@ use crate::state::{Deal, DealState, StorageMarket, PERIOD_FAULTED, PERIOD_PROVEN
 #[derive(Accounts)]
 pub struct CompleteDeal<'info> {
     /// The market.
-    #[account(has_one = payment_mint, has_one = vault)]
-    pub market: Account<'info, StorageMarket>,
+    #[account(has_one = payment_mint, has_one = vault, has_one = treasury)]
+    pub market: Box<Account<'info, StorageMarket>>,
     /// The deal to close.
     #[account(
         mut,
+        dup,
         close = client,
-        seeds = [Deal::SEED, deal.client.as_ref(), &deal.deal_id.to_le_bytes()],
-        bump = deal.bump,
         has_one = market,
         has_one = client,
     )]
@@ -30,18 +29,22 @@ pub struct CompleteDeal<'info> {
     #[account(mut)]
     pub client: UncheckedAccount<'info>,
     /// The payment mint.
-    pub payment_mint: InterfaceAccount<'info, Mint>,
+    pub payment_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The provider's payment-mint account (collateral goes back there).
-    #[account(mut, constraint = provider_token_account.owner == deal.provider @ StorageError::WrongRecipient)]
-    pub provider_token_account: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, constraint = provider_token_account.owner == deal.provider @ StorageError::WrongRecipient)]
+    pub provider_token_account: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The market's treasury: the deal's protocol fees and terminal slash go there.
+    #[account(mut, dup)]
+    pub treasury: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The market's vault.
-    #[account(mut)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the payment mint.
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-/// Returns the remaining collateral, closes the deal (rent to the client) and emits
+/// Returns the remaining collateral to the provider, pays the treasury what the deal owes it
+/// (protocol fees, a terminal slash), closes the deal (rent to the client) and emits
 /// [`DealCompleted`].
 pub fn handler(ctx: Context<CompleteDeal>) -> Result<()> {
     let market = &ctx.accounts.market;
@@ -67,7 +70,9 @@ pub fn handler(ctx: Context<CompleteDeal>) -> Result<()> {
         _ => return err!(StorageError::DealNotActive),
     }
     let collateral_returned = deal.collateral_left;
+    let fees = deal.fees_owed;
     deal.collateral_left = 0;
+    deal.fees_owed = 0;
     deal.state = DealState::Completed;
     let count = |status: u8| {
         deal.records
@@ -84,6 +89,14 @@ pub fn handler(ctx: Context<CompleteDeal>) -> Result<()> {
         &ctx.accounts.provider_token_account,
         &ctx.accounts.token_program,
         collateral_returned,
+    )?;
+    pay_from_vault(
+        market,
+        &ctx.accounts.vault,
+        &ctx.accounts.payment_mint,
+        &ctx.accounts.treasury,
+        &ctx.accounts.token_program,
+        fees,
     )?;
     emit_cpi!(DealCompleted {
         deal: ctx.accounts.deal.key(),

@@ -14,7 +14,7 @@ pub const MAX_CHALLENGE_WINDOW_SLOTS: u64 = 511;
 /// Arguments of `initialize_market`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct InitializeMarketArgs {
-    /// Proving period in seconds (positive).
+    /// Proving period in seconds, 1 to `depin_core::epoch::MAX_DURATION_SECS` (366 days).
     pub proving_period_secs: u64,
     /// Slots within which a proof must follow its challenge (1 to 511).
     pub challenge_window_slots: u64,
@@ -45,14 +45,16 @@ pub struct InitializeMarket<'info> {
     )]
     pub network: Account<'info, Network>,
     /// The new market.
-    /// CHECK: the seeds pin the address; the handler creates it (`MarketAlreadyExists`).
-    #[account(mut, seeds = [StorageMarket::SEED, network.key().as_ref()], bump)]
+    /// CHECK: the handler creates it at the canonical address of `["market", network]`
+    /// (`ConstraintSeeds` for any other address), or fails with `MarketAlreadyExists`.
+    #[account(mut)]
     pub market: UncheckedAccount<'info>,
     /// The payment mint.
     pub payment_mint: InterfaceAccount<'info, Mint>,
     /// The vault, owned by the market PDA.
-    /// CHECK: the seeds pin the address; the handler creates and initialises it.
-    #[account(mut, seeds = [StorageMarket::VAULT_SEED, market.key().as_ref()], bump)]
+    /// CHECK: the handler creates it at the canonical address of `["vault", market]`
+    /// (`ConstraintSeeds` for any other address) and initialises it.
+    #[account(mut)]
     pub vault: UncheckedAccount<'info>,
     /// The network's treasury (its owner must own `treasury`).
     #[account(address = network.treasury)]
@@ -72,8 +74,7 @@ pub struct InitializeMarket<'info> {
 /// Validates the parameters, creates the market and vault, emits [`MarketInitialized`].
 pub fn handler(ctx: Context<InitializeMarket>, args: InitializeMarketArgs) -> Result<()> {
     require!(
-        args.proving_period_secs > 0
-            && i64::try_from(args.proving_period_secs).is_ok()
+        depin_core::epoch::validate_duration(args.proving_period_secs).is_ok()
             && (1..=MAX_CHALLENGE_WINDOW_SLOTS).contains(&args.challenge_window_slots)
             && (1..=8).contains(&args.challenges_per_period)
             && args.max_consecutive_faults > 0
@@ -85,29 +86,23 @@ pub fn handler(ctx: Context<InitializeMarket>, args: InitializeMarketArgs) -> Re
     let payer = ctx.accounts.payer.to_account_info();
     let market_info = ctx.accounts.market.to_account_info();
     let vault_info = ctx.accounts.vault.to_account_info();
-    pda_create::create_pda_account(
+    let bump = pda_create::create_pda_account(
         &payer,
         &market_info,
         StorageMarket::SIZE,
         &crate::ID,
-        &[
-            StorageMarket::SEED,
-            network_key.as_ref(),
-            &[ctx.bumps.market],
-        ],
+        &crate::ID,
+        &[StorageMarket::SEED, network_key.as_ref()],
         StorageError::MarketAlreadyExists,
     )?;
-    token_vault::create_vault(
+    let vault_bump = token_vault::create_vault(
         &payer,
         &vault_info,
         &ctx.accounts.payment_mint.to_account_info(),
         &market_info,
         &ctx.accounts.token_program,
-        &[
-            StorageMarket::VAULT_SEED,
-            market_info.key.as_ref(),
-            &[ctx.bumps.vault],
-        ],
+        &crate::ID,
+        &[StorageMarket::VAULT_SEED, market_info.key.as_ref()],
         StorageError::MarketAlreadyExists,
     )?;
     let market = StorageMarket {
@@ -121,8 +116,8 @@ pub fn handler(ctx: Context<InitializeMarket>, args: InitializeMarketArgs) -> Re
         max_consecutive_faults: args.max_consecutive_faults,
         fault_slash_bps: args.fault_slash_bps,
         protocol_fee_bps: args.protocol_fee_bps,
-        bump: ctx.bumps.market,
-        vault_bump: ctx.bumps.vault,
+        bump,
+        vault_bump,
     };
     pda_create::write_account(&market_info, &market)?;
     emit_cpi!(MarketInitialized {

@@ -12,17 +12,16 @@ pub struct OpenChallenge<'info> {
     /// The deal's provider.
     pub provider: Signer<'info>,
     /// The market.
-    pub market: Account<'info, StorageMarket>,
+    pub market: Box<Account<'info, StorageMarket>>,
     /// The deal.
     #[account(
         mut,
-        seeds = [Deal::SEED, deal.client.as_ref(), &deal.deal_id.to_le_bytes()],
-        bump = deal.bump,
+        dup,
         has_one = market,
         has_one = provider,
         constraint = deal.state == DealState::Active @ StorageError::DealNotActive,
     )]
-    pub deal: Account<'info, Deal>,
+    pub deal: Box<Account<'info, Deal>>,
 }
 
 /// Records the current slot for `period` (the current period) and emits

@@ -5,12 +5,12 @@ use device_registry::state::{Device, Network};
 use super::pay_into_vault;
 use crate::error::StorageError;
 use crate::events::DealProposed;
-use crate::state::{Deal, DealState, PeriodRecord, StorageMarket, MAX_PERIODS};
+use crate::state::{Deal, DealCounter, DealState, PeriodRecord, StorageMarket, MAX_PERIODS};
 
 /// Arguments of `propose_deal`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct ProposeDealArgs {
-    /// Client-chosen id, unique per client.
+    /// The client's next deal id (`DealCounter::next_deal_id`, 0 for a first deal).
     pub deal_id: u64,
     /// Root of the piece commitment.
     pub piece_root: [u8; 32],
@@ -29,45 +29,46 @@ pub struct ProposeDealArgs {
 /// Accounts of `propose_deal`.
 #[event_cpi]
 #[derive(Accounts)]
-#[instruction(args: ProposeDealArgs)]
 pub struct ProposeDeal<'info> {
     /// The client; pays the escrow and the deal's rent.
     #[account(mut)]
     pub client: Signer<'info>,
     /// The registry network.
     #[account(constraint = !network.paused @ StorageError::NetworkPaused)]
-    pub network: Account<'info, Network>,
+    pub network: Box<Account<'info, Network>>,
     /// The market.
-    #[account(
-        seeds = [StorageMarket::SEED, network.key().as_ref()],
-        bump = market.bump,
-        has_one = network,
-        has_one = payment_mint,
-        has_one = vault,
-    )]
-    pub market: Account<'info, StorageMarket>,
+    #[account(has_one = network, has_one = payment_mint, has_one = vault)]
+    pub market: Box<Account<'info, StorageMarket>>,
     /// The provider's registry device (checked again at acceptance).
     #[account(constraint = provider_device.network == network.key() @ StorageError::NotStorageDevice)]
-    pub provider_device: Account<'info, Device>,
+    pub provider_device: Box<Account<'info, Device>>,
+    /// The client's deal counter, created with its first deal.
+    /// CHECK: the handler loads it (owner, discriminator and client checked) or creates it
+    /// at the canonical address of `["deal_counter", client]` (`ConstraintSeeds` for any
+    /// other address).
+    #[account(mut)]
+    pub deal_counter: UncheckedAccount<'info>,
     /// The new deal.
-    /// CHECK: the seeds pin the address; the handler creates it (`DealAlreadyExists`).
-    #[account(mut, seeds = [Deal::SEED, client.key().as_ref(), &args.deal_id.to_le_bytes()], bump)]
+    /// CHECK: the handler creates it at the canonical address of `["deal", client,
+    /// deal_id]` (`ConstraintSeeds` for any other address).
+    #[account(mut)]
     pub deal: UncheckedAccount<'info>,
     /// The payment mint.
-    pub payment_mint: InterfaceAccount<'info, Mint>,
+    pub payment_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The client's payment-mint account.
-    #[account(mut, token::mint = payment_mint, token::authority = client)]
-    pub client_token_account: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, token::mint = payment_mint, token::authority = client)]
+    pub client_token_account: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The market's vault.
-    #[account(mut)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the payment mint.
     pub token_program: Interface<'info, TokenInterface>,
     /// System program.
     pub system_program: Program<'info, System>,
 }
 
-/// Escrows `price_per_period x periods`, writes the deal and emits [`DealProposed`].
+/// Takes the client's next deal id, escrows `price_per_period x periods`, writes the deal
+/// and emits [`DealProposed`].
 pub fn handler(ctx: Context<ProposeDeal>, args: ProposeDealArgs) -> Result<()> {
     require!(
         args.periods > 0
@@ -82,18 +83,39 @@ pub fn handler(ctx: Context<ProposeDeal>, args: ProposeDealArgs) -> Result<()> {
         .checked_mul(u64::from(args.periods))
         .ok_or(StorageError::MathOverflow)?;
     let client_key = ctx.accounts.client.key();
+    let client_info = ctx.accounts.client.to_account_info();
+    let counter_info = ctx.accounts.deal_counter.to_account_info();
+    let mut counter = pda_create::load_or_create(
+        &client_info,
+        &counter_info,
+        DealCounter::SIZE,
+        &crate::ID,
+        &[DealCounter::SEED, client_key.as_ref()],
+        StorageError::DealAlreadyExists,
+        |c: &DealCounter| c.client == client_key,
+        |bump| DealCounter {
+            client: client_key,
+            next_deal_id: 0,
+            bump,
+        },
+    )?;
+    require!(
+        args.deal_id == counter.next_deal_id,
+        StorageError::DealIdNotNext
+    );
+    counter.next_deal_id = counter
+        .next_deal_id
+        .checked_add(1)
+        .ok_or(StorageError::MathOverflow)?;
+    pda_create::write_account(&counter_info, &counter)?;
     let deal_info = ctx.accounts.deal.to_account_info();
-    pda_create::create_pda_account(
-        &ctx.accounts.client.to_account_info(),
+    let bump = pda_create::create_pda_account(
+        &client_info,
         &deal_info,
         Deal::SIZE,
         &crate::ID,
-        &[
-            Deal::SEED,
-            client_key.as_ref(),
-            &args.deal_id.to_le_bytes(),
-            &[ctx.bumps.deal],
-        ],
+        &crate::ID,
+        &[Deal::SEED, client_key.as_ref(), &args.deal_id.to_le_bytes()],
         StorageError::DealAlreadyExists,
     )?;
     let deal = Deal {
@@ -110,12 +132,13 @@ pub fn handler(ctx: Context<ProposeDeal>, args: ProposeDealArgs) -> Result<()> {
         collateral: args.collateral,
         collateral_left: 0,
         escrow_left: escrow,
+        fees_owed: 0,
         state: DealState::Proposed,
         start_ts: 0,
         consecutive_faults: 0,
         total_faults: 0,
         records: [PeriodRecord::default(); MAX_PERIODS],
-        bump: ctx.bumps.deal,
+        bump,
     };
     pda_create::write_account(&deal_info, &deal)?;
     pay_into_vault(

@@ -14,28 +14,24 @@ use crate::state::{
 #[derive(Accounts)]
 pub struct ReportFault<'info> {
     /// The market.
-    #[account(has_one = payment_mint, has_one = vault, has_one = treasury)]
-    pub market: Account<'info, StorageMarket>,
+    #[account(has_one = payment_mint, has_one = vault)]
+    pub market: Box<Account<'info, StorageMarket>>,
     /// The deal.
     #[account(
         mut,
-        seeds = [Deal::SEED, deal.client.as_ref(), &deal.deal_id.to_le_bytes()],
-        bump = deal.bump,
+        dup,
         has_one = market,
         constraint = deal.state == DealState::Active @ StorageError::DealNotActive,
     )]
     pub deal: Box<Account<'info, Deal>>,
     /// The payment mint.
-    pub payment_mint: InterfaceAccount<'info, Mint>,
+    pub payment_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The client's payment-mint account (refunds and slashes go there).
-    #[account(mut, constraint = client_token_account.owner == deal.client @ StorageError::WrongRecipient)]
-    pub client_token_account: InterfaceAccount<'info, TokenAccount>,
-    /// The market's treasury (terminal slash).
-    #[account(mut)]
-    pub treasury: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, constraint = client_token_account.owner == deal.client @ StorageError::WrongRecipient)]
+    pub client_token_account: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The market's vault.
-    #[account(mut)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the payment mint.
     pub token_program: Interface<'info, TokenInterface>,
 }
@@ -89,14 +85,17 @@ pub fn handler(ctx: Context<ReportFault>, period: u64) -> Result<()> {
     let mut to_client = price
         .checked_add(slashed)
         .ok_or(StorageError::MathOverflow)?;
-    let mut to_treasury = 0;
     let terminated = deal.consecutive_faults >= market.max_consecutive_faults;
     let (refunded, slashed_to_treasury) = (deal.escrow_left, deal.collateral_left);
     if terminated {
         to_client = to_client
             .checked_add(refunded)
             .ok_or(StorageError::MathOverflow)?;
-        to_treasury = slashed_to_treasury;
+        // owed to the treasury, paid when the deal is closed (`complete_deal`)
+        deal.fees_owed = deal
+            .fees_owed
+            .checked_add(slashed_to_treasury)
+            .ok_or(StorageError::MathOverflow)?;
         deal.escrow_left = 0;
         deal.collateral_left = 0;
         deal.state = DealState::Terminated;
@@ -109,14 +108,6 @@ pub fn handler(ctx: Context<ReportFault>, period: u64) -> Result<()> {
         &ctx.accounts.client_token_account,
         &ctx.accounts.token_program,
         to_client,
-    )?;
-    pay_from_vault(
-        market,
-        &ctx.accounts.vault,
-        &ctx.accounts.payment_mint,
-        &ctx.accounts.treasury,
-        &ctx.accounts.token_program,
-        to_treasury,
     )?;
     emit_cpi!(FaultReported {
         deal: deal_key,

@@ -43,13 +43,12 @@ pub struct SubmitProof<'info> {
     /// The deal's provider.
     pub provider: Signer<'info>,
     /// The market.
-    #[account(has_one = payment_mint, has_one = vault, has_one = treasury)]
-    pub market: Account<'info, StorageMarket>,
+    #[account(has_one = payment_mint, has_one = vault)]
+    pub market: Box<Account<'info, StorageMarket>>,
     /// The deal.
     #[account(
         mut,
-        seeds = [Deal::SEED, deal.client.as_ref(), &deal.deal_id.to_le_bytes()],
-        bump = deal.bump,
+        dup,
         has_one = market,
         has_one = provider,
         constraint = deal.state == DealState::Active @ StorageError::DealNotActive,
@@ -60,22 +59,20 @@ pub struct SubmitProof<'info> {
     #[account(address = SLOT_HASHES_ID)]
     pub slot_hashes: UncheckedAccount<'info>,
     /// The payment mint.
-    pub payment_mint: InterfaceAccount<'info, Mint>,
+    pub payment_mint: Box<InterfaceAccount<'info, Mint>>,
     /// The provider's payment-mint account.
-    #[account(mut, token::mint = payment_mint, token::authority = provider)]
-    pub provider_token_account: InterfaceAccount<'info, TokenAccount>,
-    /// The market's treasury.
-    #[account(mut)]
-    pub treasury: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup, token::mint = payment_mint, token::authority = provider)]
+    pub provider_token_account: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The market's vault.
-    #[account(mut)]
-    pub vault: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut, dup)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the payment mint.
     pub token_program: Interface<'info, TokenInterface>,
 }
 
 /// Derives the period's challenges from the first slot hash after the challenge slot,
-/// verifies every response, pays the period once all are answered, and emits
+/// verifies every response, pays the period to the provider once all are answered (its
+/// protocol fee is owed to the treasury and paid at `complete_deal`), and emits
 /// [`ProofAccepted`].
 pub fn handler(ctx: Context<SubmitProof>, args: SubmitProofArgs) -> Result<()> {
     let market = &ctx.accounts.market;
@@ -161,10 +158,14 @@ pub fn handler(ctx: Context<SubmitProof>, args: SubmitProofArgs) -> Result<()> {
             .escrow_left
             .checked_sub(price)
             .ok_or(StorageError::MathOverflow)?;
-        payment = Some(
-            period_payment(price, market.protocol_fee_bps)
-                .map_err(|_| StorageError::MathOverflow)?,
-        );
+        let split = period_payment(price, market.protocol_fee_bps)
+            .map_err(|_| StorageError::MathOverflow)?;
+        // The fee stays in the vault until the deal is closed (`complete_deal`).
+        deal.fees_owed = deal
+            .fees_owed
+            .checked_add(split.protocol_fee)
+            .ok_or(StorageError::MathOverflow)?;
+        payment = Some(split);
     }
     if let Some(p) = payment {
         pay_from_vault(
@@ -174,14 +175,6 @@ pub fn handler(ctx: Context<SubmitProof>, args: SubmitProofArgs) -> Result<()> {
             &ctx.accounts.provider_token_account,
             &ctx.accounts.token_program,
             p.provider,
-        )?;
-        pay_from_vault(
-            market,
-            &ctx.accounts.vault,
-            &ctx.accounts.payment_mint,
-            &ctx.accounts.treasury,
-            &ctx.accounts.token_program,
-            p.protocol_fee,
         )?;
     }
     emit_cpi!(ProofAccepted {

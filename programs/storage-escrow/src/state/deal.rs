@@ -70,6 +70,10 @@ pub struct Deal {
     pub collateral_left: u64,
     /// Escrow still in the vault.
     pub escrow_left: u64,
+    /// Owed to the market's treasury (protocol fees of proven periods, and the collateral
+    /// slashed at termination), held in the vault and paid when the deal is closed: one
+    /// token transfer per proof instead of two.
+    pub fees_owed: u64,
     /// Lifecycle state.
     pub state: DealState,
     /// Start of period 0 (0 until accepted).
@@ -89,6 +93,23 @@ impl Deal {
     pub const SEED: &'static [u8] = b"deal";
     /// Bytes the account occupies, discriminator included.
     pub const SIZE: usize = 8 + Self::INIT_SPACE;
+
+    /// The terms a provider accepts, as `depin_core::storage` hashes them; `address` is this
+    /// deal's own address.
+    pub fn terms(&self, address: &Pubkey) -> depin_core::storage::DealTerms {
+        depin_core::storage::DealTerms {
+            market: self.market.to_bytes(),
+            deal: address.to_bytes(),
+            client: self.client.to_bytes(),
+            provider_device: self.provider_device.to_bytes(),
+            piece_root: self.piece_root,
+            chunk_size: self.chunk_size,
+            num_chunks: self.num_chunks,
+            price_per_period: self.price_per_period,
+            periods: self.periods,
+            collateral: self.collateral,
+        }
+    }
 
     /// The record of `period`, if the deal has that period.
     pub fn record_mut(&mut self, period: u64) -> Option<&mut PeriodRecord> {

@@ -71,7 +71,7 @@ pub async fn rewards(suite: &mut Suite, fx: &Fixture) -> Result<(), String> {
                 cumulative_amount: row.cumulative_amount,
                 proof: proof.proof,
             };
-            let ix = rewards_ix::claim(
+            let ixs = rewards_ix::claim_instructions(
                 &suite.payer(),
                 &fx.net.network,
                 &row.device,
@@ -79,8 +79,9 @@ pub async fn rewards(suite: &mut Suite, fx: &Fixture) -> Result<(), String> {
                 &rw.token,
                 &to,
                 args,
+                false,
             );
-            suite.send(&[ix], &[]).await.map_err(err)?;
+            suite.send(&ixs, &[]).await.map_err(err)?;
         }
         println!(
             "  operator {}  claimed {}",
@@ -192,7 +193,7 @@ pub async fn energy(suite: &mut Suite) -> Result<(), String> {
     let payer = suite.payer();
     let (producer_key, consumer_key) = (producer.wallet.pubkey(), consumer.wallet.pubkey());
     let settle = |device, owner, side| {
-        energy::settle_order(
+        energy::settle_order_instructions(
             &payer,
             &net.network,
             &market.quote,
@@ -207,11 +208,11 @@ pub async fn energy(suite: &mut Suite) -> Result<(), String> {
         )
     };
     suite
-        .send(&[settle(&pv.device, &producer_key, Side::Ask)], &[])
+        .send(&settle(&pv.device, &producer_key, Side::Ask), &[])
         .await
         .map_err(err)?;
     suite
-        .send(&[settle(&home.device, &consumer_key, Side::Bid)], &[])
+        .send(&settle(&home.device, &consumer_key, Side::Bid), &[])
         .await
         .map_err(err)?;
     println!(
@@ -275,9 +276,9 @@ pub async fn storage(suite: &mut Suite) -> Result<(), String> {
         prover.num_chunks()
     );
 
-    let deal = pda::deal(&client.wallet.pubkey(), 1).0;
+    let deal = pda::deal(&client.wallet.pubkey(), 0).0;
     let terms = ProposeDealArgs {
-        deal_id: 1,
+        deal_id: 0,
         piece_root: prover.piece_root(),
         chunk_size: 4096,
         num_chunks: prover.num_chunks(),
@@ -297,6 +298,7 @@ pub async fn storage(suite: &mut Suite) -> Result<(), String> {
         .send(&[propose], &[&client.wallet])
         .await
         .map_err(err)?;
+    let accepted = storage_ix::terms_hash(&deal, &suite.account::<Deal>(deal).await);
     let accept = storage_ix::accept_deal(
         &provider.wallet.pubkey(),
         &net.network,
@@ -304,6 +306,7 @@ pub async fn storage(suite: &mut Suite) -> Result<(), String> {
         &disk.device,
         &token,
         &provider_pay,
+        accepted,
     );
     suite
         .send(&[accept], &[&provider.wallet])
@@ -336,7 +339,6 @@ pub async fn storage(suite: &mut Suite) -> Result<(), String> {
             &deal,
             &token,
             &provider_pay,
-            &treasury,
             args,
         );
         suite.send(&[ix], &[&provider.wallet]).await.map_err(err)?;
@@ -350,6 +352,7 @@ pub async fn storage(suite: &mut Suite) -> Result<(), String> {
         &client.wallet.pubkey(),
         &token,
         &provider_pay,
+        &treasury,
     );
     suite.send(&[complete], &[]).await.map_err(err)?;
     println!(
