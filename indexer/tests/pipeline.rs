@@ -223,7 +223,15 @@ async fn full_scenario_is_indexed_row_by_row() {
                 Some("2000".into()),
                 Some("1800".into())
             ),
-            ("ask".into(), 1, "cancelled".into(), None, None),
+            // slot 1 was cancelled, then reused by the same device's second ask, which
+            // cleared unmatched and was settled: the row follows the second order only
+            (
+                "ask".into(),
+                1,
+                "settled".into(),
+                Some("0".into()),
+                Some("0".into())
+            ),
             (
                 "bid".into(),
                 0,

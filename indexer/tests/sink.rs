@@ -28,7 +28,7 @@ async fn migrations_are_applied_once_and_recorded() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     second.close().await;
 }
 

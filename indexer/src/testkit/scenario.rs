@@ -437,6 +437,15 @@ async fn energy_interval(suite: &mut Suite) -> Result<(), String> {
         .send(&[cancel], &[&second.wallet])
         .await
         .map_err(err)?;
+    // the second producer places again: its new ask reuses the cancelled slot 1, above the
+    // clearing, so it is settled with nothing matched
+    suite
+        .send(
+            &[ask(&second.wallet, &pv2.device, 150_000, 500)],
+            &[&second.wallet],
+        )
+        .await
+        .map_err(err)?;
 
     suite
         .set_time(start - market.args.gate_closure_secs as i64)
@@ -463,7 +472,7 @@ async fn energy_interval(suite: &mut Suite) -> Result<(), String> {
     suite.send(&reading, &[]).await.map_err(err)?;
 
     let payer = suite.payer();
-    let settle = |device, owner, side| {
+    let settle = |device, owner, side, slot| {
         energy::settle_order_instructions(
             &payer,
             &net.network,
@@ -474,17 +483,22 @@ async fn energy_interval(suite: &mut Suite) -> Result<(), String> {
             OrderRef {
                 interval: k,
                 side,
-                slot: 0,
+                slot,
             },
         )
     };
     let (producer_key, consumer_key) = (producer.wallet.pubkey(), consumer.wallet.pubkey());
     suite
-        .send(&settle(&pv.device, &producer_key, Side::Ask), &[])
+        .send(&settle(&pv.device, &producer_key, Side::Ask, 0), &[])
+        .await
+        .map_err(err)?;
+    let second_key = second.wallet.pubkey();
+    suite
+        .send(&settle(&pv2.device, &second_key, Side::Ask, 1), &[])
         .await
         .map_err(err)?;
     suite
-        .send(&settle(&home.device, &consumer_key, Side::Bid), &[])
+        .send(&settle(&home.device, &consumer_key, Side::Bid, 0), &[])
         .await
         .map_err(err)?;
     let close = energy::close_interval(&net.network, k, &producer_key);
