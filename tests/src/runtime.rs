@@ -202,6 +202,7 @@ pub struct Suite {
     recorded: Option<Vec<ProcessedTransaction>>,
     metered: Option<Vec<Metered>>,
     meter_label: String,
+    last_processed: Option<Transaction>,
 }
 
 impl Suite {
@@ -249,6 +250,7 @@ impl Suite {
             recorded: None,
             metered: None,
             meter_label: String::new(),
+            last_processed: None,
         }
     }
 
@@ -290,6 +292,12 @@ impl Suite {
             .unwrap_or_default()
     }
 
+    /// The last transaction [`Suite::send`] landed, signed as it was sent (what an attacker
+    /// could capture and resend).
+    pub fn last_processed(&self) -> Option<Transaction> {
+        self.last_processed.clone()
+    }
+
     /// The transactions recorded so far, oldest first (recording goes on).
     pub fn take_recorded(&mut self) -> Vec<ProcessedTransaction> {
         self.recorded
@@ -313,11 +321,16 @@ impl Suite {
                     .map(drop)
             } else {
                 let tx = self.transaction(instructions, signers).await?;
-                self.ctx
+                let result = self
+                    .ctx
                     .banks_client
-                    .process_transaction(tx)
+                    .process_transaction(tx.clone())
                     .await
-                    .map_err(SendError::from)
+                    .map_err(SendError::from);
+                if result.is_ok() {
+                    self.last_processed = Some(tx);
+                }
+                result
             };
             match result {
                 // The same instructions and signers under the same blockhash make the same
@@ -408,6 +421,7 @@ impl Suite {
             .process_transaction(tx)
             .await
             .map_err(SendError::from)?;
+        self.last_processed = Some(processed.transaction.clone());
         if let Some(metered) = &mut self.metered {
             // Logs name the programs in the order they ran; an instruction whose program
             // logs nothing (a precompile) simply has no entry.
