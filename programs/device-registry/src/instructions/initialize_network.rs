@@ -29,8 +29,8 @@ pub struct InitializeNetwork<'info> {
     pub authority: Signer<'info>,
     /// The new network.
     /// CHECK: the handler creates it at the canonical address of `["network", network_id]`
-    /// (`ConstraintSeeds` for any other address) and refuses an id that is taken
-    /// (`NetworkIdTaken`).
+    // (`ConstraintSeeds` for any other address) and refuses an id that is taken
+    // (`NetworkIdTaken`).
     #[account(mut)]
     pub network: UncheckedAccount<'info>,
     /// Mint of the network's rewards.

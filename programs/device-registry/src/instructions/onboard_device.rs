@@ -53,8 +53,8 @@ pub struct OnboardDevice<'info> {
     pub maker: Box<Account<'info, Maker>>,
     /// The new device. Its address derives from the device key, so a device onboards once.
     /// CHECK: the handler creates it at the canonical address of `["device", network,
-    /// device_key]` (`ConstraintSeeds` for any other address) and refuses an address that is
-    /// already an account (`DeviceAlreadyOnboarded`).
+    // device_key]` (`ConstraintSeeds` for any other address) and refuses an address that is
+    // already an account (`DeviceAlreadyOnboarded`).
     #[account(mut)]
     pub device: UncheckedAccount<'info>,
     /// The network's fee mint.

@@ -34,8 +34,8 @@ pub struct RegisterMaker<'info> {
     pub network: Account<'info, Network>,
     /// The new maker.
     /// CHECK: the handler creates it at the canonical address of `["maker", network,
-    /// maker_authority]` (`ConstraintSeeds` for any other address) and refuses a maker that
-    /// is already registered (`MakerAlreadyRegistered`).
+    // maker_authority]` (`ConstraintSeeds` for any other address) and refuses a maker that
+    // is already registered (`MakerAlreadyRegistered`).
     #[account(mut)]
     pub maker: UncheckedAccount<'info>,
     /// System program, to create `maker`.

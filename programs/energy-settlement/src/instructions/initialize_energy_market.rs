@@ -46,14 +46,14 @@ pub struct InitializeEnergyMarket<'info> {
     pub network: Account<'info, Network>,
     /// The new market.
     /// CHECK: the handler creates it at the canonical address of `["energy", network]`
-    /// (`ConstraintSeeds` for any other address), or fails with `MarketAlreadyExists`.
+    // (`ConstraintSeeds` for any other address), or fails with `MarketAlreadyExists`.
     #[account(mut)]
     pub market: UncheckedAccount<'info>,
     /// The stablecoin.
     pub quote_mint: InterfaceAccount<'info, Mint>,
     /// The escrow vault, owned by the market PDA.
     /// CHECK: the handler creates it at the canonical address of `["energy_vault", market]`
-    /// (`ConstraintSeeds` for any other address) and initialises it.
+    // (`ConstraintSeeds` for any other address) and initialises it.
     #[account(mut)]
     pub vault: UncheckedAccount<'info>,
     /// The network's treasury (its owner must own `treasury`).

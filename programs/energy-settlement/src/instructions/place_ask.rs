@@ -36,13 +36,13 @@ pub struct PlaceAsk<'info> {
     pub device: Box<Account<'info, Device>>,
     /// The device's state in this market (its placements), created by its first order.
     /// CHECK: loaded as this market's `Meter` of this device (owner, discriminator and
-    /// identity checked) or created at the canonical address of `["meter", market, device]`.
+    // identity checked) or created at the canonical address of `["meter", market, device]`.
     #[account(mut)]
     pub meter: UncheckedAccount<'info>,
     /// The interval's book.
     /// CHECK: created on the interval's first order at the canonical address of
-    /// `["interval", market, index]`, otherwise loaded with its discriminator, market and
-    /// index checked.
+    // `["interval", market, index]`, otherwise loaded with its discriminator, market and
+    // index checked.
     #[account(mut)]
     pub interval: UncheckedAccount<'info>,
     /// System program, to create the interval.

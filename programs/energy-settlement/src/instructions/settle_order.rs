@@ -33,8 +33,8 @@ pub struct SettleOrder<'info> {
     /// For an ask: the producing device's reading for this interval, or, when it submitted
     /// none, the address where it would be. Ignored for a bid.
     /// CHECK: the handler reads a `MeterReading` this program wrote for the ask's device
-    /// and interval, and otherwise requires the canonical reading address of that device
-    /// and interval (so nobody can settle a producer at zero by leaving its reading out).
+    // and interval, and otherwise requires the canonical reading address of that device
+    // and interval (so nobody can settle a producer at zero by leaving its reading out).
     pub reading: UncheckedAccount<'info>,
     /// The quote mint.
     pub quote_mint: Box<InterfaceAccount<'info, Mint>>,

@@ -41,13 +41,13 @@ pub struct SubmitReading<'info> {
     pub device: Box<Account<'info, Device>>,
     /// The device's state in this market (the meter's replay counter).
     /// CHECK: loaded as this market's `Meter` of this device (owner, discriminator and
-    /// identity checked) or created at the canonical address of `["meter", market, device]`.
+    // identity checked) or created at the canonical address of `["meter", market, device]`.
     #[account(mut)]
     pub meter: UncheckedAccount<'info>,
     /// The new reading.
     /// CHECK: the handler creates it at the canonical address of `["reading", device,
-    /// interval]` (`ConstraintSeeds` for any other address; `ReadingAlreadySubmitted` if it
-    /// exists).
+    // interval]` (`ConstraintSeeds` for any other address; `ReadingAlreadySubmitted` if it
+    // exists).
     #[account(mut)]
     pub reading: UncheckedAccount<'info>,
     /// The instructions sysvar, to see the Ed25519 instruction before this one.

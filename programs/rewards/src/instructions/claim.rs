@@ -54,11 +54,11 @@ pub struct Claim<'info> {
     pub pool: Box<Account<'info, StakePool>>,
     /// The device's bond in that pool.
     /// CHECK: the handler requires a `DeviceBond` of the staking program for this pool and
-    /// device (`DeviceNotBonded` otherwise).
+    // device (`DeviceNotBonded` otherwise).
     pub bond: UncheckedAccount<'info>,
     /// The device owner's stake position, which must still cover its bonded devices.
     /// CHECK: the handler requires the bond's position, owned by the staking program, and
-    /// reads it with its discriminator checked.
+    // reads it with its discriminator checked.
     pub position: UncheckedAccount<'info>,
     /// What the device has claimed so far (opened once with `open_claimed`).
     #[account(

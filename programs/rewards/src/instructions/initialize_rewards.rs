@@ -41,8 +41,8 @@ pub struct InitializeRewards<'info> {
     pub network: Account<'info, Network>,
     /// The new config.
     /// CHECK: the handler creates it at the canonical address of `["rewards", network]`
-    /// (`ConstraintSeeds` for any other address) and refuses a second one
-    /// (`RewardsAlreadyInitialized`).
+    // (`ConstraintSeeds` for any other address) and refuses a second one
+    // (`RewardsAlreadyInitialized`).
     #[account(mut)]
     pub config: UncheckedAccount<'info>,
     /// The network's reward mint; its mint authority moves to `config`.

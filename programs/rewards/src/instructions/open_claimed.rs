@@ -24,8 +24,8 @@ pub struct OpenClaimed<'info> {
     pub device: Box<Account<'info, Device>>,
     /// The new record.
     /// CHECK: the handler creates it at the canonical address of `["claimed", config,
-    /// device]` (`ConstraintSeeds` for any other address), or fails with
-    /// `ClaimedAlreadyOpen`.
+    // device]` (`ConstraintSeeds` for any other address), or fails with
+    // `ClaimedAlreadyOpen`.
     #[account(mut)]
     pub claimed: UncheckedAccount<'info>,
     /// System program, to create `claimed`.

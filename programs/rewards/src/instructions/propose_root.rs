@@ -32,8 +32,8 @@ pub struct ProposeRoot<'info> {
     pub config: Box<Account<'info, RewardsConfig>>,
     /// The epoch's proposals.
     /// CHECK: the handler loads it (owner, discriminator, config and epoch checked) or
-    /// creates it on the epoch's first proposal at the canonical address of `["epoch",
-    /// config, epoch]` (`ConstraintSeeds` for any other address).
+    // creates it on the epoch's first proposal at the canonical address of `["epoch",
+    // config, epoch]` (`ConstraintSeeds` for any other address).
     #[account(mut)]
     pub epoch_root: UncheckedAccount<'info>,
     /// System program, to create `epoch_root`.

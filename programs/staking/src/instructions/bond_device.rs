@@ -37,8 +37,8 @@ pub struct BondDevice<'info> {
     pub device: Box<Account<'info, Device>>,
     /// The new bond; one per device and pool.
     /// CHECK: the handler creates it at the canonical address of `["bond", pool, device]`
-    /// (`ConstraintSeeds` for any other address) and refuses an address that is already an
-    /// account (`DeviceAlreadyBonded`).
+    // (`ConstraintSeeds` for any other address) and refuses an address that is already an
+    // account (`DeviceAlreadyBonded`).
     #[account(mut)]
     pub bond: UncheckedAccount<'info>,
     /// System program, to create the bond.

@@ -37,16 +37,16 @@ pub struct InitializePool<'info> {
     pub network: Account<'info, Network>,
     /// The new pool.
     /// CHECK: the handler creates it at the canonical address of `["stake_pool", network]`
-    /// (`ConstraintSeeds` for any other address) and refuses a second pool
-    /// (`PoolAlreadyExists`).
+    // (`ConstraintSeeds` for any other address) and refuses a second pool
+    // (`PoolAlreadyExists`).
     #[account(mut)]
     pub pool: UncheckedAccount<'info>,
     /// Mint of the staked token.
     pub stake_mint: InterfaceAccount<'info, Mint>,
     /// The pool's vault: a token account of the stake mint whose authority is the pool PDA.
     /// CHECK: the handler creates it at the canonical address of `["vault", pool]`
-    /// (`ConstraintSeeds` for any other address) and initialises it through the token
-    /// program.
+    // (`ConstraintSeeds` for any other address) and initialises it through the token
+    // program.
     #[account(mut)]
     pub vault: UncheckedAccount<'info>,
     /// The network's treasury (its owner must also own `treasury`).

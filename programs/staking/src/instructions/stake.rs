@@ -26,9 +26,9 @@ pub struct Stake<'info> {
     /// The staker's position, created on first stake. Its address derives from the pool and
     /// the signer, so an existing position can only be topped up, never re-initialised.
     /// CHECK: the handler loads it as this pool's and this signer's `StakePosition` (owner,
-    /// discriminator and stored pool and owner checked), or creates it at the canonical
-    /// address of `["stake", pool, owner]` on the first stake (`ConstraintSeeds` for any
-    /// other address).
+    // discriminator and stored pool and owner checked), or creates it at the canonical
+    // address of `["stake", pool, owner]` on the first stake (`ConstraintSeeds` for any
+    // other address).
     #[account(mut)]
     pub position: UncheckedAccount<'info>,
     /// The stake mint.

@@ -46,14 +46,14 @@ pub struct InitializeMarket<'info> {
     pub network: Account<'info, Network>,
     /// The new market.
     /// CHECK: the handler creates it at the canonical address of `["market", network]`
-    /// (`ConstraintSeeds` for any other address), or fails with `MarketAlreadyExists`.
+    // (`ConstraintSeeds` for any other address), or fails with `MarketAlreadyExists`.
     #[account(mut)]
     pub market: UncheckedAccount<'info>,
     /// The payment mint.
     pub payment_mint: InterfaceAccount<'info, Mint>,
     /// The vault, owned by the market PDA.
     /// CHECK: the handler creates it at the canonical address of `["vault", market]`
-    /// (`ConstraintSeeds` for any other address) and initialises it.
+    // (`ConstraintSeeds` for any other address) and initialises it.
     #[account(mut)]
     pub vault: UncheckedAccount<'info>,
     /// The network's treasury (its owner must own `treasury`).

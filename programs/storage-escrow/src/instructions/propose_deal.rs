@@ -44,13 +44,13 @@ pub struct ProposeDeal<'info> {
     pub provider_device: Box<Account<'info, Device>>,
     /// The client's deal counter, created with its first deal.
     /// CHECK: the handler loads it (owner, discriminator and client checked) or creates it
-    /// at the canonical address of `["deal_counter", client]` (`ConstraintSeeds` for any
-    /// other address).
+    // at the canonical address of `["deal_counter", client]` (`ConstraintSeeds` for any
+    // other address).
     #[account(mut)]
     pub deal_counter: UncheckedAccount<'info>,
     /// The new deal.
     /// CHECK: the handler creates it at the canonical address of `["deal", client,
-    /// deal_id]` (`ConstraintSeeds` for any other address).
+    // deal_id]` (`ConstraintSeeds` for any other address).
     #[account(mut)]
     pub deal: UncheckedAccount<'info>,
     /// The payment mint.
