@@ -630,35 +630,20 @@ async fn order_errors() {
 
     // cancelling: only the owner, only once, and the escrow comes back
     bid(&mut suite, &m, &c, k, 100, 1_000).await.unwrap();
-    let cancel = |owner: &Party, side, slot| {
-        energy::cancel_order(
-            &owner.op.wallet.pubkey(),
-            &m.net.network,
-            &m.energy.quote,
-            &owner.quote,
-            OrderRef {
-                interval: k,
-                side,
-                slot,
-            },
-        )
-    };
-    let ix = cancel(&stranger, Side::Bid, 0);
     assert_error(
-        suite.send(&[ix], &[&stranger.op.wallet]).await,
+        cancel(&mut suite, &m, &stranger, k, Side::Bid, 0).await,
         EnergyError::NotOrderOwner,
     );
-    let ix = cancel(&c, Side::Bid, 0);
-    suite.send(&[ix], &[&c.op.wallet]).await.expect("cancel");
+    cancel(&mut suite, &m, &c, k, Side::Bid, 0)
+        .await
+        .expect("cancel");
     assert_eq!(suite.token_balance(c.quote).await, 10_000);
-    let ix = cancel(&c, Side::Bid, 0);
     assert_error(
-        suite.send(&[ix], &[&c.op.wallet]).await,
+        cancel(&mut suite, &m, &c, k, Side::Bid, 0).await,
         EnergyError::OrderNotOpen,
     );
-    let ix = cancel(&c, Side::Bid, 5);
     assert_error(
-        suite.send(&[ix], &[&c.op.wallet]).await,
+        cancel(&mut suite, &m, &c, k, Side::Bid, 5).await,
         EnergyError::NoSuchOrder,
     );
 
@@ -669,9 +654,8 @@ async fn order_errors() {
         bid(&mut suite, &m, &c, k, 100, 10).await,
         EnergyError::GateClosed,
     );
-    let ix = cancel(&p, Side::Ask, 0);
     assert_error(
-        suite.send(&[ix], &[&p.op.wallet]).await,
+        cancel(&mut suite, &m, &p, k, Side::Ask, 0).await,
         EnergyError::GateClosed,
     );
     clear(&mut suite, &m, k).await.expect("clear");

@@ -128,6 +128,17 @@ fn deal_address(s: &Setup, id: u64) -> Pubkey {
 }
 
 async fn propose(suite: &mut Suite, s: &Setup, id: u64, periods: u8) -> Result<(), SendError> {
+    propose_terms(suite, s, id, periods, COLLATERAL).await
+}
+
+/// Proposes deal `id` over `periods` with `collateral` asked of the provider.
+async fn propose_terms(
+    suite: &mut Suite,
+    s: &Setup,
+    id: u64,
+    periods: u8,
+    collateral: u64,
+) -> Result<(), SendError> {
     let ix = storage::propose_deal(
         &s.client.wallet.pubkey(),
         &s.net.network,
@@ -141,7 +152,7 @@ async fn propose(suite: &mut Suite, s: &Setup, id: u64, periods: u8) -> Result<(
             num_chunks: s.prover.num_chunks(),
             price_per_period: PRICE,
             periods,
-            collateral: COLLATERAL,
+            collateral,
         },
     );
     suite.send(&[ix], &[&s.client.wallet]).await
@@ -608,32 +619,6 @@ async fn cancel_before_and_after_acceptance() {
     assert_conserved(&mut suite, &s).await;
 }
 
-/// Proposes deal `id` with `collateral` asked of the provider.
-async fn propose_with_collateral(
-    suite: &mut Suite,
-    s: &Setup,
-    id: u64,
-    collateral: u64,
-) -> Result<(), SendError> {
-    let ix = storage::propose_deal(
-        &s.client.wallet.pubkey(),
-        &s.net.network,
-        &s.device.device,
-        &s.token,
-        &s.client_pay,
-        ProposeDealArgs {
-            deal_id: id,
-            piece_root: s.prover.piece_root(),
-            chunk_size: CHUNK,
-            num_chunks: s.prover.num_chunks(),
-            price_per_period: PRICE,
-            periods: 2,
-            collateral,
-        },
-    );
-    suite.send(&[ix], &[&s.client.wallet]).await
-}
-
 /// Regression (security review, storage 2): a provider's acceptance, signed for one set of
 /// terms, used to land on other terms the client proposed at the same address after
 /// cancelling. Now a deal address is used once and an acceptance names its terms.
@@ -674,7 +659,7 @@ async fn test_accept_deal_a_signed_acceptance_never_lands_on_other_terms() {
     let everything = suite.token_balance(s.provider_pay).await;
     // Then the address is not reused
     assert_error(
-        propose_with_collateral(&mut suite, &s, 0, everything).await,
+        propose_terms(&mut suite, &s, 0, 2, everything).await,
         StorageError::DealIdNotNext,
     );
     // and the signed acceptance lands on nothing
@@ -690,7 +675,7 @@ async fn test_accept_deal_a_signed_acceptance_never_lands_on_other_terms() {
     );
     // And on the next deal, with the harsher terms, an acceptance naming the agreed terms is
     // refused and moves nothing
-    propose_with_collateral(&mut suite, &s, 1, everything)
+    propose_terms(&mut suite, &s, 1, 2, everything)
         .await
         .unwrap();
     let mut agreed_for_1 = deal(&mut suite, &s, 1).await;
