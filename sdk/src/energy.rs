@@ -375,7 +375,9 @@ impl MeterSigner<'_> {
 pub const READINGS_PER_TRANSACTION: usize = 2;
 
 /// Groups a gateway's meter readings into instruction lists, one per transaction, each
-/// holding at most [`READINGS_PER_TRANSACTION`] signed readings.
+/// holding at most [`READINGS_PER_TRANSACTION`] signed readings after a
+/// `SetComputeUnitLimit` for exactly what they were measured to need
+/// ([`crate::compute::with_compute_budget`]: fees follow requested units).
 pub fn batch_readings(
     payer: &Pubkey,
     readings: &[(MeterSigner<'_>, Reading)],
@@ -383,10 +385,11 @@ pub fn batch_readings(
     readings
         .chunks(READINGS_PER_TRANSACTION)
         .map(|chunk| {
-            chunk
+            let ixs: Vec<Instruction> = chunk
                 .iter()
                 .flat_map(|(meter, reading)| meter.reading_instructions(payer, reading))
-                .collect()
+                .collect();
+            crate::compute::with_compute_budget(&ixs)
         })
         .collect()
 }

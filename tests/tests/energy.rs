@@ -548,8 +548,14 @@ async fn a_gateway_batches_two_meters_per_transaction() {
         })
         .collect();
     let batches = batch_readings(&payer, &readings);
-    assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 2]);
+    // a compute-unit limit, then (Ed25519, submit_reading) per meter
+    assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 3]);
     for batch in &batches {
+        assert_eq!(batch[0].program_id, depin_sdk::compute::COMPUTE_BUDGET_ID);
+        assert_eq!(
+            u32::from_le_bytes(batch[0].data[1..5].try_into().unwrap()),
+            depin_sdk::compute::compute_unit_limit(&batch[1..])
+        );
         let tx = suite.transaction(batch, &[]).await.expect("tx");
         let size = bincode_size(&tx);
         assert!(size <= 1232, "transaction of {size} bytes exceeds a packet");
@@ -910,14 +916,30 @@ async fn market_and_network_errors() {
         suite.create_energy_market(&net2, bad).await.map(|_| ()),
         EnergyError::InvalidMarketParams,
     );
-    let bad = depin_sdk::energy::InitializeEnergyMarketArgs {
-        max_orders_per_interval: 33,
-        ..default_energy_args()
-    };
-    assert_error(
-        suite.create_energy_market(&net2, bad).await.map(|_| ()),
-        EnergyError::InvalidMarketParams,
-    );
+    let too_long = depin_core::epoch::MAX_DURATION_SECS + 1;
+    for bad in [
+        depin_sdk::energy::InitializeEnergyMarketArgs {
+            max_orders_per_interval: 33,
+            ..default_energy_args()
+        },
+        depin_sdk::energy::InitializeEnergyMarketArgs {
+            interval_secs: too_long,
+            ..default_energy_args()
+        },
+        depin_sdk::energy::InitializeEnergyMarketArgs {
+            gate_closure_secs: too_long,
+            ..default_energy_args()
+        },
+        depin_sdk::energy::InitializeEnergyMarketArgs {
+            settlement_delay_secs: too_long,
+            ..default_energy_args()
+        },
+    ] {
+        assert_error(
+            suite.create_energy_market(&net2, bad).await.map(|_| ()),
+            EnergyError::InvalidMarketParams,
+        );
+    }
 
     // a suspended meter cannot trade; a paused network takes no orders or readings
     let p = party(&mut suite, &m, 0).await;

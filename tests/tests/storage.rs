@@ -896,15 +896,27 @@ async fn market_setup_errors() {
         suite.send(&[ix], &[&stranger]).await,
         StorageError::NotNetworkAuthority,
     );
-    let zero_challenges = InitializeMarketArgs {
-        challenges_per_period: 0,
-        ..market_args()
-    };
-    let ix = init(&suite, &net.authority, &treasury, zero_challenges);
-    assert_error(
-        suite.send(&[ix], &[&net.authority]).await,
-        StorageError::InvalidMarketParams,
-    );
+    // out of bounds: no challenges, a proving period of a year and a day, none at all
+    for bad in [
+        InitializeMarketArgs {
+            challenges_per_period: 0,
+            ..market_args()
+        },
+        InitializeMarketArgs {
+            proving_period_secs: depin_core::epoch::MAX_DURATION_SECS + 1,
+            ..market_args()
+        },
+        InitializeMarketArgs {
+            proving_period_secs: 0,
+            ..market_args()
+        },
+    ] {
+        let ix = init(&suite, &net.authority, &treasury, bad);
+        assert_error(
+            suite.send(&[ix], &[&net.authority]).await,
+            StorageError::InvalidMarketParams,
+        );
+    }
     let foreign = suite
         .create_token_account(&token.token_program, &token.mint, &stranger.pubkey())
         .await;
