@@ -91,22 +91,16 @@ pub fn handler(ctx: Context<ClearInterval>, interval_index: u64) -> Result<()> {
     )
     .map_err(EnergyError::from)?;
 
-    // Results by slot, for the book and the event.
-    let mut ask_by_slot = [0u64; MAX_ORDERS_PER_SIDE];
-    let mut bid_by_slot = [0u64; MAX_ORDERS_PER_SIDE];
+    // Results back to the slots they came from.
     for (&slot, &matched) in ask_order.iter().zip(ask_matched.iter()).take(na) {
-        let s = usize::from(slot);
-        *ask_by_slot.get_mut(s).ok_or(EnergyError::BookFull)? = matched;
         book.asks
-            .get_mut(s)
+            .get_mut(usize::from(slot))
             .ok_or(EnergyError::BookFull)?
             .matched_wh = matched;
     }
     for (&slot, &matched) in bid_order.iter().zip(bid_matched.iter()).take(nb) {
-        let s = usize::from(slot);
-        *bid_by_slot.get_mut(s).ok_or(EnergyError::BookFull)? = matched;
         book.bids
-            .get_mut(s)
+            .get_mut(usize::from(slot))
             .ok_or(EnergyError::BookFull)?
             .matched_wh = matched;
     }
@@ -121,14 +115,16 @@ pub fn handler(ctx: Context<ClearInterval>, interval_index: u64) -> Result<()> {
         INTERVAL_CLEARED
     };
     let (price, volume) = (book.clearing_price, book.volume_wh);
+    let ask_matched_wh = book.asks.iter().take(na).map(|o| o.matched_wh).collect();
+    let bid_matched_wh = book.bids.iter().take(nb).map(|o| o.matched_wh).collect();
     drop(book);
     emit_cpi!(IntervalCleared {
         market: ctx.accounts.market.key(),
         interval: interval_index,
         clearing_price: price,
         volume_wh: volume,
-        ask_matched_wh: ask_by_slot.get(..na).unwrap_or_default().to_vec(),
-        bid_matched_wh: bid_by_slot.get(..nb).unwrap_or_default().to_vec(),
+        ask_matched_wh,
+        bid_matched_wh,
     });
     Ok(())
 }
