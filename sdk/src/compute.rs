@@ -105,21 +105,22 @@ pub const COMPUTE_BUDGET_ID: Pubkey =
 /// Program id of the Ed25519 signature-verification precompile.
 pub const ED25519_ID: Pubkey = anchor_lang::pubkey!("Ed25519SigVerify111111111111111111111111111");
 
-/// The measured budget of `ix`, if it is one of the suite's instructions.
-pub fn budget(ix: &Instruction) -> Option<&'static Budget> {
-    let discriminator = ix.data.get(..8)?;
-    BUDGETS
-        .iter()
-        .find(|b| b.program == ix.program_id && b.discriminator == discriminator)
-}
-
-/// The name of a suite instruction (`"claim"`), from its program and data.
-pub fn instruction_name(program: &Pubkey, data: &[u8]) -> Option<&'static str> {
+/// The row of the suite instruction with this program and data, if it is one.
+fn lookup(program: &Pubkey, data: &[u8]) -> Option<&'static Budget> {
     let discriminator = data.get(..8)?;
     BUDGETS
         .iter()
         .find(|b| b.program == *program && b.discriminator == discriminator)
-        .map(|b| b.name)
+}
+
+/// The measured budget of `ix`, if it is one of the suite's instructions.
+pub fn budget(ix: &Instruction) -> Option<&'static Budget> {
+    lookup(&ix.program_id, &ix.data)
+}
+
+/// The name of a suite instruction (`"claim"`), from its program and data.
+pub fn instruction_name(program: &Pubkey, data: &[u8]) -> Option<&'static str> {
+    lookup(program, data).map(|b| b.name)
 }
 
 /// The compute-unit limit for a transaction holding `ixs`: the suite instructions' measured
