@@ -908,29 +908,30 @@ async fn energy_interval(suite: &mut Suite) -> Outcome {
         },
     );
     suite.send(&reading, &[]).await.map_err(fail)?;
-    let order = |side, slot| OrderRef {
-        interval: k,
-        side,
-        slot,
+    let settle = |device: &Pubkey, quote: &Pubkey, side, slot: usize| {
+        energy::settle_order(
+            &net.network,
+            &market.quote,
+            &market.treasury,
+            device,
+            quote,
+            OrderRef {
+                interval: k,
+                side,
+                slot: slot as u8,
+            },
+        )
     };
     suite
         .set_time(((k + 1) * market.args.interval_secs + market.args.settlement_delay_secs) as i64)
         .await;
-    for (slot, (op, device, quote)) in meters.iter().take(32).enumerate() {
-        let _ = op;
+    for (slot, (_, device, quote)) in meters.iter().take(32).enumerate() {
         suite.meter_label(if slot == 0 {
             "ask without a reading after the deadline: reading address derived, nothing paid"
         } else {
             "ask: reading read, producer and grid fee paid (2 transfers)"
         });
-        let ix = energy::settle_order(
-            &net.network,
-            &market.quote,
-            &market.treasury,
-            &device.device,
-            quote,
-            order(Side::Ask, slot as u8),
-        );
+        let ix = settle(&device.device, quote, Side::Ask, slot);
         suite.send(&[ix], &[]).await.map_err(fail)?;
     }
     for (slot, (_, device, quote)) in meters.iter().take(32).enumerate() {
@@ -939,14 +940,7 @@ async fn energy_interval(suite: &mut Suite) -> Outcome {
         } else {
             "bid: charged, refund (transfer)"
         });
-        let ix = energy::settle_order(
-            &net.network,
-            &market.quote,
-            &market.treasury,
-            &device.device,
-            quote,
-            order(Side::Bid, slot as u8),
-        );
+        let ix = settle(&device.device, quote, Side::Bid, slot);
         suite.send(&[ix], &[]).await.map_err(fail)?;
     }
     suite.meter_label("settled book closed, rent back");
