@@ -58,7 +58,7 @@ fn rows_of(chain: &[ChainTransaction]) -> Vec<StagedTable> {
             .collect(),
         ..Batch::default()
     };
-    event_rows(&batch, Commitment::Confirmed).expect("slots fit in BIGINT")
+    event_rows(&batch).expect("slots fit in BIGINT")
 }
 
 fn row_count(tables: &[StagedTable]) -> u64 {
@@ -72,6 +72,12 @@ fn config(endpoint: &str, database: &str) -> Config {
     config.source.start_slot = Some(FIRST_SLOT);
     config.database.url = database.to_owned();
     config.server.listen = "127.0.0.1:0".parse().expect("address");
+    if let Some(n) = std::env::var("DEPIN_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.batch.max_transactions = n;
+    }
     config
 }
 

@@ -58,6 +58,8 @@ pub struct Config {
     pub batch: BatchConfig,
     /// Reconnect backoff.
     pub reconnect: ReconnectConfig,
+    /// Pruning of old bookkeeping.
+    pub retention: RetentionConfig,
     /// Metrics and health.
     pub server: ServerConfig,
     /// Logging.
@@ -125,6 +127,24 @@ pub struct ReconnectConfig {
     pub max_backoff_ms: u64,
 }
 
+/// `[retention]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Remove slot statuses and the record of which slots transactions were seen in below
+    /// the newest finalized slot this often (seconds); 0 never. Rows keep their commitment
+    /// (`depin_commitment` reads a pruned slot below the newest finalized one as finalized).
+    pub prune_slots_interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            prune_slots_interval_secs: 60,
+        }
+    }
+}
+
 /// `[server]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -172,7 +192,7 @@ impl Default for BatchConfig {
     fn default() -> Self {
         BatchConfig {
             max_transactions: 1000,
-            flush_interval_ms: 200,
+            flush_interval_ms: 100,
         }
     }
 }

@@ -11,13 +11,12 @@ use postgres_types::{to_sql_checked, IsNull, ToSql, Type};
 use crate::events::{energy, registry, rewards, staking, storage, Event};
 
 /// Columns every event table starts with, in order.
-pub const KEY_COLUMNS: [&str; 6] = [
+pub const KEY_COLUMNS: [&str; 5] = [
     "signature",
     "instruction_index",
     "event_index",
     "slot",
     "tx_index",
-    "commitment",
 ];
 
 /// One SQL value, typed so binary COPY can encode it.

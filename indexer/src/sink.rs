@@ -1,17 +1,23 @@
 //! PostgreSQL sink: migrations, batched exactly-once writes, slot statuses, the checkpoint.
 //!
-//! One [`Batch`] is one database transaction: its event rows (binary `COPY` into a
-//! per-connection staging table, then `INSERT .. ON CONFLICT DO NOTHING`, so a replayed
-//! transaction writes nothing), its decode failures, the refresh of the current-state rows
-//! its events touched, its slot statuses (raising commitments, removing dead slots) and the
+//! One [`Batch`] is one database transaction: its event rows (binary `COPY` straight into
+//! the event tables; a transaction already stored writes nothing, see [`Sink::write`]), its
+//! decode failures, the refresh of the current-state rows its events touched, its slot
+//! statuses (removing dead slots and abandoned forks, finalizing ancestors) and the
 //! checkpoint. A crash before the commit loses the whole batch and nothing else; the stream
 //! resumes from the previous checkpoint and the rows come again.
+//!
+//! Commitment belongs to the slot: rows carry none, the `slots` table holds each slot's
+//! status and `depin_commitment(slot)` gives a row's level, so a finalization is one small
+//! update rather than a rewrite of the slot's rows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::time::Duration;
 
 use futures::pin_mut;
 use serde::Deserialize;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Transaction};
 
@@ -54,7 +60,7 @@ fn pg_message(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// Commitment level of the stream and of a row.
+/// Commitment level of the stream and of a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Commitment {
@@ -165,6 +171,11 @@ pub struct WriteStats {
     pub failures: u64,
     /// Slots removed as dead or as part of an abandoned fork.
     pub dead_slots: u64,
+    /// Time spent refreshing the current-state rows the batch touched.
+    pub state_refresh: Duration,
+    /// The batch held a transaction already stored that the sink did not remember, and was
+    /// written again through the merging path.
+    pub merged: bool,
 }
 
 /// The PostgreSQL sink.
@@ -173,6 +184,7 @@ pub struct Sink {
     connection: tokio::task::JoinHandle<()>,
     commitment: Commitment,
     name: String,
+    recent: Recent,
 }
 
 fn i64_of(v: u64, what: &str) -> Result<i64, SinkError> {
@@ -180,9 +192,10 @@ fn i64_of(v: u64, what: &str) -> Result<i64, SinkError> {
 }
 
 impl Sink {
-    /// Connects, takes the advisory lock, applies pending migrations and prepares the
-    /// staging tables. `commitment` is the level rows are written at; `name` keys the
-    /// checkpoint (one per stream).
+    /// Connects, takes the advisory lock, applies pending migrations, prepares the staging
+    /// tables of the merging path and loads the signatures of the recent slots.
+    /// `commitment` is the level the stream delivers transactions at (their slots are
+    /// recorded at least at it); `name` keys the checkpoint (one per stream).
     pub async fn connect(url: &str, commitment: Commitment, name: &str) -> Result<Self, SinkError> {
         let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
         let connection = tokio::spawn(async move {
@@ -212,21 +225,35 @@ impl Sink {
             tracing::info!(migration = %migration, "migration applied");
         }
         let mut staging = String::new();
-        for table in TABLES.iter().map(|t| t.name).chain([
-            "indexed_transactions",
-            "transaction_slots",
-            "decode_failures",
-        ]) {
+        for table in TABLES
+            .iter()
+            .map(|t| t.name)
+            .chain(["indexed_transactions", "decode_failures"])
+        {
             staging.push_str(&format!(
                 "CREATE TEMP TABLE IF NOT EXISTS stage_{table} (LIKE {table});"
             ));
         }
         client.batch_execute(&staging).await?;
+        // what the recent slots already hold: after a restart the stream replays them
+        let mut recent = Recent::default();
+        for row in client
+            .query(
+                "SELECT signature, slot FROM indexed_transactions
+                 WHERE slot >= (SELECT max(slot) FROM indexed_transactions) - $1",
+                &[&i64_of(RECENT_SLOTS, "window")?],
+            )
+            .await?
+        {
+            let signature: String = row.get(0);
+            recent.insert(&signature, row.get::<_, i64>(1).max(0).unsigned_abs());
+        }
         Ok(Sink {
             client,
             connection,
             commitment,
             name: name.to_owned(),
+            recent,
         })
     }
 
@@ -255,68 +282,77 @@ impl Sink {
         &self.client
     }
 
-    /// Writes `batch` in one database transaction.
+    /// Writes `batch` in one database transaction, exactly once: a transaction already
+    /// stored adds no row (only, when it arrives in another slot, the record of that slot).
+    ///
+    /// Rows go straight into their tables with binary `COPY`. Which transactions are new
+    /// is known from the signatures this sink wrote or found stored in its recent slots
+    /// ([`RECENT_SLOTS`]); should the database still hold one of them (an older duplicate,
+    /// a second delivery after a crash beyond that window), its primary key refuses the
+    /// `COPY`, the transaction rolls back whole and the batch is written again through
+    /// staging tables with `ON CONFLICT DO NOTHING`.
     pub async fn write(&mut self, batch: &Batch) -> Result<WriteStats, SinkError> {
-        let started = std::time::Instant::now();
-        let level = self.commitment.as_str();
-        let staged = stage_rows(batch, level)?;
-        let tx = self.client.transaction().await?;
-
-        // rows: binary COPY into the staging tables, then every insert in one round trip
-        for (table, columns, rows) in &staged.tables {
-            copy_in(&tx, table, columns, rows).await?;
-        }
-        let inserts: String = staged
-            .tables
-            .iter()
-            .map(|(table, columns, _)| {
-                let list = columns.join(", ");
-                // DELETE rather than ON COMMIT truncation: emptying a small temporary
-                // table is cheaper than truncating its files at every commit
-                format!(
-                    "INSERT INTO {table} ({list}) SELECT {list} FROM stage_{table} \
-                     ON CONFLICT DO NOTHING; DELETE FROM stage_{table};"
-                )
-            })
-            .collect();
-        let mut counts = Vec::new();
-        if !inserts.is_empty() {
-            let completions =
-                tx.simple_query(&inserts)
-                    .await?
-                    .into_iter()
-                    .filter_map(|m| match m {
-                        SimpleQueryMessage::CommandComplete(n) => Some(n),
-                        _ => None,
-                    });
-            // INSERT, DELETE, INSERT, DELETE, ...: keep the inserts
-            counts.extend(completions.step_by(2));
-        }
-        let mut stats = WriteStats::default();
-        for ((table, _, _), inserted) in staged.tables.iter().zip(&counts) {
-            match *table {
-                "indexed_transactions" => stats.transactions = *inserted,
-                "transaction_slots" => {}
-                "decode_failures" => stats.failures = *inserted,
-                _ => stats.event_rows += inserted,
+        let fresh = self.recent.fresh(batch);
+        let result = self.write_with(batch, &fresh, Path::Direct).await;
+        let stats = match result {
+            Err(SinkError::Postgres(e)) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                tracing::info!(
+                    "a transaction of the batch was already stored; writing it with conflict checks"
+                );
+                let all = vec![true; batch.transactions.len()];
+                let mut stats = self.write_with(batch, &all, Path::Merge).await?;
+                stats.merged = true;
+                stats
             }
+            other => other?,
+        };
+        for t in &batch.transactions {
+            self.recent.insert(&t.signature, t.slot);
         }
-        let rows_done = started.elapsed();
+        if let Some(newest) = batch.transactions.iter().map(|t| t.slot).max() {
+            self.recent
+                .forget_below(newest.saturating_sub(RECENT_SLOTS));
+        }
+        Ok(stats)
+    }
 
-        // rows of slots whose status is already above the stream's level
-        if !staged.slots.is_empty() {
+    /// One attempt at writing `batch`, the rows of the transactions marked in `fresh`.
+    async fn write_with(
+        &mut self,
+        batch: &Batch,
+        fresh: &[bool],
+        path: Path,
+    ) -> Result<WriteStats, SinkError> {
+        let started = std::time::Instant::now();
+        let staged = stage_rows(batch, fresh, path)?;
+        let stage_done = started.elapsed();
+        let tx = self.client.transaction().await?;
+        let mut stats = match path {
+            Path::Direct => copy_rows(&tx, &staged).await?,
+            Path::Merge => merge_rows(&tx, &staged).await?,
+        };
+        // a transaction's first slot is its `indexed_transactions` row; `transaction_slots`
+        // holds the other slots it was seen in (forks), so the one that survives keeps it
+        let (signatures, slots, indices) = &staged.seen_again;
+        if !signatures.is_empty() {
             tx.execute(
-                "SELECT depin_set_commitment(array_agg(slot), status) FROM slots
-                 WHERE slot = ANY($1) AND status IN ('confirmed', 'finalized')
-                   AND status <> $2
-                 GROUP BY status",
-                &[&staged.slots, &level],
+                "INSERT INTO transaction_slots (signature, slot, tx_index)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+                 ON CONFLICT DO NOTHING",
+                &[signatures, slots, indices],
             )
             .await?;
         }
+        if !staged.slots.is_empty() {
+            tx.execute(
+                "SELECT depin_note_slots($1, $2)",
+                &[&staged.slots, &self.commitment.as_str()],
+            )
+            .await?;
+        }
+        let rows_done = started.elapsed();
         refresh_state(&tx, &staged.keys).await?;
         let state_done = started.elapsed();
-
         if !batch.slots.is_empty() {
             let mut slots = Vec::with_capacity(batch.slots.len());
             let mut parents = Vec::with_capacity(batch.slots.len());
@@ -331,8 +367,8 @@ impl Sink {
             }
             let removed: i64 = tx
                 .query_one(
-                    "SELECT depin_apply_slots($1, $2, $3, $4)",
-                    &[&slots, &parents, &statuses, &level],
+                    "SELECT depin_apply_slots($1, $2, $3)",
+                    &[&slots, &parents, &statuses],
                 )
                 .await?
                 .get(0);
@@ -350,8 +386,11 @@ impl Sink {
         }
         let slots_done = started.elapsed();
         tx.commit().await?;
+        stats.state_refresh = state_done - rows_done;
         tracing::debug!(
-            rows_ms = rows_done.as_millis() as u64,
+            path = ?path,
+            stage_ms = stage_done.as_millis() as u64,
+            rows_ms = (rows_done - stage_done).as_millis() as u64,
             state_ms = (state_done - rows_done).as_millis() as u64,
             slots_ms = (slots_done - state_done).as_millis() as u64,
             commit_ms = (started.elapsed() - slots_done).as_millis() as u64,
@@ -359,35 +398,172 @@ impl Sink {
         );
         Ok(stats)
     }
+
+    /// Removes slot bookkeeping below the newest finalized slot (see `depin_prune_slots`
+    /// in the migrations); returns the number of slot statuses removed.
+    pub async fn prune_slots(&self) -> Result<u64, SinkError> {
+        let removed: i64 = self
+            .client
+            .query_one("SELECT depin_prune_slots()", &[])
+            .await?
+            .get(0);
+        Ok(removed.max(0).unsigned_abs())
+    }
+}
+
+/// How a batch's rows reach their tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// Binary `COPY` into the tables themselves: the batch holds no stored transaction.
+    Direct,
+    /// `COPY` into staging tables, then `INSERT .. ON CONFLICT DO NOTHING`.
+    Merge,
+}
+
+/// The direct path: every staged table copied into its own table.
+async fn copy_rows(tx: &Transaction<'_>, staged: &Staged) -> Result<WriteStats, SinkError> {
+    let mut stats = WriteStats::default();
+    for (table, columns, rows) in &staged.tables {
+        copy_in(tx, table, columns, rows).await?;
+        let n = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+        match *table {
+            "indexed_transactions" => stats.transactions = n,
+            "decode_failures" => stats.failures = n,
+            _ => stats.event_rows += n,
+        }
+    }
+    Ok(stats)
+}
+
+/// The merging path: binary `COPY` into the staging tables, then every insert (skipping
+/// rows already stored) in one round trip.
+async fn merge_rows(tx: &Transaction<'_>, staged: &Staged) -> Result<WriteStats, SinkError> {
+    for (table, columns, rows) in &staged.tables {
+        copy_in(tx, &format!("stage_{table}"), columns, rows).await?;
+    }
+    let inserts: String = staged
+        .tables
+        .iter()
+        .map(|(table, columns, _)| {
+            let list = columns.join(", ");
+            // DELETE rather than ON COMMIT truncation: emptying a small temporary table is
+            // cheaper than truncating its files at every commit
+            format!(
+                "INSERT INTO {table} ({list}) SELECT {list} FROM stage_{table} \
+                 ON CONFLICT DO NOTHING; DELETE FROM stage_{table};"
+            )
+        })
+        .collect();
+    let mut counts = Vec::new();
+    if !inserts.is_empty() {
+        let completions = tx
+            .simple_query(&inserts)
+            .await?
+            .into_iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::CommandComplete(n) => Some(n),
+                _ => None,
+            });
+        // INSERT, DELETE, INSERT, DELETE, ...: keep the inserts
+        counts.extend(completions.step_by(2));
+    }
+    let mut stats = WriteStats::default();
+    for ((table, _, _), inserted) in staged.tables.iter().zip(&counts) {
+        match *table {
+            "indexed_transactions" => stats.transactions = *inserted,
+            "decode_failures" => stats.failures = *inserted,
+            _ => stats.event_rows += inserted,
+        }
+    }
+    Ok(stats)
+}
+
+/// How many slots back the sink remembers the signatures it wrote.
+pub const RECENT_SLOTS: u64 = 512;
+
+/// Signatures written in the recent slots, so duplicates are known without a query.
+#[derive(Debug, Default)]
+struct Recent {
+    slot_of: HashMap<String, u64>,
+    by_slot: BTreeMap<u64, Vec<String>>,
+}
+
+impl Recent {
+    /// Which of `batch`'s transactions are new: not remembered, and not earlier in the
+    /// batch.
+    fn fresh(&self, batch: &Batch) -> Vec<bool> {
+        let mut in_batch = HashSet::with_capacity(batch.transactions.len());
+        batch
+            .transactions
+            .iter()
+            .map(|t| {
+                !self.slot_of.contains_key(&t.signature) && in_batch.insert(t.signature.as_str())
+            })
+            .collect()
+    }
+
+    fn insert(&mut self, signature: &str, slot: u64) {
+        if !self.slot_of.contains_key(signature) {
+            self.slot_of.insert(signature.to_owned(), slot);
+            self.by_slot
+                .entry(slot)
+                .or_default()
+                .push(signature.to_owned());
+        }
+    }
+
+    fn forget_below(&mut self, slot: u64) {
+        let keep = self.by_slot.split_off(&slot);
+        for signature in std::mem::replace(&mut self.by_slot, keep)
+            .into_values()
+            .flatten()
+        {
+            self.slot_of.remove(&signature);
+        }
+    }
 }
 
 /// One table's share of a batch: its name, the columns written and the rows.
 pub type StagedTable = (&'static str, Vec<&'static str>, Vec<Vec<Value>>);
 
 /// A batch turned into rows: each staged table with its columns and rows (bookkeeping
-/// first), the slots its transactions are in, and the state keys its events touch.
+/// first), the slots its transactions are in, the transactions seen again (signature, slot,
+/// position), and the state keys its events touch.
 struct Staged {
     tables: Vec<StagedTable>,
     slots: Vec<i64>,
+    seen_again: (Vec<String>, Vec<i64>, Vec<i64>),
     keys: BTreeSet<StateKey>,
 }
 
-fn stage_rows(batch: &Batch, level: &str) -> Result<Staged, SinkError> {
+/// The rows of `batch`: every row of the transactions marked in `fresh`, and for the others
+/// only the slot they were seen in again. On the merging path (`path`), where whether a
+/// transaction is stored is not known, every transaction's slot is recorded as seen again
+/// (a duplicate of its own slot is skipped by the conflict check).
+fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkError> {
     let mut transactions = Vec::with_capacity(batch.transactions.len());
-    let mut seen_in = Vec::with_capacity(batch.transactions.len());
+    let mut seen_again = (Vec::new(), Vec::new(), Vec::new());
     let mut failures = Vec::new();
     let mut events: BTreeMap<&'static str, Vec<Vec<Value>>> = BTreeMap::new();
     let mut keys = BTreeSet::new();
     let mut slots = BTreeSet::new();
-    for t in &batch.transactions {
+    for (i, t) in batch.transactions.iter().enumerate() {
         let slot = i64_of(t.slot, "slot")?;
         let tx_index = i64_of(t.tx_index, "tx_index")?;
         slots.insert(slot);
+        let is_fresh = fresh.get(i).copied().unwrap_or(true);
+        if !is_fresh || path == Path::Merge {
+            seen_again.0.push(t.signature.clone());
+            seen_again.1.push(slot);
+            seen_again.2.push(tx_index);
+        }
+        if !is_fresh {
+            continue;
+        }
         transactions.push(vec![
             Value::Text(t.signature.clone()),
             Value::Int8(slot),
             Value::Int8(tx_index),
-            Value::Text(level.into()),
             Value::Int4(i32::try_from(t.decoded.events.len()).unwrap_or(i32::MAX)),
             Value::Int4(i32::try_from(t.decoded.failures.len()).unwrap_or(i32::MAX)),
             Value::Text(
@@ -398,12 +574,6 @@ fn stage_rows(batch: &Batch, level: &str) -> Result<Staged, SinkError> {
                 .into(),
             ),
         ]);
-        // every slot a transaction is seen in (forks may carry the same transaction)
-        seen_in.push(vec![
-            Value::Text(t.signature.clone()),
-            Value::Int8(slot),
-            Value::Int8(tx_index),
-        ]);
         for record in &t.decoded.events {
             let row = event_row(&record.event);
             let mut values = Vec::with_capacity(KEY_COLUMNS.len() + row.values.len());
@@ -413,7 +583,6 @@ fn stage_rows(batch: &Batch, level: &str) -> Result<Staged, SinkError> {
                 Value::Int4(i32::from(record.event_index)),
                 Value::Int8(slot),
                 Value::Int8(tx_index),
-                Value::Text(level.into()),
             ]);
             values.extend(row.values);
             events.entry(row.table).or_default().push(values);
@@ -427,7 +596,6 @@ fn stage_rows(batch: &Batch, level: &str) -> Result<Staged, SinkError> {
                 Value::OptInt4(f.instruction_index.map(i32::from)),
                 Value::OptText(f.program.map(|p| p.to_string())),
                 Value::Text(f.reason.clone()),
-                Value::Text(level.into()),
             ]);
         }
     }
@@ -443,17 +611,11 @@ fn stage_rows(batch: &Batch, level: &str) -> Result<Staged, SinkError> {
             "signature",
             "slot",
             "tx_index",
-            "commitment",
             "events",
             "failures",
             "source",
         ],
         transactions,
-    );
-    add(
-        "transaction_slots",
-        vec!["signature", "slot", "tx_index"],
-        seen_in,
     );
     for (table, rows) in events {
         let own = TABLES
@@ -476,21 +638,21 @@ fn stage_rows(batch: &Batch, level: &str) -> Result<Staged, SinkError> {
             "instruction_index",
             "program",
             "reason",
-            "commitment",
         ],
         failures,
     );
     Ok(Staged {
         tables,
         slots: slots.into_iter().collect(),
+        seen_again,
         keys,
     })
 }
 
-/// The event rows the sink writes for `batch` at `commitment`, per event table with its
-/// columns: what a plain COPY of the same data would write (the benchmark's baseline).
-pub fn event_rows(batch: &Batch, commitment: Commitment) -> Result<Vec<StagedTable>, SinkError> {
-    let staged = stage_rows(batch, commitment.as_str())?;
+/// The event rows the sink writes for `batch`, per event table with its columns: what a
+/// plain COPY of the same data would write (the benchmark's baseline).
+pub fn event_rows(batch: &Batch) -> Result<Vec<StagedTable>, SinkError> {
+    let staged = stage_rows(batch, &[], Path::Direct)?;
     Ok(staged
         .tables
         .into_iter()
@@ -498,7 +660,7 @@ pub fn event_rows(batch: &Batch, commitment: Commitment) -> Result<Vec<StagedTab
         .collect())
 }
 
-/// Binary-COPYs `rows` into `stage_<table>` (emptied by the insert that follows).
+/// Binary-COPYs `rows` into `table`.
 async fn copy_in(
     tx: &Transaction<'_>,
     table: &str,
@@ -511,7 +673,7 @@ async fn copy_in(
     let types: Vec<Type> = first.iter().map(Value::pg_type).collect();
     let sink = tx
         .copy_in(&format!(
-            "COPY stage_{table} ({}) FROM STDIN BINARY",
+            "COPY {table} ({}) FROM STDIN BINARY",
             columns.join(", ")
         ))
         .await?;

@@ -71,7 +71,7 @@ async fn full_scenario_is_indexed_row_by_row() {
     assert_eq!(
         scalar(
             &db,
-            "SELECT count(*) FROM events WHERE commitment <> 'finalized'"
+            "SELECT count(*) FROM events WHERE depin_commitment(slot) <> 'finalized'"
         )
         .await,
         0
@@ -320,6 +320,75 @@ async fn stream_dropped_and_resumed_from_the_checkpoint() {
     let _ = stop_server.send(());
 }
 
+/// Whether `update` is a slot's finalized status.
+fn is_finalized_status(update: &yellowstone_grpc_proto::geyser::SubscribeUpdate) -> bool {
+    use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
+    use yellowstone_grpc_proto::geyser::SlotStatus;
+    matches!(&update.update_oneof,
+        Some(UpdateOneof::Slot(s)) if s.status == SlotStatus::SlotFinalized as i32)
+}
+
+/// Defect: stopped between its slots' confirmation and their finalization, the indexer
+/// resumed after its checkpoint, never saw those slots' finalized status, and left their
+/// rows confirmed forever. A finalized slot finalizes its ancestors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slots_finalized_while_the_indexer_was_down_are_finalized_after_restart() {
+    let chain = scenario_chain().await;
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+
+    // Given the first slots indexed and confirmed, but not yet finalized
+    let middle = FIRST_SLOT + 10;
+    let (finalizations, first_part): (Vec<_>, Vec<_>) = chain
+        .updates_of(FIRST_SLOT, middle)
+        .into_iter()
+        .partition(is_finalized_status);
+    assert_eq!(finalizations.len() as u64, middle - FIRST_SLOT);
+    let indexer = spawn(config(&geyser.endpoint(), pg.url(), None));
+    for update in first_part {
+        geyser.push(update).await;
+    }
+    let checkpoint = (middle - 1) as i64;
+    assert_eq!(
+        wait_for(pg.url(), CHECKPOINT, checkpoint, LIMIT).await,
+        checkpoint
+    );
+    // When it stops cleanly, the slots are finalized while it is down, and it starts again
+    indexer.shutdown().await;
+    for update in finalizations {
+        geyser.push(update).await;
+    }
+    let indexer = spawn(config(&geyser.endpoint(), pg.url(), None));
+    for update in chain.updates_of(middle, chain.last_slot() + 1) {
+        geyser.push(update).await;
+    }
+
+    // Then every row is finalized, the ones of the slots it missed the finalization of too
+    let last = chain.last_slot() as i64;
+    assert_eq!(wait_for(pg.url(), CHECKPOINT, last, LIMIT).await, last);
+    let unfinalized = "SELECT count(*) FROM events WHERE depin_commitment(slot) <> 'finalized'";
+    assert_eq!(wait_for(pg.url(), unfinalized, 0, LIMIT).await, 0);
+    let db = connect(pg.url()).await;
+    assert_eq!(
+        scalar(
+            &db,
+            &format!("SELECT count(*) FROM slots WHERE slot < {middle} AND status <> 'finalized'")
+        )
+        .await,
+        0
+    );
+    assert!(
+        scalar(
+            &db,
+            &format!("SELECT count(*) FROM events WHERE slot < {middle}")
+        )
+        .await
+            > 0
+    );
+    assert_eq!(stored_rows(&db).await, chain.expected_rows());
+    indexer.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_of_a_dead_slot_are_removed_and_state_rebuilt() {
     use depin_indexer::testkit::chain::{slot_update, transaction_update};
@@ -366,7 +435,7 @@ async fn rows_of_a_dead_slot_are_removed_and_state_rebuilt() {
         scalar(
             &db,
             &format!(
-                "SELECT count(*) FROM events WHERE slot = {dead} AND commitment <> 'processed'"
+                "SELECT count(*) FROM events WHERE slot = {dead} AND depin_commitment(slot) <> 'processed'"
             )
         )
         .await,
@@ -376,7 +445,7 @@ async fn rows_of_a_dead_slot_are_removed_and_state_rebuilt() {
         scalar(
             &db,
             &format!(
-                "SELECT count(*) FROM events WHERE slot < {dead} AND commitment <> 'finalized'"
+                "SELECT count(*) FROM events WHERE slot < {dead} AND depin_commitment(slot) <> 'finalized'"
             )
         )
         .await,
@@ -764,7 +833,7 @@ async fn a_transaction_in_an_abandoned_fork_survives_in_the_finalized_one() {
         scalar(
             &db,
             &format!(
-                "SELECT count(*) FROM events WHERE slot = {winner} AND commitment = 'finalized'"
+                "SELECT count(*) FROM events WHERE slot = {winner} AND depin_commitment(slot) = 'finalized'"
             )
         )
         .await,

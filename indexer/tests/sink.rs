@@ -1,9 +1,13 @@
 //! The sink's own guarantees against a real PostgreSQL server: migrations applied once and
-//! recorded, one writer per database, out-of-range input refused whole.
+//! recorded, one writer per database, out-of-range input refused whole, duplicates written
+//! once, one deal lifecycle per state row, slot bookkeeping pruned.
 
-use depin_indexer::decode::DecodedTransaction;
+use anchor_lang::prelude::Pubkey;
+use depin_indexer::decode::{DecodedTransaction, EventRecord, EventSource};
+use depin_indexer::events::{storage, Event};
 use depin_indexer::sink::{
     Batch, Commitment, IndexedTransaction, Sink, SinkError, SlotStatus, SlotUpdate, Source,
+    RECENT_SLOTS,
 };
 use depin_indexer::testkit::postgres::TempPostgres;
 
@@ -28,7 +32,7 @@ async fn migrations_are_applied_once_and_recorded() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     second.close().await;
 }
 
@@ -87,5 +91,339 @@ async fn out_of_range_values_are_refused_and_nothing_is_written() {
         .expect("count")
         .get(0);
     assert_eq!(rows, 0);
+    sink.close().await;
+}
+
+/// A transaction at `slot` carrying `events` (one instruction, events in order).
+fn transaction(signature: &str, slot: u64, events: Vec<Event>) -> IndexedTransaction {
+    IndexedTransaction {
+        signature: signature.into(),
+        slot,
+        tx_index: 0,
+        source: Source::Grpc,
+        decoded: DecodedTransaction {
+            events: events
+                .into_iter()
+                .enumerate()
+                .map(|(i, event)| EventRecord {
+                    instruction_index: 0,
+                    event_index: u16::try_from(i).expect("few events"),
+                    program: storage_escrow::ID,
+                    source: EventSource::InnerInstruction,
+                    event,
+                })
+                .collect(),
+            failures: Vec::new(),
+        },
+    }
+}
+
+fn finalized(slot: u64) -> SlotUpdate {
+    SlotUpdate {
+        slot,
+        parent: slot.checked_sub(1),
+        status: SlotStatus::Reached(Commitment::Finalized),
+    }
+}
+
+fn proposed(deal: Pubkey, deal_id: u64, price_per_period: u64) -> Event {
+    Event::Storage(storage::Event::DealProposed(storage::DealProposed {
+        deal,
+        client: Pubkey::new_from_array([7; 32]),
+        deal_id,
+        provider_device: Pubkey::new_from_array([8; 32]),
+        piece_root: [9; 32],
+        chunk_size: 1024,
+        num_chunks: 16,
+        price_per_period,
+        periods: 3,
+        collateral: 500,
+    }))
+}
+
+/// The `deals` row of `deal`: status, price per period, refunded, provider, proven periods.
+async fn deal_row(sink: &Sink, deal: Pubkey) -> tokio_postgres::Row {
+    sink.client()
+        .query_one(
+            "SELECT status, price_per_period::text, refunded::text, provider, proven_periods
+             FROM deals WHERE deal = $1",
+            &[&deal.to_string()],
+        )
+        .await
+        .expect("one deals row")
+}
+
+async fn count(sink: &Sink, query: &str) -> i64 {
+    sink.client()
+        .query_one(query, &[])
+        .await
+        .expect("query")
+        .get(0)
+}
+
+/// Defect: a cancelled deal's address carrying a second deal mixed both histories into one
+/// `deals` row (the first deal's cancellation and refund on the live second deal).
+#[tokio::test]
+async fn a_deal_address_used_twice_shows_only_the_live_deal() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let deal = Pubkey::new_from_array([1; 32]);
+    let first = vec![
+        transaction("first-proposed", 10, vec![proposed(deal, 0, 100)]),
+        transaction(
+            "first-cancelled",
+            11,
+            vec![Event::Storage(storage::Event::DealCancelled(
+                storage::DealCancelled {
+                    deal,
+                    refunded: 300,
+                },
+            ))],
+        ),
+    ];
+    sink.write(&Batch {
+        transactions: first,
+        ..Batch::default()
+    })
+    .await
+    .expect("first deal");
+    let cancelled = deal_row(&sink, deal).await;
+    assert_eq!(cancelled.get::<_, String>(0), "cancelled");
+    assert_eq!(cancelled.get::<_, String>(2), "300");
+
+    // the second deal at the same address, accepted and proven once
+    let second = vec![
+        transaction("second-proposed", 12, vec![proposed(deal, 1, 250)]),
+        transaction(
+            "second-accepted",
+            13,
+            vec![
+                Event::Storage(storage::Event::DealAccepted(storage::DealAccepted {
+                    deal,
+                    provider: Pubkey::new_from_array([4; 32]),
+                    collateral: 500,
+                    start_ts: 1_700_000_000,
+                })),
+                Event::Storage(storage::Event::ProofAccepted(storage::ProofAccepted {
+                    deal,
+                    period: 0,
+                    answered: 2,
+                    proven: true,
+                    provider_paid: 245,
+                    protocol_fee: 5,
+                })),
+            ],
+        ),
+    ];
+    sink.write(&Batch {
+        transactions: second,
+        ..Batch::default()
+    })
+    .await
+    .expect("second deal");
+    let live = deal_row(&sink, deal).await;
+    assert_eq!(live.get::<_, String>(0), "active");
+    assert_eq!(live.get::<_, String>(1), "250");
+    assert_eq!(live.get::<_, String>(2), "0", "no refund of the first deal");
+    assert_eq!(
+        live.get::<_, Option<String>>(3),
+        Some(Pubkey::new_from_array([4; 32]).to_string())
+    );
+    assert_eq!(live.get::<_, i64>(4), 1);
+    // both lifecycles stay in the event tables
+    assert_eq!(
+        count(&sink, "SELECT count(*) FROM storage_deal_proposed").await,
+        2
+    );
+
+    // a proof of the first deal replayed late (same address, before the second proposal)
+    // does not count for the second
+    sink.write(&Batch {
+        transactions: vec![transaction(
+            "first-proof",
+            10,
+            vec![Event::Storage(storage::Event::ProofAccepted(
+                storage::ProofAccepted {
+                    deal,
+                    period: 0,
+                    answered: 2,
+                    proven: true,
+                    provider_paid: 90,
+                    protocol_fee: 10,
+                },
+            ))],
+        )],
+        ..Batch::default()
+    })
+    .await
+    .expect("late row");
+    assert_eq!(deal_row(&sink, deal).await.get::<_, i64>(4), 1);
+    sink.close().await;
+}
+
+/// Exactly once without a conflict check per row: a duplicate the sink remembers writes
+/// nothing; one it does not remember (a new sink, older than its window) is refused by the
+/// primary key and the batch is merged instead. Either way no row is doubled, no row of the
+/// batch is lost, and the slot the duplicate arrived in is recorded.
+#[tokio::test]
+async fn duplicates_write_nothing_whether_remembered_or_not() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let deal = Pubkey::new_from_array([2; 32]);
+    let old = transaction("old", 5, vec![proposed(deal, 0, 100)]);
+    let batch = Batch {
+        transactions: vec![old.clone(), old.clone()],
+        checkpoint: Some(5),
+        ..Batch::default()
+    };
+    let stats = sink.write(&batch).await.expect("first write");
+    assert_eq!(
+        (stats.transactions, stats.event_rows),
+        (1, 1),
+        "twice in one batch"
+    );
+    let again = sink.write(&batch).await.expect("remembered duplicate");
+    assert_eq!((again.transactions, again.event_rows), (0, 0));
+    assert!(!again.merged, "known without asking the database");
+    // move the newest slot far ahead, then start a new sink: `old` is outside the window
+    // of signatures it loads
+    let far = 5 + RECENT_SLOTS + 100;
+    sink.write(&Batch {
+        transactions: vec![transaction(
+            "new",
+            far,
+            vec![proposed(Pubkey::new_from_array([3; 32]), 0, 1)],
+        )],
+        ..Batch::default()
+    })
+    .await
+    .expect("far write");
+    sink.close().await;
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("restart");
+    let fork = IndexedTransaction {
+        slot: far + 1,
+        ..old.clone()
+    };
+    let fresh = transaction(
+        "fresh",
+        far + 1,
+        vec![proposed(Pubkey::new_from_array([5; 32]), 0, 1)],
+    );
+    let merged = sink
+        .write(&Batch {
+            transactions: vec![fork, fresh],
+            ..Batch::default()
+        })
+        .await
+        .expect("merged write");
+    assert_eq!(
+        (merged.transactions, merged.event_rows),
+        (1, 1),
+        "only `fresh` is new"
+    );
+    assert!(
+        merged.merged,
+        "the primary key caught what the sink did not remember"
+    );
+    assert_eq!(
+        count(&sink, "SELECT count(*) FROM storage_deal_proposed").await,
+        3
+    );
+    assert_eq!(
+        count(&sink, "SELECT count(*) FROM indexed_transactions").await,
+        3
+    );
+    assert_eq!(
+        count(
+            &sink,
+            "SELECT count(*) FROM transaction_slots WHERE signature = 'old'"
+        )
+        .await,
+        2,
+        "seen in slot 5 and in the fork"
+    );
+    sink.close().await;
+}
+
+/// Retention: slot statuses and per-slot bookkeeping below the newest finalized slot go,
+/// and the rows of those slots still read as finalized.
+#[tokio::test]
+async fn pruned_slots_leave_their_rows_finalized() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let mut transactions: Vec<_> = (20..30)
+        .map(|slot| transaction(&format!("tx-{slot}"), slot, Vec::new()))
+        .collect();
+    // tx-20 also seen in slot 25 (a fork carried it too)
+    transactions.push(transaction("tx-20", 25, Vec::new()));
+    sink.write(&Batch {
+        transactions,
+        slots: (20..30).map(finalized).collect(),
+        checkpoint: Some(29),
+    })
+    .await
+    .expect("write");
+    // one confirmed slot above the newest finalized one, which also carries tx-21 again
+    sink.write(&Batch {
+        transactions: vec![
+            transaction("tx-30", 30, Vec::new()),
+            transaction("tx-21", 30, Vec::new()),
+        ],
+        ..Batch::default()
+    })
+    .await
+    .expect("write");
+    assert_eq!(
+        count(&sink, "SELECT count(*) FROM transaction_slots").await,
+        2,
+        "tx-20 in 25 and tx-21 in 30"
+    );
+    assert_eq!(sink.prune_slots().await.expect("prune"), 9);
+    assert_eq!(count(&sink, "SELECT count(*) FROM slots").await, 2);
+    assert_eq!(
+        count(&sink, "SELECT slot FROM transaction_slots").await,
+        30,
+        "the record below the newest finalized slot went"
+    );
+    assert_eq!(
+        count(
+            &sink,
+            "SELECT count(*) FROM indexed_transactions WHERE depin_commitment(slot) = 'finalized'"
+        )
+        .await,
+        10
+    );
+    assert_eq!(
+        count(
+            &sink,
+            "SELECT count(*) FROM indexed_transactions WHERE depin_commitment(slot) = 'confirmed'"
+        )
+        .await,
+        1
+    );
+    // a late duplicate of a pruned slot does not bring it back below finalized
+    sink.write(&Batch {
+        transactions: vec![transaction("tx-21", 21, Vec::new())],
+        ..Batch::default()
+    })
+    .await
+    .expect("write");
+    assert_eq!(
+        count(
+            &sink,
+            "SELECT count(*) FROM slots WHERE slot = 21 AND status = 'finalized'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(sink.prune_slots().await.expect("prune again"), 1);
     sink.close().await;
 }
