@@ -13,8 +13,11 @@
 //! - [`source`]: the gRPC subscription and Geyser updates turned into decoded transactions
 //!   and slot statuses; [`rpc`]: the JSON-RPC backfill of a gap the endpoint cannot replay.
 //! - [`rows`]: an event as a row of its table; [`sink`]: migrations, batched exactly-once
-//!   writes (binary COPY, `ON CONFLICT DO NOTHING`), current-state refresh, commitments,
-//!   dead slots and the checkpoint, all in one database transaction per batch.
+//!   writes (binary COPY straight into the tables; signatures of recent slots remembered,
+//!   primary keys as the backstop), current-state refresh, slot statuses, dead slots and
+//!   the checkpoint, all in one database transaction per batch.
+//! - [`writer`]: the sink on its own task, so the stream is read and decoded while a batch
+//!   is written.
 //! - [`run`]: the loop (resume, batch, reconnect with backoff, backfill, shutdown);
 //!   [`config`]: file and environment; [`metrics`]: Prometheus and health.
 //! - `testkit` (feature): a throwaway PostgreSQL cluster and loopback Geyser / JSON-RPC
@@ -31,3 +34,4 @@ pub mod sink;
 pub mod source;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod writer;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use rand::Rng;
 use tokio::sync::{mpsc, watch};
 use yellowstone_grpc_proto::geyser::SubscribeRequestPing;
@@ -18,6 +18,7 @@ use crate::sink::{Batch, IndexedTransaction, Sink, SinkError, SlotStatus, WriteS
 use crate::source::{
     convert, is_replay_unavailable, subscribe, subscribe_request, GrpcSettings, SourceError, Update,
 };
+use crate::writer::{Writer, WriterError};
 
 /// Why the indexer stopped.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,9 @@ pub enum RunError {
     /// The database failed; the last committed batch and its checkpoint are intact.
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// The writer task ended without a database error (it panicked).
+    #[error("{0}")]
+    Writer(String),
     /// The endpoint cannot replay from the checkpoint and no RPC URL is configured.
     #[error("the endpoint cannot replay from slot {from} and backfill.rpc_url is not set")]
     GapWithoutBackfill {
@@ -71,9 +75,18 @@ enum SessionError {
     Fatal(RunError),
 }
 
-impl From<SinkError> for SessionError {
-    fn from(e: SinkError) -> Self {
-        SessionError::Fatal(RunError::Sink(e))
+impl From<WriterError> for RunError {
+    fn from(e: WriterError) -> Self {
+        match e {
+            WriterError::Sink(e) => RunError::Sink(e),
+            WriterError::Gone(why) => RunError::Writer(why),
+        }
+    }
+}
+
+impl From<WriterError> for SessionError {
+    fn from(e: WriterError) -> Self {
+        SessionError::Fatal(e.into())
     }
 }
 
@@ -81,7 +94,7 @@ struct Session<'a> {
     config: &'a Config,
     settings: GrpcSettings,
     programs: Vec<Pubkey>,
-    sink: &'a mut Sink,
+    writer: Writer,
     rpc: Option<RpcClient>,
     hooks: &'a Hooks,
     batch: Batch,
@@ -103,7 +116,7 @@ pub async fn run(
         connect_timeout: config.connect_timeout(),
         programs: programs.clone(),
     };
-    let mut sink = Sink::connect(
+    let sink = Sink::connect(
         &config.database.url,
         config.source.commitment,
         &config.source.stream_name,
@@ -116,14 +129,15 @@ pub async fn run(
         config: &config,
         settings,
         programs,
-        sink: &mut sink,
+        writer: Writer::spawn(sink, hooks.clone()),
         rpc,
         hooks: &hooks,
         batch: Batch::default(),
     };
     let result = session.run(&mut shutdown).await;
-    sink.close().await;
-    result
+    let closed = session.writer.close().await;
+    result?;
+    Ok(closed?)
 }
 
 /// Delay before reconnect attempt `attempt`: uniform in `[0, min(max, initial * 2^attempt)]`.
@@ -175,7 +189,8 @@ impl Session<'_> {
     /// One connection: from the checkpoint, or live plus a JSON-RPC backfill of the gap when
     /// the endpoint cannot replay that far back.
     async fn stream(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<End, SessionError> {
-        let checkpoint = self.sink.checkpoint().await?;
+        // resume from what is committed: everything queued before is written first
+        let checkpoint = self.writer.checkpoint().await?;
         if let Some(c) = checkpoint {
             self.hooks
                 .metrics
@@ -207,20 +222,25 @@ impl Session<'_> {
         mut backfill_from: Option<u64>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<End, SessionError> {
-        let (_client, mut requests, mut stream) = subscribe(&self.settings, from_slot)
+        let (_client, mut requests, stream) = subscribe(&self.settings, from_slot)
             .await
             .map_err(SessionError::Source)?;
         tracing::info!(endpoint = %self.settings.endpoint, from_slot, "subscribed");
         let metrics = Arc::clone(&self.hooks.metrics);
         let mut received = false;
+        let mut stream = stream.peekable();
         let mut ticker =
             tokio::time::interval(Duration::from_millis(self.config.batch.flush_interval_ms));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let prune_every = self.config.retention.prune_slots_interval_secs;
+        let mut pruner = tokio::time::interval(Duration::from_secs(prune_every.max(1)));
+        pruner.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => {
                     self.flush().await?;
+                    self.writer.settle().await?;
                     tracing::info!("shutdown: committed what was received");
                     return Ok(End::Shutdown);
                 }
@@ -278,11 +298,24 @@ impl Session<'_> {
                         }
                         Update::Skip => {}
                     }
-                    if self.batch.transactions.len() >= self.config.batch.max_transactions {
+                    // full, or caught up with a completed slot waiting: commit now rather
+                    // than at the next tick (a keeping-up indexer commits each slot as it
+                    // completes; a busy one fills its batches)
+                    let full = self.batch.transactions.len() >= self.config.batch.max_transactions;
+                    if full
+                        || (self.batch.checkpoint.is_some()
+                            && !matches!(
+                                std::pin::Pin::new(&mut stream).peek().now_or_never(),
+                                Some(Some(_))
+                            ))
+                    {
                         self.flush().await?;
                     }
                 }
                 _ = ticker.tick() => self.flush().await?,
+                _ = pruner.tick(), if prune_every > 0 => {
+                    self.writer.prune().await?;
+                }
             }
         }
     }
@@ -333,39 +366,13 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Hands the batch to the writer (waiting while it is a batch behind).
     async fn flush(&mut self) -> Result<(), SessionError> {
         if self.batch.is_empty() {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
-        let stats = self.sink.write(&batch).await?;
-        let metrics = &self.hooks.metrics;
-        metrics.committed(
-            stats.event_rows,
-            stats.transactions,
-            stats.failures,
-            stats.dead_slots,
-        );
-        if let Some(c) = batch.checkpoint {
-            metrics.checkpoint_slot.fetch_max(c, Ordering::Relaxed);
-        }
-        tracing::debug!(
-            transactions = batch.transactions.len(),
-            rows = stats.event_rows,
-            checkpoint = batch.checkpoint,
-            "committed"
-        );
-        if let Some(observer) = &self.hooks.observer {
-            let _ = observer.send(Committed {
-                signatures: batch
-                    .transactions
-                    .iter()
-                    .map(|t| t.signature.clone())
-                    .collect(),
-                at: Instant::now(),
-                stats,
-            });
-        }
+        self.writer.write(batch).await?;
         Ok(())
     }
 }

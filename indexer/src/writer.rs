@@ -1,0 +1,173 @@
+//! The sink on its own task, so the stream keeps being read and decoded while a batch is
+//! written: one batch is written while the next one fills, and at most one more waits (the
+//! stream is then back-pressured). Jobs run in the order they were submitted, so a
+//! checkpoint read or a prune after a write sees that write committed.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::run::{Committed, Hooks};
+use crate::sink::{Batch, Sink, SinkError};
+
+enum Job {
+    Write(Batch),
+    Checkpoint(oneshot::Sender<Result<Option<u64>, SinkError>>),
+    Prune,
+}
+
+/// Handle of the writer task.
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+    task: Option<JoinHandle<(Sink, Result<(), SinkError>)>>,
+    failure: Option<SinkError>,
+}
+
+/// The writer stopped: the database failed (the last committed batch and its checkpoint
+/// are intact), or its task ended unexpectedly.
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    /// The database failed.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The task panicked or was cancelled.
+    #[error("the writer task ended: {0}")]
+    Gone(String),
+}
+
+impl Writer {
+    /// Moves `sink` onto its own task; committed batches are reported through `hooks`.
+    pub fn spawn(sink: Sink, hooks: Hooks) -> Writer {
+        // one batch queued behind the one being written
+        let (jobs, mut queue) = mpsc::channel::<Job>(1);
+        let task = tokio::spawn(async move {
+            let mut sink = sink;
+            while let Some(job) = queue.recv().await {
+                let outcome = match job {
+                    Job::Write(batch) => write(&mut sink, &hooks, batch).await,
+                    Job::Checkpoint(reply) => {
+                        let _ = reply.send(sink.checkpoint().await);
+                        Ok(())
+                    }
+                    Job::Prune => sink.prune_slots().await.map(|removed| {
+                        tracing::debug!(removed, "slot bookkeeping pruned");
+                    }),
+                };
+                if let Err(e) = outcome {
+                    return (sink, Err(e));
+                }
+            }
+            (sink, Ok(()))
+        });
+        Writer {
+            jobs,
+            task: Some(task),
+            failure: None,
+        }
+    }
+
+    /// Queues `batch` (waits while one batch is written and another already waits).
+    pub async fn write(&mut self, batch: Batch) -> Result<(), WriterError> {
+        self.submit(Job::Write(batch)).await
+    }
+
+    /// Queues a prune of the slot bookkeeping.
+    pub async fn prune(&mut self) -> Result<(), WriterError> {
+        self.submit(Job::Prune).await
+    }
+
+    /// The checkpoint once everything queued before is committed.
+    pub async fn checkpoint(&mut self) -> Result<Option<u64>, WriterError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Checkpoint(reply)).await?;
+        match answer.await {
+            Ok(checkpoint) => Ok(checkpoint?),
+            Err(_) => Err(self.failure().await),
+        }
+    }
+
+    /// Waits until everything queued is committed.
+    pub async fn settle(&mut self) -> Result<(), WriterError> {
+        self.checkpoint().await.map(drop)
+    }
+
+    /// Writes what is queued, stops the task and closes the database connection.
+    pub async fn close(mut self) -> Result<(), WriterError> {
+        let Some(task) = self.task.take() else {
+            return Err(self.failure.take().map_or_else(
+                || WriterError::Gone("closed twice".into()),
+                WriterError::Sink,
+            ));
+        };
+        drop(self.jobs);
+        match task.await {
+            Ok((sink, outcome)) => {
+                sink.close().await;
+                Ok(outcome?)
+            }
+            Err(e) => Err(WriterError::Gone(e.to_string())),
+        }
+    }
+
+    async fn submit(&mut self, job: Job) -> Result<(), WriterError> {
+        if self.jobs.send(job).await.is_ok() {
+            return Ok(());
+        }
+        Err(self.failure().await)
+    }
+
+    /// Why the task stopped (it only stops on a failure while the handle is alive).
+    async fn failure(&mut self) -> WriterError {
+        if let Some(task) = self.task.take() {
+            match task.await {
+                Ok((sink, outcome)) => {
+                    sink.close().await;
+                    if let Err(e) = outcome {
+                        self.failure = Some(e);
+                    }
+                }
+                Err(e) => return WriterError::Gone(e.to_string()),
+            }
+        }
+        match self.failure.take() {
+            Some(e) => WriterError::Sink(e),
+            None => WriterError::Gone("stopped without an error".into()),
+        }
+    }
+}
+
+/// Writes one batch and reports it.
+async fn write(sink: &mut Sink, hooks: &Hooks, batch: Batch) -> Result<(), SinkError> {
+    let stats = sink.write(&batch).await?;
+    let metrics = &hooks.metrics;
+    metrics.committed(
+        stats.event_rows,
+        stats.transactions,
+        stats.failures,
+        stats.dead_slots,
+    );
+    if let Some(c) = batch.checkpoint {
+        metrics.checkpoint_slot.fetch_max(c, Ordering::Relaxed);
+    }
+    tracing::debug!(
+        transactions = batch.transactions.len(),
+        rows = stats.event_rows,
+        checkpoint = batch.checkpoint,
+        merged = stats.merged,
+        "committed"
+    );
+    if let Some(observer) = &hooks.observer {
+        let _ = observer.send(Committed {
+            signatures: batch
+                .transactions
+                .into_iter()
+                .map(|t| t.signature)
+                .collect(),
+            at: Instant::now(),
+            stats,
+        });
+    }
+    Ok(())
+}
