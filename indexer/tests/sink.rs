@@ -33,6 +33,29 @@ async fn migrations_are_applied_once_and_recorded() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    // V5's history indexes replace the key-only ones the state refresh used to walk past
+    let indexes: Vec<String> = second
+        .client()
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'storage_deal_proposed'
+             ORDER BY indexdef",
+            &[],
+        )
+        .await
+        .expect("indexes")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        indexes
+            .iter()
+            .any(|d| d.ends_with("(deal, slot, tx_index, instruction_index, event_index)")),
+        "{indexes:#?}"
+    );
+    assert!(
+        !indexes.iter().any(|d| d.ends_with("(deal)")),
+        "{indexes:#?}"
+    );
     second.close().await;
 }
 
