@@ -191,7 +191,7 @@ impl Default for BackfillConfig {
 impl Default for BatchConfig {
     fn default() -> Self {
         BatchConfig {
-            max_transactions: 1000,
+            max_transactions: 5000,
             flush_interval_ms: 100,
         }
     }

@@ -298,21 +298,24 @@ impl Session<'_> {
                         }
                         Update::Skip => {}
                     }
-                    // full, or caught up with a completed slot waiting: commit now rather
-                    // than at the next tick (a keeping-up indexer commits each slot as it
-                    // completes; a busy one fills its batches)
+                    // full: hand over, waiting if the writer is behind. Caught up with a
+                    // completed slot: offer it now rather than at the next tick (a
+                    // keeping-up indexer commits each slot as it completes; while the
+                    // writer is busy the batch keeps filling, so a busy indexer writes
+                    // fewer, larger batches)
                     let full = self.batch.transactions.len() >= self.config.batch.max_transactions;
-                    if full
-                        || (self.batch.checkpoint.is_some()
-                            && !matches!(
-                                std::pin::Pin::new(&mut stream).peek().now_or_never(),
-                                Some(Some(_))
-                            ))
-                    {
+                    if full {
                         self.flush().await?;
+                    } else if self.batch.checkpoint.is_some()
+                        && !matches!(
+                            std::pin::Pin::new(&mut stream).peek().now_or_never(),
+                            Some(Some(_))
+                        )
+                    {
+                        self.offer().await?;
                     }
                 }
-                _ = ticker.tick() => self.flush().await?,
+                _ = ticker.tick() => self.offer().await?,
                 _ = pruner.tick(), if prune_every > 0 => {
                     self.writer.prune().await?;
                 }
@@ -363,6 +366,19 @@ impl Session<'_> {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "backfilled"
         );
+        Ok(())
+    }
+
+    /// Hands the batch to the writer if it can take it now; otherwise the batch keeps
+    /// filling until the writer is free or the batch is full.
+    async fn offer(&mut self) -> Result<(), SessionError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        if let Some(batch) = self.writer.offer(batch).await? {
+            self.batch = batch;
+        }
         Ok(())
     }
 

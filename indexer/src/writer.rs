@@ -73,6 +73,19 @@ impl Writer {
         self.submit(Job::Write(batch)).await
     }
 
+    /// Queues `batch` if the writer can take it now; gives it back when a batch already
+    /// waits (the caller keeps filling it, so a busy writer gets fewer, larger batches).
+    pub async fn offer(&mut self, batch: Batch) -> Result<Option<Batch>, WriterError> {
+        match self.jobs.try_send(Job::Write(batch)) {
+            Ok(()) => Ok(None),
+            Err(mpsc::error::TrySendError::Full(Job::Write(batch))) => Ok(Some(batch)),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(WriterError::Gone(
+                "a queued job came back as another".into(),
+            )),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.failure().await),
+        }
+    }
+
     /// Queues a prune of the slot bookkeeping.
     pub async fn prune(&mut self) -> Result<(), WriterError> {
         self.submit(Job::Prune).await
