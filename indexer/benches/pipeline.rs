@@ -8,8 +8,18 @@
 //! networks, devices and deals. Everything runs on loopback: a throwaway PostgreSQL cluster
 //! (fsync off), the test Geyser server, the indexer with its default batching.
 //!
+//! Then the `depin-indexer` binary alone (a child process, default settings) indexes the
+//! load and `DEPIN_BENCH_SCALE` (default 10) times it, with its peak RSS; and the state
+//! refresh cost of the same load is compared between an empty database and one already
+//! holding the scaled load.
+//!
 //! `cargo bench -p depin-indexer --bench pipeline` (add
 //! `CARGO_PROFILE_BENCH_LTO=false CARGO_PROFILE_BENCH_CODEGEN_UNITS=16` for a quicker build).
+//! `DEPIN_BENCH_BATCH` overrides `batch.max_transactions` of the in-process runs;
+//! `DEPIN_PG_OPTIONS` passes server options to the throwaway clusters, e.g.
+//! `-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=15
+//! -c auto_explain.log_nested_statements=on -c logging_collector=on -c log_directory=/tmp/pglog`
+//! to see the plans of slow statements.
 
 #![allow(
     deprecated,
@@ -86,12 +96,17 @@ struct Run {
     rows: u64,
     batches: u64,
     latencies: Vec<Duration>,
+    state_refresh: Duration,
 }
 
-/// Streams `chain` through the indexer; `pace` spaces the slots (None: as fast as the
-/// indexer takes them).
-async fn index(chain: &[ChainTransaction], expected_rows: u64, pace: Option<Duration>) -> Run {
-    let pg = TempPostgres::start().await.expect("postgres");
+/// Streams `chain` through the indexer (in this process) into `pg`; `pace` spaces the
+/// slots (None: as fast as the indexer takes them).
+async fn index(
+    pg: &TempPostgres,
+    chain: &[ChainTransaction],
+    expected_rows: u64,
+    pace: Option<Duration>,
+) -> Run {
     let geyser = Arc::new(GeyserTestServer::start().await.expect("geyser"));
     geyser.record_send_times();
     let (observer, mut commits) = mpsc::unbounded_channel::<Committed>();
@@ -125,12 +140,14 @@ async fn index(chain: &[ChainTransaction], expected_rows: u64, pace: Option<Dura
     });
     let mut committed_at: HashMap<String, Instant> = HashMap::new();
     let (mut rows, mut batches, mut last) = (0u64, 0u64, started);
+    let mut state_refresh = Duration::ZERO;
     while rows < expected_rows {
         let c = tokio::time::timeout(Duration::from_secs(120), commits.recv())
             .await
             .expect("commits keep coming")
             .expect("observer open");
         rows += c.stats.event_rows;
+        state_refresh += c.stats.state_refresh;
         batches += 1;
         last = c.at;
         for s in c.signatures {
@@ -156,7 +173,89 @@ async fn index(chain: &[ChainTransaction], expected_rows: u64, pace: Option<Dura
         rows,
         batches,
         latencies,
+        state_refresh,
     }
+}
+
+/// Streams `chain` through the `depin-indexer` binary (a child process, default settings)
+/// into `pg`; returns the time until every row was committed and the binary's peak
+/// resident set (`VmHWM`, KiB), read before it is stopped.
+async fn index_in_child(
+    pg: &TempPostgres,
+    chain: &[ChainTransaction],
+    expected_rows: u64,
+) -> (Duration, u64) {
+    let geyser = GeyserTestServer::start().await.expect("geyser");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_file = dir.path().join("indexer.toml");
+    std::fs::write(
+        &config_file,
+        format!(
+            "[source]\ncommitment = \"confirmed\"\nstart_slot = {}\n",
+            chain[0].slot
+        ),
+    )
+    .expect("config file");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_depin-indexer"))
+        .arg("--config")
+        .arg(&config_file)
+        .env("DEPIN_INDEXER_ENDPOINT", geyser.endpoint())
+        .env("DATABASE_URL", pg.url())
+        .env("DEPIN_INDEXER_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the indexer binary");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while geyser.subscriptions() == 0 {
+        assert!(Instant::now() < deadline, "the indexer did not subscribe");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    let started = Instant::now();
+    for update in stream_updates(chain) {
+        geyser.push(update).await;
+    }
+    // done when the checkpoint reaches the last slot (a cheap query, so the polling does
+    // not compete with the indexer); then every row is counted once
+    let last_slot = chain.last().map_or(0, |t| t.slot) as i64;
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        let checkpoint: Option<i64> = client
+            .query_opt("SELECT slot FROM indexer_checkpoint", &[])
+            .await
+            .expect("checkpoint")
+            .map(|r| r.get(0));
+        if checkpoint >= Some(last_slot) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the binary did not index the load in time"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let elapsed = started.elapsed();
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM events", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(rows as u64, expected_rows, "every row once");
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let peak_kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    child.kill().expect("stop the binary");
+    let _ = child.wait();
+    (elapsed, peak_kib)
 }
 
 /// Binary COPY of the same rows straight into the event tables (no staging, no conflict
@@ -224,7 +323,11 @@ async fn main() {
         .into_iter()
         .filter(|t| t.account_keys.iter().any(|k| programs.contains(k)))
         .collect();
-    let chain = lay_out(replicate(&recorded, copies), FIRST_SLOT, PER_SLOT);
+    let scale: u64 = std::env::var("DEPIN_BENCH_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let chain = lay_out(replicate(&recorded, 1..=copies), FIRST_SLOT, PER_SLOT);
     let tables = rows_of(&chain);
     let total = row_count(&tables);
     println!(
@@ -236,16 +339,31 @@ async fn main() {
         PER_SLOT
     );
 
-    let copy_time = plain_copy(&tables).await;
+    // the median of three, each into a fresh cluster (a single COPY varies by +-20% here)
+    let mut copy_times = Vec::new();
+    for _ in 0..3 {
+        copy_times.push(plain_copy(&tables).await);
+    }
+    copy_times.sort();
+    let copy_time = copy_times[1];
     let copy_rate = total as f64 / copy_time.as_secs_f64();
     println!(
-        "binary COPY baseline   {:>9.0} rows/s  ({} rows in {:.3} s, one transaction)",
+        "binary COPY baseline   {:>9.0} rows/s  ({} rows in {:.3} s, one transaction; median of {:.3} / {:.3} / {:.3} s)",
         copy_rate,
         total,
-        copy_time.as_secs_f64()
+        copy_time.as_secs_f64(),
+        copy_times[0].as_secs_f64(),
+        copy_times[1].as_secs_f64(),
+        copy_times[2].as_secs_f64()
     );
 
-    let saturated = index(&chain, total, None).await;
+    let saturated = index(
+        &TempPostgres::start().await.expect("postgres"),
+        &chain,
+        total,
+        None,
+    )
+    .await;
     assert_eq!(saturated.rows, total, "every row indexed once");
     let rate = saturated.rows as f64 / saturated.elapsed.as_secs_f64();
     println!(
@@ -266,7 +384,13 @@ async fn main() {
     let paced_rows = row_count(&rows_of(&paced_chain));
     let txs_per_sec = (rate / (total as f64 / chain.len() as f64)) / 2.0;
     let slot_every = Duration::from_secs_f64(PER_SLOT as f64 / txs_per_sec);
-    let paced = index(&paced_chain, paced_rows, Some(slot_every)).await;
+    let paced = index(
+        &TempPostgres::start().await.expect("postgres"),
+        &paced_chain,
+        paced_rows,
+        Some(slot_every),
+    )
+    .await;
     println!(
         "indexer, paced at {:.0} tx/s (one {}-tx slot every {:.1} ms): latency p50 {:.1} ms, p99 {:.1} ms over {} transactions",
         txs_per_sec,
@@ -275,5 +399,45 @@ async fn main() {
         percentile(&paced.latencies, 0.50).as_secs_f64() * 1e3,
         percentile(&paced.latencies, 0.99).as_secs_f64() * 1e3,
         paced.latencies.len()
+    );
+
+    // memory: the binary alone (a child process), at this load and at `scale` times it
+    let pg = TempPostgres::start().await.expect("postgres");
+    let (time_1x, rss_1x) = index_in_child(&pg, &chain, total).await;
+    drop(pg);
+    let big = lay_out(
+        replicate(&recorded, copies + 1..=copies * (scale + 1)),
+        FIRST_SLOT,
+        PER_SLOT,
+    );
+    let big_rows = row_count(&rows_of(&big));
+    let pg = TempPostgres::start().await.expect("postgres");
+    let (time_big, rss_big) = index_in_child(&pg, &big, big_rows).await;
+    for (label, rows, time, rss) in [
+        ("1x", total, time_1x, rss_1x),
+        (&format!("{scale}x") as &str, big_rows, time_big, rss_big),
+    ] {
+        println!(
+            "depin-indexer binary, {label} load: {} rows in {:.3} s = {:.0} events/s, peak RSS {:.1} MiB",
+            rows,
+            time.as_secs_f64(),
+            rows as f64 / time.as_secs_f64(),
+            rss as f64 / 1024.0
+        );
+    }
+
+    // state refresh with `scale` times the load already stored: the same load again (new
+    // slots, its own keys) into the database the big run filled
+    let after = big.last().map(|t| t.slot + 1).unwrap_or(FIRST_SLOT);
+    drop(big);
+    let again = lay_out(replicate(&recorded, 1..=copies), after, PER_SLOT);
+    let loaded = index(&pg, &again, total, None).await;
+    let per_row = |r: &Run| r.state_refresh.as_secs_f64() * 1e6 / r.rows as f64;
+    println!(
+        "state refresh of the same load: {:.1} us per event row into an empty database, {:.1} us per event row with {} rows stored ({:.2}x)",
+        per_row(&saturated),
+        per_row(&loaded),
+        big_rows,
+        per_row(&loaded) / per_row(&saturated)
     );
 }

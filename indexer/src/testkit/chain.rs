@@ -223,12 +223,16 @@ pub fn rpc_transaction(tx: &ChainTransaction) -> Json {
     })
 }
 
-/// `copies` more instances of `transactions` for load tests: in copy `c` every account
-/// address that is not a program id (and every signature) is replaced by a copy-specific
-/// one, everywhere it occurs (account keys and event payloads), so each copy is a separate
-/// set of networks, devices and deals with the same history. Program ids stay, so the
-/// copies decode as the programs' own events.
-pub fn replicate(transactions: &[ProcessedTransaction], copies: u64) -> Vec<ProcessedTransaction> {
+/// Instances `copies` (e.g. `1..=400`) of `transactions` for load tests: in copy `c` every
+/// account address that is not a program id (and every signature) is replaced by a
+/// copy-specific one, everywhere it occurs (account keys and event payloads), so each copy
+/// is a separate set of networks, devices and deals with the same history, and disjoint
+/// ranges give disjoint loads. Program ids stay, so the copies decode as the programs' own
+/// events.
+pub fn replicate(
+    transactions: &[ProcessedTransaction],
+    copies: std::ops::RangeInclusive<u64>,
+) -> Vec<ProcessedTransaction> {
     use std::collections::{HashMap, HashSet};
 
     let mut programs = HashSet::new();
@@ -253,7 +257,7 @@ pub fn replicate(transactions: &[ProcessedTransaction], copies: u64) -> Vec<Proc
         .collect();
 
     let mut out = Vec::new();
-    for copy in 1..=copies {
+    for copy in copies {
         let mask = |len: usize, salt: u64| -> Vec<u8> {
             // splitmix64 stream seeded by the copy
             let mut state = copy.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;

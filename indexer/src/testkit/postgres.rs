@@ -167,10 +167,12 @@ impl TempPostgres {
             ]),
         )?;
         let port = free_port()?;
+        // DEPIN_PG_OPTIONS: more server options, for diagnostics (e.g. auto_explain)
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off",
-            cluster.dir.display()
+             -c synchronous_commit=off -c full_page_writes=off {}",
+            cluster.dir.display(),
+            std::env::var("DEPIN_PG_OPTIONS").unwrap_or_default()
         );
         cluster.run(
             "pg_ctl start",
