@@ -306,8 +306,15 @@ impl Sink {
             }
             other => other?,
         };
-        for t in &batch.transactions {
-            self.recent.insert(&t.signature, t.slot);
+        if stats.dead_slots > 0 {
+            // rows of removed slots are gone (a transaction of theirs may land again in
+            // another slot and must then be written): forget, and let the primary keys
+            // judge until the window fills again
+            self.recent = Recent::default();
+        } else {
+            for t in &batch.transactions {
+                self.recent.insert(&t.signature, t.slot);
+            }
         }
         if let Some(newest) = batch.transactions.iter().map(|t| t.slot).max() {
             self.recent

@@ -450,3 +450,55 @@ async fn pruned_slots_leave_their_rows_finalized() {
     assert_eq!(sink.prune_slots().await.expect("prune again"), 1);
     sink.close().await;
 }
+
+/// A transaction whose slot died lost its rows; landing again in another slot, it must be
+/// written again even though the sink saw it before.
+#[tokio::test]
+async fn a_transaction_of_a_dead_slot_is_written_again_when_it_lands_elsewhere() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Processed, "main")
+        .await
+        .expect("sink");
+    let deal = Pubkey::new_from_array([6; 32]);
+    let first = transaction("moving", 40, vec![proposed(deal, 0, 100)]);
+    sink.write(&Batch {
+        transactions: vec![first.clone()],
+        ..Batch::default()
+    })
+    .await
+    .expect("first landing");
+    let died = sink
+        .write(&Batch {
+            slots: vec![SlotUpdate {
+                slot: 40,
+                parent: Some(39),
+                status: SlotStatus::Dead,
+            }],
+            ..Batch::default()
+        })
+        .await
+        .expect("slot 40 dies");
+    assert_eq!(died.dead_slots, 1);
+    assert_eq!(
+        count(&sink, "SELECT count(*) FROM storage_deal_proposed").await,
+        0
+    );
+    let again = sink
+        .write(&Batch {
+            transactions: vec![IndexedTransaction { slot: 42, ..first }],
+            ..Batch::default()
+        })
+        .await
+        .expect("second landing");
+    assert_eq!((again.transactions, again.event_rows), (1, 1));
+    assert_eq!(
+        count(
+            &sink,
+            "SELECT count(*) FROM storage_deal_proposed WHERE slot = 42"
+        )
+        .await,
+        1
+    );
+    assert_eq!(deal_row(&sink, deal).await.get::<_, String>(0), "proposed");
+    sink.close().await;
+}
