@@ -6,6 +6,17 @@
 -- Rows no longer carry a commitment, so finalizing a slot is one small update of `slots`
 -- instead of a rewrite of every row in it. `depin_commitment(slot)` gives a row's level.
 
+-- an existing database keeps its rows' levels: each slot gets at least the level its
+-- transactions were stored at
+INSERT INTO slots (slot, status)
+SELECT slot, (ARRAY['processed', 'confirmed', 'finalized'])[
+           max(array_position(ARRAY['processed', 'confirmed', 'finalized'], commitment))]
+FROM indexed_transactions GROUP BY slot
+ON CONFLICT (slot) DO UPDATE SET status = EXCLUDED.status
+WHERE slots.status <> 'dead'
+  AND array_position(ARRAY['processed', 'confirmed', 'finalized'], EXCLUDED.status)
+    > array_position(ARRAY['processed', 'confirmed', 'finalized'], slots.status);
+
 DROP FUNCTION depin_set_commitment(BIGINT[], TEXT);
 DROP FUNCTION depin_apply_slots(BIGINT[], BIGINT[], TEXT[], TEXT);
 -- the event tables inherit the column, so dropping it from the parent drops it everywhere

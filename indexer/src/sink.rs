@@ -187,6 +187,21 @@ pub struct Sink {
     recent: Recent,
 }
 
+/// Applies the embedded migrations (`migrations/`) that are not yet recorded, up to version
+/// `target` (all when `None`). [`Sink::connect`] applies them all; a target lets a test
+/// upgrade a database holding data from an older schema.
+pub async fn migrate(client: &mut Client, target: Option<i32>) -> Result<(), SinkError> {
+    let mut runner = embedded::migrations::runner();
+    if let Some(version) = target {
+        runner = runner.set_target(refinery::Target::Version(version));
+    }
+    let report = runner.run_async(client).await?;
+    for migration in report.applied_migrations() {
+        tracing::info!(migration = %migration, "migration applied");
+    }
+    Ok(())
+}
+
 fn i64_of(v: u64, what: &str) -> Result<i64, SinkError> {
     i64::try_from(v).map_err(|_| SinkError::OutOfRange(format!("{what} {v}")))
 }
@@ -218,12 +233,7 @@ impl Sink {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        let report = embedded::migrations::runner()
-            .run_async(&mut client)
-            .await?;
-        for migration in report.applied_migrations() {
-            tracing::info!(migration = %migration, "migration applied");
-        }
+        migrate(&mut client, None).await?;
         let mut staging = String::new();
         for table in TABLES
             .iter()

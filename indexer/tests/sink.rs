@@ -6,8 +6,8 @@ use anchor_lang::prelude::Pubkey;
 use depin_indexer::decode::{DecodedTransaction, EventRecord, EventSource};
 use depin_indexer::events::{storage, Event};
 use depin_indexer::sink::{
-    Batch, Commitment, IndexedTransaction, Sink, SinkError, SlotStatus, SlotUpdate, Source,
-    RECENT_SLOTS,
+    migrate, Batch, Commitment, IndexedTransaction, Sink, SinkError, SlotStatus, SlotUpdate,
+    Source, RECENT_SLOTS,
 };
 use depin_indexer::testkit::postgres::TempPostgres;
 
@@ -501,4 +501,54 @@ async fn a_transaction_of_a_dead_slot_is_written_again_when_it_lands_elsewhere()
     );
     assert_eq!(deal_row(&sink, deal).await.get::<_, String>(0), "proposed");
     sink.close().await;
+}
+
+/// V5 moves commitment from the rows to the slots: a database upgraded with data keeps its
+/// rows' levels.
+#[tokio::test]
+async fn upgrading_to_slot_commitment_keeps_the_rows_levels() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let (mut client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    migrate(&mut client, Some(4))
+        .await
+        .expect("schema before V5");
+    client
+        .batch_execute(
+            "INSERT INTO indexed_transactions
+                 (signature, slot, tx_index, commitment, events, failures, source) VALUES
+                 ('a', 7, 0, 'finalized', 1, 0, 'grpc'), ('b', 8, 0, 'confirmed', 0, 0, 'grpc');
+             INSERT INTO storage_deal_cancelled
+                 (signature, instruction_index, event_index, slot, tx_index, commitment, deal,
+                  refunded) VALUES ('a', 0, 0, 7, 0, 'finalized', 'deal', 5);
+             INSERT INTO slots (slot, status) VALUES (8, 'processed');",
+        )
+        .await
+        .expect("rows at the old schema");
+    migrate(&mut client, None).await.expect("V5 and later");
+    let level = |slot: i64| {
+        let client = &client;
+        async move {
+            client
+                .query_one("SELECT depin_commitment($1)", &[&slot])
+                .await
+                .expect("commitment")
+                .get::<_, Option<String>>(0)
+        }
+    };
+    assert_eq!(level(7).await.as_deref(), Some("finalized"));
+    assert_eq!(
+        level(8).await.as_deref(),
+        Some("confirmed"),
+        "raised to its rows' level"
+    );
+    assert_eq!(level(9).await, None, "a slot never seen");
+    let refunded: String = client
+        .query_one("SELECT refunded::text FROM storage_deal_cancelled", &[])
+        .await
+        .expect("row kept")
+        .get(0);
+    assert_eq!(refunded, "5");
 }
