@@ -22,7 +22,6 @@ enum Job {
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
     task: Option<JoinHandle<(Sink, Result<(), SinkError>)>>,
-    failure: Option<SinkError>,
 }
 
 /// The writer stopped: the database failed (the last committed batch and its checkpoint
@@ -64,7 +63,6 @@ impl Writer {
         Writer {
             jobs,
             task: Some(task),
-            failure: None,
         }
     }
 
@@ -79,9 +77,9 @@ impl Writer {
         match self.jobs.try_send(Job::Write(batch)) {
             Ok(()) => Ok(None),
             Err(mpsc::error::TrySendError::Full(Job::Write(batch))) => Ok(Some(batch)),
-            Err(mpsc::error::TrySendError::Full(_)) => Err(WriterError::Gone(
-                "a queued job came back as another".into(),
-            )),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                Err(WriterError::Gone("try_send gave back another job".into()))
+            }
             Err(mpsc::error::TrySendError::Closed(_)) => Err(self.failure().await),
         }
     }
@@ -106,13 +104,11 @@ impl Writer {
         self.checkpoint().await.map(drop)
     }
 
-    /// Writes what is queued, stops the task and closes the database connection.
+    /// Writes what is queued, stops the task and closes the database connection. After a
+    /// failure already reported by another call there is nothing left to close.
     pub async fn close(mut self) -> Result<(), WriterError> {
         let Some(task) = self.task.take() else {
-            return Err(self.failure.take().map_or_else(
-                || WriterError::Gone("closed twice".into()),
-                WriterError::Sink,
-            ));
+            return Ok(());
         };
         drop(self.jobs);
         match task.await {
@@ -131,22 +127,20 @@ impl Writer {
         Err(self.failure().await)
     }
 
-    /// Why the task stopped (it only stops on a failure while the handle is alive).
+    /// Why the task stopped (while the handle lives, it only stops on a failure).
     async fn failure(&mut self) -> WriterError {
-        if let Some(task) = self.task.take() {
-            match task.await {
-                Ok((sink, outcome)) => {
-                    sink.close().await;
-                    if let Err(e) = outcome {
-                        self.failure = Some(e);
-                    }
+        let Some(task) = self.task.take() else {
+            return WriterError::Gone("the writer already stopped".into());
+        };
+        match task.await {
+            Ok((sink, outcome)) => {
+                sink.close().await;
+                match outcome {
+                    Err(e) => WriterError::Sink(e),
+                    Ok(()) => WriterError::Gone("stopped without an error".into()),
                 }
-                Err(e) => return WriterError::Gone(e.to_string()),
             }
-        }
-        match self.failure.take() {
-            Some(e) => WriterError::Sink(e),
-            None => WriterError::Gone("stopped without an error".into()),
+            Err(e) => WriterError::Gone(e.to_string()),
         }
     }
 }

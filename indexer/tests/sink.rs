@@ -1,15 +1,18 @@
 //! The sink's own guarantees against a real PostgreSQL server: migrations applied once and
 //! recorded, one writer per database, out-of-range input refused whole, duplicates written
-//! once, one deal lifecycle per state row, slot bookkeeping pruned.
+//! once, one deal lifecycle per state row, slot bookkeeping pruned, an upgrade keeping row
+//! levels, the writer task's order and failure.
 
 use anchor_lang::prelude::Pubkey;
 use depin_indexer::decode::{DecodedTransaction, EventRecord, EventSource};
 use depin_indexer::events::{storage, Event};
+use depin_indexer::run::Hooks;
 use depin_indexer::sink::{
     migrate, Batch, Commitment, IndexedTransaction, Sink, SinkError, SlotStatus, SlotUpdate,
     Source, RECENT_SLOTS,
 };
 use depin_indexer::testkit::postgres::TempPostgres;
+use depin_indexer::writer::{Writer, WriterError};
 
 #[tokio::test]
 async fn migrations_are_applied_once_and_recorded() {
@@ -551,4 +554,55 @@ async fn upgrading_to_slot_commitment_keeps_the_rows_levels() {
         .expect("row kept")
         .get(0);
     assert_eq!(refunded, "5");
+}
+
+/// The writer task: batches are committed in order behind a checkpoint read; when the
+/// database goes away, the failure comes back from the next call as a database error, and
+/// nothing is reported as committed.
+#[tokio::test]
+async fn the_writer_commits_in_order_and_reports_a_database_failure() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let (observer, mut commits) = tokio::sync::mpsc::unbounded_channel();
+    let hooks = Hooks {
+        observer: Some(observer),
+        ..Hooks::default()
+    };
+    let mut writer = Writer::spawn(sink, hooks);
+    for slot in 50..53 {
+        writer
+            .write(Batch {
+                transactions: vec![transaction(&format!("w-{slot}"), slot, Vec::new())],
+                checkpoint: Some(slot),
+                ..Batch::default()
+            })
+            .await
+            .expect("queued");
+    }
+    assert_eq!(writer.checkpoint().await.expect("checkpoint"), Some(52));
+    for slot in 50..53 {
+        let committed = commits.try_recv().expect("reported in order");
+        assert_eq!(committed.signatures, vec![format!("w-{slot}")]);
+    }
+
+    // the database stops: the next write fails in the task, the call after reports it
+    drop(pg);
+    let queued = writer
+        .write(Batch {
+            transactions: vec![transaction("lost", 60, Vec::new())],
+            ..Batch::default()
+        })
+        .await;
+    let failed = match queued {
+        Err(e) => e,
+        Ok(()) => writer.settle().await.expect_err("the write failed"),
+    };
+    assert!(matches!(failed, WriterError::Sink(_)), "{failed}");
+    assert!(commits.try_recv().is_err(), "nothing reported as committed");
+    writer
+        .close()
+        .await
+        .expect("already stopped: nothing to close");
 }
