@@ -350,11 +350,14 @@ impl Sink {
         };
         // a transaction's first slot is its `indexed_transactions` row; `transaction_slots`
         // holds the other slots it was seen in (forks), so the one that survives keeps it
+        // (a delivery in its own slot again records nothing)
         let (signatures, slots, indices) = &staged.seen_again;
         if !signatures.is_empty() {
             tx.execute(
                 "INSERT INTO transaction_slots (signature, slot, tx_index)
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(s, n, i)
+                 WHERE NOT EXISTS (SELECT 1 FROM indexed_transactions t
+                                   WHERE t.signature = u.s AND t.slot = u.n)
                  ON CONFLICT DO NOTHING",
                 &[signatures, slots, indices],
             )
@@ -555,8 +558,8 @@ struct Staged {
 
 /// The rows of `batch`: every row of the transactions marked in `fresh`, and for the others
 /// only the slot they were seen in again. On the merging path (`path`), where whether a
-/// transaction is stored is not known, every transaction's slot is recorded as seen again
-/// (a duplicate of its own slot is skipped by the conflict check).
+/// transaction is stored is not known, every transaction's slot is listed as seen again
+/// (the insert skips a transaction's own slot).
 fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkError> {
     let mut transactions = Vec::with_capacity(batch.transactions.len());
     let mut seen_again = (Vec::new(), Vec::new(), Vec::new());
