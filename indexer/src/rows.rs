@@ -498,8 +498,11 @@ pub enum StateKey {
     Position(String),
     /// `device_bonds`.
     Bond(String),
-    /// `reward_epochs`: config and epoch.
+    /// `reward_epochs`: config and epoch (a root event: the row is recomputed).
     Epoch(String, u64),
+    /// `reward_epochs`: config and epoch whose claim totals a claim adds to (the sink adds
+    /// the batch's claims to the row rather than summing the whole epoch again).
+    EpochClaims(String, u64),
     /// `reward_claims`: config and device.
     Claim(String, String),
     /// `deals`.
@@ -543,7 +546,7 @@ pub fn state_keys(event: &Event) -> Vec<StateKey> {
             rewards::Event::RootProposed(e) => vec![Epoch(s(&e.config), e.epoch)],
             rewards::Event::RootFinalized(e) => vec![Epoch(s(&e.config), e.epoch)],
             rewards::Event::RewardsClaimed(e) => vec![
-                Epoch(s(&e.config), e.epoch),
+                EpochClaims(s(&e.config), e.epoch),
                 Claim(s(&e.config), s(&e.device)),
             ],
         },

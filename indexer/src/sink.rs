@@ -22,6 +22,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Transaction};
 
 use crate::decode::DecodedTransaction;
+use crate::events::{rewards, Event};
 use crate::rows::{event_row, state_keys, StateKey, Value, KEY_COLUMNS, TABLES};
 
 mod embedded {
@@ -371,7 +372,7 @@ impl Sink {
             .await?;
         }
         let rows_done = started.elapsed();
-        refresh_state(&tx, &staged.keys).await?;
+        refresh_state(&tx, &staged, path).await?;
         let state_done = started.elapsed();
         if !batch.slots.is_empty() {
             let mut slots = Vec::with_capacity(batch.slots.len());
@@ -554,6 +555,8 @@ struct Staged {
     slots: Vec<i64>,
     seen_again: (Vec<String>, Vec<i64>, Vec<i64>),
     keys: BTreeSet<StateKey>,
+    /// Claimed amount and number of claims per (config, epoch) in the batch's new rows.
+    claims: BTreeMap<(String, u64), (u128, i64)>,
 }
 
 /// The rows of `batch`: every row of the transactions marked in `fresh`, and for the others
@@ -566,6 +569,7 @@ fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkE
     let mut failures = Vec::new();
     let mut events: BTreeMap<&'static str, Vec<Vec<Value>>> = BTreeMap::new();
     let mut keys = BTreeSet::new();
+    let mut claims: BTreeMap<(String, u64), (u128, i64)> = BTreeMap::new();
     let mut slots = BTreeSet::new();
     for (i, t) in batch.transactions.iter().enumerate() {
         let slot = i64_of(t.slot, "slot")?;
@@ -607,6 +611,11 @@ fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkE
             values.extend(row.values);
             events.entry(row.table).or_default().push(values);
             keys.extend(state_keys(&record.event));
+            if let Event::Rewards(rewards::Event::RewardsClaimed(c)) = &record.event {
+                let total = claims.entry((c.config.to_string(), c.epoch)).or_default();
+                total.0 += u128::from(c.amount);
+                total.1 += 1;
+            }
         }
         for (i, f) in t.decoded.failures.iter().enumerate() {
             failures.push(vec![
@@ -666,6 +675,7 @@ fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkE
         slots: slots.into_iter().collect(),
         seen_again,
         keys,
+        claims,
     })
 }
 
@@ -707,13 +717,26 @@ async fn copy_in(
     Ok(())
 }
 
-/// Recomputes the current-state rows of `keys`.
-async fn refresh_state(tx: &Transaction<'_>, keys: &BTreeSet<StateKey>) -> Result<(), SinkError> {
+/// Brings the current-state rows the batch touched up to date: each recomputed from its
+/// events, except the claim totals of reward epochs, to which the direct path adds the
+/// batch's claims (summing an epoch's claims again at every batch would cost in proportion
+/// to the epoch's claims). The merging path, where some rows may already have been stored,
+/// recomputes those too.
+async fn refresh_state(tx: &Transaction<'_>, staged: &Staged, path: Path) -> Result<(), SinkError> {
     let mut single: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut epochs = (Vec::new(), Vec::new());
     let mut claims = (Vec::new(), Vec::new());
     let mut intervals = (Vec::new(), Vec::new());
-    for key in keys {
+    let recomputed: BTreeSet<(&String, &u64)> = staged
+        .keys
+        .iter()
+        .filter_map(|k| match k {
+            StateKey::Epoch(c, e) => Some((c, e)),
+            _ => None,
+        })
+        .collect();
+    let mut added = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for key in &staged.keys {
         match key {
             StateKey::Network(k) => single.entry("networks").or_default().push(k.clone()),
             StateKey::Maker(k) => single.entry("makers").or_default().push(k.clone()),
@@ -724,6 +747,22 @@ async fn refresh_state(tx: &Transaction<'_>, keys: &BTreeSet<StateKey>) -> Resul
             StateKey::Epoch(c, e) => {
                 epochs.0.push(c.clone());
                 epochs.1.push(e.to_string());
+            }
+            StateKey::EpochClaims(c, e) if recomputed.contains(&(c, e)) => {}
+            StateKey::EpochClaims(c, e) if path == Path::Merge => {
+                epochs.0.push(c.clone());
+                epochs.1.push(e.to_string());
+            }
+            StateKey::EpochClaims(c, e) => {
+                let (amount, count) = staged
+                    .claims
+                    .get(&(c.clone(), *e))
+                    .copied()
+                    .unwrap_or_default();
+                added.0.push(c.clone());
+                added.1.push(e.to_string());
+                added.2.push(amount.to_string());
+                added.3.push(count);
             }
             StateKey::Claim(c, d) => {
                 claims.0.push(c.clone());
@@ -755,6 +794,16 @@ async fn refresh_state(tx: &Transaction<'_>, keys: &BTreeSet<StateKey>) -> Resul
         tx.execute(
             "SELECT depin_refresh_reward_epochs($1, $2::text[]::numeric[])",
             &[&epochs.0, &epochs.1],
+        )
+        .await?;
+    }
+    if !added.0.is_empty() {
+        tx.execute(
+            "UPDATE reward_epochs e SET claimed = e.claimed + d.amount, claims = e.claims + d.n
+             FROM unnest($1::text[], $2::text[]::numeric[], $3::text[]::numeric[], $4::bigint[])
+                  AS d(config, epoch, amount, n)
+             WHERE e.config = d.config AND e.epoch = d.epoch",
+            &[&added.0, &added.1, &added.2, &added.3],
         )
         .await?;
     }

@@ -5,7 +5,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use depin_indexer::decode::{DecodedTransaction, EventRecord, EventSource};
-use depin_indexer::events::{storage, Event};
+use depin_indexer::events::{rewards, storage, Event};
 use depin_indexer::run::Hooks;
 use depin_indexer::sink::{
     migrate, Batch, Commitment, IndexedTransaction, Sink, SinkError, SlotStatus, SlotUpdate,
@@ -609,4 +609,96 @@ async fn the_writer_commits_in_order_and_reports_a_database_failure() {
         .close()
         .await
         .expect("already stopped: nothing to close");
+}
+
+/// Claimed amount and claim count of epoch 1.
+async fn epoch_totals(sink: &Sink) -> (String, i64) {
+    let row = sink
+        .client()
+        .query_one(
+            "SELECT claimed::text, claims FROM reward_epochs WHERE epoch = 1",
+            &[],
+        )
+        .await
+        .expect("epoch row");
+    (row.get(0), row.get(1))
+}
+
+fn claimed(config: Pubkey, device: u8, amount: u64) -> Event {
+    Event::Rewards(rewards::Event::RewardsClaimed(rewards::RewardsClaimed {
+        config,
+        device: Pubkey::new_from_array([device; 32]),
+        owner: Pubkey::new_from_array([device; 32]),
+        epoch: 1,
+        amount,
+        total_claimed: amount,
+    }))
+}
+
+/// An epoch's claim totals grow by each batch's new claims (not summed again over the
+/// epoch), and stay exact when a batch is merged and when a slot with a claim dies.
+#[tokio::test]
+async fn epoch_claim_totals_add_up_on_every_path() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Processed, "main")
+        .await
+        .expect("sink");
+    let config = Pubkey::new_from_array([11; 32]);
+    let root = Event::Rewards(rewards::Event::RootProposed(rewards::RootProposed {
+        config,
+        epoch: 1,
+        oracle: Pubkey::new_from_array([12; 32]),
+        root: [1; 32],
+        cumulative_total: 1_000,
+        votes: 1,
+    }));
+    let write = |transactions: Vec<IndexedTransaction>| Batch {
+        transactions,
+        ..Batch::default()
+    };
+    sink.write(&write(vec![transaction("root", 100, vec![root])]))
+        .await
+        .expect("root");
+    let a = transaction("claim-a", 101, vec![claimed(config, 1, 100)]);
+    let b = transaction("claim-b", 101, vec![claimed(config, 2, 50)]);
+    sink.write(&write(vec![a.clone(), b.clone()]))
+        .await
+        .expect("claims");
+    assert_eq!(epoch_totals(&sink).await, ("150".into(), 2));
+    // a remembered duplicate adds nothing
+    sink.write(&write(vec![
+        a,
+        transaction("claim-c", 102, vec![claimed(config, 3, 25)]),
+    ]))
+    .await
+    .expect("duplicate and a new claim");
+    assert_eq!(epoch_totals(&sink).await, ("175".into(), 3));
+
+    // a duplicate the sink does not remember: the batch is merged and totals recomputed
+    let far = 102 + RECENT_SLOTS + 10;
+    sink.write(&write(vec![transaction("far", far, Vec::new())]))
+        .await
+        .expect("far");
+    sink.close().await;
+    let mut sink = Sink::connect(pg.url(), Commitment::Processed, "main")
+        .await
+        .expect("restart");
+    let d = transaction("claim-d", far + 1, vec![claimed(config, 4, 10)]);
+    let merged = sink.write(&write(vec![b, d])).await.expect("merged");
+    assert!(merged.merged);
+    assert_eq!(epoch_totals(&sink).await, ("185".into(), 4));
+
+    // the slot of claim-d dies: its claim leaves the totals
+    sink.write(&Batch {
+        slots: vec![SlotUpdate {
+            slot: far + 1,
+            parent: Some(far),
+            status: SlotStatus::Dead,
+        }],
+        ..Batch::default()
+    })
+    .await
+    .expect("dead slot");
+    assert_eq!(epoch_totals(&sink).await, ("175".into(), 3));
+    sink.close().await;
 }
