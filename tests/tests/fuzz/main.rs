@@ -19,8 +19,9 @@
 //!
 //! `FUZZ_CASES` (default 4), `FUZZ_STEPS` (default 150) and `FUZZ_SEED` (default fixed) size
 //! the run; a failure prints the case's seed and its steps so far, and
-//! `FUZZ_SEED=<seed> FUZZ_CASES=1` replays it (addresses differ from run to run, the
-//! decisions do not).
+//! `FUZZ_SEED=<seed> FUZZ_CASES=1` replays it. Every case starts its clock at the same
+//! time, so a seed's decisions and outcomes are the same from run to run (only addresses
+//! differ).
 
 #![allow(
     deprecated,
@@ -127,6 +128,9 @@ impl Ctx {
     }
 }
 
+/// Unix time every case starts at (after any wall clock this suite will run under).
+const START_TIME: i64 = 4_000_000_000;
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -139,8 +143,12 @@ async fn run_case(
     steps: u64,
     tally: &mut std::collections::BTreeMap<String, (u64, u64)>,
 ) -> Result<(), (String, Vec<String>)> {
+    let mut suite = Suite::start().await;
+    // the runtime's clock starts at the wall clock; a fixed start makes a seed's run the
+    // same every time (which intervals and epochs the steps fall in depends on it)
+    suite.set_time(START_TIME).await;
     let mut ctx = Ctx {
-        suite: Suite::start().await,
+        suite,
         rng: Rng::new(seed),
         trace: Vec::new(),
         tally: std::mem::take(tally),
