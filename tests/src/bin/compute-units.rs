@@ -835,32 +835,24 @@ async fn energy_interval(suite: &mut Suite) -> Outcome {
         },
     );
     suite.send(&[ask], &[&op.wallet]).await.map_err(fail)?;
-    suite.meter_label("ask: nothing to refund");
-    let cancel = energy::cancel_order(
-        &op.wallet.pubkey(),
-        &net.network,
-        &market.quote,
-        quote,
-        OrderRef {
-            interval: k + 1,
-            side: Side::Ask,
-            slot: 0,
-        },
-    );
-    suite.send(&[cancel], &[&op.wallet]).await.map_err(fail)?;
-    suite.meter_label("bid: escrow refunded (transfer)");
-    let cancel = energy::cancel_order(
-        &op.wallet.pubkey(),
-        &net.network,
-        &market.quote,
-        quote,
-        OrderRef {
-            interval: k + 1,
-            side: Side::Bid,
-            slot: 0,
-        },
-    );
-    suite.send(&[cancel], &[&op.wallet]).await.map_err(fail)?;
+    for (side, label) in [
+        (Side::Ask, "ask: nothing to refund"),
+        (Side::Bid, "bid: escrow refunded (transfer)"),
+    ] {
+        suite.meter_label(label);
+        let cancel = energy::cancel_order(
+            &op.wallet.pubkey(),
+            &net.network,
+            &market.quote,
+            quote,
+            OrderRef {
+                interval: k + 1,
+                side,
+                slot: 0,
+            },
+        );
+        suite.send(&[cancel], &[&op.wallet]).await.map_err(fail)?;
+    }
 
     suite
         .set_time((k * market.args.interval_secs) as i64 - 300)
