@@ -179,6 +179,17 @@ pub struct WriteStats {
     pub merged: bool,
 }
 
+impl WriteStats {
+    /// Counts `rows` written to `table`.
+    fn count(&mut self, table: &str, rows: u64) {
+        match table {
+            "indexed_transactions" => self.transactions = rows,
+            "decode_failures" => self.failures = rows,
+            _ => self.event_rows += rows,
+        }
+    }
+}
+
 /// The PostgreSQL sink.
 pub struct Sink {
     client: Client,
@@ -446,12 +457,7 @@ async fn copy_rows(tx: &Transaction<'_>, staged: &Staged) -> Result<WriteStats, 
     let mut stats = WriteStats::default();
     for (table, columns, rows) in &staged.tables {
         copy_in(tx, table, columns, rows).await?;
-        let n = u64::try_from(rows.len()).unwrap_or(u64::MAX);
-        match *table {
-            "indexed_transactions" => stats.transactions = n,
-            "decode_failures" => stats.failures = n,
-            _ => stats.event_rows += n,
-        }
+        stats.count(table, u64::try_from(rows.len()).unwrap_or(u64::MAX));
     }
     Ok(stats)
 }
@@ -490,11 +496,7 @@ async fn merge_rows(tx: &Transaction<'_>, staged: &Staged) -> Result<WriteStats,
     }
     let mut stats = WriteStats::default();
     for ((table, _, _), inserted) in staged.tables.iter().zip(&counts) {
-        match *table {
-            "indexed_transactions" => stats.transactions = *inserted,
-            "decode_failures" => stats.failures = *inserted,
-            _ => stats.event_rows += inserted,
-        }
+        stats.count(table, *inserted);
     }
     Ok(stats)
 }
