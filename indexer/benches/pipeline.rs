@@ -91,6 +91,15 @@ fn config(endpoint: &str, database: &str) -> Config {
     config
 }
 
+/// Waits (at most a minute) until the indexer has subscribed to `geyser`.
+async fn subscribed(geyser: &GeyserTestServer) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while geyser.subscriptions() == 0 {
+        assert!(Instant::now() < deadline, "the indexer did not subscribe");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 struct Run {
     elapsed: Duration,
     rows: u64,
@@ -116,11 +125,7 @@ async fn index(
     };
     let (stop, stopped) = watch::channel(false);
     let indexer = tokio::spawn(run(config(&geyser.endpoint(), pg.url()), hooks, stopped));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while geyser.subscriptions() == 0 {
-        assert!(Instant::now() < deadline, "the indexer did not subscribe");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    subscribed(&geyser).await;
     let updates = stream_updates(chain);
     let started = Instant::now();
     let feeder = Arc::clone(&geyser);
@@ -207,11 +212,7 @@ async fn index_in_child(
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start the indexer binary");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while geyser.subscriptions() == 0 {
-        assert!(Instant::now() < deadline, "the indexer did not subscribe");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    subscribed(&geyser).await;
     let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
         .await
         .expect("connect");
