@@ -3,7 +3,10 @@
 //! once, one deal lifecycle per state row, slot bookkeeping pruned, an upgrade keeping row
 //! levels, the writer task's order and failure.
 
+mod common;
+
 use anchor_lang::prelude::Pubkey;
+use common::scalar;
 use depin_indexer::decode::{DecodedTransaction, EventRecord, EventSource};
 use depin_indexer::events::{rewards, storage, Event};
 use depin_indexer::run::Hooks;
@@ -179,14 +182,6 @@ async fn deal_row(sink: &Sink, deal: Pubkey) -> tokio_postgres::Row {
         .expect("one deals row")
 }
 
-async fn count(sink: &Sink, query: &str) -> i64 {
-    sink.client()
-        .query_one(query, &[])
-        .await
-        .expect("query")
-        .get(0)
-}
-
 /// Defect: a cancelled deal's address carrying a second deal mixed both histories into one
 /// `deals` row (the first deal's cancellation and refund on the live second deal).
 #[tokio::test]
@@ -260,7 +255,7 @@ async fn a_deal_address_used_twice_shows_only_the_live_deal() {
     assert_eq!(live.get::<_, i64>(4), 1);
     // both lifecycles stay in the event tables
     assert_eq!(
-        count(&sink, "SELECT count(*) FROM storage_deal_proposed").await,
+        scalar(sink.client(), "SELECT count(*) FROM storage_deal_proposed").await,
         2
     );
 
@@ -358,21 +353,21 @@ async fn duplicates_write_nothing_whether_remembered_or_not() {
         "the primary key caught what the sink did not remember"
     );
     assert_eq!(
-        count(&sink, "SELECT count(*) FROM storage_deal_proposed").await,
+        scalar(sink.client(), "SELECT count(*) FROM storage_deal_proposed").await,
         3
     );
     assert_eq!(
-        count(&sink, "SELECT count(*) FROM indexed_transactions").await,
+        scalar(sink.client(), "SELECT count(*) FROM indexed_transactions").await,
         3
     );
     assert_eq!(
-        count(&sink, "SELECT count(*) FROM transaction_slots").await,
+        scalar(sink.client(), "SELECT count(*) FROM transaction_slots").await,
         1,
         "only the fork's slot: deliveries in a transaction's own slot record nothing"
     );
     assert_eq!(
-        count(
-            &sink,
+        scalar(
+            sink.client(),
             "SELECT slot FROM transaction_slots WHERE signature = 'old'"
         )
         .await,
@@ -412,28 +407,28 @@ async fn pruned_slots_leave_their_rows_finalized() {
     .await
     .expect("write");
     assert_eq!(
-        count(&sink, "SELECT count(*) FROM transaction_slots").await,
+        scalar(sink.client(), "SELECT count(*) FROM transaction_slots").await,
         2,
         "tx-20 in 25 and tx-21 in 30"
     );
     assert_eq!(sink.prune_slots().await.expect("prune"), 9);
-    assert_eq!(count(&sink, "SELECT count(*) FROM slots").await, 2);
+    assert_eq!(scalar(sink.client(), "SELECT count(*) FROM slots").await, 2);
     assert_eq!(
-        count(&sink, "SELECT slot FROM transaction_slots").await,
+        scalar(sink.client(), "SELECT slot FROM transaction_slots").await,
         30,
         "the record below the newest finalized slot went"
     );
     assert_eq!(
-        count(
-            &sink,
+        scalar(
+            sink.client(),
             "SELECT count(*) FROM indexed_transactions WHERE depin_commitment(slot) = 'finalized'"
         )
         .await,
         10
     );
     assert_eq!(
-        count(
-            &sink,
+        scalar(
+            sink.client(),
             "SELECT count(*) FROM indexed_transactions WHERE depin_commitment(slot) = 'confirmed'"
         )
         .await,
@@ -447,8 +442,8 @@ async fn pruned_slots_leave_their_rows_finalized() {
     .await
     .expect("write");
     assert_eq!(
-        count(
-            &sink,
+        scalar(
+            sink.client(),
             "SELECT count(*) FROM slots WHERE slot = 21 AND status = 'finalized'"
         )
         .await,
@@ -487,7 +482,7 @@ async fn a_transaction_of_a_dead_slot_is_written_again_when_it_lands_elsewhere()
         .expect("slot 40 dies");
     assert_eq!(died.dead_slots, 1);
     assert_eq!(
-        count(&sink, "SELECT count(*) FROM storage_deal_proposed").await,
+        scalar(sink.client(), "SELECT count(*) FROM storage_deal_proposed").await,
         0
     );
     let again = sink
@@ -499,8 +494,8 @@ async fn a_transaction_of_a_dead_slot_is_written_again_when_it_lands_elsewhere()
         .expect("second landing");
     assert_eq!((again.transactions, again.event_rows), (1, 1));
     assert_eq!(
-        count(
-            &sink,
+        scalar(
+            sink.client(),
             "SELECT count(*) FROM storage_deal_proposed WHERE slot = 42"
         )
         .await,
