@@ -18,6 +18,9 @@
 //!   `depin-oracle` binary wraps it).
 //! - [`events`]: decoding of the events the programs emit as self-CPIs.
 //! - [`error`]: the SDK's typed errors; nothing here panics on bad input.
+//! - [`errors`]: the name and message of a program's error code (`Custom(6004)` is
+//!   `device_registry::MakerNotApproved`).
+//! - [`pack`]: packing instructions into the fewest transactions under the packet size limit.
 //!
 //! The program crates are re-exported so callers use the very same argument and account
 //! types the programs were built with.
@@ -26,8 +29,10 @@ pub mod accounts;
 pub mod compute;
 pub mod energy;
 pub mod error;
+pub mod errors;
 pub mod events;
 pub mod oracle;
+pub mod pack;
 pub mod pda;
 pub mod registry;
 pub mod rewards;
