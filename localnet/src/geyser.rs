@@ -1,9 +1,13 @@
 //! A Geyser gRPC server on loopback, speaking the real Yellowstone protocol (the server
-//! trait `yellowstone-grpc-proto` generates), fed by the test with updates.
+//! trait `yellowstone-grpc-proto` generates), fed with updates by its owner: the localnet as
+//! its chain advances, or a test replaying a recorded chain.
 //!
-//! It keeps every update it was given; a subscription with `from_slot` is replayed from that
-//! slot when it is inside the replay window, and refused the way Dragon's Mouth refuses it
-//! when it is older (an `OutOfRange` status as the stream's first item). Filters honoured: transactions by `account_include`, `vote` and `failed`.
+//! It keeps the updates of its replay window; a subscription with `from_slot` is replayed
+//! from that slot when it is inside the window, and refused the way Dragon's Mouth refuses it
+//! when it is older (an `OutOfRange` status as the stream's first item). Filters honoured:
+//! transactions by `account_include`, `vote` and `failed`. The unary calls (`GetSlot`,
+//! `GetBlockHeight`, `GetLatestBlockhash`, `IsBlockhashValid`) answer from the tip its owner
+//! sets with [`GeyserFeed::set_tip`]; without one, only `GetSlot` is served.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -20,9 +24,27 @@ use yellowstone_grpc_proto::geyser::*;
 
 type UpdateStream = Pin<Box<dyn Stream<Item = Result<SubscribeUpdate, Status>> + Send>>;
 
+/// What the unary calls answer: the chain's newest state, set by the feed's owner.
+#[derive(Debug, Clone, Default)]
+pub struct Tip {
+    /// Slot per commitment: processed, confirmed, finalized.
+    pub slots: [u64; 3],
+    /// Block height per commitment, in the same order.
+    pub block_heights: [u64; 3],
+    /// The latest blockhash (base58) and the last block height it is valid at.
+    pub latest_blockhash: (String, u64),
+    /// Every blockhash (base58) a transaction may still use.
+    pub valid_blockhashes: Vec<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[derive(Default)]
 struct State {
-    history: Vec<SubscribeUpdate>,
+    history: std::collections::VecDeque<SubscribeUpdate>,
+    tip: Option<Tip>,
     first_replayable: u64,
     subscribers: Vec<Subscriber>,
     subscriptions: u64,
@@ -111,16 +133,21 @@ struct Service {
 }
 
 /// The running server.
-pub struct GeyserTestServer {
+pub struct GeyserFeed {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     stop: Option<oneshot::Sender<()>>,
 }
 
-impl GeyserTestServer {
+impl GeyserFeed {
     /// Starts on 127.0.0.1 with an ephemeral port.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts listening on `addr`.
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
         let service = Service {
@@ -136,7 +163,7 @@ impl GeyserTestServer {
                 })
                 .await;
         });
-        Ok(GeyserTestServer {
+        Ok(GeyserFeed {
             addr,
             state,
             stop: Some(stop),
@@ -153,8 +180,8 @@ impl GeyserTestServer {
     /// instead of losing updates).
     pub async fn push(&self, update: SubscribeUpdate) {
         let targets: Vec<_> = {
-            let mut state = super::lock(&self.state);
-            state.history.push(update.clone());
+            let mut state = lock(&self.state);
+            state.history.push_back(update.clone());
             state.subscribers.retain(|s| !s.tx.is_closed());
             if state.record_send_times {
                 if let Some(sig) = signature_of(&update) {
@@ -175,35 +202,67 @@ impl GeyserTestServer {
 
     /// Slots below `slot` can no longer be replayed (`from_slot` before it is refused).
     pub fn forget_before(&self, slot: u64) {
-        super::lock(&self.state).first_replayable = slot;
+        lock(&self.state).first_replayable = slot;
+    }
+
+    /// Drops the kept updates of slots below `slot`: they can no longer be replayed.
+    pub fn retain_from(&self, slot: u64) {
+        let mut state = lock(&self.state);
+        while state.history.front().is_some_and(|u| update_slot(u) < slot) {
+            state.history.pop_front();
+        }
+        state.first_replayable = state.first_replayable.max(slot);
+    }
+
+    /// Sets what the unary calls answer.
+    pub fn set_tip(&self, tip: Tip) {
+        lock(&self.state).tip = Some(tip);
     }
 
     /// Ends every open subscription, as a dropped connection would.
     pub fn disconnect_all(&self) {
-        super::lock(&self.state).subscribers.clear();
+        lock(&self.state).subscribers.clear();
     }
 
     /// Subscriptions opened so far.
     pub fn subscriptions(&self) -> u64 {
-        super::lock(&self.state).subscriptions
+        lock(&self.state).subscriptions
     }
 
     /// Records when each transaction update is sent (for latency measurements).
     pub fn record_send_times(&self) {
-        super::lock(&self.state).record_send_times = true;
+        lock(&self.state).record_send_times = true;
     }
 
     /// The recorded send times, by signature.
     pub fn send_times(&self) -> Vec<(String, Instant)> {
-        std::mem::take(&mut super::lock(&self.state).sent)
+        std::mem::take(&mut lock(&self.state).sent)
     }
 }
 
-impl Drop for GeyserTestServer {
+impl Drop for GeyserFeed {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+impl Service {
+    fn tip(&self) -> Result<Tip, Status> {
+        lock(&self.state)
+            .tip
+            .clone()
+            .ok_or_else(|| Status::unimplemented("this feed has no chain tip"))
+    }
+}
+
+/// Index into a [`Tip`]'s per-commitment arrays (processed when absent, as Yellowstone does).
+fn commitment_index(commitment: Option<i32>) -> usize {
+    match commitment.and_then(|c| CommitmentLevel::try_from(c).ok()) {
+        Some(CommitmentLevel::Confirmed) => 1,
+        Some(CommitmentLevel::Finalized) => 2,
+        _ => 0,
     }
 }
 
@@ -228,7 +287,7 @@ impl Geyser for Service {
         let (tx, rx) = mpsc::channel(4096);
         let (alive, killed) = oneshot::channel::<()>();
         let replay: Vec<SubscribeUpdate> = {
-            let mut state = super::lock(&self.state);
+            let mut state = lock(&self.state);
             state.subscriptions += 1;
             let replay = match first.from_slot {
                 Some(from) if from < state.first_replayable => {
@@ -317,7 +376,7 @@ impl Geyser for Service {
         &self,
         _: Request<SubscribeReplayInfoRequest>,
     ) -> Result<Response<SubscribeReplayInfoResponse>, Status> {
-        let first = super::lock(&self.state).first_replayable;
+        let first = lock(&self.state).first_replayable;
         Ok(Response::new(SubscribeReplayInfoResponse {
             first_available: Some(first),
         }))
@@ -331,36 +390,50 @@ impl Geyser for Service {
 
     async fn get_latest_blockhash(
         &self,
-        _: Request<GetLatestBlockhashRequest>,
+        request: Request<GetLatestBlockhashRequest>,
     ) -> Result<Response<GetLatestBlockhashResponse>, Status> {
-        Err(Status::unimplemented("not served by the test server"))
+        let _ = request;
+        let tip = self.tip()?;
+        Ok(Response::new(GetLatestBlockhashResponse {
+            slot: tip.slots[0],
+            blockhash: tip.latest_blockhash.0,
+            last_valid_block_height: tip.latest_blockhash.1,
+        }))
     }
 
     async fn get_block_height(
         &self,
-        _: Request<GetBlockHeightRequest>,
+        request: Request<GetBlockHeightRequest>,
     ) -> Result<Response<GetBlockHeightResponse>, Status> {
-        Err(Status::unimplemented("not served by the test server"))
+        let tip = self.tip()?;
+        let at = commitment_index(request.into_inner().commitment);
+        Ok(Response::new(GetBlockHeightResponse {
+            block_height: tip.block_heights[at],
+        }))
     }
 
     async fn get_slot(
         &self,
-        _: Request<GetSlotRequest>,
+        request: Request<GetSlotRequest>,
     ) -> Result<Response<GetSlotResponse>, Status> {
-        let slot = super::lock(&self.state)
-            .history
-            .iter()
-            .map(update_slot)
-            .max()
-            .unwrap_or(0);
+        let state = lock(&self.state);
+        let slot = match &state.tip {
+            Some(tip) => tip.slots[commitment_index(request.into_inner().commitment)],
+            None => state.history.iter().map(update_slot).max().unwrap_or(0),
+        };
         Ok(Response::new(GetSlotResponse { slot }))
     }
 
     async fn is_blockhash_valid(
         &self,
-        _: Request<IsBlockhashValidRequest>,
+        request: Request<IsBlockhashValidRequest>,
     ) -> Result<Response<IsBlockhashValidResponse>, Status> {
-        Err(Status::unimplemented("not served by the test server"))
+        let tip = self.tip()?;
+        let hash = request.into_inner().blockhash;
+        Ok(Response::new(IsBlockhashValidResponse {
+            slot: tip.slots[0],
+            valid: tip.valid_blockhashes.contains(&hash),
+        }))
     }
 
     async fn get_version(
@@ -368,7 +441,7 @@ impl Geyser for Service {
         _: Request<GetVersionRequest>,
     ) -> Result<Response<GetVersionResponse>, Status> {
         Ok(Response::new(GetVersionResponse {
-            version: "depin-testkit".into(),
+            version: concat!("depin-localnet ", env!("CARGO_PKG_VERSION")).into(),
         }))
     }
 }

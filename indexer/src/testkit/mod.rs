@@ -3,7 +3,11 @@
 //! transactions that the real programs executed in the test runtime.
 
 pub mod chain;
-pub mod geyser;
+/// The Geyser server is the localnet's feed, fed here by the tests with a recorded chain.
+pub mod geyser {
+    pub use depin_localnet::geyser::GeyserFeed as GeyserTestServer;
+    pub use depin_localnet::geyser::*;
+}
 pub mod postgres;
 pub mod rpc_server;
 pub mod scenario;
