@@ -20,12 +20,15 @@
 //! - [`error`]: the SDK's typed errors; nothing here panics on bad input.
 //! - [`errors`]: the name and message of a program's error code (`Custom(6004)` is
 //!   `device_registry::MakerNotApproved`).
+//! - [`client`]: the gateway client: compute budget, priority fee, send and confirm through
+//!   blockhash expiry, durable nonces, packed batches (see its example).
 //! - [`pack`]: packing instructions into the fewest transactions under the packet size limit.
 //!
 //! The program crates are re-exported so callers use the very same argument and account
 //! types the programs were built with.
 
 pub mod accounts;
+pub mod client;
 pub mod compute;
 pub mod energy;
 pub mod error;
