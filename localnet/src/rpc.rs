@@ -40,6 +40,7 @@ pub const METHODS: &[&str] = &[
     "getBalance",
     "getBlock",
     "getBlockHeight",
+    "getBlockTime",
     "getEpochInfo",
     "getFeeForMessage",
     "getFirstAvailableBlock",
@@ -185,6 +186,21 @@ async fn dispatch(shared: &Arc<Shared>, method: &str, params: &[Value]) -> Reply
         "getBlockHeight" => {
             let chain = shared.chain.lock().await;
             Ok(json!(chain.block_height_at(commitment(&config(0))?)))
+        }
+        "getBlockTime" => {
+            let slot = params
+                .first()
+                .and_then(Value::as_u64)
+                .ok_or_else(|| RpcError::invalid("slot (a number) required"))?;
+            let chain = shared.chain.lock().await;
+            match chain.blocks.get(&slot) {
+                Some(block) if slot <= chain.confirmed_slot() => Ok(json!(block.block_time)),
+                _ => Err(RpcError {
+                    code: -32004,
+                    message: format!("Block not available for slot {slot}"),
+                    data: None,
+                }),
+            }
         }
         "getFirstAvailableBlock" => Ok(json!(shared.chain.lock().await.first_slot)),
         "getEpochInfo" => {

@@ -1,0 +1,720 @@
+//! The SDK's gateway client against a localnet over real HTTP on 127.0.0.1: a network built
+//! and a fleet of 200 devices claiming through packed transactions, program errors by name,
+//! a priority fee that follows the node, a blockhash that expires before its transaction
+//! lands, and a durable-nonce transaction sent after the blockhash window.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::token::spl_token;
+use depin_localnet::{Config, Localnet};
+use depin_sdk::client::{Client, ClientConfig, ClientError, ComputeLimit, Outcome};
+use depin_sdk::oracle::{RewardRow, RewardTree};
+use depin_sdk::pack::{Packer, PACKET_DATA_SIZE};
+use depin_sdk::registry::{
+    self, Capabilities, FeeAccounts, InitializeNetworkArgs, NetworkKind, OnboardDeviceArgs,
+    RegisterMakerArgs, SetMakerApprovalArgs,
+};
+use depin_sdk::rewards::{
+    self, ClaimArgs, InitializeRewardsArgs, ProposeRootArgs, RewardToken, Schedule,
+};
+use depin_sdk::staking::{self, InitializePoolArgs, StakeToken};
+use depin_sdk::{pda, Instruction};
+use depin_tests::{Keypair, Signer};
+use solana_commitment_config::CommitmentConfig;
+use solana_transaction_status_client_types::UiTransactionEncoding;
+
+const SOL: u64 = 1_000_000_000;
+
+/// A client tuned to the localnet's 50 ms slots.
+fn client_config() -> ClientConfig {
+    ClientConfig {
+        poll_interval: Duration::from_millis(25),
+        rebroadcast_interval: Duration::from_millis(200),
+        backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        ..ClientConfig::default()
+    }
+}
+
+async fn funded_client(localnet: &Localnet, url: &str, config: ClientConfig) -> Client {
+    let payer = Keypair::new();
+    localnet
+        .airdrop(&payer.pubkey(), 1_000 * SOL)
+        .await
+        .expect("airdrop");
+    Client::new(url, payer, config)
+}
+
+fn landed(outcome: Result<Outcome, ClientError>, what: &str) -> Outcome {
+    match outcome {
+        Ok(o @ Outcome::Landed { .. }) => o,
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+/// Creates an SPL mint with `authority`.
+async fn create_mint(client: &Client, authority: &Pubkey, decimals: u8) -> Pubkey {
+    let mint = Keypair::new();
+    let rent = client
+        .rpc()
+        .get_minimum_balance_for_rent_exemption(spl_token::state::Mint::LEN)
+        .await
+        .unwrap();
+    let create = solana_system_interface::instruction::create_account(
+        &client.payer(),
+        &mint.pubkey(),
+        rent,
+        spl_token::state::Mint::LEN as u64,
+        &spl_token::ID,
+    );
+    let init = spl_token::instruction::initialize_mint2(
+        &spl_token::ID,
+        &mint.pubkey(),
+        authority,
+        None,
+        decimals,
+    )
+    .unwrap();
+    landed(client.send(&[create, init], &[&mint]).await, "create mint");
+    mint.pubkey()
+}
+
+/// Creates a token account of `mint` owned by `owner`.
+async fn create_token_account(client: &Client, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
+    let account = Keypair::new();
+    let rent = client
+        .rpc()
+        .get_minimum_balance_for_rent_exemption(spl_token::state::Account::LEN)
+        .await
+        .unwrap();
+    let create = solana_system_interface::instruction::create_account(
+        &client.payer(),
+        &account.pubkey(),
+        rent,
+        spl_token::state::Account::LEN as u64,
+        &spl_token::ID,
+    );
+    let init =
+        spl_token::instruction::initialize_account3(&spl_token::ID, &account.pubkey(), mint, owner)
+            .unwrap();
+    landed(
+        client.send(&[create, init], &[&account]).await,
+        "create token account",
+    );
+    account.pubkey()
+}
+
+use solana_program_pack::Pack;
+
+/// A network with an approved maker, an operator holding network tokens, a stake pool, and
+/// the keys to run it.
+struct Network {
+    network: Pubkey,
+    authority: Keypair,
+    token: StakeToken,
+    reward_mint: Pubkey,
+    mint_authority: Keypair,
+    treasury: Pubkey,
+    maker: Keypair,
+    operator: Keypair,
+    operator_tokens: Pubkey,
+}
+
+async fn network(client: &Client, network_id: u32, approve_maker: bool) -> Network {
+    let authority = Keypair::new();
+    let mint_authority = Keypair::new();
+    let treasury_owner = Keypair::new();
+    let maker = Keypair::new();
+    let operator = Keypair::new();
+    let mint = create_mint(client, &mint_authority.pubkey(), 6).await;
+    let reward_mint = create_mint(client, &mint_authority.pubkey(), 6).await;
+    let treasury = create_token_account(client, &mint, &treasury_owner.pubkey()).await;
+    let operator_tokens = create_token_account(client, &mint, &operator.pubkey()).await;
+    let fund = solana_system_interface::instruction::transfer(
+        &client.payer(),
+        &operator.pubkey(),
+        100 * SOL,
+    );
+    let mint_to = spl_token::instruction::mint_to(
+        &spl_token::ID,
+        &mint,
+        &operator_tokens,
+        &mint_authority.pubkey(),
+        &[],
+        1_000_000_000_000,
+    )
+    .unwrap();
+    landed(
+        client.send(&[fund, mint_to], &[&mint_authority]).await,
+        "fund operator",
+    );
+    let init = registry::initialize_network(
+        &client.payer(),
+        &authority.pubkey(),
+        &reward_mint,
+        &mint,
+        &treasury,
+        InitializeNetworkArgs {
+            network_id,
+            kind: NetworkKind::Wireless,
+            onboarding_fee: 1_000_000,
+            location_fee: 0,
+        },
+    );
+    let network = pda::network(network_id).0;
+    let mut ixs = vec![
+        init,
+        registry::register_maker(
+            &client.payer(),
+            &authority.pubkey(),
+            &network,
+            RegisterMakerArgs {
+                maker_authority: maker.pubkey(),
+                name: "acme".into(),
+                device_quota: 1_000,
+            },
+        ),
+    ];
+    if approve_maker {
+        ixs.push(registry::set_maker_approval(
+            &authority.pubkey(),
+            &network,
+            &maker.pubkey(),
+            SetMakerApprovalArgs {
+                approved: true,
+                device_quota: 1_000,
+            },
+        ));
+    }
+    landed(client.send(&ixs, &[&authority]).await, "network");
+    Network {
+        network,
+        authority,
+        token: StakeToken {
+            mint,
+            token_program: spl_token::ID,
+        },
+        reward_mint,
+        mint_authority,
+        treasury,
+        maker,
+        operator,
+        operator_tokens,
+    }
+}
+
+fn onboard(net: &Network, device: &Keypair, location: u64) -> Instruction {
+    registry::onboard_device(
+        &net.operator.pubkey(),
+        &net.maker.pubkey(),
+        &device.pubkey(),
+        &net.network,
+        &FeeAccounts {
+            fee_mint: net.token.mint,
+            payer_token_account: net.operator_tokens,
+            treasury: net.treasury,
+            token_program: spl_token::ID,
+        },
+        OnboardDeviceArgs {
+            class: 1,
+            capabilities: Capabilities {
+                radio_bands: 0b101,
+                ..Capabilities::default()
+            },
+            location: Some(location),
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_fleet_of_200_devices_onboards_bonds_and_claims_in_packed_transactions() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let client = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
+    let net = network(&client, 7, true).await;
+    let op = &net.operator;
+
+    // 200 devices onboarded, packed (three signers each: operator, maker, device)
+    let devices: Vec<Keypair> = (0..200).map(|_| Keypair::new()).collect();
+    let groups: Vec<Vec<Instruction>> = devices
+        .iter()
+        .map(|d| vec![onboard(&net, d, 0x08a2_a107_2b59_ffff)])
+        .collect();
+    let mut signers: Vec<&Keypair> = vec![op, &net.maker];
+    signers.extend(devices.iter());
+    let outcomes = client
+        .send_packed(groups, &signers, Vec::new())
+        .await
+        .expect("onboarding");
+    assert!(outcomes.iter().all(|(_, o)| o.is_landed()), "{outcomes:?}");
+    assert_eq!(outcomes.iter().map(|(g, _)| g.len()).sum::<usize>(), 200);
+
+    // a pool, stake for all, every device bonded (packed)
+    let pool = staking::initialize_pool(
+        &client.payer(),
+        &net.authority.pubkey(),
+        &net.network,
+        &net.token,
+        &net.treasury,
+        &net.treasury,
+        InitializePoolArgs {
+            min_stake_per_device: 1_000,
+            cooldown_secs: 60,
+            slash_authority: net.authority.pubkey(),
+        },
+    );
+    landed(client.send(&[pool], &[&net.authority]).await, "pool");
+    let stake = staking::stake(
+        &op.pubkey(),
+        &net.network,
+        &net.token,
+        &net.operator_tokens,
+        200_000,
+    );
+    landed(client.send(&[stake], &[op]).await, "stake");
+    let device_accounts: Vec<Pubkey> = devices
+        .iter()
+        .map(|d| pda::device(&net.network, &d.pubkey()).0)
+        .collect();
+    let bonds: Vec<Vec<Instruction>> = device_accounts
+        .iter()
+        .map(|d| vec![staking::bond_device(&op.pubkey(), &net.network, d)])
+        .collect();
+    let outcomes = client
+        .send_packed(bonds, &[op], Vec::new())
+        .await
+        .expect("bonds");
+    assert!(outcomes.iter().all(|(_, o)| o.is_landed()));
+
+    // rewards: one oracle, epochs of 60 s from an hour ago, so epoch 58 is over
+    let oracle = Keypair::new();
+    localnet.airdrop(&oracle.pubkey(), SOL).await.unwrap();
+    let now = client
+        .rpc()
+        .get_block_time(client.rpc().get_slot().await.unwrap())
+        .await
+        .unwrap();
+    let token = RewardToken {
+        mint: net.reward_mint,
+        token_program: spl_token::ID,
+    };
+    let init = rewards::initialize_rewards(
+        &client.payer(),
+        &net.authority.pubkey(),
+        &net.network,
+        &token,
+        &net.mint_authority.pubkey(),
+        InitializeRewardsArgs {
+            schedule: Schedule {
+                initial_per_epoch: 1_000_000_000,
+                halving_interval_epochs: 4,
+                tail_per_epoch: 100_000_000,
+            },
+            epoch_duration_secs: 60,
+            genesis_ts: now - 3_600,
+            oracles: vec![oracle.pubkey()],
+            quorum: 1,
+        },
+    );
+    landed(
+        client
+            .send(&[init], &[&net.authority, &net.mint_authority])
+            .await,
+        "rewards",
+    );
+    let rows: Vec<RewardRow> = device_accounts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| RewardRow {
+            device: *d,
+            owner: op.pubkey(),
+            cumulative_amount: 1_000 + i as u64,
+        })
+        .collect();
+    let tree = RewardTree::build(rows).unwrap();
+    let propose = rewards::propose_root(
+        &oracle.pubkey(),
+        &net.network,
+        ProposeRootArgs {
+            epoch: 0,
+            root: tree.root(),
+            cumulative_total: tree.total(),
+        },
+    );
+    landed(client.send(&[propose], &[&oracle]).await, "root");
+
+    // every device claims into the operator's reward account: open its record, then claim
+    let recipient = create_token_account(&client, &net.reward_mint, &op.pubkey()).await;
+    let claims: Vec<Vec<Instruction>> = device_accounts
+        .iter()
+        .map(|d| {
+            let proof = tree.proof(d).expect("a row per device");
+            rewards::claim_instructions(
+                &client.payer(),
+                &net.network,
+                d,
+                &op.pubkey(),
+                &token,
+                &recipient,
+                ClaimArgs {
+                    epoch: 0,
+                    cumulative_amount: proof.row.cumulative_amount,
+                    proof: proof.proof,
+                },
+                false,
+            )
+        })
+        .collect();
+    // what a legacy packing would take, for comparison
+    let legacy = Packer::legacy(client.payer())
+        .pack(claims.clone(), |ixs| {
+            depin_sdk::compute::with_compute_budget(ixs)[..1].to_vec()
+        })
+        .unwrap()
+        .len();
+    // the accounts every claim shares go into a lookup table
+    let config = pda::rewards_config(&net.network).0;
+    let shared = vec![
+        net.network,
+        config,
+        net.reward_mint,
+        spl_token::ID,
+        op.pubkey(),
+        recipient,
+        pda::stake_pool(&net.network).0,
+        pda::stake_position(&pda::stake_pool(&net.network).0, &op.pubkey()).0,
+        anchor_lang::solana_program::system_program::ID,
+        depin_sdk::REWARDS_PROGRAM_ID,
+        pda::event_authority(&depin_sdk::REWARDS_PROGRAM_ID).0,
+    ];
+    let table = client
+        .create_lookup_table(&shared)
+        .await
+        .expect("lookup table");
+    let outcomes = client
+        .send_packed(claims, &[], vec![table])
+        .await
+        .expect("claims");
+    assert!(outcomes.iter().all(|(_, o)| o.is_landed()), "{outcomes:?}");
+    assert_eq!(outcomes.iter().map(|(g, _)| g.len()).sum::<usize>(), 200);
+    assert!(
+        outcomes.len() < legacy,
+        "a lookup table packs tighter: {} v0 against {legacy} legacy",
+        outcomes.len()
+    );
+    for (_, outcome) in &outcomes {
+        let tx = client
+            .rpc()
+            .get_transaction_with_config(
+                &outcome.signature(),
+                solana_rpc_client_api::config::RpcTransactionConfig {
+                    encoding: Some(UiTransactionEncoding::Base64),
+                    commitment: Some(CommitmentConfig::confirmed()),
+                    max_supported_transaction_version: Some(0),
+                },
+            )
+            .await
+            .unwrap();
+        let wire = bincode::serialize(&tx.transaction.transaction.decode().unwrap()).unwrap();
+        assert!(wire.len() <= PACKET_DATA_SIZE, "{} bytes", wire.len());
+    }
+    let paid = client
+        .rpc()
+        .get_token_account_balance(&recipient)
+        .await
+        .unwrap();
+    assert_eq!(paid.amount, tree.total().to_string());
+    println!(
+        "200 claims: {} v0 transactions with a lookup table ({legacy} legacy)",
+        outcomes.len()
+    );
+    localnet.stop().await;
+}
+
+#[tokio::test]
+async fn program_errors_surface_by_name_and_nothing_is_sent() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    for limit in [ComputeLimit::Simulate, ComputeLimit::Table] {
+        let client = funded_client(
+            &localnet,
+            &localnet.rpc_url(),
+            ClientConfig {
+                compute_limit: limit,
+                ..client_config()
+            },
+        )
+        .await;
+        let id = if limit == ComputeLimit::Simulate {
+            1
+        } else {
+            2
+        };
+        let net = network(&client, id, false).await;
+        let device = Keypair::new();
+        let before = client.rpc().get_balance(&client.payer()).await.unwrap();
+        let err = client
+            .send(
+                &[onboard(&net, &device, 0x08a2_a107_2b59_ffff)],
+                &[&net.operator, &net.maker, &device],
+            )
+            .await
+            .unwrap_err();
+        match &err {
+            ClientError::Simulation { failure, .. } => {
+                assert_eq!(failure.name(), Some("MakerNotApproved"), "{err}");
+                assert!(
+                    err.to_string()
+                        .contains("device_registry::MakerNotApproved"),
+                    "{err}"
+                );
+            }
+            other => panic!("expected a simulation failure, got {other:?}"),
+        }
+        assert_eq!(
+            client.rpc().get_balance(&client.payer()).await.unwrap(),
+            before,
+            "nothing was paid"
+        );
+    }
+    localnet.stop().await;
+}
+
+#[tokio::test]
+async fn the_priority_fee_follows_recent_prioritization_fees() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let client = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
+    let hot = Keypair::new();
+    assert_eq!(client.priority_fee(&[hot.pubkey()]).await.unwrap(), 0);
+    for price in [1_000u64, 2_000, 3_000, 4_000] {
+        // a transaction with its own price, signed elsewhere, sent through the client
+        let blockhash = client.rpc().get_latest_blockhash().await.unwrap();
+        let payer = Keypair::new();
+        localnet.airdrop(&payer.pubkey(), 2 * SOL).await.unwrap();
+        let ixs = [
+            depin_sdk::client::set_unit_limit(10_000),
+            depin_sdk::client::set_unit_price(price),
+            solana_system_interface::instruction::transfer(&payer.pubkey(), &hot.pubkey(), SOL),
+        ];
+        let tx = solana_transaction::Transaction::new_signed_with_payer(
+            &ixs,
+            Some(&payer.pubkey()),
+            &[&payer],
+            blockhash,
+        );
+        landed(client.submit_signed(tx).await, "priced");
+    }
+    // 75th percentile (nearest rank) over the recent slots writing `hot`
+    let fees = client
+        .rpc()
+        .get_recent_prioritization_fees(&[hot.pubkey()])
+        .await
+        .unwrap();
+    let mut values: Vec<u64> = fees.iter().map(|f| f.prioritization_fee).collect();
+    let expected = depin_sdk::client::percentile(&mut values, 75);
+    assert!(expected > 0, "{fees:?}");
+    assert_eq!(
+        client.priority_fee(&[hot.pubkey()]).await.unwrap(),
+        expected
+    );
+    // clamped to the configured ceiling
+    let capped = Client::new(
+        localnet.rpc_url(),
+        Keypair::new(),
+        ClientConfig {
+            priority_fee_bounds: (0, 500),
+            ..client_config()
+        },
+    );
+    assert_eq!(capped.priority_fee(&[hot.pubkey()]).await.unwrap(), 500);
+    localnet.stop().await;
+}
+
+/// A loopback HTTP proxy to the localnet's RPC that, while `drop_sends` is set, answers
+/// `sendTransaction` as a node does and then drops the transaction (a lossy uplink, a leader
+/// that never forwards it); it counts the distinct signatures it was asked to send.
+struct LossyUplink {
+    url: String,
+    drop_sends: Arc<AtomicBool>,
+    signatures: Arc<Mutex<Vec<String>>>,
+    dropped: Arc<AtomicUsize>,
+}
+
+async fn lossy_uplink(target: String) -> LossyUplink {
+    use axum::extract::State;
+    use axum::routing::post;
+    use axum::{Json, Router};
+    use serde_json::{json, Value};
+
+    #[derive(Clone)]
+    struct Proxy {
+        target: String,
+        http: reqwest::Client,
+        drop_sends: Arc<AtomicBool>,
+        signatures: Arc<Mutex<Vec<String>>>,
+        dropped: Arc<AtomicUsize>,
+    }
+    async fn forward(State(p): State<Proxy>, Json(request): Json<Value>) -> Json<Value> {
+        if request.get("method").and_then(Value::as_str) == Some("sendTransaction") {
+            let wire = request["params"][0].as_str().unwrap_or_default();
+            let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, wire)
+                .unwrap_or_default();
+            let tx: Option<solana_transaction::versioned::VersionedTransaction> =
+                bincode::deserialize(&bytes).ok();
+            if let Some(tx) = tx {
+                let signature = tx.signatures[0].to_string();
+                {
+                    let mut seen = p.signatures.lock().unwrap();
+                    if !seen.contains(&signature) {
+                        seen.push(signature.clone());
+                    }
+                }
+                if p.drop_sends.load(Ordering::SeqCst) {
+                    p.dropped.fetch_add(1, Ordering::SeqCst);
+                    return Json(
+                        json!({"jsonrpc": "2.0", "id": request["id"], "result": signature}),
+                    );
+                }
+            }
+        }
+        let answer = p.http.post(&p.target).json(&request).send().await;
+        match answer {
+            Ok(r) => Json(r.json().await.unwrap_or(Value::Null)),
+            Err(e) => Json(
+                json!({"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32603, "message": e.to_string()}}),
+            ),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let proxy = Proxy {
+        target,
+        http: reqwest::Client::new(),
+        drop_sends: Arc::new(AtomicBool::new(true)),
+        signatures: Arc::new(Mutex::new(Vec::new())),
+        dropped: Arc::new(AtomicUsize::new(0)),
+    };
+    let uplink = LossyUplink {
+        url,
+        drop_sends: Arc::clone(&proxy.drop_sends),
+        signatures: Arc::clone(&proxy.signatures),
+        dropped: Arc::clone(&proxy.dropped),
+    };
+    let app = Router::new().route("/", post(forward)).with_state(proxy);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    uplink
+}
+
+#[tokio::test]
+async fn a_blockhash_that_expires_before_landing_is_re_signed_once_it_can_never_land() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let uplink = lossy_uplink(localnet.rpc_url()).await;
+    let client = funded_client(&localnet, &uplink.url, client_config()).await;
+    let to = Keypair::new();
+    let transfer =
+        solana_system_interface::instruction::transfer(&client.payer(), &to.pubkey(), SOL);
+
+    // the uplink loses every send: the client re-broadcasts, then reports it expired
+    let one_attempt = Client::new(
+        uplink.url.clone(),
+        Keypair::new(),
+        ClientConfig {
+            max_attempts: 1,
+            ..client_config()
+        },
+    );
+    localnet
+        .airdrop(&one_attempt.payer(), 10 * SOL)
+        .await
+        .unwrap();
+    let lost =
+        solana_system_interface::instruction::transfer(&one_attempt.payer(), &to.pubkey(), SOL);
+    let started = Instant::now();
+    match one_attempt.send(&[lost], &[]).await.unwrap() {
+        Outcome::Expired { attempts, .. } => assert_eq!(attempts, 1),
+        other => panic!("expected expiry, got {other:?}"),
+    }
+    assert!(
+        uplink.dropped.load(Ordering::SeqCst) > 1,
+        "re-broadcast while valid"
+    );
+    assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), 0);
+    println!("expired after {:?}", started.elapsed());
+
+    // with attempts left, the uplink comes back while the first signature is pending: the
+    // first attempt expires, the second lands, and only once
+    uplink.signatures.lock().unwrap().clear();
+    let restore = Arc::clone(&uplink.drop_sends);
+    let signatures = Arc::clone(&uplink.signatures);
+    tokio::spawn(async move {
+        // restore after the first attempt's blockhash can no longer land
+        for _ in 0..2_000 {
+            if signatures.lock().unwrap().len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        restore.store(false, Ordering::SeqCst);
+    });
+    let outcome = landed(client.send(&[transfer], &[]).await, "second attempt");
+    let sent = uplink.signatures.lock().unwrap().clone();
+    assert!(sent.len() >= 2, "re-signed: {sent:?}");
+    assert_eq!(outcome.signature().to_string(), *sent.last().unwrap());
+    assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
+    localnet.stop().await;
+}
+
+#[tokio::test]
+async fn a_durable_nonce_transaction_signed_offline_lands_after_the_blockhash_window() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let client = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
+    let gateway = Keypair::new();
+    localnet.airdrop(&gateway.pubkey(), 10 * SOL).await.unwrap();
+    let nonce = Keypair::new();
+    landed(
+        client.create_nonce_account(&nonce, &gateway.pubkey()).await,
+        "nonce account",
+    );
+    let value = client.nonce_value(&nonce.pubkey()).await.unwrap();
+
+    // signed now, offline: only the nonce value is needed
+    let to = Keypair::new();
+    let pay = solana_system_interface::instruction::transfer(&gateway.pubkey(), &to.pubkey(), SOL);
+    let tx = depin_sdk::client::sign_with_nonce(
+        &gateway.pubkey(),
+        &nonce.pubkey(),
+        &gateway.pubkey(),
+        value,
+        &[pay],
+        &[&gateway],
+    )
+    .unwrap();
+    let recent = client.rpc().get_latest_blockhash().await.unwrap();
+
+    // later: every blockhash of signing time has expired
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .rpc()
+        .is_blockhash_valid(&recent, CommitmentConfig::processed())
+        .await
+        .unwrap()
+    {
+        assert!(Instant::now() < deadline, "the blockhash never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let outcome = landed(client.submit_signed(tx.clone()).await, "nonce transaction");
+    assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
+    // the nonce advanced: the same transaction cannot land a second time
+    assert_ne!(client.nonce_value(&nonce.pubkey()).await.unwrap(), value);
+    let again = client.submit_signed(tx).await.unwrap();
+    assert_eq!(
+        again.signature(),
+        outcome.signature(),
+        "the same landed transaction"
+    );
+    assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
+    localnet.stop().await;
+}
