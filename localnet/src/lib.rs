@@ -9,6 +9,8 @@
 //! - **Yellowstone gRPC** ([`geyser`]): the `Subscribe` stream the indexer reads, with slot
 //!   statuses and transactions, replayable from a slot inside its window, and the unary calls.
 //!
+//! [`scenario`] builds a small network through the SDK client, for tests and the demo.
+//!
 //! Slots advance in real time ([`Config::slot_time`]); a transaction lands in the slot it is
 //! sent in; a slot is `processed` while open, `confirmed` once closed and `finalized`
 //! [`Config::finalize_depth`] slots later, and reads at a commitment see the accounts as of
@@ -31,6 +33,7 @@ pub mod encode;
 pub mod geyser;
 pub mod ledger;
 pub mod rpc;
+pub mod scenario;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

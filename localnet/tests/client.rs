@@ -9,18 +9,14 @@ use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::token::spl_token;
-use depin_localnet::{Config, Localnet};
+use depin_localnet::{scenario, Config, Localnet};
 use depin_sdk::client::{Client, ClientConfig, ClientError, ComputeLimit, Outcome};
 use depin_sdk::oracle::{RewardRow, RewardTree};
 use depin_sdk::pack::{Packer, PACKET_DATA_SIZE};
-use depin_sdk::registry::{
-    self, Capabilities, FeeAccounts, InitializeNetworkArgs, NetworkKind, OnboardDeviceArgs,
-    RegisterMakerArgs, SetMakerApprovalArgs,
-};
 use depin_sdk::rewards::{
     self, ClaimArgs, InitializeRewardsArgs, ProposeRootArgs, RewardToken, Schedule,
 };
-use depin_sdk::staking::{self, InitializePoolArgs, StakeToken};
+use depin_sdk::staking::{self, InitializePoolArgs};
 use depin_sdk::{pda, Instruction};
 use depin_tests::{Keypair, Signer};
 use solana_commitment_config::CommitmentConfig;
@@ -55,192 +51,18 @@ fn landed(outcome: Result<Outcome, ClientError>, what: &str) -> Outcome {
     }
 }
 
-/// Creates an SPL mint with `authority`.
-async fn create_mint(client: &Client, authority: &Pubkey, decimals: u8) -> Pubkey {
-    let mint = Keypair::new();
-    let rent = client
-        .rpc()
-        .get_minimum_balance_for_rent_exemption(spl_token::state::Mint::LEN)
-        .await
-        .unwrap();
-    let create = solana_system_interface::instruction::create_account(
-        &client.payer(),
-        &mint.pubkey(),
-        rent,
-        spl_token::state::Mint::LEN as u64,
-        &spl_token::ID,
-    );
-    let init = spl_token::instruction::initialize_mint2(
-        &spl_token::ID,
-        &mint.pubkey(),
-        authority,
-        None,
-        decimals,
-    )
-    .unwrap();
-    landed(client.send(&[create, init], &[&mint]).await, "create mint");
-    mint.pubkey()
-}
-
-/// Creates a token account of `mint` owned by `owner`.
-async fn create_token_account(client: &Client, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
-    let account = Keypair::new();
-    let rent = client
-        .rpc()
-        .get_minimum_balance_for_rent_exemption(spl_token::state::Account::LEN)
-        .await
-        .unwrap();
-    let create = solana_system_interface::instruction::create_account(
-        &client.payer(),
-        &account.pubkey(),
-        rent,
-        spl_token::state::Account::LEN as u64,
-        &spl_token::ID,
-    );
-    let init =
-        spl_token::instruction::initialize_account3(&spl_token::ID, &account.pubkey(), mint, owner)
-            .unwrap();
-    landed(
-        client.send(&[create, init], &[&account]).await,
-        "create token account",
-    );
-    account.pubkey()
-}
-
-use solana_program_pack::Pack;
-
-/// A network with an approved maker, an operator holding network tokens, a stake pool, and
-/// the keys to run it.
-struct Network {
-    network: Pubkey,
-    authority: Keypair,
-    token: StakeToken,
-    reward_mint: Pubkey,
-    mint_authority: Keypair,
-    treasury: Pubkey,
-    maker: Keypair,
-    operator: Keypair,
-    operator_tokens: Pubkey,
-}
-
-async fn network(client: &Client, network_id: u32, approve_maker: bool) -> Network {
-    let authority = Keypair::new();
-    let mint_authority = Keypair::new();
-    let treasury_owner = Keypair::new();
-    let maker = Keypair::new();
-    let operator = Keypair::new();
-    let mint = create_mint(client, &mint_authority.pubkey(), 6).await;
-    let reward_mint = create_mint(client, &mint_authority.pubkey(), 6).await;
-    let treasury = create_token_account(client, &mint, &treasury_owner.pubkey()).await;
-    let operator_tokens = create_token_account(client, &mint, &operator.pubkey()).await;
-    let fund = solana_system_interface::instruction::transfer(
-        &client.payer(),
-        &operator.pubkey(),
-        100 * SOL,
-    );
-    let mint_to = spl_token::instruction::mint_to(
-        &spl_token::ID,
-        &mint,
-        &operator_tokens,
-        &mint_authority.pubkey(),
-        &[],
-        1_000_000_000_000,
-    )
-    .unwrap();
-    landed(
-        client.send(&[fund, mint_to], &[&mint_authority]).await,
-        "fund operator",
-    );
-    let init = registry::initialize_network(
-        &client.payer(),
-        &authority.pubkey(),
-        &reward_mint,
-        &mint,
-        &treasury,
-        InitializeNetworkArgs {
-            network_id,
-            kind: NetworkKind::Wireless,
-            onboarding_fee: 1_000_000,
-            location_fee: 0,
-        },
-    );
-    let network = pda::network(network_id).0;
-    let mut ixs = vec![
-        init,
-        registry::register_maker(
-            &client.payer(),
-            &authority.pubkey(),
-            &network,
-            RegisterMakerArgs {
-                maker_authority: maker.pubkey(),
-                name: "acme".into(),
-                device_quota: 1_000,
-            },
-        ),
-    ];
-    if approve_maker {
-        ixs.push(registry::set_maker_approval(
-            &authority.pubkey(),
-            &network,
-            &maker.pubkey(),
-            SetMakerApprovalArgs {
-                approved: true,
-                device_quota: 1_000,
-            },
-        ));
-    }
-    landed(client.send(&ixs, &[&authority]).await, "network");
-    Network {
-        network,
-        authority,
-        token: StakeToken {
-            mint,
-            token_program: spl_token::ID,
-        },
-        reward_mint,
-        mint_authority,
-        treasury,
-        maker,
-        operator,
-        operator_tokens,
-    }
-}
-
-fn onboard(net: &Network, device: &Keypair, location: u64) -> Instruction {
-    registry::onboard_device(
-        &net.operator.pubkey(),
-        &net.maker.pubkey(),
-        &device.pubkey(),
-        &net.network,
-        &FeeAccounts {
-            fee_mint: net.token.mint,
-            payer_token_account: net.operator_tokens,
-            treasury: net.treasury,
-            token_program: spl_token::ID,
-        },
-        OnboardDeviceArgs {
-            class: 1,
-            capabilities: Capabilities {
-                radio_bands: 0b101,
-                ..Capabilities::default()
-            },
-            location: Some(location),
-        },
-    )
-}
-
 #[tokio::test]
 async fn a_fleet_of_200_devices_onboards_bonds_and_claims_in_packed_transactions() {
     let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
     let client = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
-    let net = network(&client, 7, true).await;
+    let net = scenario::network(&client, 7, true).await.expect("network");
     let op = &net.operator;
 
     // 200 devices onboarded, packed (three signers each: operator, maker, device)
     let devices: Vec<Keypair> = (0..200).map(|_| Keypair::new()).collect();
     let groups: Vec<Vec<Instruction>> = devices
         .iter()
-        .map(|d| vec![onboard(&net, d, 0x08a2_a107_2b59_ffff)])
+        .map(|d| vec![net.onboard(d, scenario::LOCATION)])
         .collect();
     let mut signers: Vec<&Keypair> = vec![op, &net.maker];
     signers.extend(devices.iter());
@@ -346,7 +168,10 @@ async fn a_fleet_of_200_devices_onboards_bonds_and_claims_in_packed_transactions
     landed(client.send(&[propose], &[&oracle]).await, "root");
 
     // every device claims into the operator's reward account: open its record, then claim
-    let recipient = create_token_account(&client, &net.reward_mint, &op.pubkey()).await;
+    let recipient = client
+        .create_token_account(&net.reward_mint, &op.pubkey())
+        .await
+        .expect("recipient");
     let claims: Vec<Vec<Instruction>> = device_accounts
         .iter()
         .map(|d| {
@@ -451,12 +276,14 @@ async fn program_errors_surface_by_name_and_nothing_is_sent() {
         } else {
             2
         };
-        let net = network(&client, id, false).await;
+        let net = scenario::network(&client, id, false)
+            .await
+            .expect("network");
         let device = Keypair::new();
         let before = client.rpc().get_balance(&client.payer()).await.unwrap();
         let err = client
             .send(
-                &[onboard(&net, &device, 0x08a2_a107_2b59_ffff)],
+                &[net.onboard(&device, scenario::LOCATION)],
                 &[&net.operator, &net.maker, &device],
             )
             .await

@@ -692,6 +692,100 @@ impl Client {
         })
     }
 
+    /// Creates an SPL Token mint with `decimals` and `authority`; returns its address.
+    pub async fn create_mint(
+        &self,
+        authority: &Pubkey,
+        decimals: u8,
+    ) -> Result<Pubkey, ClientError> {
+        use anchor_spl::token::spl_token;
+        use solana_program_pack::Pack;
+        let mint = Keypair::new();
+        let rent = self
+            .retry(|| {
+                self.rpc
+                    .get_minimum_balance_for_rent_exemption(spl_token::state::Mint::LEN)
+            })
+            .await?;
+        let create = solana_system_interface::instruction::create_account(
+            &self.payer(),
+            &mint.pubkey(),
+            rent,
+            spl_token::state::Mint::LEN as u64,
+            &spl_token::ID,
+        );
+        let init = spl_token::instruction::initialize_mint2(
+            &spl_token::ID,
+            &mint.pubkey(),
+            authority,
+            None,
+            decimals,
+        )
+        .map_err(|e| ClientError::Signing(e.to_string()))?;
+        expect_landed(self.send(&[create, init], &[&mint]).await?)?;
+        Ok(mint.pubkey())
+    }
+
+    /// Creates an SPL Token account of `mint` owned by `owner`; returns its address.
+    pub async fn create_token_account(
+        &self,
+        mint: &Pubkey,
+        owner: &Pubkey,
+    ) -> Result<Pubkey, ClientError> {
+        use anchor_spl::token::spl_token;
+        use solana_program_pack::Pack;
+        let account = Keypair::new();
+        let rent = self
+            .retry(|| {
+                self.rpc
+                    .get_minimum_balance_for_rent_exemption(spl_token::state::Account::LEN)
+            })
+            .await?;
+        let create = solana_system_interface::instruction::create_account(
+            &self.payer(),
+            &account.pubkey(),
+            rent,
+            spl_token::state::Account::LEN as u64,
+            &spl_token::ID,
+        );
+        let init = spl_token::instruction::initialize_account3(
+            &spl_token::ID,
+            &account.pubkey(),
+            mint,
+            owner,
+        )
+        .map_err(|e| ClientError::Signing(e.to_string()))?;
+        expect_landed(self.send(&[create, init], &[&account]).await?)?;
+        Ok(account.pubkey())
+    }
+
+    /// Mints `amount` base units of `mint` to `to`, signed by the mint's `authority`.
+    pub async fn mint_to(
+        &self,
+        mint: &Pubkey,
+        to: &Pubkey,
+        authority: &Keypair,
+        amount: u64,
+    ) -> Result<(), ClientError> {
+        use anchor_spl::token::spl_token;
+        let ix = spl_token::instruction::mint_to(
+            &spl_token::ID,
+            mint,
+            to,
+            &authority.pubkey(),
+            &[],
+            amount,
+        )
+        .map_err(|e| ClientError::Signing(e.to_string()))?;
+        expect_landed(self.send(&[ix], &[authority]).await?)
+    }
+
+    /// Sends `lamports` from the payer to `to`.
+    pub async fn transfer(&self, to: &Pubkey, lamports: u64) -> Result<(), ClientError> {
+        let ix = solana_system_interface::instruction::transfer(&self.payer(), to, lamports);
+        expect_landed(self.send(&[ix], &[]).await?)
+    }
+
     /// Creates and initializes a durable nonce account at `nonce` (a fresh keypair) with
     /// `authority`, funded rent-exempt by the payer.
     pub async fn create_nonce_account(
@@ -792,7 +886,8 @@ fn sign_message(
         .map_err(|e| ClientError::Signing(e.to_string()))
 }
 
-fn expect_landed(outcome: Outcome) -> Result<(), ClientError> {
+/// `Ok` when `outcome` landed; a failure or an expiry as an error.
+pub fn expect_landed(outcome: Outcome) -> Result<(), ClientError> {
     match outcome {
         Outcome::Landed { .. } => Ok(()),
         Outcome::Failed { failure, .. } => Err(ClientError::Simulation {

@@ -1,0 +1,160 @@
+//! A small network built through the SDK client over JSON-RPC, as an operator would build it:
+//! the network token and reward mints, a treasury, the network, a maker (approved or not),
+//! and an operator holding network tokens. Tests and the demo start from it.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::token::spl_token;
+use depin_sdk::client::{expect_landed, Client, ClientError};
+use depin_sdk::registry::{
+    self, Capabilities, FeeAccounts, InitializeNetworkArgs, NetworkKind, OnboardDeviceArgs,
+    RegisterMakerArgs, SetMakerApprovalArgs,
+};
+use depin_sdk::staking::StakeToken;
+use depin_sdk::{pda, Instruction};
+use depin_tests::{Keypair, Signer};
+
+/// Lamports the operator is given for rent and fees.
+pub const OPERATOR_LAMPORTS: u64 = 100_000_000_000;
+/// Network tokens (base units) the operator is given.
+pub const OPERATOR_TOKENS: u64 = 1_000_000_000_000;
+/// Onboarding fee of the network, in base units.
+pub const ONBOARDING_FEE: u64 = 1_000_000;
+/// A well-formed H3 cell (resolution 10).
+pub const LOCATION: u64 = 0x08a2_a107_2b59_ffff;
+
+/// A created network and the keys that run it.
+pub struct Network {
+    /// The `Network` account.
+    pub network: Pubkey,
+    /// Its id.
+    pub network_id: u32,
+    /// Its authority.
+    pub authority: Keypair,
+    /// The network token (fees and stake).
+    pub token: StakeToken,
+    /// The reward mint (its authority is `mint_authority` until rewards are configured).
+    pub reward_mint: Pubkey,
+    /// Authority of both mints.
+    pub mint_authority: Keypair,
+    /// The treasury token account.
+    pub treasury: Pubkey,
+    /// The maker's issuing key.
+    pub maker: Keypair,
+    /// The operator's wallet.
+    pub operator: Keypair,
+    /// The operator's network-token account.
+    pub operator_tokens: Pubkey,
+}
+
+/// Builds a wireless network `network_id` with a maker (approved when `approve_maker`) and a
+/// funded operator, paid by `client`'s payer.
+pub async fn network(
+    client: &Client,
+    network_id: u32,
+    approve_maker: bool,
+) -> Result<Network, ClientError> {
+    let authority = Keypair::new();
+    let mint_authority = Keypair::new();
+    let treasury_owner = Keypair::new();
+    let maker = Keypair::new();
+    let operator = Keypair::new();
+    let mint = client.create_mint(&mint_authority.pubkey(), 6).await?;
+    let reward_mint = client.create_mint(&mint_authority.pubkey(), 6).await?;
+    let treasury = client
+        .create_token_account(&mint, &treasury_owner.pubkey())
+        .await?;
+    let operator_tokens = client
+        .create_token_account(&mint, &operator.pubkey())
+        .await?;
+    client
+        .transfer(&operator.pubkey(), OPERATOR_LAMPORTS)
+        .await?;
+    client
+        .mint_to(&mint, &operator_tokens, &mint_authority, OPERATOR_TOKENS)
+        .await?;
+    let network = pda::network(network_id).0;
+    let mut ixs = vec![
+        registry::initialize_network(
+            &client.payer(),
+            &authority.pubkey(),
+            &reward_mint,
+            &mint,
+            &treasury,
+            InitializeNetworkArgs {
+                network_id,
+                kind: NetworkKind::Wireless,
+                onboarding_fee: ONBOARDING_FEE,
+                location_fee: 0,
+            },
+        ),
+        registry::register_maker(
+            &client.payer(),
+            &authority.pubkey(),
+            &network,
+            RegisterMakerArgs {
+                maker_authority: maker.pubkey(),
+                name: "acme".into(),
+                device_quota: 10_000,
+            },
+        ),
+    ];
+    if approve_maker {
+        ixs.push(registry::set_maker_approval(
+            &authority.pubkey(),
+            &network,
+            &maker.pubkey(),
+            SetMakerApprovalArgs {
+                approved: true,
+                device_quota: 10_000,
+            },
+        ));
+    }
+    expect_landed(client.send(&ixs, &[&authority]).await?)?;
+    Ok(Network {
+        network,
+        network_id,
+        authority,
+        token: StakeToken {
+            mint,
+            token_program: spl_token::ID,
+        },
+        reward_mint,
+        mint_authority,
+        treasury,
+        maker,
+        operator,
+        operator_tokens,
+    })
+}
+
+impl Network {
+    /// The instruction onboarding `device` for the operator at `location` (signed by the
+    /// operator, the maker and the device key).
+    pub fn onboard(&self, device: &Keypair, location: u64) -> Instruction {
+        registry::onboard_device(
+            &self.operator.pubkey(),
+            &self.maker.pubkey(),
+            &device.pubkey(),
+            &self.network,
+            &FeeAccounts {
+                fee_mint: self.token.mint,
+                payer_token_account: self.operator_tokens,
+                treasury: self.treasury,
+                token_program: spl_token::ID,
+            },
+            OnboardDeviceArgs {
+                class: 1,
+                capabilities: Capabilities {
+                    radio_bands: 0b101,
+                    ..Capabilities::default()
+                },
+                location: Some(location),
+            },
+        )
+    }
+
+    /// The `Device` account of `device`.
+    pub fn device(&self, device: &Keypair) -> Pubkey {
+        pda::device(&self.network, &device.pubkey()).0
+    }
+}
