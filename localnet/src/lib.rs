@@ -179,8 +179,9 @@ impl Shared {
 /// on its own), that task never wakes from its first sleep, and the localnet's slot clock is
 /// the only thing that registers blockhashes: one per slot, as on a cluster. The runtime's
 /// request server only uses its timer for deadlines, which then never fire.
-async fn start_runtime() -> Result<Suite, SubmitError> {
+async fn start_runtime() -> Result<(Suite, oneshot::Sender<()>), SubmitError> {
     let (sender, receiver) = oneshot::channel();
+    let (stop, stopped) = oneshot::channel::<()>();
     std::thread::Builder::new()
         .name("localnet-runtime".into())
         .spawn(move || {
@@ -202,15 +203,16 @@ async fn start_runtime() -> Result<Suite, SubmitError> {
                 });
                 let suite = Suite::start().await;
                 if sender.send(Ok(suite)).is_ok() {
-                    // serves the runtime's banks server until the process ends
-                    std::future::pending::<()>().await;
+                    // serves the runtime's banks server until the localnet stops
+                    let _ = stopped.await;
                 }
             });
         })
         .map_err(|e| SubmitError::Runtime(e.to_string()))?;
-    receiver
+    let suite = receiver
         .await
-        .map_err(|_| SubmitError::Runtime("the runtime thread stopped".into()))?
+        .map_err(|_| SubmitError::Runtime("the runtime thread stopped".into()))??;
+    Ok((suite, stop))
 }
 
 /// A running localnet.
@@ -219,6 +221,7 @@ pub struct Localnet {
     rpc_addr: SocketAddr,
     grpc_addr: SocketAddr,
     stop_rpc: Option<oneshot::Sender<()>>,
+    stop_runtime: Option<oneshot::Sender<()>>,
     ticker: JoinHandle<()>,
 }
 
@@ -244,7 +247,7 @@ impl Localnet {
                 "finalize depth and replay window must be at least one slot".into(),
             ));
         }
-        let suite = start_runtime().await?;
+        let (suite, stop_runtime) = start_runtime().await?;
         let genesis_hash = suite.ctx.genesis_config().hash();
         let banks = suite.ctx.banks_client.clone();
         let rent = banks
@@ -305,6 +308,7 @@ impl Localnet {
             rpc_addr,
             grpc_addr,
             stop_rpc: Some(stop_rpc),
+            stop_runtime: Some(stop_runtime),
             ticker,
         })
     }
@@ -346,6 +350,9 @@ impl Localnet {
             let _ = stop.send(());
         }
         self.shared.geyser.disconnect_all();
+        if let Some(stop) = self.stop_runtime.take() {
+            let _ = stop.send(());
+        }
     }
 }
 

@@ -1,0 +1,54 @@
+//! One module per command group; each has its clap `Subcommand` enum and a `run` that
+//! returns the JSON object the command prints.
+
+pub mod account;
+pub mod device;
+pub mod energy;
+pub mod key;
+pub mod localnet;
+pub mod maker;
+pub mod network;
+pub mod rewards;
+pub mod stake;
+pub mod storage;
+pub mod token;
+
+use clap::Args;
+use depin_sdk::accounts::Network;
+use depin_sdk::{pda, Pubkey};
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+
+use crate::context::fetch;
+use crate::error::CliResult;
+use crate::keys::parse_pubkey;
+
+/// Which network: its address, or its id (the address is derived from it).
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct NetworkRef {
+    /// The network's address.
+    #[arg(long, value_parser = parse_pubkey, value_name = "ADDRESS")]
+    pub network: Option<Pubkey>,
+    /// The network's id (its address is derived from it).
+    #[arg(long, value_name = "N")]
+    pub network_id: Option<u32>,
+}
+
+impl NetworkRef {
+    /// The network's address.
+    pub fn address(&self) -> Pubkey {
+        match (self.network, self.network_id) {
+            (Some(address), _) => address,
+            (None, Some(id)) => pda::network(id).0,
+            // clap's group makes one of them required
+            (None, None) => Pubkey::default(),
+        }
+    }
+
+    /// Reads the network; a missing one is "network <addr> not found" (exit 2).
+    pub async fn load(&self, rpc: &RpcClient) -> CliResult<(Pubkey, Network)> {
+        let address = self.address();
+        let network = fetch::<Network>(rpc, &address, "network").await?;
+        Ok((address, network))
+    }
+}

@@ -1,0 +1,431 @@
+//! `depin storage`: a Storage network's market and deals (propose as a client; accept and
+//! prove as a provider).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Subcommand;
+use depin_sdk::accounts::{Deal, Device, StorageMarket};
+use depin_sdk::client::Client;
+use depin_sdk::storage::{
+    self, InitializeMarketArgs, PaymentToken, ProposeDealArgs, StorageProver, SubmitProofArgs,
+    SLOT_HASHES_ID,
+};
+use depin_sdk::storage_program::state::{PERIOD_PENDING, PERIOD_PROVEN};
+use depin_sdk::{pda, Instruction, Pubkey};
+use serde_json::{json, Value};
+
+use super::NetworkRef;
+use crate::amount::UiAmount;
+use crate::context::{fetch, fetch_optional, get_account, send, Ctx};
+use crate::error::{CliError, CliResult};
+use crate::keys::parse_pubkey;
+use crate::tokens::{self, mint_info, MintInfo};
+use crate::view;
+
+/// Storage markets and deals.
+#[derive(Subcommand, Debug)]
+pub enum StorageCommand {
+    /// Creates the network's storage market (the --keypair is the network authority).
+    MarketCreate {
+        /// The network (a Storage network).
+        #[command(flatten)]
+        network: NetworkRef,
+        /// Mint deals are paid in.
+        #[arg(long, value_parser = parse_pubkey, value_name = "MINT")]
+        payment_mint: Pubkey,
+        /// Seconds per proving period.
+        #[arg(long)]
+        proving_period_secs: u64,
+        /// Slots a provider has to answer a challenge.
+        #[arg(long)]
+        challenge_window_slots: u64,
+        /// Words challenged per period.
+        #[arg(long)]
+        challenges_per_period: u8,
+        /// Faults in a row that terminate a deal.
+        #[arg(long)]
+        max_consecutive_faults: u8,
+        /// Share of collateral slashed per fault, in basis points.
+        #[arg(long)]
+        fault_slash_bps: u16,
+        /// Protocol fee on each period's payment, in basis points.
+        #[arg(long)]
+        protocol_fee_bps: u16,
+        /// Payment-mint account of the network treasury's owner [default: its associated
+        /// account, created if needed].
+        #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
+        treasury: Option<Pubkey>,
+    },
+    /// Proposes a deal for FILE to a provider device, escrowing price x periods (the
+    /// --keypair is the client).
+    Propose {
+        /// The network.
+        #[command(flatten)]
+        network: NetworkRef,
+        /// The provider's device (its key).
+        #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
+        provider_device_key: Pubkey,
+        /// The file to store.
+        #[arg(long)]
+        file: PathBuf,
+        /// Chunk size in bytes (a multiple of 32).
+        #[arg(long, default_value_t = 4096)]
+        chunk_size: u32,
+        /// Price per proving period, in UI units of the payment mint.
+        #[arg(long)]
+        price_per_period: UiAmount,
+        /// Number of periods.
+        #[arg(long)]
+        periods: u8,
+        /// Collateral the provider posts, in UI units of the payment mint.
+        #[arg(long)]
+        collateral: UiAmount,
+    },
+    /// Accepts a proposed deal with exactly the terms on chain, posting collateral (the
+    /// --keypair owns the provider device).
+    Accept {
+        /// The network.
+        #[command(flatten)]
+        network: NetworkRef,
+        /// The client who proposed it.
+        #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
+        client: Pubkey,
+        /// The deal's id.
+        #[arg(long)]
+        deal_id: u64,
+    },
+    /// Proves a period of a deal: opens its challenge if needed, waits for the seed slot,
+    /// then answers every challenge from FILE, one proof per transaction (the --keypair owns
+    /// the provider device).
+    Prove {
+        /// The network.
+        #[command(flatten)]
+        network: NetworkRef,
+        /// The client who proposed the deal.
+        #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
+        client: Pubkey,
+        /// The deal's id.
+        #[arg(long)]
+        deal_id: u64,
+        /// The stored file.
+        #[arg(long)]
+        file: PathBuf,
+        /// The period [default: the current one].
+        #[arg(long)]
+        period: Option<u64>,
+    },
+    /// Prints a deal.
+    Show {
+        /// The client who proposed it.
+        #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
+        client: Pubkey,
+        /// The deal's id.
+        #[arg(long)]
+        deal_id: u64,
+    },
+}
+
+fn payment_token(mint: &MintInfo) -> PaymentToken {
+    PaymentToken {
+        mint: mint.address,
+        token_program: mint.token_program,
+    }
+}
+
+/// Runs a `storage` command.
+pub async fn run(ctx: &Ctx, cmd: StorageCommand) -> CliResult<Value> {
+    match cmd {
+        StorageCommand::MarketCreate {
+            network,
+            payment_mint,
+            proving_period_secs,
+            challenge_window_slots,
+            challenges_per_period,
+            max_consecutive_faults,
+            fault_slash_bps,
+            protocol_fee_bps,
+            treasury,
+        } => {
+            let payer = ctx.payer()?;
+            let client = ctx.client(payer);
+            let authority = client.payer();
+            let (address, net) = network.load(client.rpc()).await?;
+            let mint = mint_info(client.rpc(), &payment_mint).await?;
+            let mut ixs: Vec<Instruction> = Vec::new();
+            let treasury = match treasury {
+                Some(t) => t,
+                None => {
+                    let owner = treasury_owner(client.rpc(), &net.treasury).await?;
+                    ixs.push(mint.create_ata(&authority, &owner));
+                    mint.ata(&owner)
+                }
+            };
+            ixs.push(storage::initialize_market(
+                &authority,
+                &authority,
+                &address,
+                &payment_token(&mint),
+                &net.treasury,
+                &treasury,
+                InitializeMarketArgs {
+                    proving_period_secs,
+                    challenge_window_slots,
+                    challenges_per_period,
+                    max_consecutive_faults,
+                    fault_slash_bps,
+                    protocol_fee_bps,
+                },
+            ));
+            let signature = send(&client, &ixs, &[]).await?;
+            Ok(json!({
+                "market": pda::storage_market(&address).0.to_string(),
+                "payment_mint": mint.address.to_string(),
+                "treasury": treasury.to_string(),
+                "signature": signature,
+            }))
+        }
+        StorageCommand::Propose {
+            network,
+            provider_device_key,
+            file,
+            chunk_size,
+            price_per_period,
+            periods,
+            collateral,
+        } => {
+            let payer = ctx.payer()?;
+            let piece = storage::commit_file(&file, chunk_size)
+                .map_err(|e| CliError::BadInput(e.to_string()))?;
+            let client = ctx.client(payer);
+            let owner = client.payer();
+            let (address, _) = network.load(client.rpc()).await?;
+            let market: StorageMarket = fetch(
+                client.rpc(),
+                &pda::storage_market(&address).0,
+                "storage market",
+            )
+            .await?;
+            let mint = mint_info(client.rpc(), &market.payment_mint).await?;
+            let price = mint.base_units(&price_per_period)?;
+            let collateral = mint.base_units(&collateral)?;
+            let device = pda::device(&address, &provider_device_key).0;
+            fetch::<Device>(client.rpc(), &device, "device").await?;
+            let counter: Option<depin_sdk::storage_program::state::DealCounter> =
+                fetch_optional(client.rpc(), &pda::deal_counter(&owner).0, "deal counter").await?;
+            let deal_id = counter.map_or(0, |c| c.next_deal_id);
+            let ix = storage::propose_deal(
+                &owner,
+                &address,
+                &device,
+                &payment_token(&mint),
+                &mint.ata(&owner),
+                ProposeDealArgs {
+                    deal_id,
+                    piece_root: piece.root(),
+                    chunk_size,
+                    num_chunks: piece.num_chunks(),
+                    price_per_period: price,
+                    periods,
+                    collateral,
+                },
+            );
+            let signature = send(&client, &[ix], &[]).await?;
+            Ok(json!({
+                "deal": pda::deal(&owner, deal_id).0.to_string(),
+                "deal_id": deal_id,
+                "piece_root": depin_sdk::oracle::hex(&piece.root()),
+                "num_chunks": piece.num_chunks(),
+                "escrowed": price.saturating_mul(u64::from(periods)),
+                "signature": signature,
+            }))
+        }
+        StorageCommand::Accept {
+            network,
+            client: deal_client,
+            deal_id,
+        } => {
+            let payer = ctx.payer()?;
+            let client = ctx.client(payer);
+            let provider = client.payer();
+            let (address, _) = network.load(client.rpc()).await?;
+            let deal_address = pda::deal(&deal_client, deal_id).0;
+            let deal: Deal = fetch(client.rpc(), &deal_address, "deal").await?;
+            let market: StorageMarket = fetch(
+                client.rpc(),
+                &pda::storage_market(&address).0,
+                "storage market",
+            )
+            .await?;
+            let mint = mint_info(client.rpc(), &market.payment_mint).await?;
+            let ix = storage::accept_deal(
+                &provider,
+                &address,
+                &deal_address,
+                &deal.provider_device,
+                &payment_token(&mint),
+                &mint.ata(&provider),
+                storage::terms_hash(&deal_address, &deal),
+            );
+            let signature = send(&client, &[ix], &[]).await?;
+            Ok(json!({
+                "deal": deal_address.to_string(),
+                "collateral": deal.collateral,
+                "signature": signature,
+            }))
+        }
+        StorageCommand::Prove {
+            network,
+            client: deal_client,
+            deal_id,
+            file,
+            period,
+        } => {
+            let payer = ctx.payer()?;
+            let client = ctx.client(payer);
+            prove(&client, &network, &deal_client, deal_id, &file, period).await
+        }
+        StorageCommand::Show {
+            client: deal_client,
+            deal_id,
+        } => {
+            let address = pda::deal(&deal_client, deal_id).0;
+            let deal: Deal = fetch(&ctx.rpc(), &address, "deal").await?;
+            let mut value = view::deal(&deal);
+            value["address"] = json!(address.to_string());
+            Ok(value)
+        }
+    }
+}
+
+/// Longest wait for the slot whose hash seeds a challenge (a cluster needs one slot).
+const SEED_WAIT: Duration = Duration::from_secs(30);
+
+async fn prove(
+    client: &Client,
+    network: &NetworkRef,
+    deal_client: &Pubkey,
+    deal_id: u64,
+    file: &Path,
+    period: Option<u64>,
+) -> CliResult<Value> {
+    let rpc = client.rpc();
+    let (address, _) = network.load(rpc).await?;
+    let deal_address = pda::deal(deal_client, deal_id).0;
+    let deal: Deal = fetch(rpc, &deal_address, "deal").await?;
+    let market: StorageMarket =
+        fetch(rpc, &pda::storage_market(&address).0, "storage market").await?;
+    let prover =
+        StorageProver::new(file, deal.chunk_size).map_err(|e| CliError::BadInput(e.to_string()))?;
+    if prover.piece_root() != deal.piece_root {
+        return Err(CliError::BadInput(format!(
+            "{} does not hash to the deal's piece root",
+            file.display()
+        )));
+    }
+    let period = match period {
+        Some(p) => p,
+        None => {
+            let elapsed = crate::context::unix_now()?
+                .checked_sub(deal.start_ts)
+                .and_then(|d| u64::try_from(d).ok())
+                .ok_or_else(|| CliError::BadInput("the deal has not started".into()))?;
+            elapsed / market.proving_period_secs.max(1)
+        }
+    };
+    let record = usize::try_from(period)
+        .ok()
+        .filter(|p| *p < usize::from(deal.periods))
+        .and_then(|p| deal.records.get(p))
+        .copied()
+        .ok_or_else(|| CliError::BadInput(format!("the deal has no period {period}")))?;
+    let mut signatures = Vec::new();
+    let challenge_slot = if record.status == PERIOD_PENDING {
+        let open = storage::open_challenge(&client.payer(), &address, &deal_address, period);
+        signatures.push(send(client, &[open], &[]).await?);
+        let opened: Deal = fetch(rpc, &deal_address, "deal").await?;
+        opened
+            .records
+            .get(usize::try_from(period).unwrap_or(usize::MAX))
+            .map(|r| r.challenge_slot)
+            .unwrap_or_default()
+    } else {
+        record.challenge_slot
+    };
+    // the seed is the hash of the first slot after the challenge's: wait until it is known
+    let started = std::time::Instant::now();
+    let slot_hashes = loop {
+        let account = get_account(rpc, &SLOT_HASHES_ID)
+            .await?
+            .ok_or_else(|| CliError::Rpc("the SlotHashes sysvar is missing".into()))?;
+        if storage::first_hash_after(&account.data, challenge_slot).is_ok() {
+            break account.data;
+        }
+        if started.elapsed() > SEED_WAIT {
+            return Err(CliError::Rpc(format!(
+                "no slot after {challenge_slot} in SlotHashes after {SEED_WAIT:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let answers = prover
+        .answers(
+            &slot_hashes,
+            challenge_slot,
+            &deal_address,
+            period,
+            market.challenges_per_period,
+        )
+        .map_err(|e| CliError::BadInput(e.to_string()))?;
+    let mint = mint_info(rpc, &market.payment_mint).await?;
+    let provider_account = mint.ata(&client.payer());
+    let mut proven = 0usize;
+    for response in answers {
+        if record.answered & (1u8 << (response.index % 8)) != 0 {
+            continue;
+        }
+        let ix = storage::submit_proof(
+            &client.payer(),
+            &address,
+            &deal_address,
+            &payment_token(&mint),
+            &provider_account,
+            SubmitProofArgs {
+                period,
+                responses: vec![response],
+            },
+        );
+        signatures.push(send(client, &[ix], &[]).await?);
+        proven += 1;
+    }
+    let after: Deal = fetch(rpc, &deal_address, "deal").await?;
+    let status = after
+        .records
+        .get(usize::try_from(period).unwrap_or(usize::MAX))
+        .map(|r| r.status)
+        .unwrap_or_default();
+    Ok(json!({
+        "deal": deal_address.to_string(),
+        "period": period,
+        "challenge_slot": challenge_slot,
+        "answers_sent": proven,
+        "proven": status == PERIOD_PROVEN,
+        "signatures": signatures,
+    }))
+}
+
+/// The owner of the network's treasury token account (who market treasuries belong to).
+pub async fn treasury_owner(
+    rpc: &solana_rpc_client::nonblocking::rpc_client::RpcClient,
+    treasury: &Pubkey,
+) -> CliResult<Pubkey> {
+    let account = get_account(rpc, treasury)
+        .await?
+        .ok_or(CliError::NotFound {
+            what: "treasury",
+            address: *treasury,
+        })?;
+    tokens::unpack_token_account(&account.owner, &account.data)
+        .map(|t| t.owner)
+        .ok_or_else(|| CliError::BadInput(format!("treasury {treasury} is not a token account")))
+}

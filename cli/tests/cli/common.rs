@@ -1,0 +1,231 @@
+//! What the CLI tests share: a real localnet on 127.0.0.1, keypair files in a tempdir, the
+//! built `depin` binary run against it, and on-chain reads for the assertions.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own part of the helpers"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use anchor_spl::token::spl_token;
+use depin_localnet::{Config, Localnet};
+use depin_sdk::Pubkey;
+use serde_json::Value;
+use solana_commitment_config::CommitmentConfig;
+use solana_keypair::Keypair;
+use solana_program_pack::Pack;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_signer::Signer;
+
+/// One SOL in lamports.
+pub const SOL: u64 = 1_000_000_000;
+
+/// A localnet, a tempdir for keypair files and stores, and an RPC client for assertions.
+pub struct Env {
+    /// The running localnet.
+    pub localnet: Localnet,
+    /// Its JSON-RPC URL.
+    pub url: String,
+    /// Reads for the assertions.
+    pub rpc: RpcClient,
+    /// Keypair files, CSVs, stores.
+    pub dir: tempfile::TempDir,
+}
+
+/// What a `depin` run left behind.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (`-1` if killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// The one JSON object printed on stdout; panics with the run's output otherwise.
+    pub fn json(&self) -> Value {
+        assert_eq!(self.code, 0, "depin failed: {self:#?}");
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one line of JSON: {self:#?}");
+        serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("not JSON ({e}): {self:#?}"))
+    }
+
+    /// A field of the JSON object as a pubkey.
+    pub fn key(&self, field: &str) -> Pubkey {
+        let json = self.json();
+        json[field]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no pubkey at {field}: {json}"))
+    }
+
+    /// Asserts a bad-input exit: code 2, nothing on stdout, one line on stderr containing
+    /// `needle`.
+    pub fn assert_bad_input(&self, needle: &str) {
+        assert_eq!(self.code, 2, "{self:#?}");
+        assert!(self.stdout.is_empty(), "{self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr: {self:#?}");
+        assert!(lines[0].starts_with("error: "), "{self:#?}");
+        assert!(lines[0].contains(needle), "{needle:?} not in {self:#?}");
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// The built binary.
+pub fn depin_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_depin")
+}
+
+impl Env {
+    /// Starts a localnet with fast slots on free ports.
+    pub async fn start() -> Env {
+        let localnet = Localnet::start(Config::ephemeral())
+            .await
+            .expect("localnet starts");
+        let url = localnet.rpc_url();
+        let rpc = RpcClient::new_with_commitment(url.clone(), CommitmentConfig::confirmed());
+        Env {
+            localnet,
+            url,
+            rpc,
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// A path in the tempdir.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a new keypair file `name.json`, funded with `lamports` (none when 0).
+    pub async fn key(&self, name: &str, lamports: u64) -> (PathBuf, Keypair) {
+        let keypair = Keypair::new();
+        let path = self.path(&format!("{name}.json"));
+        std::fs::write(
+            &path,
+            serde_json::to_string(&keypair.to_bytes().to_vec()).expect("json"),
+        )
+        .expect("write keypair");
+        if lamports > 0 {
+            self.localnet
+                .airdrop(&keypair.pubkey(), lamports)
+                .await
+                .expect("airdrop");
+            self.wait_for_balance(&keypair.pubkey(), lamports).await;
+        }
+        (path, keypair)
+    }
+
+    /// Waits (at most 10 s) until `key` holds at least `lamports` at confirmed commitment.
+    pub async fn wait_for_balance(&self, key: &Pubkey, lamports: u64) {
+        for _ in 0..200 {
+            if self.rpc.get_balance(key).await.unwrap_or(0) >= lamports {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{key} never reached {lamports} lamports");
+    }
+
+    /// Runs `depin --url <localnet> --keypair <keypair> --output json <args>`, stdin closed.
+    pub async fn depin(&self, keypair: &Path, args: &[&str]) -> Run {
+        let mut all = vec![
+            "--url",
+            &self.url,
+            "--keypair",
+            keypair.to_str().expect("utf-8 path"),
+            "--output",
+            "json",
+        ];
+        all.extend_from_slice(args);
+        run_depin(&all).await
+    }
+
+    /// Lamports of `key`.
+    pub async fn balance(&self, key: &Pubkey) -> u64 {
+        self.rpc.get_balance(key).await.expect("balance")
+    }
+
+    /// Raw data of `address`, `None` when it does not exist.
+    pub async fn data(&self, address: &Pubkey) -> Option<Vec<u8>> {
+        self.rpc
+            .get_account_with_commitment(address, CommitmentConfig::confirmed())
+            .await
+            .expect("account")
+            .value
+            .map(|a| a.data)
+    }
+
+    /// Decodes the suite account at `address`.
+    pub async fn account<T: anchor_lang::AccountDeserialize + anchor_lang::Discriminator>(
+        &self,
+        address: &Pubkey,
+    ) -> T {
+        let data = self
+            .rpc
+            .get_account_data(address)
+            .await
+            .unwrap_or_else(|e| panic!("{address}: {e}"));
+        depin_sdk::accounts::decode(&data).unwrap_or_else(|e| panic!("{address}: {e}"))
+    }
+
+    /// Balance of token account `address` (0 when it does not exist).
+    pub async fn token_balance(&self, address: &Pubkey) -> u64 {
+        match self.data(address).await {
+            Some(data) => {
+                spl_token::state::Account::unpack_from_slice(
+                    &data[..spl_token::state::Account::LEN],
+                )
+                .expect("token account")
+                .amount
+            }
+            None => 0,
+        }
+    }
+
+    /// Supply of mint `mint`.
+    pub async fn supply(&self, mint: &Pubkey) -> u64 {
+        let data = self.data(mint).await.expect("mint exists");
+        spl_token::state::Mint::unpack_from_slice(&data[..spl_token::state::Mint::LEN])
+            .expect("mint")
+            .supply
+    }
+
+    /// `owner`'s associated token account of SPL Token mint `mint`.
+    pub fn ata(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
+        anchor_spl::associated_token::get_associated_token_address_with_program_id(
+            owner,
+            mint,
+            &spl_token::ID,
+        )
+    }
+}
+
+/// Runs the binary with `args` and a closed stdin; at most 120 s.
+pub async fn run_depin(args: &[&str]) -> Run {
+    let child = tokio::process::Command::new(depin_bin())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), child)
+        .await
+        .unwrap_or_else(|_| panic!("depin {args:?} did not finish in 120 s"))
+        .expect("depin runs");
+    output.into()
+}
