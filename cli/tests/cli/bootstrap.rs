@@ -1,6 +1,8 @@
 //! A whole network bootstrapped through the `depin` binary alone, against a real localnet:
 //! mints, network, maker, devices, stake pool, stake and bonds, rewards with three oracles,
-//! a finalized root, a single claim and a fleet claim; every step checked on chain.
+//! a finalized root, a single claim and a fleet claim; every step checked on chain. The
+//! indexer follows the localnet's Yellowstone gRPC stream the whole time, and its tables
+//! show what the CLI did.
 
 use crate::common::{Env, SOL};
 use depin_sdk::accounts::{
@@ -17,6 +19,7 @@ const TOKEN: u64 = 1_000_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_network_bootstrapped_through_the_cli_pays_its_devices() {
     let env = Env::start().await;
+    let indexer = crate::common::Indexer::start(&env).await;
     let (admin, admin_key) = env.key("admin", 100 * SOL).await;
     let (op_a, op_a_key) = env.key("operator-a", 10 * SOL).await;
     let (op_b, op_b_key) = env.key("operator-b", 10 * SOL).await;
@@ -506,5 +509,50 @@ async fn a_network_bootstrapped_through_the_cli_pays_its_devices() {
     let d: Device = env.account(&devices[2].1).await;
     assert_eq!(d.status, DeviceStatus::Decommissioned);
 
+    // the indexer, on the localnet's gRPC, has every step in its tables
+    let network = network.to_string();
+    indexer
+        .wait_for(
+            &format!(
+                "SELECT count(*) FROM devices WHERE network = '{network}' AND status = 'decommissioned'"
+            ),
+            1,
+        )
+        .await;
+    indexer
+        .expect(
+            &format!("SELECT count(*) FROM devices WHERE network = '{network}'"),
+            3,
+        )
+        .await;
+    indexer
+        .expect(
+            &format!("SELECT count(*) FROM makers WHERE network = '{network}' AND approved"),
+            1,
+        )
+        .await;
+    let config = config_address.to_string();
+    indexer
+        .expect(
+            &format!("SELECT COALESCE(sum(total_claimed), 0)::int8 FROM reward_claims WHERE config = '{config}'"),
+            i64::try_from(earned.iter().sum::<u64>()).expect("small"),
+        )
+        .await;
+    indexer
+        .expect(
+            &format!("SELECT count(*) FROM reward_epochs WHERE config = '{config}' AND finalized"),
+            1,
+        )
+        .await;
+    indexer
+        .expect(
+            &format!(
+                "SELECT active::int8 FROM stake_positions WHERE position = '{}'",
+                pda::stake_position(&pool_address, &op_a_key.pubkey()).0
+            ),
+            i64::try_from(250 * TOKEN).expect("small"),
+        )
+        .await;
+    indexer.stop().await;
     env.localnet.stop().await;
 }

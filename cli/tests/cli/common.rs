@@ -229,3 +229,76 @@ pub async fn run_depin(args: &[&str]) -> Run {
         .expect("depin runs");
     output.into()
 }
+
+/// The indexer running in this process on the localnet's Yellowstone gRPC (and JSON-RPC for
+/// backfill), writing to a throwaway PostgreSQL cluster.
+pub struct Indexer {
+    /// The cluster.
+    pub pg: depin_indexer::testkit::postgres::TempPostgres,
+    stop: tokio::sync::watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<Result<(), depin_indexer::run::RunError>>,
+}
+
+impl Indexer {
+    /// Starts PostgreSQL and the indexer, following the localnet from its first slot.
+    pub async fn start(env: &Env) -> Indexer {
+        use depin_indexer::config::Config;
+        let pg = depin_indexer::testkit::postgres::TempPostgres::start()
+            .await
+            .expect("postgres");
+        let mut config = Config::default();
+        config.source.endpoint = env.localnet.grpc_url();
+        config.source.commitment = depin_indexer::sink::Commitment::Confirmed;
+        config.source.start_slot = Some(0);
+        config.database.url = pg.url().to_owned();
+        config.backfill.rpc_url = env.url.clone();
+        config.batch.flush_interval_ms = 20;
+        config.reconnect.initial_backoff_ms = 20;
+        config.reconnect.max_backoff_ms = 200;
+        config.server.listen = "127.0.0.1:0".parse().expect("address");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let handle = tokio::spawn(depin_indexer::run::run(
+            config,
+            depin_indexer::run::Hooks::default(),
+            stopped,
+        ));
+        Indexer { pg, stop, handle }
+    }
+
+    async fn value(&self, sql: &str) -> Option<i64> {
+        let (client, connection) = tokio_postgres::connect(self.pg.url(), tokio_postgres::NoTls)
+            .await
+            .ok()?;
+        tokio::spawn(connection);
+        client.query_one(sql, &[]).await.ok().map(|row| row.get(0))
+    }
+
+    /// Waits (at most 60 s) until `sql` (one BIGINT) gives `expected`.
+    pub async fn wait_for(&self, sql: &str, expected: i64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut last = None;
+        while std::time::Instant::now() < deadline {
+            last = self.value(sql).await;
+            if last == Some(expected) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{sql}: {last:?}, expected {expected}");
+    }
+
+    /// `sql` (one BIGINT) gives `expected` now.
+    pub async fn expect(&self, sql: &str, expected: i64) {
+        assert_eq!(self.value(sql).await, Some(expected), "{sql}");
+    }
+
+    /// Stops the indexer (bounded) and checks it returned cleanly.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let result = tokio::time::timeout(std::time::Duration::from_secs(30), self.handle)
+            .await
+            .expect("indexer stops within 30 s")
+            .expect("indexer task did not panic");
+        result.expect("indexer returned without error");
+    }
+}
