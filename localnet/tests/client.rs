@@ -218,10 +218,33 @@ async fn a_fleet_of_200_devices_onboards_bonds_and_claims_in_packed_transactions
         .create_lookup_table(&shared)
         .await
         .expect("lookup table");
+    // the plan: the fee the client will pay (none on this quiet localnet) decides the prefix
+    assert_eq!(
+        client
+            .priority_fee(&depin_sdk::client::writable(&claims.concat()))
+            .await
+            .unwrap(),
+        0
+    );
+    let planned = Packer::v0(client.payer(), vec![table.clone()])
+        .pack(claims.clone(), |ixs| {
+            depin_sdk::compute::with_compute_budget(ixs)[..1].to_vec()
+        })
+        .unwrap();
+    assert!(planned.iter().all(|p| p.size <= PACKET_DATA_SIZE));
     let outcomes = client
         .send_packed(claims, &[], vec![table])
         .await
         .expect("claims");
+    assert_eq!(
+        outcomes.len(),
+        planned.len(),
+        "one transaction per planned batch"
+    );
+    assert_eq!(
+        outcomes.iter().map(|(g, _)| g.clone()).collect::<Vec<_>>(),
+        planned.iter().map(|p| p.groups.clone()).collect::<Vec<_>>()
+    );
     assert!(outcomes.iter().all(|(_, o)| o.is_landed()), "{outcomes:?}");
     assert_eq!(outcomes.iter().map(|(g, _)| g.len()).sum::<usize>(), 200);
     assert!(

@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 use depin_sdk::accounts::{Device, DeviceBond, StakePool, StakePosition};
-use depin_sdk::staking::{self, InitializePoolArgs, SlashArgs, StakeToken};
+use depin_sdk::staking::{self, InitializePoolArgs, SlashArgs, StakeToken, UpdatePoolArgs};
 use depin_sdk::{pda, Instruction, Pubkey};
 use serde_json::{json, Value};
 use solana_signer::Signer;
@@ -42,6 +42,22 @@ pub enum StakeCommand {
         /// owner's associated account, created if needed].
         #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
         slash_treasury: Option<Pubkey>,
+    },
+    /// Changes the pool's settings (the --keypair is the network authority); what is not
+    /// given stays as it is.
+    PoolUpdate {
+        /// The network.
+        #[command(flatten)]
+        network: NetworkRef,
+        /// New stake each bonded device needs, in UI units of the stake mint.
+        #[arg(long)]
+        min_stake_per_device: Option<UiAmount>,
+        /// New cooldown in seconds (applies to unstake requests made from now on).
+        #[arg(long)]
+        cooldown_secs: Option<u64>,
+        /// New slash authority.
+        #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
+        slash_authority: Option<Pubkey>,
     },
     /// Stakes AMOUNT (UI units) from the --keypair's stake-mint account.
     Deposit {
@@ -188,6 +204,49 @@ pub async fn run(ctx: &Ctx, cmd: StakeCommand) -> CliResult<Value> {
                 "slash_authority": slash_authority.to_string(),
                 "min_stake_per_device": min_stake,
                 "cooldown_secs": cooldown_secs,
+                "signature": signature,
+            }))
+        }
+        StakeCommand::PoolUpdate {
+            network,
+            min_stake_per_device,
+            cooldown_secs,
+            slash_authority,
+        } => {
+            if min_stake_per_device.is_none()
+                && cooldown_secs.is_none()
+                && slash_authority.is_none()
+            {
+                return Err(CliError::BadInput(
+                    "nothing to update: give --min-stake-per-device, --cooldown-secs or --slash-authority"
+                        .into(),
+                ));
+            }
+            let payer = ctx.payer()?;
+            let client = ctx.client(payer);
+            let rpc = client.rpc();
+            let (address, _) = network.load(rpc).await?;
+            let (pool_address, _, mint) = load_pool(rpc, &address).await?;
+            let min_stake = min_stake_per_device
+                .as_ref()
+                .map(|amount| mint.base_units(amount))
+                .transpose()?;
+            let ix = staking::update_pool(
+                &client.payer(),
+                &address,
+                UpdatePoolArgs {
+                    min_stake_per_device: min_stake,
+                    cooldown_secs,
+                    slash_authority,
+                },
+            );
+            let signature = send(&client, &[ix], &[]).await?;
+            let pool: StakePool = fetch(rpc, &pool_address, "stake pool").await?;
+            Ok(json!({
+                "pool": pool_address.to_string(),
+                "min_stake_per_device": pool.min_stake_per_device,
+                "cooldown_secs": pool.cooldown_secs,
+                "slash_authority": pool.slash_authority.to_string(),
                 "signature": signature,
             }))
         }

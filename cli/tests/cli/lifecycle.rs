@@ -130,6 +130,32 @@ async fn devices_and_stake_through_their_lifecycle() {
     )
     .await
     .json();
+    // the authority changes the pool's settings; an empty update is refused
+    env.depin(&admin, &["stake", "pool-update", "--network-id", "11"])
+        .await
+        .assert_bad_input("nothing to update");
+    let pool_updated = env
+        .depin(
+            &admin,
+            &[
+                "stake",
+                "pool-update",
+                "--network-id",
+                "11",
+                "--min-stake-per-device",
+                "20",
+                "--cooldown-secs",
+                "1",
+            ],
+        )
+        .await
+        .json();
+    assert_eq!(pool_updated["min_stake_per_device"], 20 * TOKEN);
+    let pool: depin_sdk::accounts::StakePool = env.account(&pda::stake_pool(&network).0).await;
+    assert_eq!(
+        (pool.min_stake_per_device, pool.cooldown_secs),
+        (20 * TOKEN, 1)
+    );
     env.depin(
         &operator,
         &["stake", "deposit", "--network-id", "11", "--amount", "30"],
