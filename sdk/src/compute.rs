@@ -53,6 +53,8 @@ budgets! {
     device_registry::AssertLocation, "assert_location", 13_500;
     device_registry::TransferDevice, "transfer_device", 5_000;
     device_registry::SetDeviceStatus, "set_device_status", 5_000;
+    device_registry::SetAuditor, "set_auditor", 5_000;
+    device_registry::AuditDevice, "audit_device", 8_500;
     staking::InitializePool, "initialize_pool", 34_000;
     staking::Stake, "stake", 24_000;
     staking::BondDevice, "bond_device", 18_000;

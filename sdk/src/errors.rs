@@ -96,6 +96,8 @@ error_enum!(RegistryError {
     MakerAlreadyRegistered,
     DeviceKeyIsMakerKey,
     DeviceKeyIsOwner,
+    NotNetworkAuditor,
+    MissingEvidence,
 });
 
 error_enum!(StakingError {

@@ -7,8 +7,8 @@ use device_registry::accounts as acc;
 use device_registry::instruction as ix;
 
 pub use device_registry::instructions::{
-    InitializeNetworkArgs, OnboardDeviceArgs, RegisterMakerArgs, SetMakerApprovalArgs,
-    UpdateNetworkArgs,
+    AuditDeviceArgs, InitializeNetworkArgs, OnboardDeviceArgs, RegisterMakerArgs,
+    SetMakerApprovalArgs, UpdateNetworkArgs,
 };
 pub use device_registry::state::{Capabilities, DeviceStatus, NetworkKind};
 
@@ -246,5 +246,39 @@ pub fn set_device_status(
             program: device_registry::ID,
         },
         ix::SetDeviceStatus { status },
+    )
+}
+
+/// `set_auditor`: the network `authority` names (`Some`), rotates or removes (`None`) the
+/// network's auditor.
+pub fn set_auditor(authority: &Pubkey, network: &Pubkey, auditor: Option<Pubkey>) -> Instruction {
+    build(
+        acc::SetAuditor {
+            authority: *authority,
+            network: *network,
+            event_authority: event_authority(),
+            program: device_registry::ID,
+        },
+        ix::SetAuditor { auditor },
+    )
+}
+
+/// `audit_device`: the network's `auditor` suspends (`DeviceStatus::Suspended`) or
+/// reinstates (`DeviceStatus::Active`) the device of `device_key`, recording `evidence`.
+pub fn audit_device(
+    auditor: &Pubkey,
+    network: &Pubkey,
+    device_key: &Pubkey,
+    args: AuditDeviceArgs,
+) -> Instruction {
+    build(
+        acc::AuditDevice {
+            auditor: *auditor,
+            network: *network,
+            device: pda::device(network, device_key).0,
+            event_authority: event_authority(),
+            program: device_registry::ID,
+        },
+        ix::AuditDevice { args },
     )
 }

@@ -20,7 +20,7 @@ use depin_tests::fixture::{default_device_args, NetworkFixture, NetworkParams, D
 use depin_tests::runtime::Suite;
 use depin_tests::{Keypair, Signer};
 use device_registry::error::RegistryError;
-use device_registry::events::DeviceOnboarded;
+use device_registry::events::{AuditorSet, DeviceAudited, DeviceOnboarded, DeviceStatusChanged};
 
 /// A second well-formed H3 cell (resolution 9).
 const OTHER_LOCATION: u64 = 0x0892_8308_280f_ffff;
@@ -56,7 +56,7 @@ async fn account_sizes_match_their_layout() {
     // discriminator + fields, written out by hand from the structs' docs
     assert_eq!(
         Network::SIZE,
-        8 + 4 + 32 + 33 + 1 + 32 * 3 + 8 * 3 + 4 + 1 + 1
+        8 + 4 + 32 + 33 + 33 + 1 + 32 * 3 + 8 * 3 + 4 + 1 + 1
     );
     assert_eq!(Maker::SIZE, 8 + 32 + 32 + (4 + 32) + 1 + 4 + 4 + 1);
     assert_eq!(
@@ -1136,4 +1136,390 @@ async fn set_device_status_errors() {
         suite.account::<Device>(device.device).await.status,
         DeviceStatus::Decommissioned
     );
+}
+
+/// `audit_device` as the auditor signs it.
+fn audit(
+    net: &NetworkFixture,
+    auditor: &Keypair,
+    device_key: &Pubkey,
+    status: DeviceStatus,
+    evidence: [u8; 32],
+) -> Instruction {
+    registry::audit_device(
+        &auditor.pubkey(),
+        &net.network,
+        device_key,
+        registry::AuditDeviceArgs { status, evidence },
+    )
+}
+
+#[tokio::test]
+async fn an_auditor_suspends_and_reinstates_with_evidence_and_the_authority_reverses_it() {
+    let mut suite = Suite::start().await;
+    let net = network(&mut suite).await;
+    let maker = suite.add_maker(&net, "Acme", 5, true).await;
+    let op = suite.add_operator(&net, 100_000_000).await;
+    let device = suite.onboard(&net, &maker, &op).await.expect("onboard");
+    let auditor = Keypair::new();
+
+    // the authority names the auditor
+    let ix = registry::set_auditor(
+        &net.authority.pubkey(),
+        &net.network,
+        Some(auditor.pubkey()),
+    );
+    let events = suite
+        .send_with_events(&[ix], &[&net.authority])
+        .await
+        .expect("set auditor");
+    let set: AuditorSet = decode_event(&events[0]).expect("AuditorSet");
+    assert_eq!(
+        (set.network, set.previous, set.auditor),
+        (net.network, None, Some(auditor.pubkey()))
+    );
+    assert_eq!(
+        suite.account::<Network>(net.network).await.auditor,
+        Some(auditor.pubkey())
+    );
+
+    // the auditor suspends, even while the network is paused, with its evidence recorded
+    pause(&mut suite, &net, true).await;
+    let evidence = [0xab; 32];
+    let events = suite
+        .send_with_events(
+            &[audit(
+                &net,
+                &auditor,
+                &device.key.pubkey(),
+                DeviceStatus::Suspended,
+                evidence,
+            )],
+            &[&auditor],
+        )
+        .await
+        .expect("suspend");
+    pause(&mut suite, &net, false).await;
+    let changed: DeviceStatusChanged = decode_event(&events[0]).expect("DeviceStatusChanged");
+    assert_eq!(
+        (changed.changed_by, changed.previous_status, changed.status),
+        (
+            auditor.pubkey(),
+            DeviceStatus::Active,
+            DeviceStatus::Suspended
+        )
+    );
+    let audited: DeviceAudited = decode_event(&events[1]).expect("DeviceAudited");
+    assert_eq!(
+        audited,
+        DeviceAudited {
+            device: device.device,
+            network: net.network,
+            auditor: auditor.pubkey(),
+            previous_status: DeviceStatus::Active,
+            status: DeviceStatus::Suspended,
+            evidence,
+        }
+    );
+    assert_eq!(
+        suite.account::<Device>(device.device).await.status,
+        DeviceStatus::Suspended
+    );
+
+    // the authority reviews and reverses it
+    let ix = registry::set_device_status(
+        &net.authority.pubkey(),
+        &net.network,
+        &device.key.pubkey(),
+        DeviceStatus::Active,
+    );
+    suite.send(&[ix], &[&net.authority]).await.expect("reverse");
+    assert_eq!(
+        suite.account::<Device>(device.device).await.status,
+        DeviceStatus::Active
+    );
+
+    // suspended again, then reinstated by the auditor itself
+    for status in [DeviceStatus::Suspended, DeviceStatus::Active] {
+        suite
+            .send(
+                &[audit(&net, &auditor, &device.key.pubkey(), status, [1; 32])],
+                &[&auditor],
+            )
+            .await
+            .expect("audit");
+        assert_eq!(suite.account::<Device>(device.device).await.status, status);
+    }
+
+    // rotated: the old key may no longer act, the new one may; removed: nobody may
+    let successor = Keypair::new();
+    let ix = registry::set_auditor(
+        &net.authority.pubkey(),
+        &net.network,
+        Some(successor.pubkey()),
+    );
+    let events = suite
+        .send_with_events(&[ix], &[&net.authority])
+        .await
+        .expect("rotate");
+    let set: AuditorSet = decode_event(&events[0]).expect("AuditorSet");
+    assert_eq!(set.previous, Some(auditor.pubkey()));
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &auditor,
+                &device.key.pubkey(),
+                DeviceStatus::Suspended,
+                [2; 32],
+            )],
+            &[&auditor],
+        )
+        .await;
+    assert_error(result, RegistryError::NotNetworkAuditor);
+    suite
+        .send(
+            &[audit(
+                &net,
+                &successor,
+                &device.key.pubkey(),
+                DeviceStatus::Suspended,
+                [2; 32],
+            )],
+            &[&successor],
+        )
+        .await
+        .expect("the successor audits");
+    let ix = registry::set_auditor(&net.authority.pubkey(), &net.network, None);
+    suite.send(&[ix], &[&net.authority]).await.expect("remove");
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &successor,
+                &device.key.pubkey(),
+                DeviceStatus::Active,
+                [3; 32],
+            )],
+            &[&successor],
+        )
+        .await;
+    assert_error(result, RegistryError::NotNetworkAuditor);
+}
+
+#[tokio::test]
+async fn set_auditor_errors() {
+    let mut suite = Suite::start().await;
+    let net = network(&mut suite).await;
+    let stranger = Keypair::new();
+    suite.airdrop(&stranger.pubkey(), 1_000_000_000).await;
+    let ix = registry::set_auditor(&stranger.pubkey(), &net.network, Some(stranger.pubkey()));
+    let result = suite.send(&[ix], &[&stranger]).await;
+    assert_error(result, RegistryError::NotNetworkAuthority);
+    let ix = registry::set_auditor(
+        &net.authority.pubkey(),
+        &net.network,
+        Some(Pubkey::default()),
+    );
+    let result = suite.send(&[ix], &[&net.authority]).await;
+    assert_error(result, RegistryError::InvalidAuthority);
+    let ix = unsign(
+        registry::set_auditor(
+            &net.authority.pubkey(),
+            &net.network,
+            Some(stranger.pubkey()),
+        ),
+        &net.authority.pubkey(),
+    );
+    let result = suite.send(&[ix], &[]).await;
+    assert_error(result, AnchorError::AccountNotSigner);
+    assert_eq!(suite.account::<Network>(net.network).await.auditor, None);
+}
+
+#[tokio::test]
+async fn audit_device_errors() {
+    let mut suite = Suite::start().await;
+    let net = network(&mut suite).await;
+    let other = network(&mut suite).await;
+    let maker = suite.add_maker(&net, "Acme", 5, true).await;
+    let op = suite.add_operator(&net, 100_000_000).await;
+    let device = suite.onboard(&net, &maker, &op).await.expect("onboard");
+    let key = device.key.pubkey();
+    let auditor = Keypair::new();
+    suite.airdrop(&auditor.pubkey(), 1_000_000_000).await;
+
+    // no auditor named yet
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &auditor,
+                &key,
+                DeviceStatus::Suspended,
+                [1; 32],
+            )],
+            &[&auditor],
+        )
+        .await;
+    assert_error(result, RegistryError::NotNetworkAuditor);
+    let ix = registry::set_auditor(
+        &net.authority.pubkey(),
+        &net.network,
+        Some(auditor.pubkey()),
+    );
+    suite
+        .send(&[ix], &[&net.authority])
+        .await
+        .expect("set auditor");
+
+    // a stranger, the authority itself, an unsigned auditor
+    let stranger = Keypair::new();
+    suite.airdrop(&stranger.pubkey(), 1_000_000_000).await;
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &stranger,
+                &key,
+                DeviceStatus::Suspended,
+                [1; 32],
+            )],
+            &[&stranger],
+        )
+        .await;
+    assert_error(result, RegistryError::NotNetworkAuditor);
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &net.authority,
+                &key,
+                DeviceStatus::Suspended,
+                [1; 32],
+            )],
+            &[&net.authority],
+        )
+        .await;
+    assert_error(result, RegistryError::NotNetworkAuditor);
+    let ix = unsign(
+        audit(&net, &auditor, &key, DeviceStatus::Suspended, [1; 32]),
+        &auditor.pubkey(),
+    );
+    let result = suite.send(&[ix], &[]).await;
+    assert_error(result, AnchorError::AccountNotSigner);
+
+    // no evidence; a transition the auditor may not make; a no-op
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &auditor,
+                &key,
+                DeviceStatus::Suspended,
+                [0; 32],
+            )],
+            &[&auditor],
+        )
+        .await;
+    assert_error(result, RegistryError::MissingEvidence);
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &auditor,
+                &key,
+                DeviceStatus::Decommissioned,
+                [1; 32],
+            )],
+            &[&auditor],
+        )
+        .await;
+    assert_error(result, RegistryError::InvalidStatusTransition);
+    let result = suite
+        .send(
+            &[audit(&net, &auditor, &key, DeviceStatus::Active, [1; 32])],
+            &[&auditor],
+        )
+        .await;
+    assert_error(result, RegistryError::InvalidStatusTransition);
+
+    // the device named under another network (whose auditor it is not)
+    let mut foreign = audit(&net, &auditor, &key, DeviceStatus::Suspended, [1; 32]);
+    foreign.accounts[1].pubkey = other.network;
+    let result = suite.send(&[foreign], &[&auditor]).await;
+    assert_error(result, RegistryError::NotNetworkAuditor);
+    let ix = registry::set_auditor(
+        &other.authority.pubkey(),
+        &other.network,
+        Some(auditor.pubkey()),
+    );
+    suite
+        .send(&[ix], &[&other.authority])
+        .await
+        .expect("set auditor");
+    let mut foreign = audit(&net, &auditor, &key, DeviceStatus::Suspended, [1; 32]);
+    foreign.accounts[1].pubkey = other.network;
+    let result = suite.send(&[foreign], &[&auditor]).await;
+    assert_error(result, AnchorError::ConstraintHasOne);
+
+    // a second suspension (fresh signature, other evidence) is refused: the auditor cannot
+    // stack actions on a device
+    suite
+        .send(
+            &[audit(
+                &net,
+                &auditor,
+                &key,
+                DeviceStatus::Suspended,
+                [1; 32],
+            )],
+            &[&auditor],
+        )
+        .await
+        .expect("suspend");
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &auditor,
+                &key,
+                DeviceStatus::Suspended,
+                [9; 32],
+            )],
+            &[&auditor],
+        )
+        .await;
+    assert_error(result, RegistryError::InvalidStatusTransition);
+
+    // a decommissioned device is beyond the auditor's reach
+    suite
+        .send(
+            &[audit(&net, &auditor, &key, DeviceStatus::Active, [1; 32])],
+            &[&auditor],
+        )
+        .await
+        .expect("reinstate");
+    let ix = registry::set_device_status(
+        &op.wallet.pubkey(),
+        &net.network,
+        &key,
+        DeviceStatus::Decommissioned,
+    );
+    suite
+        .send(&[ix], &[&op.wallet])
+        .await
+        .expect("decommission");
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &auditor,
+                &key,
+                DeviceStatus::Suspended,
+                [1; 32],
+            )],
+            &[&auditor],
+        )
+        .await;
+    assert_error(result, RegistryError::DeviceDecommissioned);
 }

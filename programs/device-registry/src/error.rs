@@ -76,4 +76,11 @@ pub enum RegistryError {
     /// be able to sign as its device.
     #[msg("The device key is the owner's key")]
     DeviceKeyIsOwner,
+    /// Returned if `audit_device` is signed by a key that is not the network's auditor (or
+    /// the network has none).
+    #[msg("Not the network's auditor")]
+    NotNetworkAuditor,
+    /// Returned if an audit action carries no evidence (an all-zero hash).
+    #[msg("An audit action needs an evidence hash")]
+    MissingEvidence,
 }

@@ -167,3 +167,34 @@ pub struct DeviceStatusChanged {
     /// New status.
     pub status: DeviceStatus,
 }
+
+/// The network's auditor was set, rotated or removed.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditorSet {
+    /// The `Network` account.
+    pub network: Pubkey,
+    /// The auditor before.
+    pub previous: Option<Pubkey>,
+    /// The auditor now (`None`: no auditor).
+    pub auditor: Option<Pubkey>,
+}
+
+/// The auditor suspended or reinstated a device; `evidence` is the hash of what it based
+/// the action on (its scores and their inputs), kept off chain for review.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAudited {
+    /// The `Device` account.
+    pub device: Pubkey,
+    /// Its network.
+    pub network: Pubkey,
+    /// The auditor that acted.
+    pub auditor: Pubkey,
+    /// Previous status.
+    pub previous_status: DeviceStatus,
+    /// New status.
+    pub status: DeviceStatus,
+    /// Hash of the evidence.
+    pub evidence: [u8; 32],
+}

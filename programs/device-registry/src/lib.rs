@@ -84,4 +84,14 @@ pub mod device_registry {
     pub fn set_device_status(ctx: Context<SetDeviceStatus>, status: DeviceStatus) -> Result<()> {
         instructions::set_device_status::handler(ctx, status)
     }
+
+    /// Names, rotates or removes the network's auditor (authority only; allowed while paused).
+    pub fn set_auditor(ctx: Context<SetAuditor>, auditor: Option<Pubkey>) -> Result<()> {
+        instructions::set_auditor::handler(ctx, auditor)
+    }
+
+    /// Suspends or reinstates a device with an evidence hash (the network's auditor only).
+    pub fn audit_device(ctx: Context<AuditDevice>, args: AuditDeviceArgs) -> Result<()> {
+        instructions::audit_device::handler(ctx, args)
+    }
 }

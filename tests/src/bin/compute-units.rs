@@ -259,6 +259,26 @@ async fn registry_and_staking(suite: &mut Suite, samples: usize) -> Outcome {
         &buyer.wallet.pubkey(),
     );
     suite.send(&[ix], &[&op.wallet]).await.map_err(fail)?;
+    suite.meter_label("auditor named, device suspended and reinstated with evidence");
+    let auditor = Keypair::new();
+    let ix = registry::set_auditor(
+        &net.authority.pubkey(),
+        &net.network,
+        Some(auditor.pubkey()),
+    );
+    suite.send(&[ix], &[&net.authority]).await.map_err(fail)?;
+    for status in [DeviceStatus::Suspended, DeviceStatus::Active] {
+        let ix = registry::audit_device(
+            &auditor.pubkey(),
+            &net.network,
+            &devices[1].key.pubkey(),
+            registry::AuditDeviceArgs {
+                status,
+                evidence: [7; 32],
+            },
+        );
+        suite.send(&[ix], &[&auditor]).await.map_err(fail)?;
+    }
     suite.meter_label("suspend, reactivate, decommission");
     for (signer, status) in [
         (&net.authority, DeviceStatus::Suspended),

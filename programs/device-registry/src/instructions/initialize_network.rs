@@ -60,6 +60,7 @@ pub fn handler(ctx: Context<InitializeNetwork>, args: InitializeNetworkArgs) -> 
         network_id: args.network_id,
         authority: ctx.accounts.authority.key(),
         pending_authority: None,
+        auditor: None,
         kind: args.kind,
         reward_mint: ctx.accounts.reward_mint.key(),
         fee_mint: ctx.accounts.fee_mint.key(),

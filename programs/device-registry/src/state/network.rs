@@ -25,6 +25,9 @@ pub struct Network {
     /// Successor named by `propose_authority`, until it accepts. `None` when no rotation is
     /// under way.
     pub pending_authority: Option<Pubkey>,
+    /// Key that may suspend and reinstate devices with evidence (`audit_device`), set and
+    /// rotated by the authority with `set_auditor`. `None`: no auditor.
+    pub auditor: Option<Pubkey>,
     /// What the network's devices do.
     pub kind: NetworkKind,
     /// Mint in which the network pays rewards (the rewards program becomes its mint authority).
