@@ -77,6 +77,7 @@ program_events!(
     registry, device_registry, [
     NetworkInitialized, NetworkUpdated, AuthorityProposed, AuthorityAccepted, MakerRegistered,
     MakerApprovalSet, DeviceOnboarded, LocationAsserted, DeviceTransferred, DeviceStatusChanged,
+    AuditorSet, DeviceAudited,
 ]);
 program_events!(
     /// Staking events.

@@ -195,6 +195,12 @@ impl ToValue for bool {
     }
 }
 
+impl ToValue for Option<Pubkey> {
+    fn to_value(&self) -> Value {
+        Value::OptText(self.map(|k| k.to_string()))
+    }
+}
+
 impl ToValue for [u8; 32] {
     fn to_value(&self) -> Value {
         Value::Bytea(self.to_vec())
@@ -345,6 +351,13 @@ event_tables! {
     Registry registry::DeviceStatusChanged => "registry_device_status_changed" |e| {
         "device": e.device, "changed_by": e.changed_by, "previous_status": e.previous_status,
         "status": e.status,
+    }
+    Registry registry::AuditorSet => "registry_auditor_set" |e| {
+        "network": e.network, "previous": e.previous, "auditor": e.auditor,
+    }
+    Registry registry::DeviceAudited => "registry_device_audited" |e| {
+        "device": e.device, "network": e.network, "auditor": e.auditor,
+        "previous_status": e.previous_status, "status": e.status, "evidence": e.evidence,
     }
     Staking staking::PoolInitialized => "staking_pool_initialized" |e| {
         "pool": e.pool, "network": e.network, "stake_mint": e.stake_mint, "vault": e.vault,
@@ -527,6 +540,8 @@ pub fn state_keys(event: &Event) -> Vec<StateKey> {
             registry::Event::LocationAsserted(e) => vec![Device(s(&e.device))],
             registry::Event::DeviceTransferred(e) => vec![Device(s(&e.device))],
             registry::Event::DeviceStatusChanged(e) => vec![Device(s(&e.device))],
+            // the device's status follows its DeviceStatusChanged, emitted beside it
+            registry::Event::AuditorSet(_) | registry::Event::DeviceAudited(_) => vec![],
         },
         Event::Staking(e) => match e {
             staking::Event::PoolInitialized(_) | staking::Event::PoolUpdated(_) => vec![],
@@ -583,7 +598,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), TABLES.len());
-        assert_eq!(TABLES.len(), 41);
+        assert_eq!(TABLES.len(), 43);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! A scenario that drives every instruction of the five programs through the real runtime,
-//! so every one of the 40 event kinds is emitted at least once. The indexer's tests record
+//! so every one of the 43 event kinds is emitted at least once. The indexer's tests record
 //! its transactions and replay them as a chain.
 
 use std::io::Write;
@@ -89,6 +89,34 @@ async fn registry_staking_rewards(suite: &mut Suite) -> Result<(), String> {
         .send(&[suspend], &[&net.authority])
         .await
         .map_err(err)?;
+    // an auditor named, suspending a device with evidence
+    let auditor = Keypair::new();
+    let name = registry::set_auditor(
+        &net.authority.pubkey(),
+        &net.network,
+        Some(auditor.pubkey()),
+    );
+    suite.send(&[name], &[&net.authority]).await.map_err(err)?;
+    let audit = registry::audit_device(
+        &auditor.pubkey(),
+        &net.network,
+        &devices0[0].key.pubkey(),
+        registry::AuditDeviceArgs {
+            status: DeviceStatus::Suspended,
+            evidence: [0xe5; 32],
+        },
+    );
+    suite.send(&[audit], &[&auditor]).await.map_err(err)?;
+    let reinstate = registry::audit_device(
+        &auditor.pubkey(),
+        &net.network,
+        &devices0[0].key.pubkey(),
+        registry::AuditDeviceArgs {
+            status: DeviceStatus::Active,
+            evidence: [0xe6; 32],
+        },
+    );
+    suite.send(&[reinstate], &[&auditor]).await.map_err(err)?;
 
     let pool_update = staking::update_pool(
         &net.authority.pubkey(),
