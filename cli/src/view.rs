@@ -19,6 +19,7 @@ pub fn network(n: &Network) -> Value {
         "network_id": n.network_id,
         "authority": n.authority.to_string(),
         "pending_authority": n.pending_authority.map(|k| k.to_string()),
+        "auditor": n.auditor.map(|k| k.to_string()),
         "kind": format!("{:?}", n.kind).to_lowercase(),
         "reward_mint": n.reward_mint.to_string(),
         "fee_mint": n.fee_mint.to_string(),

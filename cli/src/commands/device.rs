@@ -13,7 +13,7 @@ use solana_signer::Signer;
 use super::NetworkRef;
 use crate::context::{fetch, get_account, send, Ctx};
 use crate::error::CliResult;
-use crate::keys::{parse_h3, parse_pubkey, read_keypair_file};
+use crate::keys::{parse_h3, parse_hash, parse_pubkey, read_keypair_file};
 use crate::tokens::{mint_info, MintInfo};
 use crate::view;
 
@@ -97,6 +97,19 @@ pub enum DeviceCommand {
         #[command(flatten)]
         device: DeviceRef,
     },
+    /// Suspends or reinstates a device as the network's auditor (the --keypair), with the
+    /// hash of the evidence (a 64-character hex string).
+    Audit {
+        /// The device.
+        #[command(flatten)]
+        device: DeviceRef,
+        /// What to do.
+        #[arg(long, value_enum)]
+        action: AuditAction,
+        /// SHA-256 of the evidence, in hex.
+        #[arg(long, value_parser = parse_hash, value_name = "HEX")]
+        evidence: [u8; 32],
+    },
     /// Decommissions a device for good (asks first).
     Retire {
         /// The device.
@@ -109,6 +122,15 @@ pub enum DeviceCommand {
         #[command(flatten)]
         device: DeviceRef,
     },
+}
+
+/// What an auditor does to a device.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditAction {
+    /// Take it out of the reward loop.
+    Suspend,
+    /// Put it back.
+    Reinstate,
 }
 
 /// The fee accounts of a payment by `owner`: `fee_account` or the owner's associated account
@@ -260,6 +282,36 @@ pub async fn run(ctx: &Ctx, cmd: DeviceCommand) -> CliResult<Value> {
         }
         DeviceCommand::Suspend { device } => set_status(ctx, device, DeviceStatus::Suspended).await,
         DeviceCommand::Reactivate { device } => set_status(ctx, device, DeviceStatus::Active).await,
+        DeviceCommand::Audit {
+            device,
+            action,
+            evidence,
+        } => {
+            let payer = ctx.payer()?;
+            let client = ctx.client(payer);
+            let rpc = client.rpc();
+            let (network, _) = device.network.load(rpc).await?;
+            let address = pda::device(&network, &device.device_key).0;
+            fetch::<Device>(rpc, &address, "device").await?;
+            let status = match action {
+                AuditAction::Suspend => DeviceStatus::Suspended,
+                AuditAction::Reinstate => DeviceStatus::Active,
+            };
+            let ix = registry::audit_device(
+                &client.payer(),
+                &network,
+                &device.device_key,
+                registry::AuditDeviceArgs { status, evidence },
+            );
+            let signature = send(&client, &[ix], &[]).await?;
+            let state: Device = fetch(rpc, &address, "device").await?;
+            Ok(json!({
+                "device": address.to_string(),
+                "status": view::device(&state)["status"],
+                "evidence": depin_sdk::oracle::hex(&evidence),
+                "signature": signature,
+            }))
+        }
         DeviceCommand::Retire { device } => {
             // read first: a missing keypair, network or device is exit 2 before any prompt
             ctx.payer()?;

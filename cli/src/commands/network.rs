@@ -86,6 +86,19 @@ pub enum NetworkCommand {
         #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
         treasury: Option<Pubkey>,
     },
+    /// Names, rotates or (with --none) removes the network's auditor: the key that may
+    /// suspend and reinstate devices with evidence (`depin device audit`).
+    SetAuditor {
+        /// The network.
+        #[command(flatten)]
+        network: NetworkRef,
+        /// The auditor's key.
+        #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY", required_unless_present = "none")]
+        auditor: Option<Pubkey>,
+        /// Remove the auditor.
+        #[arg(long, conflicts_with = "auditor")]
+        none: bool,
+    },
     /// Prints a network.
     Show {
         /// The network.
@@ -190,6 +203,23 @@ pub async fn run(ctx: &Ctx, cmd: NetworkCommand) -> CliResult<Value> {
             Ok(json!({
                 "network": address.to_string(),
                 "state": view::network(&updated),
+                "signature": signature,
+            }))
+        }
+        NetworkCommand::SetAuditor {
+            network,
+            auditor,
+            none,
+        } => {
+            let auditor = if none { None } else { auditor };
+            let payer = ctx.payer()?;
+            let client = ctx.client(payer);
+            let (address, _) = network.load(client.rpc()).await?;
+            let ix = registry::set_auditor(&client.payer(), &address, auditor);
+            let signature = send(&client, &[ix], &[]).await?;
+            Ok(json!({
+                "network": address.to_string(),
+                "auditor": auditor.map(|k| k.to_string()),
                 "signature": signature,
             }))
         }

@@ -343,5 +343,65 @@ async fn devices_and_stake_through_their_lifecycle() {
         .json();
     assert_eq!(shown["position"]["devices_bonded"], 0);
     assert_eq!(shown["position"]["amount"], 23 * TOKEN + 500_000);
+
+    // the admin names an auditor; the auditor suspends the device with its evidence; the
+    // admin reverses it; a stranger may not audit
+    let (auditor, auditor_key) = env.key("auditor", SOL).await;
+    let named = env
+        .depin(
+            &admin,
+            &[
+                "network",
+                "set-auditor",
+                "--network-id",
+                "11",
+                "--auditor",
+                &auditor_key.pubkey().to_string(),
+            ],
+        )
+        .await
+        .json();
+    assert_eq!(named["auditor"], auditor_key.pubkey().to_string());
+    let network_state: depin_sdk::accounts::Network = env.account(&network).await;
+    assert_eq!(network_state.auditor, Some(auditor_key.pubkey()));
+    let evidence = "ab".repeat(32);
+    let audit = |action: &'static str| {
+        vec![
+            "device".to_string(),
+            "audit".into(),
+            "--network-id".into(),
+            "11".into(),
+            "--device-key".into(),
+            device_s.clone(),
+            "--action".into(),
+            action.into(),
+            "--evidence".into(),
+            evidence.clone(),
+        ]
+    };
+    let args = audit("suspend");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let suspended = env.depin(&auditor, &args).await.json();
+    assert_eq!(suspended["status"], "suspended");
+    let d: Device = env.account(&device).await;
+    assert_eq!(d.status, depin_sdk::accounts::DeviceStatus::Suspended);
+    let refused = env.depin(&operator, &args).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("NotNetworkAuditor"), "{refused:?}");
+    env.depin(
+        &admin,
+        &[
+            "device",
+            "reactivate",
+            "--network-id",
+            "11",
+            "--device-key",
+            &device_s,
+        ],
+    )
+    .await
+    .json();
+    let d: Device = env.account(&device).await;
+    assert_eq!(d.status, depin_sdk::accounts::DeviceStatus::Active);
     env.localnet.stop().await;
 }
