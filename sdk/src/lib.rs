@@ -16,6 +16,8 @@
 //! - [`oracle`]: the reward oracle's tools: build the tree over `(device, owner,
 //!   cumulative)` rows, serve and verify proofs, keep a proof store on disk (the
 //!   `depin-oracle` binary wraps it).
+//! - [`telemetry`]: device-signed telemetry reports (heartbeats and service metrics), their
+//!   signing, range checks and JSON wire form.
 //! - [`events`]: decoding of the events the programs emit as self-CPIs.
 //! - [`error`]: the SDK's typed errors; nothing here panics on bad input.
 //! - [`errors`]: the name and message of a program's error code (`Custom(6004)` is
@@ -41,6 +43,7 @@ pub mod registry;
 pub mod rewards;
 pub mod staking;
 pub mod storage;
+pub mod telemetry;
 
 pub use ::energy_settlement as energy_program;
 pub use ::rewards as rewards_program;

@@ -1,0 +1,427 @@
+//! # Telemetry ingest
+//!
+//! Gateways POST their devices' signed reports ([`depin_sdk::telemetry`]) in batches to
+//! `/v1/telemetry`; each report is checked, in order:
+//!
+//! 1. it decodes, and the device key's signature covers it;
+//! 2. its values are within what its device class can produce;
+//! 3. its time is neither in the future (beyond [`Config::max_future_secs`]) nor older than
+//!    [`Config::max_age_secs`] (a gateway's outbox may hold reports for a while);
+//! 4. the registry knows the device key in that network and the device is active (the
+//!    indexer's `devices` table, so a device suspended on chain is refused here too);
+//! 5. its counter is above every counter accepted for the device (a replay is refused).
+//!
+//! The accepted reports of a batch are written in one transaction with their counters; a
+//! refused report is never written, and the answer lists it with its reason. Nothing about
+//! a batch is written when the database fails.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use depin_sdk::telemetry::{Metrics, SignedReport, TelemetryError, WireBatch};
+use serde::Serialize;
+use tokio::sync::{oneshot, Mutex};
+use tokio_postgres::{Client, NoTls};
+
+/// Most reports in one batch.
+pub const MAX_BATCH: usize = 1_000;
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// PostgreSQL connection string (the indexer's database).
+    pub database_url: String,
+    /// Where HTTP listens.
+    pub listen: SocketAddr,
+    /// Oldest report accepted, in seconds before now.
+    pub max_age_secs: i64,
+    /// Furthest a report may be ahead of the service's clock, in seconds.
+    pub max_future_secs: i64,
+}
+
+impl Config {
+    /// Defaults: a week of outbox, five minutes of clock skew, port 8900 on loopback.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8900)),
+            max_age_secs: 7 * 86_400,
+            max_future_secs: 300,
+        }
+    }
+}
+
+/// Why a report was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// It does not decode, its signature is wrong, or a value is out of range.
+    #[error(transparent)]
+    Report(#[from] TelemetryError),
+    /// Its time is outside the accepted window.
+    #[error("timestamp {timestamp} outside the accepted window (now {now})")]
+    Stale {
+        /// The report's time.
+        timestamp: i64,
+        /// The service's time.
+        now: i64,
+    },
+    /// The registry has no device with this key in this network.
+    #[error("unknown device: key {device_key} in network {network}")]
+    UnknownDevice {
+        /// The device key.
+        device_key: String,
+        /// The network named.
+        network: String,
+    },
+    /// The device is suspended or decommissioned.
+    #[error("device {device} is {status}")]
+    NotActive {
+        /// The `Device` account.
+        device: String,
+        /// Its status.
+        status: String,
+    },
+    /// The counter is not above the device's last accepted one.
+    #[error("replay: counter {counter} is not above {last}, the last accepted")]
+    Replay {
+        /// The report's counter.
+        counter: u64,
+        /// The last accepted.
+        last: i64,
+    },
+}
+
+/// Why a batch could not be processed at all.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The database failed; nothing of the batch was written.
+    #[error("database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    /// The batch is larger than [`MAX_BATCH`].
+    #[error("batch of {0} reports exceeds {MAX_BATCH}")]
+    TooLarge(usize),
+    /// The migrations could not be applied.
+    #[error("migrations: {0}")]
+    Migrations(String),
+    /// The HTTP port could not be bound.
+    #[error("listen: {0}")]
+    Listen(String),
+}
+
+/// One refused report of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// Its position in the batch.
+    pub index: usize,
+    /// Why.
+    pub error: String,
+}
+
+/// The answer to a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Reports stored.
+    pub accepted: usize,
+    /// Reports refused, with their reasons.
+    pub rejected: Vec<Rejected>,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The columns of a report's metrics: kind, then uptime, bytes, latency, answered, missed,
+/// produced, consumed (each `None` where the kind has no such value).
+type Columns = (&'static str, [Option<i64>; 7]);
+
+fn columns(metrics: &Metrics) -> Columns {
+    let n = |v: u64| Some(i64::try_from(v).unwrap_or(i64::MAX));
+    match metrics {
+        Metrics::Heartbeat => ("heartbeat", [None; 7]),
+        Metrics::Wireless {
+            uptime_secs,
+            bytes_served,
+            latency_ms,
+        } => (
+            "wireless",
+            [
+                n((*uptime_secs).into()),
+                n(*bytes_served),
+                n((*latency_ms).into()),
+                None,
+                None,
+                None,
+                None,
+            ],
+        ),
+        Metrics::Storage {
+            uptime_secs,
+            proofs_answered,
+            proofs_missed,
+        } => (
+            "storage",
+            [
+                n((*uptime_secs).into()),
+                None,
+                None,
+                n((*proofs_answered).into()),
+                n((*proofs_missed).into()),
+                None,
+                None,
+            ],
+        ),
+        Metrics::Energy {
+            produced_wh,
+            consumed_wh,
+        } => (
+            "energy",
+            [
+                None,
+                None,
+                None,
+                None,
+                None,
+                n(*produced_wh),
+                n(*consumed_wh),
+            ],
+        ),
+    }
+}
+
+/// Checks and stores `batch` (see the crate docs), in one database transaction.
+pub async fn ingest(
+    client: &mut Client,
+    batch: &WireBatch,
+    config: &Config,
+) -> Result<Outcome, IngestError> {
+    if batch.reports.len() > MAX_BATCH {
+        return Err(IngestError::TooLarge(batch.reports.len()));
+    }
+    let now = unix_now();
+    let tx = client.transaction().await?;
+    let mut outcome = Outcome {
+        accepted: 0,
+        rejected: Vec::new(),
+    };
+    for (index, wire) in batch.reports.iter().enumerate() {
+        match check(&tx, wire, now, config).await? {
+            Ok((signed, device)) => {
+                let report = &signed.report;
+                let key = report.device_key.to_string();
+                let counter = i64::try_from(report.counter).unwrap_or(i64::MAX);
+                let (kind, values) = columns(&report.metrics);
+                tx.execute(
+                    "INSERT INTO telemetry (device_key, counter, network, device, unix_ts, gateway,
+                        kind, uptime_secs, bytes_served, latency_ms, proofs_answered,
+                        proofs_missed, produced_wh, consumed_wh, signature)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    &[
+                        &key,
+                        &counter,
+                        &report.network.to_string(),
+                        &device,
+                        &report.timestamp,
+                        &batch.gateway,
+                        &kind,
+                        &values[0],
+                        &values[1],
+                        &values[2],
+                        &values[3],
+                        &values[4],
+                        &values[5],
+                        &values[6],
+                        &wire.signature,
+                    ],
+                )
+                .await?;
+                tx.execute(
+                    "INSERT INTO telemetry_counters (device_key, last_counter) VALUES ($1, $2)
+                     ON CONFLICT (device_key) DO UPDATE SET last_counter = EXCLUDED.last_counter",
+                    &[&key, &counter],
+                )
+                .await?;
+                outcome.accepted += 1;
+            }
+            Err(refusal) => outcome.rejected.push(Rejected {
+                index,
+                error: refusal.to_string(),
+            }),
+        }
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// One report's checks; `Ok(Err(_))` is a refusal, `Err(_)` a database failure.
+async fn check(
+    tx: &tokio_postgres::Transaction<'_>,
+    wire: &depin_sdk::telemetry::WireReport,
+    now: i64,
+    config: &Config,
+) -> Result<Result<(SignedReport, String), Refusal>, tokio_postgres::Error> {
+    let signed = match SignedReport::from_wire(wire).and_then(|s| s.verify().map(|()| s)) {
+        Ok(signed) => signed,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let report = &signed.report;
+    if report.timestamp > now.saturating_add(config.max_future_secs)
+        || report.timestamp < now.saturating_sub(config.max_age_secs)
+    {
+        return Ok(Err(Refusal::Stale {
+            timestamp: report.timestamp,
+            now,
+        }));
+    }
+    let counter = match i64::try_from(report.counter) {
+        Ok(c) => c,
+        Err(_) => {
+            return Ok(Err(Refusal::Report(TelemetryError::OutOfRange(format!(
+                "counter {} exceeds {}",
+                report.counter,
+                i64::MAX
+            )))))
+        }
+    };
+    let key = report.device_key.to_string();
+    let network = report.network.to_string();
+    let row = tx
+        .query_opt(
+            "SELECT device, status FROM devices WHERE device_key = $1 AND network = $2",
+            &[&key, &network],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(Err(Refusal::UnknownDevice {
+            device_key: key,
+            network,
+        }));
+    };
+    let (device, status): (String, String) = (row.get(0), row.get(1));
+    if status != "active" {
+        return Ok(Err(Refusal::NotActive { device, status }));
+    }
+    // the device's counter row, locked until the batch commits (concurrent batches of the
+    // same device wait here rather than both accepting one counter)
+    tx.execute(
+        "INSERT INTO telemetry_counters (device_key, last_counter) VALUES ($1, -1)
+         ON CONFLICT (device_key) DO NOTHING",
+        &[&key],
+    )
+    .await?;
+    let last: i64 = tx
+        .query_one(
+            "SELECT last_counter FROM telemetry_counters WHERE device_key = $1 FOR UPDATE",
+            &[&key],
+        )
+        .await?
+        .get(0);
+    if counter <= last {
+        return Ok(Err(Refusal::Replay {
+            counter: report.counter,
+            last,
+        }));
+    }
+    Ok(Ok((signed, device)))
+}
+
+struct Shared {
+    client: Mutex<Client>,
+    config: Config,
+}
+
+async fn post_batch(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<WireBatch>, axum::extract::rejection::JsonRejection>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let Json(batch) = match body {
+        Ok(batch) => batch,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({"error": format!("malformed batch: {}", e.body_text())})),
+            )
+        }
+    };
+    let mut client = shared.client.lock().await;
+    match ingest(&mut client, &batch, &shared.config).await {
+        Ok(outcome) => (
+            StatusCode::OK,
+            Json(serde_json::to_value(outcome).unwrap_or_default()),
+        ),
+        Err(e @ IngestError::TooLarge(_)) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(serde_json::json!({"error": e.to_string()})),
+        ),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"error": e.to_string()})),
+        ),
+    }
+}
+
+/// A running service.
+pub struct Running {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// `http://host:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting requests and waits for the ones in flight.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.handle).await;
+    }
+}
+
+/// Connects to the database (applying the migrations the indexer applies, so the tables
+/// exist whichever starts first) and serves until [`Running::stop`].
+pub async fn serve(config: Config) -> Result<Running, IngestError> {
+    let (mut client, connection) = tokio_postgres::connect(&config.database_url, NoTls).await?;
+    tokio::spawn(connection);
+    depin_indexer::sink::migrate(&mut client, None)
+        .await
+        .map_err(|e| IngestError::Migrations(e.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| IngestError::Listen(format!("{}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| IngestError::Listen(e.to_string()))?;
+    let shared = Arc::new(Shared {
+        client: Mutex::new(client),
+        config,
+    });
+    let app = Router::new()
+        .route("/v1/telemetry", post(post_batch))
+        .route("/health", get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(4 << 20))
+        .with_state(shared);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    Ok(Running {
+        addr,
+        stop: Some(stop),
+        handle,
+    })
+}

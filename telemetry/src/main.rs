@@ -1,0 +1,47 @@
+//! `depin-telemetry`: the telemetry ingest service. `DATABASE_URL` names the indexer's
+//! database; `DEPIN_TELEMETRY_LISTEN` the address to listen on (default 127.0.0.1:8900).
+//! Stops cleanly on Ctrl-C or SIGTERM; exits 2 on bad configuration, 1 when it cannot start.
+
+use std::process::ExitCode;
+
+use depin_telemetry::{serve, Config};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let Ok(database_url) = std::env::var("DATABASE_URL") else {
+        eprintln!("error: DATABASE_URL is not set (the indexer's PostgreSQL database)");
+        return ExitCode::from(2);
+    };
+    let mut config = Config::new(database_url);
+    if let Ok(listen) = std::env::var("DEPIN_TELEMETRY_LISTEN") {
+        match listen.parse() {
+            Ok(addr) => config.listen = addr,
+            Err(e) => {
+                eprintln!("error: DEPIN_TELEMETRY_LISTEN {listen:?}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let running = match serve(config).await {
+        Ok(running) => running,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    eprintln!("telemetry ingest on {}/v1/telemetry", running.url());
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            eprintln!("error: cannot watch SIGTERM: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    running.stop().await;
+    eprintln!("stopped");
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,312 @@
+//! The telemetry service end to end: devices onboarded on a localnet (one then suspended by
+//! the network's auditor), the indexer writing them to a real PostgreSQL, the service on
+//! loopback taking batches of device-signed reports over HTTP. Good reports are stored once;
+//! every kind of bad report is refused with its reason and leaves nothing behind.
+
+#![allow(
+    deprecated,
+    reason = "solana-program-test 3.x deprecations; see the harness crate doc"
+)]
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use depin_indexer::testkit::postgres::TempPostgres;
+use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
+use depin_sdk::client::{Client, ClientConfig};
+use depin_sdk::registry::{self, AuditDeviceArgs, DeviceStatus};
+use depin_sdk::telemetry::{Metrics, Report, WireBatch, WireReport};
+use depin_telemetry::{serve, Config};
+use serde_json::Value;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+async fn count(pg: &TempPostgres, sql: &str) -> i64 {
+    let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client.query_one(sql, &[]).await.expect(sql).get(0)
+}
+
+/// Polls until `sql` gives `expected` (at most 60 s).
+async fn wait_for(pg: &TempPostgres, sql: &str, expected: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        if let Ok(row) = client.query_one(sql, &[]).await {
+            if row.get::<_, i64>(0) == expected {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{sql} never gave {expected}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn wireless(network: &depin_sdk::Pubkey, device: &Keypair, counter: u64, ts: i64) -> Report {
+    Report {
+        network: *network,
+        device_key: device.pubkey(),
+        counter,
+        timestamp: ts,
+        metrics: Metrics::Wireless {
+            uptime_secs: 300,
+            bytes_served: 1_000_000 * counter,
+            latency_ms: 35,
+        },
+    }
+}
+
+async fn post(url: &str, reports: Vec<WireReport>) -> Value {
+    let batch = WireBatch {
+        gateway: "gateway-1".into(),
+        reports,
+    };
+    reqwest::Client::new()
+        .post(format!("{url}/v1/telemetry"))
+        .json(&batch)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json answer")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
+    // Given a network with two devices on a localnet, one suspended by its auditor
+    let localnet = Localnet::start(LocalnetConfig::ephemeral())
+        .await
+        .expect("localnet");
+    let payer = Keypair::new();
+    localnet
+        .airdrop(&payer.pubkey(), 1_000_000_000_000)
+        .await
+        .expect("airdrop");
+    let client = Client::new(
+        localnet.rpc_url(),
+        payer,
+        ClientConfig {
+            poll_interval: Duration::from_millis(25),
+            ..ClientConfig::default()
+        },
+    );
+    let net = scenario::network(&client, 21, true).await.expect("network");
+    let healthy = Keypair::new();
+    let flagged = Keypair::new();
+    for device in [&healthy, &flagged] {
+        let ix = net.onboard(device, scenario::LOCATION);
+        assert!(client
+            .send(&[ix], &[&net.operator, &net.maker, device])
+            .await
+            .expect("onboard")
+            .is_landed());
+    }
+    let auditor = Keypair::new();
+    let name = registry::set_auditor(
+        &net.authority.pubkey(),
+        &net.network,
+        Some(auditor.pubkey()),
+    );
+    assert!(client
+        .send(&[name], &[&net.authority])
+        .await
+        .expect("auditor")
+        .is_landed());
+    let suspend = registry::audit_device(
+        &auditor.pubkey(),
+        &net.network,
+        &flagged.pubkey(),
+        AuditDeviceArgs {
+            status: DeviceStatus::Suspended,
+            evidence: [0x5a; 32],
+        },
+    );
+    assert!(client
+        .send(&[suspend], &[&auditor])
+        .await
+        .expect("suspend")
+        .is_landed());
+
+    // and the indexer writing the registry into PostgreSQL
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut indexer_config = depin_indexer::config::Config::default();
+    indexer_config.source.endpoint = localnet.grpc_url();
+    indexer_config.source.commitment = depin_indexer::sink::Commitment::Confirmed;
+    indexer_config.source.start_slot = Some(0);
+    indexer_config.database.url = pg.url().to_owned();
+    indexer_config.backfill.rpc_url = localnet.rpc_url();
+    indexer_config.batch.flush_interval_ms = 20;
+    indexer_config.server.listen = "127.0.0.1:0".parse().expect("address");
+    let (stop_indexer, stopped) = tokio::sync::watch::channel(false);
+    let indexer = tokio::spawn(depin_indexer::run::run(
+        indexer_config,
+        depin_indexer::run::Hooks::default(),
+        stopped,
+    ));
+    let network = net.network.to_string();
+    wait_for(
+        &pg,
+        &format!(
+            "SELECT count(*) FROM devices WHERE network = '{network}' AND status = 'suspended'"
+        ),
+        1,
+    )
+    .await;
+
+    // When the telemetry service takes a gateway's batch
+    let mut config = Config::new(pg.url());
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    let service = serve(config).await.expect("service");
+    let url = service.url();
+    let t = now();
+    let good: Vec<WireReport> = (1..=3)
+        .map(|c| {
+            wireless(&net.network, &healthy, c, t - 600 + c as i64)
+                .sign(&healthy)
+                .to_wire()
+        })
+        .collect();
+    let answer = post(&url, good.clone()).await;
+
+    // Then every good report is stored
+    assert_eq!(answer["accepted"], 3, "{answer}");
+    assert_eq!(answer["rejected"], Value::Array(vec![]));
+    assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 3);
+    assert_eq!(
+        count(
+            &pg,
+            &format!(
+                "SELECT sum(bytes_served)::int8 FROM telemetry WHERE device = '{}' AND kind = 'wireless'",
+                net.device(&healthy)
+            )
+        )
+        .await,
+        6_000_000
+    );
+
+    // and every bad one is refused with its reason, nothing of it written
+    let stranger = Keypair::new();
+    let mut forged = wireless(&net.network, &healthy, 10, t).sign(&stranger);
+    forged.report.device_key = healthy.pubkey();
+    let mut tampered = wireless(&net.network, &healthy, 11, t).sign(&healthy);
+    tampered.report.counter = 12;
+    let bad = vec![
+        // 0: replay of an accepted report
+        good[0].clone(),
+        // 1: another device's key signed it
+        forged.to_wire(),
+        // 2: changed after signing
+        tampered.to_wire(),
+        // 3: a device the registry does not know
+        wireless(&net.network, &stranger, 1, t)
+            .sign(&stranger)
+            .to_wire(),
+        // 4: a real device named under another network
+        wireless(&depin_sdk::pda::network(99).0, &healthy, 13, t)
+            .sign(&healthy)
+            .to_wire(),
+        // 5: a suspended device
+        wireless(&net.network, &flagged, 1, t)
+            .sign(&flagged)
+            .to_wire(),
+        // 6: out of range
+        Report {
+            metrics: Metrics::Wireless {
+                uptime_secs: 90_000,
+                bytes_served: 0,
+                latency_ms: 0,
+            },
+            ..wireless(&net.network, &healthy, 14, t)
+        }
+        .sign(&healthy)
+        .to_wire(),
+        // 7: a week and a day old; 8: an hour in the future
+        wireless(&net.network, &healthy, 15, t - 8 * 86_400)
+            .sign(&healthy)
+            .to_wire(),
+        wireless(&net.network, &healthy, 16, t + 3_600)
+            .sign(&healthy)
+            .to_wire(),
+        // 9: not a report at all
+        WireReport {
+            report: "bm90IGEgcmVwb3J0".into(),
+            signature: good[0].signature.clone(),
+        },
+        // 10: a counter at the one last accepted (3)
+        wireless(&net.network, &healthy, 3, t)
+            .sign(&healthy)
+            .to_wire(),
+    ];
+    let answer = post(&url, bad.clone()).await;
+    assert_eq!(answer["accepted"], 0, "{answer}");
+    let rejected = answer["rejected"].as_array().expect("rejected");
+    assert_eq!(rejected.len(), bad.len(), "{answer}");
+    let reason = |i: usize| {
+        rejected[i]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    for (i, needle) in [
+        (0, "replay"),
+        (1, "bad signature"),
+        (2, "bad signature"),
+        (3, "unknown device"),
+        (4, "unknown device"),
+        (5, "is suspended"),
+        (6, "out of range"),
+        (7, "outside the accepted window"),
+        (8, "outside the accepted window"),
+        (9, "malformed"),
+        (10, "replay"),
+    ] {
+        assert_eq!(rejected[i]["index"], i);
+        assert!(reason(i).contains(needle), "report {i}: {}", reason(i));
+    }
+    assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 3);
+    assert_eq!(
+        count(&pg, "SELECT max(last_counter) FROM telemetry_counters").await,
+        3
+    );
+
+    // a batch mixing good and bad stores exactly the good; a replay within one batch too
+    let next = wireless(&net.network, &healthy, 4, t)
+        .sign(&healthy)
+        .to_wire();
+    let answer = post(&url, vec![next.clone(), bad[5].clone(), next]).await;
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    assert_eq!(answer["rejected"].as_array().map(Vec::len), Some(2));
+    assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 4);
+
+    // a body that is not a batch is a 400 with its reason
+    let response = reqwest::Client::new()
+        .post(format!("{url}/v1/telemetry"))
+        .body("{\"reports\": 3}")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert!(response
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("malformed batch"));
+
+    service.stop().await;
+    let _ = stop_indexer.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(30), indexer).await;
+    localnet.stop().await;
+}
