@@ -1,0 +1,264 @@
+//! The auditor end to end: seven hotspots on a localnet, indexed into PostgreSQL, reporting
+//! through the telemetry service for an hour: five honest, one inflating its bytes a
+//! hundredfold, one that reports twice. The auditor flags exactly those two with their
+//! reasons, suspends the inflating one on chain with the hash of its findings (the same
+//! hash the registry's event carries, as indexed), records the action for review, and
+//! leaves the lagging one active at half its rewards.
+
+#![allow(
+    deprecated,
+    reason = "solana-program-test 3.x deprecations; see the harness crate doc"
+)]
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use depin_auditor::{act, score_network, Finding, Thresholds};
+use depin_indexer::testkit::postgres::TempPostgres;
+use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
+use depin_sdk::accounts::{Device, DeviceStatus};
+use depin_sdk::client::{Client, ClientConfig};
+use depin_sdk::registry;
+use depin_sdk::telemetry::{Metrics, Report, WireBatch};
+use depin_tests::{Keypair, Signer};
+
+async fn db(pg: &TempPostgres) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+async fn wait_for(pg: &TempPostgres, sql: &str, expected: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(row) = db(pg).await.query_one(sql, &[]).await {
+            if row.get::<_, i64>(0) == expected {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{sql} never gave {expected}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
+    let localnet = Localnet::start(LocalnetConfig::ephemeral())
+        .await
+        .expect("localnet");
+    let payer = Keypair::new();
+    localnet
+        .airdrop(&payer.pubkey(), 1_000_000_000_000)
+        .await
+        .expect("airdrop");
+    let client = Client::new(
+        localnet.rpc_url(),
+        payer,
+        ClientConfig {
+            poll_interval: Duration::from_millis(25),
+            ..ClientConfig::default()
+        },
+    );
+    let net = scenario::network(&client, 31, true).await.expect("network");
+    let devices: Vec<Keypair> = (0..7).map(|_| Keypair::new()).collect();
+    let groups = devices
+        .iter()
+        .map(|d| vec![net.onboard(d, scenario::LOCATION)])
+        .collect();
+    let mut signers: Vec<&Keypair> = vec![&net.operator, &net.maker];
+    signers.extend(devices.iter());
+    let outcomes = client
+        .send_packed(groups, &signers, Vec::new())
+        .await
+        .expect("onboard");
+    assert!(outcomes.iter().all(|(_, o)| o.is_landed()));
+    let auditor = Keypair::new();
+    localnet
+        .airdrop(&auditor.pubkey(), 1_000_000_000)
+        .await
+        .expect("airdrop");
+    let name = registry::set_auditor(
+        &net.authority.pubkey(),
+        &net.network,
+        Some(auditor.pubkey()),
+    );
+    assert!(client
+        .send(&[name], &[&net.authority])
+        .await
+        .expect("name the auditor")
+        .is_landed());
+
+    // the indexer and the telemetry service on one PostgreSQL
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut indexer_config = depin_indexer::config::Config::default();
+    indexer_config.source.endpoint = localnet.grpc_url();
+    indexer_config.source.commitment = depin_indexer::sink::Commitment::Confirmed;
+    indexer_config.source.start_slot = Some(0);
+    indexer_config.database.url = pg.url().to_owned();
+    indexer_config.backfill.rpc_url = localnet.rpc_url();
+    indexer_config.batch.flush_interval_ms = 20;
+    indexer_config.server.listen = "127.0.0.1:0".parse().expect("address");
+    let (stop_indexer, stopped) = tokio::sync::watch::channel(false);
+    let indexer = tokio::spawn(depin_indexer::run::run(
+        indexer_config,
+        depin_indexer::run::Hooks::default(),
+        stopped,
+    ));
+    let network = net.network.to_string();
+    wait_for(
+        &pg,
+        &format!("SELECT count(*) FROM devices WHERE network = '{network}' AND status = 'active'"),
+        7,
+    )
+    .await;
+    let mut service_config = depin_telemetry::Config::new(pg.url());
+    service_config.listen = "127.0.0.1:0".parse().expect("address");
+    let service = depin_telemetry::serve(service_config)
+        .await
+        .expect("service");
+
+    // an hour of reports every five minutes: 0-4 honest, 5 inflating, 6 reporting twice
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (from, to) = (now - 3_600, now);
+    let mut reports = Vec::new();
+    for (i, device) in devices.iter().enumerate() {
+        let count = if i == 6 { 2 } else { 12 };
+        for k in 0..count {
+            let bytes = match i {
+                5 => 120_000_000,
+                _ => 1_000_000 + (i as u64) * 20_000 + k * 1_000,
+            };
+            let report = Report {
+                network: net.network,
+                device_key: device.pubkey(),
+                counter: k + 1,
+                timestamp: from + 300 * (k as i64 + 1) - 1,
+                metrics: Metrics::Wireless {
+                    uptime_secs: 300,
+                    bytes_served: bytes,
+                    latency_ms: 30,
+                },
+            };
+            reports.push(report.sign(device).to_wire());
+        }
+    }
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/telemetry", service.url()))
+        .json(&WireBatch {
+            gateway: "gw".into(),
+            reports,
+        })
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("answer");
+    assert_eq!(answer["accepted"], 12 * 6 + 2, "{answer}");
+
+    // When the auditor scores the hour
+    let database = db(&pg).await;
+    let scores = score_network(&database, &network, from, to, &Thresholds::default())
+        .await
+        .expect("scores");
+
+    // Then exactly the two faulty devices are flagged, each for its own reason
+    let device_of = |i: usize| net.device(&devices[i]).to_string();
+    let flagged: Vec<(String, &Vec<Finding>)> = scores
+        .iter()
+        .filter(|s| !s.findings.is_empty())
+        .map(|s| (s.device.clone(), &s.findings))
+        .collect();
+    assert_eq!(flagged.len(), 2, "{scores:#?}");
+    let inflating = scores
+        .iter()
+        .find(|s| s.device == device_of(5))
+        .expect("scored");
+    assert!(
+        matches!(inflating.findings[..], [Finding::Inflation { .. }]),
+        "{inflating:?}"
+    );
+    assert!(
+        inflating.explanation().contains("among 7 devices"),
+        "{}",
+        inflating.explanation()
+    );
+    let lagging = scores
+        .iter()
+        .find(|s| s.device == device_of(6))
+        .expect("scored");
+    assert!(
+        matches!(lagging.findings[..], [Finding::Lagging { reports: 2, .. }]),
+        "{lagging:?}"
+    );
+    assert_eq!(lagging.health, 0.5);
+
+    // and acting suspends the inflating one on chain, with its evidence, recorded for review
+    let actions = act(&database, &client, &auditor, &net.network, &scores)
+        .await
+        .expect("act");
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0].device, device_of(5));
+    assert_eq!(actions[0].outcome, "landed");
+    let account = client
+        .rpc()
+        .get_account_data(&net.device(&devices[5]))
+        .await
+        .expect("device");
+    let device: Device = depin_sdk::accounts::decode(&account).expect("decode");
+    assert_eq!(device.status, DeviceStatus::Suspended);
+    let lagging_account = client
+        .rpc()
+        .get_account_data(&net.device(&devices[6]))
+        .await
+        .expect("device");
+    let lagging_device: Device = depin_sdk::accounts::decode(&lagging_account).expect("decode");
+    assert_eq!(lagging_device.status, DeviceStatus::Active);
+    // the evidence on chain (as indexed) is the hash recorded with the explanation
+    let indexed = format!(
+        "SELECT count(*) FROM registry_device_audited a JOIN audit_actions r
+           ON r.device = a.device AND r.evidence = a.evidence
+         WHERE a.device = '{}' AND a.status = 'suspended' AND r.explanation LIKE 'inflation:%'",
+        device_of(5)
+    );
+    wait_for(&pg, &indexed, 1).await;
+    // and the telemetry service now refuses the suspended device
+    let late = Report {
+        network: net.network,
+        device_key: devices[5].pubkey(),
+        counter: 99,
+        timestamp: now,
+        metrics: Metrics::Heartbeat,
+    };
+    wait_for(
+        &pg,
+        &format!(
+            "SELECT count(*) FROM devices WHERE device = '{}' AND status = 'suspended'",
+            device_of(5)
+        ),
+        1,
+    )
+    .await;
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/telemetry", service.url()))
+        .json(&WireBatch {
+            gateway: "gw".into(),
+            reports: vec![late.sign(&devices[5]).to_wire()],
+        })
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("answer");
+    assert_eq!(answer["accepted"], 0, "{answer}");
+
+    service.stop().await;
+    let _ = stop_indexer.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(30), indexer).await;
+    localnet.stop().await;
+}
