@@ -210,7 +210,7 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
         .await
         .expect("device");
     let device: Device = depin_sdk::accounts::decode(&account).expect("decode");
-    assert_eq!(device.status, DeviceStatus::Suspended);
+    assert_eq!(device.status, DeviceStatus::SuspendedByAuditor);
     let lagging_account = client
         .rpc()
         .get_account_data(&net.device(&devices[6]))
@@ -222,7 +222,7 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
     let indexed = format!(
         "SELECT count(*) FROM registry_device_audited a JOIN audit_actions r
            ON r.device = a.device AND r.evidence = a.evidence
-         WHERE a.device = '{}' AND a.status = 'suspended' AND r.explanation LIKE 'inflation:%'",
+         WHERE a.device = '{}' AND a.status = 'suspended_by_auditor' AND r.explanation LIKE 'inflation:%'",
         device_of(5)
     );
     wait_for(&pg, &indexed, 1).await;
@@ -237,7 +237,7 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
     wait_for(
         &pg,
         &format!(
-            "SELECT count(*) FROM devices WHERE device = '{}' AND status = 'suspended'",
+            "SELECT count(*) FROM devices WHERE device = '{}' AND status = 'suspended_by_auditor'",
             device_of(5)
         ),
         1,

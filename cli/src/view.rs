@@ -59,7 +59,12 @@ pub fn device(d: &Device) -> Value {
             "battery_wh": d.capabilities.battery_wh,
         },
         "location": d.location.map(h3),
-        "status": format!("{:?}", d.status).to_lowercase(),
+        "status": match d.status {
+            depin_sdk::registry::DeviceStatus::Active => "active",
+            depin_sdk::registry::DeviceStatus::Suspended => "suspended",
+            depin_sdk::registry::DeviceStatus::Decommissioned => "decommissioned",
+            depin_sdk::registry::DeviceStatus::SuspendedByAuditor => "suspended_by_auditor",
+        },
         "onboarded_at": d.onboarded_at,
         "location_changed_at": d.location_changed_at,
     })

@@ -227,6 +227,7 @@ impl ToValue for device_registry::state::DeviceStatus {
                 Active => "active",
                 Suspended => "suspended",
                 Decommissioned => "decommissioned",
+                SuspendedByAuditor => "suspended_by_auditor",
             }
             .into(),
         )

@@ -32,6 +32,7 @@ fn status_name(status: DeviceStatus) -> &'static str {
         DeviceStatus::Active => "active",
         DeviceStatus::Suspended => "suspended",
         DeviceStatus::Decommissioned => "decommissioned",
+        DeviceStatus::SuspendedByAuditor => "suspended_by_auditor",
     }
 }
 

@@ -182,7 +182,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(BUDGETS.len(), 39);
+        assert_eq!(BUDGETS.len(), 41);
     }
 
     #[test]

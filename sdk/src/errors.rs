@@ -423,7 +423,7 @@ mod tests {
     fn every_variant_of_every_program_round_trips() {
         assert_eq!(
             round_trips::<RegistryError>(&crate::REGISTRY_PROGRAM_ID, "device_registry"),
-            22
+            24
         );
         assert_eq!(
             round_trips::<StakingError>(&crate::STAKING_PROGRAM_ID, "staking"),
@@ -464,7 +464,7 @@ mod tests {
             }
         }
         // one past the last variant of each program
-        assert_eq!(decode_custom(&crate::REGISTRY_PROGRAM_ID, 6000 + 22), None);
+        assert_eq!(decode_custom(&crate::REGISTRY_PROGRAM_ID, 6000 + 24), None);
         assert_eq!(decode_custom(&crate::STAKING_PROGRAM_ID, 6022), None);
         assert_eq!(decode_custom(&crate::REWARDS_PROGRAM_ID, 6029), None);
         assert_eq!(decode_custom(&crate::ENERGY_PROGRAM_ID, 6036), None);
@@ -575,7 +575,7 @@ mod tests {
             (
                 crate::REGISTRY_PROGRAM_ID,
                 include_str!("../../idl/device_registry.json"),
-                22,
+                24,
             ),
             (
                 crate::STAKING_PROGRAM_ID,

@@ -159,7 +159,7 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
     wait_for(
         &pg,
         &format!(
-            "SELECT count(*) FROM devices WHERE network = '{network}' AND status = 'suspended'"
+            "SELECT count(*) FROM devices WHERE network = '{network}' AND status = 'suspended_by_auditor'"
         ),
         1,
     )

@@ -1206,7 +1206,7 @@ async fn an_auditor_suspends_and_reinstates_with_evidence_and_the_authority_reve
         (
             auditor.pubkey(),
             DeviceStatus::Active,
-            DeviceStatus::Suspended
+            DeviceStatus::SuspendedByAuditor
         )
     );
     let audited: DeviceAudited = decode_event(&events[1]).expect("DeviceAudited");
@@ -1217,13 +1217,13 @@ async fn an_auditor_suspends_and_reinstates_with_evidence_and_the_authority_reve
             network: net.network,
             auditor: auditor.pubkey(),
             previous_status: DeviceStatus::Active,
-            status: DeviceStatus::Suspended,
+            status: DeviceStatus::SuspendedByAuditor,
             evidence,
         }
     );
     assert_eq!(
         suite.account::<Device>(device.device).await.status,
-        DeviceStatus::Suspended
+        DeviceStatus::SuspendedByAuditor
     );
 
     // the authority reviews and reverses it
@@ -1240,16 +1240,93 @@ async fn an_auditor_suspends_and_reinstates_with_evidence_and_the_authority_reve
     );
 
     // suspended again, then reinstated by the auditor itself
-    for status in [DeviceStatus::Suspended, DeviceStatus::Active] {
+    for (action, status) in [
+        (DeviceStatus::Suspended, DeviceStatus::SuspendedByAuditor),
+        (DeviceStatus::Active, DeviceStatus::Active),
+    ] {
         suite
             .send(
-                &[audit(&net, &auditor, &device.key.pubkey(), status, [1; 32])],
+                &[audit(&net, &auditor, &device.key.pubkey(), action, [1; 32])],
                 &[&auditor],
             )
             .await
             .expect("audit");
         assert_eq!(suite.account::<Device>(device.device).await.status, status);
     }
+
+    // a suspension by the authority is the authority's: the auditor cannot lift it
+    let by_authority = |status| {
+        registry::set_device_status(
+            &net.authority.pubkey(),
+            &net.network,
+            &device.key.pubkey(),
+            status,
+        )
+    };
+    suite
+        .send(&[by_authority(DeviceStatus::Suspended)], &[&net.authority])
+        .await
+        .expect("authority suspends");
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &auditor,
+                &device.key.pubkey(),
+                DeviceStatus::Active,
+                [4; 32],
+            )],
+            &[&auditor],
+        )
+        .await;
+    assert_error(result, RegistryError::InvalidStatusTransition);
+    suite
+        .send(&[by_authority(DeviceStatus::Active)], &[&net.authority])
+        .await
+        .expect("authority lifts its own");
+    // and the authority can take an auditor's suspension over, which the auditor then
+    // cannot lift either; nobody but the auditor's instruction sets SuspendedByAuditor
+    suite
+        .send(
+            &[audit(
+                &net,
+                &auditor,
+                &device.key.pubkey(),
+                DeviceStatus::Suspended,
+                [5; 32],
+            )],
+            &[&auditor],
+        )
+        .await
+        .expect("auditor suspends");
+    let result = suite
+        .send(
+            &[by_authority(DeviceStatus::SuspendedByAuditor)],
+            &[&net.authority],
+        )
+        .await;
+    assert_error(result, RegistryError::InvalidStatusTransition);
+    suite
+        .send(&[by_authority(DeviceStatus::Suspended)], &[&net.authority])
+        .await
+        .expect("authority takes over");
+    let result = suite
+        .send(
+            &[audit(
+                &net,
+                &auditor,
+                &device.key.pubkey(),
+                DeviceStatus::Active,
+                [6; 32],
+            )],
+            &[&auditor],
+        )
+        .await;
+    assert_error(result, RegistryError::InvalidStatusTransition);
+    suite
+        .send(&[by_authority(DeviceStatus::Active)], &[&net.authority])
+        .await
+        .expect("authority lifts it");
 
     // rotated: the old key may no longer act, the new one may; removed: nobody may
     let successor = Keypair::new();

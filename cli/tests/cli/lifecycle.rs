@@ -382,9 +382,12 @@ async fn devices_and_stake_through_their_lifecycle() {
     let args = audit("suspend");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let suspended = env.depin(&auditor, &args).await.json();
-    assert_eq!(suspended["status"], "suspended");
+    assert_eq!(suspended["status"], "suspended_by_auditor");
     let d: Device = env.account(&device).await;
-    assert_eq!(d.status, depin_sdk::accounts::DeviceStatus::Suspended);
+    assert_eq!(
+        d.status,
+        depin_sdk::accounts::DeviceStatus::SuspendedByAuditor
+    );
     let refused = env.depin(&operator, &args).await;
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("NotNetworkAuditor"), "{refused:?}");

@@ -7,7 +7,8 @@ use crate::state::{Device, DeviceStatus, Network};
 /// Arguments of `audit_device`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AuditDeviceArgs {
-    /// `Suspended` or `Active` (reinstated).
+    /// `Suspended` to suspend an active device (it becomes `SuspendedByAuditor`), `Active`
+    /// to reinstate one the auditor suspended.
     pub status: DeviceStatus,
     /// Hash of the evidence (the auditor's scores and their inputs); never all zeros.
     pub evidence: [u8; 32],
@@ -35,33 +36,35 @@ pub struct AuditDevice<'info> {
     pub device: Account<'info, Device>,
 }
 
-/// Suspends an active device or reinstates a suspended one, as the authority can with
-/// `set_device_status` (which also reverses what the auditor did), and records the evidence:
-/// emits [`DeviceStatusChanged`] (what every reader of statuses follows) and
-/// [`DeviceAudited`] (who, why). A suspended device cannot claim rewards.
+/// Suspends an active device (`Active` -> `SuspendedByAuditor`) or reinstates one the
+/// auditor suspended (`SuspendedByAuditor` -> `Active`), and records the evidence: emits
+/// [`DeviceStatusChanged`] (what every reader of statuses follows) and [`DeviceAudited`]
+/// (who, why). A suspended device cannot claim rewards. The auditor never touches a device
+/// the authority suspended: its suspension stands until the authority lifts it, and the
+/// authority can reverse (or take over) the auditor's with `set_device_status`.
 pub fn handler(ctx: Context<AuditDevice>, args: AuditDeviceArgs) -> Result<()> {
     require!(args.evidence != [0; 32], RegistryError::MissingEvidence);
     let device = &mut ctx.accounts.device;
     let previous_status = device.status;
-    require!(
-        matches!(args.status, DeviceStatus::Active | DeviceStatus::Suspended)
-            && args.status != previous_status,
-        RegistryError::InvalidStatusTransition
-    );
-    device.status = args.status;
+    let status = match (args.status, previous_status) {
+        (DeviceStatus::Suspended, DeviceStatus::Active) => DeviceStatus::SuspendedByAuditor,
+        (DeviceStatus::Active, DeviceStatus::SuspendedByAuditor) => DeviceStatus::Active,
+        _ => return err!(RegistryError::InvalidStatusTransition),
+    };
+    device.status = status;
     let auditor = ctx.accounts.auditor.key();
     emit_cpi!(DeviceStatusChanged {
         device: device.key(),
         changed_by: auditor,
         previous_status,
-        status: args.status,
+        status,
     });
     emit_cpi!(DeviceAudited {
         device: device.key(),
         network: ctx.accounts.network.key(),
         auditor,
         previous_status,
-        status: args.status,
+        status,
         evidence: args.evidence,
     });
     Ok(())

@@ -29,7 +29,8 @@ pub struct SetDeviceStatus<'info> {
 /// |-----------|-----------|----------------|--------------|
 /// | authority | Active    | Suspended      | yes          |
 /// | authority | Suspended | Active         | yes          |
-/// | owner     | Active or Suspended | Decommissioned | no |
+/// | authority | SuspendedByAuditor | Active (reverses the auditor) or Suspended (takes it over) | yes |
+/// | owner     | any but Decommissioned | Decommissioned | no |
 ///
 /// The authority may act during a pause because suspending a device is an incident tool.
 pub fn handler(ctx: Context<SetDeviceStatus>, status: DeviceStatus) -> Result<()> {
@@ -46,6 +47,8 @@ pub fn handler(ctx: Context<SetDeviceStatus>, status: DeviceStatus) -> Result<()
     );
     let allowed = match status {
         DeviceStatus::Active | DeviceStatus::Suspended => is_authority && status != previous_status,
+        // only the auditor's own instruction puts a device there
+        DeviceStatus::SuspendedByAuditor => false,
         DeviceStatus::Decommissioned => {
             if is_owner {
                 network.require_not_paused()?;

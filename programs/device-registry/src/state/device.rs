@@ -9,6 +9,9 @@ pub enum DeviceStatus {
     Suspended,
     /// Retired by its owner. Final.
     Decommissioned,
+    /// Held by the network's auditor (`audit_device`), which may reinstate it; the authority
+    /// may reinstate it too, or take the suspension over (`Suspended`).
+    SuspendedByAuditor,
 }
 
 /// What a device can do. Each network kind reads the fields that apply to it and leaves the
