@@ -45,6 +45,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct State {
     history: std::collections::VecDeque<SubscribeUpdate>,
     tip: Option<Tip>,
+    disconnect_lagging: bool,
     first_replayable: u64,
     subscribers: Vec<Subscriber>,
     subscriptions: u64,
@@ -175,9 +176,12 @@ impl GeyserFeed {
         format!("http://{}", self.addr)
     }
 
-    /// Keeps `update` and sends it to every live subscription whose filter it passes.
-    /// Waits while a subscriber's queue is full (so a slow client slows the feed down
-    /// instead of losing updates).
+    /// Keeps `update` and sends it to every live subscription whose filter it passes. By
+    /// default it waits while a subscriber's queue is full (a slow client slows the feed
+    /// down instead of losing updates: what a test replaying a chain wants); after
+    /// [`GeyserFeed::disconnect_lagging`] it never waits, and a subscriber whose queue is
+    /// full is disconnected instead, as Dragon's Mouth drops a lagging client, which then
+    /// reconnects and replays from its last slot.
     pub async fn push(&self, update: SubscribeUpdate) {
         let targets: Vec<_> = {
             let mut state = lock(&self.state);
@@ -187,6 +191,13 @@ impl GeyserFeed {
                 if let Some(sig) = signature_of(&update) {
                     state.sent.push((sig, Instant::now()));
                 }
+            }
+            if state.disconnect_lagging {
+                // a full queue is a lagging client: dropping its sender ends its stream
+                state.subscribers.retain(|s| {
+                    !s.filter.passes(&update) || s.tx.try_send(Ok(update.clone())).is_ok()
+                });
+                return;
             }
             state
                 .subscribers
@@ -198,6 +209,12 @@ impl GeyserFeed {
         for tx in targets {
             let _ = tx.send(Ok(update.clone())).await;
         }
+    }
+
+    /// From now on, never wait for a subscriber: disconnect one whose queue is full (for a
+    /// feed whose owner must not stall, like the localnet's slot clock).
+    pub fn disconnect_lagging(&self) {
+        lock(&self.state).disconnect_lagging = true;
     }
 
     /// Slots below `slot` can no longer be replayed (`from_slot` before it is refused).

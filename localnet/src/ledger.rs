@@ -217,8 +217,8 @@ impl Chain {
         );
     }
 
-    /// Notes the runtime's latest blockhash (the runtime registers one per slot, and one on
-    /// its own timer), so validity is judged by the runtime's own age rule.
+    /// Notes the runtime's latest blockhash (the slot clock's warp registers one per slot),
+    /// so validity is judged by the runtime's own age rule.
     async fn observe_blockhash(&mut self) -> Result<Hash, SubmitError> {
         let (hash, _) = working_blockhash(&self.suite.ctx.banks_client).await?;
         if self.hashes.back().map(|(h, _)| *h) != Some(hash) {

@@ -62,8 +62,7 @@ use ledger::{Chain, Commitment, SubmitError};
 /// How a localnet runs.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Wall-clock length of a slot (a cluster's is 400 ms). At most 400 ms: the runtime also
-    /// registers a blockhash every 400 ms on its own, and a longer slot would hide some.
+    /// Wall-clock length of a slot (a cluster's is 400 ms), 10 ms to 400 ms.
     pub slot_time: Duration,
     /// Slots between a slot's confirmation and its finalization (32 on a cluster).
     pub finalize_depth: u64,
@@ -207,6 +206,8 @@ async fn start_runtime() -> Result<(Suite, oneshot::Sender<()>), SubmitError> {
                     let _ = stopped.await;
                 }
             });
+            // a plain drop would wait for the parked blocking task forever
+            runtime.shutdown_background();
         })
         .map_err(|e| SubmitError::Runtime(e.to_string()))?;
     let suite = receiver
@@ -255,13 +256,18 @@ impl Localnet {
             .await
             .map_err(|e| SubmitError::Runtime(e.to_string()))?;
         let epoch_schedule = suite.ctx.genesis_config().epoch_schedule.clone();
-        let chain = Chain::new(suite, config.finalize_depth).await?;
+        let mut chain = Chain::new(suite, config.finalize_depth).await?;
+        // close the runtime's first slot before serving: from the start, a confirmed or
+        // finalized read sees a closed block, never the open one
+        chain.advance(unix_now()).await?;
         let geyser = GeyserFeed::start_on(config.grpc_addr)
             .await
             .map_err(|source| LocalnetError::Bind {
                 addr: config.grpc_addr,
                 source,
             })?;
+        // the slot clock pushes under the chain's lock: a slow subscriber must not stall it
+        geyser.disconnect_lagging();
         let grpc_addr = geyser
             .endpoint()
             .trim_start_matches("http://")
@@ -274,7 +280,16 @@ impl Localnet {
             rent,
             epoch_schedule,
         });
+        // one transfer per account: two identical transfers in one slot would be one
+        // transaction (same signature), and the second refused
+        let mut funds: Vec<(Pubkey, u64)> = Vec::new();
         for (to, lamports) in &config.fund {
+            match funds.iter_mut().find(|(k, _)| k == to) {
+                Some((_, total)) => *total = total.saturating_add(*lamports),
+                None => funds.push((*to, *lamports)),
+            }
+        }
+        for (to, lamports) in &funds {
             shared.airdrop(to, *lamports).await?;
         }
         publish_tip(&shared).await;

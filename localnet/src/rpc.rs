@@ -256,6 +256,12 @@ async fn dispatch(shared: &Arc<Shared>, method: &str, params: &[Value]) -> Reply
                 .first()
                 .and_then(Value::as_u64)
                 .ok_or_else(|| RpcError::invalid("data size (a number) required"))?;
+            // the runtime's largest account: 10 MiB
+            if size > 10 * 1024 * 1024 {
+                return Err(RpcError::invalid(format!(
+                    "data size {size} exceeds the 10 MiB account limit"
+                )));
+            }
             let size = usize::try_from(size).map_err(|e| RpcError::invalid(e.to_string()))?;
             Ok(json!(shared.rent.minimum_balance(size)))
         }
@@ -825,15 +831,15 @@ fn passes(filter: &RpcFilterType, account: &Account) -> bool {
     }
 }
 
-/// A token amount as the RPC shows it.
+/// A token amount as the RPC shows it (any decimals a mint may have, 0 to 255).
 pub fn token_amount(amount: u64, decimals: u8) -> UiTokenAmount {
-    let scale = 10u128.pow(u32::from(decimals));
-    let whole = u128::from(amount) / scale;
-    let frac = u128::from(amount) % scale;
-    let ui_amount_string = if decimals == 0 {
-        whole.to_string()
+    let digits = amount.to_string();
+    let places = usize::from(decimals);
+    let ui_amount_string = if places == 0 {
+        digits.clone()
     } else {
-        let frac = format!("{frac:0width$}", width = usize::from(decimals));
+        let padded = format!("{digits:0>width$}", width = places + 1);
+        let (whole, frac) = padded.split_at(padded.len() - places);
         let frac = frac.trim_end_matches('0');
         if frac.is_empty() {
             whole.to_string()
@@ -844,7 +850,7 @@ pub fn token_amount(amount: u64, decimals: u8) -> UiTokenAmount {
     UiTokenAmount {
         ui_amount: Some(amount as f64 / 10f64.powi(i32::from(decimals))),
         decimals,
-        amount: amount.to_string(),
+        amount: digits,
         ui_amount_string,
     }
 }
@@ -875,4 +881,25 @@ fn decode_transaction(params: &[Value], config: &Value) -> Result<VersionedTrans
     tx.sanitize()
         .map_err(|e| RpcError::invalid(format!("invalid transaction: {e}")))?;
     Ok(tx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_amount;
+
+    #[test]
+    fn token_amounts_print_at_any_decimals() {
+        assert_eq!(token_amount(1_500_000, 6).ui_amount_string, "1.5");
+        assert_eq!(token_amount(1_000_000, 6).ui_amount_string, "1");
+        assert_eq!(token_amount(5, 6).ui_amount_string, "0.000005");
+        assert_eq!(token_amount(0, 6).ui_amount_string, "0");
+        assert_eq!(token_amount(42, 0).ui_amount_string, "42");
+        let huge = token_amount(u64::MAX, 255);
+        assert!(
+            huge.ui_amount_string.starts_with("0.000"),
+            "{}",
+            huge.ui_amount_string
+        );
+        assert!(huge.ui_amount_string.ends_with("18446744073709551615"));
+    }
 }
