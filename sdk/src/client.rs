@@ -475,7 +475,7 @@ impl Client {
             let height = self
                 .retry(|| {
                     self.rpc
-                        .get_block_height_with_commitment(CommitmentConfig::processed())
+                        .get_block_height_with_commitment(CommitmentConfig::confirmed())
                 })
                 .await?;
             Some(height + 150)
@@ -553,11 +553,13 @@ impl Client {
                 continue;
             }
             let stale = match (attempt.last_valid, &nonce) {
+                // at confirmed: a minority fork's processed height may pass the limit while
+                // the majority's has not, and the transaction could still land there
                 (Some(last_valid), _) => {
                     let height = self
                         .retry(|| {
                             self.rpc
-                                .get_block_height_with_commitment(CommitmentConfig::processed())
+                                .get_block_height_with_commitment(CommitmentConfig::confirmed())
                         })
                         .await?;
                     height > last_valid
@@ -568,11 +570,12 @@ impl Client {
                 (None, None) => false,
             };
             if stale {
-                // one last look: it may have landed just before its blockhash expired
+                // one last look, through the node's whole history: it may have landed just
+                // before its blockhash expired
                 let status = self
                     .retry(|| {
                         self.rpc
-                            .get_signature_statuses(std::slice::from_ref(&signature))
+                            .get_signature_statuses_with_history(std::slice::from_ref(&signature))
                     })
                     .await?
                     .value

@@ -35,6 +35,12 @@ pub use solana_message::{AddressLookupTableAccount, CompileError, Hash, Versione
 /// Largest signed transaction, in bytes: the 1,280-byte IPv6 minimum MTU less the 40-byte
 /// IPv6 and 8-byte UDP headers (`solana_packet::PACKET_DATA_SIZE`).
 pub const PACKET_DATA_SIZE: usize = 1232;
+/// Most accounts a transaction may lock (the runtime's default limit).
+pub const MAX_ACCOUNT_LOCKS: usize = 64;
+/// Most top-level instructions the packer joins into one transaction: the runtime traces at
+/// most 64 instructions, CPIs included, and a suite instruction makes up to three (its event
+/// and a token movement or two), so sixteen keep a packed transaction within the trace.
+pub const MAX_INSTRUCTIONS: usize = 16;
 
 /// Most distinct keys a legacy message is compiled from here: `Message::new` panics when an
 /// account index no longer fits a byte, and a message with this many keys is far over
@@ -207,7 +213,7 @@ impl Packer {
                 joined.extend_from_slice(&group);
                 // A join that does not compile (too many keys) does not fit either.
                 match self.candidate(&joined, &prefix) {
-                    Ok(bigger) if bigger.size <= PACKET_DATA_SIZE => {
+                    Ok(bigger) if bigger.size <= PACKET_DATA_SIZE && within_limits(&joined) => {
                         *body = joined;
                         *current = bigger;
                         continue;
@@ -241,6 +247,26 @@ impl Packer {
         }
         Ok(packed)
     }
+}
+
+/// Whether a joined transaction stays within the runtime's limits other than its size:
+/// account locks, instruction trace (see [`MAX_INSTRUCTIONS`]) and compute units.
+fn within_limits(instructions: &[Instruction]) -> bool {
+    let mut keys: Vec<&Pubkey> = instructions
+        .iter()
+        .flat_map(|ix| {
+            ix.accounts
+                .iter()
+                .map(|m| &m.pubkey)
+                .chain([&ix.program_id])
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // the payer and the compute budget program come on top
+    keys.len() + 2 <= MAX_ACCOUNT_LOCKS
+        && instructions.len() < MAX_INSTRUCTIONS
+        && crate::compute::compute_unit_limit(instructions) < crate::compute::MAX_UNITS
 }
 
 #[cfg(test)]
@@ -649,6 +675,56 @@ mod tests {
         let packed = packer.pack(groups.clone(), no_prefix).unwrap();
         assert_eq!(packed.len(), 2);
         check_greedy(&packer, &groups, &packed, &no_prefix);
+    }
+
+    #[test]
+    fn a_join_past_the_runtime_limits_starts_a_new_transaction() {
+        // tiny instructions: the size would allow far more than the trace does
+        let program = Pubkey::new_unique();
+        let shared = Pubkey::new_unique();
+        let groups: Vec<Vec<Instruction>> = (0..40)
+            .map(|_| {
+                vec![Instruction {
+                    program_id: program,
+                    accounts: vec![AccountMeta::new_readonly(shared, false)],
+                    data: vec![1],
+                }]
+            })
+            .collect();
+        let packed = Packer::legacy(Pubkey::new_unique())
+            .pack(groups, no_prefix)
+            .expect("packs");
+        assert!(packed
+            .iter()
+            .all(|p| p.instructions.len() < MAX_INSTRUCTIONS));
+        assert_eq!(packed.iter().map(|p| p.groups.len()).sum::<usize>(), 40);
+        // distinct writable accounts: the lock limit
+        let groups: Vec<Vec<Instruction>> = (0..100)
+            .map(|_| {
+                vec![Instruction {
+                    program_id: program,
+                    accounts: vec![AccountMeta::new(Pubkey::new_unique(), false)],
+                    data: vec![],
+                }]
+            })
+            .collect();
+        let tables = vec![AddressLookupTableAccount {
+            key: Pubkey::new_unique(),
+            addresses: groups.iter().map(|g| g[0].accounts[0].pubkey).collect(),
+        }];
+        for packed in Packer::v0(Pubkey::new_unique(), tables)
+            .pack(groups, no_prefix)
+            .expect("packs")
+        {
+            let mut keys: Vec<Pubkey> = packed
+                .instructions
+                .iter()
+                .flat_map(|ix| ix.accounts.iter().map(|m| m.pubkey).chain([ix.program_id]))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            assert!(keys.len() + 2 <= MAX_ACCOUNT_LOCKS, "{}", keys.len());
+        }
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //!
 //! A report is signed over `DOMAIN || borsh(report)`; the domain keeps a telemetry
 //! signature from ever being valid as a transaction or a meter reading. Each device numbers
-//! its reports (`counter`, strictly increasing): the service refuses a counter it has seen,
-//! so a captured report cannot be replayed.
+//! its reports (`counter`, strictly increasing): the service refuses a counter at or below
+//! the highest it accepted for the device, so a captured report cannot be replayed (and a
+//! gateway sends its outbox in counter order).
 //!
 //! ```
 //! use depin_sdk::telemetry::{Metrics, Report};
