@@ -1,6 +1,7 @@
 -- Device registry: the network's auditor (a key the authority names) and the devices it
 -- suspends or reinstates, each with the hash of its evidence. A device's status still
 -- follows `registry_device_status_changed`, which `audit_device` emits beside its own event.
+-- Key indexes carry the history order (slot, position), as V5 gave the other tables.
 
 CREATE TABLE registry_auditor_set (
     network TEXT NOT NULL, previous TEXT, auditor TEXT
@@ -15,4 +16,3 @@ CREATE TABLE registry_device_audited (
 SELECT depin_event_table('registry_device_audited');
 CREATE INDEX ON registry_device_audited (device, slot, tx_index, instruction_index, event_index);
 CREATE INDEX ON registry_device_audited (network, auditor);
--- (history indexes, in the order V5 gave the others: newest first per key)

@@ -20,13 +20,19 @@ CREATE TABLE telemetry (
     produced_wh     BIGINT,
     consumed_wh     BIGINT,
     signature       TEXT        NOT NULL,
-    PRIMARY KEY (device_key, counter)
+    PRIMARY KEY (network, device_key, counter)
 );
 CREATE INDEX ON telemetry (device, unix_ts);
 CREATE INDEX ON telemetry (network, unix_ts);
 
--- The highest counter accepted per device key: a report at or below it is a replay.
+-- The highest counter accepted per device (network and device key): a report at or below
+-- it is refused as a replay.
 CREATE TABLE telemetry_counters (
-    device_key   TEXT   PRIMARY KEY,
-    last_counter BIGINT NOT NULL
+    network      TEXT   NOT NULL,
+    device_key   TEXT   NOT NULL,
+    last_counter BIGINT NOT NULL,
+    PRIMARY KEY (network, device_key)
 );
+
+-- The service finds a report's device by its key (the state table is keyed by account).
+CREATE INDEX devices_by_key ON devices (device_key, network);

@@ -202,17 +202,30 @@ pub struct Sink {
 /// Applies the embedded migrations (`migrations/`) that are not yet recorded, up to version
 /// `target` (all when `None`). [`Sink::connect`] applies them all; a target lets a test
 /// upgrade a database holding data from an older schema.
+///
+/// Every process that migrates this database (the indexer, the telemetry service) does so
+/// under one session-level advisory lock, so two starting together never both apply a
+/// migration.
 pub async fn migrate(client: &mut Client, target: Option<i32>) -> Result<(), SinkError> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await?;
     let mut runner = embedded::migrations::runner();
     if let Some(version) = target {
         runner = runner.set_target(refinery::Target::Version(version));
     }
-    let report = runner.run_async(client).await?;
-    for migration in report.applied_migrations() {
+    let result = runner.run_async(client).await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
+        .await?;
+    for migration in result?.applied_migrations() {
         tracing::info!(migration = %migration, "migration applied");
     }
     Ok(())
 }
+
+/// Key of the advisory lock held while migrating (distinct from the writer's [`LOCK_KEY`]).
+const MIGRATION_LOCK_KEY: i64 = 0x6465_7069_6e6d_6967; // "depinmig"
 
 fn i64_of(v: u64, what: &str) -> Result<i64, SinkError> {
     i64::try_from(v).map_err(|_| SinkError::OutOfRange(format!("{what} {v}")))

@@ -9,7 +9,9 @@
 //!    [`Config::max_age_secs`] (a gateway's outbox may hold reports for a while);
 //! 4. the registry knows the device key in that network and the device is active (the
 //!    indexer's `devices` table, so a device suspended on chain is refused here too);
-//! 5. its counter is above every counter accepted for the device (a replay is refused).
+//! 5. its counter is above every counter accepted for the device (a replay is refused; so
+//!    is a report older than one already accepted: a device numbers its reports in order,
+//!    and a gateway sends its outbox in that order).
 //!
 //! The accepted reports of a batch are written in one transaction with their counters; a
 //! refused report is never written, and the answer lists it with its reason. Nothing about
@@ -242,9 +244,11 @@ pub async fn ingest(
                 )
                 .await?;
                 tx.execute(
-                    "INSERT INTO telemetry_counters (device_key, last_counter) VALUES ($1, $2)
-                     ON CONFLICT (device_key) DO UPDATE SET last_counter = EXCLUDED.last_counter",
-                    &[&key, &counter],
+                    "INSERT INTO telemetry_counters (network, device_key, last_counter)
+                     VALUES ($1, $2, $3)
+                     ON CONFLICT (network, device_key)
+                     DO UPDATE SET last_counter = EXCLUDED.last_counter",
+                    &[&report.network.to_string(), &key, &counter],
                 )
                 .await?;
                 outcome.accepted += 1;
@@ -310,15 +314,16 @@ async fn check(
     // the device's counter row, locked until the batch commits (concurrent batches of the
     // same device wait here rather than both accepting one counter)
     tx.execute(
-        "INSERT INTO telemetry_counters (device_key, last_counter) VALUES ($1, -1)
-         ON CONFLICT (device_key) DO NOTHING",
-        &[&key],
+        "INSERT INTO telemetry_counters (network, device_key, last_counter) VALUES ($1, $2, -1)
+         ON CONFLICT (network, device_key) DO NOTHING",
+        &[&network, &key],
     )
     .await?;
     let last: i64 = tx
         .query_one(
-            "SELECT last_counter FROM telemetry_counters WHERE device_key = $1 FOR UPDATE",
-            &[&key],
+            "SELECT last_counter FROM telemetry_counters
+             WHERE network = $1 AND device_key = $2 FOR UPDATE",
+            &[&network, &key],
         )
         .await?
         .get(0);
