@@ -67,12 +67,20 @@ pub fn write_keypair_file(path: &Path, keypair: &Keypair, force: bool) -> CliRes
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
-    std::fs::write(&path, json).map_err(io)?;
+    // a fresh file, readable by its owner only from its first byte (never written through
+    // a wider mode, nor into a file that existed with one)
+    if path.exists() {
+        std::fs::remove_file(&path).map_err(io)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
+    let mut file = options.open(&path).map_err(io)?;
+    std::io::Write::write_all(&mut file, json.as_bytes()).map_err(io)?;
     Ok(())
 }
 

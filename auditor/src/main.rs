@@ -1,0 +1,128 @@
+//! `depin-auditor`: scores a network's devices every interval and suspends the ones whose
+//! findings warrant it, as the network's auditor key.
+//!
+//! Environment: `DATABASE_URL` (the indexer's database), `DEPIN_AUDITOR_RPC_URL` (a Solana
+//! JSON-RPC endpoint), `DEPIN_AUDITOR_KEYPAIR` (the auditor's Solana CLI keypair file),
+//! `DEPIN_AUDITOR_NETWORK` (the `Network` address), `DEPIN_AUDITOR_INTERVAL_SECS` (how often,
+//! and the window scored; default 3600), `DEPIN_AUDITOR_DRY_RUN=1` to score without acting.
+//! Prints one JSON line per flagged device and per action; exits 2 on bad configuration,
+//! 1 when the database or the chain fails, 0 on Ctrl-C or SIGTERM.
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use depin_auditor::{act, score_network, Thresholds};
+use depin_sdk::client::{Client, ClientConfig};
+use depin_sdk::Pubkey;
+use solana_keypair::Keypair;
+
+fn config_error(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
+fn read_keypair(path: &str) -> Result<Keypair, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("keypair file {path}: {e}"))?;
+    let bytes: Vec<u8> =
+        serde_json::from_str(&text).map_err(|e| format!("keypair file {path}: {e}"))?;
+    Keypair::try_from(bytes.as_slice()).map_err(|e| format!("keypair file {path}: {e}"))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = (|| -> Result<_, String> {
+        let database = env("DATABASE_URL")?;
+        let rpc = env("DEPIN_AUDITOR_RPC_URL")?;
+        let auditor = read_keypair(&env("DEPIN_AUDITOR_KEYPAIR")?)?;
+        let network: Pubkey = env("DEPIN_AUDITOR_NETWORK")?
+            .parse()
+            .map_err(|e| format!("DEPIN_AUDITOR_NETWORK: {e}"))?;
+        let interval: u64 = match std::env::var("DEPIN_AUDITOR_INTERVAL_SECS") {
+            Ok(v) => v.parse().ok().filter(|v| *v > 0).ok_or_else(|| {
+                format!("DEPIN_AUDITOR_INTERVAL_SECS {v:?} is not a positive number")
+            })?,
+            Err(_) => 3_600,
+        };
+        let dry_run = std::env::var("DEPIN_AUDITOR_DRY_RUN").is_ok_and(|v| v == "1");
+        Ok((database, rpc, auditor, network, interval, dry_run))
+    })();
+    let (database, rpc, auditor, network, interval, dry_run) = match settings {
+        Ok(s) => s,
+        Err(e) => return config_error(e),
+    };
+    let db = match tokio_postgres::connect(&database, tokio_postgres::NoTls).await {
+        Ok((client, connection)) => {
+            tokio::spawn(connection);
+            client
+        }
+        Err(e) => {
+            eprintln!("error: database: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // the auditor pays its own transactions
+    let signer = auditor.insecure_clone();
+    let client = Client::new(rpc, signer, ClientConfig::default());
+    let thresholds = Thresholds::default();
+    let mut ticker = tokio::time::interval(Duration::from_secs(interval));
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            eprintln!("error: cannot watch SIGTERM: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
+            _ = term.recv() => return ExitCode::SUCCESS,
+        }
+        let to = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let from = to.saturating_sub(i64::try_from(interval).unwrap_or(i64::MAX));
+        let scores = match score_network(&db, &network.to_string(), from, to, &thresholds).await {
+            Ok(scores) => scores,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        for score in scores.iter().filter(|s| !s.findings.is_empty()) {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "device": score.device,
+                    "health": score.health,
+                    "explanation": score.explanation(),
+                })
+            );
+        }
+        if dry_run {
+            continue;
+        }
+        match act(&db, &client, &auditor, &network, &scores).await {
+            Ok(actions) => {
+                for action in actions {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "suspended": action.device,
+                            "evidence": depin_sdk::oracle::hex(&action.evidence),
+                            "outcome": action.outcome,
+                        })
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+}
