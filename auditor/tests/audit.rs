@@ -195,6 +195,8 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
         matches!(lagging.findings[..], [Finding::Lagging { reports: 2, .. }]),
         "{lagging:?}"
     );
+    // what an operator reads (shown with --nocapture)
+    println!("{}\n{}", inflating.explanation(), lagging.explanation());
     assert_eq!(lagging.health, 0.5);
 
     // and acting suspends the inflating one on chain, with its evidence, recorded for review
