@@ -163,6 +163,11 @@ pub struct Chain {
     pub first_slot: u64,
     /// Confirmed slots below the newest closed one before a slot is finalized.
     pub finalize_depth: u64,
+    /// Slots of blocks and transactions kept (older ones are cleaned up, as a validator's
+    /// ledger is).
+    pub history_slots: u64,
+    /// The oldest block still kept.
+    pub first_available: u64,
     /// Blocks by slot, the open one included.
     pub blocks: BTreeMap<u64, Block>,
     /// Landed transactions by signature.
@@ -179,7 +184,11 @@ pub struct Chain {
 
 impl Chain {
     /// Wraps a started runtime.
-    pub async fn new(suite: Suite, finalize_depth: u64) -> Result<Self, SubmitError> {
+    pub async fn new(
+        suite: Suite,
+        finalize_depth: u64,
+        history_slots: u64,
+    ) -> Result<Self, SubmitError> {
         let banks = &suite.ctx.banks_client;
         let clock: Clock = banks.get_sysvar().await.map_err(runtime)?;
         let slot = clock.slot;
@@ -190,6 +199,8 @@ impl Chain {
             block_height,
             first_slot: slot,
             finalize_depth,
+            history_slots: history_slots.max(finalize_depth + 1),
+            first_available: slot,
             blocks: BTreeMap::new(),
             landed: HashMap::new(),
             by_address: HashMap::new(),
@@ -322,6 +333,7 @@ impl Chain {
         self.slot = closed + 1;
         self.open_block(clock.unix_timestamp);
         self.prune();
+        self.clean_up_history();
         Ok(block)
     }
 
@@ -337,6 +349,31 @@ impl Chain {
             if keep_from > 0 {
                 versions.drain(..keep_from);
             }
+        }
+    }
+
+    /// Drops blocks (and their transactions) older than `history_slots`; the per-address
+    /// signature lists are compacted every 256 slots.
+    fn clean_up_history(&mut self) {
+        let keep_from = self.slot.saturating_sub(self.history_slots);
+        if keep_from <= self.first_available {
+            return;
+        }
+        let old: Vec<u64> = self.blocks.range(..keep_from).map(|(s, _)| *s).collect();
+        for slot in old {
+            if let Some(block) = self.blocks.remove(&slot) {
+                for signature in &block.signatures {
+                    self.landed.remove(signature);
+                }
+            }
+        }
+        self.first_available = keep_from;
+        if self.slot.is_multiple_of(256) {
+            let landed = &self.landed;
+            self.by_address.retain(|_, list| {
+                list.retain(|s| landed.contains_key(s));
+                !list.is_empty()
+            });
         }
     }
 

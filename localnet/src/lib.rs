@@ -72,6 +72,8 @@ pub struct Config {
     pub grpc_addr: SocketAddr,
     /// Slots of updates a gRPC subscription can replay with `from_slot`.
     pub replay_slots: u64,
+    /// Slots of blocks and transactions the JSON-RPC keeps (older ones are cleaned up).
+    pub history_slots: u64,
     /// Accounts funded at start, with lamports.
     pub fund: Vec<(Pubkey, u64)>,
 }
@@ -85,6 +87,8 @@ impl Default for Config {
             rpc_addr: SocketAddr::from(([127, 0, 0, 1], 8899)),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 10000)),
             replay_slots: 9_000,
+            // about 11 hours at 400 ms slots
+            history_slots: 100_000,
             fund: Vec::new(),
         }
     }
@@ -256,7 +260,7 @@ impl Localnet {
             .await
             .map_err(|e| SubmitError::Runtime(e.to_string()))?;
         let epoch_schedule = suite.ctx.genesis_config().epoch_schedule.clone();
-        let mut chain = Chain::new(suite, config.finalize_depth).await?;
+        let mut chain = Chain::new(suite, config.finalize_depth, config.history_slots).await?;
         // close the runtime's first slot before serving: from the start, a confirmed or
         // finalized read sees a closed block, never the open one
         chain.advance(unix_now()).await?;

@@ -195,6 +195,7 @@ async fn dispatch(shared: &Arc<Shared>, method: &str, params: &[Value]) -> Reply
             let chain = shared.chain.lock().await;
             match chain.blocks.get(&slot) {
                 Some(block) if slot <= chain.confirmed_slot() => Ok(json!(block.block_time)),
+                _ if slot < chain.first_available => Err(cleaned_up(slot, &chain)),
                 _ => Err(RpcError {
                     code: -32004,
                     message: format!("Block not available for slot {slot}"),
@@ -202,7 +203,7 @@ async fn dispatch(shared: &Arc<Shared>, method: &str, params: &[Value]) -> Reply
                 }),
             }
         }
-        "getFirstAvailableBlock" => Ok(json!(shared.chain.lock().await.first_slot)),
+        "getFirstAvailableBlock" => Ok(json!(shared.chain.lock().await.first_available)),
         "getEpochInfo" => {
             let chain = shared.chain.lock().await;
             let slot = chain.slot_at(commitment(&config(0))?);
@@ -567,6 +568,7 @@ async fn dispatch(shared: &Arc<Shared>, method: &str, params: &[Value]) -> Reply
             let chain = shared.chain.lock().await;
             let block = match chain.blocks.get(&slot) {
                 Some(b) if slot <= chain.slot_at(at) => b,
+                _ if slot < chain.first_available => return Err(cleaned_up(slot, &chain)),
                 _ => {
                     return Err(RpcError {
                         code: -32004,
@@ -680,6 +682,18 @@ async fn dispatch(shared: &Arc<Shared>, method: &str, params: &[Value]) -> Reply
             message: format!("Method not found: {other} is not served by the localnet"),
             data: None,
         }),
+    }
+}
+
+/// A validator's answer for a block its ledger no longer holds.
+fn cleaned_up(slot: u64, chain: &crate::ledger::Chain) -> RpcError {
+    RpcError {
+        code: -32001,
+        message: format!(
+            "Block {slot} cleaned up, does not exist on node. First available block: {}",
+            chain.first_available
+        ),
+        data: None,
     }
 }
 

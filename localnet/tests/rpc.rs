@@ -419,3 +419,60 @@ async fn an_expired_blockhash_is_refused_and_prioritization_fees_follow_the_writ
     assert!(err.to_string().contains("Blockhash not found"), "{err}");
     localnet.stop().await;
 }
+
+#[tokio::test]
+async fn old_blocks_and_transactions_are_cleaned_up_as_a_validator_cleans_its_ledger() {
+    let localnet = Localnet::start(Config {
+        history_slots: 20,
+        ..Config::ephemeral()
+    })
+    .await
+    .expect("localnet starts");
+    let client = RpcClient::new_with_commitment(localnet.rpc_url(), CommitmentConfig::confirmed());
+    let alice = funded(&client, SOL).await;
+    let mut tx = transfer(&alice, &Keypair::new().pubkey(), SOL / 10);
+    tx.sign(&[&alice], client.get_latest_blockhash().await.unwrap());
+    let signature = client.send_and_confirm_transaction(&tx).await.unwrap();
+    let slot = client
+        .get_signature_statuses(&[signature])
+        .await
+        .unwrap()
+        .value[0]
+        .clone()
+        .expect("landed")
+        .slot;
+    assert!(client.get_first_available_block().await.unwrap() <= slot);
+
+    // 20 slots later the block and its transaction are gone, and the node says so
+    assert!(
+        wait_for(Duration::from_secs(20), || async {
+            client.get_first_available_block().await.unwrap() > slot
+        })
+        .await,
+        "history moves on"
+    );
+    let err = client.get_block(slot).await.unwrap_err();
+    match err.kind() {
+        ErrorKind::RpcError(RpcError::RpcResponseError { code, message, .. }) => {
+            assert_eq!(*code, -32001);
+            assert!(message.contains("cleaned up"), "{message}");
+        }
+        other => panic!("expected cleaned up, got {other:?}"),
+    }
+    assert!(client
+        .get_signature_statuses(&[signature])
+        .await
+        .unwrap()
+        .value[0]
+        .is_none());
+    let gone = client
+        .get_transaction(&signature, UiTransactionEncoding::Json)
+        .await;
+    assert!(gone.is_err(), "a cleaned-up transaction is not found");
+    // accounts are state, not history: the balance is still there
+    assert_eq!(
+        client.get_balance(&alice.pubkey()).await.unwrap(),
+        SOL - SOL / 10 - 5_000
+    );
+    localnet.stop().await;
+}
