@@ -17,6 +17,9 @@
 //!   z-score (median and median absolute deviation) above [`Thresholds::inflation_z`] and
 //!   more than [`Thresholds::inflation_ratio`] times the median.
 //!
+//! [`weighted_rows`] turns the scores into the oracle's next reward rows: each device's
+//! earnings for the epoch times its health.
+//!
 //! Not built yet (issue 15): location spoofing, collusion, seasonal baselines and
 //! forecasting (`augurs`), multivariate scores (`linfa`), region multipliers.
 
@@ -362,6 +365,50 @@ fn score(series: &BTreeMap<String, Series>, from: i64, to: i64, t: &Thresholds) 
         .collect()
 }
 
+/// A device's health as basis points (0 to 10,000) of its earnings.
+fn health_bps(health: f64) -> u128 {
+    if health.is_nan() {
+        return 0;
+    }
+    (health.clamp(0.0, 1.0) * 10_000.0).round() as u128
+}
+
+/// The reward rows of the next root: every device of `previous` keeps its cumulative amount,
+/// and each device of `earned` (device, owner, what it earned this epoch before health) adds
+/// its earnings times its health from `scores` (a device without a score counts as
+/// healthy). Rounded down, so the epoch never pays more than was earned; a device flagged
+/// inflating earns nothing. `None` if a cumulative amount would overflow.
+pub fn weighted_rows(
+    previous: &[depin_sdk::oracle::RewardRow],
+    earned: &[(Pubkey, Pubkey, u64)],
+    scores: &[Score],
+) -> Option<Vec<depin_sdk::oracle::RewardRow>> {
+    use depin_sdk::oracle::RewardRow;
+    let health: BTreeMap<&str, f64> = scores
+        .iter()
+        .map(|s| (s.device.as_str(), s.health))
+        .collect();
+    let mut rows: BTreeMap<Pubkey, RewardRow> =
+        previous.iter().map(|r| (r.device, r.clone())).collect();
+    for (device, owner, amount) in earned {
+        let bps = health_bps(
+            health
+                .get(device.to_string().as_str())
+                .copied()
+                .unwrap_or(1.0),
+        );
+        let weighted = u64::try_from(u128::from(*amount) * bps / 10_000).ok()?;
+        let row = rows.entry(*device).or_insert(RewardRow {
+            device: *device,
+            owner: *owner,
+            cumulative_amount: 0,
+        });
+        row.owner = *owner;
+        row.cumulative_amount = row.cumulative_amount.checked_add(weighted)?;
+    }
+    Some(rows.into_values().collect())
+}
+
 /// One action the auditor took.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
@@ -556,6 +603,60 @@ mod tests {
         assert!(find("stuck").contains("stuck"), "{}", find("stuck"));
         assert_eq!(find("fine"), "healthy");
         assert_eq!(find("big"), "healthy");
+    }
+
+    #[test]
+    fn rewards_follow_health_and_never_exceed_what_was_earned() {
+        use depin_sdk::oracle::RewardRow;
+        let owner = Pubkey::new_unique();
+        let [a, b, c, d] = [0; 4].map(|_| Pubkey::new_unique());
+        let previous = vec![
+            RewardRow {
+                device: a,
+                owner,
+                cumulative_amount: 1_000,
+            },
+            RewardRow {
+                device: d,
+                owner,
+                cumulative_amount: 77,
+            },
+        ];
+        let score = |device: &Pubkey, health: f64| Score {
+            device: device.to_string(),
+            device_key: String::new(),
+            health,
+            findings: Vec::new(),
+        };
+        let scores = [score(&a, 1.0), score(&b, 0.5), score(&c, 0.0)];
+        let earned = [(a, owner, 100), (b, owner, 101), (c, owner, 500)];
+        let rows = weighted_rows(&previous, &earned, &scores).expect("no overflow");
+        let by = |k: &Pubkey| {
+            rows.iter()
+                .find(|r| r.device == *k)
+                .map(|r| r.cumulative_amount)
+        };
+        assert_eq!(by(&a), Some(1_100));
+        assert_eq!(by(&b), Some(50), "half of 101, rounded down");
+        assert_eq!(by(&c), Some(0), "an inflating device earns nothing");
+        assert_eq!(
+            by(&d),
+            Some(77),
+            "a device that earned nothing keeps its total"
+        );
+        let before: u64 = previous.iter().map(|r| r.cumulative_amount).sum();
+        let after: u64 = rows.iter().map(|r| r.cumulative_amount).sum();
+        assert!(after - before <= earned.iter().map(|e| e.2).sum::<u64>());
+        // a NaN or out-of-range health is clamped, an overflow refused
+        let odd = [score(&a, f64::NAN), score(&b, 7.0)];
+        let rows = weighted_rows(&[], &[(a, owner, 10), (b, owner, 10)], &odd).expect("rows");
+        assert_eq!(rows.iter().map(|r| r.cumulative_amount).sum::<u64>(), 10);
+        let full = [RewardRow {
+            device: a,
+            owner,
+            cumulative_amount: u64::MAX,
+        }];
+        assert_eq!(weighted_rows(&full, &[(a, owner, 1)], &[]), None);
     }
 
     #[test]
