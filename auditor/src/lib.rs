@@ -388,8 +388,7 @@ pub fn weighted_rows(
         .iter()
         .map(|s| (s.device.as_str(), s.health))
         .collect();
-    let mut rows: BTreeMap<Pubkey, RewardRow> =
-        previous.iter().map(|r| (r.device, r.clone())).collect();
+    let mut rows: BTreeMap<Pubkey, RewardRow> = previous.iter().map(|r| (r.device, *r)).collect();
     for (device, owner, amount) in earned {
         let bps = health_bps(
             health
