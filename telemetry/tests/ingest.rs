@@ -141,20 +141,11 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
 
     // and the indexer writing the registry into PostgreSQL
     let pg = TempPostgres::start().await.expect("postgres");
-    let mut indexer_config = depin_indexer::config::Config::default();
-    indexer_config.source.endpoint = localnet.grpc_url();
-    indexer_config.source.commitment = depin_indexer::sink::Commitment::Confirmed;
-    indexer_config.source.start_slot = Some(0);
-    indexer_config.database.url = pg.url().to_owned();
-    indexer_config.backfill.rpc_url = localnet.rpc_url();
-    indexer_config.batch.flush_interval_ms = 20;
-    indexer_config.server.listen = "127.0.0.1:0".parse().expect("address");
-    let (stop_indexer, stopped) = tokio::sync::watch::channel(false);
-    let indexer = tokio::spawn(depin_indexer::run::run(
-        indexer_config,
-        depin_indexer::run::Hooks::default(),
-        stopped,
-    ));
+    let indexer = depin_indexer::testkit::follow::Following::start(
+        &localnet.grpc_url(),
+        &localnet.rpc_url(),
+        pg.url(),
+    );
     let network = net.network.to_string();
     wait_for(
         &pg,
@@ -306,7 +297,6 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         .contains("malformed batch"));
 
     service.stop().await;
-    let _ = stop_indexer.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(30), indexer).await;
+    let _ = indexer.stop().await;
     localnet.stop().await;
 }

@@ -235,34 +235,21 @@ pub async fn run_depin(args: &[&str]) -> Run {
 pub struct Indexer {
     /// The cluster.
     pub pg: depin_indexer::testkit::postgres::TempPostgres,
-    stop: tokio::sync::watch::Sender<bool>,
-    handle: tokio::task::JoinHandle<Result<(), depin_indexer::run::RunError>>,
+    following: depin_indexer::testkit::follow::Following,
 }
 
 impl Indexer {
     /// Starts PostgreSQL and the indexer, following the localnet from its first slot.
     pub async fn start(env: &Env) -> Indexer {
-        use depin_indexer::config::Config;
         let pg = depin_indexer::testkit::postgres::TempPostgres::start()
             .await
             .expect("postgres");
-        let mut config = Config::default();
-        config.source.endpoint = env.localnet.grpc_url();
-        config.source.commitment = depin_indexer::sink::Commitment::Confirmed;
-        config.source.start_slot = Some(0);
-        config.database.url = pg.url().to_owned();
-        config.backfill.rpc_url = env.url.clone();
-        config.batch.flush_interval_ms = 20;
-        config.reconnect.initial_backoff_ms = 20;
-        config.reconnect.max_backoff_ms = 200;
-        config.server.listen = "127.0.0.1:0".parse().expect("address");
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let handle = tokio::spawn(depin_indexer::run::run(
-            config,
-            depin_indexer::run::Hooks::default(),
-            stopped,
-        ));
-        Indexer { pg, stop, handle }
+        let following = depin_indexer::testkit::follow::Following::start(
+            &env.localnet.grpc_url(),
+            &env.url,
+            pg.url(),
+        );
+        Indexer { pg, following }
     }
 
     async fn value(&self, sql: &str) -> Option<i64> {
@@ -294,11 +281,9 @@ impl Indexer {
 
     /// Stops the indexer (bounded) and checks it returned cleanly.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let result = tokio::time::timeout(std::time::Duration::from_secs(30), self.handle)
+        self.following
+            .stop()
             .await
-            .expect("indexer stops within 30 s")
-            .expect("indexer task did not panic");
-        result.expect("indexer returned without error");
+            .expect("the indexer stops cleanly");
     }
 }

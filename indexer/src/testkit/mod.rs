@@ -3,6 +3,7 @@
 //! transactions that the real programs executed in the test runtime.
 
 pub mod chain;
+pub mod follow;
 /// The Geyser server is the localnet's feed, fed here by the tests with a recorded chain.
 pub mod geyser {
     pub use depin_localnet::geyser::GeyserFeed as GeyserTestServer;
