@@ -12,8 +12,7 @@ use depin_sdk::{pda, Instruction, Pubkey};
 use serde_json::{json, Value};
 use solana_signer::Signer;
 
-use super::storage::treasury_owner;
-use super::NetworkRef;
+use super::{treasury_account, NetworkRef};
 use crate::amount::UiAmount;
 use crate::context::{fetch, send, Ctx};
 use crate::error::CliResult;
@@ -161,14 +160,8 @@ pub async fn run(ctx: &Ctx, cmd: EnergyCommand) -> CliResult<Value> {
                 price_cap: mint.base_units(&price_cap)?,
             };
             let mut ixs: Vec<Instruction> = Vec::new();
-            let treasury = match treasury {
-                Some(t) => t,
-                None => {
-                    let owner = treasury_owner(client.rpc(), &net.treasury).await?;
-                    ixs.push(mint.create_ata(&authority, &owner));
-                    mint.ata(&owner)
-                }
-            };
+            let treasury =
+                treasury_account(client.rpc(), &net, &mint, &authority, treasury, &mut ixs).await?;
             ixs.push(energy::initialize_energy_market(
                 &authority,
                 &authority,

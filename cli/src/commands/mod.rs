@@ -18,9 +18,10 @@ use depin_sdk::accounts::Network;
 use depin_sdk::{pda, Pubkey};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 
-use crate::context::fetch;
-use crate::error::CliResult;
+use crate::context::{fetch, get_account};
+use crate::error::{CliError, CliResult};
 use crate::keys::parse_pubkey;
+use crate::tokens::{self, MintInfo};
 
 /// Which network: its address, or its id (the address is derived from it).
 #[derive(Args, Debug, Clone)]
@@ -51,4 +52,39 @@ impl NetworkRef {
         let network = fetch::<Network>(rpc, &address, "network").await?;
         Ok((address, network))
     }
+}
+
+/// The owner of the network's treasury token account (who market treasuries belong to).
+async fn treasury_owner(
+    rpc: &solana_rpc_client::nonblocking::rpc_client::RpcClient,
+    treasury: &Pubkey,
+) -> CliResult<Pubkey> {
+    let account = get_account(rpc, treasury)
+        .await?
+        .ok_or(CliError::NotFound {
+            what: "treasury",
+            address: *treasury,
+        })?;
+    tokens::unpack_token_account(&account.owner, &account.data)
+        .map(|t| t.owner)
+        .ok_or_else(|| CliError::BadInput(format!("treasury {treasury} is not a token account")))
+}
+
+/// Where a market or pool pays the network treasury's share in `mint`: `given`, or else
+/// the treasury owner's associated account of `mint`, whose creation (paid by `payer`) is
+/// appended to `ixs`.
+pub async fn treasury_account(
+    rpc: &RpcClient,
+    network: &Network,
+    mint: &MintInfo,
+    payer: &Pubkey,
+    given: Option<Pubkey>,
+    ixs: &mut Vec<depin_sdk::Instruction>,
+) -> CliResult<Pubkey> {
+    if let Some(treasury) = given {
+        return Ok(treasury);
+    }
+    let owner = treasury_owner(rpc, &network.treasury).await?;
+    ixs.push(mint.create_ata(payer, &owner));
+    Ok(mint.ata(&owner))
 }

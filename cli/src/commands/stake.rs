@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 use solana_signer::Signer;
 
 use super::device::DeviceRef;
-use super::NetworkRef;
+use super::{treasury_account, NetworkRef};
 use crate::amount::UiAmount;
 use crate::context::{fetch, fetch_optional, get_account, send, Ctx};
 use crate::error::{CliError, CliResult};
 use crate::keys::{parse_hash, parse_pubkey};
-use crate::tokens::{self, mint_info, MintInfo};
+use crate::tokens::{mint_info, MintInfo};
 use crate::view;
 
 /// Stake.
@@ -166,19 +166,8 @@ pub async fn run(ctx: &Ctx, cmd: StakeCommand) -> CliResult<Value> {
             let min_stake = mint.base_units(&min_stake_per_device)?;
             let mut ixs: Vec<Instruction> = Vec::new();
             let treasury = match slash_treasury {
-                Some(treasury) => treasury,
                 None if mint.address == net.fee_mint => net.treasury,
-                None => {
-                    let owner = tokens::token_account(rpc, &net.treasury)
-                        .await?
-                        .ok_or(CliError::NotFound {
-                            what: "treasury",
-                            address: net.treasury,
-                        })?
-                        .owner;
-                    ixs.push(mint.create_ata(&authority, &owner));
-                    mint.ata(&owner)
-                }
+                given => treasury_account(rpc, &net, &mint, &authority, given, &mut ixs).await?,
             };
             let slash_authority = slash_authority.unwrap_or(authority);
             ixs.push(staking::initialize_pool(

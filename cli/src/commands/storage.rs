@@ -15,12 +15,12 @@ use depin_sdk::storage_program::state::{PERIOD_PENDING, PERIOD_PROVEN};
 use depin_sdk::{pda, Instruction, Pubkey};
 use serde_json::{json, Value};
 
-use super::NetworkRef;
+use super::{treasury_account, NetworkRef};
 use crate::amount::UiAmount;
 use crate::context::{fetch, fetch_optional, get_account, send, Ctx};
 use crate::error::{CliError, CliResult};
 use crate::keys::parse_pubkey;
-use crate::tokens::{self, mint_info, MintInfo};
+use crate::tokens::{mint_info, MintInfo};
 use crate::view;
 
 /// Storage markets and deals.
@@ -153,14 +153,8 @@ pub async fn run(ctx: &Ctx, cmd: StorageCommand) -> CliResult<Value> {
             let (address, net) = network.load(client.rpc()).await?;
             let mint = mint_info(client.rpc(), &payment_mint).await?;
             let mut ixs: Vec<Instruction> = Vec::new();
-            let treasury = match treasury {
-                Some(t) => t,
-                None => {
-                    let owner = treasury_owner(client.rpc(), &net.treasury).await?;
-                    ixs.push(mint.create_ata(&authority, &owner));
-                    mint.ata(&owner)
-                }
-            };
+            let treasury =
+                treasury_account(client.rpc(), &net, &mint, &authority, treasury, &mut ixs).await?;
             ixs.push(storage::initialize_market(
                 &authority,
                 &authority,
@@ -412,20 +406,4 @@ async fn prove(
         "proven": status == PERIOD_PROVEN,
         "signatures": signatures,
     }))
-}
-
-/// The owner of the network's treasury token account (who market treasuries belong to).
-pub async fn treasury_owner(
-    rpc: &solana_rpc_client::nonblocking::rpc_client::RpcClient,
-    treasury: &Pubkey,
-) -> CliResult<Pubkey> {
-    let account = get_account(rpc, treasury)
-        .await?
-        .ok_or(CliError::NotFound {
-            what: "treasury",
-            address: *treasury,
-        })?;
-    tokens::unpack_token_account(&account.owner, &account.data)
-        .map(|t| t.owner)
-        .ok_or_else(|| CliError::BadInput(format!("treasury {treasury} is not a token account")))
 }
