@@ -23,6 +23,8 @@
 //! Not built yet (issue 15): location spoofing, collusion, seasonal baselines and
 //! forecasting (`augurs`), multivariate scores (`linfa`), region multipliers.
 
+pub mod regions;
+
 use std::collections::BTreeMap;
 
 use depin_sdk::client::{Client, Outcome};
