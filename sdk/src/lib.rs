@@ -36,6 +36,7 @@ pub mod energy;
 pub mod error;
 pub mod errors;
 pub mod events;
+pub mod incentives;
 pub mod oracle;
 pub mod pack;
 pub mod pda;

@@ -1,0 +1,578 @@
+//! Demand-driven incentives: the region multiplier table an epoch's rewards use, its hash
+//! (what the oracles commit on chain with the reward root), and the epoch's reward rows.
+//!
+//! An epoch's reward for a device is what its service earned (the oracle's measurement),
+//! times its health (the auditor's score: 1 when healthy, less when flagged), times its
+//! region's multiplier (above 1 where demand outruns supply, below 1 where the map is
+//! saturated). Two bounds hold whatever the inputs:
+//! - every multiplier lies within the table's `[min_bps, max_bps]`, and the table itself
+//!   within [`MAX_MULTIPLIER_BPS`];
+//! - the epoch pays at most its budget (what the emission schedule allows on top of the
+//!   previous root's total): when the weighted amounts add up to more, every amount is scaled
+//!   down by the same ratio, rounded down, so no device gains from another's rounding.
+//!
+//! ```text
+//! amount = earned × health_bps × multiplier_bps / 10,000²   (then × budget / Σ if Σ > budget)
+//! ```
+//!
+//! The table's hash is SHA-256 over a canonical encoding ([`RegionMultipliers::hash`]):
+//! every oracle that computed the same table proposes the same hash, and anyone holding the
+//! published table can check it against the finalized epoch.
+
+use std::collections::BTreeMap;
+
+use anchor_lang::prelude::Pubkey;
+use depin_core::emission::EmissionSchedule;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::oracle::RewardRow;
+
+/// One in basis points: a neutral multiplier, or full health.
+pub const ONE_BPS: u16 = 10_000;
+/// The largest multiplier any table may set: 5x.
+pub const MAX_MULTIPLIER_BPS: u16 = 50_000;
+/// Domain separation of the table's hash.
+pub const HASH_DOMAIN: &[u8] = b"depin-region-multipliers-v1";
+
+/// Everything a multiplier table or an epoch's rows can be refused for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IncentiveError {
+    /// The bounds are empty, zero, or beyond [`MAX_MULTIPLIER_BPS`].
+    #[error("multiplier bounds [{min}, {max}] bps: need 0 < min <= 10000 <= max <= 50000")]
+    BadBounds {
+        /// Lower bound.
+        min: u16,
+        /// Upper bound.
+        max: u16,
+    },
+    /// A multiplier lies outside the table's bounds.
+    #[error("region {region:x}: multiplier {bps} bps outside [{min}, {max}]")]
+    OutOfBounds {
+        /// The region.
+        region: u64,
+        /// Its multiplier.
+        bps: u16,
+        /// Lower bound.
+        min: u16,
+        /// Upper bound.
+        max: u16,
+    },
+    /// Regions must be listed once each, in increasing order (the canonical form).
+    #[error("region {0:x} is out of order or listed twice")]
+    Unordered(u64),
+    /// An earning names a region the table does not cover.
+    #[error("device {device}: region {region:x} has no multiplier in the epoch's table")]
+    UnknownRegion {
+        /// The device.
+        device: Pubkey,
+        /// Its region.
+        region: u64,
+    },
+    /// A health above 10,000 bps (more than full health).
+    #[error("device {device}: health {bps} bps above 10000")]
+    BadHealth {
+        /// The device.
+        device: Pubkey,
+        /// The health given.
+        bps: u16,
+    },
+    /// A device earns twice in one epoch's input.
+    #[error("device {0} earns twice in one epoch")]
+    DuplicateEarning(Pubkey),
+    /// A cumulative amount or a total would overflow `u64`.
+    #[error("a cumulative amount overflows u64")]
+    Overflow,
+    /// The emission schedule cannot be evaluated at this epoch.
+    #[error("emission schedule: {0}")]
+    Schedule(String),
+}
+
+/// One region's multiplier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionMultiplier {
+    /// The region: an H3 cell at the table's resolution.
+    pub region: u64,
+    /// Its multiplier, in basis points of the device's earnings.
+    pub bps: u16,
+}
+
+/// An epoch's region multipliers, in canonical form (regions increasing, each once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionMultipliers {
+    /// The registry network whose rewards they weight.
+    pub network: Pubkey,
+    /// The reward epoch they apply to.
+    pub epoch: u64,
+    /// The H3 resolution of the regions.
+    pub resolution: u8,
+    /// Lowest multiplier allowed, in bps.
+    pub min_bps: u16,
+    /// Highest multiplier allowed, in bps.
+    pub max_bps: u16,
+    /// Every region's multiplier.
+    pub regions: Vec<RegionMultiplier>,
+}
+
+impl RegionMultipliers {
+    /// Checks the bounds, that every multiplier lies within them, and the canonical order.
+    pub fn validate(&self) -> Result<(), IncentiveError> {
+        validate_bounds(self.min_bps, self.max_bps)?;
+        let mut previous: Option<u64> = None;
+        for r in &self.regions {
+            if previous.is_some_and(|p| p >= r.region) {
+                return Err(IncentiveError::Unordered(r.region));
+            }
+            previous = Some(r.region);
+            if !(self.min_bps..=self.max_bps).contains(&r.bps) {
+                return Err(IncentiveError::OutOfBounds {
+                    region: r.region,
+                    bps: r.bps,
+                    min: self.min_bps,
+                    max: self.max_bps,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// SHA-256 over the canonical encoding: the domain, the network, the epoch (u64 LE), the
+    /// resolution, both bounds (u16 LE), the number of regions (u32 LE), then each region
+    /// (u64 LE) and its multiplier (u16 LE). What the oracles commit with the epoch's root.
+    pub fn hash(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(HASH_DOMAIN);
+        h.update(self.network.as_ref());
+        h.update(self.epoch.to_le_bytes());
+        h.update([self.resolution]);
+        h.update(self.min_bps.to_le_bytes());
+        h.update(self.max_bps.to_le_bytes());
+        h.update((self.regions.len() as u32).to_le_bytes());
+        for r in &self.regions {
+            h.update(r.region.to_le_bytes());
+            h.update(r.bps.to_le_bytes());
+        }
+        h.finalize().into()
+    }
+
+    /// The multiplier of `region`, if the table covers it.
+    pub fn get(&self, region: u64) -> Option<u16> {
+        self.regions
+            .binary_search_by_key(&region, |r| r.region)
+            .ok()
+            .map(|i| self.regions[i].bps)
+    }
+}
+
+fn validate_bounds(min: u16, max: u16) -> Result<(), IncentiveError> {
+    if min == 0 || min > ONE_BPS || max < ONE_BPS || max > MAX_MULTIPLIER_BPS {
+        return Err(IncentiveError::BadBounds { min, max });
+    }
+    Ok(())
+}
+
+/// What one device earned in the epoch, before health and region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Earning {
+    /// The `Device` account.
+    pub device: Pubkey,
+    /// Its owner (who claims).
+    pub owner: Pubkey,
+    /// Its region at the table's resolution.
+    pub region: u64,
+    /// What its service earned, in reward-token base units.
+    pub amount: u64,
+}
+
+/// An epoch's reward rows and how they were reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochRows {
+    /// Every device's cumulative amount: the previous root's rows plus this epoch's pay.
+    pub rows: Vec<RewardRow>,
+    /// What this epoch pays in all.
+    pub paid: u64,
+    /// What it would pay before the budget (health and regions applied).
+    pub weighted: u64,
+    /// Whether the budget scaled the amounts down.
+    pub scaled: bool,
+}
+
+/// The budget of epoch `epoch`: what the schedule allows through it minus what the previous
+/// root already committed (zero if that is already at or above the cap).
+pub fn epoch_budget(
+    schedule: &EmissionSchedule,
+    epoch: u64,
+    previous_total: u64,
+) -> Result<u64, IncentiveError> {
+    let cap = schedule
+        .cumulative_through(epoch)
+        .map_err(|e| IncentiveError::Schedule(format!("{e:?}")))?;
+    let room = cap.saturating_sub(u128::from(previous_total));
+    Ok(u64::try_from(room).unwrap_or(u64::MAX))
+}
+
+/// The next root's rows: every row of `previous` (the last finalized epoch's) keeps its
+/// cumulative amount, and every device of `earnings` adds its earnings times its health
+/// (`health`, bps; a device without a score is healthy) times its region's multiplier
+/// (`table`; `None` for an epoch without multipliers, when every region counts as 1), scaled
+/// down to `budget` if needed. Rounded down throughout, so the epoch never pays more than
+/// its budget nor any device more than its weighted earnings.
+pub fn epoch_rows(
+    previous: &[RewardRow],
+    earnings: &[Earning],
+    health: &BTreeMap<Pubkey, u16>,
+    table: Option<&RegionMultipliers>,
+    budget: u64,
+) -> Result<EpochRows, IncentiveError> {
+    if let Some(t) = table {
+        t.validate()?;
+    }
+    for (device, bps) in health {
+        if *bps > ONE_BPS {
+            return Err(IncentiveError::BadHealth {
+                device: *device,
+                bps: *bps,
+            });
+        }
+    }
+    // the weighted amounts, in u128 (earned × 10^4 × 5·10^4 stays far below 2^128)
+    let mut weighted: BTreeMap<Pubkey, (Pubkey, u128)> = BTreeMap::new();
+    let mut sum: u128 = 0;
+    for e in earnings {
+        let region_bps = match table {
+            None => ONE_BPS,
+            Some(t) => t.get(e.region).ok_or(IncentiveError::UnknownRegion {
+                device: e.device,
+                region: e.region,
+            })?,
+        };
+        let health_bps = health.get(&e.device).copied().unwrap_or(ONE_BPS);
+        let amount = u128::from(e.amount) * u128::from(health_bps) * u128::from(region_bps)
+            / (u128::from(ONE_BPS) * u128::from(ONE_BPS));
+        if weighted.insert(e.device, (e.owner, amount)).is_some() {
+            return Err(IncentiveError::DuplicateEarning(e.device));
+        }
+        sum += amount;
+    }
+    let budget_wide = u128::from(budget);
+    let scaled = sum > budget_wide;
+    let mut rows: BTreeMap<Pubkey, RewardRow> = previous.iter().map(|r| (r.device, *r)).collect();
+    let mut paid: u64 = 0;
+    for (device, (owner, amount)) in weighted {
+        let pay = if scaled {
+            amount * budget_wide / sum
+        } else {
+            amount
+        };
+        let pay = u64::try_from(pay).map_err(|_| IncentiveError::Overflow)?;
+        paid = paid.checked_add(pay).ok_or(IncentiveError::Overflow)?;
+        let row = rows.entry(device).or_insert(RewardRow {
+            device,
+            owner,
+            cumulative_amount: 0,
+        });
+        row.owner = owner;
+        row.cumulative_amount = row
+            .cumulative_amount
+            .checked_add(pay)
+            .ok_or(IncentiveError::Overflow)?;
+    }
+    Ok(EpochRows {
+        rows: rows.into_values().collect(),
+        paid,
+        weighted: u64::try_from(sum).unwrap_or(u64::MAX),
+        scaled,
+    })
+}
+
+/// Multipliers from demand and supply per region: a region's multiplier is its share of the
+/// forecast demand over its share of the supply (1 where they match), clamped to
+/// `[min_bps, max_bps]`. A region with supply and no demand gets `min_bps`; a region with
+/// demand and no supply has no device to pay and is left out. `inputs` maps each region to
+/// `(forecast demand, supply)` in any consistent units.
+pub fn multipliers_from_demand(
+    network: Pubkey,
+    epoch: u64,
+    resolution: u8,
+    min_bps: u16,
+    max_bps: u16,
+    inputs: &BTreeMap<u64, (f64, f64)>,
+) -> Result<RegionMultipliers, IncentiveError> {
+    validate_bounds(min_bps, max_bps)?;
+    let clean = |v: f64| if v.is_finite() && v > 0.0 { v } else { 0.0 };
+    let demand_total: f64 = inputs.values().map(|(d, _)| clean(*d)).sum();
+    let supply_total: f64 = inputs.values().map(|(_, s)| clean(*s)).sum();
+    let mut regions = Vec::new();
+    for (region, (demand, supply)) in inputs {
+        let (demand, supply) = (clean(*demand), clean(*supply));
+        if supply == 0.0 {
+            continue;
+        }
+        let ratio = if demand_total == 0.0 {
+            1.0 // no demand anywhere: nothing to steer by
+        } else {
+            (demand / demand_total) / (supply / supply_total)
+        };
+        let bps = (ratio * f64::from(ONE_BPS))
+            .round()
+            .clamp(f64::from(min_bps), f64::from(max_bps)) as u16;
+        regions.push(RegionMultiplier {
+            region: *region,
+            bps,
+        });
+    }
+    let table = RegionMultipliers {
+        network,
+        epoch,
+        resolution,
+        min_bps,
+        max_bps,
+        regions,
+    };
+    table.validate()?;
+    Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(regions: &[(u64, u16)]) -> RegionMultipliers {
+        RegionMultipliers {
+            network: Pubkey::new_from_array([7; 32]),
+            epoch: 3,
+            resolution: 5,
+            min_bps: 5_000,
+            max_bps: 20_000,
+            regions: regions
+                .iter()
+                .map(|(region, bps)| RegionMultiplier {
+                    region: *region,
+                    bps: *bps,
+                })
+                .collect(),
+        }
+    }
+
+    fn earning(device: Pubkey, region: u64, amount: u64) -> Earning {
+        Earning {
+            device,
+            owner: Pubkey::new_from_array([1; 32]),
+            region,
+            amount,
+        }
+    }
+
+    #[test]
+    fn rows_weight_earnings_by_health_and_region() {
+        let [a, b, c] = [0; 3].map(|_| Pubkey::new_unique());
+        let t = table(&[(10, 20_000), (20, 5_000)]);
+        let previous = [RewardRow {
+            device: a,
+            owner: Pubkey::new_from_array([1; 32]),
+            cumulative_amount: 1_000,
+        }];
+        let health = BTreeMap::from([(c, 5_000)]);
+        let out = epoch_rows(
+            &previous,
+            &[
+                earning(a, 10, 100),
+                earning(b, 20, 100),
+                earning(c, 10, 101),
+            ],
+            &health,
+            Some(&t),
+            u64::MAX,
+        )
+        .expect("rows");
+        let by = |d: Pubkey| {
+            out.rows
+                .iter()
+                .find(|r| r.device == d)
+                .map(|r| r.cumulative_amount)
+        };
+        assert_eq!(by(a), Some(1_200), "double in a region short of supply");
+        assert_eq!(by(b), Some(50), "half in a saturated region");
+        assert_eq!(by(c), Some(101), "2x region times half health");
+        assert_eq!(out.paid, 351);
+        assert!(!out.scaled);
+    }
+
+    #[test]
+    fn the_budget_scales_every_amount_down_and_is_never_exceeded() {
+        let devices: Vec<Pubkey> = (0..7).map(|_| Pubkey::new_unique()).collect();
+        let t = table(&[(10, 20_000)]);
+        let earnings: Vec<Earning> = devices.iter().map(|d| earning(*d, 10, 333)).collect();
+        let out = epoch_rows(&[], &earnings, &BTreeMap::new(), Some(&t), 1_000).expect("rows");
+        assert!(out.scaled);
+        assert_eq!(out.weighted, 7 * 666);
+        assert!(out.paid <= 1_000, "{}", out.paid);
+        assert!(
+            out.paid >= 1_000 - 7,
+            "rounding loses at most one unit per device"
+        );
+        assert!(out
+            .rows
+            .iter()
+            .all(|r| r.cumulative_amount == out.rows[0].cumulative_amount));
+        // a zero budget pays nothing
+        let none = epoch_rows(&[], &earnings, &BTreeMap::new(), Some(&t), 0).expect("rows");
+        assert_eq!(none.paid, 0);
+    }
+
+    #[test]
+    fn bad_tables_and_inputs_are_refused_with_their_reason() {
+        let d = Pubkey::new_unique();
+        let mut t = table(&[(20, 10_000), (10, 10_000)]);
+        assert_eq!(t.validate(), Err(IncentiveError::Unordered(10)));
+        t.regions.swap(0, 1);
+        t.regions[1].bps = 30_000;
+        assert!(matches!(
+            t.validate(),
+            Err(IncentiveError::OutOfBounds { region: 20, .. })
+        ));
+        let mut bounds = table(&[]);
+        for (min, max) in [
+            (0, 10_000),
+            (12_000, 20_000),
+            (5_000, 9_000),
+            (5_000, 60_000),
+        ] {
+            bounds.min_bps = min;
+            bounds.max_bps = max;
+            assert_eq!(
+                bounds.validate(),
+                Err(IncentiveError::BadBounds { min, max })
+            );
+        }
+        let ok = table(&[(10, 10_000)]);
+        assert_eq!(
+            epoch_rows(&[], &[earning(d, 99, 1)], &BTreeMap::new(), Some(&ok), 10),
+            Err(IncentiveError::UnknownRegion {
+                device: d,
+                region: 99
+            })
+        );
+        assert_eq!(
+            epoch_rows(
+                &[],
+                &[earning(d, 10, 1)],
+                &BTreeMap::from([(d, 10_001)]),
+                Some(&ok),
+                10
+            ),
+            Err(IncentiveError::BadHealth {
+                device: d,
+                bps: 10_001
+            })
+        );
+        assert_eq!(
+            epoch_rows(
+                &[],
+                &[earning(d, 10, 1), earning(d, 10, 2)],
+                &BTreeMap::new(),
+                None,
+                10
+            ),
+            Err(IncentiveError::DuplicateEarning(d))
+        );
+        let full = [RewardRow {
+            device: d,
+            owner: Pubkey::new_from_array([1; 32]),
+            cumulative_amount: u64::MAX,
+        }];
+        assert_eq!(
+            epoch_rows(&full, &[earning(d, 10, 1)], &BTreeMap::new(), None, 10),
+            Err(IncentiveError::Overflow)
+        );
+    }
+
+    #[test]
+    fn the_hash_commits_to_every_field_and_not_to_anything_else() {
+        let base = table(&[(10, 10_000), (20, 15_000)]);
+        assert_eq!(base.hash(), base.clone().hash());
+        let mut variants = Vec::new();
+        let mut v = base.clone();
+        v.epoch += 1;
+        variants.push(v);
+        let mut v = base.clone();
+        v.network = Pubkey::new_unique();
+        variants.push(v);
+        let mut v = base.clone();
+        v.resolution = 6;
+        variants.push(v);
+        let mut v = base.clone();
+        v.max_bps = 20_001;
+        variants.push(v);
+        let mut v = base.clone();
+        v.regions[1].bps = 15_001;
+        variants.push(v);
+        let mut v = base.clone();
+        v.regions.pop();
+        variants.push(v);
+        for v in variants {
+            assert_ne!(v.hash(), base.hash(), "{v:?}");
+        }
+        // the JSON round trip keeps the hash
+        let json = serde_json::to_string(&base).expect("json");
+        let back: RegionMultipliers = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back.hash(), base.hash());
+    }
+
+    #[test]
+    fn demand_over_supply_sets_the_multipliers_within_bounds() {
+        let inputs = BTreeMap::from([
+            (1, (900.0, 10.0)), // 90% of demand, 10% of supply: 9x, clamped to 2x
+            (2, (100.0, 40.0)), // 10% of demand, 40% of supply: 0.25x, clamped to 0.5x
+            (3, (0.0, 50.0)),   // no demand: the floor
+            (4, (500.0, 0.0)),  // no device to pay: left out
+            (5, (f64::NAN, 0.0)),
+        ]);
+        let net = Pubkey::new_unique();
+        let t = multipliers_from_demand(net, 4, 5, 5_000, 20_000, &inputs).expect("table");
+        assert_eq!(
+            t.regions,
+            vec![
+                RegionMultiplier {
+                    region: 1,
+                    bps: 20_000
+                },
+                RegionMultiplier {
+                    region: 2,
+                    bps: 5_000
+                },
+                RegionMultiplier {
+                    region: 3,
+                    bps: 5_000
+                },
+            ]
+        );
+        // balanced demand and supply is neutral
+        let even = BTreeMap::from([(1, (10.0, 1.0)), (2, (20.0, 2.0))]);
+        let t = multipliers_from_demand(net, 4, 5, 5_000, 20_000, &even).expect("table");
+        assert!(t.regions.iter().all(|r| r.bps == ONE_BPS), "{t:?}");
+        assert!(matches!(
+            multipliers_from_demand(net, 4, 5, 0, 20_000, &even),
+            Err(IncentiveError::BadBounds { .. })
+        ));
+    }
+
+    #[test]
+    fn the_budget_is_what_the_schedule_allows_past_the_previous_total() {
+        let schedule = EmissionSchedule {
+            initial_per_epoch: 1_000,
+            halving_interval_epochs: 0,
+            tail_per_epoch: 0,
+        };
+        let through_2 = schedule.cumulative_through(2).expect("cap");
+        assert_eq!(
+            epoch_budget(&schedule, 2, 0).expect("budget") as u128,
+            through_2
+        );
+        assert_eq!(
+            epoch_budget(&schedule, 2, 2_500).expect("budget") as u128,
+            through_2 - 2_500
+        );
+        assert_eq!(epoch_budget(&schedule, 2, u64::MAX).expect("budget"), 0);
+    }
+}
