@@ -9,7 +9,8 @@ use depin_sdk::registry::{
     self, Capabilities, FeeAccounts, InitializeNetworkArgs, NetworkKind, OnboardDeviceArgs,
     RegisterMakerArgs, SetMakerApprovalArgs,
 };
-use depin_sdk::staking::StakeToken;
+use depin_sdk::rewards::{InitializeRewardsArgs, RewardToken, Schedule};
+use depin_sdk::staking::{InitializePoolArgs, StakeToken};
 use depin_sdk::{pda, Instruction};
 use depin_tests::{Keypair, Signer};
 
@@ -19,6 +20,8 @@ pub const OPERATOR_LAMPORTS: u64 = 100_000_000_000;
 pub const OPERATOR_TOKENS: u64 = 1_000_000_000_000;
 /// Onboarding fee of the network, in base units.
 pub const ONBOARDING_FEE: u64 = 1_000_000;
+/// Network tokens each bonded device needs staked behind it.
+pub const STAKE_PER_DEVICE: u64 = 1_000_000;
 /// A well-formed H3 cell (resolution 10).
 pub const LOCATION: u64 = 0x08a2_a107_2b59_ffff;
 
@@ -151,6 +154,88 @@ impl Network {
                 location: Some(location),
             },
         )
+    }
+
+    /// Opens the network's stake pool (`STAKE_PER_DEVICE` per bonded device, no cooldown
+    /// beyond a minute, slashed stake to the treasury) and stakes `devices` devices' worth of
+    /// the operator's tokens, so the operator's devices can be bonded (see [`Network::bond`]).
+    pub async fn open_stake(&self, client: &Client, devices: u64) -> Result<(), ClientError> {
+        let pool = depin_sdk::staking::initialize_pool(
+            &client.payer(),
+            &self.authority.pubkey(),
+            &self.network,
+            &self.token,
+            &self.treasury,
+            &self.treasury,
+            InitializePoolArgs {
+                min_stake_per_device: STAKE_PER_DEVICE,
+                cooldown_secs: 60,
+                slash_authority: self.authority.pubkey(),
+            },
+        );
+        let stake = depin_sdk::staking::stake(
+            &self.operator.pubkey(),
+            &self.network,
+            &self.token,
+            &self.operator_tokens,
+            STAKE_PER_DEVICE.saturating_mul(devices),
+        );
+        expect_landed(
+            client
+                .send(&[pool, stake], &[&self.authority, &self.operator])
+                .await?,
+        )?;
+        Ok(())
+    }
+
+    /// The instruction bonding the operator's `device` to its stake (signed by the operator).
+    pub fn bond(&self, device: &Keypair) -> Instruction {
+        depin_sdk::staking::bond_device(
+            &self.operator.pubkey(),
+            &self.network,
+            &self.device(device),
+        )
+    }
+
+    /// Configures the network's rewards: `schedule`, epochs of `epoch_secs` from
+    /// `genesis_ts`, `oracles` with `quorum`. The reward mint's authority moves to the config.
+    pub async fn enable_rewards(
+        &self,
+        client: &Client,
+        schedule: Schedule,
+        epoch_secs: u64,
+        genesis_ts: i64,
+        oracles: Vec<Pubkey>,
+        quorum: u8,
+    ) -> Result<(), ClientError> {
+        let ix = depin_sdk::rewards::initialize_rewards(
+            &client.payer(),
+            &self.authority.pubkey(),
+            &self.network,
+            &self.reward_token(),
+            &self.mint_authority.pubkey(),
+            InitializeRewardsArgs {
+                schedule,
+                epoch_duration_secs: epoch_secs,
+                genesis_ts,
+                oracles,
+                quorum,
+            },
+        );
+        expect_landed(
+            client
+                .send(&[ix], &[&self.authority, &self.mint_authority])
+                .await?,
+        )?;
+        Ok(())
+    }
+
+    /// The reward mint and its token program.
+    pub fn reward_token(&self) -> RewardToken {
+        RewardToken {
+            mint: self.reward_mint,
+            token_program: spl_token::ID,
+        }
     }
 
     /// The `Device` account of `device`.
