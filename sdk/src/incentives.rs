@@ -20,6 +20,8 @@
 //! published table can check it against the finalized epoch.
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::str::FromStr;
 
 use anchor_lang::prelude::Pubkey;
 use depin_core::emission::EmissionSchedule;
@@ -86,6 +88,17 @@ pub enum IncentiveError {
     /// The emission schedule cannot be evaluated at this epoch.
     #[error("emission schedule: {0}")]
     Schedule(String),
+    /// A CSV line is malformed.
+    #[error("line {line}: {reason}")]
+    Csv {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Reading the input failed.
+    #[error("i/o: {0}")]
+    Io(String),
 }
 
 /// One region's multiplier.
@@ -333,6 +346,83 @@ pub fn multipliers_from_demand(
     Ok(table)
 }
 
+/// The fields of each data line of a CSV with `columns` fields per line (an optional header
+/// naming `header` first, blank lines and `#` comments skipped), with their line numbers.
+fn csv_lines(
+    input: impl BufRead,
+    columns: usize,
+    header: &str,
+) -> Result<Vec<(usize, Vec<String>)>, IncentiveError> {
+    let mut out = Vec::new();
+    for (i, line) in input.lines().enumerate() {
+        let line = line.map_err(|e| IncentiveError::Io(e.to_string()))?;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<String> = line.split(',').map(|f| f.trim().to_string()).collect();
+        if fields.len() != columns {
+            return Err(IncentiveError::Csv {
+                line: i + 1,
+                reason: format!("expected {columns} fields, found {}", fields.len()),
+            });
+        }
+        if i == 0 && fields[0].eq_ignore_ascii_case(header) {
+            continue;
+        }
+        out.push((i + 1, fields));
+    }
+    Ok(out)
+}
+
+fn csv_field<T: FromStr>(line: usize, name: &str, field: &str) -> Result<T, IncentiveError>
+where
+    T::Err: std::fmt::Display,
+{
+    field.parse().map_err(|e| IncentiveError::Csv {
+        line,
+        reason: format!("{name} {field:?}: {e}"),
+    })
+}
+
+/// Parses earnings from CSV: `device,owner,region,amount` per line (base58 keys, the region
+/// as the lowercase hex H3 index, the amount in base units).
+pub fn parse_earnings(input: impl BufRead) -> Result<Vec<Earning>, IncentiveError> {
+    csv_lines(input, 4, "device")?
+        .into_iter()
+        .map(|(line, f)| {
+            Ok(Earning {
+                device: csv_field(line, "device", &f[0])?,
+                owner: csv_field(line, "owner", &f[1])?,
+                region: u64::from_str_radix(&f[2], 16).map_err(|e| IncentiveError::Csv {
+                    line,
+                    reason: format!("region {:?}: {e}", f[2]),
+                })?,
+                amount: csv_field(line, "amount", &f[3])?,
+            })
+        })
+        .collect()
+}
+
+/// Parses healths from CSV: `device,health_bps` per line (0 to 10,000; each device once).
+pub fn parse_health(input: impl BufRead) -> Result<BTreeMap<Pubkey, u16>, IncentiveError> {
+    let mut out = BTreeMap::new();
+    for (line, f) in csv_lines(input, 2, "device")? {
+        let device: Pubkey = csv_field(line, "device", &f[0])?;
+        let bps: u16 = csv_field(line, "health_bps", &f[1])?;
+        if bps > ONE_BPS {
+            return Err(IncentiveError::BadHealth { device, bps });
+        }
+        if out.insert(device, bps).is_some() {
+            return Err(IncentiveError::Csv {
+                line,
+                reason: format!("device {device} appears twice"),
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,6 +644,50 @@ mod tests {
         assert!(matches!(
             multipliers_from_demand(net, 4, 5, 0, 20_000, &even),
             Err(IncentiveError::BadBounds { .. })
+        ));
+    }
+
+    #[test]
+    fn earnings_and_health_parse_from_csv_and_bad_lines_name_their_line() {
+        let (d, o) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let text =
+            format!("device,owner,region,amount\n# a comment\n\n{d},{o},85283473fffffff,42\n");
+        assert_eq!(
+            parse_earnings(text.as_bytes()).expect("earnings"),
+            vec![Earning {
+                device: d,
+                owner: o,
+                region: 0x8528_3473_ffff_fff,
+                amount: 42
+            }]
+        );
+        for (bad, line) in [
+            (format!("{d},{o},zz,42"), 1),
+            (format!("{d},{o},85283473fffffff"), 1),
+            (
+                format!("device,owner,region,amount\n{d},nope,85283473fffffff,1"),
+                2,
+            ),
+            (format!("{d},{o},85283473fffffff,-1"), 1),
+        ] {
+            assert!(
+                matches!(parse_earnings(bad.as_bytes()), Err(IncentiveError::Csv { line: l, .. }) if l == line),
+                "{bad}"
+            );
+        }
+        let health =
+            parse_health(format!("device,health_bps\n{d},2500\n").as_bytes()).expect("health");
+        assert_eq!(health, BTreeMap::from([(d, 2_500)]));
+        assert_eq!(
+            parse_health(format!("{d},10001").as_bytes()),
+            Err(IncentiveError::BadHealth {
+                device: d,
+                bps: 10_001
+            })
+        );
+        assert!(matches!(
+            parse_health(format!("{d},1\n{d},2").as_bytes()),
+            Err(IncentiveError::Csv { line: 2, .. })
         ));
     }
 

@@ -128,3 +128,159 @@ fn refuses_bad_input_with_a_message() {
     ]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
+    use depin_sdk::incentives::{RegionMultiplier, RegionMultipliers};
+    use depin_sdk::oracle::{hex, RewardTree};
+    use depin_sdk::Pubkey;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_string();
+    let (a, b, owner) = (
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    let table = RegionMultipliers {
+        network: Pubkey::new_unique(),
+        epoch: 2,
+        resolution: 5,
+        min_bps: 5_000,
+        max_bps: 20_000,
+        regions: vec![
+            RegionMultiplier {
+                region: 0x8528_3473_ffff_fff,
+                bps: 20_000,
+            },
+            RegionMultiplier {
+                region: 0x8528_3477_ffff_fff,
+                bps: 5_000,
+            },
+        ],
+    };
+    std::fs::write(
+        path("table.json"),
+        serde_json::to_string(&table).expect("json"),
+    )
+    .expect("write");
+    std::fs::write(
+        path("earned.csv"),
+        format!("device,owner,region,amount\n{a},{owner},85283473fffffff,100\n{b},{owner},85283477fffffff,100\n"),
+    )
+    .expect("write");
+    std::fs::write(path("health.csv"), format!("device,health_bps\n{b},5000\n")).expect("write");
+
+    // the first epoch: a in the 2x region, b in the 0.5x region at half health
+    let first = oracle(&[
+        "epoch",
+        "--earnings",
+        &path("earned.csv"),
+        "--health",
+        &path("health.csv"),
+        "--multipliers",
+        &path("table.json"),
+        "--budget",
+        "1000",
+        "--store",
+        &path("e1.store"),
+    ]);
+    assert!(first.status.success(), "{first:?}");
+    let summary = stdout(&first);
+    assert!(summary.contains("cumulative_total 225"), "{summary}");
+    assert!(summary.contains("scaled           false"), "{summary}");
+    assert!(
+        summary.contains(&format!("multipliers_hash {}", hex(&table.hash()))),
+        "{summary}"
+    );
+    let hash = oracle(&["table-hash", "--multipliers", &path("table.json")]);
+    assert_eq!(stdout(&hash).trim(), hex(&table.hash()));
+
+    // the next epoch adds to the previous store, scaled down to its budget
+    let second = oracle(&[
+        "epoch",
+        "--previous",
+        &path("e1.store"),
+        "--earnings",
+        &path("earned.csv"),
+        "--budget",
+        "100",
+        "--store",
+        &path("e2.store"),
+    ]);
+    assert!(second.status.success(), "{second:?}");
+    let summary = stdout(&second);
+    assert!(summary.contains("cumulative_total 325"), "{summary}");
+    assert!(summary.contains("scaled           true"), "{summary}");
+    assert!(
+        summary.contains(&format!("multipliers_hash {}", "0".repeat(64))),
+        "{summary}"
+    );
+    let store = std::fs::File::open(path("e2.store")).expect("store");
+    let tree = RewardTree::read_store(std::io::BufReader::new(store)).expect("read");
+    let amount = |d: &Pubkey| {
+        tree.rows()
+            .iter()
+            .find(|r| r.device == *d)
+            .map(|r| r.cumulative_amount)
+    };
+    assert_eq!(amount(&a), Some(200 + 50));
+    assert_eq!(amount(&b), Some(25 + 50));
+
+    // refused: a region the table lacks, a multiplier out of its bounds, a bad health
+    std::fs::write(
+        path("stray.csv"),
+        format!("{a},{owner},85283447fffffff,1\n"),
+    )
+    .expect("write");
+    let stray = oracle(&[
+        "epoch",
+        "--earnings",
+        &path("stray.csv"),
+        "--multipliers",
+        &path("table.json"),
+        "--budget",
+        "10",
+        "--store",
+        &path("x.store"),
+    ]);
+    assert!(!stray.status.success());
+    assert!(
+        String::from_utf8_lossy(&stray.stderr).contains("has no multiplier"),
+        "{stray:?}"
+    );
+    let mut wide = table.clone();
+    wide.regions[0].bps = 30_000;
+    std::fs::write(
+        path("wide.json"),
+        serde_json::to_string(&wide).expect("json"),
+    )
+    .expect("write");
+    let out = oracle(&["table-hash", "--multipliers", &path("wide.json")]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("outside [5000, 20000]"),
+        "{out:?}"
+    );
+    std::fs::write(path("bad-health.csv"), format!("{a},12000\n")).expect("write");
+    let out = oracle(&[
+        "epoch",
+        "--earnings",
+        &path("earned.csv"),
+        "--health",
+        &path("bad-health.csv"),
+        "--budget",
+        "10",
+        "--store",
+        &path("x.store"),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("above 10000"),
+        "{out:?}"
+    );
+    assert!(
+        !dir.path().join("x.store").exists(),
+        "a refused epoch writes no store"
+    );
+}

@@ -5,7 +5,15 @@
 //! depin-oracle build --rows rows.csv --store epoch-7.store   # prints root, total, depth
 //! depin-oracle proof --store epoch-7.store --device <DEVICE> # prints the claim arguments
 //! depin-oracle verify --root <HEX> --device <D> --owner <O> --amount <N> --proof <HEX,HEX,...>
+//! depin-oracle epoch --earnings earned.csv --budget <N> [--previous epoch-6.store]
+//!     [--health health.csv] [--multipliers table.json] --store epoch-7.store
+//! depin-oracle table-hash --multipliers table.json            # what publish-root commits
 //! ```
+//!
+//! `epoch` computes an epoch's rows ([`depin_sdk::incentives::epoch_rows`]): the previous
+//! store's cumulative amounts plus each device's earnings (`device,owner,region,amount`)
+//! times its health (`device,health_bps`, from the auditor) times its region's multiplier
+//! (the published table, JSON), scaled down to `--budget` if they exceed it.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -14,6 +22,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use clap::{Parser, Subcommand};
+use depin_sdk::incentives::{self, IncentiveError, RegionMultipliers};
 use depin_sdk::oracle::{
     hex, parse_hex, parse_rows, verify_proof, OracleError, RewardRow, RewardTree,
 };
@@ -76,6 +85,33 @@ enum Command {
         #[arg(long, default_value = "")]
         proof: String,
     },
+    /// Builds an epoch's tree from the previous store, earnings, healths and multipliers.
+    Epoch {
+        /// The previous epoch's proof store (none for the first epoch).
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// CSV of `device,owner,region,amount`: what each device earned this epoch.
+        #[arg(long)]
+        earnings: PathBuf,
+        /// CSV of `device,health_bps` (devices not listed are healthy).
+        #[arg(long)]
+        health: Option<PathBuf>,
+        /// The epoch's region multiplier table (JSON); without it every region counts as 1.
+        #[arg(long)]
+        multipliers: Option<PathBuf>,
+        /// Most the epoch may pay (the schedule's cumulative cap minus the previous total).
+        #[arg(long)]
+        budget: u64,
+        /// Proof store to write.
+        #[arg(long)]
+        store: PathBuf,
+    },
+    /// Prints the hash of a region multiplier table (what the oracles propose with the root).
+    TableHash {
+        /// The table (JSON).
+        #[arg(long)]
+        multipliers: PathBuf,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +125,15 @@ enum CliError {
     },
     #[error("{0}")]
     Input(String),
+    #[error(transparent)]
+    Incentive(#[from] IncentiveError),
+}
+
+fn read_table(path: &PathBuf) -> Result<RegionMultipliers, CliError> {
+    let table: RegionMultipliers = serde_json::from_reader(BufReader::new(open(path)?))
+        .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
+    table.validate()?;
+    Ok(table)
 }
 
 fn open(path: &PathBuf) -> Result<File, CliError> {
@@ -195,6 +240,43 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     "invalid: the proof does not lead to the root".into(),
                 ));
             }
+        }
+        Command::Epoch {
+            previous,
+            earnings,
+            health,
+            multipliers,
+            budget,
+            store,
+        } => {
+            let previous = previous
+                .map(|p| RewardTree::read_store(BufReader::new(open(&p)?)).map_err(CliError::from))
+                .transpose()?;
+            let earnings = incentives::parse_earnings(BufReader::new(open(&earnings)?))?;
+            let health = health
+                .map(|p| Ok::<_, CliError>(incentives::parse_health(BufReader::new(open(&p)?))?))
+                .transpose()?
+                .unwrap_or_default();
+            let table = multipliers.as_ref().map(read_table).transpose()?;
+            let previous_rows = previous.as_ref().map_or(&[][..], |t| t.rows());
+            let out =
+                incentives::epoch_rows(previous_rows, &earnings, &health, table.as_ref(), budget)?;
+            let tree = RewardTree::build(out.rows)?;
+            tree.write_store(create(&store)?)?;
+            println!("devices          {}", tree.len());
+            println!("root             {}", hex(&tree.root()));
+            println!("cumulative_total {}", tree.total());
+            println!("paid             {}", out.paid);
+            println!("weighted         {}", out.weighted);
+            println!("scaled           {}", out.scaled);
+            println!(
+                "multipliers_hash {}",
+                hex(&table.as_ref().map_or([0; 32], RegionMultipliers::hash))
+            );
+            println!("store            {}", store.display());
+        }
+        Command::TableHash { multipliers } => {
+            println!("{}", hex(&read_table(&multipliers)?.hash()));
         }
     }
     Ok(())
