@@ -178,7 +178,7 @@ impl RegionMultipliers {
 }
 
 fn validate_bounds(min: u16, max: u16) -> Result<(), IncentiveError> {
-    if min == 0 || min > ONE_BPS || max < ONE_BPS || max > MAX_MULTIPLIER_BPS {
+    if !(1..=ONE_BPS).contains(&min) || !(ONE_BPS..=MAX_MULTIPLIER_BPS).contains(&max) {
         return Err(IncentiveError::BadBounds { min, max });
     }
     Ok(())
@@ -657,7 +657,7 @@ mod tests {
             vec![Earning {
                 device: d,
                 owner: o,
-                region: 0x8528_3473_ffff_fff,
+                region: 0x0852_8347_3fff_ffff,
                 amount: 42
             }]
         );

@@ -150,11 +150,11 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         max_bps: 20_000,
         regions: vec![
             RegionMultiplier {
-                region: 0x8528_3473_ffff_fff,
+                region: 0x0852_8347_3fff_ffff,
                 bps: 20_000,
             },
             RegionMultiplier {
-                region: 0x8528_3477_ffff_fff,
+                region: 0x0852_8347_7fff_ffff,
                 bps: 5_000,
             },
         ],
