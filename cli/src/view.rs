@@ -145,7 +145,12 @@ pub fn epoch_root(e: &EpochRoot) -> Value {
         .enumerate()
         .filter(|(_, p)| p.submitted)
         .map(|(i, p)| {
-            json!({"oracle_index": i, "root": hex(&p.root), "cumulative_total": p.cumulative_total})
+            json!({
+                "oracle_index": i,
+                "root": hex(&p.root),
+                "cumulative_total": p.cumulative_total,
+                "multipliers_hash": hex(&p.multipliers_hash),
+            })
         })
         .collect();
     json!({
@@ -156,6 +161,7 @@ pub fn epoch_root(e: &EpochRoot) -> Value {
         "finalized": e.finalized,
         "root": hex(&e.root),
         "cumulative_total": e.cumulative_total,
+        "multipliers_hash": hex(&e.multipliers_hash),
         "finalized_at": e.finalized_at,
     })
 }

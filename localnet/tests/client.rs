@@ -163,6 +163,7 @@ async fn a_fleet_of_200_devices_onboards_bonds_and_claims_in_packed_transactions
             epoch: 0,
             root: tree.root(),
             cumulative_total: tree.total(),
+            multipliers_hash: [0; 32],
         },
     );
     landed(client.send(&[propose], &[&oracle]).await, "root");

@@ -549,7 +549,8 @@ impl Suite {
         }
     }
 
-    /// Oracle `index` proposes `(root, total)` for `epoch`.
+    /// Oracle `index` proposes `(root, total)` for `epoch`, without a region multiplier
+    /// table (zero hash).
     pub async fn propose(
         &mut self,
         net: &NetworkFixture,
@@ -559,16 +560,25 @@ impl Suite {
         root: [u8; 32],
         total: u64,
     ) -> Result<(), SendError> {
+        let args = ProposeRootArgs {
+            epoch,
+            root,
+            cumulative_total: total,
+            multipliers_hash: [0; 32],
+        };
+        self.propose_args(net, rw, index, args).await
+    }
+
+    /// Oracle `index` proposes `args` (with its region multiplier table hash).
+    pub async fn propose_args(
+        &mut self,
+        net: &NetworkFixture,
+        rw: &RewardsFixture,
+        index: usize,
+        args: ProposeRootArgs,
+    ) -> Result<(), SendError> {
         let oracle = &rw.oracles[index];
-        let ix = rewards_ix::propose_root(
-            &oracle.pubkey(),
-            &net.network,
-            ProposeRootArgs {
-                epoch,
-                root,
-                cumulative_total: total,
-            },
-        );
+        let ix = rewards_ix::propose_root(&oracle.pubkey(), &net.network, args);
         self.send(&[ix], &[oracle]).await
     }
 

@@ -163,7 +163,7 @@ async fn account_sizes_match_their_layout() {
     );
     assert_eq!(
         EpochRoot::SIZE,
-        8 + 32 + 8 + 4 + 11 * (1 + 32 + 8) + 1 + 32 + 8 + 8 + 1
+        8 + 32 + 8 + 4 + 11 * (1 + 32 + 8 + 32) + 1 + 32 + 8 + 32 + 8 + 1
     );
     assert_eq!(Claimed::SIZE, 8 + 32 * 2 + 8 + 8 + 1);
 }
@@ -413,6 +413,7 @@ async fn quorum_reached_and_not_reached() {
             epoch: 0,
             root: t.root(),
             cumulative_total: t.total(),
+            multipliers_hash: [0; 32],
         },
     );
     let events = suite
@@ -442,6 +443,7 @@ async fn quorum_reached_and_not_reached() {
             epoch: 0,
             root: t.root(),
             cumulative_total: t.total(),
+            multipliers_hash: [0; 32],
         },
     );
     let events = suite
@@ -499,6 +501,125 @@ async fn conflicting_proposals() {
     assert_eq!(root.cumulative_total, honest.total());
 }
 
+/// Oracle `index` proposes `(tree, hash)` for `epoch`; returns the votes its `RootProposed`
+/// counted and the hash a `RootFinalized` carried, if the proposal finalized the epoch.
+async fn propose_table(
+    suite: &mut Suite,
+    fx: &Fixture,
+    rw: &RewardsFixture,
+    index: usize,
+    epoch: u64,
+    tree: &RewardTree,
+    multipliers_hash: [u8; 32],
+) -> (u8, Option<[u8; 32]>) {
+    let oracle = &rw.oracles[index];
+    let ix = rewards::propose_root(
+        &oracle.pubkey(),
+        &fx.net.network,
+        ProposeRootArgs {
+            epoch,
+            root: tree.root(),
+            cumulative_total: tree.total(),
+            multipliers_hash,
+        },
+    );
+    let events = suite
+        .send_with_events(&[ix], &[oracle])
+        .await
+        .expect("propose");
+    let proposed: RootProposed = decode_event(&events[0]).expect("RootProposed");
+    assert_eq!(
+        (proposed.oracle, proposed.epoch, proposed.root),
+        (oracle.pubkey(), epoch, tree.root())
+    );
+    assert_eq!(proposed.multipliers_hash, multipliers_hash);
+    let finalized = events.get(1).map(|data| {
+        let e: RootFinalized = decode_event(data).expect("RootFinalized");
+        assert_eq!((e.epoch, e.root), (epoch, tree.root()));
+        e.multipliers_hash
+    });
+    (proposed.votes, finalized)
+}
+
+#[tokio::test]
+async fn multiplier_table_hash_must_agree_and_is_kept_on_finalization() {
+    let mut suite = Suite::start().await;
+    let (fx, rw) = setup(&mut suite).await;
+    let t = tree(&fx, &[10, 20, 30, 40]);
+    let (table_a, table_b) = ([0xa1; 32], [0xb2; 32]);
+    suite.finish_epoch(&rw, 1).await;
+
+    // Given two oracles of a 2-of-3 quorum with the same root and total but different
+    // multiplier tables, Then neither counts the other's vote and the epoch stays open
+    assert_eq!(
+        propose_table(&mut suite, &fx, &rw, 0, 0, &t, table_a).await,
+        (1, None)
+    );
+    assert_eq!(
+        propose_table(&mut suite, &fx, &rw, 1, 0, &t, table_b).await,
+        (1, None)
+    );
+    let root: EpochRoot = suite.account(pda::epoch_root(&rw.config, 0).0).await;
+    assert!(!root.finalized);
+    assert_eq!(root.multipliers_hash, [0; 32]);
+    assert_eq!(
+        (
+            root.proposals[0].multipliers_hash,
+            root.proposals[1].multipliers_hash
+        ),
+        (table_a, table_b)
+    );
+    // a zero hash (no table) agrees with neither
+    assert_eq!(
+        propose_table(&mut suite, &fx, &rw, 2, 0, &t, [0; 32]).await,
+        (1, None)
+    );
+
+    // When a third oracle changes its mind to agree with table B, Then it finalizes with B
+    assert_eq!(
+        propose_table(&mut suite, &fx, &rw, 2, 0, &t, table_b).await,
+        (2, Some(table_b))
+    );
+    // and the hash is readable after finalization
+    let root: EpochRoot = suite.account(pda::epoch_root(&rw.config, 0).0).await;
+    assert!(root.finalized);
+    assert_eq!(
+        (root.root, root.cumulative_total, root.multipliers_hash),
+        (t.root(), t.total(), table_b)
+    );
+
+    // Given an oracle that proposed table A for epoch 1 and then changed its mind to B
+    let t1 = tree(&fx, &[20, 30, 40, 50]);
+    assert_eq!(
+        propose_table(&mut suite, &fx, &rw, 0, 1, &t1, table_a).await,
+        (1, None)
+    );
+    assert_eq!(
+        propose_table(&mut suite, &fx, &rw, 0, 1, &t1, table_b).await,
+        (1, None)
+    );
+    let root: EpochRoot = suite.account(pda::epoch_root(&rw.config, 1).0).await;
+    assert_eq!(root.proposals[0].multipliers_hash, table_b);
+    // Then its earlier table A no longer counts: another oracle proposing A is alone
+    assert_eq!(
+        propose_table(&mut suite, &fx, &rw, 1, 1, &t1, table_a).await,
+        (1, None)
+    );
+    assert!(
+        !suite
+            .account::<EpochRoot>(pda::epoch_root(&rw.config, 1).0)
+            .await
+            .finalized
+    );
+    // and agreeing with B finalizes epoch 1 with B
+    assert_eq!(
+        propose_table(&mut suite, &fx, &rw, 1, 1, &t1, table_b).await,
+        (2, Some(table_b))
+    );
+    let root: EpochRoot = suite.account(pda::epoch_root(&rw.config, 1).0).await;
+    assert_eq!((root.finalized, root.multipliers_hash), (true, table_b));
+}
+
 #[tokio::test]
 async fn propose_root_errors() {
     let mut suite = Suite::start().await;
@@ -526,6 +647,7 @@ async fn propose_root_errors() {
             epoch: 0,
             root: t.root(),
             cumulative_total: 1,
+            multipliers_hash: [0; 32],
         },
     );
     assert_error(
@@ -644,6 +766,7 @@ async fn set_oracles_ok_discards_proposals_of_the_old_set() {
             epoch: 0,
             root: t.root(),
             cumulative_total: t.total(),
+            multipliers_hash: [0; 32],
         },
     );
     suite.send(&[ix], &[&newcomer]).await.expect("newcomer");

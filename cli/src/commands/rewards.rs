@@ -11,7 +11,7 @@ use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use depin_sdk::accounts::{Claimed, Device, EpochRoot, RewardsConfig};
+use depin_sdk::accounts::{Claimed, Device, EpochRoot, Proposal, RewardsConfig};
 use depin_sdk::client::Outcome;
 use depin_sdk::oracle::{hex, parse_rows, RewardTree};
 use depin_sdk::pack::Packer;
@@ -107,6 +107,11 @@ pub enum RewardsCommand {
         /// Cumulative total to propose, in UI units of the reward mint.
         #[arg(long, requires = "root")]
         cumulative_total: Option<UiAmount>,
+        /// SHA-256 of the epoch's region multiplier table as published off chain (64 hex
+        /// digits; `depin-oracle table-hash` prints it) [default: zeros, no table]. Oracles
+        /// agree only when root, total and this hash are identical.
+        #[arg(long, value_parser = parse_hash, value_name = "HEX")]
+        multipliers_hash: Option<[u8; 32]>,
     },
     /// Claims a device's rewards into its owner's reward-token account (anyone may send).
     Claim {
@@ -141,7 +146,7 @@ pub enum RewardsCommand {
         /// The network.
         #[command(flatten)]
         network: NetworkRef,
-        /// An epoch whose root to print.
+        /// An epoch whose root, proposals and multiplier table hash to print.
         #[arg(long)]
         epoch: Option<u64>,
     },
@@ -311,7 +316,9 @@ pub async fn run(ctx: &Ctx, cmd: RewardsCommand) -> CliResult<Value> {
             store,
             root,
             cumulative_total,
+            multipliers_hash,
         } => {
+            let multipliers_hash = multipliers_hash.unwrap_or_default();
             let payer = ctx.payer()?;
             let tree = store.as_deref().map(read_store).transpose()?;
             let client = ctx.client(payer);
@@ -335,6 +342,7 @@ pub async fn run(ctx: &Ctx, cmd: RewardsCommand) -> CliResult<Value> {
                     epoch,
                     root,
                     cumulative_total: total,
+                    multipliers_hash,
                 },
             );
             let signature = send(&client, &[ix], &[]).await?;
@@ -346,7 +354,13 @@ pub async fn run(ctx: &Ctx, cmd: RewardsCommand) -> CliResult<Value> {
                 "epoch": epoch,
                 "root": hex(&root),
                 "cumulative_total": total,
-                "votes": state.votes_for(&root, total),
+                "multipliers_hash": hex(&multipliers_hash),
+                "votes": state.votes_for(&Proposal {
+                    submitted: true,
+                    root,
+                    cumulative_total: total,
+                    multipliers_hash,
+                }),
                 "finalized": state.finalized,
                 "signature": signature,
             }))
@@ -424,6 +438,15 @@ pub async fn run(ctx: &Ctx, cmd: RewardsCommand) -> CliResult<Value> {
                 let root: Option<EpochRoot> =
                     fetch_optional(&rpc, &epoch_address, "epoch root").await?;
                 value["epoch_root"] = root.map_or(Value::Null, |r| view::epoch_root(&r));
+            }
+            // The config keeps the latest finalized root; its table hash is in the epoch's
+            // account.
+            if let Some(latest) = config.latest_finalized_epoch {
+                let epoch_address = pda::epoch_root(&config_address, latest).0;
+                let root: Option<EpochRoot> =
+                    fetch_optional(&rpc, &epoch_address, "epoch root").await?;
+                value["latest_finalized_multipliers_hash"] =
+                    root.map_or(Value::Null, |r| json!(hex(&r.multipliers_hash)));
             }
             Ok(value)
         }

@@ -310,6 +310,8 @@ async fn a_network_bootstrapped_through_the_cli_pays_its_devices() {
     assert_eq!(built["devices"], 3);
     assert_eq!(built["cumulative_total"], earned.iter().sum::<u64>());
 
+    // the oracles commit the epoch's region multiplier table by its hash
+    let table_hash = "ab".repeat(32);
     let first = env
         .depin(
             &oracles[0].0,
@@ -322,10 +324,13 @@ async fn a_network_bootstrapped_through_the_cli_pays_its_devices() {
                 "0",
                 "--store",
                 store,
+                "--multipliers-hash",
+                &table_hash,
             ],
         )
         .await
         .json();
+    assert_eq!(first["multipliers_hash"], table_hash);
     assert_eq!(first["votes"], 1);
     assert_eq!(first["finalized"], false);
     let second = env
@@ -340,12 +345,31 @@ async fn a_network_bootstrapped_through_the_cli_pays_its_devices() {
                 "0",
                 "--store",
                 store,
+                "--multipliers-hash",
+                &table_hash,
             ],
         )
         .await
         .json();
     assert_eq!(second["votes"], 2);
     assert_eq!(second["finalized"], true);
+    // the finalized epoch keeps the region multiplier table's hash
+    let shown = env
+        .depin(
+            &admin,
+            &[
+                "rewards",
+                "show",
+                "--network-id",
+                NETWORK_ID,
+                "--epoch",
+                "0",
+            ],
+        )
+        .await
+        .json();
+    assert_eq!(shown["epoch_root"]["multipliers_hash"], table_hash);
+    assert_eq!(shown["latest_finalized_multipliers_hash"], table_hash);
 
     // Then: one claim for operator B's device (sent by B), a fleet claim for A's two
     let claim = env

@@ -54,7 +54,9 @@ pub struct RootProposed {
     pub root: [u8; 32],
     /// Proposed cumulative total.
     pub cumulative_total: u64,
-    /// Oracles that proposed exactly this root and total so far.
+    /// Proposed SHA-256 of the epoch's region multiplier table (all zeros: no table).
+    pub multipliers_hash: [u8; 32],
+    /// Oracles that proposed exactly this root, total and multiplier table hash so far.
     pub votes: u8,
 }
 
@@ -70,6 +72,8 @@ pub struct RootFinalized {
     pub root: [u8; 32],
     /// Finalized cumulative total.
     pub cumulative_total: u64,
+    /// Finalized SHA-256 of the epoch's region multiplier table (all zeros: no table).
+    pub multipliers_hash: [u8; 32],
 }
 
 /// Rewards were minted to a device owner.

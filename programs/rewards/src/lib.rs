@@ -5,8 +5,10 @@
 //!
 //! 1. Oracles measure the network off chain and, once an epoch is over, each proposes the
 //!    merkle root over `(device, owner, cumulative_amount)` for every device, and the sum of
-//!    the cumulative amounts ([`instructions::propose_root`]).
-//! 2. When `quorum` oracles proposed exactly the same root and total, the epoch finalizes.
+//!    the cumulative amounts, with the SHA-256 of the epoch's region multiplier table as
+//!    published off chain (zeros when the epoch uses none) ([`instructions::propose_root`]).
+//! 2. When `quorum` oracles proposed exactly the same root, total and table hash, the epoch
+//!    finalizes and its [`state::EpochRoot`] keeps the hash.
 //!    The total may not exceed the emission schedule's cumulative emission up to that epoch
 //!    and may not fall below the previous finalized total.
 //! 3. Anyone may crank [`instructions::claim`] for a device with its leaf and proof against
@@ -56,7 +58,8 @@ pub mod rewards {
         instructions::set_oracles::handler(ctx, args)
     }
 
-    /// An oracle proposes the root and cumulative total of an epoch that has ended.
+    /// An oracle proposes the root, cumulative total and region multiplier table hash of an
+    /// epoch that has ended.
     pub fn propose_root(ctx: Context<ProposeRoot>, args: ProposeRootArgs) -> Result<()> {
         instructions::propose_root::handler(ctx, args)
     }

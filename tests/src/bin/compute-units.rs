@@ -33,7 +33,7 @@ use depin_sdk::compute::{instruction_name, BUDGETS};
 use depin_sdk::energy::{self, MeterSigner, OrderRef, PlaceAskArgs, PlaceBidArgs, Reading, Side};
 use depin_sdk::oracle::{RewardRow, RewardTree, Sha256Hasher};
 use depin_sdk::registry::{self, UpdateNetworkArgs};
-use depin_sdk::rewards::{self, ClaimArgs, SetOraclesArgs};
+use depin_sdk::rewards::{self, ClaimArgs, ProposeRootArgs, SetOraclesArgs};
 use depin_sdk::staking::{self, SlashArgs, UpdatePoolArgs};
 use depin_sdk::storage::{
     self, ChallengeResponse, InitializeMarketArgs, ProposeDealArgs, SubmitProofArgs, SLOT_HASHES_ID,
@@ -460,8 +460,15 @@ async fn rewards_claims(suite: &mut Suite, samples: usize) -> Outcome {
             } else {
                 "second proposal: quorum, finalized"
             });
+            // with a region multiplier table: the agreement compares its hash too
+            let args = ProposeRootArgs {
+                epoch,
+                root: tree.root(),
+                cumulative_total: tree.total(),
+                multipliers_hash: [0x5a; 32],
+            };
             suite
-                .propose(&fx.net, &rw, oracle, epoch, tree.root(), tree.total())
+                .propose_args(&fx.net, &rw, oracle, args)
                 .await
                 .map_err(fail)?;
         }

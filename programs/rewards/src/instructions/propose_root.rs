@@ -15,6 +15,10 @@ pub struct ProposeRootArgs {
     pub root: [u8; 32],
     /// Sum of every leaf's cumulative amount.
     pub cumulative_total: u64,
+    /// SHA-256 of the epoch's region multiplier table as the oracles publish it off chain
+    /// (the SDK's `RegionMultipliers::hash`); all zeros when the epoch uses no table.
+    /// Proposals agree only when root, total and this hash are all identical.
+    pub multipliers_hash: [u8; 32],
 }
 
 /// Accounts of `propose_root`.
@@ -41,7 +45,7 @@ pub struct ProposeRoot<'info> {
 }
 
 /// Loads epoch `epoch`'s proposals, or creates the account on the epoch's first proposal.
-/// Its own frame (never inlined) and a boxed result keep the roughly 600-byte `EpochRoot`
+/// Its own frame (never inlined) and a boxed result keep the roughly 950-byte `EpochRoot`
 /// and its temporaries out of the handler's 4 KiB SBF stack frame.
 #[inline(never)]
 fn load_epoch_root<'info>(
@@ -67,6 +71,7 @@ fn load_epoch_root<'info>(
             finalized: false,
             root: [0; 32],
             cumulative_total: 0,
+            multipliers_hash: [0; 32],
             finalized_at: 0,
             bump,
         },
@@ -74,8 +79,8 @@ fn load_epoch_root<'info>(
     Ok(Box::new(root))
 }
 
-/// Records the oracle's proposal, finalizes the epoch when `quorum` proposals agree exactly,
-/// and emits [`RootProposed`] (and [`RootFinalized`]).
+/// Records the oracle's proposal, finalizes the epoch when `quorum` proposals agree exactly
+/// (root, cumulative total and multiplier table hash), and emits [`RootProposed`] (and [`RootFinalized`]).
 pub fn handler(ctx: Context<ProposeRoot>, args: ProposeRootArgs) -> Result<()> {
     let config = &mut ctx.accounts.config;
     let oracle_index = config
@@ -123,18 +128,22 @@ pub fn handler(ctx: Context<ProposeRoot>, args: ProposeRootArgs) -> Result<()> {
         .proposals
         .get_mut(oracle_index)
         .ok_or(RewardsError::NotOracle)?;
-    *slot = Proposal {
+    let proposal = Proposal {
         submitted: true,
         root: args.root,
         cumulative_total: args.cumulative_total,
+        multipliers_hash: args.multipliers_hash,
     };
-    let votes = epoch_root.votes_for(&args.root, args.cumulative_total);
+    // A second proposal by the same oracle replaces its first (a change of mind).
+    *slot = proposal;
+    let votes = epoch_root.votes_for(&proposal);
     emit_cpi!(RootProposed {
         config: config_key,
         epoch: args.epoch,
         oracle: ctx.accounts.oracle.key(),
         root: args.root,
         cumulative_total: args.cumulative_total,
+        multipliers_hash: args.multipliers_hash,
         votes,
     });
 
@@ -142,6 +151,7 @@ pub fn handler(ctx: Context<ProposeRoot>, args: ProposeRootArgs) -> Result<()> {
         epoch_root.finalized = true;
         epoch_root.root = args.root;
         epoch_root.cumulative_total = args.cumulative_total;
+        epoch_root.multipliers_hash = args.multipliers_hash;
         epoch_root.finalized_at = now;
         config.latest_finalized_epoch = Some(args.epoch);
         config.latest_finalized_total = args.cumulative_total;
@@ -151,6 +161,7 @@ pub fn handler(ctx: Context<ProposeRoot>, args: ProposeRootArgs) -> Result<()> {
             epoch: args.epoch,
             root: args.root,
             cumulative_total: args.cumulative_total,
+            multipliers_hash: args.multipliers_hash,
         });
     }
     pda_create::write_account(&epoch_info, epoch_root.as_ref())

@@ -13,6 +13,19 @@ pub struct Proposal {
     pub root: [u8; 32],
     /// Proposed cumulative total.
     pub cumulative_total: u64,
+    /// Proposed SHA-256 of the epoch's region multiplier table, as the oracles publish it
+    /// off chain (all zeros: the epoch uses no table).
+    pub multipliers_hash: [u8; 32],
+}
+
+impl Proposal {
+    /// Whether `self` and `other` propose exactly the same outcome: root, cumulative total
+    /// and multiplier table hash.
+    pub fn agrees_with(&self, other: &Proposal) -> bool {
+        self.root == other.root
+            && self.cumulative_total == other.cumulative_total
+            && self.multipliers_hash == other.multipliers_hash
+    }
 }
 
 /// Proposals and, once quorum is reached, the finalized root of one epoch.
@@ -34,6 +47,10 @@ pub struct EpochRoot {
     pub root: [u8; 32],
     /// Finalized cumulative total (zero until finalized).
     pub cumulative_total: u64,
+    /// Finalized SHA-256 of the epoch's region multiplier table (zero until finalized, and
+    /// after it when the epoch uses no table): anyone can check the table the oracles
+    /// published off chain against it.
+    pub multipliers_hash: [u8; 32],
     /// Unix time of finalization (zero until finalized).
     pub finalized_at: i64,
     /// Bump of this PDA.
@@ -46,12 +63,14 @@ impl EpochRoot {
     /// Bytes the account occupies, discriminator included.
     pub const SIZE: usize = 8 + Self::INIT_SPACE;
 
-    /// Number of proposals identical to `(root, total)`.
-    pub fn votes_for(&self, root: &[u8; 32], total: u64) -> u8 {
+    /// Number of submitted proposals identical to `proposal`: same root, same cumulative
+    /// total and same multiplier table hash. Proposals that differ in any of them are votes
+    /// for different epochs' outcomes, so they never add up to a quorum together.
+    pub fn votes_for(&self, proposal: &Proposal) -> u8 {
         let votes = self
             .proposals
             .iter()
-            .filter(|p| p.submitted && p.root == *root && p.cumulative_total == total)
+            .filter(|p| p.submitted && p.agrees_with(proposal))
             .count();
         // At most MAX_ORACLES (11) proposals exist.
         u8::try_from(votes).unwrap_or(u8::MAX)
