@@ -408,10 +408,11 @@ event_tables! {
     Rewards rewards::RootProposed => "rewards_root_proposed" |e| {
         "config": e.config, "epoch": e.epoch, "oracle": e.oracle, "root": e.root,
         "cumulative_total": e.cumulative_total, "votes": e.votes,
+        "multipliers_hash": e.multipliers_hash,
     }
     Rewards rewards::RootFinalized => "rewards_root_finalized" |e| {
         "config": e.config, "epoch": e.epoch, "root": e.root,
-        "cumulative_total": e.cumulative_total,
+        "cumulative_total": e.cumulative_total, "multipliers_hash": e.multipliers_hash,
     }
     Rewards rewards::RewardsClaimed => "rewards_rewards_claimed" |e| {
         "config": e.config, "device": e.device, "owner": e.owner, "epoch": e.epoch,

@@ -16,6 +16,7 @@ use common::*;
 use depin_indexer::rows::TABLES;
 use depin_indexer::testkit::geyser::GeyserTestServer;
 use depin_indexer::testkit::postgres::TempPostgres;
+use depin_indexer::testkit::scenario::SCENARIO_MULTIPLIERS_HASH;
 use depin_sdk::accounts::{
     Claimed, Device, DeviceStatus, EpochRoot, Maker, Network, StakePosition,
 };
@@ -145,7 +146,7 @@ async fn full_scenario_is_indexed_row_by_row() {
         assert_eq!(i64::from(position.devices_bonded), row.get::<_, i64>(3));
     }
     let epochs = db
-        .query("SELECT config, epoch::text, root, cumulative_total::text, finalized, claimed::text FROM reward_epochs", &[])
+        .query("SELECT config, epoch::text, root, cumulative_total::text, finalized, claimed::text, multipliers_hash FROM reward_epochs", &[])
         .await
         .expect("epochs");
     assert_eq!(epochs.len(), 1);
@@ -159,6 +160,8 @@ async fn full_scenario_is_indexed_row_by_row() {
         assert_eq!(root.cumulative_total.to_string(), row.get::<_, String>(3));
         assert_eq!(root.finalized, row.get::<_, bool>(4));
         assert_eq!(row.get::<_, String>(5), "100000000");
+        assert_eq!(root.multipliers_hash.to_vec(), row.get::<_, Vec<u8>>(6));
+        assert_eq!(root.multipliers_hash, SCENARIO_MULTIPLIERS_HASH);
     }
     let claims = db
         .query(

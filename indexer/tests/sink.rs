@@ -564,6 +564,81 @@ async fn upgrading_to_slot_commitment_keeps_the_rows_levels() {
     assert_eq!(refunded, "5");
 }
 
+/// V9 adds the region multiplier table hash to the reward root rows: roots indexed before
+/// it were proposed without a table and read as the zero hash, in the events and in the
+/// epoch's state, and new rows carry the hash the event names.
+#[tokio::test]
+async fn upgrading_to_multipliers_hash_reads_old_roots_as_no_table() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let (mut client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    migrate(&mut client, Some(8))
+        .await
+        .expect("schema before V9");
+    client
+        .batch_execute(
+            "INSERT INTO rewards_root_proposed
+                 (signature, instruction_index, event_index, slot, tx_index, config, epoch,
+                  oracle, root, cumulative_total, votes)
+                 VALUES ('a', 0, 0, 7, 0, 'cfg', 0, 'oracle', '\\x01', 5, 1);
+             INSERT INTO rewards_root_finalized
+                 (signature, instruction_index, event_index, slot, tx_index, config, epoch,
+                  root, cumulative_total)
+                 VALUES ('a', 0, 1, 7, 0, 'cfg', 0, '\\x01', 5);
+             SELECT depin_refresh_reward_epochs(ARRAY['cfg'], ARRAY[0::numeric]);",
+        )
+        .await
+        .expect("roots at the old schema");
+    migrate(&mut client, None).await.expect("V9 and later");
+    let hashes = |sql: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query(sql, &[])
+                .await
+                .expect("hashes")
+                .iter()
+                .map(|r| r.get::<_, Vec<u8>>(0))
+                .collect::<Vec<_>>()
+        }
+    };
+    let zero = vec![0u8; 32];
+    for sql in [
+        "SELECT multipliers_hash FROM rewards_root_proposed",
+        "SELECT multipliers_hash FROM rewards_root_finalized",
+        "SELECT multipliers_hash FROM reward_epochs",
+    ] {
+        assert_eq!(hashes(sql).await, vec![zero.clone()], "{sql}");
+    }
+    // a new root names its hash, and the epoch's state follows the finalized one
+    client
+        .batch_execute(
+            "INSERT INTO rewards_root_finalized
+                 (signature, instruction_index, event_index, slot, tx_index, config, epoch,
+                  root, cumulative_total, multipliers_hash)
+                 VALUES ('b', 0, 0, 9, 0, 'cfg', 1, '\\x02', 6, '\\xabcd');
+             SELECT depin_refresh_reward_epochs(ARRAY['cfg', 'cfg'], ARRAY[0, 1]::numeric[]);",
+        )
+        .await
+        .expect("a root with a table");
+    assert_eq!(
+        hashes("SELECT multipliers_hash FROM reward_epochs ORDER BY epoch").await,
+        vec![zero, vec![0xab, 0xcd]]
+    );
+    // and a row without one is refused
+    assert!(client
+        .batch_execute(
+            "INSERT INTO rewards_root_finalized
+                 (signature, instruction_index, event_index, slot, tx_index, config, epoch,
+                  root, cumulative_total)
+                 VALUES ('c', 0, 0, 10, 0, 'cfg', 2, '\\x03', 7);",
+        )
+        .await
+        .is_err());
+}
+
 /// The writer task: batches are committed in order behind a checkpoint read; when the
 /// database goes away, the failure comes back from the next call as a database error, and
 /// nothing is reported as committed.
@@ -654,6 +729,7 @@ async fn epoch_claim_totals_add_up_on_every_path() {
         oracle: Pubkey::new_from_array([12; 32]),
         root: [1; 32],
         cumulative_total: 1_000,
+        multipliers_hash: [0; 32],
         votes: 1,
     }));
     let write = |transactions: Vec<IndexedTransaction>| Batch {

@@ -9,7 +9,7 @@ use depin_sdk::energy::{self, MeterSigner, OrderRef, PlaceAskArgs, PlaceBidArgs,
 use depin_sdk::oracle::{RewardRow, RewardTree};
 use depin_sdk::pda;
 use depin_sdk::registry::{self, DeviceStatus, UpdateNetworkArgs};
-use depin_sdk::rewards::{self, ClaimArgs, SetOraclesArgs};
+use depin_sdk::rewards::{self, ClaimArgs, ProposeRootArgs, SetOraclesArgs};
 use depin_sdk::staking::{self, SlashArgs, UpdatePoolArgs};
 use depin_sdk::storage::{
     self, InitializeMarketArgs, ProposeDealArgs, StorageProver, SubmitProofArgs, SLOT_HASHES_ID,
@@ -17,6 +17,9 @@ use depin_sdk::storage::{
 use depin_tests::fixture::{default_energy_args, FixtureBuilder, NetworkParams, RewardsParams};
 use depin_tests::runtime::Suite;
 use depin_tests::{Keypair, Signer};
+
+/// The region multiplier table hash the scenario's oracles commit with epoch 0's root.
+pub const SCENARIO_MULTIPLIERS_HASH: [u8; 32] = [0x3c; 32];
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -183,8 +186,15 @@ async fn registry_staking_rewards(suite: &mut Suite) -> Result<(), String> {
     let tree = RewardTree::build(rows.clone()).map_err(err)?;
     suite.finish_epoch(&rw, 0).await;
     for oracle in 0..2 {
+        // with a region multiplier table, so its hash reaches the indexed rows
+        let args = ProposeRootArgs {
+            epoch: 0,
+            root: tree.root(),
+            cumulative_total: tree.total(),
+            multipliers_hash: SCENARIO_MULTIPLIERS_HASH,
+        };
         suite
-            .propose(net, &rw, oracle, 0, tree.root(), tree.total())
+            .propose_args(net, &rw, oracle, args)
             .await
             .map_err(err)?;
     }
