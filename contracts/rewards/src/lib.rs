@@ -1,8 +1,9 @@
 //! # Rewards (ink!)
 //!
 //! Cumulative merkle distribution of one network's rewards. Oracles propose, per finished
-//! epoch, a root over `(device, owner, cumulative_amount)` leaves and the total; `quorum`
-//! identical proposals finalize it. A claim pays the device owner
+//! epoch, a root over `(device, owner, cumulative_amount)` leaves, the total and the SHA-256
+//! of the epoch's region multiplier table (published off chain; zeros for no table);
+//! `quorum` identical proposals finalize it, and the epoch keeps the table hash. A claim pays the device owner
 //! `cumulative_amount - already_claimed`, exactly, once the device is active in the
 //! registry and bonded to its owner's sufficient stake in staking (both read through
 //! contract references).
@@ -72,6 +73,9 @@ pub mod rewards {
         pub root: [u8; 32],
         /// Proposed cumulative total.
         pub cumulative_total: u64,
+        /// Proposed SHA-256 of the epoch's region multiplier table, as the oracles publish
+        /// it off chain (all zeros: the epoch uses no table).
+        pub multipliers_hash: [u8; 32],
     }
 
     /// Proposals and, once quorum is reached, the finalized root of one epoch.
@@ -89,6 +93,9 @@ pub mod rewards {
         pub root: [u8; 32],
         /// Finalized cumulative total (zero until finalized).
         pub cumulative_total: u64,
+        /// Finalized SHA-256 of the epoch's region multiplier table (zero until finalized,
+        /// and after it when the epoch uses no table).
+        pub multipliers_hash: [u8; 32],
         /// Unix time of finalization (zero until finalized).
         pub finalized_at: i64,
     }
@@ -272,7 +279,9 @@ pub mod rewards {
         pub root: [u8; 32],
         /// Proposed total.
         pub cumulative_total: u64,
-        /// Identical proposals so far.
+        /// Proposed SHA-256 of the epoch's region multiplier table (all zeros: no table).
+        pub multipliers_hash: [u8; 32],
+        /// Identical proposals (root, total and table hash) so far.
         pub votes: u8,
     }
 
@@ -286,6 +295,8 @@ pub mod rewards {
         pub root: [u8; 32],
         /// Finalized total.
         pub cumulative_total: u64,
+        /// Finalized SHA-256 of the epoch's region multiplier table (all zeros: no table).
+        pub multipliers_hash: [u8; 32],
     }
 
     /// Emitted by `claim` when it pays something.
@@ -411,7 +422,10 @@ pub mod rewards {
         }
 
         /// Records the calling oracle's proposal for a finished epoch and finalizes the
-        /// epoch when `quorum` proposals agree exactly. Returns whether it is finalized.
+        /// epoch when `quorum` proposals agree exactly: same root, same total and same
+        /// `multipliers_hash`, the SHA-256 of the epoch's region multiplier table as
+        /// published off chain (all zeros: no table). An oracle's new proposal replaces its
+        /// earlier one. Returns whether the epoch is finalized.
         ///
         /// # Errors
         /// `NetworkPaused`, `NotOracle`, `EpochNotOver`, `EpochAlreadyFinalized`,
@@ -422,6 +436,7 @@ pub mod rewards {
             epoch: u64,
             root: [u8; 32],
             cumulative_total: u64,
+            multipliers_hash: [u8; 32],
         ) -> Result<bool> {
             self.require_not_paused()?;
             let oracle = self.env().caller();
@@ -456,6 +471,7 @@ pub mod rewards {
                 finalized: false,
                 root: [0; 32],
                 cumulative_total: 0,
+                multipliers_hash: [0; 32],
                 finalized_at: 0,
             });
             if entry.oracle_set_version != self.oracle_set_version {
@@ -468,6 +484,7 @@ pub mod rewards {
             let proposal = Proposal {
                 root,
                 cumulative_total,
+                multipliers_hash,
             };
             if let Some(slot) = entry.proposals.get_mut(index) {
                 *slot = Some(proposal);
@@ -484,6 +501,7 @@ pub mod rewards {
                 oracle,
                 root,
                 cumulative_total,
+                multipliers_hash,
                 votes,
             });
             let finalized = votes >= self.quorum;
@@ -491,6 +509,7 @@ pub mod rewards {
                 entry.finalized = true;
                 entry.root = root;
                 entry.cumulative_total = cumulative_total;
+                entry.multipliers_hash = multipliers_hash;
                 entry.finalized_at = now;
                 self.latest_finalized_epoch = Some(epoch);
                 self.latest_finalized_total = cumulative_total;
@@ -498,6 +517,7 @@ pub mod rewards {
                     epoch,
                     root,
                     cumulative_total,
+                    multipliers_hash,
                 });
             }
             self.epochs.insert(epoch, &entry);

@@ -30,6 +30,8 @@ const OWNER: u8 = 4;
 const OTHER: u8 = 5;
 const SLASHER: u8 = 6;
 const ORACLES: [u8; 3] = [11, 12, 13];
+/// The multiplier table hash of an epoch that uses no region multiplier table.
+const NO_TABLE: [u8; 32] = [0; 32];
 const GENESIS: i64 = 10_000;
 const EPOCH: u64 = 100;
 const MIN: u64 = 100;
@@ -130,11 +132,13 @@ impl Net {
     fn finalize(&self, epoch: u64, root: [u8; 32], total: u64) {
         set_time(GENESIS as u64 + (epoch + 1) * EPOCH);
         assert_eq!(
-            self.by(ORACLES[0], 0).propose_root(epoch, root, total),
+            self.by(ORACLES[0], 0)
+                .propose_root(epoch, root, total, NO_TABLE),
             Ok(false)
         );
         assert_eq!(
-            self.by(ORACLES[1], 0).propose_root(epoch, root, total),
+            self.by(ORACLES[1], 0)
+                .propose_root(epoch, root, total, NO_TABLE),
             Ok(true)
         );
     }
@@ -213,7 +217,9 @@ fn test_initialize_rewards_errors() {
 fn test_set_oracles_ok_discards_old_proposals() {
     let net = Net::new();
     set_time(GENESIS as u64 + EPOCH);
-    net.by(ORACLES[0], 0).propose_root(0, [1; 32], 10).unwrap();
+    net.by(ORACLES[0], 0)
+        .propose_root(0, [1; 32], 10, NO_TABLE)
+        .unwrap();
     net.pause(true); // an incident tool: allowed while paused
     net.by(AUTHORITY, 0)
         .set_oracles(vec![account(12), account(11), account(14)], 2)
@@ -222,8 +228,14 @@ fn test_set_oracles_ok_discards_old_proposals() {
     assert_eq!((e.quorum, e.oracle_set_version), (2, 1));
     net.pause(false);
     // ORACLES[0]'s proposal was made under version 0: it no longer counts
-    assert_eq!(net.by(12, 0).propose_root(0, [1; 32], 10), Ok(false));
-    assert_eq!(net.by(14, 0).propose_root(0, [1; 32], 10), Ok(true));
+    assert_eq!(
+        net.by(12, 0).propose_root(0, [1; 32], 10, NO_TABLE),
+        Ok(false)
+    );
+    assert_eq!(
+        net.by(14, 0).propose_root(0, [1; 32], 10, NO_TABLE),
+        Ok(true)
+    );
 }
 
 #[ink::test]
@@ -259,22 +271,28 @@ fn test_propose_root_ok_finalizes_at_quorum() {
     let net = Net::new();
     set_time(GENESIS as u64 + EPOCH);
     assert_eq!(
-        net.by(ORACLES[0], 0).propose_root(0, [1; 32], 600),
+        net.by(ORACLES[0], 0)
+            .propose_root(0, [1; 32], 600, NO_TABLE),
         Ok(false)
     );
     let e: RootProposed = last_event();
     assert_eq!((e.epoch, e.oracle, e.votes), (0, account(ORACLES[0]), 1));
     // a different proposal does not count towards the first
     assert_eq!(
-        net.by(ORACLES[1], 0).propose_root(0, [2; 32], 600),
+        net.by(ORACLES[1], 0)
+            .propose_root(0, [2; 32], 600, NO_TABLE),
         Ok(false)
     );
     assert_eq!(
-        net.by(ORACLES[2], 0).propose_root(0, [1; 32], 600),
+        net.by(ORACLES[2], 0)
+            .propose_root(0, [1; 32], 600, NO_TABLE),
         Ok(true)
     );
     let e: RootFinalized = last_event();
-    assert_eq!((e.epoch, e.root, e.cumulative_total), (0, [1; 32], 600));
+    assert_eq!(
+        (e.epoch, e.root, e.cumulative_total, e.multipliers_hash),
+        (0, [1; 32], 600, NO_TABLE)
+    );
     let root = as_contract(account(REWARDS), || net.rewards.borrow().epoch_root(0)).unwrap();
     assert!(root.finalized);
     assert_eq!(root.finalized_at, GENESIS + EPOCH as i64);
@@ -285,39 +303,111 @@ fn test_propose_root_ok_finalizes_at_quorum() {
 }
 
 #[ink::test]
+fn test_propose_root_ok_multiplier_table_hash_must_agree() {
+    let net = Net::new();
+    let (table_a, table_b) = ([0xa1; 32], [0xb2; 32]);
+    set_time(GENESIS as u64 + 2 * EPOCH);
+    let epoch_root =
+        |epoch| as_contract(account(REWARDS), || net.rewards.borrow().epoch_root(epoch)).unwrap();
+
+    // Given the same root and total with different tables, Then no quorum
+    assert_eq!(
+        net.by(ORACLES[0], 0).propose_root(0, [1; 32], 600, table_a),
+        Ok(false)
+    );
+    assert_eq!(
+        net.by(ORACLES[1], 0).propose_root(0, [1; 32], 600, table_b),
+        Ok(false)
+    );
+    let e: RootProposed = last_event();
+    assert_eq!((e.multipliers_hash, e.votes), (table_b, 1));
+    // nor with no table at all
+    assert_eq!(
+        net.by(ORACLES[2], 0)
+            .propose_root(0, [1; 32], 600, NO_TABLE),
+        Ok(false)
+    );
+    let root = epoch_root(0);
+    assert!(!root.finalized);
+    assert_eq!(root.multipliers_hash, NO_TABLE);
+
+    // When the third oracle changes its mind to table B, Then it finalizes with B
+    assert_eq!(
+        net.by(ORACLES[2], 0).propose_root(0, [1; 32], 600, table_b),
+        Ok(true)
+    );
+    let e: RootFinalized = last_event();
+    assert_eq!((e.epoch, e.multipliers_hash), (0, table_b));
+    // and the hash is readable after finalization
+    let root = epoch_root(0);
+    assert!(root.finalized);
+    assert_eq!(
+        (root.root, root.cumulative_total, root.multipliers_hash),
+        ([1; 32], 600, table_b)
+    );
+
+    // Given an oracle that proposed table A for epoch 1, then B instead
+    assert_eq!(
+        net.by(ORACLES[0], 0).propose_root(1, [2; 32], 900, table_a),
+        Ok(false)
+    );
+    assert_eq!(
+        net.by(ORACLES[0], 0).propose_root(1, [2; 32], 900, table_b),
+        Ok(false)
+    );
+    let proposal = epoch_root(1).proposals[0].expect("oracle 0 proposed");
+    assert_eq!(proposal.multipliers_hash, table_b);
+    // Then its earlier A no longer counts, and B finalizes
+    assert_eq!(
+        net.by(ORACLES[1], 0).propose_root(1, [2; 32], 900, table_a),
+        Ok(false)
+    );
+    assert_eq!(
+        net.by(ORACLES[1], 0).propose_root(1, [2; 32], 900, table_b),
+        Ok(true)
+    );
+    assert_eq!(epoch_root(1).multipliers_hash, table_b);
+}
+
+#[ink::test]
 fn test_propose_root_errors() {
     let net = Net::new();
     set_time(GENESIS as u64 + EPOCH - 1);
     assert_eq!(
-        net.by(OTHER, 0).propose_root(0, [1; 32], 1),
+        net.by(OTHER, 0).propose_root(0, [1; 32], 1, NO_TABLE),
         Err(Error::NotOracle)
     );
     assert_eq!(
-        net.by(ORACLES[0], 0).propose_root(0, [1; 32], 1),
+        net.by(ORACLES[0], 0).propose_root(0, [1; 32], 1, NO_TABLE),
         Err(Error::EpochNotOver)
     );
     set_time(GENESIS as u64 + EPOCH);
     assert_eq!(
-        net.by(ORACLES[0], 0).propose_root(0, [1; 32], 1_001),
+        net.by(ORACLES[0], 0)
+            .propose_root(0, [1; 32], 1_001, NO_TABLE),
         Err(Error::ExceedsEmissionSchedule)
     );
     net.finalize(1, [1; 32], 1_500);
     assert_eq!(
-        net.by(ORACLES[2], 0).propose_root(1, [1; 32], 1_500),
+        net.by(ORACLES[2], 0)
+            .propose_root(1, [1; 32], 1_500, NO_TABLE),
         Err(Error::EpochAlreadyFinalized)
     );
     assert_eq!(
-        net.by(ORACLES[2], 0).propose_root(0, [1; 32], 1_000),
+        net.by(ORACLES[2], 0)
+            .propose_root(0, [1; 32], 1_000, NO_TABLE),
         Err(Error::StaleEpoch)
     );
     set_time(GENESIS as u64 + 3 * EPOCH);
     assert_eq!(
-        net.by(ORACLES[2], 0).propose_root(2, [1; 32], 1_499),
+        net.by(ORACLES[2], 0)
+            .propose_root(2, [1; 32], 1_499, NO_TABLE),
         Err(Error::DecreasingTotal)
     );
     net.pause(true);
     assert_eq!(
-        net.by(ORACLES[2], 0).propose_root(2, [1; 32], 1_600),
+        net.by(ORACLES[2], 0)
+            .propose_root(2, [1; 32], 1_600, NO_TABLE),
         Err(Error::NetworkPaused)
     );
 }
@@ -570,7 +660,8 @@ fn test_claim_superseded_root() {
     // an epoch that is proposed but not finalized is refused as such
     set_time(GENESIS as u64 + 3 * EPOCH);
     assert_eq!(
-        net.by(ORACLES[0], 0).propose_root(2, t0.root(), 800),
+        net.by(ORACLES[0], 0)
+            .propose_root(2, t0.root(), 800, NO_TABLE),
         Ok(false)
     );
     assert_eq!(

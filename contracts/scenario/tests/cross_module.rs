@@ -30,6 +30,8 @@ const CLIENT: u8 = 5;
 const CONSUMER: u8 = 6;
 const ORACLE_A: u8 = 11;
 const ORACLE_B: u8 = 12;
+/// SHA-256 of the epoch's region multiplier table the oracles commit with the root.
+const TABLE_HASH: [u8; 32] = [0x3c; 32];
 const PEOPLE: [u8; 8] = [
     AUTHORITY, TREASURY, MAKER, OPERATOR, CLIENT, CONSUMER, ORACLE_A, ORACLE_B,
 ];
@@ -147,9 +149,14 @@ fn register_stake_earn_claim_then_store_then_trade_energy() {
         call(account(REWARDS), account(oracle), 0);
         rewards
             .borrow_mut()
-            .propose_root(0, tree.root(), 2_000)
+            .propose_root(0, tree.root(), 2_000, TABLE_HASH)
             .unwrap();
     }
+    // the finalized epoch keeps the region multiplier table's hash
+    let epoch_root =
+        as_contract(account(REWARDS), || rewards.borrow().epoch_root(0)).expect("epoch 0");
+    assert!(epoch_root.finalized);
+    assert_eq!(epoch_root.multipliers_hash, TABLE_HASH);
     let operator_before = balance_of(account(OPERATOR));
     call(account(REWARDS), account(CLIENT), 0); // anyone may crank the claim
     let paid = rewards
