@@ -98,6 +98,21 @@ pub enum Refusal {
     },
 }
 
+impl Refusal {
+    /// A stable name for the reason, for machines (`invalid`, `stale`, `unknown_device`,
+    /// `not_active`, `replay`). A gateway that sees `replay` for a report it sent knows an
+    /// earlier attempt was stored (its answer was lost), and may forget it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Refusal::Report(_) => "invalid",
+            Refusal::Stale { .. } => "stale",
+            Refusal::UnknownDevice { .. } => "unknown_device",
+            Refusal::NotActive { .. } => "not_active",
+            Refusal::Replay { .. } => "replay",
+        }
+    }
+}
+
 /// Why a batch could not be processed at all.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -120,7 +135,9 @@ pub enum IngestError {
 pub struct Rejected {
     /// Its position in the batch.
     pub index: usize,
-    /// Why.
+    /// Why, by name ([`Refusal::kind`]).
+    pub kind: &'static str,
+    /// Why, in words.
     pub error: String,
 }
 
@@ -255,6 +272,7 @@ pub async fn ingest(
             }
             Err(refusal) => outcome.rejected.push(Rejected {
                 index,
+                kind: refusal.kind(),
                 error: refusal.to_string(),
             }),
         }

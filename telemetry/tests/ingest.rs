@@ -250,21 +250,22 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
             .unwrap_or_default()
             .to_string()
     };
-    for (i, needle) in [
-        (0, "replay"),
-        (1, "bad signature"),
-        (2, "bad signature"),
-        (3, "unknown device"),
-        (4, "unknown device"),
-        (5, "is suspended"),
-        (6, "out of range"),
-        (7, "outside the accepted window"),
-        (8, "outside the accepted window"),
-        (9, "malformed"),
-        (10, "replay"),
+    for (i, needle, kind) in [
+        (0, "replay", "replay"),
+        (1, "bad signature", "invalid"),
+        (2, "bad signature", "invalid"),
+        (3, "unknown device", "unknown_device"),
+        (4, "unknown device", "unknown_device"),
+        (5, "is suspended", "not_active"),
+        (6, "out of range", "invalid"),
+        (7, "outside the accepted window", "stale"),
+        (8, "outside the accepted window", "stale"),
+        (9, "malformed", "invalid"),
+        (10, "replay", "replay"),
     ] {
         assert_eq!(rejected[i]["index"], i);
         assert!(reason(i).contains(needle), "report {i}: {}", reason(i));
+        assert_eq!(rejected[i]["kind"], kind, "report {i}");
     }
     assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 3);
     assert_eq!(
