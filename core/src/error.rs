@@ -43,6 +43,19 @@ pub enum CoreError {
     TooManyPlacements,
     /// Returned if a device already trades in as many intervals with open gates as it may.
     TooManyOpenIntervals,
+    /// Returned if a device status change starts from `Decommissioned`, which is final.
+    DeviceDecommissioned,
+    /// Returned if a status change is asked by someone who is neither the network
+    /// authority nor the device owner.
+    StatusChangeUnauthorized,
+    /// Returned if a status change is only allowed to a role that waits while the network
+    /// is paused (the owner's decommissioning).
+    NetworkPaused,
+    /// Returned if no role of the caller may move the device from its status to the one
+    /// asked (see `status`), no-op changes included.
+    InvalidStatusTransition,
+    /// Returned if an auditor's action carries an all-zero evidence hash.
+    MissingEvidence,
 }
 
 impl core::fmt::Display for CoreError {
@@ -67,6 +80,11 @@ impl core::fmt::Display for CoreError {
             CoreError::InvalidGenesis => "genesis before 1970 or more than a year ahead",
             CoreError::TooManyPlacements => "too many orders placed by one device in this interval",
             CoreError::TooManyOpenIntervals => "orders in too many open intervals",
+            CoreError::DeviceDecommissioned => "device is decommissioned",
+            CoreError::StatusChangeUnauthorized => "caller may not change this device's status",
+            CoreError::NetworkPaused => "the network is paused",
+            CoreError::InvalidStatusTransition => "status transition not allowed",
+            CoreError::MissingEvidence => "an audit action needs an evidence hash",
         })
     }
 }

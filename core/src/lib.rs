@@ -15,6 +15,8 @@
 //! - [`merkle`]: domain-separated, sorted-pair merkle trees and proofs, generic over the
 //!   platform's SHA-256.
 //! - [`oracle`]: oracle-set and quorum rules.
+//! - [`status`]: device statuses and who (authority, owner, auditor) may move a device
+//!   from which to which.
 //! - [`storage`]: piece commitments, storage challenges, deal periods and payments.
 //! - [`error`]: the one error type of the crate.
 //!
@@ -34,6 +36,7 @@ pub mod merkle;
 pub mod meter;
 pub mod oracle;
 pub mod stake;
+pub mod status;
 pub mod storage;
 
 pub use error::CoreError;
