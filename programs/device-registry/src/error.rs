@@ -84,3 +84,20 @@ pub enum RegistryError {
     #[msg("An audit action needs an evidence hash")]
     MissingEvidence,
 }
+
+impl From<depin_core::CoreError> for RegistryError {
+    /// The refusals of [`depin_core::status`] keep the registry's own codes; the status
+    /// rule returns nothing else, so any other core error reads as a refused transition.
+    fn from(e: depin_core::CoreError) -> Self {
+        use depin_core::CoreError;
+        match e {
+            CoreError::DeviceDecommissioned => RegistryError::DeviceDecommissioned,
+            CoreError::StatusChangeUnauthorized => RegistryError::StatusChangeUnauthorized,
+            CoreError::NetworkPaused => RegistryError::NetworkPaused,
+            CoreError::MissingEvidence => RegistryError::MissingEvidence,
+            CoreError::InvalidH3Index => RegistryError::InvalidLocation,
+            CoreError::MathOverflow => RegistryError::MathOverflow,
+            _ => RegistryError::InvalidStatusTransition,
+        }
+    }
+}

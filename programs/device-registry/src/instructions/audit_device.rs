@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use depin_core::status;
 
 use crate::error::RegistryError;
 use crate::events::{DeviceAudited, DeviceStatusChanged};
@@ -25,14 +26,8 @@ pub struct AuditDevice<'info> {
         constraint = network.auditor == Some(auditor.key()) @ RegistryError::NotNetworkAuditor,
     )]
     pub network: Account<'info, Network>,
-    /// The device suspended or reinstated.
-    #[account(
-        mut,
-        dup,
-        has_one = network,
-        constraint = device.status != DeviceStatus::Decommissioned
-            @ RegistryError::DeviceDecommissioned,
-    )]
+    /// The device suspended or reinstated (a decommissioned one is refused by the rule).
+    #[account(mut, dup, has_one = network)]
     pub device: Account<'info, Device>,
 }
 
@@ -42,15 +37,22 @@ pub struct AuditDevice<'info> {
 /// (who, why). A suspended device cannot claim rewards. The auditor never touches a device
 /// the authority suspended: its suspension stands until the authority lifts it, and the
 /// authority can reverse (or take over) the auditor's with `set_device_status`.
+///
+/// The rule is [`depin_core::status::audit`], shared with the ink! registry. Refusals
+/// after the auditor check, in order: `DeviceDecommissioned`, `MissingEvidence`,
+/// `InvalidStatusTransition`.
 pub fn handler(ctx: Context<AuditDevice>, args: AuditDeviceArgs) -> Result<()> {
-    require!(args.evidence != [0; 32], RegistryError::MissingEvidence);
+    let paused = ctx.accounts.network.paused;
     let device = &mut ctx.accounts.device;
     let previous_status = device.status;
-    let status = match (args.status, previous_status) {
-        (DeviceStatus::Suspended, DeviceStatus::Active) => DeviceStatus::SuspendedByAuditor,
-        (DeviceStatus::Active, DeviceStatus::SuspendedByAuditor) => DeviceStatus::Active,
-        _ => return err!(RegistryError::InvalidStatusTransition),
-    };
+    let status: DeviceStatus = status::audit(
+        previous_status.into(),
+        args.status.into(),
+        &args.evidence,
+        paused,
+    )
+    .map_err(RegistryError::from)?
+    .into();
     device.status = status;
     let auditor = ctx.accounts.auditor.key();
     emit_cpi!(DeviceStatusChanged {

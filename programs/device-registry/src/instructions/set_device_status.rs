@@ -1,4 +1,5 @@
 use anchor_lang::prelude::*;
+use depin_core::status::{self, Caller};
 
 use crate::error::RegistryError;
 use crate::events::DeviceStatusChanged;
@@ -12,18 +13,13 @@ pub struct SetDeviceStatus<'info> {
     pub signer: Signer<'info>,
     /// The device's network.
     pub network: Account<'info, Network>,
-    /// The device whose status changes.
-    #[account(
-        mut,
-        dup,
-        has_one = network,
-        constraint = device.status != DeviceStatus::Decommissioned
-            @ RegistryError::DeviceDecommissioned,
-    )]
+    /// The device whose status changes (a decommissioned one is refused by the rule).
+    #[account(mut, dup, has_one = network)]
     pub device: Account<'info, Device>,
 }
 
-/// Applies the transition the signer is entitled to and emits [`DeviceStatusChanged`]:
+/// Applies the transition the signer is entitled to and emits [`DeviceStatusChanged`].
+/// The rule is [`depin_core::status::set_status`], shared with the ink! registry:
 ///
 /// | signer    | from      | to             | while paused |
 /// |-----------|-----------|----------------|--------------|
@@ -33,30 +29,26 @@ pub struct SetDeviceStatus<'info> {
 /// | owner     | any but Decommissioned | Decommissioned | no |
 ///
 /// The authority may act during a pause because suspending a device is an incident tool.
+/// Refusals, in order: `DeviceDecommissioned`, `StatusChangeUnauthorized`, `NetworkPaused`,
+/// `InvalidStatusTransition`.
 pub fn handler(ctx: Context<SetDeviceStatus>, status: DeviceStatus) -> Result<()> {
     let signer = ctx.accounts.signer.key();
     let network = &ctx.accounts.network;
     let device = &mut ctx.accounts.device;
     let previous_status = device.status;
 
-    let is_authority = signer == network.authority;
-    let is_owner = signer == device.owner;
-    require!(
-        is_authority || is_owner,
-        RegistryError::StatusChangeUnauthorized
-    );
-    let allowed = match status {
-        DeviceStatus::Active | DeviceStatus::Suspended => is_authority && status != previous_status,
-        // only the auditor's own instruction puts a device there
-        DeviceStatus::SuspendedByAuditor => false,
-        DeviceStatus::Decommissioned => {
-            if is_owner {
-                network.require_not_paused()?;
-            }
-            is_owner
-        }
+    let caller = Caller {
+        authority: signer == network.authority,
+        owner: signer == device.owner,
     };
-    require!(allowed, RegistryError::InvalidStatusTransition);
+    let status: DeviceStatus = status::set_status(
+        caller,
+        previous_status.into(),
+        status.into(),
+        network.paused,
+    )
+    .map_err(RegistryError::from)?
+    .into();
 
     device.status = status;
     emit_cpi!(DeviceStatusChanged {

@@ -14,6 +14,29 @@ pub enum DeviceStatus {
     SuspendedByAuditor,
 }
 
+impl From<DeviceStatus> for depin_core::status::DeviceStatus {
+    fn from(status: DeviceStatus) -> Self {
+        match status {
+            DeviceStatus::Active => Self::Active,
+            DeviceStatus::Suspended => Self::Suspended,
+            DeviceStatus::Decommissioned => Self::Decommissioned,
+            DeviceStatus::SuspendedByAuditor => Self::SuspendedByAuditor,
+        }
+    }
+}
+
+impl From<depin_core::status::DeviceStatus> for DeviceStatus {
+    fn from(status: depin_core::status::DeviceStatus) -> Self {
+        use depin_core::status::DeviceStatus as Core;
+        match status {
+            Core::Active => Self::Active,
+            Core::Suspended => Self::Suspended,
+            Core::Decommissioned => Self::Decommissioned,
+            Core::SuspendedByAuditor => Self::SuspendedByAuditor,
+        }
+    }
+}
+
 /// What a device can do. Each network kind reads the fields that apply to it and leaves the
 /// others zero.
 #[derive(
