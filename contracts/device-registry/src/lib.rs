@@ -17,6 +17,15 @@
 //! or its owner (`DeviceKeyIsOwner`) is refused: one signature must never stand in for
 //! two. Nor is a device ever transferred to the account its own key controls.
 //!
+//! Device statuses follow [`depin_core::status`], the rule the Solana program applies too:
+//! the authority suspends and reactivates, the owner decommissions (final), and the
+//! network's auditor (named by the authority with `set_auditor`) suspends active devices
+//! and reinstates the ones it suspended, each action with an evidence hash
+//! (`audit_device`). An auditor's suspension is its own status, `SuspendedByAuditor`, so
+//! the auditor never lifts the authority's suspension while the authority may reverse or
+//! take over the auditor's. Either suspension makes a device inactive for every other
+//! contract.
+//!
 //! Other contracts read the network and devices through [`RegistryReader`], implemented
 //! here for the generated [`device_registry::DeviceRegistryRef`].
 
@@ -39,6 +48,8 @@ pub const MAX_MAKER_NAME_LEN: usize = 32;
 #[ink::contract]
 pub mod device_registry {
     use super::*;
+    use depin_core::status::{self, Caller};
+    use depin_core::CoreError;
     use depin_ink_shared::host;
     use ink::prelude::string::String;
     use ink::prelude::vec::Vec;
@@ -124,6 +135,10 @@ pub mod device_registry {
         issued: Mapping<DeviceId, Issuance>,
         /// Onboarded devices by device id.
         devices: Mapping<DeviceId, Device>,
+        /// May suspend active devices and reinstate the ones it suspended
+        /// (`audit_device`); `None` while the network has no auditor. Named, rotated and
+        /// removed by the authority (`set_auditor`).
+        auditor: Option<AccountId>,
     }
 
     /// Every way a registry message can refuse its input.
@@ -186,6 +201,28 @@ pub mod device_registry {
         /// (`blake2_256(device_key)`), at onboarding or by a transfer: the device's
         /// signature would stand in for the owner's.
         DeviceKeyIsOwner,
+        /// Returned if `audit_device` comes from an account that is not the network's
+        /// auditor (or the network has none).
+        NotNetworkAuditor,
+        /// Returned if an audit action carries no evidence (an all-zero hash).
+        MissingEvidence,
+    }
+
+    impl From<CoreError> for Error {
+        /// The refusals of [`depin_core::status`] under the registry's own names; the
+        /// status rule returns nothing else, so any other core error reads as a refused
+        /// transition.
+        fn from(e: CoreError) -> Self {
+            match e {
+                CoreError::DeviceDecommissioned => Error::DeviceDecommissioned,
+                CoreError::StatusChangeUnauthorized => Error::StatusChangeUnauthorized,
+                CoreError::NetworkPaused => Error::NetworkPaused,
+                CoreError::MissingEvidence => Error::MissingEvidence,
+                CoreError::InvalidH3Index => Error::InvalidLocation,
+                CoreError::MathOverflow => Error::MathOverflow,
+                _ => Error::InvalidStatusTransition,
+            }
+        }
     }
 
     /// Result of a registry message.
@@ -333,7 +370,8 @@ pub mod device_registry {
         pub new_owner: AccountId,
     }
 
-    /// Emitted by `set_device_status`.
+    /// Emitted by `set_device_status` and `audit_device`: what every reader of statuses
+    /// follows.
     #[ink(event)]
     pub struct DeviceStatusChanged {
         /// The device.
@@ -346,6 +384,34 @@ pub mod device_registry {
         pub previous_status: DeviceStatus,
         /// Status now.
         pub status: DeviceStatus,
+    }
+
+    /// Emitted by `set_auditor`.
+    #[ink(event)]
+    pub struct AuditorSet {
+        /// The auditor before (`None`: there was none).
+        pub previous: Option<AccountId>,
+        /// The auditor now (`None`: no auditor).
+        pub auditor: Option<AccountId>,
+    }
+
+    /// Emitted by `audit_device`, after its `DeviceStatusChanged`: the auditor suspended
+    /// or reinstated a device; `evidence` is the hash of what it based the action on (its
+    /// scores and their inputs), kept off chain for review.
+    #[ink(event)]
+    pub struct DeviceAudited {
+        /// The device.
+        #[ink(topic)]
+        pub device: DeviceId,
+        /// The auditor that acted.
+        #[ink(topic)]
+        pub auditor: AccountId,
+        /// Status before.
+        pub previous_status: DeviceStatus,
+        /// Status now.
+        pub status: DeviceStatus,
+        /// Hash of the evidence; never all zeros.
+        pub evidence: [u8; 32],
     }
 
     impl DeviceRegistry {
@@ -385,6 +451,7 @@ pub mod device_registry {
                 makers: Mapping::default(),
                 issued: Mapping::default(),
                 devices: Mapping::default(),
+                auditor: None,
             })
         }
 
@@ -435,6 +502,25 @@ pub mod device_registry {
                 authority: self.authority,
                 pending_authority: new_authority,
             });
+            Ok(())
+        }
+
+        /// Names (`Some`), rotates or removes (`None`) the network's auditor and emits
+        /// `AuditorSet`. Allowed while paused (authority housekeeping). A rotated-out
+        /// auditor loses its power at once; the suspensions it made stay until the new
+        /// auditor or the authority lifts them. The zero account is refused: it would read
+        /// as "no auditor" to a careless client while still being an account.
+        ///
+        /// # Errors
+        /// `NotNetworkAuthority`, `InvalidAuthority` (zero account).
+        #[ink(message)]
+        pub fn set_auditor(&mut self, auditor: Option<AccountId>) -> Result<()> {
+            self.require_authority()?;
+            if auditor.as_ref().is_some_and(host::is_zero) {
+                return Err(Error::InvalidAuthority);
+            }
+            let previous = core::mem::replace(&mut self.auditor, auditor);
+            self.env().emit_event(AuditorSet { previous, auditor });
             Ok(())
         }
 
@@ -700,13 +786,17 @@ pub mod device_registry {
             Ok(())
         }
 
-        /// Applies the status change the caller is entitled to:
+        /// Applies the status change the caller is entitled to, by
+        /// [`depin_core::status::set_status`] (the Solana program's rule):
         ///
-        /// | caller    | from                | to             | while paused |
-        /// |-----------|---------------------|----------------|--------------|
-        /// | authority | Active              | Suspended      | yes          |
-        /// | authority | Suspended           | Active         | yes          |
-        /// | owner     | Active or Suspended | Decommissioned | no           |
+        /// | caller    | from                 | to                     | while paused |
+        /// |-----------|----------------------|------------------------|--------------|
+        /// | authority | Active               | Suspended              | yes          |
+        /// | authority | Suspended            | Active                 | yes          |
+        /// | authority | SuspendedByAuditor   | Active (reverses the auditor) or Suspended (takes it over) | yes |
+        /// | owner     | any but Decommissioned | Decommissioned       | no           |
+        ///
+        /// Nobody sets `SuspendedByAuditor` here: only `audit_device` does.
         ///
         /// # Errors
         /// `DeviceNotFound`, `DeviceDecommissioned`, `StatusChangeUnauthorized`,
@@ -714,29 +804,13 @@ pub mod device_registry {
         #[ink(message)]
         pub fn set_device_status(&mut self, device: DeviceId, status: DeviceStatus) -> Result<()> {
             let mut entry = self.devices.get(device).ok_or(Error::DeviceNotFound)?;
-            if entry.status == DeviceStatus::Decommissioned {
-                return Err(Error::DeviceDecommissioned);
-            }
             let caller = self.env().caller();
-            let is_authority = caller == self.authority;
-            let is_owner = caller == entry.owner;
-            if !is_authority && !is_owner {
-                return Err(Error::StatusChangeUnauthorized);
-            }
-            let allowed = match status {
-                DeviceStatus::Active | DeviceStatus::Suspended => {
-                    is_authority && status != entry.status
-                }
-                DeviceStatus::Decommissioned => {
-                    if is_owner {
-                        self.require_not_paused()?;
-                    }
-                    is_owner
-                }
+            let roles = Caller {
+                authority: caller == self.authority,
+                owner: caller == entry.owner,
             };
-            if !allowed {
-                return Err(Error::InvalidStatusTransition);
-            }
+            let status: DeviceStatus =
+                status::set_status(roles, entry.status.into(), status.into(), self.paused)?.into();
             let previous_status = entry.status;
             entry.status = status;
             self.devices.insert(device, &entry);
@@ -749,6 +823,57 @@ pub mod device_registry {
             Ok(())
         }
 
+        /// The network's auditor suspends an active device (`status` = `Suspended`: it
+        /// becomes `SuspendedByAuditor`) or reinstates one it suspended (`status` =
+        /// `Active`), by [`depin_core::status::audit`]. `evidence` is the hash of what the
+        /// action rests on and is never all zeros. Emits `DeviceStatusChanged`, then
+        /// `DeviceAudited` with the evidence. The auditor never touches a device the
+        /// authority suspended; the authority can reverse or take over the auditor's
+        /// suspension with `set_device_status`. Allowed while paused: suspending a device
+        /// is an incident tool.
+        ///
+        /// # Errors
+        /// `NotNetworkAuditor`, `DeviceNotFound`, `DeviceDecommissioned`,
+        /// `MissingEvidence`, `InvalidStatusTransition` (reinstating the authority's
+        /// suspension, a no-op, or any other status asked).
+        #[ink(message)]
+        pub fn audit_device(
+            &mut self,
+            device: DeviceId,
+            status: DeviceStatus,
+            evidence: [u8; 32],
+        ) -> Result<()> {
+            let caller = self.env().caller();
+            if self.auditor != Some(caller) {
+                return Err(Error::NotNetworkAuditor);
+            }
+            let mut entry = self.devices.get(device).ok_or(Error::DeviceNotFound)?;
+            let previous_status = entry.status;
+            let status: DeviceStatus = status::audit(
+                previous_status.into(),
+                status.into(),
+                &evidence,
+                self.paused,
+            )?
+            .into();
+            entry.status = status;
+            self.devices.insert(device, &entry);
+            self.env().emit_event(DeviceStatusChanged {
+                device,
+                changed_by: caller,
+                previous_status,
+                status,
+            });
+            self.env().emit_event(DeviceAudited {
+                device,
+                auditor: caller,
+                previous_status,
+                status,
+                evidence,
+            });
+            Ok(())
+        }
+
         /// The network as other contracts see it.
         #[ink(message)]
         pub fn network_info(&self) -> NetworkInfo {
@@ -757,6 +882,7 @@ pub mod device_registry {
                 treasury: self.treasury,
                 kind: self.kind,
                 paused: self.paused,
+                auditor: self.auditor,
             }
         }
 

@@ -2,9 +2,9 @@
 //! mirroring `tests/tests/registry.rs` of the Solana suite.
 
 use crate::device_registry::{
-    onboard_message, AuthorityAccepted, AuthorityProposed, DeviceIssued, DeviceOnboarded,
-    DeviceRegistry, DeviceStatusChanged, DeviceTransferred, Error, LocationAsserted,
-    MakerApprovalSet, MakerRegistered, NetworkUpdated,
+    onboard_message, AuditorSet, AuthorityAccepted, AuthorityProposed, DeviceAudited, DeviceIssued,
+    DeviceOnboarded, DeviceRegistry, DeviceStatusChanged, DeviceTransferred, Error,
+    LocationAsserted, MakerApprovalSet, MakerRegistered, NetworkUpdated,
 };
 use crate::live::{deploy, onboard, CELL};
 use crate::{Capabilities, DeviceId, DeviceStatus, NetworkKind};
@@ -22,8 +22,12 @@ const TREASURY: u8 = 2;
 const MAKER: u8 = 3;
 const OWNER: u8 = 4;
 const OTHER: u8 = 5;
+const AUDITOR: u8 = 6;
+const SUCCESSOR: u8 = 7;
 const ONBOARDING_FEE: u64 = 50;
 const LOCATION_FEE: u64 = 7;
+/// Hash of an auditor's evidence (its scores and their inputs).
+const EVIDENCE: [u8; 32] = [0xE5; 32];
 
 struct Net {
     at: AccountId,
@@ -33,7 +37,7 @@ struct Net {
 impl Net {
     fn new() -> Self {
         depin_ink_shared::bridge::reset();
-        for who in [AUTHORITY, MAKER, OWNER, OTHER] {
+        for who in [AUTHORITY, MAKER, OWNER, OTHER, AUDITOR, SUCCESSOR] {
             ink::env::test::set_account_balance::<ink::env::DefaultEnvironment>(
                 account(who),
                 1_000_000,
@@ -82,6 +86,25 @@ impl Net {
         self.by(AUTHORITY, 0)
             .update_network(None, None, Some(true), None)
             .unwrap();
+    }
+
+    fn resumed(&self) {
+        self.by(AUTHORITY, 0)
+            .update_network(None, None, Some(false), None)
+            .unwrap();
+    }
+
+    /// The authority names `who` the network's auditor.
+    fn auditor(&self, who: Option<u8>) {
+        self.by(AUTHORITY, 0).set_auditor(who.map(account)).unwrap();
+    }
+
+    fn audit(&self, who: u8, device: DeviceId, status: DeviceStatus) -> Result<(), Error> {
+        self.by(who, 0).audit_device(device, status, EVIDENCE)
+    }
+
+    fn authority_sets(&self, device: DeviceId, status: DeviceStatus) -> Result<(), Error> {
+        self.by(AUTHORITY, 0).set_device_status(device, status)
     }
 
     fn status(&self, device: DeviceId) -> DeviceStatus {
@@ -750,4 +773,307 @@ fn test_transfer_device_to_its_own_key_account() {
     );
     let info = as_contract(net.at, || net.registry.borrow().device_info(id)).unwrap();
     assert_eq!(info.owner, account(OWNER));
+}
+
+// ---- the auditor ----------------------------------------------------------------------
+
+/// The second most recent event, decoded as `T` (`audit_device` emits two).
+fn event_before_last<T: ink::scale::Decode>() -> T {
+    let events: Vec<_> = ink::env::test::recorded_events().collect();
+    let event = &events[events.len() - 2];
+    T::decode(&mut &event.data[..]).expect("the event before last has the expected type")
+}
+
+#[ink::test]
+fn test_set_auditor_ok_rotates_and_clears() {
+    let net = Net::new();
+    let auditor = || as_contract(net.at, || net.registry.borrow().network_info().auditor);
+    assert_eq!(auditor(), None);
+    // named, even while paused (authority housekeeping)
+    net.paused();
+    net.auditor(Some(AUDITOR));
+    let e: AuditorSet = last_event();
+    assert_eq!((e.previous, e.auditor), (None, Some(account(AUDITOR))));
+    assert_eq!(auditor(), Some(account(AUDITOR)));
+    net.resumed();
+    // rotated
+    net.auditor(Some(SUCCESSOR));
+    let e: AuditorSet = last_event();
+    assert_eq!(
+        (e.previous, e.auditor),
+        (Some(account(AUDITOR)), Some(account(SUCCESSOR)))
+    );
+    assert_eq!(auditor(), Some(account(SUCCESSOR)));
+    // cleared
+    net.auditor(None);
+    let e: AuditorSet = last_event();
+    assert_eq!((e.previous, e.auditor), (Some(account(SUCCESSOR)), None));
+    assert_eq!(auditor(), None);
+}
+
+#[ink::test]
+fn test_set_auditor_errors() {
+    let net = Net::new();
+    net.auditor(Some(AUDITOR));
+    let events = event_count();
+    // only the authority: not a stranger, not the auditor itself
+    for who in [OTHER, AUDITOR, OWNER] {
+        assert_eq!(
+            net.by(who, 0).set_auditor(Some(account(who))),
+            Err(Error::NotNetworkAuthority)
+        );
+        assert_eq!(
+            net.by(who, 0).set_auditor(None),
+            Err(Error::NotNetworkAuthority)
+        );
+    }
+    assert_eq!(
+        net.by(AUTHORITY, 0)
+            .set_auditor(Some(AccountId::from([0; 32]))),
+        Err(Error::InvalidAuthority)
+    );
+    assert_eq!(event_count(), events);
+    assert_eq!(
+        as_contract(net.at, || net.registry.borrow().network_info().auditor),
+        Some(account(AUDITOR))
+    );
+}
+
+#[ink::test]
+fn test_audit_device_ok_suspends_and_reinstates_with_evidence_while_paused() {
+    let net = Net::new();
+    let id = net.device();
+    net.auditor(Some(AUDITOR));
+    net.paused(); // suspending is an incident tool
+    net.audit(AUDITOR, id, DeviceStatus::Suspended).unwrap();
+    assert_eq!(net.status(id), DeviceStatus::SuspendedByAuditor);
+    let changed: DeviceStatusChanged = event_before_last();
+    assert_eq!(
+        (
+            changed.device,
+            changed.changed_by,
+            changed.previous_status,
+            changed.status
+        ),
+        (
+            id,
+            account(AUDITOR),
+            DeviceStatus::Active,
+            DeviceStatus::SuspendedByAuditor
+        )
+    );
+    let audited: DeviceAudited = last_event();
+    assert_eq!(
+        (
+            audited.device,
+            audited.auditor,
+            audited.previous_status,
+            audited.status,
+            audited.evidence
+        ),
+        (
+            id,
+            account(AUDITOR),
+            DeviceStatus::Active,
+            DeviceStatus::SuspendedByAuditor,
+            EVIDENCE
+        )
+    );
+    // every other contract now reads the device as inactive
+    let info = as_contract(net.at, || net.registry.borrow().device_info(id)).unwrap();
+    assert_eq!(info.status, DeviceStatus::SuspendedByAuditor);
+    assert!(!info.is_active());
+    // the auditor lifts its own suspension
+    net.by(AUDITOR, 0)
+        .audit_device(id, DeviceStatus::Active, [1; 32])
+        .unwrap();
+    assert_eq!(net.status(id), DeviceStatus::Active);
+    let audited: DeviceAudited = last_event();
+    assert_eq!(
+        (audited.previous_status, audited.status, audited.evidence),
+        (
+            DeviceStatus::SuspendedByAuditor,
+            DeviceStatus::Active,
+            [1; 32]
+        )
+    );
+}
+
+#[ink::test]
+fn test_audit_device_not_network_auditor() {
+    let net = Net::new();
+    let id = net.device();
+    // no auditor named yet
+    assert_eq!(
+        net.audit(AUDITOR, id, DeviceStatus::Suspended),
+        Err(Error::NotNetworkAuditor)
+    );
+    net.auditor(Some(AUDITOR));
+    // a stranger, the authority itself, the device's owner
+    for who in [OTHER, AUTHORITY, OWNER] {
+        assert_eq!(
+            net.audit(who, id, DeviceStatus::Suspended),
+            Err(Error::NotNetworkAuditor)
+        );
+    }
+    // checked before the device is even looked up
+    assert_eq!(
+        net.audit(OTHER, [1; 32], DeviceStatus::Suspended),
+        Err(Error::NotNetworkAuditor)
+    );
+    assert_eq!(
+        net.audit(AUDITOR, [1; 32], DeviceStatus::Suspended),
+        Err(Error::DeviceNotFound)
+    );
+    assert_eq!(net.status(id), DeviceStatus::Active);
+}
+
+#[ink::test]
+fn test_audit_device_missing_evidence() {
+    let net = Net::new();
+    let id = net.device();
+    net.auditor(Some(AUDITOR));
+    let events = event_count();
+    assert_eq!(
+        net.by(AUDITOR, 0)
+            .audit_device(id, DeviceStatus::Suspended, [0; 32]),
+        Err(Error::MissingEvidence)
+    );
+    assert_eq!(event_count(), events);
+    assert_eq!(net.status(id), DeviceStatus::Active);
+}
+
+#[ink::test]
+fn test_audit_device_invalid_transitions() {
+    let net = Net::new();
+    let id = net.device();
+    net.auditor(Some(AUDITOR));
+    // nothing to reinstate; statuses the auditor never asks for
+    for asked in [
+        DeviceStatus::Active,
+        DeviceStatus::SuspendedByAuditor,
+        DeviceStatus::Decommissioned,
+    ] {
+        assert_eq!(
+            net.audit(AUDITOR, id, asked),
+            Err(Error::InvalidStatusTransition)
+        );
+    }
+    // no stacking: a suspended device is not suspended again
+    net.audit(AUDITOR, id, DeviceStatus::Suspended).unwrap();
+    assert_eq!(
+        net.by(AUDITOR, 0)
+            .audit_device(id, DeviceStatus::Suspended, [9; 32]),
+        Err(Error::InvalidStatusTransition)
+    );
+    assert_eq!(net.status(id), DeviceStatus::SuspendedByAuditor);
+}
+
+#[ink::test]
+fn test_auditor_cannot_touch_the_authority_suspension() {
+    let net = Net::new();
+    let id = net.device();
+    net.auditor(Some(AUDITOR));
+    net.authority_sets(id, DeviceStatus::Suspended).unwrap();
+    for asked in [DeviceStatus::Active, DeviceStatus::Suspended] {
+        assert_eq!(
+            net.audit(AUDITOR, id, asked),
+            Err(Error::InvalidStatusTransition)
+        );
+    }
+    assert_eq!(net.status(id), DeviceStatus::Suspended);
+}
+
+#[ink::test]
+fn test_auditor_cannot_touch_a_decommissioned_device() {
+    let net = Net::new();
+    let id = net.device();
+    net.auditor(Some(AUDITOR));
+    net.audit(AUDITOR, id, DeviceStatus::Suspended).unwrap();
+    // the owner may still retire a device the auditor suspended
+    net.by(OWNER, 0)
+        .set_device_status(id, DeviceStatus::Decommissioned)
+        .unwrap();
+    for asked in [DeviceStatus::Active, DeviceStatus::Suspended] {
+        assert_eq!(
+            net.audit(AUDITOR, id, asked),
+            Err(Error::DeviceDecommissioned)
+        );
+    }
+    // even without evidence, the final status is what is reported
+    assert_eq!(
+        net.by(AUDITOR, 0)
+            .audit_device(id, DeviceStatus::Active, [0; 32]),
+        Err(Error::DeviceDecommissioned)
+    );
+    assert_eq!(net.status(id), DeviceStatus::Decommissioned);
+}
+
+#[ink::test]
+fn test_authority_reverses_or_takes_over_the_auditor_suspension() {
+    let net = Net::new();
+    let id = net.device();
+    net.auditor(Some(AUDITOR));
+    net.audit(AUDITOR, id, DeviceStatus::Suspended).unwrap();
+    // the owner cannot lift it, nobody sets the auditor's status by hand
+    assert_eq!(
+        net.by(OWNER, 0).set_device_status(id, DeviceStatus::Active),
+        Err(Error::InvalidStatusTransition)
+    );
+    assert_eq!(
+        net.authority_sets(id, DeviceStatus::SuspendedByAuditor),
+        Err(Error::InvalidStatusTransition)
+    );
+    // the authority reverses it, even while paused
+    net.paused();
+    net.authority_sets(id, DeviceStatus::Active).unwrap();
+    let e: DeviceStatusChanged = last_event();
+    assert_eq!(
+        (e.changed_by, e.previous_status, e.status),
+        (
+            account(AUTHORITY),
+            DeviceStatus::SuspendedByAuditor,
+            DeviceStatus::Active
+        )
+    );
+    assert_eq!(
+        net.authority_sets(id, DeviceStatus::SuspendedByAuditor),
+        Err(Error::InvalidStatusTransition)
+    );
+    // or takes it over: then it is the authority's, which the auditor cannot lift
+    net.audit(AUDITOR, id, DeviceStatus::Suspended).unwrap();
+    net.authority_sets(id, DeviceStatus::Suspended).unwrap();
+    assert_eq!(net.status(id), DeviceStatus::Suspended);
+    assert_eq!(
+        net.audit(AUDITOR, id, DeviceStatus::Active),
+        Err(Error::InvalidStatusTransition)
+    );
+}
+
+#[ink::test]
+fn test_rotated_out_auditor_loses_the_power() {
+    let net = Net::new();
+    let id = net.device();
+    net.auditor(Some(AUDITOR));
+    net.audit(AUDITOR, id, DeviceStatus::Suspended).unwrap();
+    net.auditor(Some(SUCCESSOR));
+    // the old auditor can neither lift its suspension nor make a new one
+    assert_eq!(
+        net.audit(AUDITOR, id, DeviceStatus::Active),
+        Err(Error::NotNetworkAuditor)
+    );
+    // its suspension stands until the successor (or the authority) lifts it
+    assert_eq!(net.status(id), DeviceStatus::SuspendedByAuditor);
+    net.audit(SUCCESSOR, id, DeviceStatus::Active).unwrap();
+    assert_eq!(
+        net.audit(AUDITOR, id, DeviceStatus::Suspended),
+        Err(Error::NotNetworkAuditor)
+    );
+    // once removed, nobody audits
+    net.auditor(None);
+    assert_eq!(
+        net.audit(SUCCESSOR, id, DeviceStatus::Suspended),
+        Err(Error::NotNetworkAuditor)
+    );
+    assert_eq!(net.status(id), DeviceStatus::Active);
 }

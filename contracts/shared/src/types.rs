@@ -28,7 +28,9 @@ pub enum NetworkKind {
     Energy,
 }
 
-/// Lifecycle of a device.
+/// Lifecycle of a device. Who may move a device between these is
+/// [`depin_core::status`]'s rule, the same on both chains; new variants are only ever
+/// appended, so the SCALE index of a stored status never changes.
 #[ink::scale_derive(Encode, Decode, TypeInfo)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "std", derive(ink::storage::traits::StorageLayout))]
@@ -39,6 +41,40 @@ pub enum DeviceStatus {
     Suspended,
     /// Retired by its owner. Final.
     Decommissioned,
+    /// Held by the network's auditor (`audit_device`), which may reinstate it; the
+    /// authority may reinstate it too, or take the suspension over (`Suspended`).
+    SuspendedByAuditor,
+}
+
+impl DeviceStatus {
+    /// True while the device may serve and earn: only `Active`. Both kinds of suspension
+    /// (the authority's and the auditor's) stop claims, bonds, deals and trades alike.
+    pub fn is_active(self) -> bool {
+        depin_core::status::DeviceStatus::from(self).is_active()
+    }
+}
+
+impl From<DeviceStatus> for depin_core::status::DeviceStatus {
+    fn from(status: DeviceStatus) -> Self {
+        match status {
+            DeviceStatus::Active => Self::Active,
+            DeviceStatus::Suspended => Self::Suspended,
+            DeviceStatus::Decommissioned => Self::Decommissioned,
+            DeviceStatus::SuspendedByAuditor => Self::SuspendedByAuditor,
+        }
+    }
+}
+
+impl From<depin_core::status::DeviceStatus> for DeviceStatus {
+    fn from(status: depin_core::status::DeviceStatus) -> Self {
+        use depin_core::status::DeviceStatus as Core;
+        match status {
+            Core::Active => Self::Active,
+            Core::Suspended => Self::Suspended,
+            Core::Decommissioned => Self::Decommissioned,
+            Core::SuspendedByAuditor => Self::SuspendedByAuditor,
+        }
+    }
 }
 
 /// What a device can do; each network kind reads the fields that apply to it.
@@ -68,6 +104,9 @@ pub struct NetworkInfo {
     pub kind: NetworkKind,
     /// While true, state changes other than withdrawals of users' own funds are refused.
     pub paused: bool,
+    /// May suspend active devices and reinstate the ones it suspended (`audit_device`);
+    /// `None` while the network has no auditor.
+    pub auditor: Option<AccountId>,
 }
 
 /// What other contracts need to know about one device.
@@ -85,9 +124,10 @@ pub struct DeviceInfo {
 }
 
 impl DeviceInfo {
-    /// True while the device may serve and earn.
+    /// True while the device may serve and earn: `Active` only, so a device suspended by
+    /// the authority or by the auditor is refused by every contract that asks.
     pub fn is_active(&self) -> bool {
-        self.status == DeviceStatus::Active
+        self.status.is_active()
     }
 }
 
@@ -103,4 +143,48 @@ pub struct BondInfo {
     pub devices_bonded: u32,
     /// Active stake the pool requires per bonded device.
     pub min_stake_per_device: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [DeviceStatus; 4] = [
+        DeviceStatus::Active,
+        DeviceStatus::Suspended,
+        DeviceStatus::Decommissioned,
+        DeviceStatus::SuspendedByAuditor,
+    ];
+
+    #[test]
+    fn statuses_round_trip_through_the_core_rule() {
+        for status in ALL {
+            let core: depin_core::status::DeviceStatus = status.into();
+            assert_eq!(DeviceStatus::from(core), status);
+        }
+    }
+
+    #[test]
+    fn both_suspensions_make_a_device_inactive_for_every_reader() {
+        for status in ALL {
+            let info = DeviceInfo {
+                device_key: [2; 33],
+                owner: AccountId::from([4; 32]),
+                class: 1,
+                status,
+            };
+            assert_eq!(
+                info.is_active(),
+                status == DeviceStatus::Active,
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn stored_statuses_keep_their_scale_index() {
+        use ink::scale::Encode;
+        let indexes: Vec<u8> = ALL.iter().map(|s| s.encode()[0]).collect();
+        assert_eq!(indexes, [0, 1, 2, 3]);
+    }
 }
