@@ -65,7 +65,7 @@ budgets! {
     staking::UpdatePool, "update_pool", 5_000;
     rewards::InitializeRewards, "initialize_rewards", 23_500;
     rewards::SetOracles, "set_oracles", 7_000;
-    rewards::ProposeRoot, "propose_root", 22_500;
+    rewards::ProposeRoot, "propose_root", 24_500;
     rewards::Claim, "claim", 20_000;
     rewards::OpenClaimed, "open_claimed", 16_500;
     storage_escrow::InitializeMarket, "initialize_market", 34_000;

@@ -44,9 +44,11 @@ pub struct ProposeRoot<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Loads epoch `epoch`'s proposals, or creates the account on the epoch's first proposal.
-/// Its own frame (never inlined) and a boxed result keep the roughly 950-byte `EpochRoot`
-/// and its temporaries out of the handler's 4 KiB SBF stack frame.
+/// Loads epoch `epoch`'s proposals, or creates the account on the epoch's first proposal
+/// (as `pda_create::load_or_create`, split in two). The 937-byte `EpochRoot` only
+/// ever lives in the frames of [`read_epoch_root`] and [`new_epoch_root`], each never
+/// inlined and returning a box, so that neither this frame nor the handler's holds a copy
+/// (one frame holding every temporary of both paths exceeded the SBF VM's 4 KiB).
 #[inline(never)]
 fn load_epoch_root<'info>(
     payer: &AccountInfo<'info>,
@@ -55,28 +57,51 @@ fn load_epoch_root<'info>(
     epoch: u64,
     oracle_set_version: u32,
 ) -> Result<Box<EpochRoot>> {
-    let root = pda_create::load_or_create(
+    if epoch_info.owner == &crate::ID {
+        // Only this program creates `EpochRoot`s, always at the canonical address of their
+        // (config, epoch): one it owns with the expected identity is that address.
+        let root = read_epoch_root(epoch_info)?;
+        require!(
+            root.config == config && root.epoch == epoch,
+            RewardsError::UnexpectedAccount
+        );
+        return Ok(root);
+    }
+    let bump = pda_create::create_pda_account(
         payer,
         epoch_info,
         EpochRoot::SIZE,
         &crate::ID,
+        &crate::ID,
         &[EpochRoot::SEED, config.as_ref(), &epoch.to_le_bytes()],
         RewardsError::UnexpectedAccount,
-        |e: &EpochRoot| e.config == config && e.epoch == epoch,
-        |bump| EpochRoot {
-            config,
-            epoch,
-            oracle_set_version,
-            proposals: [Proposal::default(); MAX_ORACLES],
-            finalized: false,
-            root: [0; 32],
-            cumulative_total: 0,
-            multipliers_hash: [0; 32],
-            finalized_at: 0,
-            bump,
-        },
     )?;
-    Ok(Box::new(root))
+    Ok(new_epoch_root(config, epoch, oracle_set_version, bump))
+}
+
+/// The `EpochRoot` stored in `epoch_info` (discriminator checked), read into a box in place.
+#[inline(never)]
+fn read_epoch_root(epoch_info: &AccountInfo) -> Result<Box<EpochRoot>> {
+    let mut root = new_epoch_root(Pubkey::default(), 0, 0, 0);
+    root.read_in_place(&epoch_info.try_borrow_data()?)?;
+    Ok(root)
+}
+
+/// A new epoch's `EpochRoot`, without proposals, boxed.
+#[inline(never)]
+fn new_epoch_root(config: Pubkey, epoch: u64, oracle_set_version: u32, bump: u8) -> Box<EpochRoot> {
+    Box::new(EpochRoot {
+        config,
+        epoch,
+        oracle_set_version,
+        proposals: [Proposal::default(); MAX_ORACLES],
+        finalized: false,
+        root: [0; 32],
+        cumulative_total: 0,
+        multipliers_hash: [0; 32],
+        finalized_at: 0,
+        bump,
+    })
 }
 
 /// Records the oracle's proposal, finalizes the epoch when `quorum` proposals agree exactly
