@@ -524,8 +524,14 @@ mod tests {
     fn forecasts_follow_the_trend_with_ets_and_fall_back_on_short_or_flat_history() {
         let (v, m) = forecast(&[0.1, 0.22, 0.29, 0.41, 0.5, 0.62, 0.68, 0.8]);
         assert_eq!(m, Method::Ets);
-        assert!(v > 0.8, "a rising series forecasts past its last value: {v}");
-        assert_eq!(forecast(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]).1, Method::Mean);
+        assert!(
+            v > 0.8,
+            "a rising series forecasts past its last value: {v}"
+        );
+        assert_eq!(
+            forecast(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]).1,
+            Method::Mean
+        );
         assert_eq!(forecast(&[0.2, 0.4]), (0.30000000000000004, Method::Mean));
         assert_eq!(forecast(&[0.0; 6]), (0.0, Method::None));
         assert_eq!(forecast(&[0.25; 6]), (0.25, Method::Mean));
