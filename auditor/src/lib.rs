@@ -1,29 +1,34 @@
 //! # Node auditor
 //!
-//! Scores every device of a network over a window from the telemetry its gateways sent
-//! (the `telemetry` table) and the registry as indexed (`devices`), flags the devices that
-//! lag, malfunction or inflate what they report, explains each flag in plain words (which
+//! Scores every device of a network, window after window, from the telemetry its gateways
+//! sent (the `telemetry` table) and the registry as indexed (`devices`, the onboarding and
+//! `LocationAsserted` events), flags the devices that lag, malfunction, inflate what they
+//! report, spoof their location or collude, explains each flag in plain words (which
 //! feature, against which baseline), and closes the loop on chain: a device flagged badly
 //! enough is suspended with `audit_device`, carrying the hash of the findings as evidence,
 //! and the action is recorded in `audit_actions` for the network authority to review (and
 //! reverse with `set_device_status`).
 //!
-//! What it detects (see [`Thresholds`]):
-//! - **lagging**: fewer reports than half of those expected over the window, or none in the
-//!   last three expected intervals;
-//! - **malfunction**: a meter whose every report is zero, or whose readings are stuck on one
-//!   value; a hotspot reporting no uptime at all;
-//! - **inflation**: service far beyond the device's class peers in the network: a robust
-//!   z-score (median and median absolute deviation) above [`Thresholds::inflation_z`] and
-//!   more than [`Thresholds::inflation_ratio`] times the median.
+//! ## Modules overview
+//! - [`features`]: a device's reports over a window reduced to compact [`features::DayFeatures`]
+//!   (reports against expected, service per time bucket, shapes of a broken meter).
+//! - [`detect`]: the [`detect::Auditor`], which compares each device with its region's
+//!   baseline (an `augurs` MSTL forecast of the region's daily profile, medians and robust
+//!   z-scores) and with its own previous windows, and returns [`Finding`]s; see its doc for
+//!   every detector.
+//! - [`sim`]: a seeded fleet simulator (classes, H3 regions around real cities, daily
+//!   seasonality, weather, outages) with labelled faults of every kind, for the tests and
+//!   the `fleet` benchmark.
+//! - this file: [`Finding`] and [`Score`], [`score_network`] (the same detectors over what
+//!   PostgreSQL holds), [`weighted_rows`] (the oracle's next reward rows: earnings times
+//!   health) and [`act`] (suspensions on chain).
 //!
-//! [`weighted_rows`] turns the scores into the oracle's next reward rows: each device's
-//! earnings for the epoch times its health.
-//!
-//! Not built yet (issue 15): location spoofing, collusion, seasonal baselines and
-//! forecasting (`augurs`), multivariate scores (`linfa`), region multipliers.
+//! What it detects, and when, is set by [`Thresholds`].
 
+pub mod detect;
+pub mod features;
 pub mod regions;
+pub mod sim;
 
 use std::collections::BTreeMap;
 
@@ -35,6 +40,9 @@ use sha2::{Digest, Sha256};
 use solana_keypair::Keypair;
 use tokio_postgres::Client as Db;
 
+use detect::{Assertion, Auditor, DeviceInfo};
+use features::{extract, DayFeatures, DeviceClass, Reading, Window};
+
 /// When a device is flagged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
@@ -42,14 +50,54 @@ pub struct Thresholds {
     pub report_interval_secs: i64,
     /// Fraction of the expected reports below which a device lags.
     pub min_report_ratio: f64,
-    /// Robust z-score above which a device inflates.
+    /// Fraction of the expected reports below which a device lags when it also fell below
+    /// it in the previous window (a healthy device's outages are short and rare).
+    pub late_report_ratio: f64,
+    /// Robust z-score (of the logarithm, against its region's devices of its class) above
+    /// which a device inflates.
     pub inflation_z: f64,
-    /// Multiple of the class median above which a device inflates.
+    /// Multiple of the class median (or of its own previous ratio to it) above which a
+    /// device inflates.
     pub inflation_ratio: f64,
-    /// Fewest peers of a class for an inflation baseline.
+    /// Fewest peers of a class in a region for a baseline.
     pub min_peers: usize,
     /// Reports on one non-zero value after which a meter is stuck.
     pub stuck_reports: usize,
+    /// Buckets reading zero where the baseline expects service, after which a device is
+    /// broken.
+    pub zero_buckets: usize,
+    /// Median change, from one bucket to the next, of the log ratio of a device's readings
+    /// to the baseline above which its readings are erratic (healthy noise stays around
+    /// 0.2; a single step, such as a fault starting, is one change and does not count).
+    pub erratic_log_sd: f64,
+    /// Share of a meter's production in hours when its region produces nothing above which
+    /// it is broken.
+    pub night_share: f64,
+    /// Share of storage challenges missed above which a storage node is broken.
+    pub max_missed_ratio: f64,
+    /// Multiple of the region's clearest recent level (energy per W of panel) above which a
+    /// meter inflates: more than its panel can deliver under a clear sky.
+    pub clear_sky_ratio: f64,
+    /// Multiple of the region's producers' level above which a meter that produced like
+    /// them on the region's clearest recent day inflates on a darker one (at most 0.75 of
+    /// that day's level; its ratio to them up at least 1.25-fold, its own output within a
+    /// third of that day's), when its hourly ratio to them also swings with their clouds.
+    pub neighbour_ratio: f64,
+    /// Speed (km/h) between two asserted cells above which the location is spoofed.
+    pub max_speed_kmh: f64,
+    /// Distance (km) under which a move is never called spoofing (neighbouring cells).
+    pub min_jump_km: f64,
+    /// Correlation of the hourly deviations from the baseline above which two devices move
+    /// together beyond chance.
+    pub collusion_correlation: f64,
+    /// Fewest devices in a colluding ring.
+    pub collusion_min_ring: usize,
+    /// Standard deviation of the log deviations below which a series is too smooth to
+    /// compare (identical honest readings are not collusion).
+    pub collusion_min_sd: f64,
+    /// Windows before the scored one that [`score_network`] replays, so that the
+    /// detectors see each device's recent history.
+    pub history_windows: u32,
 }
 
 impl Default for Thresholds {
@@ -57,10 +105,82 @@ impl Default for Thresholds {
         Thresholds {
             report_interval_secs: 300,
             min_report_ratio: 0.5,
+            late_report_ratio: 0.8,
             inflation_z: 6.0,
             inflation_ratio: 3.0,
             min_peers: 5,
             stuck_reports: 6,
+            zero_buckets: 3,
+            erratic_log_sd: 0.75,
+            night_share: 0.15,
+            max_missed_ratio: 0.5,
+            clear_sky_ratio: 1.5,
+            neighbour_ratio: 1.3,
+            max_speed_kmh: 1_000.0,
+            min_jump_km: 50.0,
+            collusion_correlation: 0.95,
+            collusion_min_ring: 3,
+            collusion_min_sd: 0.03,
+            history_windows: 6,
+        }
+    }
+}
+
+/// What an inflation finding compares the device with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "against", rename_all = "snake_case")]
+pub enum InflationBaseline {
+    /// The median of its region's devices of its class in the window.
+    ClassPeers,
+    /// Its own ratio to that median over its previous windows.
+    OwnHistory {
+        /// Its median ratio to the class median before.
+        ratio_before: f64,
+        /// Windows that median covers.
+        windows: usize,
+    },
+    /// The region's clearest recent level (energy per W of panel).
+    ClearSky,
+}
+
+/// The kinds of [`Finding`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// See [`Finding::Lagging`].
+    Lagging,
+    /// See [`Finding::Malfunction`].
+    Malfunction,
+    /// See [`Finding::Inflation`].
+    Inflation,
+    /// See [`Finding::NeighbourInflation`].
+    NeighbourInflation,
+    /// See [`Finding::LocationSpoofing`].
+    LocationSpoofing,
+    /// See [`Finding::Collusion`].
+    Collusion,
+}
+
+impl FindingKind {
+    /// Every kind, in order.
+    pub const ALL: [FindingKind; 6] = [
+        FindingKind::Lagging,
+        FindingKind::Malfunction,
+        FindingKind::Inflation,
+        FindingKind::NeighbourInflation,
+        FindingKind::LocationSpoofing,
+        FindingKind::Collusion,
+    ];
+
+    /// Its name in snake case.
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::Lagging => "lagging",
+            FindingKind::Malfunction => "malfunction",
+            FindingKind::Inflation => "inflation",
+            FindingKind::NeighbourInflation => "neighbour_inflation",
+            FindingKind::LocationSpoofing => "location_spoofing",
+            FindingKind::Collusion => "collusion",
         }
     }
 }
@@ -77,43 +197,106 @@ pub enum Finding {
         expected: i64,
         /// Seconds since its last report, at the window's end.
         silent_secs: i64,
+        /// Its share of the expected reports in the previous window, when that one was
+        /// short too (the finding rests on both).
+        previous_ratio: Option<f64>,
     },
     /// Its readings cannot be real measurements.
     Malfunction {
         /// What was seen.
         what: String,
     },
-    /// It reports far more service than its peers.
+    /// It reports far more service than its class makes plausible.
     Inflation {
         /// The feature.
         feature: &'static str,
-        /// Its value per report.
+        /// Its value over the window.
         value: f64,
-        /// The class median per report.
+        /// The baseline's value (the class median, or the region's clearest level).
         median: f64,
-        /// Its robust z-score.
+        /// Its robust z-score against the class.
         z: f64,
         /// Peers in the baseline.
         peers: usize,
+        /// What it is compared with.
+        baseline: InflationBaseline,
+    },
+    /// A meter that produced far more than its region's other producers on a cloudy
+    /// window, although on the region's clear days it produced what they did.
+    NeighbourInflation {
+        /// Its energy per W of panel in the window.
+        value: f64,
+        /// The median of the region's producers in the window.
+        neighbours: f64,
+        /// Producers in that median.
+        producers: usize,
+        /// The region's median on its clearest recent day.
+        clear_day: f64,
+        /// Its own value on that day.
+        clear_day_value: f64,
+        /// Median change of the log of its ratio to the region's median from one bucket to
+        /// the next (it swings with clouds it does not see).
+        hourly_spread: f64,
+        /// The same, median over the region's producers.
+        neighbours_spread: f64,
+    },
+    /// Its asserted location moved faster than anything could.
+    LocationSpoofing {
+        /// The cell it was in (H3, hex).
+        from: String,
+        /// The cell asserted next.
+        to: String,
+        /// Great-circle distance between their centres.
+        km: f64,
+        /// Hours between the two assertions.
+        hours: f64,
+        /// The speed that implies.
+        kmh: f64,
+    },
+    /// It belongs to a ring of devices whose readings move together beyond chance.
+    Collusion {
+        /// Devices in the ring (itself included).
+        ring: usize,
+        /// The others (at most ten).
+        with: Vec<String>,
+        /// The weakest correlation that tied the ring.
+        correlation: f64,
+        /// Buckets compared.
+        buckets: usize,
     },
 }
 
 impl Finding {
+    /// Its kind.
+    pub fn kind(&self) -> FindingKind {
+        match self {
+            Finding::Lagging { .. } => FindingKind::Lagging,
+            Finding::Malfunction { .. } => FindingKind::Malfunction,
+            Finding::Inflation { .. } => FindingKind::Inflation,
+            Finding::NeighbourInflation { .. } => FindingKind::NeighbourInflation,
+            Finding::LocationSpoofing { .. } => FindingKind::LocationSpoofing,
+            Finding::Collusion { .. } => FindingKind::Collusion,
+        }
+    }
+
     /// The multiplier this finding puts on the device's rewards.
     pub fn health(&self) -> f64 {
         match self {
             Finding::Lagging { .. } => 0.5,
             Finding::Malfunction { .. } => 0.25,
-            Finding::Inflation { .. } => 0.0,
+            Finding::Inflation { .. }
+            | Finding::NeighbourInflation { .. }
+            | Finding::LocationSpoofing { .. }
+            | Finding::Collusion { .. } => 0.0,
         }
     }
 
     /// Whether it warrants a suspension (not just a lower multiplier).
     pub fn suspends(&self) -> bool {
-        matches!(
-            self,
-            Finding::Inflation { .. } | Finding::Malfunction { .. }
-        ) || matches!(self, Finding::Lagging { reports, .. } if *reports == 0)
+        match self {
+            Finding::Lagging { reports, .. } => *reports == 0,
+            _ => true,
+        }
     }
 
     /// The finding in plain words.
@@ -123,9 +306,19 @@ impl Finding {
                 reports,
                 expected,
                 silent_secs,
-            } => format!(
-                "lagging: {reports} reports where a healthy device sends {expected}; silent for the last {silent_secs} s"
-            ),
+                previous_ratio,
+            } => {
+                let mut s = format!(
+                    "lagging: {reports} reports where a healthy device sends {expected}; silent for the last {silent_secs} s"
+                );
+                if let Some(p) = previous_ratio {
+                    s.push_str(&format!(
+                        "; the window before it also sent only {:.0}% of them",
+                        100.0 * p
+                    ));
+                }
+                s
+            }
             Finding::Malfunction { what } => format!("malfunction: {what}"),
             Finding::Inflation {
                 feature,
@@ -133,8 +326,53 @@ impl Finding {
                 median,
                 z,
                 peers,
+                baseline,
+            } => match baseline {
+                InflationBaseline::ClassPeers => format!(
+                    "inflation: {feature} {value:.0} over the window against a median of {median:.0} among {peers} devices of its class (robust z-score {z:.1})"
+                ),
+                InflationBaseline::OwnHistory {
+                    ratio_before,
+                    windows,
+                } => format!(
+                    "inflation: {feature} {value:.0} over the window is {:.1} times the median of {median:.0} among {peers} devices of its class, where over its previous {windows} windows it was {ratio_before:.2} times it: a {:.1}-fold jump",
+                    value / median,
+                    value / median / ratio_before
+                ),
+                InflationBaseline::ClearSky => format!(
+                    "inflation: {feature} {value:.2} over the window, {:.1} times what its region's producers reached on their clearest recent day ({median:.2}, median of {peers}): more than its panel can deliver under a clear sky",
+                    value / median
+                ),
+            },
+            Finding::NeighbourInflation {
+                value,
+                neighbours,
+                producers,
+                clear_day,
+                clear_day_value,
+                hourly_spread,
+                neighbours_spread,
             } => format!(
-                "inflation: {feature} {value:.0} per report against a median of {median:.0} among {peers} devices of its class (robust z-score {z:.1})"
+                "neighbour inflation: {value:.2} Wh per W of panel over the window, {:.1} times the median of its region's {producers} other producers ({neighbours:.2}) under this window's clouds; on the region's clearest recent day (median {clear_day:.2}) it produced {clear_day_value:.2}, like them; hour by hour its ratio to the region's median changes by a median factor of e^{hourly_spread:.2} where theirs changes by e^{neighbours_spread:.2}: its output does not follow the weather its neighbours saw",
+                value / neighbours
+            ),
+            Finding::LocationSpoofing {
+                from,
+                to,
+                km,
+                hours,
+                kmh,
+            } => format!(
+                "location spoofing: asserted cell {to} {hours:.1} h after cell {from}, {km:.0} km away: {kmh:.0} km/h, faster than any device travels"
+            ),
+            Finding::Collusion {
+                ring,
+                with,
+                correlation,
+                buckets,
+            } => format!(
+                "collusion: its deviations from the regional baseline over {buckets} buckets move with those of {} ({ring} devices in the ring, correlations of at least {correlation:.3}, where independent devices stay near 0)",
+                with.join(", ")
             ),
         }
     }
@@ -183,21 +421,31 @@ pub enum AuditError {
     /// A stored value is not what the indexer or the telemetry service writes.
     #[error("unexpected data: {0}")]
     Data(String),
+    /// The detectors refused their input.
+    #[error("detectors: {0}")]
+    Detect(#[from] detect::DetectError),
 }
 
-/// One device's telemetry over the window, as read from the database.
+/// One device's telemetry and registry history, as read from the database.
 #[derive(Debug, Clone, Default)]
 struct Series {
     device_key: String,
     kind: String,
-    timestamps: Vec<i64>,
-    uptime: Vec<i64>,
-    bytes: Vec<i64>,
-    produced: Vec<i64>,
-    consumed: Vec<i64>,
+    readings: Vec<Reading>,
+    onboarded_ts: i64,
+    /// Panel rating of a meter (W), 0 when unknown.
+    capacity_w: f64,
+    /// Its cells as onboarded and asserted since, with their times, in time order.
+    cells: Vec<(i64, u64)>,
 }
 
-/// Scores every active device of `network` over `[from, to)` (unix seconds).
+fn parse_cell(hex: &str) -> Result<u64, AuditError> {
+    u64::from_str_radix(hex, 16).map_err(|e| AuditError::Data(format!("cell {hex}: {e}")))
+}
+
+/// Scores every active device of `network` over `[from, to)` (unix seconds), after
+/// replaying the [`Thresholds::history_windows`] windows of the same length before it so
+/// that each device is also compared with its own recent history.
 pub async fn score_network(
     db: &Db,
     network: &str,
@@ -205,28 +453,65 @@ pub async fn score_network(
     to: i64,
     thresholds: &Thresholds,
 ) -> Result<Vec<Score>, AuditError> {
+    let window = Window {
+        from,
+        to,
+        interval_secs: thresholds.report_interval_secs.max(1),
+    };
+    let earliest = window.earlier(i64::from(thresholds.history_windows)).from;
     let mut series: BTreeMap<String, Series> = BTreeMap::new();
     for row in db
         .query(
-            "SELECT device, device_key FROM devices WHERE network = $1 AND status = 'active'",
+            "SELECT d.device, d.device_key, d.onboarded_ts, COALESCE(o.panel_watts, 0), o.location,
+                    o.unix_ts
+             FROM devices d
+             LEFT JOIN LATERAL (SELECT panel_watts, location, unix_ts FROM registry_device_onboarded x
+                 WHERE x.device = d.device
+                 ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC
+                 LIMIT 1) o ON true
+             WHERE d.network = $1 AND d.status = 'active'",
             &[&network],
         )
         .await?
     {
+        let mut cells = Vec::new();
+        if let (Some(hex), Some(ts)) = (row.get::<_, Option<String>>(4), row.get::<_, Option<i64>>(5))
+        {
+            cells.push((ts, parse_cell(&hex)?));
+        }
         series.insert(
             row.get(0),
             Series {
                 device_key: row.get(1),
+                onboarded_ts: row.get(2),
+                capacity_w: row.get::<_, i64>(3) as f64,
+                cells,
                 ..Series::default()
             },
         );
     }
     for row in db
         .query(
-            "SELECT device, kind, unix_ts, uptime_secs, bytes_served, produced_wh, consumed_wh
+            "SELECT a.device, a.location, a.unix_ts FROM registry_location_asserted a
+             JOIN devices d ON d.device = a.device
+             WHERE d.network = $1 AND d.status = 'active' AND a.unix_ts <= $2
+             ORDER BY a.device, a.unix_ts",
+            &[&network, &to],
+        )
+        .await?
+    {
+        let device: String = row.get(0);
+        if let Some(s) = series.get_mut(&device) {
+            s.cells.push((row.get(2), parse_cell(row.get(1))?));
+        }
+    }
+    for row in db
+        .query(
+            "SELECT device, kind, unix_ts, uptime_secs, bytes_served, proofs_answered,
+                    proofs_missed, produced_wh, consumed_wh
              FROM telemetry WHERE network = $1 AND unix_ts >= $2 AND unix_ts < $3
              ORDER BY device, unix_ts",
-            &[&network, &from, &to],
+            &[&network, &earliest, &to],
         )
         .await?
     {
@@ -234,128 +519,103 @@ pub async fn score_network(
         let Some(s) = series.get_mut(&device) else {
             continue; // suspended or decommissioned since: not scored
         };
-        s.kind = row.get(1);
-        s.timestamps.push(row.get(2));
-        s.uptime.push(row.get::<_, Option<i64>>(3).unwrap_or(0));
-        s.bytes.push(row.get::<_, Option<i64>>(4).unwrap_or(0));
-        s.produced.push(row.get::<_, Option<i64>>(5).unwrap_or(0));
-        s.consumed.push(row.get::<_, Option<i64>>(6).unwrap_or(0));
-    }
-    Ok(score(&series, from, to, thresholds))
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len().is_multiple_of(2) {
-        (values[mid - 1] + values[mid]) / 2.0
-    } else {
-        values[mid]
-    }
-}
-
-fn mean(values: &[i64]) -> f64 {
-    if values.is_empty() {
-        0.0
-    } else {
-        values.iter().map(|v| *v as f64).sum::<f64>() / values.len() as f64
-    }
-}
-
-fn score(series: &BTreeMap<String, Series>, from: i64, to: i64, t: &Thresholds) -> Vec<Score> {
-    let interval = t.report_interval_secs.max(1);
-    let expected = ((to - from) / interval).max(1);
-    // the class baselines: per-report means of the devices that report at all
-    let mut by_class: BTreeMap<&str, Vec<(String, f64)>> = BTreeMap::new();
-    for (device, s) in series {
-        if s.timestamps.is_empty() {
-            continue;
-        }
-        let value = match s.kind.as_str() {
-            "wireless" => mean(&s.bytes),
-            "energy" => mean(&s.produced),
-            _ => continue,
+        let kind: String = row.get(1);
+        let n = |i: usize| row.get::<_, Option<i64>>(i).unwrap_or(0);
+        let (primary, secondary) = match kind.as_str() {
+            "wireless" => (n(4), 0),
+            "storage" => (n(5), n(6)),
+            "energy" => (n(7), n(8)),
+            _ => (0, 0),
         };
-        by_class
-            .entry(s.kind.as_str())
-            .or_default()
-            .push((device.clone(), value));
-    }
-    let mut inflated: BTreeMap<String, Finding> = BTreeMap::new();
-    for (class, values) in &by_class {
-        if values.len() < t.min_peers {
-            continue;
+        if kind != "heartbeat" || s.kind.is_empty() {
+            s.kind = kind;
         }
-        let mut all: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
-        let med = median(&mut all);
-        let mut deviations: Vec<f64> = values.iter().map(|(_, v)| (v - med).abs()).collect();
-        // 1.4826 scales the MAD to a standard deviation under normal noise; a floor keeps a
-        // fleet of identical devices from making every small difference infinite
-        let spread = (1.4826 * median(&mut deviations))
-            .max(med.abs() * 0.01)
-            .max(1.0);
-        for (device, value) in values {
-            let z = (value - med) / spread;
-            if z > t.inflation_z && *value > t.inflation_ratio * med {
-                inflated.insert(
-                    device.clone(),
-                    Finding::Inflation {
-                        feature: if *class == "wireless" {
-                            "bytes served"
-                        } else {
-                            "Wh produced"
-                        },
-                        value: *value,
-                        median: med,
-                        z,
-                        peers: values.len(),
-                    },
-                );
+        s.readings.push(Reading {
+            ts: row.get(2),
+            uptime_secs: n(3),
+            primary: primary as f64,
+            secondary: secondary as f64,
+        });
+    }
+    Ok(score(&series, from, to, thresholds)?)
+}
+
+/// The region of a cell: its parent at resolution 5 (about 250 km²).
+fn region_of(cell: u64) -> Option<u64> {
+    h3o::CellIndex::try_from(cell)
+        .ok()
+        .and_then(|c| c.parent(h3o::Resolution::Five))
+        .map(u64::from)
+}
+
+fn score(
+    series: &BTreeMap<String, Series>,
+    from: i64,
+    to: i64,
+    t: &Thresholds,
+) -> Result<Vec<Score>, detect::DetectError> {
+    let window = Window {
+        from,
+        to,
+        interval_secs: t.report_interval_secs.max(1),
+    };
+    let history = i64::from(t.history_windows);
+    let earliest = window.earlier(history).from;
+    let mut regions: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut infos = Vec::with_capacity(series.len());
+    let mut names = Vec::with_capacity(series.len());
+    for (device, s) in series {
+        // where it was before the first replayed window, and where it is at the end
+        let before = s.cells.iter().rev().find(|(ts, _)| *ts < earliest).copied();
+        let last = s.cells.last().map(|(_, c)| *c);
+        let region = match last.and_then(region_of) {
+            Some(r) => {
+                let next = regions.len() as u32;
+                *regions.entry(r).or_insert(next)
             }
-        }
+            None => u32::MAX,
+        };
+        infos.push(DeviceInfo {
+            class: DeviceClass::from_kind(&s.kind),
+            region,
+            capacity_w: s.capacity_w,
+            cell: before.map(|(_, c)| c),
+            cell_ts: before.map_or(0, |(ts, _)| ts),
+        });
+        names.push(device.clone());
     }
-    series
+    let mut auditor = Auditor::new(t.clone(), infos, names);
+    let mut last = Vec::new();
+    for k in (0..=history).rev() {
+        let w = window.earlier(k);
+        let mut features: Vec<DayFeatures> = Vec::with_capacity(series.len());
+        let mut assertions = Vec::new();
+        for (i, s) in series.values().enumerate() {
+            let class = DeviceClass::from_kind(&s.kind);
+            if w.to <= s.onboarded_ts && k > 0 {
+                features.push(DayFeatures::absent(class));
+            } else {
+                let lo = s.readings.partition_point(|r| r.ts < w.from);
+                let hi = s.readings.partition_point(|r| r.ts <= w.to);
+                features.push(extract(class, &w, &s.readings[lo..hi]));
+            }
+            assertions.extend(
+                s.cells
+                    .iter()
+                    .filter(|(ts, _)| *ts >= w.from && (*ts < w.to || (k == 0 && *ts == w.to)))
+                    .map(|(ts, cell)| Assertion {
+                        device: i as u32,
+                        ts: *ts,
+                        cell: *cell,
+                    }),
+            );
+        }
+        last = auditor.score(&w, &features, &assertions)?;
+    }
+    Ok(series
         .iter()
-        .map(|(device, s)| {
-            let mut findings = Vec::new();
-            let reports = s.timestamps.len() as i64;
-            let last = s.timestamps.last().copied().unwrap_or(from);
-            let silent = to - last;
-            if (reports as f64) < t.min_report_ratio * expected as f64 || silent > 3 * interval {
-                findings.push(Finding::Lagging {
-                    reports,
-                    expected,
-                    silent_secs: silent,
-                });
-            }
-            if s.kind == "energy" && reports > 0 {
-                if s.produced.iter().chain(&s.consumed).all(|v| *v == 0) {
-                    findings.push(Finding::Malfunction {
-                        what: format!("all {reports} meter readings are zero"),
-                    });
-                } else if s.produced.len() >= t.stuck_reports
-                    && s.produced.windows(2).all(|w| w[0] == w[1])
-                    && s.consumed.windows(2).all(|w| w[0] == w[1])
-                {
-                    findings.push(Finding::Malfunction {
-                        what: format!(
-                            "the meter is stuck: {reports} readings of exactly {} Wh produced",
-                            s.produced[0]
-                        ),
-                    });
-                }
-            }
-            if s.kind == "wireless" && reports > 0 && s.uptime.iter().all(|u| *u == 0) {
-                findings.push(Finding::Malfunction {
-                    what: format!("no uptime in any of {reports} reports"),
-                });
-            }
-            if let Some(f) = inflated.get(device) {
-                findings.push(f.clone());
-            }
+        .zip(last)
+        .map(|((device, s), findings)| {
             let health = findings.iter().map(Finding::health).fold(1.0, f64::min);
             Score {
                 device: device.clone(),
@@ -364,7 +624,7 @@ fn score(series: &BTreeMap<String, Series>, from: i64, to: i64, t: &Thresholds) 
                 findings,
             }
         })
-        .collect()
+        .collect())
 }
 
 /// A device's health as basis points (0 to 10,000) of its earnings.
@@ -492,15 +752,16 @@ mod tests {
 
     fn wireless(bytes: i64, reports: usize, from: i64, interval: i64) -> Series {
         Series {
-            device_key: String::new(),
             kind: "wireless".into(),
-            timestamps: (0..reports as i64)
-                .map(|i| from + (i + 1) * interval)
+            readings: (0..reports as i64)
+                .map(|i| Reading {
+                    ts: from + (i + 1) * interval,
+                    uptime_secs: interval,
+                    primary: bytes as f64,
+                    secondary: 0.0,
+                })
                 .collect(),
-            uptime: vec![interval; reports],
-            bytes: vec![bytes; reports],
-            produced: vec![0; reports],
-            consumed: vec![0; reports],
+            ..Series::default()
         }
     }
 
@@ -518,9 +779,11 @@ mod tests {
         fleet.insert("lagging".into(), wireless(1_000_000, 3, from, 300));
         fleet.insert("inflating".into(), wireless(100_000_000, 12, from, 300));
         let mut dead = wireless(1_000_000, 12, from, 300);
-        dead.uptime = vec![0; 12];
+        for r in &mut dead.readings {
+            r.uptime_secs = 0;
+        }
         fleet.insert("no-uptime".into(), dead);
-        let scores = score(&fleet, from, to, &t);
+        let scores = score(&fleet, from, to, &t).expect("scored");
         let flagged: Vec<&str> = scores
             .iter()
             .filter(|s| !s.findings.is_empty())
@@ -562,13 +825,17 @@ mod tests {
     fn meters_that_read_zero_or_stick_are_malfunctioning_and_too_few_peers_mean_no_baseline() {
         let t = Thresholds::default();
         let meter = |produced: Vec<i64>| Series {
-            device_key: String::new(),
             kind: "energy".into(),
-            timestamps: (1..=produced.len() as i64).map(|i| i * 300).collect(),
-            uptime: vec![0; produced.len()],
-            bytes: vec![0; produced.len()],
-            consumed: vec![0; produced.len()],
-            produced,
+            readings: produced
+                .iter()
+                .enumerate()
+                .map(|(i, p)| Reading {
+                    ts: (i as i64 + 1) * 300,
+                    primary: *p as f64,
+                    ..Reading::default()
+                })
+                .collect(),
+            ..Series::default()
         };
         let mut fleet = BTreeMap::new();
         fleet.insert("zero".to_string(), meter(vec![0; 12]));
@@ -588,7 +855,7 @@ mod tests {
                     .collect(),
             ),
         );
-        let scores = score(&fleet, 0, 3_600, &t);
+        let scores = score(&fleet, 0, 3_600, &t).expect("scored");
         let find = |d: &str| {
             scores
                 .iter()
@@ -670,7 +937,7 @@ mod tests {
             wireless(1_000_000, 12, -3_000, 250),
         );
         fleet.insert("never".to_string(), Series::default());
-        let scores = score(&fleet, 0, 3_600, &t);
+        let scores = score(&fleet, 0, 3_600, &t).expect("scored");
         let quiet = &scores
             .iter()
             .find(|s| s.device == "went-quiet")
