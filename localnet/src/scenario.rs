@@ -49,11 +49,30 @@ pub struct Network {
     pub operator_tokens: Pubkey,
 }
 
+/// An operator besides the network's first: a wallet with lamports and network tokens.
+pub struct Operator {
+    /// The operator's wallet.
+    pub wallet: Keypair,
+    /// Its network-token account.
+    pub tokens: Pubkey,
+}
+
 /// Builds a wireless network `network_id` with a maker (approved when `approve_maker`) and a
 /// funded operator, paid by `client`'s payer.
 pub async fn network(
     client: &Client,
     network_id: u32,
+    approve_maker: bool,
+) -> Result<Network, ClientError> {
+    network_of_kind(client, network_id, NetworkKind::Wireless, approve_maker).await
+}
+
+/// Builds a network `network_id` of `kind` (wireless, storage or energy) with a maker
+/// (approved when `approve_maker`) and a funded operator, paid by `client`'s payer.
+pub async fn network_of_kind(
+    client: &Client,
+    network_id: u32,
+    kind: NetworkKind,
     approve_maker: bool,
 ) -> Result<Network, ClientError> {
     let authority = Keypair::new();
@@ -85,7 +104,7 @@ pub async fn network(
             &treasury,
             InitializeNetworkArgs {
                 network_id,
-                kind: NetworkKind::Wireless,
+                kind,
                 onboarding_fee: ONBOARDING_FEE,
                 location_fee: 0,
             },
@@ -134,14 +153,44 @@ impl Network {
     /// The instruction onboarding `device` for the operator at `location` (signed by the
     /// operator, the maker and the device key).
     pub fn onboard(&self, device: &Keypair, location: u64) -> Instruction {
+        self.onboard_for(&self.operator, &self.operator_tokens, device, location)
+    }
+
+    /// Creates and funds another operator (lamports and network tokens, as the first).
+    pub async fn add_operator(&self, client: &Client) -> Result<Operator, ClientError> {
+        let wallet = Keypair::new();
+        let tokens = client
+            .create_token_account(&self.token.mint, &wallet.pubkey())
+            .await?;
+        client.transfer(&wallet.pubkey(), OPERATOR_LAMPORTS).await?;
+        client
+            .mint_to(
+                &self.token.mint,
+                &tokens,
+                &self.mint_authority,
+                OPERATOR_TOKENS,
+            )
+            .await?;
+        Ok(Operator { wallet, tokens })
+    }
+
+    /// The instruction onboarding `device` for `operator` (paying the fee from
+    /// `operator_tokens`) at `location`, signed by the operator, the maker and the device key.
+    pub fn onboard_for(
+        &self,
+        operator: &Keypair,
+        operator_tokens: &Pubkey,
+        device: &Keypair,
+        location: u64,
+    ) -> Instruction {
         registry::onboard_device(
-            &self.operator.pubkey(),
+            &operator.pubkey(),
             &self.maker.pubkey(),
             &device.pubkey(),
             &self.network,
             &FeeAccounts {
                 fee_mint: self.token.mint,
-                payer_token_account: self.operator_tokens,
+                payer_token_account: *operator_tokens,
                 treasury: self.treasury,
                 token_program: spl_token::ID,
             },
@@ -160,7 +209,52 @@ impl Network {
     /// beyond a minute, slashed stake to the treasury) and stakes `devices` devices' worth of
     /// the operator's tokens, so the operator's devices can be bonded (see [`Network::bond`]).
     pub async fn open_stake(&self, client: &Client, devices: u64) -> Result<(), ClientError> {
-        let pool = depin_sdk::staking::initialize_pool(
+        let pool = self.pool_instruction(client);
+        let stake = self.stake_instruction(&self.operator, &self.operator_tokens, devices);
+        expect_landed(
+            client
+                .send(&[pool, stake], &[&self.authority, &self.operator])
+                .await?,
+        )?;
+        Ok(())
+    }
+
+    /// Opens the network's stake pool alone (as [`Network::open_stake`] does).
+    pub async fn open_pool(&self, client: &Client) -> Result<(), ClientError> {
+        let pool = self.pool_instruction(client);
+        expect_landed(client.send(&[pool], &[&self.authority]).await?)?;
+        Ok(())
+    }
+
+    /// Stakes `devices` devices' worth of `operator`'s network tokens in the open pool.
+    pub async fn stake_for(
+        &self,
+        client: &Client,
+        operator: &Operator,
+        devices: u64,
+    ) -> Result<(), ClientError> {
+        let stake = self.stake_instruction(&operator.wallet, &operator.tokens, devices);
+        expect_landed(client.send(&[stake], &[&operator.wallet]).await?)?;
+        Ok(())
+    }
+
+    /// The instruction bonding `operator`'s `device` to its stake (signed by the operator).
+    pub fn bond_for(&self, operator: &Keypair, device: &Keypair) -> Instruction {
+        depin_sdk::staking::bond_device(&operator.pubkey(), &self.network, &self.device(device))
+    }
+
+    fn stake_instruction(&self, operator: &Keypair, tokens: &Pubkey, devices: u64) -> Instruction {
+        depin_sdk::staking::stake(
+            &operator.pubkey(),
+            &self.network,
+            &self.token,
+            tokens,
+            STAKE_PER_DEVICE.saturating_mul(devices),
+        )
+    }
+
+    fn pool_instruction(&self, client: &Client) -> Instruction {
+        depin_sdk::staking::initialize_pool(
             &client.payer(),
             &self.authority.pubkey(),
             &self.network,
@@ -172,29 +266,12 @@ impl Network {
                 cooldown_secs: 60,
                 slash_authority: self.authority.pubkey(),
             },
-        );
-        let stake = depin_sdk::staking::stake(
-            &self.operator.pubkey(),
-            &self.network,
-            &self.token,
-            &self.operator_tokens,
-            STAKE_PER_DEVICE.saturating_mul(devices),
-        );
-        expect_landed(
-            client
-                .send(&[pool, stake], &[&self.authority, &self.operator])
-                .await?,
-        )?;
-        Ok(())
+        )
     }
 
     /// The instruction bonding the operator's `device` to its stake (signed by the operator).
     pub fn bond(&self, device: &Keypair) -> Instruction {
-        depin_sdk::staking::bond_device(
-            &self.operator.pubkey(),
-            &self.network,
-            &self.device(device),
-        )
+        self.bond_for(&self.operator, device)
     }
 
     /// Configures the network's rewards: `schedule`, epochs of `epoch_secs` from
