@@ -87,6 +87,7 @@ pub async fn run(demo: &Demo) -> Result<Vec<Check>, DemoError> {
     if demo.off_chain.is_some() {
         flagged(demo, &mut checks).await?;
         outboxes(demo, &mut checks).await?;
+        energy(demo, &mut checks).await?;
     }
     Ok(checks)
 }
@@ -301,6 +302,85 @@ async fn outboxes(demo: &Demo, checks: &mut Vec<Check>) -> Result<(), DemoError>
         "every gateway: telemetry rows = readings signed - dead letters, none twice, none pending",
         wrong.is_empty(),
         wrong.join("; "),
+    ));
+    Ok(())
+}
+
+async fn sum(db: &tokio_postgres::Client, sql: &str) -> Result<u64, DemoError> {
+    let row = db.query_one(sql, &[]).await?;
+    row.get::<_, &str>(0)
+        .parse()
+        .map_err(|e| DemoError::Data(format!("`{sql}`: {e}")))
+}
+
+/// Every energy payment equals the settlement: the producers' operator holds what the
+/// asks were paid, the consumers' operator paid the bids' escrow and got their refunds, the
+/// market's treasury holds the grid fees; and every interval run is indexed as settled.
+async fn energy(demo: &Demo, checks: &mut Vec<Check>) -> Result<(), DemoError> {
+    let (Some(off), Some((_, market))) = (&demo.off_chain, &demo.market) else {
+        return Ok(());
+    };
+    let (Some(producer), Some(consumer)) = (market.producers.first(), market.consumers.first())
+    else {
+        return Ok(());
+    };
+    let paid = sum(
+        &off.db,
+        "SELECT COALESCE(sum(amount), 0)::TEXT FROM energy_order_settled WHERE side = 'ask'",
+    )
+    .await?;
+    let fees = sum(
+        &off.db,
+        "SELECT COALESCE(sum(fee), 0)::TEXT FROM energy_order_settled",
+    )
+    .await?;
+    let refunds = sum(
+        &off.db,
+        "SELECT COALESCE(sum(refund), 0)::TEXT FROM energy_order_settled WHERE side = 'bid'",
+    )
+    .await?;
+    let escrow = sum(
+        &off.db,
+        "SELECT COALESCE(sum(escrow), 0)::TEXT FROM energy_order_placed WHERE side = 'bid'",
+    )
+    .await?;
+    let producer_balance = balance(
+        demo,
+        &depin_sdk::energy::quote_account(&producer.owner.pubkey(), &market.quote),
+    )
+    .await?;
+    let consumer_refunds = balance(
+        demo,
+        &depin_sdk::energy::quote_account(&consumer.owner.pubkey(), &market.quote),
+    )
+    .await?;
+    let funds = balance(demo, &market.consumer_funds).await?;
+    let treasury = balance(demo, &market.treasury).await?;
+    let spent = crate::market::CONSUMER_FUNDS.saturating_sub(funds);
+    checks.push(Check::new(
+        "energy: every payment equals the settlement (producers, consumers, grid fee)",
+        producer_balance == paid
+            && consumer_refunds == refunds
+            && spent == escrow
+            && treasury == fees
+            && paid > 0,
+        format!(
+            "producers hold {producer_balance} (settled {paid}), consumers escrowed {spent} (placed {escrow}) and were refunded {consumer_refunds} (settled {refunds}), treasury {treasury} (fees {fees})"
+        ),
+    ));
+    let settled: i64 = off
+        .db
+        .query_one("SELECT count(*) FROM energy_interval_settled", &[])
+        .await?
+        .get(0);
+    checks.push(Check::new(
+        "energy: every interval run is cleared and settled, as indexed",
+        usize::try_from(settled).unwrap_or(0) == market.cleared.len()
+            && market.cleared.iter().all(|c| c.volume_wh > 0),
+        format!(
+            "{} intervals, {settled} settled in PostgreSQL",
+            market.cleared.len()
+        ),
     ));
     Ok(())
 }

@@ -15,17 +15,20 @@
 //!   ([`sim::Demo::run`]): readings through the outboxes (one gateway's uplink cut for a
 //!   while), the auditor's scores and suspensions, the region multipliers, the oracles'
 //!   roots and the operators' claims;
+//! - [`market`]: the energy network's market, in real time beside the epochs: orders,
+//!   clearing by the on-chain double auction, meter readings signed by the device keys,
+//!   settlement with the grid fee;
 //! - [`report`]: the SQL report;
 //! - [`checks`]: the report checked against the chain;
 //! - [`progress`]: one line per step, with the elapsed time.
 //!
-//! Not built yet: on-chain storage deals (challenges answered by the prover) and energy
-//! market intervals (clearing and settlement); storage nodes and meters report telemetry
-//! and are paid and audited from it, but no deal or order is placed.
+//! Not built yet: on-chain storage deals (challenges answered by the prover); storage nodes
+//! report telemetry and are paid and audited from it, but no deal is made.
 
 pub mod checks;
 pub mod error;
 pub mod fleet;
+pub mod market;
 pub mod progress;
 pub mod report;
 pub mod sim;

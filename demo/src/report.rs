@@ -132,7 +132,7 @@ pub async fn write_fleet_table(demo: &Demo) -> Result<(), DemoError> {
 }
 
 /// The queries of the report, in order.
-pub const QUERIES: [(&str, &str); 7] = [
+pub const QUERIES: [(&str, &str); 9] = [
     (
         "Reward roots per network and epoch (finalized by the oracles, claimed by operators)",
         "SELECT n.kind, e.epoch, e.votes, e.finalized, e.cumulative_total, e.claimed, e.claims
@@ -173,6 +173,17 @@ ORDER BY f.kind, a.id",
        count(DISTINCT (device_key, counter)) AS distinct_readings,
        count(DISTINCT device) AS devices, max(counter) AS last_counter
 FROM telemetry GROUP BY gateway ORDER BY gateway",
+    ),
+    (
+        "Energy traded per interval: clearing price (quote base units per kWh) and volume",
+        "SELECT interval_index, status, asks, bids, clearing_price, volume_wh, delivered_wh
+FROM energy_intervals ORDER BY interval_index",
+    ),
+    (
+        "Energy settlement per side: producers paid (less the grid fee), consumers charged and refunded",
+        "SELECT side, count(*) AS orders, sum(delivered_wh) AS delivered_wh, sum(amount) AS amount,
+       sum(fee) AS grid_fee, sum(refund) AS refunded
+FROM energy_order_settled GROUP BY side ORDER BY side",
     ),
     (
         "Telemetry per network (what the oracles paid from)",

@@ -21,6 +21,7 @@ use depin_tests::{Keypair, Signer};
 
 use crate::error::DemoError;
 use crate::fleet::{self, Fleet, Kind, EPOCH_SECS};
+use crate::market::Market;
 use crate::progress::Progress;
 use crate::Scale;
 
@@ -81,6 +82,9 @@ pub struct Demo {
     pub progress: Progress,
     /// Epochs run so far.
     pub epochs_run: u64,
+    /// The energy market and the client its traders use (their own payer, so they run
+    /// beside the epochs), when it opened.
+    pub market: Option<(Client, Market)>,
     /// When the fleet started reporting (for the indexer's rows per second).
     pub started: Instant,
     _dir: tempfile::TempDir,
@@ -197,6 +201,29 @@ impl Demo {
             ));
         }
         let ledgers = vec![Ledger::default(); fleet.networks.len()];
+        let market_payer = Keypair::new();
+        localnet
+            .airdrop(&market_payer.pubkey(), 1_000_000_000_000)
+            .await?;
+        let market_client = Client::new(
+            localnet.rpc_url(),
+            market_payer,
+            ClientConfig {
+                poll_interval: Duration::from_millis(25),
+                ..ClientConfig::default()
+            },
+        );
+        let mut market = None;
+        if let Some(energy) = fleet.networks.iter().find(|n| n.kind == Kind::Energy) {
+            let opened = Market::open(&market_client, energy).await?;
+            progress.step(format!(
+                "energy market open: {} producers and {} consumers, {} s intervals, 2% grid fee",
+                opened.producers.len(),
+                opened.consumers.len(),
+                crate::market::INTERVAL_SECS
+            ));
+            market = Some((market_client, opened));
+        }
         Ok(Demo {
             localnet,
             client,
@@ -207,18 +234,35 @@ impl Demo {
             scale,
             progress,
             epochs_run: 0,
+            market,
             started: Instant::now(),
             _dir: dir,
         })
     }
 
-    /// Runs every epoch of the scale.
+    /// Runs every epoch of the scale, and beside them one energy market interval per epoch
+    /// (in real time: the market's intervals are seconds long).
     pub async fn run(&mut self) -> Result<(), DemoError> {
-        for epoch in 0..self.scale.epochs {
-            self.epoch(epoch).await?;
-            self.epochs_run = epoch + 1;
-        }
-        Ok(())
+        let mut market = self.market.take();
+        let intervals = self.scale.epochs;
+        let progress = self.progress.clone();
+        let trading = async {
+            match &mut market {
+                Some((client, m)) => m.run(client, intervals, &progress).await,
+                None => Ok(()),
+            }
+        };
+        let epochs = async {
+            for epoch in 0..self.scale.epochs {
+                self.epoch(epoch).await?;
+                self.epochs_run = epoch + 1;
+            }
+            Ok::<(), DemoError>(())
+        };
+        let (traded, ran) = tokio::join!(trading, epochs);
+        self.market = market;
+        ran?;
+        traded
     }
 
     /// The epoch in which the cut gateway's uplink goes down.
@@ -600,6 +644,15 @@ impl Demo {
         };
         let claims: u64 = self.ledgers.iter().map(|l| l.claims).sum();
         let audits: usize = self.ledgers.iter().map(|l| l.suspended.len()).sum();
+        if let Some((_, market)) = &self.market {
+            wait_for(
+                &off.db,
+                "SELECT count(*) FROM energy_interval_settled",
+                i64::try_from(market.cleared.len()).unwrap_or(i64::MAX),
+                Duration::from_secs(60),
+            )
+            .await?;
+        }
         wait_for(
             &off.db,
             "SELECT count(*) FROM rewards_rewards_claimed",

@@ -1,7 +1,7 @@
 //! The demo's scenario at a small scale (72 devices in three networks, two epochs), checked
-//! against the chain: every reward paid equals the finalized roots, the flagged devices are
-//! exactly the ones made faulty, and the cut gateway's outbox delivered every reading
-//! exactly once. The report read from PostgreSQL agrees with what the chain and the outboxes
+//! against the chain: every reward paid equals the finalized roots, every energy payment
+//! equals the settlement, the flagged devices are exactly the ones made faulty, and the cut
+//! gateway's outbox delivered every reading exactly once. The report read from PostgreSQL agrees with what the chain and the outboxes
 //! say.
 
 #![allow(
@@ -34,8 +34,8 @@ async fn the_scenario_at_small_scale_matches_the_chain() {
     let checks = checks::run(&demo).await.expect("checks");
     let failed: Vec<_> = checks.iter().filter(|c| !c.ok).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    // rewards (4 per network), flagged (2), outboxes (2)
-    assert_eq!(checks.len(), 3 * 4 + 2 + 2, "{checks:#?}");
+    // rewards (4 per network), flagged (2), outboxes (2), energy (2)
+    assert_eq!(checks.len(), 3 * 4 + 2 + 2 + 2, "{checks:#?}");
 
     // And the report says the same: one suspension per faulty device, with its reason
     let report = report::read(&demo).await.expect("report");
@@ -85,6 +85,14 @@ async fn the_scenario_at_small_scale_matches_the_chain() {
     assert_eq!(roots.rows.len(), 3 * 2);
     assert!((0..roots.rows.len())
         .all(|r| roots.value(r, "finalized") == Some("t") && roots.value(r, "votes") == Some("2")));
+    // the energy market: one interval per epoch, each cleared at one price and settled
+    let energy = section("Energy traded per interval");
+    assert_eq!(energy.rows.len(), 2, "{}", energy.render());
+    assert!(
+        (0..energy.rows.len()).all(|r| energy.value(r, "status") == Some("settled")
+            && energy.value(r, "clearing_price") != Some("0"))
+    );
+
     // the wireless network paid epoch 1 with region multipliers forecast from epoch 0's
     // usage: the table published in PostgreSQL is the one whose hash the root carries
     let off = demo.off_chain.as_ref().expect("PostgreSQL");

@@ -41,6 +41,8 @@ pub struct Network {
     pub mint_authority: Keypair,
     /// The treasury token account.
     pub treasury: Pubkey,
+    /// The treasury's owner (a market's treasury in another mint must belong to it too).
+    pub treasury_owner: Pubkey,
     /// The maker's issuing key.
     pub maker: Keypair,
     /// The operator's wallet.
@@ -143,6 +145,7 @@ pub async fn network_of_kind(
         reward_mint,
         mint_authority,
         treasury,
+        treasury_owner: treasury_owner.pubkey(),
         maker,
         operator,
         operator_tokens,
