@@ -88,6 +88,7 @@ pub async fn run(demo: &Demo) -> Result<Vec<Check>, DemoError> {
         flagged(demo, &mut checks).await?;
         outboxes(demo, &mut checks).await?;
         energy(demo, &mut checks).await?;
+        storage(demo, &mut checks).await?;
     }
     Ok(checks)
 }
@@ -381,6 +382,73 @@ async fn energy(demo: &Demo, checks: &mut Vec<Check>) -> Result<(), DemoError> {
             "{} intervals, {settled} settled in PostgreSQL",
             market.cleared.len()
         ),
+    ));
+    Ok(())
+}
+
+/// Every proof and deal on chain is a row: each deal's periods proven on chain are its
+/// indexed proofs, the provider holds what the indexed deals paid it plus its collateral
+/// back, and the treasury the protocol fees.
+async fn storage(demo: &Demo, checks: &mut Vec<Check>) -> Result<(), DemoError> {
+    let (Some(off), Some((_, deals))) = (&demo.off_chain, &demo.deals) else {
+        return Ok(());
+    };
+    let mut wrong = Vec::new();
+    for d in &deals.deals {
+        // a completed deal's account is closed: its proven periods were read back from it
+        // after each period (`StoredDeal::proven`)
+        let closed = demo.client.rpc().get_account_data(&d.deal).await.is_err();
+        let proven_on_chain = i64::from(d.proven);
+        let row = off
+            .db
+            .query_one(
+                "SELECT (SELECT count(*) FROM storage_proof_accepted WHERE deal = $1 AND proven),
+                        (SELECT proven_periods FROM deals WHERE deal = $1),
+                        (SELECT status FROM deals WHERE deal = $1)",
+                &[&d.deal.to_string()],
+            )
+            .await?;
+        let (proofs, proven, status): (i64, Option<i64>, Option<String>) =
+            (row.get(0), row.get(1), row.get(2));
+        if !closed
+            || proven_on_chain != i64::from(crate::deals::PERIODS)
+            || proofs != proven_on_chain
+            || proven != Some(proven_on_chain)
+            || status.as_deref() != Some("completed")
+        {
+            wrong.push(format!(
+                "{}: {proven_on_chain} periods proven on chain, {proofs} proving rows, {proven:?} in deals, {status:?}, account closed: {closed}",
+                d.deal
+            ));
+        }
+    }
+    checks.push(Check::new(
+        "storage: every period proven on chain is a proof row, every deal completed and closed",
+        wrong.is_empty() && !deals.deals.is_empty(),
+        if wrong.is_empty() {
+            format!("{} deals", deals.deals.len())
+        } else {
+            wrong.join("; ")
+        },
+    ));
+    let paid = sum(
+        &off.db,
+        "SELECT COALESCE(sum(provider_paid), 0)::TEXT FROM deals",
+    )
+    .await?;
+    let fees = sum(
+        &off.db,
+        "SELECT COALESCE(sum(protocol_fees), 0)::TEXT FROM deals",
+    )
+    .await?;
+    let provider = balance(demo, &deals.provider_pay).await?;
+    let treasury = balance(demo, &deals.treasury).await?;
+    // the provider started with its funds, put up collateral and got it back
+    let earned = provider.saturating_sub(crate::deals::FUNDS);
+    checks.push(Check::new(
+        "storage: the provider's payments and the protocol fees equal the indexed deals",
+        earned == paid && treasury == fees && paid > 0,
+        format!("provider earned {earned} (indexed {paid}), treasury {treasury} (fees {fees})"),
     ));
     Ok(())
 }

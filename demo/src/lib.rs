@@ -18,14 +18,18 @@
 //! - [`market`]: the energy network's market, in real time beside the epochs: orders,
 //!   clearing by the on-chain double auction, meter readings signed by the device keys,
 //!   settlement with the grid fee;
+//! - [`deals`]: the storage network's deals, in real time beside the epochs: challenges
+//!   seeded by a later slot's hash, answered by the prover from the stored file, deals
+//!   completed;
 //! - [`report`]: the SQL report;
 //! - [`checks`]: the report checked against the chain;
 //! - [`progress`]: one line per step, with the elapsed time.
 //!
-//! Not built yet: on-chain storage deals (challenges answered by the prover); storage nodes
-//! report telemetry and are paid and audited from it, but no deal is made.
+//! Not built yet: storage faults on chain (every provider answers its challenges) and a
+//! meter that lies about delivered energy on the market.
 
 pub mod checks;
+pub mod deals;
 pub mod error;
 pub mod fleet;
 pub mod market;

@@ -132,7 +132,7 @@ pub async fn write_fleet_table(demo: &Demo) -> Result<(), DemoError> {
 }
 
 /// The queries of the report, in order.
-pub const QUERIES: [(&str, &str); 9] = [
+pub const QUERIES: [(&str, &str); 11] = [
     (
         "Reward roots per network and epoch (finalized by the oracles, claimed by operators)",
         "SELECT n.kind, e.epoch, e.votes, e.finalized, e.cumulative_total, e.claimed, e.claims
@@ -184,6 +184,21 @@ FROM energy_intervals ORDER BY interval_index",
         "SELECT side, count(*) AS orders, sum(delivered_wh) AS delivered_wh, sum(amount) AS amount,
        sum(fee) AS grid_fee, sum(refund) AS refunded
 FROM energy_order_settled GROUP BY side ORDER BY side",
+    ),
+    (
+        "Storage deals: periods proven, provider paid, protocol fees, collateral returned",
+        "SELECT left(deal, 8) AS deal, left(provider_device, 8) AS provider_device, status,
+       num_chunks, periods, proven_periods, faults, provider_paid, protocol_fees,
+       collateral_returned
+FROM deals ORDER BY deal_id",
+    ),
+    (
+        "Storage proofs: every proof accepted on chain, per deal and period",
+        "SELECT left(p.deal, 8) AS deal, p.period, p.answered, p.proven, p.provider_paid,
+       c.challenge_slot
+FROM storage_proof_accepted p
+JOIN storage_challenge_opened c ON c.deal = p.deal AND c.period = p.period
+ORDER BY p.deal, p.period, p.answered",
     ),
     (
         "Telemetry per network (what the oracles paid from)",

@@ -19,6 +19,7 @@ use depin_sdk::rewards::{self, ClaimArgs, ProposeRootArgs};
 use depin_sdk::{pda, Pubkey};
 use depin_tests::{Keypair, Signer};
 
+use crate::deals::Deals;
 use crate::error::DemoError;
 use crate::fleet::{self, Fleet, Kind, EPOCH_SECS};
 use crate::market::Market;
@@ -85,6 +86,8 @@ pub struct Demo {
     /// The energy market and the client its traders use (their own payer, so they run
     /// beside the epochs), when it opened.
     pub market: Option<(Client, Market)>,
+    /// The storage deals and the client their parties use, when the market opened.
+    pub deals: Option<(Client, Deals)>,
     /// When the fleet started reporting (for the indexer's rows per second).
     pub started: Instant,
     _dir: tempfile::TempDir,
@@ -224,6 +227,27 @@ impl Demo {
             ));
             market = Some((market_client, opened));
         }
+        let deals_payer = Keypair::new();
+        localnet
+            .airdrop(&deals_payer.pubkey(), 1_000_000_000_000)
+            .await?;
+        let deals_client = Client::new(
+            localnet.rpc_url(),
+            deals_payer,
+            ClientConfig {
+                poll_interval: Duration::from_millis(25),
+                ..ClientConfig::default()
+            },
+        );
+        let mut deals = None;
+        if let Some(storage) = fleet.networks.iter().find(|n| n.kind == Kind::Storage) {
+            let opened = Deals::open(&deals_client, storage, dir.path()).await?;
+            progress.step(format!(
+                "storage market open: a client proposed {} deals to storage nodes",
+                opened.deals.len()
+            ));
+            deals = Some((deals_client, opened));
+        }
         Ok(Demo {
             localnet,
             client,
@@ -235,15 +259,18 @@ impl Demo {
             progress,
             epochs_run: 0,
             market,
+            deals,
             started: Instant::now(),
             _dir: dir,
         })
     }
 
     /// Runs every epoch of the scale, and beside them one energy market interval per epoch
-    /// (in real time: the market's intervals are seconds long).
+    /// and the storage deals (in real time: intervals and proving periods are seconds
+    /// long).
     pub async fn run(&mut self) -> Result<(), DemoError> {
         let mut market = self.market.take();
+        let mut deals = self.deals.take();
         let intervals = self.scale.epochs;
         let progress = self.progress.clone();
         let trading = async {
@@ -259,10 +286,18 @@ impl Demo {
             }
             Ok::<(), DemoError>(())
         };
-        let (traded, ran) = tokio::join!(trading, epochs);
+        let storing = async {
+            match &mut deals {
+                Some((client, d)) => d.run(client, &progress).await,
+                None => Ok(()),
+            }
+        };
+        let (traded, stored, ran) = tokio::join!(trading, storing, epochs);
         self.market = market;
+        self.deals = deals;
         ran?;
-        traded
+        traded?;
+        stored
     }
 
     /// The epoch in which the cut gateway's uplink goes down.
@@ -644,6 +679,15 @@ impl Demo {
         };
         let claims: u64 = self.ledgers.iter().map(|l| l.claims).sum();
         let audits: usize = self.ledgers.iter().map(|l| l.suspended.len()).sum();
+        if let Some((_, deals)) = &self.deals {
+            wait_for(
+                &off.db,
+                "SELECT count(*) FROM storage_deal_completed",
+                i64::try_from(deals.completed).unwrap_or(i64::MAX),
+                Duration::from_secs(60),
+            )
+            .await?;
+        }
         if let Some((_, market)) = &self.market {
             wait_for(
                 &off.db,

@@ -1,6 +1,6 @@
 //! The demo's scenario at a small scale (72 devices in three networks, two epochs), checked
 //! against the chain: every reward paid equals the finalized roots, every energy payment
-//! equals the settlement, the flagged devices are exactly the ones made faulty, and the cut
+//! equals the settlement, every storage proof on chain is a row, the flagged devices are exactly the ones made faulty, and the cut
 //! gateway's outbox delivered every reading exactly once. The report read from PostgreSQL agrees with what the chain and the outboxes
 //! say.
 
@@ -34,8 +34,8 @@ async fn the_scenario_at_small_scale_matches_the_chain() {
     let checks = checks::run(&demo).await.expect("checks");
     let failed: Vec<_> = checks.iter().filter(|c| !c.ok).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    // rewards (4 per network), flagged (2), outboxes (2), energy (2)
-    assert_eq!(checks.len(), 3 * 4 + 2 + 2 + 2, "{checks:#?}");
+    // rewards (4 per network), flagged (2), outboxes (2), energy (2), storage (2)
+    assert_eq!(checks.len(), 3 * 4 + 2 + 2 + 2 + 2, "{checks:#?}");
 
     // And the report says the same: one suspension per faulty device, with its reason
     let report = report::read(&demo).await.expect("report");
@@ -91,6 +91,22 @@ async fn the_scenario_at_small_scale_matches_the_chain() {
     assert!(
         (0..energy.rows.len()).all(|r| energy.value(r, "status") == Some("settled")
             && energy.value(r, "clearing_price") != Some("0"))
+    );
+
+    // the storage deals: each completed with both periods proven, every proof a row
+    let deals = section("Storage deals");
+    assert_eq!(deals.rows.len(), 3, "{}", deals.render());
+    assert!(
+        (0..deals.rows.len()).all(|r| deals.value(r, "status") == Some("completed")
+            && deals.value(r, "proven_periods") == Some("2")
+            && deals.value(r, "faults") == Some("0"))
+    );
+    let proofs = section("Storage proofs");
+    assert_eq!(
+        (0..proofs.rows.len())
+            .filter(|r| proofs.value(*r, "proven") == Some("t"))
+            .count(),
+        3 * 2
     );
 
     // the wireless network paid epoch 1 with region multipliers forecast from epoch 0's
