@@ -46,7 +46,13 @@ async fn run(scale: Scale, keep: bool) -> Result<bool, DemoError> {
     let mut demo = Demo::start(scale, progress.clone()).await?;
     demo.run().await?;
     demo.settle_indexer().await?;
-    progress.step("indexer caught up with every claim and suspension; reading the report");
+    if demo.off_chain.is_some() {
+        progress.step(
+            "indexer caught up with every claim, suspension, interval and deal; reading the report",
+        );
+    } else {
+        progress.step("without PostgreSQL there is no indexer, telemetry service or auditor: the oracles paid from the fleet's readings directly");
+    }
     let report = report::read(&demo).await?;
     println!("{}", report.render());
     let checks = checks::run(&demo).await?;
@@ -82,7 +88,11 @@ async fn run(scale: Scale, keep: bool) -> Result<bool, DemoError> {
             eprintln!("waiting for Ctrl-C: {e}");
         }
     }
-    progress.step("shutting down: telemetry service, indexer, PostgreSQL, localnet");
+    progress.step(if demo.off_chain.is_some() {
+        "shutting down: telemetry service, indexer, PostgreSQL, localnet"
+    } else {
+        "shutting down the localnet"
+    });
     demo.stop().await?;
     Ok(all)
 }

@@ -230,8 +230,11 @@ pub struct Report {
 impl Report {
     /// The report as text.
     pub fn render(&self) -> String {
-        let mut out =
-            String::from("\n════ Report (read from PostgreSQL; the SQL above each result) ════\n");
+        let mut out = if self.sections.is_empty() {
+            String::from("\n════ Report ════\n")
+        } else {
+            String::from("\n════ Report (read from PostgreSQL; the SQL above each result) ════\n")
+        };
         for s in &self.sections {
             out.push_str(&s.render());
         }
