@@ -28,7 +28,9 @@
 //! 7. **Collusion**: rings of at least three devices of a group whose hourly deviations
 //!    from the baseline are almost identical. Candidate pairs come from locality-sensitive
 //!    hashing (signs of random projections, several bands), so the cost stays linear in
-//!    the fleet; each candidate pair's correlation is then checked exactly.
+//!    the fleet; each candidate pair's correlation is then checked exactly, and a device
+//!    is flagged when it falls in a ring in two windows out of four (chance does not
+//!    repeat itself).
 
 use std::collections::VecDeque;
 
@@ -51,6 +53,8 @@ pub const MIN_MSTL_DAYS: usize = 3;
 const LSH_BITS: usize = 12;
 /// Bands: a pair is a candidate when all the bits of one band agree.
 const LSH_BANDS: usize = 3;
+/// Windows within which a device must fall in a ring again to be flagged.
+const RING_MEMORY: u32 = 3;
 /// Largest bucket whose pairs are all compared (a degenerate bucket is cut here).
 const MAX_LSH_BUCKET: usize = 512;
 
@@ -113,6 +117,8 @@ struct History {
     /// Last asserted cell (0: none) and when.
     cell: u64,
     cell_ts: i64,
+    /// The last window in which it fell in a candidate ring, plus one (0: never).
+    ring_window: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -229,6 +235,7 @@ impl Auditor {
                 previous_reports: f32::NAN,
                 cell: d.cell.unwrap_or(0),
                 cell_ts: d.cell_ts,
+                ring_window: 0,
             })
             .collect();
         // fixed hyperplanes: the same devices hash alike from one window to the next
@@ -797,12 +804,21 @@ impl Auditor {
                 rings.entry(root).or_default().push(k);
             }
         }
+        // a ring found by chance does not come back: a device is flagged when it falls in
+        // a ring again within a few windows
+        let now = self.windows as u32 + 1;
         for ring in rings.values().filter(|r| r.len() >= t.collusion_min_ring) {
             let weakest = ring
                 .iter()
                 .map(|k| edge_min[*k])
                 .fold(f32::INFINITY, f32::min);
             for &k in ring {
+                let h = &mut self.history[ids[k] as usize];
+                let again = h.ring_window > 0 && now - h.ring_window <= RING_MEMORY;
+                h.ring_window = now;
+                if !again {
+                    continue;
+                }
                 let mut with: Vec<String> = ring
                     .iter()
                     .filter(|o| **o != k)
@@ -1028,23 +1044,31 @@ mod tests {
         let names = (0..n).map(|i| format!("d{i}")).collect();
         let mut auditor = Auditor::new(Thresholds::default(), devices, names);
         let curve = |h: usize| 1e6 * (1.5 + (h as f64 / 24.0 * std::f64::consts::TAU).sin());
-        let f: Vec<DayFeatures> = (0..n)
-            .map(|i| {
-                let source = if i >= n - 3 { 999 } else { i };
-                let values: Vec<f64> = (0..24)
-                    .map(|h| {
-                        let own = if i >= n - 3 {
-                            0.01 * noise(i, h, 7)
-                        } else {
-                            0.0
-                        };
-                        curve(h) * (0.3 * noise(source, h, 0)).exp() * (1.0 + own)
-                    })
-                    .collect();
-                features(DeviceClass::Wireless, &DAY, &values)
-            })
-            .collect();
-        let found = auditor.score(&DAY, &f, &[]).expect("scored");
+        let mut found = Vec::new();
+        for d in 0..2 {
+            let w = day(d);
+            let f: Vec<DayFeatures> = (0..n)
+                .map(|i| {
+                    let source = if i >= n - 3 { 999 } else { i };
+                    let values: Vec<f64> = (0..24)
+                        .map(|h| {
+                            let own = if i >= n - 3 {
+                                0.01 * noise(i, h, 7 + d)
+                            } else {
+                                0.0
+                            };
+                            curve(h) * (0.3 * noise(source, h, d)).exp() * (1.0 + own)
+                        })
+                        .collect();
+                    features(DeviceClass::Wireless, &w, &values)
+                })
+                .collect();
+            found = auditor.score(&w, &f, &[]).expect("scored");
+            if d == 0 {
+                // one window of agreement could be chance: nobody is flagged yet
+                assert!(found.iter().all(Vec::is_empty), "{found:?}");
+            }
+        }
         // Then exactly the three are flagged, each naming the two others
         for (i, fs) in found.iter().enumerate() {
             if i >= n - 3 {
