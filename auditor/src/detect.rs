@@ -432,7 +432,8 @@ impl Auditor {
                     .map(|b| base.shape[b])
                     .sum();
                 let coverage = f64::from(covered / shape_total);
-                if coverage >= 0.2 {
+                // a device that sent a tenth of its reports still says what its service is
+                if coverage >= 0.1 {
                     let rate = f.service_total() / coverage;
                     d.value = if class == DeviceClass::Energy && info.capacity_w > 0.0 {
                         rate / info.capacity_w
