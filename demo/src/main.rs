@@ -79,7 +79,7 @@ async fn run(scale: Scale, keep: bool) -> Result<bool, DemoError> {
         }
         if let Some(network) = demo.fleet.networks.first() {
             println!(
-                "  depin --url {} account show {}",
+                "  cargo run -p depin-cli -- --url {} account show {}",
                 demo.localnet.rpc_url(),
                 network.net.network
             );
