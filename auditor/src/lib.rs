@@ -20,8 +20,10 @@
 //!   seasonality, weather, outages) with labelled faults of every kind, for the tests and
 //!   the `fleet` benchmark.
 //! - this file: [`Finding`] and [`Score`], [`score_network`] (the same detectors over what
-//!   PostgreSQL holds), [`weighted_rows`] (the oracle's next reward rows: earnings times
-//!   health) and [`act`] (suspensions on chain).
+//!   PostgreSQL holds), [`health_map`] (each device's health in basis points, the
+//!   oracle's input) and [`act`] (suspensions on chain).
+//! - [`regions`]: demand-driven region multipliers, forecast from the indexed usage and
+//!   published with their hash.
 //!
 //! What it detects, and when, is set by [`Thresholds`].
 
@@ -627,47 +629,88 @@ fn score(
         .collect())
 }
 
-/// A device's health as basis points (0 to 10,000) of its earnings.
-fn health_bps(health: f64) -> u128 {
+/// A device's health as basis points (0 to 10,000) of its earnings; NaN counts as 0.
+pub fn health_bps(health: f64) -> u16 {
     if health.is_nan() {
         return 0;
     }
-    (health.clamp(0.0, 1.0) * 10_000.0).round() as u128
+    (health.clamp(0.0, 1.0) * 10_000.0).round() as u16
 }
 
-/// The reward rows of the next root: every device of `previous` keeps its cumulative amount,
-/// and each device of `earned` (device, owner, what it earned this epoch before health) adds
-/// its earnings times its health from `scores` (a device without a score counts as
-/// healthy). Rounded down, so the epoch never pays more than was earned; a device flagged
-/// inflating earns nothing. `None` if a cumulative amount would overflow.
-pub fn weighted_rows(
-    previous: &[depin_sdk::oracle::RewardRow],
-    earned: &[(Pubkey, Pubkey, u64)],
-    scores: &[Score],
-) -> Option<Vec<depin_sdk::oracle::RewardRow>> {
-    use depin_sdk::oracle::RewardRow;
-    let health: BTreeMap<&str, f64> = scores
+/// Every scored device's health in basis points: the oracle's input for the epoch's rows
+/// (`depin_sdk::incentives::epoch_rows`, or `depin-oracle epoch --health`). A device whose
+/// address does not parse is refused.
+pub fn health_map(scores: &[Score]) -> Result<BTreeMap<Pubkey, u16>, AuditError> {
+    scores
         .iter()
-        .map(|s| (s.device.as_str(), s.health))
-        .collect();
-    let mut rows: BTreeMap<Pubkey, RewardRow> = previous.iter().map(|r| (r.device, *r)).collect();
-    for (device, owner, amount) in earned {
-        let bps = health_bps(
-            health
-                .get(device.to_string().as_str())
-                .copied()
-                .unwrap_or(1.0),
-        );
-        let weighted = u64::try_from(u128::from(*amount) * bps / 10_000).ok()?;
-        let row = rows.entry(*device).or_insert(RewardRow {
-            device: *device,
-            owner: *owner,
-            cumulative_amount: 0,
-        });
-        row.owner = *owner;
-        row.cumulative_amount = row.cumulative_amount.checked_add(weighted)?;
+        .map(|s| {
+            let device: Pubkey = s
+                .device
+                .parse()
+                .map_err(|e| AuditError::Data(format!("device {}: {e}", s.device)))?;
+            Ok((device, health_bps(s.health)))
+        })
+        .collect()
+}
+
+/// What [`write_oracle_inputs`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OracleInputs {
+    /// `health.csv`: `device,health_bps` for every scored device.
+    pub health: std::path::PathBuf,
+    /// The current epoch, its table's file and hash, when the network's rewards are indexed.
+    pub multipliers: Option<(u64, std::path::PathBuf, [u8; 32])>,
+}
+
+/// Writes the oracle's inputs to `dir`: `health.csv` from `scores`, and the region multiplier
+/// table of the epoch containing `now` as `multipliers-<epoch>.json`, published in
+/// PostgreSQL first if it is not yet (an epoch's published table is never recomputed). A
+/// network without an indexed rewards config gets the health file only.
+pub async fn write_oracle_inputs(
+    db: &mut Db,
+    dir: &std::path::Path,
+    network: &Pubkey,
+    scores: &[Score],
+    now: i64,
+) -> Result<OracleInputs, AuditError> {
+    use std::fmt::Write as _;
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        AuditError::Data(format!("{}: {e}", path.display()))
+    };
+    let mut csv = String::from("device,health_bps\n");
+    for (device, bps) in health_map(scores)? {
+        let _ = writeln!(csv, "{device},{bps}");
     }
-    Some(rows.into_values().collect())
+    let health = dir.join("health.csv");
+    std::fs::write(&health, csv).map_err(|e| io(&health, e))?;
+    let epoch = match regions::current_epoch(db, network, now).await {
+        Ok(epoch) => epoch,
+        Err(regions::RegionError::NoRewardsConfig(_)) => {
+            return Ok(OracleInputs {
+                health,
+                multipliers: None,
+            })
+        }
+        Err(e) => return Err(AuditError::Data(e.to_string())),
+    };
+    let region = |e: regions::RegionError| AuditError::Data(e.to_string());
+    let table = match regions::load(db, network, epoch).await.map_err(region)? {
+        Some(table) => table,
+        None => {
+            let computed = regions::compute(db, network, epoch, &regions::RegionPolicy::default())
+                .await
+                .map_err(region)?;
+            regions::publish(db, &computed).await.map_err(region)?;
+            computed.table
+        }
+    };
+    let path = dir.join(format!("multipliers-{epoch}.json"));
+    let json = serde_json::to_vec_pretty(&table).map_err(|e| AuditError::Data(e.to_string()))?;
+    std::fs::write(&path, json).map_err(|e| io(&path, e))?;
+    Ok(OracleInputs {
+        health,
+        multipliers: Some((epoch, path, table.hash())),
+    })
 }
 
 /// One action the auditor took.
@@ -874,57 +917,29 @@ mod tests {
     }
 
     #[test]
-    fn rewards_follow_health_and_never_exceed_what_was_earned() {
-        use depin_sdk::oracle::RewardRow;
-        let owner = Pubkey::new_unique();
-        let [a, b, c, d] = [0; 4].map(|_| Pubkey::new_unique());
-        let previous = vec![
-            RewardRow {
-                device: a,
-                owner,
-                cumulative_amount: 1_000,
-            },
-            RewardRow {
-                device: d,
-                owner,
-                cumulative_amount: 77,
-            },
-        ];
-        let score = |device: &Pubkey, health: f64| Score {
-            device: device.to_string(),
+    fn healths_become_basis_points_the_oracle_reads() {
+        let score = |device: String, health: f64| Score {
+            device,
             device_key: String::new(),
             health,
             findings: Vec::new(),
         };
-        let scores = [score(&a, 1.0), score(&b, 0.5), score(&c, 0.0)];
-        let earned = [(a, owner, 100), (b, owner, 101), (c, owner, 500)];
-        let rows = weighted_rows(&previous, &earned, &scores).expect("no overflow");
-        let by = |k: &Pubkey| {
-            rows.iter()
-                .find(|r| r.device == *k)
-                .map(|r| r.cumulative_amount)
-        };
-        assert_eq!(by(&a), Some(1_100));
-        assert_eq!(by(&b), Some(50), "half of 101, rounded down");
-        assert_eq!(by(&c), Some(0), "an inflating device earns nothing");
+        let [a, b, c, d] = [0; 4].map(|_| Pubkey::new_unique());
+        let map = health_map(&[
+            score(a.to_string(), 1.0),
+            score(b.to_string(), 0.25),
+            score(c.to_string(), f64::NAN),
+            score(d.to_string(), 7.0),
+        ])
+        .expect("map");
         assert_eq!(
-            by(&d),
-            Some(77),
-            "a device that earned nothing keeps its total"
+            map,
+            BTreeMap::from([(a, 10_000), (b, 2_500), (c, 0), (d, 10_000)])
         );
-        let before: u64 = previous.iter().map(|r| r.cumulative_amount).sum();
-        let after: u64 = rows.iter().map(|r| r.cumulative_amount).sum();
-        assert!(after - before <= earned.iter().map(|e| e.2).sum::<u64>());
-        // a NaN or out-of-range health is clamped, an overflow refused
-        let odd = [score(&a, f64::NAN), score(&b, 7.0)];
-        let rows = weighted_rows(&[], &[(a, owner, 10), (b, owner, 10)], &odd).expect("rows");
-        assert_eq!(rows.iter().map(|r| r.cumulative_amount).sum::<u64>(), 10);
-        let full = [RewardRow {
-            device: a,
-            owner,
-            cumulative_amount: u64::MAX,
-        }];
-        assert_eq!(weighted_rows(&full, &[(a, owner, 1)], &[]), None);
+        assert!(matches!(
+            health_map(&[score("not a key".into(), 1.0)]),
+            Err(AuditError::Data(_))
+        ));
     }
 
     #[test]

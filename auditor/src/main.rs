@@ -4,14 +4,19 @@
 //! Environment: `DATABASE_URL` (the indexer's database), `DEPIN_AUDITOR_RPC_URL` (a Solana
 //! JSON-RPC endpoint), `DEPIN_AUDITOR_KEYPAIR` (the auditor's Solana CLI keypair file),
 //! `DEPIN_AUDITOR_NETWORK` (the `Network` address), `DEPIN_AUDITOR_INTERVAL_SECS` (how often,
-//! and the window scored; default 3600), `DEPIN_AUDITOR_DRY_RUN=1` to score without acting.
+//! and the window scored; default 3600), `DEPIN_AUDITOR_DRY_RUN=1` to score without acting,
+//! `DEPIN_AUDITOR_OUT_DIR` (optional) to write the oracle's inputs there after each run:
+//! `health.csv` (`device,health_bps`) and, once the network's rewards are indexed, the
+//! current epoch's region multipliers `multipliers-<epoch>.json` (published in PostgreSQL
+//! first; see `depin_auditor::regions`).
 //! Prints one JSON line per flagged device and per action; exits 2 on bad configuration,
 //! 1 when the database or the chain fails, 0 on Ctrl-C or SIGTERM.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use depin_auditor::{act, score_network, Thresholds};
+use depin_auditor::{act, score_network, write_oracle_inputs, Thresholds};
 use depin_sdk::client::{Client, ClientConfig};
 use depin_sdk::Pubkey;
 use solana_keypair::Keypair;
@@ -48,13 +53,16 @@ async fn main() -> ExitCode {
             Err(_) => 3_600,
         };
         let dry_run = std::env::var("DEPIN_AUDITOR_DRY_RUN").is_ok_and(|v| v == "1");
-        Ok((database, rpc, auditor, network, interval, dry_run))
+        let out_dir = std::env::var("DEPIN_AUDITOR_OUT_DIR")
+            .ok()
+            .map(PathBuf::from);
+        Ok((database, rpc, auditor, network, interval, dry_run, out_dir))
     })();
-    let (database, rpc, auditor, network, interval, dry_run) = match settings {
+    let (database, rpc, auditor, network, interval, dry_run, out_dir) = match settings {
         Ok(s) => s,
         Err(e) => return config_error(e),
     };
-    let db = match tokio_postgres::connect(&database, tokio_postgres::NoTls).await {
+    let mut db = match tokio_postgres::connect(&database, tokio_postgres::NoTls).await {
         Ok((client, connection)) => {
             tokio::spawn(connection);
             client
@@ -102,6 +110,26 @@ async fn main() -> ExitCode {
                     "explanation": score.explanation(),
                 })
             );
+        }
+        if let Some(dir) = &out_dir {
+            match write_oracle_inputs(&mut db, dir, &network, &scores, to).await {
+                Ok(inputs) => {
+                    if let Some((epoch, path, hash)) = inputs.multipliers {
+                        println!(
+                            "{}",
+                            serde_json::json!({
+                                "epoch": epoch,
+                                "multipliers": path.display().to_string(),
+                                "hash": depin_sdk::oracle::hex(&hash),
+                            })
+                        );
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(1);
+                }
+            }
         }
         if dry_run {
             continue;

@@ -11,6 +11,8 @@
 //!    by `augurs` (AutoETS, non-seasonal: level and trend picked by AICc) when the region
 //!    has at least [`MIN_ETS_POINTS`] epochs of history, the mean of what it has otherwise
 //!    (the method is recorded per region).
+//!    Usage reported by a device that is now suspended is left out: a device flagged for
+//!    inflating its service must not pull its region's multiplier up.
 //! 3. **Supply**: the network's active devices per region.
 //! 4. **Multipliers**: demand share over supply share, clamped to the policy's bounds
 //!    ([`depin_sdk::incentives::multipliers_from_demand`]).
@@ -189,6 +191,13 @@ async fn epochs_of(db: &Db, network: &str) -> Result<(i64, i64), RegionError> {
     Ok((row.get(0), duration))
 }
 
+/// The rewards epoch of `network` that contains unix time `now` (the one whose table the
+/// auditor publishes while it runs; its history is every epoch before it).
+pub async fn current_epoch(db: &Db, network: &Pubkey, now: i64) -> Result<u64, RegionError> {
+    let (genesis, duration) = epochs_of(db, &network.to_string()).await?;
+    Ok(u64::try_from(now.saturating_sub(genesis) / duration).unwrap_or(0))
+}
+
 /// Usage per (region, epoch index within the history) of one source, as shares of the
 /// source's total in that epoch.
 fn shares(usage: &BTreeMap<(u64, usize), f64>, epochs: usize) -> BTreeMap<(u64, usize), f64> {
@@ -227,7 +236,9 @@ pub async fn compute(
         (ts >= from && ts < to).then(|| ((ts - from) / duration) as usize)
     };
 
-    // every device of the network with a location, and its region
+    // every device of the network with a location, and its region; the usage a suspended
+    // device reported is not counted as demand (an inflating device must not pull its
+    // region's multiplier up), a decommissioned device's past service is
     let mut region_of_device: BTreeMap<String, u64> = BTreeMap::new();
     let mut supply: BTreeMap<u64, u64> = BTreeMap::new();
     for row in db
@@ -239,9 +250,12 @@ pub async fn compute(
         .await?
     {
         let region = region_of(row.get::<_, &str>(1), policy.resolution)?;
-        region_of_device.insert(row.get(0), region);
-        if row.get::<_, &str>(2) == "active" {
+        let status: &str = row.get(2);
+        if status == "active" {
             *supply.entry(region).or_default() += 1;
+        }
+        if !status.starts_with("suspended") {
+            region_of_device.insert(row.get(0), region);
         }
     }
 

@@ -285,6 +285,22 @@ async fn multipliers_follow_demand_and_the_auditor_closes_the_loop_on_claims() {
             Err(regions::RegionError::AlreadyPublished { .. })
         ));
     }
+    // the auditor's files for the oracle: the same table (the current epoch is the 13th)
+    // and every scored device's health
+    let out = tempfile::tempdir().expect("tempdir");
+    let inputs =
+        depin_auditor::write_oracle_inputs(&mut database, out.path(), &net.network, &scores, now)
+            .await
+            .expect("oracle inputs");
+    let (file_epoch, file, file_hash) = inputs.multipliers.expect("rewards are indexed");
+    assert_eq!((file_epoch, file_hash), (EPOCHS, table.hash()));
+    let from_file: depin_sdk::incentives::RegionMultipliers =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    assert_eq!(&from_file, table);
+    let health_csv = std::fs::read(&inputs.health).expect("health.csv");
+    let parsed = incentives::parse_health(health_csv.as_slice()).expect("parse");
+    assert_eq!(parsed.len(), 8);
+    assert!(parsed[&broken] < ONE_BPS);
     let stored: i64 = database
         .query_one(
             "SELECT count(*) FROM region_multipliers m JOIN region_multiplier_tables t
