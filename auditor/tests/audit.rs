@@ -10,7 +10,7 @@
     reason = "solana-program-test 3.x deprecations; see the harness crate doc"
 )]
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use depin_auditor::{act, score_network, Finding, Thresholds};
 use depin_indexer::testkit::postgres::TempPostgres;
@@ -22,24 +22,13 @@ use depin_sdk::telemetry::{Metrics, Report, WireBatch};
 use depin_tests::{Keypair, Signer};
 
 async fn db(pg: &TempPostgres) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
-    client
+    pg.connect().await.expect("connect")
 }
 
 async fn wait_for(pg: &TempPostgres, sql: &str, expected: i64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(row) = db(pg).await.query_one(sql, &[]).await {
-            if row.get::<_, i64>(0) == expected {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{sql} never gave {expected}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    pg.wait_for(sql, expected, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

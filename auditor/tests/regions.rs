@@ -19,7 +19,7 @@
 )]
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use depin_auditor::regions::{self, RegionPolicy};
 use depin_auditor::{act, score_network, Thresholds};
@@ -41,24 +41,13 @@ const EPOCHS: u64 = 13;
 const EARNED: u64 = 1_000_000;
 
 async fn db(pg: &TempPostgres) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
-    client
+    pg.connect().await.expect("connect")
 }
 
 async fn wait_for(pg: &TempPostgres, sql: &str, expected: i64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(row) = db(pg).await.query_one(sql, &[]).await {
-            if row.get::<_, i64>(0) == expected {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{sql} never gave {expected}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    pg.wait_for(sql, expected, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 fn cell(lat: f64, lng: f64) -> u64 {

@@ -7,7 +7,7 @@
     reason = "solana-program-test 3.x deprecations; see the harness crate doc"
 )]
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use depin_gateway::{Outbox, Uplink};
 use depin_indexer::testkit::postgres::TempPostgres;
@@ -16,16 +16,9 @@ use depin_sdk::client::{Client, ClientConfig};
 use depin_sdk::telemetry::{Metrics, WireBatch};
 use depin_tests::{Keypair, Signer};
 
-async fn db(pg: &TempPostgres) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
-    client
-}
-
 async fn count(pg: &TempPostgres, sql: &str) -> i64 {
-    db(pg).await.query_one(sql, &[]).await.expect(sql).get(0)
+    let client = pg.connect().await.expect("connect");
+    client.query_one(sql, &[]).await.expect(sql).get(0)
 }
 
 async fn service(pg: &TempPostgres) -> depin_telemetry::Running {
@@ -79,18 +72,14 @@ async fn every_report_is_stored_once_across_a_cut_a_restart_and_a_lost_answer() 
         &localnet.rpc_url(),
         pg.url(),
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
     // (the indexer creates the tables when it starts: until then the query fails)
-    while db(&pg)
-        .await
-        .query_one("SELECT count(*) FROM devices WHERE status = 'active'", &[])
-        .await
-        .map_or(0, |row| row.get::<_, i64>(0))
-        < 3
-    {
-        assert!(Instant::now() < deadline, "the devices were never indexed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    pg.wait_for(
+        "SELECT count(*) FROM devices WHERE status = 'active'",
+        3,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the devices were never indexed: {e}"));
 
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("outbox.redb");

@@ -8,7 +8,7 @@
     reason = "solana-program-test 3.x deprecations; see the harness crate doc"
 )]
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
@@ -28,29 +28,15 @@ fn now() -> i64 {
 }
 
 async fn count(pg: &TempPostgres, sql: &str) -> i64 {
-    let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
+    let client = pg.connect().await.expect("connect");
     client.query_one(sql, &[]).await.expect(sql).get(0)
 }
 
 /// Polls until `sql` gives `expected` (at most 60 s).
 async fn wait_for(pg: &TempPostgres, sql: &str, expected: i64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(connection);
-        if let Ok(row) = client.query_one(sql, &[]).await {
-            if row.get::<_, i64>(0) == expected {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{sql} never gave {expected}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    pg.wait_for(sql, expected, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 fn wireless(network: &depin_sdk::Pubkey, device: &Keypair, counter: u64, ts: i64) -> Report {

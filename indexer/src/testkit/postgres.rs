@@ -245,6 +245,37 @@ impl TempPostgres {
     pub fn dir(&self) -> Option<&Path> {
         self.cluster.as_ref().map(|c| c.dir.as_path())
     }
+
+    /// A new connection to the database (its connection task spawned on the runtime).
+    pub async fn connect(&self) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        let (client, connection) =
+            tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+
+    /// Polls `sql` (one BIGINT) every 50 ms until it gives exactly `expected`, for at most
+    /// `limit`; a query that fails (the tables not created yet) counts as not yet. The error
+    /// says what it last gave.
+    pub async fn wait_for(&self, sql: &str, expected: i64, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        let mut last = None;
+        loop {
+            if let Ok(client) = self.connect().await {
+                if let Ok(row) = client.query_one(sql, &[]).await {
+                    let got: i64 = row.get(0);
+                    if got == expected {
+                        return Ok(());
+                    }
+                    last = Some(got);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("{sql} never gave {expected} (last: {last:?})"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Drop for TempPostgres {
