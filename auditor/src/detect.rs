@@ -20,7 +20,9 @@
 //!    meters with a known panel, more energy per W than the region's clearest recent day.
 //! 4. **Neighbour inflation** (meters): far more than the region's other producers on a
 //!    cloudy window, while on the region's clear recent day it produced what they did:
-//!    its output does not follow the weather.
+//!    its output does not follow the weather. A meter beyond the clearest recent day whose
+//!    hourly ratio to its neighbours also swings with their clouds is this kind, not the
+//!    one above: it reports clear-sky output in a week whose clearest day was hazy.
 //! 5. **Lagging**: too few reports in the window, or fewer than expected two windows in a
 //!    row.
 //! 6. **Location spoofing**: consecutive asserted cells further apart than anything could
@@ -110,7 +112,8 @@ pub struct ScoringStats {
 
 #[derive(Debug, Clone, Copy)]
 struct History {
-    /// The device's service over its group's level per window (NaN: none, or flagged).
+    /// The device's service over its group's level per window (NaN: none, or flagged for
+    /// anything but neighbour inflation).
     ratio: [f32; HISTORY],
     /// Reports over expected in the previous window (NaN: not scored).
     previous_reports: f32,
@@ -119,6 +122,9 @@ struct History {
     cell_ts: i64,
     /// The last window in which it fell in a candidate ring, plus one (0: never).
     ring_window: u32,
+    /// Meters: one bit per window (same slots as `ratio`) in which its hourly ratio to its
+    /// region's producers swung with their clouds.
+    swings: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +242,7 @@ impl Auditor {
                 cell: d.cell.unwrap_or(0),
                 cell_ts: d.cell_ts,
                 ring_window: 0,
+                swings: 0,
             })
             .collect();
         // fixed hyperplanes: the same devices hash alike from one window to the next
@@ -295,15 +302,27 @@ impl Auditor {
         let slot = self.windows % HISTORY;
         let mut findings: Vec<Vec<Finding>> = vec![Vec::new(); features.len()];
         let mut today_ratio = vec![f32::NAN; features.len()];
+        let mut today_swing = vec![false; features.len()];
         for g in 0..self.groups.len() {
-            self.score_group(g, window, features, &mut findings, &mut today_ratio);
+            self.score_group(
+                g,
+                window,
+                features,
+                &mut findings,
+                (&mut today_ratio, &mut today_swing),
+            );
         }
         self.locations(assertions, &mut findings);
         self.lagging(features, &mut findings);
         for (i, h) in self.history.iter_mut().enumerate() {
             let f = &features[i];
-            let flagged = findings[i].iter().any(Finding::suspends);
+            // a flagged device's ratio would skew its own baseline, except a meter that
+            // ignores the clouds: its ratio on clear days is what later days compare with
+            let flagged = findings[i]
+                .iter()
+                .any(|f| f.suspends() && !matches!(f, Finding::NeighbourInflation { .. }));
             h.ratio[slot] = if flagged { f32::NAN } else { today_ratio[i] };
+            h.swings = (h.swings & !(1 << slot)) | (u8::from(today_swing[i]) << slot);
             h.previous_reports = if f.expected == 0 {
                 f32::NAN
             } else {
@@ -400,7 +419,7 @@ impl Auditor {
         window: &Window,
         features: &[DayFeatures],
         findings: &mut [Vec<Finding>],
-        today_ratio: &mut [f32],
+        (today_ratio, today_swing): (&mut [f32], &mut [bool]),
     ) {
         let t = self.thresholds.clone();
         let base = self.baseline(g, window, features);
@@ -589,34 +608,58 @@ impl Auditor {
             };
             if with_panel {
                 let clear = f64::from(clear);
-                let k_today = d.value / clear;
-                // the clearest level needs a few days to be clear
-                if known_levels >= 3 && k_today > t.clear_sky_ratio {
-                    out.push(Finding::Inflation {
-                        feature,
-                        value: d.value,
-                        median: clear,
-                        z,
-                        peers,
-                        baseline: InflationBaseline::ClearSky,
-                    });
-                    continue;
-                }
-                // and hour by hour, its ratio to its neighbours swings with their clouds
-                // (it does not see them), where a meter inflating by a factor keeps it
+                // hour by hour, its ratio to its neighbours swings with their clouds (it
+                // does not see them), where a meter inflating by a factor keeps it
                 let ignores_clouds = d.erratic_sd >= (2.0 * typical_sd).max(0.15);
-                if ratio >= t.neighbour_ratio && ignores_clouds {
-                    // its output on the region's clearest recent day, when it looked like
-                    // its peers
-                    let reference = (0..HISTORY)
+                today_swing[i as usize] = ignores_clouds;
+                // its output on the region's clearest recent day it reported on, and the
+                // region's level that day
+                let clear_day = |like_peers: bool| {
+                    (0..HISTORY)
                         .filter_map(|j| {
                             let lj = f64::from(group.levels[j]);
                             let rj = f64::from(h.ratio[j]);
-                            (lj.is_finite() && rj.is_finite() && lj >= 0.8 * clear && rj <= 1.6)
+                            (lj.is_finite()
+                                && rj.is_finite()
+                                && lj >= 0.8 * clear
+                                && (!like_peers || rj <= 1.6))
                                 .then_some((lj, rj))
                         })
-                        .max_by(|a, b| a.0.total_cmp(&b.0));
-                    if let Some((lj, rj)) = reference {
+                        .max_by(|a, b| a.0.total_cmp(&b.0))
+                };
+                // the clearest level needs a few days to be clear
+                if known_levels >= 3 && d.value / clear > t.clear_sky_ratio {
+                    // beyond clear sky, blind to the clouds (today or in a recent window)
+                    // and about what it made on the clearest day: a meter reporting
+                    // clear-sky output whatever the weather, in a week whose clearest day
+                    // was hazy (one inflating by a factor follows the clouds)
+                    let blind = ignores_clouds || h.swings != 0;
+                    let reference = clear_day(false).filter(|(lj, rj)| d.value <= 2.0 * rj * lj);
+                    if let (true, Some((lj, rj))) = (blind, reference) {
+                        out.push(Finding::NeighbourInflation {
+                            hourly_spread: d.erratic_sd,
+                            neighbours_spread: typical_sd,
+                            value: d.value,
+                            neighbours: level,
+                            producers: peers,
+                            clear_day: lj,
+                            clear_day_value: rj * lj,
+                        });
+                    } else {
+                        out.push(Finding::Inflation {
+                            feature,
+                            value: d.value,
+                            median: clear,
+                            z,
+                            peers,
+                            baseline: InflationBaseline::ClearSky,
+                        });
+                    }
+                    continue;
+                }
+                if ratio >= t.neighbour_ratio && ignores_clouds {
+                    // it looked like its peers on the region's clearest recent day
+                    if let Some((lj, rj)) = clear_day(true) {
                         // the region darkened, its ratio rose as much, its own output did not
                         let darker = level <= 0.75 * lj;
                         let steady = (0.75..=1.33).contains(&(d.value / (rj * lj)));
@@ -1131,6 +1174,71 @@ mod tests {
             );
             assert!(text.contains("does not follow the weather"), "{text}");
             assert!(found[1..].iter().all(Vec::is_empty), "{found:?}");
+        }
+    }
+
+    #[test]
+    fn in_a_hazy_week_a_meter_blind_to_the_clouds_is_neighbour_inflation_and_a_multiplied_one_inflation(
+    ) {
+        // Given 20 meters under four hazy days with passing clouds; meter 0 reports
+        // clear-sky output throughout, meter 1 reports four times its output on the last day
+        let n = 20;
+        let devices = vec![info(DeviceClass::Energy, 5_000.0); n];
+        let names = (0..n).map(|i| format!("m{i}")).collect();
+        let mut auditor = Auditor::new(Thresholds::default(), devices, names);
+        let sun = |h: usize| {
+            let x = (h as f64 + 0.5 - 6.0) / 12.0;
+            if (0.0..1.0).contains(&x) {
+                (std::f64::consts::PI * x).sin()
+            } else {
+                0.0
+            }
+        };
+        for d in 0..4i64 {
+            let w = day(d);
+            let f: Vec<DayFeatures> = (0..n)
+                .map(|i| {
+                    let values: Vec<f64> = (0..24)
+                        .map(|h| {
+                            let sky = if i == 0 {
+                                1.0
+                            } else {
+                                0.45 * (0.4 * noise(1_000, h, d)).exp()
+                            };
+                            let factor = if i == 1 && d == 3 { 4.0 } else { 1.0 };
+                            factor * 4_000.0 * sun(h) * sky * (0.05 * noise(i, h, d)).exp()
+                        })
+                        .collect();
+                    features(DeviceClass::Energy, &w, &values)
+                })
+                .collect();
+            let found = auditor.score(&w, &f, &[]).expect("scored");
+            if d < 3 {
+                // (the region's clearest level needs three days to be known)
+                assert!(found[1..].iter().all(Vec::is_empty), "{found:?}");
+                continue;
+            }
+            // Then on the fourth day both are beyond the week's clearest level, and each is
+            // named for what it does
+            assert!(
+                matches!(found[0][..], [Finding::NeighbourInflation { .. }]),
+                "{:?}",
+                found[0]
+            );
+            assert!(
+                matches!(
+                    found[1][..],
+                    [Finding::Inflation {
+                        baseline: InflationBaseline::ClearSky,
+                        ..
+                    }]
+                ),
+                "{:?}",
+                found[1]
+            );
+            let text = found[0][0].explain();
+            assert!(text.contains("beyond what its panel makes"), "{text}");
+            assert!(found[2..].iter().all(Vec::is_empty), "{found:?}");
         }
     }
 }
