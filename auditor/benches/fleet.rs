@@ -5,7 +5,9 @@
 //! (default 100,000) over `FLEET_DAYS` days (default 30) with `FLEET_FAULTY` (default
 //! 0.02) of the fleet faulty with each kind, scores every day, and prints per kind the
 //! precision, the recall and the hours from a fault's start to its first flag; the healthy
-//! devices suspended; the time and peak memory to score one day of the fleet. It then
+//! devices suspended; the time and peak memory to score one day of the fleet. Each day's
+//! storage deals go through the closed-market search over the last seven days' deals,
+//! whose findings count as collusion. It then
 //! generates one day of features of `FLEET_SCALE_DEVICES` devices (default 1,000,000)
 //! after `FLEET_SCALE_WARMUP` days (default 3) of history, and times scoring that day
 //! alone against the goal of 30 s. Nothing is asserted: the figures are for reading.
@@ -13,7 +15,8 @@
 use std::time::Instant;
 
 use depin_auditor::detect::Auditor;
-use depin_auditor::sim::{Fleet, FleetConfig, Tally};
+use depin_auditor::market::MarketThresholds;
+use depin_auditor::sim::{DealWindow, Fleet, FleetConfig, Tally};
 use depin_auditor::{FindingKind, Thresholds};
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -71,6 +74,8 @@ fn main() {
     );
     let mut auditor = Auditor::new(Thresholds::default(), infos.clone(), Vec::new());
     let mut tally = Tally::new(&fleet);
+    let mut deals = DealWindow::new(7);
+    let (mut market, mut market_deals) = (0.0f64, 0usize);
     let (mut generate, mut extract, mut scoring) = (0.0f64, 0.0f64, Vec::new());
     let mut peak_during_scoring = 0u64;
     for day in 0..config.days {
@@ -82,7 +87,7 @@ fn main() {
         extract += t.elapsed().as_secs_f64();
         drop(sim.hours);
         let t = Instant::now();
-        let findings = match auditor.score(&sim.window, &features, &sim.assertions) {
+        let mut findings = match auditor.score(&sim.window, &features, &sim.assertions) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -91,6 +96,11 @@ fn main() {
         };
         scoring.push(t.elapsed().as_secs_f64());
         peak_during_scoring = peak_during_scoring.max(rss_now_kb().unwrap_or(0));
+        let day_deals = fleet.deals(day);
+        market_deals += day_deals.len();
+        let t = Instant::now();
+        deals.push_and_audit(day_deals, &MarketThresholds::default(), &mut findings);
+        market += t.elapsed().as_secs_f64();
         tally.record(sim.window.to, &findings);
     }
     println!();
@@ -135,6 +145,10 @@ fn main() {
         stats.mstl_secs,
         1e3 * stats.mstl_secs / stats.mstl_fits.max(1) as f64,
         stats.pairs_checked
+    );
+    println!(
+        "storage market: {} deals over {} days, closed circles searched over the last 7 days' deals each day in {:.3} s in total",
+        market_deals, config.days, market
     );
     println!(
         "resident memory: {} MB at most after a day's scoring, peak of the process so far (VmHWM) {} MB",

@@ -3,7 +3,8 @@
 //! Scores every device of a network, window after window, from the telemetry its gateways
 //! sent (the `telemetry` table) and the registry as indexed (`devices`, the onboarding and
 //! `LocationAsserted` events), flags the devices that lag, malfunction, inflate what they
-//! report, spoof their location or collude, explains each flag in plain words (which
+//! report, spoof their location or collude (series that move together, or storage nodes
+//! paid only by their own operators, from the indexed deals), explains each flag in plain words (which
 //! feature, against which baseline), and closes the loop on chain: a device flagged badly
 //! enough is suspended with `audit_device`, carrying the hash of the findings as evidence,
 //! and the action is recorded in `audit_actions` for the network authority to review (and
@@ -22,6 +23,8 @@
 //! - this file: [`Finding`] and [`Score`], [`score_network`] (the same detectors over what
 //!   PostgreSQL holds), [`health_map`] (each device's health in basis points, the
 //!   oracle's input) and [`act`] (suspensions on chain).
+//! - [`market`]: who serves whom: devices whose storage deals are paid by their own
+//!   operators (self-dealing, or a circle of operators buying from each other only).
 //! - [`regions`]: demand-driven region multipliers, forecast from the indexed usage and
 //!   published with their hash.
 //!
@@ -29,6 +32,7 @@
 
 pub mod detect;
 pub mod features;
+pub mod market;
 pub mod regions;
 pub mod sim;
 
@@ -44,6 +48,7 @@ use tokio_postgres::Client as Db;
 
 use detect::{Assertion, Auditor, DeviceInfo};
 use features::{extract, DayFeatures, DeviceClass, Reading, Window};
+use market::{closed_markets, Deal, MarketThresholds};
 
 /// When a device is flagged.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +105,9 @@ pub struct Thresholds {
     /// Windows before the scored one that [`score_network`] replays, so that the
     /// detectors see each device's recent history.
     pub history_windows: u32,
+    /// When storage nodes serve only their own operators (over the storage deals accepted
+    /// in the scored and the replayed windows).
+    pub market: MarketThresholds,
 }
 
 impl Default for Thresholds {
@@ -124,6 +132,7 @@ impl Default for Thresholds {
             collusion_min_ring: 3,
             collusion_min_sd: 0.03,
             history_windows: 6,
+            market: MarketThresholds::default(),
         }
     }
 }
@@ -223,8 +232,10 @@ pub enum Finding {
         /// What it is compared with.
         baseline: InflationBaseline,
     },
-    /// A meter that produced far more than its region's other producers on a cloudy
-    /// window, although on the region's clear days it produced what they did.
+    /// A meter whose output does not follow the clouds its region's other producers saw:
+    /// far more than them on a cloudy window, although on the region's clear days it
+    /// produced what they did, or more than the region's clearest recent day while its
+    /// hourly ratio to them swings with their clouds.
     NeighbourInflation {
         /// Its energy per W of panel in the window.
         value: f64,
@@ -266,6 +277,20 @@ pub enum Finding {
         /// Buckets compared.
         buckets: usize,
     },
+    /// It serves a circle of wallets that own the devices they buy from, and nobody else
+    /// (see [`market`]).
+    ClosedMarket {
+        /// Wallets in the circle (1: its operator pays its own device).
+        wallets: usize,
+        /// Devices of the circle that served it.
+        devices: usize,
+        /// The others (at most ten).
+        with: Vec<String>,
+        /// Deals paid by the circle to its own devices in the window.
+        inside_deals: usize,
+        /// Share of the circle's devices' revenue paid by the circle.
+        inside_share: f64,
+    },
 }
 
 impl Finding {
@@ -277,7 +302,7 @@ impl Finding {
             Finding::Inflation { .. } => FindingKind::Inflation,
             Finding::NeighbourInflation { .. } => FindingKind::NeighbourInflation,
             Finding::LocationSpoofing { .. } => FindingKind::LocationSpoofing,
-            Finding::Collusion { .. } => FindingKind::Collusion,
+            Finding::Collusion { .. } | Finding::ClosedMarket { .. } => FindingKind::Collusion,
         }
     }
 
@@ -289,7 +314,8 @@ impl Finding {
             Finding::Inflation { .. }
             | Finding::NeighbourInflation { .. }
             | Finding::LocationSpoofing { .. }
-            | Finding::Collusion { .. } => 0.0,
+            | Finding::Collusion { .. }
+            | Finding::ClosedMarket { .. } => 0.0,
         }
     }
 
@@ -354,10 +380,20 @@ impl Finding {
                 clear_day_value,
                 hourly_spread,
                 neighbours_spread,
-            } => format!(
-                "neighbour inflation: {value:.2} Wh per W of panel over the window, {:.1} times the median of its region's {producers} other producers ({neighbours:.2}) under this window's clouds; on the region's clearest recent day (median {clear_day:.2}) it produced {clear_day_value:.2}, like them; hour by hour its ratio to the region's median changes by a median factor of e^{hourly_spread:.2} where theirs changes by e^{neighbours_spread:.2}: its output does not follow the weather its neighbours saw",
-                value / neighbours
-            ),
+            } => {
+                let that_day = if *clear_day_value <= 1.6 * clear_day {
+                    "like them".to_string()
+                } else {
+                    format!(
+                        "already {:.1} times them, beyond what its panel makes under that sky",
+                        clear_day_value / clear_day
+                    )
+                };
+                format!(
+                    "neighbour inflation: {value:.2} Wh per W of panel over the window, {:.1} times the median of its region's {producers} other producers ({neighbours:.2}) under this window's clouds; on the region's clearest recent day (median {clear_day:.2}) it produced {clear_day_value:.2}, {that_day}; hour by hour its ratio to the region's median changes by a median factor of e^{hourly_spread:.2} where theirs changes by e^{neighbours_spread:.2}: its output does not follow the weather its neighbours saw",
+                    value / neighbours
+                )
+            }
             Finding::LocationSpoofing {
                 from,
                 to,
@@ -376,6 +412,28 @@ impl Finding {
                 "collusion: its deviations from the regional baseline over {buckets} buckets move with those of {} ({ring} devices in the ring, correlations of at least {correlation:.3}, where independent devices stay near 0)",
                 with.join(", ")
             ),
+            Finding::ClosedMarket {
+                wallets,
+                devices,
+                with,
+                inside_deals,
+                inside_share,
+            } => {
+                let circle = if *wallets == 1 {
+                    "its own operator".to_string()
+                } else {
+                    format!("a circle of {wallets} operators who buy from each other's devices")
+                };
+                let others = if with.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (with {})", with.join(", "))
+                };
+                format!(
+                    "collusion: its storage deals in the window were paid by {circle}: {inside_deals} deals inside the circle, {:.0}% of what the circle's {devices} serving devices{others} earned, so they serve each other rather than the network",
+                    100.0 * inside_share
+                )
+            }
         }
     }
 }
@@ -539,7 +597,74 @@ pub async fn score_network(
             secondary: secondary as f64,
         });
     }
-    Ok(score(&series, from, to, thresholds)?)
+    let mut scores = score(&series, from, to, thresholds)?;
+    let market = storage_market(db, network, earliest, to, &thresholds.market).await?;
+    for s in &mut scores {
+        if let Some(finding) = market.get(&s.device) {
+            s.health = s.health.min(finding.health());
+            s.findings.push(finding.clone());
+        }
+    }
+    Ok(scores)
+}
+
+/// The [`closed_markets`] of `network`'s storage deals accepted in `[from, to)`, by device:
+/// each acceptance's provider wallet (the device's owner) paid by its proposal's client,
+/// the value the proposal escrowed (price per period times periods). A deal address used
+/// again pairs each acceptance with the proposal just before it.
+async fn storage_market(
+    db: &Db,
+    network: &str,
+    from: i64,
+    to: i64,
+    t: &MarketThresholds,
+) -> Result<BTreeMap<String, Finding>, AuditError> {
+    let rows = db
+        .query(
+            "SELECT p.client, p.provider_device, a.provider,
+                    (p.price_per_period * p.periods)::float8
+             FROM storage_deal_accepted a
+             JOIN LATERAL (SELECT client, provider_device, price_per_period, periods
+                 FROM storage_deal_proposed x
+                 WHERE x.deal = a.deal
+                   AND (x.slot, x.tx_index, x.instruction_index, x.event_index)
+                     < (a.slot, a.tx_index, a.instruction_index, a.event_index)
+                 ORDER BY x.slot DESC, x.tx_index DESC, x.instruction_index DESC,
+                          x.event_index DESC
+                 LIMIT 1) p ON true
+             JOIN devices d ON d.device = p.provider_device
+             WHERE d.network = $1 AND a.start_ts >= $2 AND a.start_ts < $3",
+            &[&network, &from, &to],
+        )
+        .await?;
+    let mut wallets: BTreeMap<String, u32> = BTreeMap::new();
+    let mut devices: Vec<String> = Vec::new();
+    let mut device_ids: BTreeMap<String, u32> = BTreeMap::new();
+    let mut deals = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut id = |w: String| {
+            let next = wallets.len() as u32;
+            *wallets.entry(w).or_insert(next)
+        };
+        let client = id(row.get(0));
+        let owner = id(row.get(2));
+        let name: String = row.get(1);
+        let device = *device_ids.entry(name.clone()).or_insert_with(|| {
+            devices.push(name);
+            devices.len() as u32 - 1
+        });
+        deals.push(Deal {
+            client,
+            device,
+            owner,
+            value: row.get(3),
+        });
+    }
+    let name = |d: u32| devices.get(d as usize).cloned().unwrap_or_default();
+    Ok(closed_markets(&deals, name, t)
+        .into_iter()
+        .map(|(d, f)| (name(d), f))
+        .collect())
 }
 
 /// The region of a cell: its parent at resolution 5 (about 250 km²).

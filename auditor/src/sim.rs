@@ -20,8 +20,13 @@
 //! malfunction (zero readings, a stuck or erratic meter, a meter that stops while still
 //! reporting, a storage node failing its challenges); inflation (service multiplied);
 //! neighbour inflation (a meter reporting clear-sky output whatever the clouds); location
-//! spoofing (cells asserted across continents within hours); collusion (rings of three to
-//! six devices of a region replaying one generator's series with 1% noise).
+//! spoofing (cells asserted across continents within hours); collusion (half of it rings of
+//! three to six devices of a region replaying one generator's series with 1% noise, half
+//! storage nodes paid only by their own operators, alone or in circles of two or three).
+//!
+//! [`Fleet::deals`] generates each day's storage deals (customers, a few honest operators
+//! who buy storage too, and the closed circles), and [`DealWindow`] keeps the last days of
+//! them for [`crate::market`].
 
 use h3o::{CellIndex, LatLng, Resolution};
 use rand::{Rng, SeedableRng};
@@ -30,6 +35,7 @@ use serde::Serialize;
 
 use crate::detect::{Assertion, DeviceInfo};
 use crate::features::{extract, DayFeatures, DeviceClass, Reading, Window, MAX_BUCKETS};
+use crate::market::{closed_markets, Deal, MarketThresholds};
 use crate::{Finding, FindingKind};
 
 /// Hours in a simulated day (one report an hour).
@@ -106,6 +112,12 @@ pub enum FaultMode {
         /// The ring.
         ring: u32,
     },
+    /// A storage node paid only by a circle of operators that owns it (its telemetry is
+    /// healthy).
+    ClosedMarket {
+        /// The circle.
+        circle: u32,
+    },
 }
 
 /// A fault injected in the fleet.
@@ -165,6 +177,8 @@ struct Device {
     eff: f32,
     aux: f32,
     fault: Option<(FaultMode, i64)>,
+    /// Storage: the operator (wallet) that owns it.
+    owner: u32,
     /// A healthy move: when, and to which cell.
     moves: Option<(i64, u64)>,
 }
@@ -183,6 +197,20 @@ pub struct Fleet {
     devices: Vec<Device>,
     rings: Vec<Ring>,
     labels: Vec<Label>,
+    market: Market,
+}
+
+/// The storage market: operators (wallets `0..operators`) own the storage nodes, customers
+/// (wallets `operators..operators + customers`) buy from them; a few honest operators buy
+/// storage too, and the closed circles buy only from their own devices.
+#[derive(Debug, Clone, Default)]
+struct Market {
+    operators: u32,
+    customers: u32,
+    /// Honest operators who also buy storage.
+    buyers: Vec<u32>,
+    /// Each closed circle's wallets.
+    circles: Vec<Vec<u32>>,
 }
 
 fn normal(rng: &mut ChaCha8Rng) -> f32 {
@@ -266,6 +294,7 @@ impl Fleet {
                     eff,
                     aux,
                     fault: None,
+                    owner: u32::MAX,
                     moves: None,
                 }
             })
@@ -290,7 +319,9 @@ impl Fleet {
                 groups.entry((d.region, d.class)).or_default().push(i);
             }
         }
-        let mut colluding = 0usize;
+        // half of the colluding devices replay one series, half serve a closed market
+        let closed_quota = per_kind / 2;
+        let mut colluding = closed_quota;
         let mut group_list: Vec<_> = groups.into_iter().collect();
         for i in (1..group_list.len()).rev() {
             group_list.swap(i, rng.random_range(0..=i));
@@ -404,6 +435,14 @@ impl Fleet {
         ] {
             take(&mut devices, &mut rng, kind, None, &mut labels);
         }
+        let market = Self::storage_market(
+            &mut rng,
+            &mut devices,
+            &order,
+            closed_quota,
+            start,
+            &mut labels,
+        );
         // healthy moves: 1% of the healthy devices, across town or (rarely) to another city
         let span = i64::from(config.days.max(1)) * DAY;
         for d in devices.iter_mut().filter(|d| d.fault.is_none()) {
@@ -429,7 +468,146 @@ impl Fleet {
             devices,
             rings,
             labels,
+            market,
         }
+    }
+
+    /// Gives the storage nodes their operators (one to four nodes each, in `order`), picks
+    /// the honest operators who also buy storage (one in ten) and the closed circles (one
+    /// to three operators whose nodes are all otherwise healthy) until `quota` nodes are
+    /// in circles, labelled as collusion from their start.
+    fn storage_market(
+        rng: &mut ChaCha8Rng,
+        devices: &mut [Device],
+        order: &[u32],
+        quota: usize,
+        start: impl Fn(&mut ChaCha8Rng) -> i64,
+        labels: &mut Vec<Label>,
+    ) -> Market {
+        let mut owned: Vec<Vec<u32>> = Vec::new();
+        let mut left = 0;
+        for &i in order {
+            if devices[i as usize].class != DeviceClass::Storage {
+                continue;
+            }
+            if left == 0 {
+                owned.push(Vec::new());
+                left = rng.random_range(1..=4);
+            }
+            let owner = owned.len() as u32 - 1;
+            devices[i as usize].owner = owner;
+            owned[owner as usize].push(i);
+            left -= 1;
+        }
+        let operators = owned.len() as u32;
+        let nodes: usize = owned.iter().map(Vec::len).sum();
+        let mut market = Market {
+            operators,
+            customers: 2 * nodes as u32,
+            ..Market::default()
+        };
+        let mut closed = 0;
+        let mut next = 0usize;
+        while closed < quota && next < owned.len() {
+            let size = rng.random_range(1..=3usize);
+            let mut circle = Vec::new();
+            while circle.len() < size && next < owned.len() {
+                let op = next;
+                next += 1;
+                if owned[op]
+                    .iter()
+                    .all(|&i| devices[i as usize].fault.is_none())
+                {
+                    circle.push(op as u32);
+                }
+            }
+            if circle.is_empty() {
+                break;
+            }
+            let id = market.circles.len() as u32;
+            let at = start(rng);
+            for &op in &circle {
+                for &i in &owned[op as usize] {
+                    let mode = FaultMode::ClosedMarket { circle: id };
+                    devices[i as usize].fault = Some((mode, at));
+                    labels.push(Label {
+                        device: i,
+                        kind: FindingKind::Collusion,
+                        start_ts: at,
+                        mode,
+                    });
+                    closed += 1;
+                }
+            }
+            market.circles.push(circle);
+        }
+        market.buyers = (next as u32..operators)
+            .filter(|_| rng.random_bool(0.1))
+            .collect();
+        market
+    }
+
+    /// The storage deals accepted on day `day`: each customer buys with probability 0.3,
+    /// and each honest operator who buys with the same, from a random node that still
+    /// serves the open market (never its own); from its start, a closed circle's node is
+    /// paid, with probability 0.9 a day, by a wallet of its circle (another operator's
+    /// when the circle has several) and by nobody else. Values are 50 to 500.
+    pub fn deals(&self, day: u32) -> Vec<Deal> {
+        let window = self.window(day);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed_for(self.config.seed, u64::from(day), 3));
+        let closed = |d: &Device| matches!(d.fault, Some((FaultMode::ClosedMarket { .. }, at)) if at < window.to);
+        let open: Vec<u32> = (0..self.devices.len() as u32)
+            .filter(|&i| {
+                let d = &self.devices[i as usize];
+                d.class == DeviceClass::Storage && !closed(d)
+            })
+            .collect();
+        let mut deals = Vec::new();
+        if open.is_empty() {
+            return deals;
+        }
+        let m = &self.market;
+        let buyers = (m.operators..m.operators + m.customers).chain(m.buyers.iter().copied());
+        for client in buyers {
+            if !rng.random_bool(0.3) {
+                continue;
+            }
+            let device = open[rng.random_range(0..open.len())];
+            let owner = self.devices[device as usize].owner;
+            if owner == client {
+                continue;
+            }
+            deals.push(Deal {
+                client,
+                device,
+                owner,
+                value: rng.random_range(50.0..500.0),
+            });
+        }
+        for (i, d) in self.devices.iter().enumerate() {
+            let Some((FaultMode::ClosedMarket { circle }, _)) = d.fault else {
+                continue;
+            };
+            if !closed(d) || !rng.random_bool(0.9) {
+                continue;
+            }
+            let Some(wallets) = m.circles.get(circle as usize) else {
+                continue;
+            };
+            let others: Vec<u32> = wallets.iter().copied().filter(|w| *w != d.owner).collect();
+            let client = if others.is_empty() {
+                d.owner
+            } else {
+                others[rng.random_range(0..others.len())]
+            };
+            deals.push(Deal {
+                client,
+                device: i as u32,
+                owner: d.owner,
+                value: rng.random_range(50.0..500.0),
+            });
+        }
+        deals
     }
 
     /// What it simulates.
@@ -626,7 +804,7 @@ impl Fleet {
                         *slot = Self::healthy(&mut rng, d, c, h, true);
                         slot.present = present;
                     }
-                    FaultMode::Spoofing => {}
+                    FaultMode::Spoofing | FaultMode::ClosedMarket { .. } => {}
                     FaultMode::Collusion { ring } => {
                         if let (Some(r), Some(l)) =
                             (self.rings.get(ring as usize), leaders.get(ring as usize))
@@ -683,6 +861,44 @@ impl SimDay {
                 extract(info.class, &self.window, &readings)
             })
             .collect()
+    }
+}
+
+/// The storage deals of the last few days, as the live auditor reads them over its
+/// replayed windows.
+#[derive(Debug, Clone)]
+pub struct DealWindow {
+    days: std::collections::VecDeque<Vec<Deal>>,
+    keep: usize,
+}
+
+impl DealWindow {
+    /// A window of the last `keep` days (at least one).
+    pub fn new(keep: usize) -> DealWindow {
+        DealWindow {
+            days: std::collections::VecDeque::new(),
+            keep: keep.max(1),
+        }
+    }
+
+    /// Adds a day's deals, forgetting the oldest day beyond the window, and adds the
+    /// [`closed_markets`] findings of the window to `findings` (one row per device).
+    pub fn push_and_audit(
+        &mut self,
+        deals: Vec<Deal>,
+        t: &MarketThresholds,
+        findings: &mut [Vec<Finding>],
+    ) {
+        if self.days.len() == self.keep {
+            self.days.pop_front();
+        }
+        self.days.push_back(deals);
+        let all: Vec<Deal> = self.days.iter().flatten().copied().collect();
+        for (device, finding) in closed_markets(&all, |d| format!("#{d}"), t) {
+            if let Some(row) = findings.get_mut(device as usize) {
+                row.push(finding);
+            }
+        }
     }
 }
 
@@ -858,12 +1074,18 @@ mod tests {
         let infos = fleet.device_infos();
         let mut auditor = Auditor::new(Thresholds::default(), infos.clone(), Vec::new());
         let mut tally = Tally::new(&fleet);
+        let mut deals = DealWindow::new(7);
         for day in 0..config.days {
             let sim = fleet.day(day);
             let features = sim.features(&infos);
-            let findings = auditor
+            let mut findings = auditor
                 .score(&sim.window, &features, &sim.assertions)
                 .expect("one row per device");
+            deals.push_and_audit(
+                fleet.deals(day),
+                &MarketThresholds::default(),
+                &mut findings,
+            );
             tally.record(sim.window.to, &findings);
         }
         (fleet, tally)
