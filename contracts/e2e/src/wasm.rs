@@ -213,9 +213,11 @@ pub fn post_process(wasm: &[u8]) -> Result<Vec<u8>, String> {
                         }
                         match memory.maximum {
                             Some(max) if max <= MAX_MEMORY_PAGES => memory_imported = true,
-                            max => return Err(format!(
+                            max => {
+                                return Err(format!(
                                 "memory maximum {max:?} pages, at most {MAX_MEMORY_PAGES} allowed"
-                            )),
+                            ))
+                            }
                         }
                     }
                 }
