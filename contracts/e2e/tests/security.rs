@@ -1,0 +1,612 @@
+//! The security review's regressions, as Wasm on pallet-contracts: each refusal with its
+//! exact error, reverted by the runtime together with the value it carried, and the
+//! honest path still open afterwards.
+
+use depin_core::merkle::{reward_leaf, MerkleTree};
+use depin_core::stake::MAX_COOLDOWN_SECS;
+use depin_ink_e2e::suite::{account, at, Suite, AUTHORITY, CELL, MAKER, ONBOARDING_FEE, TREASURY};
+use depin_ink_shared::host::{key_account, InkSha256};
+use depin_ink_shared::testing::DeviceSigner;
+use depin_ink_shared::{Capabilities, DeviceStatus, NetworkKind};
+use device_registry::device_registry::{
+    onboard_message, DeviceRegistryRef, Error as RegistryError,
+};
+use energy_settlement::energy_settlement::{EnergySettlementRef, Error as EnergyError, Side};
+use ink::codegen::TraitCallBuilder;
+use ink::primitives::AccountId;
+use rewards::rewards::{Error as RewardsError, RewardsRef};
+use staking::staking::{Error as StakingError, StakingRef};
+use storage_escrow::storage_escrow::{DealTerms, Error as StorageError, StorageEscrowRef};
+
+const OWNER: u8 = 4;
+const OTHER: u8 = 5;
+const AUDITOR: u8 = 6;
+const ORACLE: u8 = 11;
+const PEOPLE: [u8; 7] = [AUTHORITY, TREASURY, MAKER, OWNER, OTHER, AUDITOR, ORACLE];
+const MAX_PLACEMENTS_PER_DEVICE: u8 = depin_core::energy::MAX_PLACEMENTS_PER_DEVICE;
+
+fn suite() -> Suite {
+    Suite::new(&PEOPLE, 1_000_000_000_000).expect("the suite is deployed")
+}
+
+/// A wireless network with two bonded devices of OWNER and funded rewards (one oracle).
+fn wireless(s: &mut Suite) -> (AccountId, AccountId, AccountId, [u8; 32], [u8; 32]) {
+    s.chain.set_time(10_000);
+    let registry = s.registry(NetworkKind::Wireless).unwrap();
+    let device = s
+        .onboard(registry, account(OWNER), &DeviceSigner::new(9), 1)
+        .unwrap();
+    let other = s
+        .onboard(registry, account(OWNER), &DeviceSigner::new(8), 1)
+        .unwrap();
+    let staking = s.staking(registry, 500, 3_600).unwrap();
+    let mut pool: StakingRef = at(staking);
+    assert_eq!(
+        s.chain
+            .call("stake", account(OWNER), 1_000, pool.call_mut().stake())
+            .unwrap(),
+        Ok(1_000)
+    );
+    for d in [device, other] {
+        assert_eq!(
+            s.chain
+                .call(
+                    "bond_device",
+                    account(OWNER),
+                    0,
+                    pool.call_mut().bond_device(d)
+                )
+                .unwrap(),
+            Ok(())
+        );
+    }
+    let rewards = s
+        .rewards(registry, staking, 600, 10_000, vec![account(ORACLE)], 1)
+        .unwrap();
+    let mut r: RewardsRef = at(rewards);
+    assert_eq!(
+        s.chain
+            .call("fund", account(AUTHORITY), 10_000, r.call_mut().fund())
+            .unwrap(),
+        Ok(())
+    );
+    (registry, staking, rewards, device, other)
+}
+
+fn tree(rows: &[([u8; 32], u64)]) -> MerkleTree {
+    let leaves = rows
+        .iter()
+        .map(|(d, a)| reward_leaf::<InkSha256>(d, account(OWNER).as_ref(), *a))
+        .collect();
+    MerkleTree::new::<InkSha256>(leaves).unwrap()
+}
+
+fn finalize(s: &mut Suite, rewards: AccountId, epoch: u64, root: [u8; 32], total: u64) {
+    let mut r: RewardsRef = at(rewards);
+    s.chain.set_time(10_000 + (epoch + 1) * 600);
+    let done = s
+        .chain
+        .call(
+            "propose_root",
+            account(ORACLE),
+            0,
+            r.call_mut().propose_root(epoch, root, total, [0; 32]),
+        )
+        .unwrap();
+    assert_eq!(done, Ok(true));
+}
+
+#[test]
+fn test_claim_superseded_root() {
+    // Given epoch 0 gives `device` 500, then epoch 1 corrects it downwards to 300
+    let mut s = suite();
+    let (_, _, rewards, device, other) = wireless(&mut s);
+    let (t0, t1) = (
+        tree(&[(device, 500), (other, 300)]),
+        tree(&[(device, 300), (other, 500)]),
+    );
+    finalize(&mut s, rewards, 0, t0.root(), 800);
+    finalize(&mut s, rewards, 1, t1.root(), 800);
+    let mut r: RewardsRef = at(rewards);
+    let crank = account(OTHER);
+    let before = s.chain.free_balance(account(OWNER));
+    // When a claim proves against the superseded root, Then it is refused
+    let old = r.call_mut().claim(device, 0, 500, t0.proof(0).unwrap());
+    assert_eq!(
+        s.chain.call("claim", crank, 0, old).unwrap(),
+        Err(RewardsError::SupersededRoot)
+    );
+    // and the latest root pays the corrected amount, once
+    let new = r.call_mut().claim(device, 1, 300, t1.proof(0).unwrap());
+    assert_eq!(
+        s.chain.call("claim", crank, 0, new.clone()).unwrap(),
+        Ok(300)
+    );
+    let old = r.call_mut().claim(device, 0, 500, t0.proof(0).unwrap());
+    assert_eq!(
+        s.chain.call("claim", crank, 0, old).unwrap(),
+        Err(RewardsError::SupersededRoot)
+    );
+    assert_eq!(s.chain.call("claim", crank, 0, new).unwrap(), Ok(0));
+    // honest claims still fit the cap
+    let honest = r.call_mut().claim(other, 1, 500, t1.proof(1).unwrap());
+    assert_eq!(s.chain.call("claim", crank, 0, honest).unwrap(), Ok(500));
+    assert_eq!(s.chain.free_balance(account(OWNER)), before + 800);
+    assert_eq!(
+        s.chain.call("totals", crank, 0, r.call().totals()).unwrap(),
+        (800, Some(1), 800)
+    );
+}
+
+#[test]
+fn test_propose_deal_id_not_next_and_accept_deal_terms_mismatch() {
+    let mut s = suite();
+    let registry = s.registry(NetworkKind::Storage).unwrap();
+    let node = s
+        .onboard(registry, account(OWNER), &DeviceSigner::new(8), 1)
+        .unwrap();
+    let market_at = s.storage(registry).unwrap();
+    let mut market: StorageEscrowRef = at(market_at);
+    let client = account(OTHER);
+    let terms = |price| DealTerms {
+        provider_device: node,
+        piece_root: [0x11; 32],
+        chunk_size: 64,
+        num_chunks: 4,
+        price_per_period: price,
+        periods: 2,
+        collateral: 3_000,
+    };
+    // Given deal 0 proposed and cancelled (its escrow back)
+    let before = s.chain.free_balance(client);
+    let since = s.chain.costs().len();
+    assert_eq!(
+        s.chain
+            .call(
+                "propose_deal",
+                client,
+                2_000,
+                market.call_mut().propose_deal(0, terms(1_000))
+            )
+            .unwrap(),
+        Ok(())
+    );
+    let old_hash = s
+        .chain
+        .call(
+            "deal_terms_hash",
+            client,
+            0,
+            market.call().deal_terms_hash(client, 0),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s.chain
+            .call("cancel_deal", client, 0, market.call_mut().cancel_deal(0))
+            .unwrap(),
+        Ok(())
+    );
+    let deposits = u128::try_from(s.chain.deposits_paid(client, since)).unwrap();
+    assert_eq!(s.chain.free_balance(client), before - deposits);
+    // When the key is proposed again or an id is skipped, Then both are refused
+    for id in [0, 2] {
+        let again = market.call_mut().propose_deal(id, terms(1));
+        assert_eq!(
+            s.chain.call("propose_deal", client, 2, again).unwrap(),
+            Err(StorageError::DealIdNotNext)
+        );
+    }
+    // and an acceptance of the old terms lands nowhere: not on the cancelled key, not on
+    // the next deal's other terms
+    assert_eq!(
+        s.chain
+            .call(
+                "propose_deal",
+                client,
+                2,
+                market.call_mut().propose_deal(1, terms(1))
+            )
+            .unwrap(),
+        Ok(())
+    );
+    let provider = account(OWNER);
+    let provider_before = s.chain.free_balance(provider);
+    let accept = market.call_mut().accept_deal(client, 0, old_hash);
+    assert_eq!(
+        s.chain
+            .call("accept_deal", provider, 3_000, accept)
+            .unwrap(),
+        Err(StorageError::DealNotFound)
+    );
+    let accept = market.call_mut().accept_deal(client, 1, old_hash);
+    assert_eq!(
+        s.chain
+            .call("accept_deal", provider, 3_000, accept)
+            .unwrap(),
+        Err(StorageError::TermsMismatch)
+    );
+    assert_eq!(s.chain.free_balance(provider), provider_before);
+    let new_hash = s
+        .chain
+        .call(
+            "deal_terms_hash",
+            client,
+            0,
+            market.call().deal_terms_hash(client, 1),
+        )
+        .unwrap()
+        .unwrap();
+    let accept = market.call_mut().accept_deal(client, 1, new_hash);
+    assert_eq!(
+        s.chain
+            .call("accept_deal", provider, 3_000, accept)
+            .unwrap(),
+        Ok(())
+    );
+}
+
+/// An energy market with one device each for OWNER (two) and OTHER.
+fn energy(s: &mut Suite) -> (AccountId, [[u8; 32]; 3]) {
+    let registry = s.registry(NetworkKind::Energy).unwrap();
+    let a = s
+        .onboard(registry, account(OWNER), &DeviceSigner::new(7), 3)
+        .unwrap();
+    let b = s
+        .onboard(registry, account(OWNER), &DeviceSigner::new(8), 3)
+        .unwrap();
+    let c = s
+        .onboard(registry, account(OTHER), &DeviceSigner::new(6), 3)
+        .unwrap();
+    let market = s.energy(registry).unwrap();
+    s.chain.set_time(80_000);
+    (market, [a, b, c])
+}
+
+#[test]
+fn test_place_cancel_churn_never_fills_the_book() {
+    let mut s = suite();
+    let (market_at, [a, b, c]) = energy(&mut s);
+    let mut m: EnergySettlementRef = at(market_at);
+    let (owner, iv) = (account(OWNER), 100);
+    // Given one device placing and cancelling an ask over and over, each placement
+    // reusing the slot its predecessor freed
+    for _ in 0..MAX_PLACEMENTS_PER_DEVICE {
+        assert_eq!(
+            s.chain
+                .call(
+                    "place_ask",
+                    owner,
+                    0,
+                    m.call_mut().place_ask(iv, a, 100, 500)
+                )
+                .unwrap(),
+            Ok(0)
+        );
+        assert_eq!(
+            s.chain
+                .call(
+                    "cancel_order",
+                    owner,
+                    0,
+                    m.call_mut().cancel_order(iv, Side::Ask, 0)
+                )
+                .unwrap(),
+            Ok(0)
+        );
+    }
+    // Then it stops at its own allowance, never at a full book
+    let churn = m.call_mut().place_ask(iv, a, 100, 500);
+    assert_eq!(
+        s.chain.call("place_ask", owner, 0, churn).unwrap(),
+        Err(EnergyError::TooManyPlacements)
+    );
+    let placed = s
+        .chain
+        .call(
+            "placements",
+            owner,
+            0,
+            m.call().placements(iv, a, Side::Ask),
+        )
+        .unwrap();
+    assert_eq!(placed, MAX_PLACEMENTS_PER_DEVICE);
+    let book = s
+        .chain
+        .call("interval", owner, 0, m.call().interval(iv))
+        .unwrap()
+        .unwrap();
+    assert_eq!((book.asks.len(), book.asks_done), (1, 1));
+    // and honest devices still find every slot, the cancelled one first
+    assert_eq!(
+        s.chain
+            .call(
+                "place_ask",
+                owner,
+                0,
+                m.call_mut().place_ask(iv, b, 100, 500)
+            )
+            .unwrap(),
+        Ok(0)
+    );
+    assert_eq!(
+        s.chain
+            .call(
+                "place_ask",
+                account(OTHER),
+                0,
+                m.call_mut().place_ask(iv, c, 100, 500)
+            )
+            .unwrap(),
+        Ok(1)
+    );
+}
+
+#[test]
+fn test_place_bid_too_many_placements() {
+    let mut s = suite();
+    let (market_at, [_, _, c]) = energy(&mut s);
+    let mut m: EnergySettlementRef = at(market_at);
+    let (consumer, iv) = (account(OTHER), 100);
+    let before = s.chain.free_balance(consumer);
+    let since = s.chain.costs().len();
+    for _ in 0..MAX_PLACEMENTS_PER_DEVICE {
+        assert_eq!(
+            s.chain
+                .call(
+                    "place_bid",
+                    consumer,
+                    80,
+                    m.call_mut().place_bid(iv, c, 200, 400)
+                )
+                .unwrap(),
+            Ok(0)
+        );
+        assert_eq!(
+            s.chain
+                .call(
+                    "cancel_order",
+                    consumer,
+                    0,
+                    m.call_mut().cancel_order(iv, Side::Bid, 0)
+                )
+                .unwrap(),
+            Ok(80)
+        );
+    }
+    let bid = m.call_mut().place_bid(iv, c, 200, 400);
+    assert_eq!(
+        s.chain.call("place_bid", consumer, 80, bid).unwrap(),
+        Err(EnergyError::TooManyPlacements)
+    );
+    // every escrow came back, the refused one through the runtime's revert
+    let deposits = u128::try_from(s.chain.deposits_paid(consumer, since)).unwrap();
+    assert_eq!(s.chain.free_balance(consumer), before - deposits);
+    assert_eq!(s.chain.free_balance(market_at), 1); // the existential deposit
+                                                    // the allowance is per interval
+    assert_eq!(
+        s.chain
+            .call(
+                "place_bid",
+                consumer,
+                80,
+                m.call_mut().place_bid(iv + 1, c, 200, 400)
+            )
+            .unwrap(),
+        Ok(0)
+    );
+    assert_eq!(s.chain.free_balance(market_at), 1 + 80);
+}
+
+#[test]
+fn test_update_pool_invalid_cooldown_cannot_brick_unstaking() {
+    let mut s = suite();
+    s.chain.set_time(10_000);
+    let registry = s.registry(NetworkKind::Wireless).unwrap();
+    let staking = s.staking(registry, 500, 3_600).unwrap();
+    let mut pool: StakingRef = at(staking);
+    let owner = account(OWNER);
+    assert_eq!(
+        s.chain
+            .call("stake", owner, 300, pool.call_mut().stake())
+            .unwrap(),
+        Ok(300)
+    );
+    for cooldown in [u64::MAX, MAX_COOLDOWN_SECS + 1] {
+        let update = pool
+            .call_mut()
+            .update_pool(Some(1), Some(cooldown), Some(account(OTHER)));
+        assert_eq!(
+            s.chain
+                .call("update_pool", account(AUTHORITY), 0, update)
+                .unwrap(),
+            Err(StakingError::InvalidCooldown)
+        );
+    }
+    let settings = s
+        .chain
+        .call("settings", owner, 0, pool.call().settings())
+        .unwrap();
+    assert_eq!(settings, (registry, 500, 3_600, account(AUTHORITY)));
+    let update = pool
+        .call_mut()
+        .update_pool(None, Some(MAX_COOLDOWN_SECS), None);
+    assert_eq!(
+        s.chain
+            .call("update_pool", account(AUTHORITY), 0, update)
+            .unwrap(),
+        Ok(())
+    );
+    let unlock = s
+        .chain
+        .call(
+            "request_unstake",
+            owner,
+            0,
+            pool.call_mut().request_unstake(300),
+        )
+        .unwrap();
+    assert_eq!(unlock, Ok(10_000 + MAX_COOLDOWN_SECS as i64));
+    s.chain.set_time(10_000 + MAX_COOLDOWN_SECS);
+    let before = s.chain.free_balance(owner);
+    assert_eq!(
+        s.chain
+            .call("withdraw", owner, 0, pool.call_mut().withdraw())
+            .unwrap(),
+        Ok(300)
+    );
+    let refund = u128::try_from(-s.chain.costs().last().unwrap().storage_deposit).unwrap();
+    assert_eq!(s.chain.free_balance(owner), before + 300 + refund);
+}
+
+#[test]
+fn test_three_onboarding_parties_are_three_keys() {
+    let mut s = suite();
+    let registry = s.registry(NetworkKind::Wireless).unwrap();
+    let mut r: DeviceRegistryRef = at(registry);
+    let authority = account(AUTHORITY);
+    let signer = DeviceSigner::new(9);
+    let key_owner = key_account(&signer.key());
+    s.chain.endow(key_owner, 1_000_000_000).unwrap();
+    // a maker whose account is the device key's cannot issue it
+    let register = r.call_mut().register_maker(key_owner, "self".into(), 10);
+    assert_eq!(
+        s.chain
+            .call("register_maker", authority, 0, register)
+            .unwrap(),
+        Ok(())
+    );
+    let approve = r.call_mut().set_maker_approval(key_owner, true, 10);
+    assert_eq!(
+        s.chain
+            .call("set_maker_approval", authority, 0, approve)
+            .unwrap(),
+        Ok(())
+    );
+    let issue = r
+        .call_mut()
+        .issue_device(signer.key(), 1, Capabilities::default());
+    assert_eq!(
+        s.chain.call("issue_device", key_owner, 0, issue).unwrap(),
+        Err(RegistryError::DeviceKeyIsMakerKey)
+    );
+    // an owner whose account is the device key's cannot onboard it (fee reverted)
+    let device = s
+        .onboard(registry, account(OWNER), &DeviceSigner::new(8), 1)
+        .unwrap();
+    let issue = r
+        .call_mut()
+        .issue_device(signer.key(), 1, Capabilities::default());
+    assert_eq!(
+        s.chain
+            .call("issue_device", account(MAKER), 0, issue)
+            .unwrap()
+            .is_ok(),
+        true
+    );
+    let proof = signer.sign(&onboard_message(&registry, &signer.key(), &key_owner));
+    let before = s.chain.free_balance(key_owner);
+    let onboard = r.call_mut().onboard_device(signer.key(), Some(CELL), proof);
+    let fee = u128::from(ONBOARDING_FEE);
+    assert_eq!(
+        s.chain
+            .call("onboard_device", key_owner, fee, onboard)
+            .unwrap(),
+        Err(RegistryError::DeviceKeyIsOwner)
+    );
+    assert_eq!(s.chain.free_balance(key_owner), before);
+    // and no device is transferred to its own key's account
+    let key_of_device = key_account(&DeviceSigner::new(8).key());
+    let transfer = r.call_mut().transfer_device(device, key_of_device);
+    assert_eq!(
+        s.chain
+            .call("transfer_device", account(OWNER), 0, transfer)
+            .unwrap(),
+        Err(RegistryError::DeviceKeyIsOwner)
+    );
+    let info = s
+        .chain
+        .call(
+            "device_info",
+            account(OWNER),
+            0,
+            r.call().device_info(device),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.owner, account(OWNER));
+}
+
+#[test]
+fn a_device_suspended_by_the_auditor_neither_claims_nor_bonds() {
+    // Given a finalized epoch owing a bonded hotspot 1,234
+    let mut s = suite();
+    let (registry, staking, rewards, device, other) = wireless(&mut s);
+    let t = tree(&[(device, 1_234), (other, 0)]);
+    finalize(&mut s, rewards, 0, t.root(), 1_234);
+    let mut reg: DeviceRegistryRef = at(registry);
+    let mut r: RewardsRef = at(rewards);
+    let mut pool: StakingRef = at(staking);
+    let (authority, owner) = (account(AUTHORITY), account(OWNER));
+    let set = reg.call_mut().set_auditor(Some(account(AUDITOR)));
+    assert_eq!(
+        s.chain.call("set_auditor", authority, 0, set).unwrap(),
+        Ok(())
+    );
+    // When the auditor suspends it
+    let audit = reg
+        .call_mut()
+        .audit_device(device, DeviceStatus::Suspended, [0xE5; 32]);
+    assert_eq!(
+        s.chain
+            .call("audit_device", account(AUDITOR), 0, audit)
+            .unwrap(),
+        Ok(())
+    );
+    // Then it can neither claim nor be bonded again
+    let claim = r.call_mut().claim(device, 0, 1_234, t.proof(0).unwrap());
+    assert_eq!(
+        s.chain
+            .call("claim", account(OTHER), 0, claim.clone())
+            .unwrap(),
+        Err(RewardsError::DeviceNotActive)
+    );
+    assert_eq!(
+        s.chain
+            .call(
+                "unbond_device",
+                owner,
+                0,
+                pool.call_mut().unbond_device(device)
+            )
+            .unwrap(),
+        Ok(())
+    );
+    let bond = s
+        .chain
+        .call("bond_device", owner, 0, pool.call_mut().bond_device(device))
+        .unwrap();
+    assert_eq!(bond, Err(StakingError::DeviceNotActive));
+    // and once the authority reverses the suspension it is bonded and paid again
+    let reverse = reg
+        .call_mut()
+        .set_device_status(device, DeviceStatus::Active);
+    assert_eq!(
+        s.chain
+            .call("set_device_status", authority, 0, reverse)
+            .unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        s.chain
+            .call("bond_device", owner, 0, pool.call_mut().bond_device(device))
+            .unwrap(),
+        Ok(())
+    );
+    let before = s.chain.free_balance(owner);
+    assert_eq!(
+        s.chain.call("claim", account(OTHER), 0, claim).unwrap(),
+        Ok(1_234)
+    );
+    assert_eq!(s.chain.free_balance(owner), before + 1_234);
+}
