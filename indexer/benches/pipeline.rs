@@ -10,8 +10,10 @@
 //!
 //! Then the `depin-indexer` binary alone (a child process, default settings) indexes the
 //! load and `DEPIN_BENCH_SCALE` (default 10) times it, with its peak RSS; and the state
-//! refresh cost of the same load is compared between an empty database and one already
-//! holding the scaled load.
+//! refresh cost of the same load (the state refresher's transactions plus the queueing of
+//! keys on the write path) is compared between an empty database and one already holding
+//! the scaled load. The saturated run also reports when the state rows were current (the
+//! refresher, on its own connection, had applied every batch).
 //!
 //! `cargo bench -p depin-indexer --bench pipeline` (add
 //! `CARGO_PROFILE_BENCH_LTO=false CARGO_PROFILE_BENCH_CODEGEN_UNITS=16` for a quicker build).
@@ -102,6 +104,8 @@ async fn subscribed(geyser: &GeyserTestServer) {
 
 struct Run {
     elapsed: Duration,
+    /// Until the state refresher had applied every batch (the state rows current).
+    state_current: Duration,
     rows: u64,
     batches: u64,
     latencies: Vec<Duration>,
@@ -123,6 +127,7 @@ async fn index(
         observer: Some(observer),
         ..Hooks::default()
     };
+    let metrics = Arc::clone(&hooks.metrics);
     let (stop, stopped) = watch::channel(false);
     let indexer = tokio::spawn(run(config(&geyser.endpoint(), pg.url()), hooks, stopped));
     subscribed(&geyser).await;
@@ -160,6 +165,23 @@ async fn index(
         }
     }
     let elapsed = last - started;
+    // the state rows follow on the refresher's connection: until nothing is queued
+    let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    loop {
+        let queued: i64 = client
+            .query_one("SELECT count(*) FROM state_queue", &[])
+            .await
+            .expect("queue")
+            .get(0);
+        if queued == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let state_current = started.elapsed().max(elapsed);
     feed.await.expect("feed");
     let _ = stop.send(true);
     indexer.await.expect("join").expect("indexer ran");
@@ -173,8 +195,15 @@ async fn index(
         })
         .collect();
     latencies.sort();
+    // the refresher's own time (the write path only queues the keys)
+    state_refresh += Duration::from_micros(
+        metrics
+            .state_refresh_micros
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
     Run {
         elapsed,
+        state_current,
         rows,
         batches,
         latencies,
@@ -373,6 +402,12 @@ async fn main() {
         saturated.elapsed.as_secs_f64(),
         saturated.batches,
         rate / copy_rate
+    );
+    println!(
+        "  state rows current after {:.3} s = {:.0} events/s = {:.2} of COPY (refresher on its own connection)",
+        saturated.state_current.as_secs_f64(),
+        saturated.rows as f64 / saturated.state_current.as_secs_f64(),
+        saturated.rows as f64 / saturated.state_current.as_secs_f64() / copy_rate
     );
     println!(
         "  latency send->commit p50 {:.1} ms, p99 {:.1} ms (queued behind the backlog)",

@@ -14,8 +14,10 @@
 //!   and slot statuses; [`rpc`]: the JSON-RPC backfill of a gap the endpoint cannot replay.
 //! - [`rows`]: an event as a row of its table; [`sink`]: migrations, batched exactly-once
 //!   writes (binary COPY straight into the tables; signatures of recent slots remembered,
-//!   primary keys as the backstop), current-state refresh, slot statuses, dead slots and
-//!   the checkpoint, all in one database transaction per batch.
+//!   primary keys as the backstop), the state keys touched queued, slot statuses, dead
+//!   slots and the checkpoint, all in one database transaction per batch.
+//! - [`state`]: the current-state rows, refreshed from the queue on a second connection
+//!   (its own transactions; the queue is its durable position).
 //! - [`writer`]: the sink on its own task, so the stream is read and decoded while a batch
 //!   is written.
 //! - [`run`]: the loop (resume, batch, reconnect with backoff, backfill, shutdown);
@@ -32,6 +34,7 @@ pub mod rpc;
 pub mod run;
 pub mod sink;
 pub mod source;
+pub mod state;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod writer;

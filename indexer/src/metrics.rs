@@ -36,6 +36,10 @@ pub struct Metrics {
     pub connected: AtomicU64,
     /// Unix seconds of the last commit.
     pub last_commit_unix: AtomicU64,
+    /// Microseconds the state refresher spent in its transactions.
+    pub state_refresh_micros: AtomicU64,
+    /// `state_queue` rows the state refresher applied.
+    pub state_queue_applied: AtomicU64,
     rate: Mutex<RateWindow>,
 }
 
@@ -182,6 +186,21 @@ impl Metrics {
             "gauge",
             "Unix time of the last commit.",
             load(&self.last_commit_unix),
+        );
+        metric(
+            "state_queue_applied_total",
+            "counter",
+            "State queue rows applied by the state refresher.",
+            load(&self.state_queue_applied),
+        );
+        metric(
+            "state_refresh_seconds_total",
+            "counter",
+            "Time the state refresher spent refreshing state rows.",
+            format!(
+                "{:.6}",
+                self.state_refresh_micros.load(Ordering::Relaxed) as f64 / 1e6
+            ),
         );
         out
     }

@@ -18,6 +18,7 @@ use crate::sink::{Batch, IndexedTransaction, Sink, SinkError, SlotStatus, WriteS
 use crate::source::{
     convert, is_replay_unavailable, subscribe, subscribe_request, GrpcSettings, SourceError, Update,
 };
+use crate::state::Refresher;
 use crate::writer::{Writer, WriterError};
 
 /// Why the indexer stopped.
@@ -116,12 +117,16 @@ pub async fn run(
         connect_timeout: config.connect_timeout(),
         programs: programs.clone(),
     };
-    let sink = Sink::connect(
+    let mut sink = Sink::connect(
         &config.database.url,
         config.source.commitment,
         &config.source.stream_name,
     )
     .await?;
+    // the state rows on a second connection, off the write path (after the migrations:
+    // the sink applied them)
+    let mut refresher = Refresher::spawn(&config.database.url, Arc::clone(&hooks.metrics)).await?;
+    sink.refresh_state_with(refresher.waker());
     let rpc = Some(config.backfill.rpc_url.clone())
         .filter(|u| !u.is_empty())
         .map(|u| RpcClient::new(&u, config.source.commitment, config.backfill.page_limit));
@@ -134,10 +139,16 @@ pub async fn run(
         hooks: &hooks,
         batch: Batch::default(),
     };
-    let result = session.run(&mut shutdown).await;
+    let result = tokio::select! {
+        result = session.run(&mut shutdown) => result,
+        e = refresher.failure() => Err(RunError::Sink(e)),
+    };
     let closed = session.writer.close().await;
+    // what the last batches queued is applied before the refresher stops
+    let refreshed = refresher.close().await;
     result?;
-    Ok(closed?)
+    closed?;
+    Ok(refreshed?)
 }
 
 /// Delay before reconnect attempt `attempt`: uniform in `[0, min(max, initial * 2^attempt)]`.

@@ -2,7 +2,8 @@
 //!
 //! One [`Batch`] is one database transaction: its event rows (binary `COPY` straight into
 //! the event tables; a transaction already stored writes nothing, see [`Sink::write`]), its
-//! decode failures, the refresh of the current-state rows its events touched, its slot
+//! decode failures, the state keys its events touched (queued for the state refresher, see
+//! [`crate::state`]; applied in the same transaction when there is none), its slot
 //! statuses (removing dead slots and abandoned forks, finalizing ancestors) and the
 //! checkpoint. A crash before the commit loses the whole batch and nothing else; the stream
 //! resumes from the previous checkpoint and the rows come again.
@@ -12,7 +13,10 @@
 //! update rather than a rewrite of the slot's rows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use futures::pin_mut;
 use serde::Deserialize;
@@ -24,6 +28,7 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Transaction};
 use crate::decode::DecodedTransaction;
 use crate::events::{rewards, Event};
 use crate::rows::{event_row, state_keys, StateKey, Value, KEY_COLUMNS, TABLES};
+use crate::state;
 
 mod embedded {
     refinery::embed_migrations!("../migrations");
@@ -47,6 +52,9 @@ pub enum SinkError {
     /// A value does not fit its column.
     #[error("value out of range: {0}")]
     OutOfRange(String),
+    /// The state refresher met a queue row it cannot read, or its task ended.
+    #[error("state refresh: {0}")]
+    State(String),
 }
 
 /// The server's own message (and SQLSTATE) when there is one: `tokio_postgres` alone
@@ -172,7 +180,8 @@ pub struct WriteStats {
     pub failures: u64,
     /// Slots removed as dead or as part of an abandoned fork.
     pub dead_slots: u64,
-    /// Time spent refreshing the current-state rows the batch touched.
+    /// Time spent on the current-state rows in the batch's transaction: queueing the keys
+    /// it touched, and applying the queue when the sink has no refresher.
     pub state_refresh: Duration,
     /// The batch held a transaction already stored that the sink did not remember, and was
     /// written again through the merging path.
@@ -197,6 +206,9 @@ pub struct Sink {
     commitment: Commitment,
     name: String,
     recent: Recent,
+    /// Wakes the state refresher after a commit; without one, each batch applies the state
+    /// queue in its own transaction.
+    refresher: Option<Arc<Notify>>,
 }
 
 /// Applies the embedded migrations (`migrations/`) that are not yet recorded, up to version
@@ -289,6 +301,7 @@ impl Sink {
             commitment,
             name: name.to_owned(),
             recent,
+            refresher: None,
         })
     }
 
@@ -310,6 +323,13 @@ impl Sink {
     pub async fn close(self) {
         drop(self.client);
         let _ = self.connection.await;
+    }
+
+    /// Leaves the state rows to a [`crate::state::Refresher`]: from now on a batch's
+    /// transaction only queues the state keys its events touched, and `wake` is notified
+    /// after each commit. Without it, each batch applies the queue in its own transaction.
+    pub fn refresh_state_with(&mut self, wake: Arc<Notify>) {
+        self.refresher = Some(wake);
     }
 
     /// The database client, for queries outside batches.
@@ -396,7 +416,7 @@ impl Sink {
             .await?;
         }
         let rows_done = started.elapsed();
-        refresh_state(&tx, &staged, path).await?;
+        state::queue(&tx, &staged.keys, &staged.claims, path == Path::Merge).await?;
         let state_done = started.elapsed();
         if !batch.slots.is_empty() {
             let mut slots = Vec::with_capacity(batch.slots.len());
@@ -430,15 +450,25 @@ impl Sink {
             .await?;
         }
         let slots_done = started.elapsed();
+        if self.refresher.is_none() {
+            // no refresher: the state (the batch's keys and those of removed slots) in this
+            // transaction
+            state::apply_queued(&tx).await?;
+        }
+        let applied_done = started.elapsed();
         tx.commit().await?;
-        stats.state_refresh = state_done - rows_done;
+        if let Some(wake) = &self.refresher {
+            wake.notify_one();
+        }
+        stats.state_refresh = (state_done - rows_done) + (applied_done - slots_done);
         tracing::debug!(
             path = ?path,
             stage_ms = stage_done.as_millis() as u64,
             rows_ms = (rows_done - stage_done).as_millis() as u64,
             state_ms = (state_done - rows_done).as_millis() as u64,
             slots_ms = (slots_done - state_done).as_millis() as u64,
-            commit_ms = (started.elapsed() - slots_done).as_millis() as u64,
+            applied_ms = (applied_done - slots_done).as_millis() as u64,
+            commit_ms = (started.elapsed() - applied_done).as_millis() as u64,
             "batch timing"
         );
         Ok(stats)
@@ -729,112 +759,5 @@ async fn copy_in(
         writer.as_mut().write(&refs).await?;
     }
     writer.finish().await?;
-    Ok(())
-}
-
-/// Brings the current-state rows the batch touched up to date: each recomputed from its
-/// events, except the claim totals of reward epochs, to which the direct path adds the
-/// batch's claims (summing an epoch's claims again at every batch would cost in proportion
-/// to the epoch's claims). The merging path, where some rows may already have been stored,
-/// recomputes those too.
-async fn refresh_state(tx: &Transaction<'_>, staged: &Staged, path: Path) -> Result<(), SinkError> {
-    let mut single: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let mut epochs = (Vec::new(), Vec::new());
-    let mut claims = (Vec::new(), Vec::new());
-    let mut intervals = (Vec::new(), Vec::new());
-    let recomputed: BTreeSet<(&String, &u64)> = staged
-        .keys
-        .iter()
-        .filter_map(|k| match k {
-            StateKey::Epoch(c, e) => Some((c, e)),
-            _ => None,
-        })
-        .collect();
-    let mut added = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for key in &staged.keys {
-        match key {
-            StateKey::Network(k) => single.entry("networks").or_default().push(k.clone()),
-            StateKey::Maker(k) => single.entry("makers").or_default().push(k.clone()),
-            StateKey::Device(k) => single.entry("devices").or_default().push(k.clone()),
-            StateKey::Position(k) => single.entry("stake_positions").or_default().push(k.clone()),
-            StateKey::Bond(k) => single.entry("device_bonds").or_default().push(k.clone()),
-            StateKey::Deal(k) => single.entry("deals").or_default().push(k.clone()),
-            StateKey::Epoch(c, e) => {
-                epochs.0.push(c.clone());
-                epochs.1.push(e.to_string());
-            }
-            StateKey::EpochClaims(c, e) if recomputed.contains(&(c, e)) => {}
-            StateKey::EpochClaims(c, e) if path == Path::Merge => {
-                epochs.0.push(c.clone());
-                epochs.1.push(e.to_string());
-            }
-            StateKey::EpochClaims(c, e) => {
-                let (amount, count) = staged
-                    .claims
-                    .get(&(c.clone(), *e))
-                    .copied()
-                    .unwrap_or_default();
-                added.0.push(c.clone());
-                added.1.push(e.to_string());
-                added.2.push(amount.to_string());
-                added.3.push(count);
-            }
-            StateKey::Claim(c, d) => {
-                claims.0.push(c.clone());
-                claims.1.push(d.clone());
-            }
-            StateKey::Interval(m, i) => {
-                intervals.0.push(m.clone());
-                intervals.1.push(i.to_string());
-            }
-        }
-    }
-    let calls: Vec<String> = single
-        .keys()
-        .map(|table| format!("SELECT depin_refresh_{table}($1)"))
-        .collect();
-    let params: Vec<[&(dyn ToSql + Sync); 1]> = single
-        .values()
-        .map(|keys| [keys as &(dyn ToSql + Sync)])
-        .collect();
-    // pipelined: the statements go out together and the answers come back together
-    futures::future::try_join_all(
-        calls
-            .iter()
-            .zip(&params)
-            .map(|(call, params)| tx.execute(call.as_str(), params)),
-    )
-    .await?;
-    if !epochs.0.is_empty() {
-        tx.execute(
-            "SELECT depin_refresh_reward_epochs($1, $2::text[]::numeric[])",
-            &[&epochs.0, &epochs.1],
-        )
-        .await?;
-    }
-    if !added.0.is_empty() {
-        tx.execute(
-            "UPDATE reward_epochs e SET claimed = e.claimed + d.amount, claims = e.claims + d.n
-             FROM unnest($1::text[], $2::text[]::numeric[], $3::text[]::numeric[], $4::bigint[])
-                  AS d(config, epoch, amount, n)
-             WHERE e.config = d.config AND e.epoch = d.epoch",
-            &[&added.0, &added.1, &added.2, &added.3],
-        )
-        .await?;
-    }
-    if !claims.0.is_empty() {
-        tx.execute(
-            "SELECT depin_refresh_reward_claims($1, $2)",
-            &[&claims.0, &claims.1],
-        )
-        .await?;
-    }
-    if !intervals.0.is_empty() {
-        tx.execute(
-            "SELECT depin_refresh_energy($1, $2::text[]::numeric[])",
-            &[&intervals.0, &intervals.1],
-        )
-        .await?;
-    }
     Ok(())
 }

@@ -51,6 +51,8 @@ async fn full_scenario_is_indexed_row_by_row() {
     let indexer = spawn(config(&geyser.endpoint(), pg.url(), None));
     let last = chain.last_slot() as i64;
     assert_eq!(wait_for(pg.url(), CHECKPOINT, last, LIMIT).await, last);
+    // the state rows follow on the refresher's connection
+    assert_eq!(wait_for(pg.url(), STATE_QUEUED, 0, LIMIT).await, 0);
     indexer.shutdown().await;
     let db = connect(pg.url()).await;
 
@@ -455,6 +457,7 @@ async fn rows_of_a_dead_slot_are_removed_and_state_rebuilt() {
         .await,
         0
     );
+    assert_eq!(wait_for(pg.url(), STATE_QUEUED, 0, LIMIT).await, 0);
     let row = db
         .query_one(
             "SELECT t.device, t.previous_owner, t.new_owner, d.owner FROM registry_device_transferred t JOIN devices d USING (device)",
@@ -471,6 +474,7 @@ async fn rows_of_a_dead_slot_are_removed_and_state_rebuilt() {
 
     // Then its rows are gone and the device's owner is what the surviving events say
     assert_eq!(wait_for(pg.url(), &in_dead_slot, 0, LIMIT).await, 0);
+    assert_eq!(wait_for(pg.url(), STATE_QUEUED, 0, LIMIT).await, 0);
     let owner: String = db
         .query_one("SELECT owner FROM devices WHERE device = $1", &[&device])
         .await
@@ -812,6 +816,7 @@ async fn a_transaction_in_an_abandoned_fork_survives_in_the_finalized_one() {
 
     // Then the rows live on in the finalized slot, and the abandoned one is marked dead
     assert_eq!(wait_for(pg.url(), &at(winner), rows, LIMIT).await, rows);
+    assert_eq!(wait_for(pg.url(), STATE_QUEUED, 0, LIMIT).await, 0);
     assert_eq!(scalar(&db, &at(fork_slot)).await, 0);
     let status: String = db
         .query_one(

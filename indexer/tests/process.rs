@@ -147,6 +147,13 @@ async fn killed_mid_batch_then_restarted_loses_and_doubles_nothing() {
         chain.expected_total()
     );
 
+    // and the state rows, refreshed on their own connection (a refresh cut by the kill
+    // rolled back; the restarted refresher resumed from the queue), are exactly a full
+    // recompute from the events
+    assert_eq!(wait_for(pg.url(), STATE_QUEUED, 0, LIMIT).await, 0);
+    let (current, recomputed) = state_and_recompute(&db).await;
+    assert_eq!(current, recomputed);
+
     // When it gets SIGTERM, it exits cleanly
     let pid = second.child.id().to_string();
     let sent = Command::new("kill")

@@ -219,3 +219,39 @@ pub async fn stored_rows(client: &Client) -> BTreeMap<String, i64> {
         .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
         .collect()
 }
+
+/// State queue rows not yet applied by the state refresher (0: the state is current).
+pub const STATE_QUEUED: &str = "SELECT count(*) FROM state_queue";
+
+/// Every current-state table, in one digest (table name and row text, sorted).
+pub const STATE_DIGEST: &str = "SELECT md5(COALESCE(string_agg(t, '|' ORDER BY t), '')) FROM (
+    SELECT 'networks' || x::text AS t FROM networks x
+    UNION ALL SELECT 'makers' || x::text FROM makers x
+    UNION ALL SELECT 'devices' || x::text FROM devices x
+    UNION ALL SELECT 'stake_positions' || x::text FROM stake_positions x
+    UNION ALL SELECT 'device_bonds' || x::text FROM device_bonds x
+    UNION ALL SELECT 'reward_epochs' || x::text FROM reward_epochs x
+    UNION ALL SELECT 'reward_claims' || x::text FROM reward_claims x
+    UNION ALL SELECT 'deals' || x::text FROM deals x
+    UNION ALL SELECT 'energy_intervals' || x::text FROM energy_intervals x
+    UNION ALL SELECT 'energy_orders' || x::text FROM energy_orders x) s";
+
+/// The state's digest as it is, and after a full recompute from the events
+/// (`depin_rebuild_state`), in that order.
+pub async fn state_and_recompute(client: &Client) -> (String, String) {
+    let current: String = client
+        .query_one(STATE_DIGEST, &[])
+        .await
+        .expect("state digest")
+        .get(0);
+    client
+        .execute("SELECT depin_rebuild_state()", &[])
+        .await
+        .expect("rebuild");
+    let recomputed: String = client
+        .query_one(STATE_DIGEST, &[])
+        .await
+        .expect("state digest")
+        .get(0);
+    (current, recomputed)
+}

@@ -1,0 +1,141 @@
+//! The state refresher: the current-state rows leave the write path, are refreshed on a
+//! second connection from the queue the batches commit, resume from that queue after a
+//! restart, and always equal a full recompute from the committed events.
+
+#![allow(
+    deprecated,
+    reason = "solana-program-test 3.x deprecations; see the harness crate doc"
+)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use common::{connect, scalar, scenario_chain, state_and_recompute, STATE_QUEUED};
+use depin_indexer::decode::decode_transaction;
+use depin_indexer::metrics::Metrics;
+use depin_indexer::sink::{
+    Batch, Commitment, IndexedTransaction, Sink, SlotStatus, SlotUpdate, Source,
+};
+use depin_indexer::state::Refresher;
+use depin_indexer::testkit::chain::{transaction_view, ChainTransaction};
+use depin_indexer::testkit::postgres::TempPostgres;
+use tokio::sync::Notify;
+
+/// The transactions of `slots` as one batch, the slots confirmed and checkpointed.
+fn batch_of(txs: &[ChainTransaction], slots: &[u64]) -> Batch {
+    Batch {
+        transactions: txs
+            .iter()
+            .filter(|t| slots.contains(&t.slot))
+            .map(|t| IndexedTransaction {
+                signature: t.processed.signature.clone(),
+                slot: t.slot,
+                tx_index: t.index,
+                source: Source::Grpc,
+                decoded: decode_transaction(&transaction_view(&t.processed)),
+            })
+            .collect(),
+        slots: slots
+            .iter()
+            .map(|&slot| SlotUpdate {
+                slot,
+                parent: slot.checked_sub(1),
+                status: SlotStatus::Reached(Commitment::Confirmed),
+            })
+            .collect(),
+        checkpoint: slots.last().copied(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refresher_resumes_from_its_queue_and_the_state_equals_a_full_recompute() {
+    let chain = scenario_chain().await;
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let db = connect(pg.url()).await;
+    let slots: Vec<u64> = chain
+        .txs
+        .iter()
+        .map(|t| t.slot)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (first, rest) = slots.split_at(slots.len() / 2);
+
+    // Given half the chain committed while no refresher runs (it crashed, or has not
+    // started): the batches commit their rows and queue their state keys
+    sink.refresh_state_with(Arc::new(Notify::new()));
+    for chunk in first.chunks(3) {
+        sink.write(&batch_of(&chain.txs, chunk))
+            .await
+            .expect("written");
+    }
+    assert!(scalar(&db, STATE_QUEUED).await > 0, "keys queued");
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM devices").await,
+        0,
+        "no state written on the write path"
+    );
+    assert_eq!(scalar(&db, "SELECT applied FROM state_watermark").await, 0);
+
+    // When a refresher starts, and the rest of the chain is written while it runs (the
+    // writer waking it after each commit), with a slot dying on the way
+    let metrics = Arc::new(Metrics::default());
+    let refresher = Refresher::spawn(pg.url(), Arc::clone(&metrics))
+        .await
+        .expect("refresher");
+    sink.refresh_state_with(refresher.waker());
+    for chunk in rest.chunks(3) {
+        sink.write(&batch_of(&chain.txs, chunk))
+            .await
+            .expect("written");
+    }
+    let dead = rest[rest.len() / 2];
+    assert!(
+        scalar(
+            &db,
+            &format!("SELECT count(*) FROM events WHERE slot = {dead}")
+        )
+        .await
+            > 0
+    );
+    let stats = sink
+        .write(&Batch {
+            slots: vec![SlotUpdate {
+                slot: dead,
+                parent: None,
+                status: SlotStatus::Dead,
+            }],
+            ..Batch::default()
+        })
+        .await
+        .expect("dead slot");
+    assert_eq!(stats.dead_slots, 1);
+    refresher
+        .close()
+        .await
+        .expect("the refresher applied the queue");
+
+    // Then it resumed with what was queued before it started, nothing is left queued, its
+    // watermark is the newest queue row, and the state is exactly a full recompute
+    assert_eq!(scalar(&db, STATE_QUEUED).await, 0);
+    assert_eq!(
+        scalar(&db, "SELECT applied FROM state_watermark").await,
+        scalar(&db, "SELECT last_value FROM state_queue_id_seq").await
+    );
+    assert!(
+        metrics
+            .state_queue_applied
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    assert!(scalar(&db, "SELECT count(*) FROM devices").await > 0);
+    assert!(scalar(&db, "SELECT count(*) FROM reward_epochs WHERE claims > 0").await > 0);
+    let (current, recomputed) = state_and_recompute(&db).await;
+    assert_eq!(current, recomputed);
+    sink.close().await;
+}
