@@ -16,7 +16,6 @@ use depin_auditor::{act, score_network, Finding, Thresholds};
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
 use depin_sdk::accounts::{Device, DeviceStatus};
-use depin_sdk::client::{Client, ClientConfig};
 use depin_sdk::registry;
 use depin_sdk::telemetry::{Metrics, Report, WireBatch};
 use depin_tests::{Keypair, Signer};
@@ -36,19 +35,10 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
     let localnet = Localnet::start(LocalnetConfig::ephemeral())
         .await
         .expect("localnet");
-    let payer = Keypair::new();
-    localnet
-        .airdrop(&payer.pubkey(), 1_000_000_000_000)
+    let client = localnet
+        .funded_client(1_000_000_000_000)
         .await
-        .expect("airdrop");
-    let client = Client::new(
-        localnet.rpc_url(),
-        payer,
-        ClientConfig {
-            poll_interval: Duration::from_millis(25),
-            ..ClientConfig::default()
-        },
-    );
+        .expect("funded client");
     let net = scenario::network(&client, 31, true).await.expect("network");
     let devices: Vec<Keypair> = (0..7).map(|_| Keypair::new()).collect();
     let groups = devices

@@ -16,7 +16,7 @@ use depin_auditor::{score_network, Finding, FindingKind, Score, Thresholds};
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::scenario::{self, Operator};
 use depin_localnet::{Config as LocalnetConfig, Localnet};
-use depin_sdk::client::{expect_landed, Client, ClientConfig};
+use depin_sdk::client::{expect_landed, Client};
 use depin_sdk::registry::NetworkKind;
 use depin_sdk::storage::{self, InitializeMarketArgs, PaymentToken, ProposeDealArgs};
 use depin_sdk::{pda, Pubkey};
@@ -84,19 +84,10 @@ async fn nodes_paid_only_by_their_own_operators_are_flagged_as_colluding() {
     let localnet = Localnet::start(LocalnetConfig::ephemeral())
         .await
         .expect("localnet");
-    let payer = Keypair::new();
-    localnet
-        .airdrop(&payer.pubkey(), 1_000_000_000_000)
+    let client = localnet
+        .funded_client(1_000_000_000_000)
         .await
-        .expect("airdrop");
-    let client = Client::new(
-        localnet.rpc_url(),
-        payer,
-        ClientConfig {
-            poll_interval: Duration::from_millis(25),
-            ..ClientConfig::default()
-        },
-    );
+        .expect("funded client");
     let net = scenario::network_of_kind(&client, 41, NetworkKind::Storage, true)
         .await
         .expect("network");

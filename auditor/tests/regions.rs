@@ -26,7 +26,7 @@ use depin_auditor::{act, score_network, Thresholds};
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
 use depin_sdk::accounts::{Device, DeviceStatus, EpochRoot};
-use depin_sdk::client::{Client, ClientConfig, ClientError};
+use depin_sdk::client::{Client, ClientError};
 use depin_sdk::incentives::{self, Earning, ONE_BPS};
 use depin_sdk::oracle::RewardTree;
 use depin_sdk::registry::{self, AuditDeviceArgs};
@@ -73,19 +73,10 @@ async fn multipliers_follow_demand_and_the_auditor_closes_the_loop_on_claims() {
     let localnet = Localnet::start(LocalnetConfig::ephemeral())
         .await
         .expect("localnet");
-    let payer = Keypair::new();
-    localnet
-        .airdrop(&payer.pubkey(), 1_000_000_000_000)
+    let client = localnet
+        .funded_client(1_000_000_000_000)
         .await
-        .expect("airdrop");
-    let client = Client::new(
-        localnet.rpc_url(),
-        payer,
-        ClientConfig {
-            poll_interval: Duration::from_millis(25),
-            ..ClientConfig::default()
-        },
-    );
+        .expect("funded client");
     let net = scenario::network(&client, 41, true).await.expect("network");
     // two in Lisbon, six in Berlin; Berlin's last (index 7) is broken
     let (lisbon, berlin) = (cell(38.7223, -9.1393), cell(52.52, 13.405));

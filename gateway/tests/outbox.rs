@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use depin_gateway::{Outbox, Uplink};
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
-use depin_sdk::client::{Client, ClientConfig};
 use depin_sdk::telemetry::{Metrics, WireBatch};
 use depin_tests::{Keypair, Signer};
 
@@ -40,19 +39,10 @@ async fn every_report_is_stored_once_across_a_cut_a_restart_and_a_lost_answer() 
     let localnet = Localnet::start(LocalnetConfig::ephemeral())
         .await
         .expect("localnet");
-    let payer = Keypair::new();
-    localnet
-        .airdrop(&payer.pubkey(), 1_000_000_000_000)
+    let client = localnet
+        .funded_client(1_000_000_000_000)
         .await
-        .expect("airdrop");
-    let client = Client::new(
-        localnet.rpc_url(),
-        payer,
-        ClientConfig {
-            poll_interval: Duration::from_millis(25),
-            ..ClientConfig::default()
-        },
-    );
+        .expect("funded client");
     let net = scenario::network(&client, 51, true).await.expect("network");
     let devices: Vec<Keypair> = (0..3).map(|_| Keypair::new()).collect();
     let groups = devices

@@ -15,7 +15,6 @@ use std::time::Duration;
 use common::*;
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::{scenario, Config, Localnet};
-use depin_sdk::client::{Client, ClientConfig};
 use depin_tests::{Keypair, Signer};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -29,19 +28,10 @@ async fn the_indexer_backfills_then_follows_a_localnet() {
     })
     .await
     .expect("localnet");
-    let payer = Keypair::new();
-    localnet
-        .airdrop(&payer.pubkey(), 1_000_000_000_000)
+    let client = localnet
+        .funded_client(1_000_000_000_000)
         .await
-        .expect("airdrop");
-    let client = Client::new(
-        localnet.rpc_url(),
-        payer,
-        ClientConfig {
-            poll_interval: Duration::from_millis(25),
-            ..ClientConfig::default()
-        },
-    );
+        .expect("funded client");
     let first_slot = client
         .rpc()
         .get_first_available_block()

@@ -352,6 +352,24 @@ impl Localnet {
         Ok(self.shared.airdrop(to, lamports).await?)
     }
 
+    /// A client of this localnet paying from a new keypair funded with `lamports` from the
+    /// faucet, confirming every 25 ms (the slot clock's pace), as tests and demos use it.
+    pub async fn funded_client(
+        &self,
+        lamports: u64,
+    ) -> Result<depin_sdk::client::Client, LocalnetError> {
+        let payer = depin_tests::Keypair::new();
+        self.airdrop(&payer.pubkey(), lamports).await?;
+        Ok(depin_sdk::client::Client::new(
+            self.rpc_url(),
+            payer,
+            depin_sdk::client::ClientConfig {
+                poll_interval: Duration::from_millis(25),
+                ..depin_sdk::client::ClientConfig::default()
+            },
+        ))
+    }
+
     /// The services' shared state (the chain and the feed), for tests that look inside.
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared

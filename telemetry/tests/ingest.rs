@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
-use depin_sdk::client::{Client, ClientConfig};
 use depin_sdk::registry::{self, AuditDeviceArgs, DeviceStatus};
 use depin_sdk::telemetry::{Metrics, Report, WireBatch, WireReport};
 use depin_telemetry::{serve, Config};
@@ -75,19 +74,10 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
     let localnet = Localnet::start(LocalnetConfig::ephemeral())
         .await
         .expect("localnet");
-    let payer = Keypair::new();
-    localnet
-        .airdrop(&payer.pubkey(), 1_000_000_000_000)
+    let client = localnet
+        .funded_client(1_000_000_000_000)
         .await
-        .expect("airdrop");
-    let client = Client::new(
-        localnet.rpc_url(),
-        payer,
-        ClientConfig {
-            poll_interval: Duration::from_millis(25),
-            ..ClientConfig::default()
-        },
-    );
+        .expect("funded client");
     let net = scenario::network(&client, 21, true).await.expect("network");
     let healthy = Keypair::new();
     let flagged = Keypair::new();
