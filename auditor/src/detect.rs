@@ -989,6 +989,45 @@ mod tests {
         }
     }
 
+    /// A clear sky's share of a panel's peak in hour `h` (sunrise 6:00, sunset 18:00).
+    fn sun(h: usize) -> f64 {
+        let x = (h as f64 + 0.5 - 6.0) / 12.0;
+        if (0.0..1.0).contains(&x) {
+            (std::f64::consts::PI * x).sin()
+        } else {
+            0.0
+        }
+    }
+
+    /// An auditor of `n` devices of `class` in one region, named `{prefix}0`,
+    /// `{prefix}1`, ...
+    fn auditor_of(class: DeviceClass, capacity_w: f64, n: usize, prefix: &str) -> Auditor {
+        let devices = vec![info(class, capacity_w); n];
+        let names = (0..n).map(|i| format!("{prefix}{i}")).collect();
+        Auditor::new(Thresholds::default(), devices, names)
+    }
+
+    /// An auditor of `n` meters of 5 kW in one region, named `m0`, `m1`, ...
+    fn meters(n: usize) -> Auditor {
+        auditor_of(DeviceClass::Energy, 5_000.0, n, "m")
+    }
+
+    /// Day `d` of `n` devices of `class`, device `i` serving `value(i, h)` in hour `h`.
+    fn group_day(
+        class: DeviceClass,
+        n: usize,
+        d: i64,
+        value: impl Fn(usize, usize) -> f64,
+    ) -> Vec<DayFeatures> {
+        let w = day(d);
+        (0..n)
+            .map(|i| {
+                let values: Vec<f64> = (0..24).map(|h| value(i, h)).collect();
+                features(class, &w, &values)
+            })
+            .collect()
+    }
+
     /// A small deterministic noise in [-1, 1].
     fn noise(i: usize, h: usize, d: i64) -> f64 {
         // splitmix64's finaliser over the three coordinates
@@ -1084,30 +1123,20 @@ mod tests {
         // Given 30 hotspots with a shared diurnal curve and their own noise, three of which
         // replay one series with 1% noise
         let n = 30;
-        let devices = vec![info(DeviceClass::Wireless, 0.0); n];
-        let names = (0..n).map(|i| format!("d{i}")).collect();
-        let mut auditor = Auditor::new(Thresholds::default(), devices, names);
+        let mut auditor = auditor_of(DeviceClass::Wireless, 0.0, n, "d");
         let curve = |h: usize| 1e6 * (1.5 + (h as f64 / 24.0 * std::f64::consts::TAU).sin());
         let mut found = Vec::new();
         for d in 0..2 {
-            let w = day(d);
-            let f: Vec<DayFeatures> = (0..n)
-                .map(|i| {
-                    let source = if i >= n - 3 { 999 } else { i };
-                    let values: Vec<f64> = (0..24)
-                        .map(|h| {
-                            let own = if i >= n - 3 {
-                                0.01 * noise(i, h, 7 + d)
-                            } else {
-                                0.0
-                            };
-                            curve(h) * (0.3 * noise(source, h, d)).exp() * (1.0 + own)
-                        })
-                        .collect();
-                    features(DeviceClass::Wireless, &w, &values)
-                })
-                .collect();
-            found = auditor.score(&w, &f, &[]).expect("scored");
+            let f = group_day(DeviceClass::Wireless, n, d, |i, h| {
+                let source = if i >= n - 3 { 999 } else { i };
+                let own = if i >= n - 3 {
+                    0.01 * noise(i, h, 7 + d)
+                } else {
+                    0.0
+                };
+                curve(h) * (0.3 * noise(source, h, d)).exp() * (1.0 + own)
+            });
+            found = auditor.score(&day(d), &f, &[]).expect("scored");
             if d == 0 {
                 // one window of agreement could be chance: nobody is flagged yet
                 assert!(found.iter().all(Vec::is_empty), "{found:?}");
@@ -1133,35 +1162,17 @@ mod tests {
         // Given 20 meters of 5 kW under a clear day, then a cloudy one with passing clouds,
         // and one meter reporting clear-sky output on the cloudy day
         let n = 20;
-        let devices = vec![info(DeviceClass::Energy, 5_000.0); n];
-        let names = (0..n).map(|i| format!("m{i}")).collect();
-        let mut auditor = Auditor::new(Thresholds::default(), devices, names);
-        let sun = |h: usize| {
-            let x = (h as f64 + 0.5 - 6.0) / 12.0;
-            if (0.0..1.0).contains(&x) {
-                (std::f64::consts::PI * x).sin()
-            } else {
-                0.0
-            }
-        };
+        let mut auditor = meters(n);
         for d in 0..2i64 {
-            let w = day(d);
-            let f: Vec<DayFeatures> = (0..n)
-                .map(|i| {
-                    let values: Vec<f64> = (0..24)
-                        .map(|h| {
-                            let clouds = if d == 1 && i != 0 {
-                                0.3 * (0.6 * noise(1_000, h, d)).exp()
-                            } else {
-                                1.0
-                            };
-                            4_000.0 * sun(h) * clouds * (0.05 * noise(i, h, d)).exp()
-                        })
-                        .collect();
-                    features(DeviceClass::Energy, &w, &values)
-                })
-                .collect();
-            let found = auditor.score(&w, &f, &[]).expect("scored");
+            let f = group_day(DeviceClass::Energy, n, d, |i, h| {
+                let clouds = if d == 1 && i != 0 {
+                    0.3 * (0.6 * noise(1_000, h, d)).exp()
+                } else {
+                    1.0
+                };
+                4_000.0 * sun(h) * clouds * (0.05 * noise(i, h, d)).exp()
+            });
+            let found = auditor.score(&day(d), &f, &[]).expect("scored");
             if d == 0 {
                 assert!(found.iter().all(Vec::is_empty), "{found:?}");
                 continue;
@@ -1183,36 +1194,18 @@ mod tests {
         // Given 20 meters under four hazy days with passing clouds; meter 0 reports
         // clear-sky output throughout, meter 1 reports four times its output on the last day
         let n = 20;
-        let devices = vec![info(DeviceClass::Energy, 5_000.0); n];
-        let names = (0..n).map(|i| format!("m{i}")).collect();
-        let mut auditor = Auditor::new(Thresholds::default(), devices, names);
-        let sun = |h: usize| {
-            let x = (h as f64 + 0.5 - 6.0) / 12.0;
-            if (0.0..1.0).contains(&x) {
-                (std::f64::consts::PI * x).sin()
-            } else {
-                0.0
-            }
-        };
+        let mut auditor = meters(n);
         for d in 0..4i64 {
-            let w = day(d);
-            let f: Vec<DayFeatures> = (0..n)
-                .map(|i| {
-                    let values: Vec<f64> = (0..24)
-                        .map(|h| {
-                            let sky = if i == 0 {
-                                1.0
-                            } else {
-                                0.45 * (0.4 * noise(1_000, h, d)).exp()
-                            };
-                            let factor = if i == 1 && d == 3 { 4.0 } else { 1.0 };
-                            factor * 4_000.0 * sun(h) * sky * (0.05 * noise(i, h, d)).exp()
-                        })
-                        .collect();
-                    features(DeviceClass::Energy, &w, &values)
-                })
-                .collect();
-            let found = auditor.score(&w, &f, &[]).expect("scored");
+            let f = group_day(DeviceClass::Energy, n, d, |i, h| {
+                let sky = if i == 0 {
+                    1.0
+                } else {
+                    0.45 * (0.4 * noise(1_000, h, d)).exp()
+                };
+                let factor = if i == 1 && d == 3 { 4.0 } else { 1.0 };
+                factor * 4_000.0 * sun(h) * sky * (0.05 * noise(i, h, d)).exp()
+            });
+            let found = auditor.score(&day(d), &f, &[]).expect("scored");
             if d < 3 {
                 // (the region's clearest level needs three days to be known)
                 assert!(found[1..].iter().all(Vec::is_empty), "{found:?}");
