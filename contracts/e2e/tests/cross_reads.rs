@@ -322,33 +322,27 @@ fn rewards_reads_the_registry_and_the_staking_bond() {
     let mut pool: StakingRef = at(staking);
     let owner = account(OWNER);
     let crank = account(OTHER);
+    // the crank claims the hotspot's 1,000 of epoch 0 for its owner
+    let claim = |s: &mut Suite| {
+        let mut r: RewardsRef = at(rewards);
+        s.chain
+            .call(
+                "claim",
+                crank,
+                0,
+                r.call_mut().claim(hotspot, 0, 1_000, proof.clone()),
+            )
+            .unwrap()
+    };
     let before = s.chain.free_balance(owner);
     let since = s.chain.costs().len();
     // `network_info().paused`
     pause(&mut s, registry, true);
-    let claim = s
-        .chain
-        .call(
-            "claim",
-            crank,
-            0,
-            r.call_mut().claim(hotspot, 0, 1_000, proof.clone()),
-        )
-        .unwrap();
-    assert_eq!(claim, Err(RewardsError::NetworkPaused));
+    assert_eq!(claim(&mut s), Err(RewardsError::NetworkPaused));
     pause(&mut s, registry, false);
     // `device_info().status`
     set_status(&mut s, registry, hotspot, DeviceStatus::Suspended);
-    let claim = s
-        .chain
-        .call(
-            "claim",
-            crank,
-            0,
-            r.call_mut().claim(hotspot, 0, 1_000, proof.clone()),
-        )
-        .unwrap();
-    assert_eq!(claim, Err(RewardsError::DeviceNotActive));
+    assert_eq!(claim(&mut s), Err(RewardsError::DeviceNotActive));
     set_status(&mut s, registry, hotspot, DeviceStatus::Active);
     // staking's `bond_info`: no bond, no reward
     let unbond = s
@@ -361,16 +355,7 @@ fn rewards_reads_the_registry_and_the_staking_bond() {
         )
         .unwrap();
     assert_eq!(unbond, Ok(()));
-    let claim = s
-        .chain
-        .call(
-            "claim",
-            crank,
-            0,
-            r.call_mut().claim(hotspot, 0, 1_000, proof.clone()),
-        )
-        .unwrap();
-    assert_eq!(claim, Err(RewardsError::DeviceNotBonded));
+    assert_eq!(claim(&mut s), Err(RewardsError::DeviceNotBonded));
     // a slash below the per-device minimum leaves the bond under-collateralized
     let bond = s
         .chain
@@ -387,16 +372,7 @@ fn rewards_reads_the_registry_and_the_staking_bond() {
         s.chain.call("slash", account(AUTHORITY), 0, slash).unwrap(),
         Ok(())
     );
-    let claim = s
-        .chain
-        .call(
-            "claim",
-            crank,
-            0,
-            r.call_mut().claim(hotspot, 0, 1_000, proof.clone()),
-        )
-        .unwrap();
-    assert_eq!(claim, Err(RewardsError::UnderCollateralized));
+    assert_eq!(claim(&mut s), Err(RewardsError::UnderCollateralized));
     assert_eq!(
         s.chain
             .call("stake", owner, 1, pool.call_mut().stake())
@@ -416,16 +392,7 @@ fn rewards_reads_the_registry_and_the_staking_bond() {
         )
         .unwrap();
     assert_eq!(moved, Ok(()));
-    let claim = s
-        .chain
-        .call(
-            "claim",
-            crank,
-            0,
-            r.call_mut().claim(hotspot, 0, 1_000, proof.clone()),
-        )
-        .unwrap();
-    assert_eq!(claim, Err(RewardsError::BondStakerNotOwner));
+    assert_eq!(claim(&mut s), Err(RewardsError::BondStakerNotOwner));
     let moved = s
         .chain
         .call(
@@ -437,16 +404,7 @@ fn rewards_reads_the_registry_and_the_staking_bond() {
         .unwrap();
     assert_eq!(moved, Ok(()));
     // Then with every read satisfied the claim pays the owner the registry names
-    let claim = s
-        .chain
-        .call(
-            "claim",
-            crank,
-            0,
-            r.call_mut().claim(hotspot, 0, 1_000, proof),
-        )
-        .unwrap();
-    assert_eq!(claim, Ok(1_000));
+    assert_eq!(claim(&mut s), Ok(1_000));
     // (less the 1 it staked back in and the storage deposits of its own calls)
     let deposits = u128::try_from(s.chain.deposits_paid(owner, since)).unwrap();
     assert_eq!(s.chain.free_balance(owner), before + 1_000 - 1 - deposits);
