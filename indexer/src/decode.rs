@@ -180,7 +180,8 @@ pub fn decode_transaction(tx: &TransactionView) -> DecodedTransaction {
 /// `Program data:` lines attributed to the program on top of the invocation stack, with
 /// the top-level instruction index (counted from depth-1 invocations).
 fn log_events(logs: &[String], failures: &mut Vec<DecodeFailure>) -> Vec<(u16, Pubkey, Vec<u8>)> {
-    let mut stack: Vec<Pubkey> = Vec::new();
+    // the invocation stack: `Some` for a suite program, `None` for any other
+    let mut stack: Vec<Option<Pubkey>> = Vec::new();
     let mut top_level: Option<u16> = None;
     let mut found = Vec::new();
     for line in logs {
@@ -188,12 +189,9 @@ fn log_events(logs: &[String], failures: &mut Vec<DecodeFailure>) -> Vec<(u16, P
             continue;
         };
         if let Some(data) = rest.strip_prefix("data: ") {
-            let Some(program) = stack.last().copied() else {
+            let Some(Some(program)) = stack.last().copied() else {
                 continue;
             };
-            if !is_suite_program(&program) {
-                continue;
-            }
             let index = top_level.unwrap_or(0);
             // emit! logs one base64 segment; more segments would be sol_log_data fields
             let mut payload = Vec::new();
@@ -221,21 +219,38 @@ fn log_events(logs: &[String], failures: &mut Vec<DecodeFailure>) -> Vec<(u16, P
         let (Some(id), Some(verb)) = (words.next(), words.next()) else {
             continue;
         };
-        let Ok(program) = id.parse::<Pubkey>() else {
-            continue;
-        };
         match verb {
             "invoke" => {
+                let Some(program) = invoked_program(id) else {
+                    continue;
+                };
                 if stack.is_empty() {
                     top_level = Some(top_level.map_or(0, |i| i.saturating_add(1)));
                 }
                 stack.push(program);
             }
-            "success" | "failed:" => {
+            "success" | "failed:" if invoked_program(id).is_some() => {
                 stack.pop();
             }
             _ => {}
         }
     }
     found
+}
+
+/// The program a log line names: `Some(Some(id))` for a suite program (matched on its
+/// base58 text, so the common case parses nothing), `Some(None)` for any other valid
+/// address, `None` when `id` is not an address (a `Program log:` line).
+fn invoked_program(id: &str) -> Option<Option<Pubkey>> {
+    static SUITE: std::sync::OnceLock<Vec<(String, Pubkey)>> = std::sync::OnceLock::new();
+    let suite = SUITE.get_or_init(|| {
+        crate::events::suite_programs()
+            .into_iter()
+            .map(|p| (p.to_string(), p))
+            .collect()
+    });
+    if let Some((_, program)) = suite.iter().find(|(text, _)| text == id) {
+        return Some(Some(*program));
+    }
+    id.parse::<Pubkey>().ok().map(|_| None)
 }

@@ -18,11 +18,12 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use bytes::BytesMut;
 use futures::pin_mut;
+use futures::SinkExt;
 use serde::Deserialize;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Transaction};
 
 use crate::decode::DecodedTransaction;
@@ -735,7 +736,9 @@ pub fn event_rows(batch: &Batch) -> Result<Vec<StagedTable>, SinkError> {
         .collect())
 }
 
-/// Binary-COPYs `rows` into `table`.
+/// Binary-COPYs `rows` into `table`: the rows are encoded straight into the COPY stream
+/// (PostgreSQL's binary format: a header, then per row its field count and each field as
+/// length and bytes), sent in chunks of about [`COPY_CHUNK`] bytes.
 async fn copy_in(
     tx: &Transaction<'_>,
     table: &str,
@@ -746,18 +749,51 @@ async fn copy_in(
         return Ok(());
     };
     let types: Vec<Type> = first.iter().map(Value::pg_type).collect();
+    let fields = i16::try_from(types.len())
+        .map_err(|_| SinkError::OutOfRange(format!("{} columns in {table}", types.len())))?;
     let sink = tx
-        .copy_in(&format!(
+        .copy_in::<_, bytes::Bytes>(&format!(
             "COPY {table} ({}) FROM STDIN BINARY",
             columns.join(", ")
         ))
         .await?;
-    let writer = BinaryCopyInWriter::new(sink, &types);
-    pin_mut!(writer);
+    pin_mut!(sink);
+    let mut buf = BytesMut::with_capacity(COPY_CHUNK + 1024);
+    buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    buf.extend_from_slice(&0i32.to_be_bytes()); // flags
+    buf.extend_from_slice(&0i32.to_be_bytes()); // header extension length
     for row in rows {
-        let refs: Vec<&(dyn ToSql + Sync)> = row.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        writer.as_mut().write(&refs).await?;
+        if row.len() != types.len() {
+            return Err(SinkError::OutOfRange(format!(
+                "a row of {} values for the {} columns of {table}",
+                row.len(),
+                types.len()
+            )));
+        }
+        buf.extend_from_slice(&fields.to_be_bytes());
+        for (value, ty) in row.iter().zip(&types) {
+            let at = buf.len();
+            buf.extend_from_slice(&0i32.to_be_bytes());
+            let null = value
+                .to_sql_checked(ty, &mut buf)
+                .map_err(|e| SinkError::OutOfRange(format!("{table}: {e}")))?;
+            let len = match null {
+                IsNull::Yes => -1,
+                IsNull::No => i32::try_from(buf.len() - at - 4).map_err(|_| {
+                    SinkError::OutOfRange(format!("a value of {} bytes", buf.len() - at - 4))
+                })?,
+            };
+            buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+        }
+        if buf.len() >= COPY_CHUNK {
+            sink.as_mut().send(buf.split().freeze()).await?;
+        }
     }
-    writer.finish().await?;
+    buf.extend_from_slice(&(-1i16).to_be_bytes()); // trailer
+    sink.as_mut().send(buf.freeze()).await?;
+    sink.finish().await?;
     Ok(())
 }
+
+/// Bytes of COPY data sent at once.
+const COPY_CHUNK: usize = 64 * 1024;

@@ -176,31 +176,47 @@ pub fn indexed_transaction(
     if info.meta.as_ref().is_some_and(|m| m.err.is_some()) {
         return None;
     }
-    let signature = bs58::encode(&info.signature).into_string();
-    let decoded = decode_or_record(transaction_view(&info));
+    let signature = signature_text(&info.signature);
+    let tx_index = info.index;
+    let decoded = decode_or_record(transaction_view(info));
     Some(IndexedTransaction {
         signature,
         slot,
-        tx_index: info.index,
+        tx_index,
         source: Source::Grpc,
         decoded,
     })
 }
 
-fn transaction_view(info: &SubscribeUpdateTransactionInfo) -> Result<TransactionView, String> {
+/// The base58 text of a signature (a wrong length, which [`transaction_view`] records as a
+/// decode failure, is encoded as it is).
+fn signature_text(signature: &[u8]) -> String {
+    match <&[u8; 64]>::try_from(signature) {
+        Ok(bytes) => {
+            let mut out = [0u8; five8::BASE58_ENCODED_64_MAX_LEN];
+            let len = usize::from(five8::encode_64(bytes, &mut out));
+            // base58 digits are ASCII
+            String::from_utf8_lossy(&out[..len]).into_owned()
+        }
+        Err(_) => bs58::encode(signature).into_string(),
+    }
+}
+
+/// The parts of `info` decoding reads, moved out of it (the update is not used again).
+fn transaction_view(info: SubscribeUpdateTransactionInfo) -> Result<TransactionView, String> {
     if info.signature.len() != 64 {
         return Err(format!("signature of {} bytes", info.signature.len()));
     }
     let message = info
         .transaction
-        .as_ref()
-        .and_then(|t| t.message.as_ref())
+        .and_then(|t| t.message)
         .ok_or("transaction without a message")?;
-    let meta = info
-        .meta
-        .as_ref()
-        .ok_or("transaction without status meta")?;
-    let mut account_keys = Vec::new();
+    let meta = info.meta.ok_or("transaction without status meta")?;
+    let mut account_keys = Vec::with_capacity(
+        message.account_keys.len()
+            + meta.loaded_writable_addresses.len()
+            + meta.loaded_readonly_addresses.len(),
+    );
     for key in message
         .account_keys
         .iter()
@@ -209,16 +225,16 @@ fn transaction_view(info: &SubscribeUpdateTransactionInfo) -> Result<Transaction
     {
         account_keys.push(pubkey(key)?);
     }
-    let mut inner_instructions = Vec::new();
-    for group in &meta.inner_instructions {
+    let mut inner_instructions = Vec::with_capacity(meta.inner_instructions.len());
+    for group in meta.inner_instructions {
         let index = u8::try_from(group.index)
             .map_err(|_| format!("inner instructions of instruction {}", group.index))?;
-        let mut instructions = Vec::new();
-        for ix in &group.instructions {
+        let mut instructions = Vec::with_capacity(group.instructions.len());
+        for ix in group.instructions {
             instructions.push(CompiledInstruction {
                 program_id_index: u8::try_from(ix.program_id_index)
                     .map_err(|_| format!("program index {}", ix.program_id_index))?,
-                data: ix.data.clone(),
+                data: ix.data,
             });
         }
         inner_instructions.push(InnerInstructions {
@@ -229,13 +245,26 @@ fn transaction_view(info: &SubscribeUpdateTransactionInfo) -> Result<Transaction
     Ok(TransactionView {
         account_keys,
         inner_instructions,
-        log_messages: meta.log_messages.clone(),
+        log_messages: meta.log_messages,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signatures_read_as_base58_like_any_encoder_writes_them() {
+        // leading zero bytes are leading '1's; the largest value; a typical one; a wrong length
+        let mut samples = vec![vec![0u8; 64], vec![255u8; 64], vec![0, 0, 7, 1, 2, 3]];
+        let mut leading = vec![0u8; 3];
+        leading.extend((0..61u8).map(|i| i.wrapping_mul(37).wrapping_add(11)));
+        samples.push(leading);
+        samples.push((0..64u8).map(|i| i.wrapping_mul(101)).collect());
+        for bytes in samples {
+            assert_eq!(signature_text(&bytes), bs58::encode(&bytes).into_string());
+        }
+    }
 
     #[test]
     fn replay_refusals_are_recognized_and_other_errors_are_not() {
