@@ -49,7 +49,9 @@ struct State {
     first_replayable: u64,
     subscribers: Vec<Subscriber>,
     subscriptions: u64,
-    sent: Vec<(String, Instant)>,
+    /// Raw signatures and when they were sent (encoded to base58 only when read, so the
+    /// bookkeeping costs the feed little).
+    sent: Vec<(Vec<u8>, Instant)>,
     record_send_times: bool,
 }
 
@@ -118,12 +120,9 @@ pub fn update_slot(update: &SubscribeUpdate) -> u64 {
     }
 }
 
-fn signature_of(update: &SubscribeUpdate) -> Option<String> {
+fn signature_of(update: &SubscribeUpdate) -> Option<Vec<u8>> {
     match &update.update_oneof {
-        Some(UpdateOneof::Transaction(t)) => t
-            .transaction
-            .as_ref()
-            .map(|i| bs58::encode(&i.signature).into_string()),
+        Some(UpdateOneof::Transaction(t)) => t.transaction.as_ref().map(|i| i.signature.clone()),
         _ => None,
     }
 }
@@ -206,8 +205,15 @@ impl GeyserFeed {
                 .map(|s| s.tx.clone())
                 .collect()
         };
-        for tx in targets {
-            let _ = tx.send(Ok(update.clone())).await;
+        // every target but the last gets a copy; the last gets the update itself
+        let mut targets = targets.into_iter().peekable();
+        while let Some(tx) = targets.next() {
+            if targets.peek().is_some() {
+                let _ = tx.send(Ok(update.clone())).await;
+            } else {
+                let _ = tx.send(Ok(update)).await;
+                break;
+            }
         }
     }
 
@@ -253,7 +259,10 @@ impl GeyserFeed {
 
     /// The recorded send times, by signature.
     pub fn send_times(&self) -> Vec<(String, Instant)> {
-        std::mem::take(&mut lock(&self.state).sent)
+        let sent = std::mem::take(&mut lock(&self.state).sent);
+        sent.into_iter()
+            .map(|(signature, at)| (bs58::encode(signature).into_string(), at))
+            .collect()
     }
 }
 
