@@ -9,7 +9,7 @@ use std::time::Duration;
 use anchor_lang::prelude::Pubkey;
 use serde::Deserialize;
 
-use crate::sink::Commitment;
+use crate::sink::{Commitment, EventRetention};
 use crate::source::suite_programs;
 
 /// Why the configuration is unusable.
@@ -135,12 +135,37 @@ pub struct RetentionConfig {
     /// the newest finalized slot this often (seconds); 0 never. Rows keep their commitment
     /// (`depin_commitment` reads a pruned slot below the newest finalized one as finalized).
     pub prune_slots_interval_secs: u64,
+    /// Keep the activity events no state row is derived from (meter readings, challenges
+    /// opened, device audits, claim records opened: [`crate::rows::ACTIVITY_TABLES`]) for
+    /// this many slots below the newest finalized slot; 0 keeps everything. Checked on the
+    /// `prune_slots_interval_secs` schedule. The events the state rows are derived from are
+    /// always kept (the state is recomputed from them).
+    pub keep_event_slots: u64,
+    /// Slots per segment of the activity events (about a day at 400 ms slots by default):
+    /// a segment is retired whole once all its slots are past `keep_event_slots`.
+    pub event_segment_slots: u64,
+    /// What becomes of a retired segment: `drop`, or `detach` (moved out of its event table
+    /// into schema `depin_detached`, rows intact, for an operator to archive).
+    pub retired_events: RetiredEvents,
+}
+
+/// What becomes of a retired activity event segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetiredEvents {
+    /// Dropped.
+    Drop,
+    /// Moved to schema `depin_detached`.
+    Detach,
 }
 
 impl Default for RetentionConfig {
     fn default() -> Self {
         RetentionConfig {
             prune_slots_interval_secs: 60,
+            keep_event_slots: 0,
+            event_segment_slots: 216_000,
+            retired_events: RetiredEvents::Drop,
         }
     }
 }
@@ -304,11 +329,31 @@ impl Config {
         {
             return invalid("reconnect: need 0 < initial_backoff_ms <= max_backoff_ms");
         }
+        if self.retention.keep_event_slots > 0 {
+            if self.retention.event_segment_slots == 0 {
+                return invalid("retention.event_segment_slots must be at least 1");
+            }
+            if self.retention.prune_slots_interval_secs == 0 {
+                return invalid(
+                    "retention.keep_event_slots needs retention.prune_slots_interval_secs \
+                     (the schedule it is checked on) above 0",
+                );
+            }
+        }
         if !matches!(self.log.format.as_str(), "json" | "text") {
             return invalid("log.format must be json or text");
         }
         self.programs()?;
         Ok(())
+    }
+
+    /// The retention of the activity events, when configured (`keep_event_slots` > 0).
+    pub fn event_retention(&self) -> Option<EventRetention> {
+        (self.retention.keep_event_slots > 0).then_some(EventRetention {
+            keep_slots: self.retention.keep_event_slots,
+            segment_slots: self.retention.event_segment_slots,
+            detach: self.retention.retired_events == RetiredEvents::Detach,
+        })
     }
 
     /// The program ids to index.
@@ -388,5 +433,36 @@ mod tests {
         let mut config = Config::parse(include_str!("../indexer.example.toml"), "t").expect("ok");
         config.source.programs = vec!["not-a-key".into()];
         assert!(matches!(config.validate(), Err(ConfigError::Invalid(m)) if m.contains("bad id")));
+    }
+
+    #[test]
+    fn event_retention_is_off_by_default_and_checked_when_on() {
+        let example = include_str!("../indexer.example.toml");
+        let config = Config::parse(example, "t").expect("ok");
+        assert_eq!(config.event_retention(), None, "keep everything by default");
+        let mut config = config;
+        config.retention.keep_event_slots = 432_000;
+        config.retention.retired_events = RetiredEvents::Detach;
+        config.validate().expect("valid");
+        assert_eq!(
+            config.event_retention(),
+            Some(EventRetention {
+                keep_slots: 432_000,
+                segment_slots: 216_000,
+                detach: true,
+            })
+        );
+        let mut no_width = config.clone();
+        no_width.retention.event_segment_slots = 0;
+        assert!(
+            matches!(no_width.validate(), Err(ConfigError::Invalid(m)) if m.contains("event_segment_slots"))
+        );
+        let mut never_checked = config.clone();
+        never_checked.retention.prune_slots_interval_secs = 0;
+        assert!(
+            matches!(never_checked.validate(), Err(ConfigError::Invalid(m)) if m.contains("prune_slots_interval_secs"))
+        );
+        let unknown_action = Config::parse("[retention]\nretired_events = \"archive\"\n", "t");
+        assert!(matches!(unknown_action, Err(ConfigError::Parse { .. })));
     }
 }

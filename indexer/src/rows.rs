@@ -10,6 +10,20 @@ use postgres_types::{to_sql_checked, IsNull, ToSql, Type};
 
 use crate::events::{energy, registry, rewards, staking, storage, Event};
 
+/// The activity event tables no state row is derived from (meter readings, challenges
+/// opened, device audits, claim records opened): the ones `retention.keep_event_slots`
+/// applies to, written into slot-range segments (`migrations/V12__event_segments.sql`). A
+/// test checks no state function reads them.
+pub const ACTIVITY_TABLES: [&str; 4] = [
+    "energy_reading_submitted",
+    "storage_challenge_opened",
+    "registry_device_audited",
+    "rewards_claimed_opened",
+];
+
+/// Position of `slot` in [`KEY_COLUMNS`].
+pub const SLOT_COLUMN: usize = 3;
+
 /// Columns every event table starts with, in order.
 pub const KEY_COLUMNS: [&str; 5] = [
     "signature",

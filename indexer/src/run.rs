@@ -123,6 +123,9 @@ pub async fn run(
         &config.source.stream_name,
     )
     .await?;
+    if let Some(retention) = config.event_retention() {
+        sink.retain_events(retention).await?;
+    }
     // the state rows on a second connection, off the write path (after the migrations:
     // the sink applied them)
     let mut refresher = Refresher::spawn(&config.database.url, Arc::clone(&hooks.metrics)).await?;

@@ -28,7 +28,9 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Transaction};
 
 use crate::decode::DecodedTransaction;
 use crate::events::{rewards, Event};
-use crate::rows::{event_row, state_keys, StateKey, Value, KEY_COLUMNS, TABLES};
+use crate::rows::{
+    event_row, state_keys, StateKey, Value, ACTIVITY_TABLES, KEY_COLUMNS, SLOT_COLUMN, TABLES,
+};
 use crate::state;
 
 mod embedded {
@@ -210,6 +212,28 @@ pub struct Sink {
     /// Wakes the state refresher after a commit; without one, each batch applies the state
     /// queue in its own transaction.
     refresher: Option<Arc<Notify>>,
+    /// Retention of the activity events, when configured.
+    retention: Option<Retention>,
+}
+
+/// How long the activity events ([`ACTIVITY_TABLES`]) are kept, and how they are stored
+/// meanwhile: in segments of `segment_slots` slots, each retired as a whole once all its
+/// slots are more than `keep_slots` below the newest finalized slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRetention {
+    /// Slots kept below the newest finalized slot (at least 1).
+    pub keep_slots: u64,
+    /// Slots per segment (at least 1).
+    pub segment_slots: u64,
+    /// Detach retired segments (moved to schema `depin_detached`) instead of dropping them.
+    pub detach: bool,
+}
+
+/// [`EventRetention`] with the segments known to exist.
+#[derive(Debug)]
+struct Retention {
+    config: EventRetention,
+    segments: HashSet<String>,
 }
 
 /// Applies the embedded migrations (`migrations/`) that are not yet recorded, up to version
@@ -282,6 +306,9 @@ impl Sink {
                 "CREATE TEMP TABLE IF NOT EXISTS stage_{table} (LIKE {table});"
             ));
         }
+        staging.push_str(
+            "CREATE TEMP TABLE IF NOT EXISTS stage_new_transactions (signature TEXT PRIMARY KEY);",
+        );
         client.batch_execute(&staging).await?;
         // what the recent slots already hold: after a restart the stream replays them
         let mut recent = Recent::default();
@@ -303,6 +330,7 @@ impl Sink {
             name: name.to_owned(),
             recent,
             refresher: None,
+            retention: None,
         })
     }
 
@@ -333,6 +361,59 @@ impl Sink {
         self.refresher = Some(wake);
     }
 
+    /// Keeps the activity events ([`ACTIVITY_TABLES`]) written from now on in slot-range
+    /// segments, retired by [`Sink::retire_events`] (rows written before stay in their
+    /// tables).
+    pub async fn retain_events(&mut self, config: EventRetention) -> Result<(), SinkError> {
+        if config.keep_slots == 0 || config.segment_slots == 0 {
+            return Err(SinkError::OutOfRange(format!(
+                "event retention needs at least one slot kept and per segment: {config:?}"
+            )));
+        }
+        let segments = self.attached_segments().await?;
+        self.retention = Some(Retention { config, segments });
+        Ok(())
+    }
+
+    async fn attached_segments(&self) -> Result<HashSet<String>, SinkError> {
+        Ok(self
+            .client
+            .query("SELECT segment FROM event_segments", &[])
+            .await?
+            .into_iter()
+            .map(|row| row.get(0))
+            .collect())
+    }
+
+    /// Retires (drops, or detaches) the activity event segments whose slots all lie more
+    /// than the kept slots below the newest finalized slot; returns how many. Nothing
+    /// without [`Sink::retain_events`].
+    pub async fn retire_events(&mut self) -> Result<u64, SinkError> {
+        let Some(config) = self.retention.as_ref().map(|r| r.config) else {
+            return Ok(0);
+        };
+        let retired: i64 = self
+            .client
+            .query_one(
+                "SELECT depin_retire_segments(
+                     (SELECT max(slot) FROM slots WHERE status = 'finalized') - $1, $2)",
+                &[
+                    &i64_of(config.keep_slots, "keep_event_slots")?,
+                    &config.detach,
+                ],
+            )
+            .await?
+            .get::<_, Option<i64>>(0)
+            .unwrap_or(0);
+        if retired > 0 {
+            let segments = self.attached_segments().await?;
+            if let Some(retention) = self.retention.as_mut() {
+                retention.segments = segments;
+            }
+        }
+        Ok(retired.max(0).unsigned_abs())
+    }
+
     /// The database client, for queries outside batches.
     pub fn client(&self) -> &Client {
         &self.client
@@ -344,9 +425,10 @@ impl Sink {
     /// Rows go straight into their tables with binary `COPY`. Which transactions are new
     /// is known from the signatures this sink wrote or found stored in its recent slots
     /// ([`RECENT_SLOTS`]); should the database still hold one of them (an older duplicate,
-    /// a second delivery after a crash beyond that window), its primary key refuses the
-    /// `COPY`, the transaction rolls back whole and the batch is written again through
-    /// staging tables with `ON CONFLICT DO NOTHING`.
+    /// a second delivery after a crash beyond that window), the primary key of
+    /// `indexed_transactions` refuses the `COPY`, the transaction rolls back whole and the
+    /// batch is written again through staging tables, each transaction's rows only when its
+    /// `indexed_transactions` row is new.
     pub async fn write(&mut self, batch: &Batch) -> Result<WriteStats, SinkError> {
         let fresh = self.recent.fresh(batch);
         let result = self.write_with(batch, &fresh, Path::Direct).await;
@@ -355,8 +437,10 @@ impl Sink {
                 tracing::info!(
                     "a transaction of the batch was already stored; writing it with conflict checks"
                 );
-                let all = vec![true; batch.transactions.len()];
-                let mut stats = self.write_with(batch, &all, Path::Merge).await?;
+                // every transaction's first copy in the batch: whether it is stored is
+                // left to its `indexed_transactions` key
+                let firsts = Recent::default().fresh(batch);
+                let mut stats = self.write_with(batch, &firsts, Path::Merge).await?;
                 stats.merged = true;
                 stats
             }
@@ -388,11 +472,13 @@ impl Sink {
     ) -> Result<WriteStats, SinkError> {
         let started = std::time::Instant::now();
         let staged = stage_rows(batch, fresh, path)?;
+        // segments this attempt creates: known once it commits
+        let mut created = Vec::new();
         let stage_done = started.elapsed();
         let tx = self.client.transaction().await?;
         let mut stats = match path {
-            Path::Direct => copy_rows(&tx, &staged).await?,
-            Path::Merge => merge_rows(&tx, &staged).await?,
+            Path::Direct => copy_rows(&tx, &staged, self.retention.as_ref(), &mut created).await?,
+            Path::Merge => merge_rows(&tx, &staged, self.retention.as_ref(), &mut created).await?,
         };
         // a transaction's first slot is its `indexed_transactions` row; `transaction_slots`
         // holds the other slots it was seen in (forks), so the one that survives keeps it
@@ -458,6 +544,9 @@ impl Sink {
         }
         let applied_done = started.elapsed();
         tx.commit().await?;
+        if let Some(retention) = self.retention.as_mut() {
+            retention.segments.extend(created);
+        }
         if let Some(wake) = &self.refresher {
             wake.notify_one();
         }
@@ -492,55 +581,168 @@ impl Sink {
 enum Path {
     /// Binary `COPY` into the tables themselves: the batch holds no stored transaction.
     Direct,
-    /// `COPY` into staging tables, then `INSERT .. ON CONFLICT DO NOTHING`.
+    /// `COPY` into staging tables, then the rows of the transactions not stored yet.
     Merge,
 }
 
-/// The direct path: every staged table copied into its own table.
-async fn copy_rows(tx: &Transaction<'_>, staged: &Staged) -> Result<WriteStats, SinkError> {
+/// Where a staged table's rows go: the table itself, or, for an activity table under event
+/// retention, the segments of their slots (created when missing; their names are added to
+/// `created`), each with its slot range and its rows.
+async fn destinations<'r>(
+    tx: &Transaction<'_>,
+    retention: Option<&Retention>,
+    created: &mut Vec<String>,
+    table: &'static str,
+    rows: &'r [Vec<Value>],
+) -> Result<Vec<Destination<'r>>, SinkError> {
+    let Some(retention) = retention.filter(|_| ACTIVITY_TABLES.contains(&table)) else {
+        return Ok(vec![Destination {
+            table: table.to_owned(),
+            slots: None,
+            rows: rows.iter().collect(),
+        }]);
+    };
+    let width = i64_of(retention.config.segment_slots, "event_segment_slots")?;
+    let mut by_segment: BTreeMap<i64, Vec<&'r Vec<Value>>> = BTreeMap::new();
+    for row in rows {
+        let Some(Value::Int8(slot)) = row.get(SLOT_COLUMN) else {
+            return Err(SinkError::OutOfRange(format!(
+                "a {table} row without its slot"
+            )));
+        };
+        by_segment
+            .entry(*slot - slot.rem_euclid(width))
+            .or_default()
+            .push(row);
+    }
+    let mut out = Vec::with_capacity(by_segment.len());
+    for (first, rows) in by_segment {
+        let end = first.checked_add(width).ok_or_else(|| {
+            SinkError::OutOfRange(format!("the segment of slot {first} ends past BIGINT"))
+        })?;
+        let name = format!("{table}__{first}_{end}");
+        if !retention.segments.contains(&name) && !created.contains(&name) {
+            let made: String = tx
+                .query_one(
+                    "SELECT depin_event_segment($1, $2, $3)",
+                    &[&table, &first, &end],
+                )
+                .await?
+                .get(0);
+            created.push(made);
+        }
+        out.push(Destination {
+            table: name,
+            slots: Some((first, end)),
+            rows,
+        });
+    }
+    Ok(out)
+}
+
+/// One table (or segment) a batch writes, with the rows it gets.
+struct Destination<'r> {
+    table: String,
+    /// For a segment, its slots: first..end.
+    slots: Option<(i64, i64)>,
+    rows: Vec<&'r Vec<Value>>,
+}
+
+/// The direct path: every staged table copied into its own table (or segments).
+async fn copy_rows(
+    tx: &Transaction<'_>,
+    staged: &Staged,
+    retention: Option<&Retention>,
+    created: &mut Vec<String>,
+) -> Result<WriteStats, SinkError> {
     let mut stats = WriteStats::default();
     for (table, columns, rows) in &staged.tables {
-        copy_in(tx, table, columns, rows).await?;
+        for destination in destinations(tx, retention, created, table, rows).await? {
+            copy_in(tx, &destination.table, columns, &destination.rows).await?;
+        }
         stats.count(table, u64::try_from(rows.len()).unwrap_or(u64::MAX));
     }
     Ok(stats)
 }
 
-/// The merging path: binary `COPY` into the staging tables, then every insert (skipping
-/// rows already stored) in one round trip.
-async fn merge_rows(tx: &Transaction<'_>, staged: &Staged) -> Result<WriteStats, SinkError> {
+/// The merging path: binary `COPY` into the staging tables, then every insert in one round
+/// trip. A transaction is new when its `indexed_transactions` row is (its signature is the
+/// key, whatever slot it came in); only new transactions' events and failures are
+/// inserted, so a transaction is written once even where the event tables' keys cannot
+/// tell (rows in different segments).
+async fn merge_rows(
+    tx: &Transaction<'_>,
+    staged: &Staged,
+    retention: Option<&Retention>,
+    created: &mut Vec<String>,
+) -> Result<WriteStats, SinkError> {
     for (table, columns, rows) in &staged.tables {
         copy_in(tx, &format!("stage_{table}"), columns, rows).await?;
     }
-    let inserts: String = staged
-        .tables
+    // (statement, the staged table whose inserted rows it counts)
+    let mut statements: Vec<(String, Option<&'static str>)> = Vec::new();
+    for (table, columns, rows) in &staged.tables {
+        let list = columns.join(", ");
+        if *table == "indexed_transactions" {
+            statements.push((
+                format!(
+                    "WITH new AS (INSERT INTO {table} ({list}) SELECT {list} FROM stage_{table} \
+                     ON CONFLICT DO NOTHING RETURNING signature) \
+                     INSERT INTO stage_new_transactions SELECT signature FROM new"
+                ),
+                Some(table),
+            ));
+        } else {
+            for destination in destinations(tx, retention, created, table, rows).await? {
+                let within = destination
+                    .slots
+                    .map(|(first, end)| format!(" AND slot >= {first} AND slot < {end}"))
+                    .unwrap_or_default();
+                statements.push((
+                    format!(
+                        "INSERT INTO {} ({list}) SELECT {list} FROM stage_{table} \
+                         WHERE signature IN (SELECT signature FROM stage_new_transactions){within} \
+                         ON CONFLICT DO NOTHING",
+                        destination.table
+                    ),
+                    Some(table),
+                ));
+            }
+        }
+        // DELETE rather than ON COMMIT truncation: emptying a small temporary table is
+        // cheaper than truncating its files at every commit
+        statements.push((format!("DELETE FROM stage_{table}"), None));
+    }
+    statements.push(("DELETE FROM stage_new_transactions".to_owned(), None));
+    let script: String = statements
         .iter()
-        .map(|(table, columns, _)| {
-            let list = columns.join(", ");
-            // DELETE rather than ON COMMIT truncation: emptying a small temporary table is
-            // cheaper than truncating its files at every commit
-            format!(
-                "INSERT INTO {table} ({list}) SELECT {list} FROM stage_{table} \
-                 ON CONFLICT DO NOTHING; DELETE FROM stage_{table};"
-            )
+        .map(|(sql, _)| format!("{sql};"))
+        .collect();
+    let completions: Vec<u64> = tx
+        .simple_query(&script)
+        .await?
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::CommandComplete(n) => Some(n),
+            _ => None,
         })
         .collect();
-    let mut counts = Vec::new();
-    if !inserts.is_empty() {
-        let completions = tx
-            .simple_query(&inserts)
-            .await?
-            .into_iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::CommandComplete(n) => Some(n),
-                _ => None,
-            });
-        // INSERT, DELETE, INSERT, DELETE, ...: keep the inserts
-        counts.extend(completions.step_by(2));
+    if completions.len() != statements.len() {
+        return Err(SinkError::State(format!(
+            "the merge answered {} of {} statements",
+            completions.len(),
+            statements.len()
+        )));
     }
     let mut stats = WriteStats::default();
-    for ((table, _, _), inserted) in staged.tables.iter().zip(&counts) {
-        stats.count(table, *inserted);
+    let mut inserted: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for ((_, counted), n) in statements.iter().zip(completions) {
+        if let Some(table) = counted {
+            *inserted.entry(table).or_default() += n;
+        }
+    }
+    for (table, n) in inserted {
+        stats.count(table, n);
     }
     Ok(stats)
 }
@@ -739,16 +941,16 @@ pub fn event_rows(batch: &Batch) -> Result<Vec<StagedTable>, SinkError> {
 /// Binary-COPYs `rows` into `table`: the rows are encoded straight into the COPY stream
 /// (PostgreSQL's binary format: a header, then per row its field count and each field as
 /// length and bytes), sent in chunks of about [`COPY_CHUNK`] bytes.
-async fn copy_in(
+async fn copy_in<R: AsRef<[Value]>>(
     tx: &Transaction<'_>,
     table: &str,
     columns: &[&str],
-    rows: &[Vec<Value>],
+    rows: &[R],
 ) -> Result<(), SinkError> {
     let Some(first) = rows.first() else {
         return Ok(());
     };
-    let types: Vec<Type> = first.iter().map(Value::pg_type).collect();
+    let types: Vec<Type> = first.as_ref().iter().map(Value::pg_type).collect();
     let fields = i16::try_from(types.len())
         .map_err(|_| SinkError::OutOfRange(format!("{} columns in {table}", types.len())))?;
     let sink = tx
@@ -763,6 +965,7 @@ async fn copy_in(
     buf.extend_from_slice(&0i32.to_be_bytes()); // flags
     buf.extend_from_slice(&0i32.to_be_bytes()); // header extension length
     for row in rows {
+        let row = row.as_ref();
         if row.len() != types.len() {
             return Err(SinkError::OutOfRange(format!(
                 "a row of {} values for the {} columns of {table}",

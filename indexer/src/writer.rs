@@ -50,9 +50,7 @@ impl Writer {
                         let _ = reply.send(sink.checkpoint().await);
                         Ok(())
                     }
-                    Job::Prune => sink.prune_slots().await.map(|removed| {
-                        tracing::debug!(removed, "slot bookkeeping pruned");
-                    }),
+                    Job::Prune => prune(&mut sink).await,
                 };
                 if let Err(e) = outcome {
                     return (sink, Err(e));
@@ -84,7 +82,8 @@ impl Writer {
         }
     }
 
-    /// Queues a prune of the slot bookkeeping.
+    /// Queues a prune of the slot bookkeeping and, when configured, the retirement of old
+    /// activity event segments.
     pub async fn prune(&mut self) -> Result<(), WriterError> {
         self.submit(Job::Prune).await
     }
@@ -175,6 +174,17 @@ async fn write(sink: &mut Sink, hooks: &Hooks, batch: Batch) -> Result<(), SinkE
             at: Instant::now(),
             stats,
         });
+    }
+    Ok(())
+}
+
+/// Prunes the slot bookkeeping and retires the activity event segments past retention.
+async fn prune(sink: &mut Sink) -> Result<(), SinkError> {
+    let removed = sink.prune_slots().await?;
+    tracing::debug!(removed, "slot bookkeeping pruned");
+    let retired = sink.retire_events().await?;
+    if retired > 0 {
+        tracing::info!(retired, "activity event segments retired");
     }
     Ok(())
 }

@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
-use depin_indexer::rows::TABLES;
+use depin_indexer::decode::decode_transaction;
+use depin_indexer::rows::{event_row, ACTIVITY_TABLES, TABLES};
+use depin_indexer::testkit::chain::transaction_view;
 use depin_indexer::testkit::geyser::GeyserTestServer;
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_indexer::testkit::scenario::SCENARIO_MULTIPLIERS_HASH;
@@ -849,4 +851,72 @@ async fn a_transaction_in_an_abandoned_fork_survives_in_the_finalized_one() {
         rows
     );
     indexer.shutdown().await;
+}
+
+/// Retention takes only the activity events: with a few slots kept, the activity rows of
+/// the retired slot ranges are gone on the prune schedule, every other event row is there,
+/// and the state rows equal a full rebuild from what is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_events_past_retention_are_retired_and_the_rest_is_whole() {
+    let chain = scenario_chain().await;
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    for update in chain.updates() {
+        geyser.push(update).await;
+    }
+    let mut config = config(&geyser.endpoint(), pg.url(), None);
+    let (keep, width) = (4u64, 4u64);
+    config.retention.keep_event_slots = keep;
+    config.retention.event_segment_slots = width;
+    config.retention.prune_slots_interval_secs = 1;
+    let indexer = spawn(config);
+    let last = chain.last_slot();
+    assert_eq!(
+        wait_for(pg.url(), CHECKPOINT, last as i64, LIMIT).await,
+        last as i64
+    );
+    assert_eq!(wait_for(pg.url(), STATE_QUEUED, 0, LIMIT).await, 0);
+    // every slot is finalized: the segments ending at or below last - keep go
+    let horizon = last - keep;
+    let past = format!("SELECT count(*) FROM event_segments WHERE end_slot <= {horizon}");
+    assert_eq!(wait_for(pg.url(), &past, 0, LIMIT).await, 0);
+    indexer.shutdown().await;
+
+    // what stays: every row of the other kinds, the activity rows of unretired segments
+    let mut expected: BTreeMap<&str, i64> = TABLES.iter().map(|t| (t.name, 0)).collect();
+    let mut retired = 0;
+    for tx in &chain.txs {
+        for record in decode_transaction(&transaction_view(&tx.processed)).events {
+            let table = event_row(&record.event).table;
+            let segment_end = tx.slot - tx.slot % width + width;
+            if ACTIVITY_TABLES.contains(&table) && segment_end <= horizon {
+                retired += 1;
+            } else {
+                *expected.entry(table).or_default() += 1;
+            }
+        }
+    }
+    assert!(retired > 0, "the scenario has activity events to retire");
+    let db = connect(pg.url()).await;
+    for (table, rows) in expected {
+        assert_eq!(
+            scalar(&db, &format!("SELECT count(*) FROM {table}")).await,
+            rows,
+            "{table}"
+        );
+    }
+    let before: String = db
+        .query_one(STATE_DIGEST, &[])
+        .await
+        .expect("digest")
+        .get(0);
+    db.execute("SELECT depin_rebuild_state()", &[])
+        .await
+        .expect("rebuild");
+    let after: String = db
+        .query_one(STATE_DIGEST, &[])
+        .await
+        .expect("digest")
+        .get(0);
+    assert_eq!(after, before);
 }

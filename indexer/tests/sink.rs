@@ -6,8 +6,8 @@
 mod common;
 
 use anchor_lang::prelude::Pubkey;
-use common::scalar;
-use depin_indexer::decode::{DecodedTransaction, EventRecord, EventSource};
+use common::{finalized, proposed, scalar, transaction};
+use depin_indexer::decode::DecodedTransaction;
 use depin_indexer::events::{rewards, storage, Event};
 use depin_indexer::run::Hooks;
 use depin_indexer::sink::{
@@ -133,52 +133,6 @@ async fn out_of_range_values_are_refused_and_nothing_is_written() {
 }
 
 /// A transaction at `slot` carrying `events` (one instruction, events in order).
-fn transaction(signature: &str, slot: u64, events: Vec<Event>) -> IndexedTransaction {
-    IndexedTransaction {
-        signature: signature.into(),
-        slot,
-        tx_index: 0,
-        source: Source::Grpc,
-        decoded: DecodedTransaction {
-            events: events
-                .into_iter()
-                .enumerate()
-                .map(|(i, event)| EventRecord {
-                    instruction_index: 0,
-                    event_index: u16::try_from(i).expect("few events"),
-                    program: storage_escrow::ID,
-                    source: EventSource::InnerInstruction,
-                    event,
-                })
-                .collect(),
-            failures: Vec::new(),
-        },
-    }
-}
-
-fn finalized(slot: u64) -> SlotUpdate {
-    SlotUpdate {
-        slot,
-        parent: slot.checked_sub(1),
-        status: SlotStatus::Reached(Commitment::Finalized),
-    }
-}
-
-fn proposed(deal: Pubkey, deal_id: u64, price_per_period: u64) -> Event {
-    Event::Storage(storage::Event::DealProposed(storage::DealProposed {
-        deal,
-        client: Pubkey::new_from_array([7; 32]),
-        deal_id,
-        provider_device: Pubkey::new_from_array([8; 32]),
-        piece_root: [9; 32],
-        chunk_size: 1024,
-        num_chunks: 16,
-        price_per_period,
-        periods: 3,
-        collateral: 500,
-    }))
-}
-
 /// The `deals` row of `deal`: status, price per period, refunded, provider, proven periods.
 async fn deal_row(sink: &Sink, deal: Pubkey) -> tokio_postgres::Row {
     sink.client()

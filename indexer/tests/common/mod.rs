@@ -6,11 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use anchor_lang::prelude::Pubkey;
 use depin_indexer::config::Config;
-use depin_indexer::decode::decode_transaction;
+use depin_indexer::decode::{decode_transaction, DecodedTransaction, EventRecord, EventSource};
+use depin_indexer::events::{storage, Event};
 use depin_indexer::rows::event_row;
 use depin_indexer::run::{run, Hooks, RunError};
-use depin_indexer::sink::Commitment;
+use depin_indexer::sink::{Commitment, IndexedTransaction, SlotStatus, SlotUpdate, Source};
 use depin_indexer::source::suite_programs;
 use depin_indexer::testkit::chain::{lay_out, stream_updates, transaction_view, ChainTransaction};
 use depin_indexer::testkit::scenario::full_scenario;
@@ -254,4 +256,53 @@ pub async fn state_and_recompute(client: &Client) -> (String, String) {
         .expect("state digest")
         .get(0);
     (current, recomputed)
+}
+
+/// A transaction of `storage_escrow` at `slot` with `events` (one instruction).
+pub fn transaction(signature: &str, slot: u64, events: Vec<Event>) -> IndexedTransaction {
+    IndexedTransaction {
+        signature: signature.into(),
+        slot,
+        tx_index: 0,
+        source: Source::Grpc,
+        decoded: DecodedTransaction {
+            events: events
+                .into_iter()
+                .enumerate()
+                .map(|(i, event)| EventRecord {
+                    instruction_index: 0,
+                    event_index: u16::try_from(i).expect("few events"),
+                    program: storage_escrow::ID,
+                    source: EventSource::InnerInstruction,
+                    event,
+                })
+                .collect(),
+            failures: Vec::new(),
+        },
+    }
+}
+
+/// `slot` finalized (its parent the slot before).
+pub fn finalized(slot: u64) -> SlotUpdate {
+    SlotUpdate {
+        slot,
+        parent: slot.checked_sub(1),
+        status: SlotStatus::Reached(Commitment::Finalized),
+    }
+}
+
+/// A deal proposal at `deal`.
+pub fn proposed(deal: Pubkey, deal_id: u64, price_per_period: u64) -> Event {
+    Event::Storage(storage::Event::DealProposed(storage::DealProposed {
+        deal,
+        client: Pubkey::new_from_array([7; 32]),
+        deal_id,
+        provider_device: Pubkey::new_from_array([8; 32]),
+        piece_root: [9; 32],
+        chunk_size: 1024,
+        num_chunks: 16,
+        price_per_period,
+        periods: 3,
+        collateral: 500,
+    }))
 }

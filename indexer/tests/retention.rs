@@ -1,0 +1,382 @@
+//! Retention of the activity events against a real PostgreSQL server: their rows go into
+//! slot-range segments that are dropped or detached once past the kept slots, the events
+//! the state is derived from and the state rows stay, and a transaction is still written
+//! once when its copies would land in different segments.
+
+mod common;
+
+use anchor_lang::prelude::Pubkey;
+use common::{finalized, proposed, scalar, transaction};
+use depin_indexer::events::{storage, Event};
+use depin_indexer::rows::ACTIVITY_TABLES;
+use depin_indexer::sink::{Batch, Commitment, EventRetention, IndexedTransaction, Sink};
+use depin_indexer::testkit::postgres::TempPostgres;
+
+fn challenge(deal: Pubkey, period: u64) -> Event {
+    Event::Storage(storage::Event::ChallengeOpened(storage::ChallengeOpened {
+        deal,
+        period,
+        slot: period,
+    }))
+}
+
+/// Writes `transactions` with every one of their slots finalized.
+async fn write_finalized(sink: &mut Sink, transactions: Vec<IndexedTransaction>) {
+    let mut slots: Vec<u64> = transactions.iter().map(|t| t.slot).collect();
+    slots.sort_unstable();
+    slots.dedup();
+    sink.write(&Batch {
+        checkpoint: slots.last().copied(),
+        slots: slots.iter().map(|&s| finalized(s)).collect(),
+        transactions,
+    })
+    .await
+    .expect("write");
+}
+
+async fn segments(sink: &Sink) -> Vec<String> {
+    sink.client()
+        .query("SELECT segment FROM event_segments ORDER BY end_slot", &[])
+        .await
+        .expect("segments")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Keep 100 slots in segments of 50: challenges at slots 10, 60 and 130 land in three
+/// segments; once slot 200 is finalized the two segments ending at or below 100 go, with
+/// their rows, and nothing else does.
+async fn three_segments_then_finalize_200(detach: bool) -> (TempPostgres, Sink, Pubkey) {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    sink.retain_events(EventRetention {
+        keep_slots: 100,
+        segment_slots: 50,
+        detach,
+    })
+    .await
+    .expect("retention");
+    let deal = Pubkey::new_from_array([4; 32]);
+    write_finalized(
+        &mut sink,
+        vec![
+            transaction("p", 10, vec![proposed(deal, 0, 100), challenge(deal, 0)]),
+            transaction("c1", 60, vec![challenge(deal, 1)]),
+            transaction("c2", 130, vec![challenge(deal, 2)]),
+        ],
+    )
+    .await;
+    assert_eq!(
+        segments(&sink).await,
+        [
+            "storage_challenge_opened__0_50",
+            "storage_challenge_opened__50_100",
+            "storage_challenge_opened__100_150"
+        ]
+    );
+    let client = sink.client();
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM storage_challenge_opened").await,
+        3,
+        "the event table reads its segments"
+    );
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM ONLY storage_challenge_opened").await,
+        0,
+        "the rows are in the segments"
+    );
+    assert_eq!(
+        scalar(
+            client,
+            "SELECT count(*) FROM event_segments WHERE kind <> 'storage_challenge_opened'"
+        )
+        .await,
+        0,
+        "no segment for the events the state is derived from"
+    );
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM ONLY storage_deal_proposed").await,
+        1
+    );
+    // slot 130 is the newest finalized: the horizon 30 is below every segment's end
+    assert_eq!(sink.retire_events().await.expect("retire"), 0);
+    assert_eq!(segments(&sink).await.len(), 3);
+    write_finalized(&mut sink, vec![transaction("later", 200, Vec::new())]).await;
+    assert_eq!(sink.retire_events().await.expect("retire"), 2);
+    assert_eq!(segments(&sink).await, ["storage_challenge_opened__100_150"]);
+    (pg, sink, deal)
+}
+
+#[tokio::test]
+async fn activity_segments_past_retention_are_dropped_and_the_state_stays() {
+    let (_pg, mut sink, deal) = three_segments_then_finalize_200(false).await;
+    let client = sink.client();
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM storage_challenge_opened").await,
+        1
+    );
+    assert_eq!(
+        scalar(
+            client,
+            "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'storage_challenge_opened__%'"
+        )
+        .await,
+        1,
+        "the retired segments are dropped"
+    );
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM detached_event_segments").await,
+        0
+    );
+    // the proposal (an event the state is derived from) and its state row stay
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM storage_deal_proposed").await,
+        1
+    );
+    let status: String = client
+        .query_one(
+            "SELECT status FROM deals WHERE deal = $1",
+            &[&deal.to_string()],
+        )
+        .await
+        .expect("the deal's state row")
+        .get(0);
+    assert_eq!(status, "proposed");
+    // a later challenge opens a new segment; the state of its deal is still recomputed
+    write_finalized(
+        &mut sink,
+        vec![transaction("c3", 260, vec![challenge(deal, 3)])],
+    )
+    .await;
+    assert_eq!(
+        segments(&sink).await,
+        [
+            "storage_challenge_opened__100_150",
+            "storage_challenge_opened__250_300"
+        ]
+    );
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM deals WHERE status = 'proposed'"
+        )
+        .await,
+        1
+    );
+    sink.close().await;
+}
+
+#[tokio::test]
+async fn detached_segments_keep_their_rows_outside_the_event_tables() {
+    let (_pg, mut sink, deal) = three_segments_then_finalize_200(true).await;
+    let client = sink.client();
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM storage_challenge_opened").await,
+        1,
+        "detached rows no longer read through the event table"
+    );
+    let detached: Vec<(String, i64, i64)> = client
+        .query(
+            "SELECT segment, first_slot, end_slot FROM detached_event_segments ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("detached")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        detached,
+        [
+            ("storage_challenge_opened__0_50_d1".to_owned(), 0, 50),
+            ("storage_challenge_opened__50_100_d2".to_owned(), 50, 100)
+        ]
+    );
+    assert_eq!(
+        scalar(
+            client,
+            "SELECT count(*) FROM depin_detached.storage_challenge_opened__0_50_d1 WHERE period = 0"
+        )
+        .await,
+        1,
+        "the detached segment keeps its rows"
+    );
+    // a late transaction for a detached range (a backfill) opens the range again, and its
+    // segment is detached under its own name at the next retirement
+    sink.write(&Batch {
+        transactions: vec![transaction("late", 20, vec![challenge(deal, 9)])],
+        ..Batch::default()
+    })
+    .await
+    .expect("late write");
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM storage_challenge_opened"
+        )
+        .await,
+        2
+    );
+    assert_eq!(sink.retire_events().await.expect("retire"), 1);
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM depin_detached.storage_challenge_opened__0_50_d3"
+        )
+        .await,
+        1
+    );
+    sink.close().await;
+}
+
+/// A transaction stored in one segment and delivered again in a slot of another (a fork,
+/// or a backfill after a restart beyond the remembered slots) is not written twice: the
+/// segments' own keys cannot see each other, the transaction's one `indexed_transactions`
+/// row can.
+#[tokio::test]
+async fn a_transaction_is_written_once_across_segments() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let retention = EventRetention {
+        keep_slots: 1_000,
+        segment_slots: 50,
+        detach: false,
+    };
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    sink.retain_events(retention).await.expect("retention");
+    let deal = Pubkey::new_from_array([6; 32]);
+    let first = transaction("twice", 40, vec![challenge(deal, 0)]);
+    write_finalized(&mut sink, vec![first.clone()]).await;
+    sink.close().await;
+    // a new sink remembers `twice` (its slot is recent): restart and deliver it in slot 60,
+    // in the same batch as itself in slot 70, then far beyond the remembered slots
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("restart");
+    sink.retain_events(retention).await.expect("retention");
+    let moved = |slot| IndexedTransaction {
+        slot,
+        ..first.clone()
+    };
+    let stats = sink
+        .write(&Batch {
+            transactions: vec![moved(60), moved(70)],
+            ..Batch::default()
+        })
+        .await
+        .expect("remembered");
+    assert_eq!((stats.transactions, stats.event_rows), (0, 0));
+    // forget it: the newest slot far ahead, a new sink loads only the recent slots
+    write_finalized(&mut sink, vec![transaction("far", 5_000, Vec::new())]).await;
+    sink.close().await;
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("restart");
+    sink.retain_events(retention).await.expect("retention");
+    let stats = sink
+        .write(&Batch {
+            transactions: vec![
+                moved(5_010),
+                moved(5_120),
+                transaction("new", 5_010, vec![challenge(deal, 1)]),
+            ],
+            ..Batch::default()
+        })
+        .await
+        .expect("merged");
+    assert!(stats.merged, "the indexed_transactions key refused it");
+    assert_eq!(
+        (stats.transactions, stats.event_rows),
+        (1, 1),
+        "only `new` is written"
+    );
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM storage_challenge_opened WHERE signature = 'twice'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM storage_challenge_opened"
+        )
+        .await,
+        2
+    );
+    sink.close().await;
+}
+
+/// Retention may only drop what no state row is recomputed from: no state function reads
+/// an activity table.
+#[tokio::test]
+async fn no_state_function_reads_an_activity_table() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let functions = sink
+        .client()
+        .query(
+            "SELECT proname::text, prosrc FROM pg_proc
+             WHERE proname LIKE 'depin_refresh_%' OR proname = 'depin_rebuild_state'",
+            &[],
+        )
+        .await
+        .expect("functions");
+    assert!(functions.len() >= 9, "{} state functions", functions.len());
+    for row in functions {
+        let (name, source): (String, String) = (row.get(0), row.get(1));
+        for table in ACTIVITY_TABLES {
+            assert!(!source.contains(table), "{name} reads {table}");
+        }
+    }
+    sink.close().await;
+}
+
+#[tokio::test]
+async fn retention_needs_slots_to_keep_and_a_segment_width() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    for (keep_slots, segment_slots) in [(0, 50), (100, 0)] {
+        let refused = sink
+            .retain_events(EventRetention {
+                keep_slots,
+                segment_slots,
+                detach: false,
+            })
+            .await;
+        assert!(
+            matches!(refused, Err(depin_indexer::sink::SinkError::OutOfRange(_))),
+            "{refused:?}"
+        );
+    }
+    // without retention nothing is retired and activity rows stay in their table
+    assert_eq!(sink.retire_events().await.expect("nothing to do"), 0);
+    write_finalized(
+        &mut sink,
+        vec![transaction(
+            "c",
+            10,
+            vec![challenge(Pubkey::new_from_array([1; 32]), 0)],
+        )],
+    )
+    .await;
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM ONLY storage_challenge_opened"
+        )
+        .await,
+        1
+    );
+    sink.close().await;
+}
