@@ -40,6 +40,8 @@ pub struct Metrics {
     pub state_refresh_micros: AtomicU64,
     /// `state_queue` rows the state refresher applied.
     pub state_queue_applied: AtomicU64,
+    /// Activity event segments retired (dropped or detached).
+    pub event_segments_retired: AtomicU64,
     rate: Mutex<RateWindow>,
 }
 
@@ -192,6 +194,12 @@ impl Metrics {
             "counter",
             "State queue rows applied by the state refresher.",
             load(&self.state_queue_applied),
+        );
+        metric(
+            "event_segments_retired_total",
+            "counter",
+            "Activity event segments dropped or detached by retention.",
+            load(&self.event_segments_retired),
         );
         metric(
             "state_refresh_seconds_total",

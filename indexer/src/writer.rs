@@ -50,7 +50,7 @@ impl Writer {
                         let _ = reply.send(sink.checkpoint().await);
                         Ok(())
                     }
-                    Job::Prune => prune(&mut sink).await,
+                    Job::Prune => prune(&mut sink, &hooks).await,
                 };
                 if let Err(e) = outcome {
                     return (sink, Err(e));
@@ -179,12 +179,16 @@ async fn write(sink: &mut Sink, hooks: &Hooks, batch: Batch) -> Result<(), SinkE
 }
 
 /// Prunes the slot bookkeeping and retires the activity event segments past retention.
-async fn prune(sink: &mut Sink) -> Result<(), SinkError> {
+async fn prune(sink: &mut Sink, hooks: &Hooks) -> Result<(), SinkError> {
     let removed = sink.prune_slots().await?;
     tracing::debug!(removed, "slot bookkeeping pruned");
     let retired = sink.retire_events().await?;
     if retired > 0 {
         tracing::info!(retired, "activity event segments retired");
+        hooks
+            .metrics
+            .event_segments_retired
+            .fetch_add(retired, Ordering::Relaxed);
     }
     Ok(())
 }

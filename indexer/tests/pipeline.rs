@@ -880,6 +880,14 @@ async fn activity_events_past_retention_are_retired_and_the_rest_is_whole() {
     let horizon = last - keep;
     let past = format!("SELECT count(*) FROM event_segments WHERE end_slot <= {horizon}");
     assert_eq!(wait_for(pg.url(), &past, 0, LIMIT).await, 0);
+    assert!(
+        indexer
+            .hooks
+            .metrics
+            .event_segments_retired
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
     indexer.shutdown().await;
 
     // what stays: every row of the other kinds, the activity rows of unretired segments
