@@ -58,6 +58,13 @@ pub enum SinkError {
     /// The state refresher met a queue row it cannot read, or its task ended.
     #[error("state refresh: {0}")]
     State(String),
+    /// A setting the sink was given is out of its range.
+    #[error("invalid setting: {0}")]
+    Setting(String),
+    /// Something the sink relies on did not hold (a statement's answer missing, a staged
+    /// row without its slot).
+    #[error("unexpected: {0}")]
+    Unexpected(String),
 }
 
 /// The server's own message (and SQLSTATE) when there is one: `tokio_postgres` alone
@@ -366,7 +373,7 @@ impl Sink {
     /// tables).
     pub async fn retain_events(&mut self, config: EventRetention) -> Result<(), SinkError> {
         if config.keep_slots == 0 || config.segment_slots == 0 {
-            return Err(SinkError::OutOfRange(format!(
+            return Err(SinkError::Setting(format!(
                 "event retention needs at least one slot kept and per segment: {config:?}"
             )));
         }
@@ -606,7 +613,7 @@ async fn destinations<'r>(
     let mut by_segment: BTreeMap<i64, Vec<&'r Vec<Value>>> = BTreeMap::new();
     for row in rows {
         let Some(Value::Int8(slot)) = row.get(SLOT_COLUMN) else {
-            return Err(SinkError::OutOfRange(format!(
+            return Err(SinkError::Unexpected(format!(
                 "a {table} row without its slot"
             )));
         };
@@ -728,7 +735,7 @@ async fn merge_rows(
         })
         .collect();
     if completions.len() != statements.len() {
-        return Err(SinkError::State(format!(
+        return Err(SinkError::Unexpected(format!(
             "the merge answered {} of {} statements",
             completions.len(),
             statements.len()

@@ -355,7 +355,7 @@ async fn retention_needs_slots_to_keep_and_a_segment_width() {
             })
             .await;
         assert!(
-            matches!(refused, Err(depin_indexer::sink::SinkError::OutOfRange(_))),
+            matches!(refused, Err(depin_indexer::sink::SinkError::Setting(_))),
             "{refused:?}"
         );
     }
