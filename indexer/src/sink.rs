@@ -395,23 +395,35 @@ impl Sink {
     /// Retires (drops, or detaches) the activity event segments whose slots all lie more
     /// than the kept slots below the newest finalized slot; returns how many. Nothing
     /// without [`Sink::retain_events`].
+    ///
+    /// Retiring a segment needs it unused for a moment: a query still reading it (a long
+    /// report on its event table) holds it, and rather than stall the writer behind that
+    /// query, the retirement gives up after [`RETIRE_LOCK_TIMEOUT`] and is tried again at
+    /// the next prune (returning 0).
     pub async fn retire_events(&mut self) -> Result<u64, SinkError> {
         let Some(config) = self.retention.as_ref().map(|r| r.config) else {
             return Ok(0);
         };
-        let retired: i64 = self
-            .client
+        let keep = i64_of(config.keep_slots, "keep_event_slots")?;
+        let tx = self.client.transaction().await?;
+        tx.batch_execute(&format!("SET LOCAL lock_timeout = '{RETIRE_LOCK_TIMEOUT}'"))
+            .await?;
+        let retired = tx
             .query_one(
                 "SELECT depin_retire_segments(
                      (SELECT max(slot) FROM slots WHERE status = 'finalized') - $1, $2)",
-                &[
-                    &i64_of(config.keep_slots, "keep_event_slots")?,
-                    &config.detach,
-                ],
+                &[&keep, &config.detach],
             )
-            .await?
-            .get::<_, Option<i64>>(0)
-            .unwrap_or(0);
+            .await;
+        let retired: i64 = match retired {
+            Ok(row) => row.get::<_, Option<i64>>(0).unwrap_or(0),
+            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                tracing::info!("an event segment to retire is in use; retrying at the next prune");
+                return Ok(0); // dropping `tx` rolls it back
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tx.commit().await?;
         if retired > 0 {
             let segments = self.attached_segments().await?;
             if let Some(retention) = self.retention.as_mut() {
@@ -1004,6 +1016,9 @@ async fn copy_in<R: AsRef<[Value]>>(
     sink.finish().await?;
     Ok(())
 }
+
+/// How long retiring an event segment waits for a query still reading it.
+pub const RETIRE_LOCK_TIMEOUT: &str = "1s";
 
 /// Bytes of COPY data sent at once.
 const COPY_CHUNK: usize = 64 * 1024;

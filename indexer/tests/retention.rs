@@ -1,7 +1,8 @@
 //! Retention of the activity events against a real PostgreSQL server: their rows go into
 //! slot-range segments that are dropped or detached once past the kept slots, the events
 //! the state is derived from and the state rows stay, and a transaction is still written
-//! once when its copies would land in different segments.
+//! once when its copies would land in different segments, and a segment still being read is
+//! retired later instead of stalling the writer.
 
 mod common;
 
@@ -45,8 +46,8 @@ async fn segments(sink: &Sink) -> Vec<String> {
 }
 
 /// Keep 100 slots in segments of 50: challenges at slots 10, 60 and 130 land in three
-/// segments; once slot 200 is finalized the two segments ending at or below 100 go, with
-/// their rows, and nothing else does.
+/// segments, nothing is retired while slot 130 is the newest finalized, then slot 200 is
+/// finalized (the two segments ending at or below 100 are then past retention).
 async fn three_segments_then_finalize_200(detach: bool) -> (TempPostgres, Sink, Pubkey) {
     let pg = TempPostgres::start().await.expect("postgres");
     let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
@@ -105,6 +106,12 @@ async fn three_segments_then_finalize_200(detach: bool) -> (TempPostgres, Sink, 
     assert_eq!(sink.retire_events().await.expect("retire"), 0);
     assert_eq!(segments(&sink).await.len(), 3);
     write_finalized(&mut sink, vec![transaction("later", 200, Vec::new())]).await;
+    (pg, sink, deal)
+}
+
+/// [`three_segments_then_finalize_200`], then the retirement of the two old segments.
+async fn two_segments_retired(detach: bool) -> (TempPostgres, Sink, Pubkey) {
+    let (pg, mut sink, deal) = three_segments_then_finalize_200(detach).await;
     assert_eq!(sink.retire_events().await.expect("retire"), 2);
     assert_eq!(segments(&sink).await, ["storage_challenge_opened__100_150"]);
     (pg, sink, deal)
@@ -112,7 +119,7 @@ async fn three_segments_then_finalize_200(detach: bool) -> (TempPostgres, Sink, 
 
 #[tokio::test]
 async fn activity_segments_past_retention_are_dropped_and_the_state_stays() {
-    let (_pg, mut sink, deal) = three_segments_then_finalize_200(false).await;
+    let (_pg, mut sink, deal) = two_segments_retired(false).await;
     let client = sink.client();
     assert_eq!(
         scalar(client, "SELECT count(*) FROM storage_challenge_opened").await,
@@ -171,7 +178,7 @@ async fn activity_segments_past_retention_are_dropped_and_the_state_stays() {
 
 #[tokio::test]
 async fn detached_segments_keep_their_rows_outside_the_event_tables() {
-    let (_pg, mut sink, deal) = three_segments_then_finalize_200(true).await;
+    let (_pg, mut sink, deal) = two_segments_retired(true).await;
     let client = sink.client();
     assert_eq!(
         scalar(client, "SELECT count(*) FROM storage_challenge_opened").await,
@@ -225,6 +232,42 @@ async fn detached_segments_keep_their_rows_outside_the_event_tables() {
         scalar(
             sink.client(),
             "SELECT count(*) FROM depin_detached.storage_challenge_opened__0_50_d3"
+        )
+        .await,
+        1
+    );
+    sink.close().await;
+}
+
+/// A report still reading an old segment does not stall the writer: the retirement gives
+/// up after its lock timeout and succeeds at a later prune.
+#[tokio::test]
+async fn a_segment_in_use_is_retired_at_a_later_prune() {
+    let (pg, mut sink, _) = three_segments_then_finalize_200(false).await;
+    let (mut reader, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("reader");
+    tokio::spawn(connection);
+    let report = reader.transaction().await.expect("begin");
+    let read: i64 = report
+        .query_one("SELECT count(*) FROM storage_challenge_opened", &[])
+        .await
+        .expect("report")
+        .get(0);
+    assert_eq!(read, 3);
+    let started = std::time::Instant::now();
+    assert_eq!(sink.retire_events().await.expect("gave up, no error"), 0);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "bounded by the lock timeout"
+    );
+    assert_eq!(segments(&sink).await.len(), 3, "nothing half retired");
+    report.commit().await.expect("report done");
+    assert_eq!(sink.retire_events().await.expect("retire"), 2);
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM storage_challenge_opened"
         )
         .await,
         1
