@@ -38,19 +38,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use depin_indexer::config::Config;
-use depin_indexer::decode::decode_transaction;
 use depin_indexer::metrics::Metrics;
 use depin_indexer::rows::Value;
 use depin_indexer::run::{run, Committed, Hooks};
 use depin_indexer::sink::{
-    event_rows, Batch, Commitment, IndexedTransaction, Sink, SlotStatus, SlotUpdate, Source,
-    StagedTable,
+    event_rows, Batch, Commitment, Sink, SlotStatus, SlotUpdate, StagedTable,
 };
 use depin_indexer::source::suite_programs;
 use depin_indexer::state::Refresher;
-use depin_indexer::testkit::chain::{
-    lay_out, replicate, stream_updates, transaction_view, ChainTransaction,
-};
+use depin_indexer::testkit::chain::{lay_out, replicate, stream_updates, ChainTransaction};
 use depin_indexer::testkit::geyser::GeyserTestServer;
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_indexer::testkit::scenario::full_scenario;
@@ -66,16 +62,7 @@ const PER_SLOT: usize = 50;
 /// The event rows of `chain`, per table with its columns, built by the sink itself.
 fn rows_of(chain: &[ChainTransaction]) -> Vec<StagedTable> {
     let batch = Batch {
-        transactions: chain
-            .iter()
-            .map(|tx| IndexedTransaction {
-                signature: tx.processed.signature.clone(),
-                slot: tx.slot,
-                tx_index: tx.index,
-                source: Source::Grpc,
-                decoded: decode_transaction(&transaction_view(&tx.processed)),
-            })
-            .collect(),
+        transactions: chain.iter().map(ChainTransaction::indexed).collect(),
         ..Batch::default()
     };
     event_rows(&batch).expect("slots fit in BIGINT")
@@ -316,16 +303,7 @@ async fn write_alone(chain: &[ChainTransaction], batch: usize) -> (Duration, Dur
             let mut slots: Vec<u64> = part.iter().map(|t| t.slot).collect();
             slots.dedup();
             Batch {
-                transactions: part
-                    .iter()
-                    .map(|tx| IndexedTransaction {
-                        signature: tx.processed.signature.clone(),
-                        slot: tx.slot,
-                        tx_index: tx.index,
-                        source: Source::Grpc,
-                        decoded: decode_transaction(&transaction_view(&tx.processed)),
-                    })
-                    .collect(),
+                transactions: part.iter().map(ChainTransaction::indexed).collect(),
                 slots: slots
                     .iter()
                     .flat_map(|&slot| {

@@ -13,9 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
-use depin_indexer::decode::decode_transaction;
-use depin_indexer::rows::{event_row, ACTIVITY_TABLES, TABLES};
-use depin_indexer::testkit::chain::transaction_view;
+use depin_indexer::rows::{ACTIVITY_TABLES, TABLES};
 use depin_indexer::testkit::geyser::GeyserTestServer;
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_indexer::testkit::scenario::SCENARIO_MULTIPLIERS_HASH;
@@ -893,15 +891,12 @@ async fn activity_events_past_retention_are_retired_and_the_rest_is_whole() {
     // what stays: every row of the other kinds, the activity rows of unretired segments
     let mut expected: BTreeMap<&str, i64> = TABLES.iter().map(|t| (t.name, 0)).collect();
     let mut retired = 0;
-    for tx in &chain.txs {
-        for record in decode_transaction(&transaction_view(&tx.processed)).events {
-            let table = event_row(&record.event).table;
-            let segment_end = tx.slot - tx.slot % width + width;
-            if ACTIVITY_TABLES.contains(&table) && segment_end <= horizon {
-                retired += 1;
-            } else {
-                *expected.entry(table).or_default() += 1;
-            }
+    for (slot, table) in chain.event_rows() {
+        let segment_end = slot - slot % width + width;
+        if ACTIVITY_TABLES.contains(&table) && segment_end <= horizon {
+            retired += 1;
+        } else {
+            *expected.entry(table).or_default() += 1;
         }
     }
     assert!(retired > 0, "the scenario has activity events to retire");

@@ -21,6 +21,15 @@ fn challenge(deal: Pubkey, period: u64) -> Event {
     }))
 }
 
+/// A sink on `url` keeping the activity events as `retention` says.
+async fn retaining_sink(url: &str, retention: EventRetention) -> Sink {
+    let mut sink = Sink::connect(url, Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    sink.retain_events(retention).await.expect("retention");
+    sink
+}
+
 /// Writes `transactions` with every one of their slots finalized.
 async fn write_finalized(sink: &mut Sink, transactions: Vec<IndexedTransaction>) {
     let mut slots: Vec<u64> = transactions.iter().map(|t| t.slot).collect();
@@ -50,16 +59,15 @@ async fn segments(sink: &Sink) -> Vec<String> {
 /// finalized (the two segments ending at or below 100 are then past retention).
 async fn three_segments_then_finalize_200(detach: bool) -> (TempPostgres, Sink, Pubkey) {
     let pg = TempPostgres::start().await.expect("postgres");
-    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("sink");
-    sink.retain_events(EventRetention {
-        keep_slots: 100,
-        segment_slots: 50,
-        detach,
-    })
-    .await
-    .expect("retention");
+    let mut sink = retaining_sink(
+        pg.url(),
+        EventRetention {
+            keep_slots: 100,
+            segment_slots: 50,
+            detach,
+        },
+    )
+    .await;
     let deal = Pubkey::new_from_array([4; 32]);
     write_finalized(
         &mut sink,
@@ -287,20 +295,14 @@ async fn a_transaction_is_written_once_across_segments() {
         segment_slots: 50,
         detach: false,
     };
-    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("sink");
-    sink.retain_events(retention).await.expect("retention");
+    let mut sink = retaining_sink(pg.url(), retention).await;
     let deal = Pubkey::new_from_array([6; 32]);
     let first = transaction("twice", 40, vec![challenge(deal, 0)]);
     write_finalized(&mut sink, vec![first.clone()]).await;
     sink.close().await;
     // a new sink remembers `twice` (its slot is recent): restart and deliver it in slot 60,
     // in the same batch as itself in slot 70, then far beyond the remembered slots
-    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("restart");
-    sink.retain_events(retention).await.expect("retention");
+    let mut sink = retaining_sink(pg.url(), retention).await;
     let moved = |slot| IndexedTransaction {
         slot,
         ..first.clone()
@@ -316,10 +318,7 @@ async fn a_transaction_is_written_once_across_segments() {
     // forget it: the newest slot far ahead, a new sink loads only the recent slots
     write_finalized(&mut sink, vec![transaction("far", 5_000, Vec::new())]).await;
     sink.close().await;
-    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("restart");
-    sink.retain_events(retention).await.expect("retention");
+    let mut sink = retaining_sink(pg.url(), retention).await;
     let stats = sink
         .write(&Batch {
             transactions: vec![

@@ -13,13 +13,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use common::{connect, scalar, scenario_chain, state_and_recompute, STATE_QUEUED};
-use depin_indexer::decode::decode_transaction;
 use depin_indexer::metrics::Metrics;
-use depin_indexer::sink::{
-    Batch, Commitment, IndexedTransaction, Sink, SlotStatus, SlotUpdate, Source,
-};
+use depin_indexer::sink::{Batch, Commitment, Sink, SlotStatus, SlotUpdate};
 use depin_indexer::state::Refresher;
-use depin_indexer::testkit::chain::{transaction_view, ChainTransaction};
+use depin_indexer::testkit::chain::ChainTransaction;
 use depin_indexer::testkit::postgres::TempPostgres;
 use tokio::sync::Notify;
 
@@ -29,13 +26,7 @@ fn batch_of(txs: &[ChainTransaction], slots: &[u64]) -> Batch {
         transactions: txs
             .iter()
             .filter(|t| slots.contains(&t.slot))
-            .map(|t| IndexedTransaction {
-                signature: t.processed.signature.clone(),
-                slot: t.slot,
-                tx_index: t.index,
-                source: Source::Grpc,
-                decoded: decode_transaction(&transaction_view(&t.processed)),
-            })
+            .map(ChainTransaction::indexed)
             .collect(),
         slots: slots
             .iter()

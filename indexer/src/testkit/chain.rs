@@ -4,7 +4,8 @@
 
 use depin_tests::runtime::ProcessedTransaction;
 
-use crate::decode::{CompiledInstruction, InnerInstructions, TransactionView};
+use crate::decode::{decode_transaction, CompiledInstruction, InnerInstructions, TransactionView};
+use crate::sink::{IndexedTransaction, Source};
 use serde_json::{json, Value as Json};
 use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
 use yellowstone_grpc_proto::geyser::{
@@ -44,6 +45,19 @@ pub struct ChainTransaction {
     pub index: u64,
     /// What the runtime reported.
     pub processed: ProcessedTransaction,
+}
+
+impl ChainTransaction {
+    /// The transaction as the gRPC source hands it to the sink: decoded, in its slot.
+    pub fn indexed(&self) -> IndexedTransaction {
+        IndexedTransaction {
+            signature: self.processed.signature.clone(),
+            slot: self.slot,
+            tx_index: self.index,
+            source: Source::Grpc,
+            decoded: decode_transaction(&transaction_view(&self.processed)),
+        }
+    }
 }
 
 /// Places `transactions` into consecutive slots from `first_slot`, `per_slot` per slot.

@@ -55,15 +55,24 @@ impl Chain {
         self.txs.last().map(|t| t.slot).unwrap_or(FIRST_SLOT)
     }
 
+    /// Every event row the runtime's transactions carry: its slot and its table.
+    pub fn event_rows(&self) -> Vec<(u64, &'static str)> {
+        self.txs
+            .iter()
+            .flat_map(|tx| {
+                decode_transaction(&transaction_view(&tx.processed))
+                    .events
+                    .into_iter()
+                    .map(|record| (tx.slot, event_row(&record.event).table))
+            })
+            .collect()
+    }
+
     /// Expected event rows per table, decoded from what the runtime reported.
     pub fn expected_rows(&self) -> BTreeMap<String, i64> {
         let mut counts = BTreeMap::new();
-        for tx in &self.txs {
-            for record in decode_transaction(&transaction_view(&tx.processed)).events {
-                *counts
-                    .entry(event_row(&record.event).table.to_owned())
-                    .or_insert(0) += 1;
-            }
+        for (_, table) in self.event_rows() {
+            *counts.entry(table.to_owned()).or_insert(0) += 1;
         }
         counts
     }
