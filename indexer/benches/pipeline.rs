@@ -11,7 +11,8 @@
 //! The saturated run is the median of three. The write path alone (the same transactions
 //! decoded beforehand and written through the sink and its state refresher in the
 //! indexer's batches, no stream) shows what the database side costs without the stream,
-//! the decoding and this load generator sharing the two cores.
+//! the decoding and this load generator sharing the two cores; the stream and decoding
+//! alone (rows built, no database) show the other side's bound.
 //!
 //! Then the `depin-indexer` binary alone (a child process, default settings) indexes the
 //! load and `DEPIN_BENCH_SCALE` (default 10) times it, with its peak RSS; and the state
@@ -44,17 +45,22 @@ use depin_indexer::run::{run, Committed, Hooks};
 use depin_indexer::sink::{
     event_rows, Batch, Commitment, Sink, SlotStatus, SlotUpdate, StagedTable,
 };
-use depin_indexer::source::suite_programs;
+use depin_indexer::source::{convert, subscribe, suite_programs, GrpcSettings, Update};
 use depin_indexer::state::Refresher;
 use depin_indexer::testkit::chain::{lay_out, replicate, stream_updates, ChainTransaction};
 use depin_indexer::testkit::geyser::GeyserTestServer;
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_indexer::testkit::scenario::full_scenario;
 use depin_tests::runtime::Suite;
-use futures::pin_mut;
+use futures::{pin_mut, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
+
+/// The allocator of the `depin-indexer` binary (see its `main.rs`), so the in-process runs
+/// measure what the binary does.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const FIRST_SLOT: u64 = 10_000;
 const PER_SLOT: usize = 50;
@@ -329,6 +335,53 @@ async fn write_alone(chain: &[ChainTransaction], batch: usize) -> (Duration, Dur
     (written, current)
 }
 
+/// The indexer's side without a database: `chain` streamed by the test Geyser server over
+/// loopback gRPC, each update converted and decoded as the indexer does, and the rows built
+/// (in the indexer's batches) as the sink would write them, then dropped. Returns the time
+/// until the last transaction's rows were built: what this process alone (load generator
+/// included) takes, the bound on the whole pipeline from this side.
+async fn stream_alone(chain: &[ChainTransaction], batch: usize) -> Duration {
+    let geyser = Arc::new(GeyserTestServer::start().await.expect("geyser"));
+    let settings = GrpcSettings {
+        endpoint: geyser.endpoint(),
+        x_token: None,
+        commitment: Commitment::Confirmed,
+        connect_timeout: Duration::from_secs(5),
+        programs: suite_programs().to_vec(),
+    };
+    let (_client, _requests, mut stream) = subscribe(&settings, None).await.expect("subscribe");
+    subscribed(&geyser).await;
+    let updates = stream_updates(chain);
+    let started = Instant::now();
+    let feeder = Arc::clone(&geyser);
+    let feed = tokio::spawn(async move {
+        for update in updates {
+            feeder.push(update).await;
+        }
+    });
+    let (mut received, mut rows) = (0usize, 0u64);
+    let mut pending = Batch::default();
+    while received < chain.len() {
+        let update = tokio::time::timeout(Duration::from_secs(60), stream.next())
+            .await
+            .expect("updates keep coming")
+            .expect("stream open")
+            .expect("update");
+        if let Update::Transaction(t) = convert(update) {
+            received += 1;
+            pending.transactions.push(*t);
+            if pending.transactions.len() == batch || received == chain.len() {
+                rows += row_count(&event_rows(&pending).expect("rows"));
+                pending = Batch::default();
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(rows, row_count(&rows_of(chain)), "every row built once");
+    feed.await.expect("feed");
+    elapsed
+}
+
 /// Binary COPY of the same rows straight into the event tables (no staging, no conflict
 /// handling, no state): the database's own limit for these rows here.
 async fn plain_copy(tables: &[StagedTable]) -> Duration {
@@ -483,6 +536,19 @@ async fn main() {
         total as f64 / written.as_secs_f64() / copy_rate,
         current.as_secs_f64(),
         total as f64 / current.as_secs_f64() / copy_rate
+    );
+
+    // the other side: streaming, decoding and row building with no database (median of three)
+    let mut streamed = Vec::new();
+    for _ in 0..3 {
+        streamed.push(stream_alone(&chain, Config::default().batch.max_transactions).await);
+    }
+    streamed.sort();
+    println!(
+        "stream + decode alone  {:>9.0} events/s ({:.3} s, rows built, no database) = {:.2} of COPY",
+        total as f64 / streamed[1].as_secs_f64(),
+        streamed[1].as_secs_f64(),
+        total as f64 / streamed[1].as_secs_f64() / copy_rate
     );
 
     // paced at half the measured rate: latency of a keeping-up indexer
