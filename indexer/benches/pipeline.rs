@@ -8,7 +8,10 @@
 //! networks, devices and deals. Everything runs on loopback: a throwaway PostgreSQL cluster
 //! (fsync off), the test Geyser server, the indexer with its default batching.
 //!
-//! The saturated run is the median of three. The write path alone (the same transactions
+//! Three rounds each run the baseline and then, right after it, the saturated indexer, the
+//! write path alone and the stream alone; each figure is the median of its rounds and each
+//! ratio the median of the rounds' own ratios (this machine's speed drifts between runs
+//! more than between two runs seconds apart). The write path alone (the same transactions
 //! decoded beforehand and written through the sink and its state refresher in the
 //! indexer's batches, no stream) shows what the database side costs without the stream,
 //! the decoding and this load generator sharing the two cores; the stream and decoding
@@ -101,6 +104,15 @@ async fn subscribed(geyser: &GeyserTestServer) {
         assert!(Instant::now() < deadline, "the indexer did not subscribe");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// One round: the baseline and, right after it, every variant of the same load.
+struct Round {
+    copy: Duration,
+    run: Run,
+    written: Duration,
+    current: Duration,
+    streamed: Duration,
 }
 
 struct Run {
@@ -463,27 +475,15 @@ async fn main() {
         PER_SLOT
     );
 
-    // the median of three, each into a fresh cluster (a single COPY varies by +-20% here)
-    let mut copy_times = Vec::new();
+    // Three rounds, each measuring the baseline and then every variant right after it, so a
+    // ratio compares runs seconds apart: this machine's speed drifts between runs (the
+    // same COPY took 0.25 to 0.59 s over one day), and the ratio of a round is steadier than
+    // a median of each figure alone. Every figure printed is the median of its three
+    // rounds, every ratio the median of the three rounds' ratios.
+    let batch = Config::default().batch.max_transactions;
+    let mut rounds = Vec::new();
     for _ in 0..3 {
-        copy_times.push(plain_copy(&tables).await);
-    }
-    copy_times.sort();
-    let copy_time = copy_times[1];
-    let copy_rate = total as f64 / copy_time.as_secs_f64();
-    println!(
-        "binary COPY baseline   {:>9.0} rows/s  ({} rows in {:.3} s, one transaction; median of {:.3} / {:.3} / {:.3} s)",
-        copy_rate,
-        total,
-        copy_time.as_secs_f64(),
-        copy_times[0].as_secs_f64(),
-        copy_times[1].as_secs_f64(),
-        copy_times[2].as_secs_f64()
-    );
-
-    // the median of three too: one run varies by +-15% here
-    let mut runs = Vec::new();
-    for _ in 0..3 {
+        let copy = plain_copy(&tables).await;
         let run = index(
             &TempPostgres::start().await.expect("postgres"),
             &chain,
@@ -492,63 +492,82 @@ async fn main() {
         )
         .await;
         assert_eq!(run.rows, total, "every row indexed once");
-        runs.push(run);
+        let (written, current) = write_alone(&chain, batch).await;
+        let streamed = stream_alone(&chain, batch).await;
+        rounds.push(Round {
+            copy,
+            run,
+            written,
+            current,
+            streamed,
+        });
     }
-    runs.sort_by_key(|r| r.elapsed);
-    let times: Vec<f64> = runs.iter().map(|r| r.elapsed.as_secs_f64()).collect();
-    let saturated = runs.swap_remove(1);
-    let rate = saturated.rows as f64 / saturated.elapsed.as_secs_f64();
+    let per_sec = |d: Duration| total as f64 / d.as_secs_f64();
+    // the median over the rounds of `figure`, and of its ratio to the round's COPY
+    let median = |figure: &dyn Fn(&Round) -> Duration| -> (f64, f64) {
+        let mut rates: Vec<f64> = rounds.iter().map(|r| per_sec(figure(r))).collect();
+        let mut ratios: Vec<f64> = rounds
+            .iter()
+            .map(|r| per_sec(figure(r)) / per_sec(r.copy))
+            .collect();
+        rates.sort_by(f64::total_cmp);
+        ratios.sort_by(f64::total_cmp);
+        (rates[1], ratios[1])
+    };
+    let seconds = |figure: &dyn Fn(&Round) -> Duration| -> String {
+        rounds
+            .iter()
+            .map(|r| format!("{:.3}", figure(r).as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let (copy_rate, _) = median(&|r| r.copy);
     println!(
-        "indexer, saturated     {:>9.0} events/s ({:.3} s, {} batches) = {:.2} of COPY (median of {:.3} / {:.3} / {:.3} s)",
+        "binary COPY baseline   {:>9.0} rows/s  ({} rows, one transaction; rounds {} s)",
+        copy_rate,
+        total,
+        seconds(&|r| r.copy)
+    );
+    let (rate, ratio) = median(&|r| r.run.elapsed);
+    println!(
+        "indexer, saturated     {:>9.0} events/s = {:.2} of COPY (rounds {} s; ratios {})",
         rate,
-        saturated.elapsed.as_secs_f64(),
-        saturated.batches,
-        rate / copy_rate,
-        times[0],
-        times[1],
-        times[2]
+        ratio,
+        seconds(&|r| r.run.elapsed),
+        rounds
+            .iter()
+            .map(|r| format!("{:.2}", per_sec(r.run.elapsed) / per_sec(r.copy)))
+            .collect::<Vec<_>>()
+            .join(" / ")
     );
+    let (current_rate, current_ratio) = median(&|r| r.run.state_current);
     println!(
-        "  state rows current after {:.3} s = {:.0} events/s = {:.2} of COPY (refresher on its own connection)",
-        saturated.state_current.as_secs_f64(),
-        saturated.rows as f64 / saturated.state_current.as_secs_f64(),
-        saturated.rows as f64 / saturated.state_current.as_secs_f64() / copy_rate
+        "  state rows current   {:>9.0} events/s = {:.2} of COPY (refresher on its own connection)",
+        current_rate, current_ratio
     );
+    // the latency of the round with the median saturated time
+    let mut by_time: Vec<&Round> = rounds.iter().collect();
+    by_time.sort_by_key(|r| r.run.elapsed);
+    let saturated = &by_time[1].run;
     println!(
-        "  latency send->commit p50 {:.1} ms, p99 {:.1} ms (queued behind the backlog)",
+        "  latency send->commit p50 {:.1} ms, p99 {:.1} ms ({} batches; queued behind the backlog)",
         percentile(&saturated.latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&saturated.latencies, 0.99).as_secs_f64() * 1e3
+        percentile(&saturated.latencies, 0.99).as_secs_f64() * 1e3,
+        saturated.batches
     );
-
     // the write path alone: what the database side costs without the stream and decoding
-    // sharing the two cores (median of three)
-    let mut alone = Vec::new();
-    for _ in 0..3 {
-        alone.push(write_alone(&chain, Config::default().batch.max_transactions).await);
-    }
-    alone.sort();
-    let (written, current) = alone[1];
+    // sharing the two cores
+    let (written_rate, written_ratio) = median(&|r| r.written);
+    let (_, current_alone_ratio) = median(&|r| r.current);
     println!(
-        "write path alone       {:>9.0} events/s ({:.3} s, batches of {}) = {:.2} of COPY; state rows current after {:.3} s = {:.2} of COPY",
-        total as f64 / written.as_secs_f64(),
-        written.as_secs_f64(),
-        Config::default().batch.max_transactions,
-        total as f64 / written.as_secs_f64() / copy_rate,
-        current.as_secs_f64(),
-        total as f64 / current.as_secs_f64() / copy_rate
+        "write path alone       {:>9.0} events/s = {:.2} of COPY (batches of {batch}); state rows current at {:.2} of COPY",
+        written_rate, written_ratio, current_alone_ratio
     );
-
-    // the other side: streaming, decoding and row building with no database (median of three)
-    let mut streamed = Vec::new();
-    for _ in 0..3 {
-        streamed.push(stream_alone(&chain, Config::default().batch.max_transactions).await);
-    }
-    streamed.sort();
+    // the other side: streaming, decoding and row building with no database
+    let (streamed_rate, streamed_ratio) = median(&|r| r.streamed);
     println!(
-        "stream + decode alone  {:>9.0} events/s ({:.3} s, rows built, no database) = {:.2} of COPY",
-        total as f64 / streamed[1].as_secs_f64(),
-        streamed[1].as_secs_f64(),
-        total as f64 / streamed[1].as_secs_f64() / copy_rate
+        "stream + decode alone  {:>9.0} events/s = {:.2} of COPY (rows built, no database)",
+        streamed_rate, streamed_ratio
     );
 
     // paced at half the measured rate: latency of a keeping-up indexer
@@ -607,9 +626,9 @@ async fn main() {
     let per_row = |r: &Run| r.state_refresh.as_secs_f64() * 1e6 / r.rows as f64;
     println!(
         "state refresh of the same load: {:.1} us per event row into an empty database, {:.1} us per event row with {} rows stored ({:.2}x)",
-        per_row(&saturated),
+        per_row(saturated),
         per_row(&loaded),
         big_rows,
-        per_row(&loaded) / per_row(&saturated)
+        per_row(&loaded) / per_row(saturated)
     );
 }

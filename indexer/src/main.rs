@@ -17,8 +17,8 @@ use tracing_subscriber::EnvFilter;
 /// jemalloc, not glibc's malloc: streaming and decoding allocate and free many small
 /// buffers per transaction, and glibc's allocator took about a third of that time
 /// (`_int_malloc`, `malloc_consolidate`). Measured in the pipeline benchmark: stream and
-/// decoding alone twice as fast, peak RSS about 13 MiB higher (mimalloc: as fast, twice the
-/// RSS).
+/// decoding alone 1.6-2x as fast, peak RSS about 13 MiB higher (mimalloc: as fast, about
+/// 1.5x jemalloc's RSS).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
