@@ -29,7 +29,7 @@ use tokio_postgres::{GenericClient, IsolationLevel, NoTls, Transaction};
 
 use crate::metrics::Metrics;
 use crate::rows::StateKey;
-use crate::sink::SinkError;
+use crate::sink::{SinkError, SESSION_SETTINGS};
 
 /// Claimed amount and number of claims per (config, epoch).
 pub(crate) type Claims = BTreeMap<(String, u64), (u128, i64)>;
@@ -349,6 +349,7 @@ impl Refresher {
                 tracing::warn!(error = %e, "state refresher: postgres connection closed");
             }
         });
+        client.batch_execute(SESSION_SETTINGS).await?;
         let wake = Arc::new(Notify::new());
         let (stop, mut stopped) = watch::channel(false);
         let woken = Arc::clone(&wake);

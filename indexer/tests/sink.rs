@@ -74,6 +74,24 @@ async fn migrations_are_applied_once_and_recorded() {
     second.close().await;
 }
 
+/// The writer's session compiles nothing: its statements are small keyed reads and writes,
+/// and JIT compilation of them cost more than running them once the tables grew.
+#[tokio::test]
+async fn the_writer_session_runs_without_jit() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let jit: String = sink
+        .client()
+        .query_one("SHOW jit", &[])
+        .await
+        .expect("show")
+        .get(0);
+    assert_eq!(jit, "off");
+    sink.close().await;
+}
+
 #[tokio::test]
 async fn a_second_writer_on_the_same_database_is_refused() {
     let pg = TempPostgres::start().await.expect("postgres");
