@@ -179,6 +179,44 @@ impl Batch {
     }
 }
 
+/// A batch with its rows built ahead of its write, so building them (a sixth of a batch's
+/// time on the write path) happens on the caller's task while the writer's task writes
+/// the batch before. The rows are built as if every transaction not repeated within the
+/// batch were new; [`Sink::write_prepared`] uses them when the sink agrees, and builds
+/// them again otherwise (a transaction it already wrote, or remembers).
+#[derive(Debug)]
+pub struct Prepared {
+    batch: Batch,
+    /// The transactions the rows were built for: each one's first copy in the batch.
+    firsts: Vec<bool>,
+    /// The rows; `None` when building them failed (the write builds them again and
+    /// reports why).
+    staged: Option<Staged>,
+}
+
+impl Prepared {
+    /// Builds `batch`'s rows.
+    pub fn new(batch: Batch) -> Prepared {
+        let firsts = Recent::default().fresh(&batch);
+        let staged = stage_rows(&batch, &firsts, Path::Direct).ok();
+        Prepared {
+            batch,
+            firsts,
+            staged,
+        }
+    }
+
+    /// The batch.
+    pub fn batch(&self) -> &Batch {
+        &self.batch
+    }
+
+    /// The batch, its rows dropped.
+    pub fn into_batch(self) -> Batch {
+        self.batch
+    }
+}
+
 /// What one batch wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
@@ -450,8 +488,34 @@ impl Sink {
     /// batch is written again through staging tables, each transaction's rows only when its
     /// `indexed_transactions` row is new.
     pub async fn write(&mut self, batch: &Batch) -> Result<WriteStats, SinkError> {
+        self.write_staged(batch, None).await
+    }
+
+    /// Writes a [`Prepared`] batch as [`Sink::write`] does, with the rows built ahead when
+    /// they are those of the transactions this sink finds new (always, unless the batch
+    /// holds one it wrote or remembers).
+    pub async fn write_prepared(&mut self, prepared: &Prepared) -> Result<WriteStats, SinkError> {
+        let ahead = prepared
+            .staged
+            .as_ref()
+            .map(|staged| (prepared.firsts.as_slice(), staged));
+        self.write_staged(&prepared.batch, ahead).await
+    }
+
+    /// Writes `batch`, with `ahead` the rows built beforehand and whom they were built for.
+    async fn write_staged(
+        &mut self,
+        batch: &Batch,
+        ahead: Option<(&[bool], &Staged)>,
+    ) -> Result<WriteStats, SinkError> {
         let fresh = self.recent.fresh(batch);
-        let result = self.write_with(batch, &fresh, Path::Direct).await;
+        let result = match ahead.filter(|(firsts, _)| *firsts == fresh.as_slice()) {
+            Some((_, staged)) => {
+                self.write_rows(batch, staged, Path::Direct, Duration::ZERO)
+                    .await
+            }
+            None => self.write_with(batch, &fresh, Path::Direct).await,
+        };
         let stats = match result {
             Err(SinkError::Postgres(e)) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
                 tracing::info!(
@@ -492,13 +556,25 @@ impl Sink {
     ) -> Result<WriteStats, SinkError> {
         let started = std::time::Instant::now();
         let staged = stage_rows(batch, fresh, path)?;
+        self.write_rows(batch, &staged, path, started.elapsed())
+            .await
+    }
+
+    /// One attempt at writing `batch` with its rows `staged` (built in `stage_time`).
+    async fn write_rows(
+        &mut self,
+        batch: &Batch,
+        staged: &Staged,
+        path: Path,
+        stage_time: Duration,
+    ) -> Result<WriteStats, SinkError> {
+        let started = std::time::Instant::now();
         // segments this attempt creates: known once it commits
         let mut created = Vec::new();
-        let stage_done = started.elapsed();
         let tx = self.client.transaction().await?;
         let mut stats = match path {
-            Path::Direct => copy_rows(&tx, &staged, self.retention.as_ref(), &mut created).await?,
-            Path::Merge => merge_rows(&tx, &staged, self.retention.as_ref(), &mut created).await?,
+            Path::Direct => copy_rows(&tx, staged, self.retention.as_ref(), &mut created).await?,
+            Path::Merge => merge_rows(&tx, staged, self.retention.as_ref(), &mut created).await?,
         };
         // a transaction's first slot is its `indexed_transactions` row; `transaction_slots`
         // holds the other slots it was seen in (forks), so the one that survives keeps it
@@ -573,8 +649,8 @@ impl Sink {
         stats.state_refresh = (state_done - rows_done) + (applied_done - slots_done);
         tracing::debug!(
             path = ?path,
-            stage_ms = stage_done.as_millis() as u64,
-            rows_ms = (rows_done - stage_done).as_millis() as u64,
+            stage_ms = stage_time.as_millis() as u64,
+            rows_ms = rows_done.as_millis() as u64,
             state_ms = (state_done - rows_done).as_millis() as u64,
             slots_ms = (slots_done - state_done).as_millis() as u64,
             applied_ms = (applied_done - slots_done).as_millis() as u64,
@@ -818,6 +894,7 @@ pub type StagedTable = (&'static str, Vec<&'static str>, Vec<Vec<Value>>);
 /// A batch turned into rows: each staged table with its columns and rows (bookkeeping
 /// first), the slots its transactions are in, the transactions seen again (signature, slot,
 /// position), and the state keys its events touch.
+#[derive(Debug)]
 struct Staged {
     tables: Vec<StagedTable>,
     slots: Vec<i64>,

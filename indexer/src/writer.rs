@@ -10,10 +10,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::run::{Committed, Hooks};
-use crate::sink::{Batch, Sink, SinkError};
+use crate::sink::{Batch, Prepared, Sink, SinkError};
 
 enum Job {
-    Write(Batch),
+    Write(Box<Prepared>),
     Checkpoint(oneshot::Sender<Result<Option<u64>, SinkError>>),
     Prune,
 }
@@ -45,7 +45,7 @@ impl Writer {
             let mut sink = sink;
             while let Some(job) = queue.recv().await {
                 let outcome = match job {
-                    Job::Write(batch) => write(&mut sink, &hooks, batch).await,
+                    Job::Write(prepared) => write(&mut sink, &hooks, *prepared).await,
                     Job::Checkpoint(reply) => {
                         let _ = reply.send(sink.checkpoint().await);
                         Ok(())
@@ -64,22 +64,28 @@ impl Writer {
         }
     }
 
-    /// Queues `batch` (waits while one batch is written and another already waits).
+    /// Queues `batch` (waits while one batch is written and another already waits). Its
+    /// rows are built here, on the caller's task, while the writer writes the batch before
+    /// ([`Prepared`]).
     pub async fn write(&mut self, batch: Batch) -> Result<(), WriterError> {
-        self.submit(Job::Write(batch)).await
+        self.submit(Job::Write(Box::new(Prepared::new(batch))))
+            .await
     }
 
-    /// Queues `batch` if the writer can take it now; gives it back when a batch already
-    /// waits (the caller keeps filling it, so a busy writer gets fewer, larger batches).
+    /// Queues `batch` if the writer can take it now (its rows built here, as in
+    /// [`Writer::write`]); gives it back untouched when a batch already waits (the caller
+    /// keeps filling it, so a busy writer gets fewer, larger batches).
     pub async fn offer(&mut self, batch: Batch) -> Result<Option<Batch>, WriterError> {
-        match self.jobs.try_send(Job::Write(batch)) {
-            Ok(()) => Ok(None),
-            Err(mpsc::error::TrySendError::Full(Job::Write(batch))) => Ok(Some(batch)),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                Err(WriterError::Gone("try_send gave back another job".into()))
+        match self.jobs.try_reserve() {
+            Ok(permit) => {
+                permit.send(Job::Write(Box::new(Prepared::new(batch))));
+                return Ok(None);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.failure().await),
+            Err(mpsc::error::TrySendError::Full(())) => return Ok(Some(batch)),
+            // the task stopped: why is below, once the reservation's borrow has ended
+            Err(mpsc::error::TrySendError::Closed(())) => {}
         }
+        Err(self.failure().await)
     }
 
     /// Queues a prune of the slot bookkeeping and, when configured, the retirement of old
@@ -145,8 +151,9 @@ impl Writer {
 }
 
 /// Writes one batch and reports it.
-async fn write(sink: &mut Sink, hooks: &Hooks, batch: Batch) -> Result<(), SinkError> {
-    let stats = sink.write(&batch).await?;
+async fn write(sink: &mut Sink, hooks: &Hooks, prepared: Prepared) -> Result<(), SinkError> {
+    let stats = sink.write_prepared(&prepared).await?;
+    let batch = prepared.into_batch();
     let metrics = &hooks.metrics;
     metrics.committed(
         stats.event_rows,

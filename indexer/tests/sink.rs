@@ -11,8 +11,8 @@ use depin_indexer::decode::DecodedTransaction;
 use depin_indexer::events::{rewards, storage, Event};
 use depin_indexer::run::Hooks;
 use depin_indexer::sink::{
-    migrate, Batch, Commitment, IndexedTransaction, Sink, SinkError, SlotStatus, SlotUpdate,
-    Source, RECENT_SLOTS,
+    migrate, Batch, Commitment, IndexedTransaction, Prepared, Sink, SinkError, SlotStatus,
+    SlotUpdate, Source, RECENT_SLOTS,
 };
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_indexer::writer::{Writer, WriterError};
@@ -72,6 +72,60 @@ async fn migrations_are_applied_once_and_recorded() {
         "{indexes:#?}"
     );
     second.close().await;
+}
+
+/// Rows built ahead of the write ([`Prepared`], built while the writer writes the batch
+/// before) assume every transaction is new. When the sink already wrote one of them in
+/// between, the rows are built again: nothing is written twice, and the rows of a batch
+/// that is all new are written as built, with the same effect as a plain write.
+#[tokio::test]
+async fn rows_built_ahead_are_built_again_when_the_sink_wrote_one_meanwhile() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let deal = |b: u8| Pubkey::new_from_array([b; 32]);
+    let a = transaction("ahead-a", 10, vec![proposed(deal(1), 0, 100)]);
+    let b = transaction("ahead-b", 11, vec![proposed(deal(2), 0, 100)]);
+    let c = transaction("ahead-c", 12, vec![proposed(deal(3), 0, 100)]);
+    // built while `a` is not written yet, then `a` is written before it
+    let later = Prepared::new(Batch {
+        transactions: vec![a.clone(), b, a.clone()],
+        ..Batch::default()
+    });
+    let first = sink
+        .write(&Batch {
+            transactions: vec![a],
+            ..Batch::default()
+        })
+        .await
+        .expect("a");
+    assert_eq!((first.transactions, first.event_rows), (1, 1));
+    let stats = sink.write_prepared(&later).await.expect("b");
+    assert_eq!(
+        (stats.transactions, stats.event_rows, stats.merged),
+        (1, 1, false),
+        "only b, the sink remembering a"
+    );
+    // all new: written as built
+    let fresh = Prepared::new(Batch {
+        transactions: vec![c],
+        checkpoint: Some(12),
+        ..Batch::default()
+    });
+    let stats = sink.write_prepared(&fresh).await.expect("c");
+    assert_eq!((stats.transactions, stats.event_rows), (1, 1));
+    assert_eq!(fresh.batch().checkpoint, Some(12));
+    assert_eq!(
+        scalar(sink.client(), "SELECT count(*) FROM storage_deal_proposed").await,
+        3
+    );
+    assert_eq!(
+        scalar(sink.client(), "SELECT count(*) FROM indexed_transactions").await,
+        3
+    );
+    assert_eq!(sink.checkpoint().await.expect("checkpoint"), Some(12));
+    sink.close().await;
 }
 
 /// The writer's session compiles nothing: its statements are small keyed reads and writes,
