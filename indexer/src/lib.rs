@@ -18,8 +18,8 @@
 //!   slots and the checkpoint, all in one database transaction per batch.
 //! - [`state`]: the current-state rows, refreshed from the queue on a second connection
 //!   (its own transactions; the queue is its durable position).
-//! - [`writer`]: the sink on its own task, so the stream is read and decoded while a batch
-//!   is written.
+//! - [`writer`]: the sink on its own task, so the stream is read and decoded (and the next
+//!   batch's rows built) while a batch is written.
 //! - [`run`]: the loop (resume, batch, reconnect with backoff, backfill, shutdown);
 //!   [`config`]: file and environment; [`metrics`]: Prometheus and health.
 //! - `testkit` (feature): a throwaway PostgreSQL cluster and loopback Geyser / JSON-RPC

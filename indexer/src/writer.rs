@@ -1,7 +1,9 @@
 //! The sink on its own task, so the stream keeps being read and decoded while a batch is
 //! written: one batch is written while the next one fills, and at most one more waits (the
-//! stream is then back-pressured). Jobs run in the order they were submitted, so a
-//! checkpoint read or a prune after a write sees that write committed.
+//! stream is then back-pressured). A batch's rows are built when it is handed over, on the
+//! caller's task ([`Prepared`]), so the writer's task only writes. Jobs run in the order
+//! they were submitted, so a checkpoint read or a prune after a write sees that write
+//! committed.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
