@@ -1,7 +1,7 @@
 //! The current-state rows (`devices`, `deals`, `reward_epochs`, ...), off the write path.
 //!
 //! A batch's database transaction queues the state keys its events touched in `state_queue`
-//! ([`queue`]; removing a dead slot or an abandoned fork queues its keys the same way, in
+//! (`queue`; removing a dead slot or an abandoned fork queues its keys the same way, in
 //! SQL). [`apply_queued`] takes every queued row, recomputes those keys from the events,
 //! adds the queued claim totals to their reward epochs, deletes the rows it took and raises
 //! `state_watermark`, all in one database transaction.
