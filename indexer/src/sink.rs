@@ -197,7 +197,7 @@ pub struct Prepared {
 impl Prepared {
     /// Builds `batch`'s rows.
     pub fn new(batch: Batch) -> Prepared {
-        let firsts = Recent::default().fresh(&batch);
+        let firsts = first_copies(&batch);
         let staged = stage_rows(&batch, &firsts, Path::Direct).ok();
         Prepared {
             batch,
@@ -523,7 +523,7 @@ impl Sink {
                 );
                 // every transaction's first copy in the batch: whether it is stored is
                 // left to its `indexed_transactions` key
-                let firsts = Recent::default().fresh(batch);
+                let firsts = first_copies(batch);
                 let mut stats = self.write_with(batch, &firsts, Path::Merge).await?;
                 stats.merged = true;
                 stats
@@ -851,6 +851,12 @@ pub const RECENT_SLOTS: u64 = 512;
 struct Recent {
     slot_of: HashMap<String, u64>,
     by_slot: BTreeMap<u64, Vec<String>>,
+}
+
+/// Each of `batch`'s transactions whose signature is not earlier in the batch: the
+/// transactions to write when nothing is known to be stored.
+fn first_copies(batch: &Batch) -> Vec<bool> {
+    Recent::default().fresh(batch)
 }
 
 impl Recent {
