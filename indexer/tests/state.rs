@@ -130,3 +130,38 @@ async fn the_refresher_resumes_from_its_queue_and_the_state_equals_a_full_recomp
     assert_eq!(current, recomputed);
     sink.close().await;
 }
+
+/// A refresh looks its keys up through an index: under a sequential scan, `key =
+/// ANY(keys)` compares every row with every key (`migrations/V13__refresh_without_scans.sql`),
+/// so every refresh function runs with sequential scans off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refresh_function_runs_without_sequential_scans() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("schema");
+    let db = connect(pg.url()).await;
+    let functions: Vec<(String, Vec<String>)> = db
+        .query(
+            "SELECT proname::text, COALESCE(proconfig, '{}') FROM pg_proc
+             WHERE proname LIKE 'depin\\_refresh\\_%' ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("functions")
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        functions.len(),
+        9,
+        "the nine kinds of state each have a refresh: {functions:?}"
+    );
+    for (name, config) in &functions {
+        assert!(
+            config.iter().any(|c| c == "enable_seqscan=off"),
+            "{name} runs with {config:?}"
+        );
+    }
+    sink.close().await;
+}
