@@ -341,7 +341,7 @@ impl Sink {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        client.batch_execute(SESSION_SETTINGS).await?;
+        configure_session(&client, &format!("writer {name}")).await?;
         migrate(&mut client, None).await?;
         let mut staging = String::new();
         for table in TABLES
@@ -1111,6 +1111,21 @@ async fn copy_in<R: AsRef<[Value]>>(
 /// the refresh per event row with ten times the rows stored cost 1.62-1.67x of an empty
 /// database with JIT, 1.10-1.25x without.
 pub(crate) const SESSION_SETTINGS: &str = "SET jit = off";
+
+/// Sets up one of the indexer's sessions: [`SESSION_SETTINGS`], and the application name
+/// `depin-indexer <role>` unless the connection string chose one, so an operator (or the
+/// benchmark) can tell the writer from the state refresher in `pg_stat_activity`.
+pub(crate) async fn configure_session(client: &Client, role: &str) -> Result<(), SinkError> {
+    client.batch_execute(SESSION_SETTINGS).await?;
+    client
+        .execute(
+            "SELECT set_config('application_name', $1, false)
+             WHERE current_setting('application_name') = ''",
+            &[&format!("depin-indexer {role}")],
+        )
+        .await?;
+    Ok(())
+}
 
 /// How long retiring an event segment waits for a query still reading it.
 pub const RETIRE_LOCK_TIMEOUT: &str = "1s";

@@ -29,7 +29,7 @@ use tokio_postgres::{GenericClient, IsolationLevel, NoTls, Transaction};
 
 use crate::metrics::Metrics;
 use crate::rows::StateKey;
-use crate::sink::{SinkError, SESSION_SETTINGS};
+use crate::sink::{configure_session, SinkError};
 
 /// Claimed amount and number of claims per (config, epoch).
 pub(crate) type Claims = BTreeMap<(String, u64), (u128, i64)>;
@@ -349,7 +349,7 @@ impl Refresher {
                 tracing::warn!(error = %e, "state refresher: postgres connection closed");
             }
         });
-        client.batch_execute(SESSION_SETTINGS).await?;
+        configure_session(&client, "state").await?;
         let wake = Arc::new(Notify::new());
         let (stop, mut stopped) = watch::channel(false);
         let woken = Arc::clone(&wake);

@@ -5,15 +5,19 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use anchor_lang::prelude::Pubkey;
 use common::{finalized, proposed, scalar, transaction};
 use depin_indexer::decode::DecodedTransaction;
 use depin_indexer::events::{rewards, storage, Event};
+use depin_indexer::metrics::Metrics;
 use depin_indexer::run::Hooks;
 use depin_indexer::sink::{
     migrate, Batch, Commitment, IndexedTransaction, Prepared, Sink, SinkError, SlotStatus,
     SlotUpdate, Source, RECENT_SLOTS,
 };
+use depin_indexer::state::Refresher;
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_indexer::writer::{Writer, WriterError};
 
@@ -131,18 +135,55 @@ async fn rows_built_ahead_are_built_again_when_the_sink_wrote_one_meanwhile() {
 /// The writer's session compiles nothing: its statements are small keyed reads and writes,
 /// and JIT compilation of them cost more than running them once the tables grew.
 #[tokio::test]
-async fn the_writer_session_runs_without_jit() {
+async fn the_indexer_sessions_run_without_jit_and_name_themselves() {
     let pg = TempPostgres::start().await.expect("postgres");
     let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
         .await
         .expect("sink");
-    let jit: String = sink
+    let setting = |name: &'static str| {
+        let client = sink.client();
+        async move {
+            let value: String = client
+                .query_one(&format!("SHOW {name}"), &[])
+                .await
+                .expect("show")
+                .get(0);
+            value
+        }
+    };
+    assert_eq!(setting("jit").await, "off");
+    assert_eq!(
+        setting("application_name").await,
+        "depin-indexer writer main"
+    );
+    let refresher = Refresher::spawn(pg.url(), Arc::new(Metrics::default()))
+        .await
+        .expect("refresher");
+    let sessions: i64 = sink
         .client()
-        .query_one("SHOW jit", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'depin-indexer state'",
+            &[],
+        )
+        .await
+        .expect("activity")
+        .get(0);
+    assert_eq!(sessions, 1, "the refresher's session names itself");
+    refresher.close().await.expect("refresher closed");
+    sink.close().await;
+
+    // a name the operator chose in the connection string is kept
+    let named = format!("{}?application_name=ops-indexer", pg.url());
+    let sink = Sink::connect(&named, Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let name: String = sink
+        .client()
+        .query_one("SHOW application_name", &[])
         .await
         .expect("show")
         .get(0);
-    assert_eq!(jit, "off");
+    assert_eq!(name, "ops-indexer");
     sink.close().await;
 }
 
