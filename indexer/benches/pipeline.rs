@@ -23,7 +23,10 @@
 //! batch's own transaction with the sink alone, so no other work shares its timing) is
 //! compared between an empty database and one already holding the scaled load. The
 //! saturated run also reports when the state rows were current (the refresher, on its own
-//! connection, had applied every batch).
+//! connection, had applied every batch), and the CPU time this process (stream, decoding
+//! and load generator), the writer's database session and the refresher's spent until
+//! every row was committed (from `/proc`, so the cluster must run on this machine, as the
+//! throwaway one does): what the two cores were busy with.
 //!
 //! `cargo bench -p depin-indexer --bench pipeline` (add
 //! `CARGO_PROFILE_BENCH_LTO=false CARGO_PROFILE_BENCH_CODEGEN_UNITS=16` for a quicker build).
@@ -123,6 +126,64 @@ struct Run {
     rows: u64,
     batches: u64,
     latencies: Vec<Duration>,
+    /// CPU time spent until every row was committed.
+    cpu: Cpu,
+}
+
+/// CPU time (user and system) of the three parties of a run: this process (the stream and
+/// its decoding, the rows built, and the load generator: the Geyser server and its feed),
+/// the indexer's writer session and its state refresher session (the two PostgreSQL
+/// backends, found by their application names).
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    process: Duration,
+    writer: Duration,
+    refresher: Duration,
+}
+
+impl Cpu {
+    fn total(&self) -> Duration {
+        self.process + self.writer + self.refresher
+    }
+}
+
+/// CPU time so far of process `pid` ("self" for this one), from `/proc/<pid>/stat`
+/// (`utime` + `stime`, in Linux's fixed 100 Hz user ticks); zero when it is gone.
+fn cpu_of(pid: &str) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // the fields after the command name, which is in parentheses and may hold spaces
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of stat, 11 and 12 after the name
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// The process ids of the indexer's writer and state refresher sessions in `pg`.
+async fn session_pids(client: &tokio_postgres::Client) -> (String, String) {
+    let pid = |name: &'static str| async move {
+        let row = client
+            .query_opt(
+                "SELECT pid::text FROM pg_stat_activity WHERE application_name LIKE $1",
+                &[&name],
+            )
+            .await
+            .expect("sessions");
+        row.map(|r| r.get::<_, String>(0)).unwrap_or_default()
+    };
+    (
+        pid("depin-indexer writer%").await,
+        pid("depin-indexer state").await,
+    )
 }
 
 /// Streams `chain` through the indexer (in this process) into `pg`; `pace` spaces the
@@ -143,7 +204,22 @@ async fn index(
     let (stop, stopped) = watch::channel(false);
     let indexer = tokio::spawn(run(config(&geyser.endpoint(), pg.url()), hooks, stopped));
     subscribed(&geyser).await;
+    let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    let (writer_pid, refresher_pid) = session_pids(&client).await;
+    assert!(
+        !writer_pid.is_empty() && !refresher_pid.is_empty(),
+        "the indexer's sessions are connected once it subscribed"
+    );
+    let cpu_now = || Cpu {
+        process: cpu_of("self"),
+        writer: cpu_of(&writer_pid),
+        refresher: cpu_of(&refresher_pid),
+    };
     let updates = stream_updates(chain);
+    let cpu_before = cpu_now();
     let started = Instant::now();
     let feeder = Arc::clone(&geyser);
     let feed = tokio::spawn(async move {
@@ -175,11 +251,13 @@ async fn index(
         }
     }
     let elapsed = last - started;
+    let cpu_after = cpu_now();
+    let cpu = Cpu {
+        process: cpu_after.process.saturating_sub(cpu_before.process),
+        writer: cpu_after.writer.saturating_sub(cpu_before.writer),
+        refresher: cpu_after.refresher.saturating_sub(cpu_before.refresher),
+    };
     // the state rows follow on the refresher's connection: until nothing is queued
-    let (client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
     loop {
         let queued: i64 = client
             .query_one("SELECT count(*) FROM state_queue", &[])
@@ -211,6 +289,7 @@ async fn index(
         rows,
         batches,
         latencies,
+        cpu,
     }
 }
 
@@ -566,6 +645,16 @@ async fn main() {
         percentile(&saturated.latencies, 0.50).as_secs_f64() * 1e3,
         percentile(&saturated.latencies, 0.99).as_secs_f64() * 1e3,
         saturated.batches
+    );
+    let ms = |d: Duration| d.as_millis();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    println!(
+        "  CPU until committed  this process {} ms (stream, decoding, rows; load generator), writer session {} ms, state refresher {} ms: {} ms of the {} ms {cores} cores give in that time",
+        ms(saturated.cpu.process),
+        ms(saturated.cpu.writer),
+        ms(saturated.cpu.refresher),
+        ms(saturated.cpu.total()),
+        ms(saturated.elapsed * cores)
     );
     // the write path alone: what the database side costs without the stream and decoding
     // sharing the two cores
