@@ -1,6 +1,7 @@
 //! The `depin-indexer` binary as an operator runs it: killed with SIGKILL in the middle of
 //! its work and restarted (nothing lost, nothing doubled), then stopped with SIGTERM (clean
-//! exit after committing). Bad configuration exits with a message and status 2.
+//! exit after committing). Bad configuration exits with a message and status 2. And a
+//! killed test process leaves no throwaway cluster behind.
 
 #![allow(
     deprecated,
@@ -187,4 +188,60 @@ fn bad_configuration_exits_with_status_2_and_the_reason() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown argument"));
+}
+
+/// Set in the child process of the test below.
+const ORPHAN_CHILD: &str = "DEPIN_TEST_ORPHAN_CHILD";
+
+/// A throwaway cluster does not outlive its test process: killed with SIGKILL, when no
+/// drop runs, the process leaves a watchdog that stops the server and deletes the
+/// cluster's directory (before it, a killed benchmark left servers running and gigabytes
+/// in /tmp).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_test_process_leaves_no_cluster_behind() {
+    if std::env::var_os(ORPHAN_CHILD).is_some() {
+        // the child: start a cluster, say where it is, and wait to be killed
+        let pg = TempPostgres::start().await.expect("postgres");
+        let dir = pg.dir().expect("a throwaway cluster");
+        println!("CLUSTER {}", dir.display());
+        std::io::Write::flush(&mut std::io::stdout()).expect("flush");
+        tokio::time::sleep(LIMIT).await;
+        return;
+    }
+    let mut child = Command::new(std::env::current_exe().expect("this test binary"))
+        .args([
+            "--exact",
+            "a_killed_test_process_leaves_no_cluster_behind",
+            "--nocapture",
+        ])
+        .env(ORPHAN_CHILD, "1")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the child");
+    let stdout = child.stdout.take().expect("the child's output");
+    // the child prints the line within its LIMIT, or ends (and the lines end)
+    let dir = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("CLUSTER ").map(std::path::PathBuf::from))
+        .expect("the child started a cluster");
+    let postmaster = std::fs::read_to_string(dir.join("data/postmaster.pid"))
+        .expect("the server runs")
+        .lines()
+        .next()
+        .expect("its pid")
+        .to_owned();
+    let server = std::path::PathBuf::from(format!("/proc/{postmaster}"));
+    assert!(server.exists(), "the server runs");
+
+    child.kill().expect("SIGKILL the child");
+    child.wait().expect("reap the child");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while (dir.exists() || server.exists()) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!server.exists(), "the server {postmaster} still runs");
+    assert!(!dir.exists(), "{} is still there", dir.display());
 }

@@ -4,12 +4,17 @@
 //! The server refuses to run as root, so when the tests run as root the cluster belongs to
 //! the `postgres` system user (its data directory is chowned to it and the binaries are
 //! spawned with its uid and gid). fsync is off: the cluster lives as long as one test.
+//!
+//! A cluster is stopped and deleted when its [`TempPostgres`] drops, or when starting it
+//! fails; should this process end without either (killed by a signal, or by `kill -9` in
+//! the middle of a benchmark), a watchdog it leaves beside the server stops the server and
+//! deletes its directory within a second or two.
 
 use std::net::TcpListener;
 use std::os::unix::fs::chown;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Why a cluster could not be provided.
@@ -46,12 +51,26 @@ pub struct TempPostgres {
     cluster: Option<Cluster>,
 }
 
+/// A throwaway cluster's files and server: stopped and deleted on drop.
 #[derive(Debug)]
 struct Cluster {
     bin: PathBuf,
     dir: PathBuf,
     user: Option<(u32, u32)>,
+    /// Stops the server and deletes `dir` once this process is gone (a `sh` loop, in its
+    /// own process group so a Ctrl-C meant for the tests does not end it first).
+    watchdog: Option<Child>,
 }
+
+/// The watchdog's script: `$0` is the process to outlive, `$1` the cluster's directory,
+/// `$2` the server binaries. It ends by itself when the directory is gone.
+const WATCHDOG: &str = r#"
+while [ -d "/proc/$0" ] && [ -d "$1/data" ]; do sleep 1; done
+if [ -d "$1/data" ]; then
+    "$2/pg_ctl" -D "$1/data" stop -m immediate >/dev/null 2>&1
+    rm -rf "$1"
+fi
+"#;
 
 fn find_binaries() -> Result<PathBuf, PgError> {
     let mut candidates: Vec<PathBuf> = Vec::new();
@@ -118,6 +137,28 @@ impl Cluster {
         command
     }
 
+    /// Leaves the watchdog beside the server (see [`WATCHDOG`]).
+    fn watch(&mut self) -> Result<(), PgError> {
+        let mut command = Command::new("sh");
+        if let Some((uid, gid)) = self.user {
+            command.uid(uid).gid(gid);
+        }
+        let child = command
+            .arg("-c")
+            .arg(WATCHDOG)
+            .arg(std::process::id().to_string())
+            .arg(&self.dir)
+            .arg(&self.bin)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(step("starting the cluster's watchdog"))?;
+        self.watchdog = Some(child);
+        Ok(())
+    }
+
     fn run(&self, step_name: &'static str, command: &mut Command) -> Result<(), PgError> {
         let output = command.output().map_err(step(step_name))?;
         if output.status.success() {
@@ -149,10 +190,17 @@ impl TempPostgres {
             rand::random::<u64>()
         ));
         std::fs::create_dir_all(&dir).map_err(step("creating the cluster directory"))?;
+        // from here on, a failed step stops and deletes what it started (Cluster's drop)
+        let mut cluster = Cluster {
+            bin,
+            dir,
+            user,
+            watchdog: None,
+        };
         if let Some((uid, gid)) = user {
-            chown(&dir, Some(uid), Some(gid)).map_err(step("chowning the cluster directory"))?;
+            chown(&cluster.dir, Some(uid), Some(gid))
+                .map_err(step("chowning the cluster directory"))?;
         }
-        let cluster = Cluster { bin, dir, user };
         let data = cluster.dir.join("data");
         cluster.run(
             "initdb",
@@ -184,6 +232,7 @@ impl TempPostgres {
                 .arg(cluster.dir.join("log"))
                 .arg("start"),
         )?;
+        cluster.watch()?;
         let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
         let pg = TempPostgres {
             url,
@@ -278,18 +327,21 @@ impl TempPostgres {
     }
 }
 
-impl Drop for TempPostgres {
+impl Drop for Cluster {
     fn drop(&mut self) {
-        if let Some(cluster) = &self.cluster {
-            let _ = cluster
-                .command("pg_ctl")
-                .arg("-D")
-                .arg(cluster.dir.join("data"))
-                .args(["stop", "-m", "immediate", "-w"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            let _ = std::fs::remove_dir_all(&cluster.dir);
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
         }
+        // a server never started refuses the stop: nothing to do then
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["stop", "-m", "immediate", "-w"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
