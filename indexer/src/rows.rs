@@ -37,7 +37,7 @@ pub const KEY_COLUMNS: [&str; 5] = [
 ];
 
 /// How many addresses' base58 text [`base58`] remembers per thread before it starts over.
-const BASE58_CACHE: usize = 16_384;
+const BASE58_CACHE: usize = 4_096;
 
 thread_local! {
     /// The base58 text of the addresses this thread converted lately.
