@@ -4,9 +4,6 @@
 //! in [`KEY_COLUMNS`] (inherited from `events`), followed by the event's own columns listed
 //! here in the same order. A test writes one row of every kind to check the two agree.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use anchor_lang::prelude::Pubkey;
 use bytes::BytesMut;
 use postgres_types::{to_sql_checked, IsNull, ToSql, Type};
@@ -35,33 +32,6 @@ pub const KEY_COLUMNS: [&str; 5] = [
     "slot",
     "tx_index",
 ];
-
-/// How many addresses' base58 text [`base58`] remembers per thread before it starts over.
-const BASE58_CACHE: usize = 4_096;
-
-thread_local! {
-    /// The base58 text of the addresses this thread converted lately.
-    static BASE58: RefCell<HashMap<Pubkey, String>> = RefCell::new(HashMap::new());
-}
-
-/// The base58 text of `key`, as its `Display` writes it. The same addresses come back in
-/// event after event (a network, a market, a device's every reading), and encoding one
-/// costs far more than looking it up, so each thread keeps the texts it made, up to
-/// [`BASE58_CACHE`] of them (then it forgets them all and starts over: a bound, not an
-/// eviction policy).
-pub fn base58(key: &Pubkey) -> String {
-    BASE58.with_borrow_mut(|cache| {
-        if let Some(text) = cache.get(key) {
-            return text.clone();
-        }
-        if cache.len() >= BASE58_CACHE {
-            cache.clear();
-        }
-        let text = key.to_string();
-        cache.insert(*key, text.clone());
-        text
-    })
-}
 
 /// One SQL value, typed so binary COPY can encode it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +163,7 @@ impl ToValue for Value {
 
 impl ToValue for Pubkey {
     fn to_value(&self) -> Value {
-        Value::Text(base58(self))
+        Value::Text(self.to_string())
     }
 }
 
@@ -241,7 +211,7 @@ impl ToValue for bool {
 
 impl ToValue for Option<Pubkey> {
     fn to_value(&self) -> Value {
-        Value::OptText(self.as_ref().map(base58))
+        Value::OptText(self.map(|k| k.to_string()))
     }
 }
 
@@ -259,7 +229,7 @@ impl ToValue for Vec<u64> {
 
 impl ToValue for Vec<Pubkey> {
     fn to_value(&self) -> Value {
-        Value::TextArray(self.iter().map(base58).collect())
+        Value::TextArray(self.iter().map(Pubkey::to_string).collect())
     }
 }
 
@@ -573,7 +543,7 @@ pub enum StateKey {
 /// The state rows `event` affects.
 pub fn state_keys(event: &Event) -> Vec<StateKey> {
     use StateKey::*;
-    let s = base58;
+    let s = |k: &Pubkey| k.to_string();
     match event {
         Event::Registry(e) => match e {
             registry::Event::NetworkInitialized(e) => vec![Network(s(&e.network))],
@@ -637,22 +607,6 @@ pub fn state_keys(event: &Event) -> Vec<StateKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base58_text_is_the_display_text_and_its_cache_stays_bounded() {
-        let keys: Vec<Pubkey> = (0..BASE58_CACHE + 10)
-            .map(|_| Pubkey::new_unique())
-            .collect();
-        for key in &keys {
-            assert_eq!(base58(key), key.to_string());
-        }
-        // the cache started over once full: it holds the ten made since, and every text
-        // still reads right, from the cache or made again
-        assert_eq!(BASE58.with_borrow(HashMap::len), 10);
-        for key in keys.iter().rev().take(20) {
-            assert_eq!(base58(key), key.to_string());
-        }
-    }
 
     #[test]
     fn every_table_is_named_once() {

@@ -29,8 +29,7 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Transaction};
 use crate::decode::DecodedTransaction;
 use crate::events::{rewards, Event};
 use crate::rows::{
-    base58, event_row, state_keys, StateKey, Value, ACTIVITY_TABLES, KEY_COLUMNS, SLOT_COLUMN,
-    TABLES,
+    event_row, state_keys, StateKey, Value, ACTIVITY_TABLES, KEY_COLUMNS, SLOT_COLUMN, TABLES,
 };
 use crate::state;
 
@@ -964,7 +963,7 @@ fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkE
             events.entry(row.table).or_default().push(values);
             keys.extend(state_keys(&record.event));
             if let Event::Rewards(rewards::Event::RewardsClaimed(c)) = &record.event {
-                let total = claims.entry((base58(&c.config), c.epoch)).or_default();
+                let total = claims.entry((c.config.to_string(), c.epoch)).or_default();
                 total.0 += u128::from(c.amount);
                 total.1 += 1;
             }
@@ -975,7 +974,7 @@ fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkE
                 Value::Int4(i32::try_from(i).unwrap_or(i32::MAX)),
                 Value::Int8(slot),
                 Value::OptInt4(f.instruction_index.map(i32::from)),
-                Value::OptText(f.program.as_ref().map(base58)),
+                Value::OptText(f.program.map(|p| p.to_string())),
                 Value::Text(f.reason.clone()),
             ]);
         }
