@@ -8,7 +8,7 @@
 //! A cluster is stopped and deleted when its [`TempPostgres`] drops, or when starting it
 //! fails; should this process end without either (killed by a signal, or by `kill -9` in
 //! the middle of a benchmark), a watchdog it leaves beside the server stops the server and
-//! deletes its directory within a second or two.
+//! deletes its directory as soon as the process is gone.
 
 use std::net::TcpListener;
 use std::os::unix::fs::chown;
@@ -57,15 +57,18 @@ struct Cluster {
     bin: PathBuf,
     dir: PathBuf,
     user: Option<(u32, u32)>,
-    /// Stops the server and deletes `dir` once this process is gone (a `sh` loop, in its
-    /// own process group so a Ctrl-C meant for the tests does not end it first).
+    /// Stops the server and deletes `dir` once this process is gone (a `sh` script, in its
+    /// own process group so a Ctrl-C meant for the tests does not end it first; its
+    /// standard input is the pipe it waits on, open while this `Child` lives).
     watchdog: Option<Child>,
 }
 
-/// The watchdog's script: `$0` is the process to outlive, `$1` the cluster's directory,
-/// `$2` the server binaries. It ends by itself when the directory is gone.
+/// The watchdog's script (`$1` the cluster's directory, `$2` the server binaries): it
+/// reads its standard input, a pipe only this process writes to, which ends when this
+/// process does (however it ends; no /proc, no signal, no permission involved), then stops
+/// the server and deletes the directory if they are still there.
 const WATCHDOG: &str = r#"
-while [ -d "/proc/$0" ] && [ -d "$1/data" ]; do sleep 1; done
+read -r _
 if [ -d "$1/data" ]; then
     "$2/pg_ctl" -D "$1/data" stop -m immediate >/dev/null 2>&1
     rm -rf "$1"
@@ -146,11 +149,11 @@ impl Cluster {
         let child = command
             .arg("-c")
             .arg(WATCHDOG)
-            .arg(std::process::id().to_string())
+            .arg("depin-pg-watchdog")
             .arg(&self.dir)
             .arg(&self.bin)
             .process_group(0)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
