@@ -132,43 +132,41 @@ async fn rows_built_ahead_are_built_again_when_the_sink_wrote_one_meanwhile() {
     sink.close().await;
 }
 
-/// The writer's session compiles nothing: its statements are small keyed reads and writes,
-/// and JIT compilation of them cost more than running them once the tables grew.
+/// The value of session setting `name` on `client`.
+async fn show(client: &tokio_postgres::Client, name: &str) -> String {
+    client
+        .query_one(&format!("SHOW {name}"), &[])
+        .await
+        .unwrap_or_else(|e| panic!("SHOW {name}: {e}"))
+        .get(0)
+}
+
+/// The indexer's sessions compile nothing (their statements are small keyed reads and
+/// writes, and JIT compilation of them cost more than running them once the tables grew),
+/// and name themselves in `pg_stat_activity` unless the connection string chose a name.
 #[tokio::test]
 async fn the_indexer_sessions_run_without_jit_and_name_themselves() {
     let pg = TempPostgres::start().await.expect("postgres");
     let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
         .await
         .expect("sink");
-    let setting = |name: &'static str| {
-        let client = sink.client();
-        async move {
-            let value: String = client
-                .query_one(&format!("SHOW {name}"), &[])
-                .await
-                .expect("show")
-                .get(0);
-            value
-        }
-    };
-    assert_eq!(setting("jit").await, "off");
+    assert_eq!(show(sink.client(), "jit").await, "off");
     assert_eq!(
-        setting("application_name").await,
+        show(sink.client(), "application_name").await,
         "depin-indexer writer main"
     );
     let refresher = Refresher::spawn(pg.url(), Arc::new(Metrics::default()))
         .await
         .expect("refresher");
-    let sessions: i64 = sink
-        .client()
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'depin-indexer state'",
-            &[],
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'depin-indexer state'"
         )
-        .await
-        .expect("activity")
-        .get(0);
-    assert_eq!(sessions, 1, "the refresher's session names itself");
+        .await,
+        1,
+        "the refresher's session names itself"
+    );
     refresher.close().await.expect("refresher closed");
     sink.close().await;
 
@@ -177,13 +175,7 @@ async fn the_indexer_sessions_run_without_jit_and_name_themselves() {
     let sink = Sink::connect(&named, Commitment::Confirmed, "main")
         .await
         .expect("sink");
-    let name: String = sink
-        .client()
-        .query_one("SHOW application_name", &[])
-        .await
-        .expect("show")
-        .get(0);
-    assert_eq!(name, "ops-indexer");
+    assert_eq!(show(sink.client(), "application_name").await, "ops-indexer");
     sink.close().await;
 }
 
