@@ -131,8 +131,9 @@ fn free_port() -> Result<u16, PgError> {
 }
 
 impl Cluster {
-    fn command(&self, program: &str) -> Command {
-        let mut command = Command::new(self.bin.join(program));
+    /// `program` run as the server's user, its standard input empty.
+    fn as_server_user(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
         if let Some((uid, gid)) = self.user {
             command.uid(uid).gid(gid);
         }
@@ -140,13 +141,15 @@ impl Cluster {
         command
     }
 
+    /// The server binary `program`, run as the server's user.
+    fn command(&self, program: &str) -> Command {
+        self.as_server_user(self.bin.join(program))
+    }
+
     /// Leaves the watchdog beside the server (see [`WATCHDOG`]).
     fn watch(&mut self) -> Result<(), PgError> {
-        let mut command = Command::new("sh");
-        if let Some((uid, gid)) = self.user {
-            command.uid(uid).gid(gid);
-        }
-        let child = command
+        let child = self
+            .as_server_user("sh")
             .arg("-c")
             .arg(WATCHDOG)
             .arg("depin-pg-watchdog")
