@@ -353,7 +353,8 @@ impl Sink {
             ));
         }
         staging.push_str(
-            "CREATE TEMP TABLE IF NOT EXISTS stage_new_transactions (signature TEXT PRIMARY KEY);",
+            "CREATE TEMP TABLE IF NOT EXISTS stage_new_transactions \
+             (signature TEXT COLLATE \"C\" PRIMARY KEY);",
         );
         client.batch_execute(&staging).await?;
         // what the recent slots already hold: after a restart the stream replays them

@@ -78,6 +78,81 @@ async fn migrations_are_applied_once_and_recorded() {
     second.close().await;
 }
 
+/// V14: an event table has no unique key of its own (a transaction's one
+/// `indexed_transactions` row keeps its events unique) but a hash index on `signature`, and
+/// its identifier columns compare as bytes; so do a retention segment made afterwards and
+/// the state tables' keys. Free text keeps the database's collation.
+#[tokio::test]
+async fn event_tables_carry_no_unique_key_and_compare_identifiers_as_bytes() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let client = sink.client();
+    client
+        .execute(
+            "SELECT depin_event_segment('energy_reading_submitted', 0, 1000)",
+            &[],
+        )
+        .await
+        .expect("a segment");
+    let tables = "WITH RECURSIVE tree(t) AS (
+                      SELECT inhrelid FROM pg_inherits WHERE inhparent = 'events'::regclass
+                      UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.t)
+                  SELECT t FROM tree";
+    let count = |sql: String| async move { scalar(client, &sql).await };
+    assert_eq!(
+        count(format!("SELECT count(*) FROM ({tables}) x")).await,
+        44,
+        "43 kinds and the segment"
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT count(*) FROM pg_index WHERE indisunique AND indrelid IN ({tables})"
+        ))
+        .await,
+        0,
+        "no unique index on an event table"
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT count(*) FROM ({tables}) x WHERE NOT EXISTS (
+                 SELECT 1 FROM pg_indexes WHERE tablename = x.t::regclass::text
+                 AND indexdef LIKE '%USING hash (signature)')"
+        ))
+        .await,
+        0,
+        "every event table finds a transaction's rows by signature"
+    );
+    let not_bytes = |relations: &str| {
+        format!(
+            "SELECT count(*) FROM pg_attribute a
+             WHERE a.attrelid IN ({relations}) AND a.attnum > 0 AND NOT a.attisdropped
+               AND a.atttypid IN ('text'::regtype, 'text[]'::regtype) AND a.attname <> 'name'
+               AND a.attcollation <> (SELECT oid FROM pg_collation WHERE collname = 'C')"
+        )
+    };
+    assert_eq!(count(not_bytes(tables)).await, 0);
+    assert_eq!(
+        count(not_bytes(
+            "'devices'::regclass, 'deals'::regclass, 'energy_orders'::regclass"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'makers'::regclass
+             AND attname = 'name' AND attcollation = 100"
+                .to_owned()
+        )
+        .await,
+        1,
+        "a maker's name keeps the database's default collation"
+    );
+    sink.close().await;
+}
+
 /// Rows built ahead of the write ([`Prepared`], built while the writer writes the batch
 /// before) assume every transaction is new. When the sink already wrote one of them in
 /// between, the rows are built again: nothing is written twice, and the rows of a batch
@@ -840,4 +915,230 @@ async fn epoch_claim_totals_add_up_on_every_path() {
     .expect("dead slot");
     assert_eq!(epoch_totals(&sink).await, ("175".into(), 3));
     sink.close().await;
+}
+
+/// A small deterministic generator (xorshift64*), so a failing seed can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+/// A stream of slot statuses with forks: slots `first..first + n`, each processed with its
+/// parent (usually the slot before; sometimes the one before that, leaving the slot in
+/// between as a sibling fork; now and then none reported), most confirmed, and six slots
+/// later the slots of the surviving chain finalized (some skipped: their descendants'
+/// finality reaches them) and some fork slots reported dead. Returns the statuses and each
+/// slot's parent.
+fn forked_statuses(rng: &mut Rng, first: u64, n: u64) -> (Vec<SlotUpdate>, Vec<Option<u64>>) {
+    let parents: Vec<Option<u64>> = (first..first + n)
+        .map(|s| match rng.below(100) {
+            _ if s == first => Some(first - 1),
+            0..=14 if s >= first + 2 => Some(s - 2),
+            15..=19 => None,
+            _ => Some(s - 1),
+        })
+        .collect();
+    let parent = |s: u64| parents[usize::try_from(s - first).expect("small")];
+    // the surviving chain: the tip's ancestry
+    let mut chain = std::collections::BTreeSet::new();
+    let mut at = Some(first + n - 1);
+    while let Some(s) = at.filter(|s| *s >= first) {
+        chain.insert(s);
+        at = parent(s);
+    }
+    let reached = |slot, parent, c| SlotUpdate {
+        slot,
+        parent,
+        status: SlotStatus::Reached(c),
+    };
+    let mut updates = Vec::new();
+    for s in first..first + n {
+        updates.push(reached(s, parent(s), Commitment::Processed));
+        if rng.below(100) < 80 {
+            // not every status repeats the parent
+            let p = if rng.below(2) == 0 { parent(s) } else { None };
+            updates.push(reached(s, p, Commitment::Confirmed));
+        }
+        let Some(old) = s.checked_sub(6).filter(|o| *o >= first) else {
+            continue;
+        };
+        if chain.contains(&old) && rng.below(100) < 75 {
+            updates.push(reached(old, parent(old), Commitment::Finalized));
+        } else if !chain.contains(&old) && rng.below(100) < 40 {
+            updates.push(SlotUpdate {
+                slot: old,
+                parent: parent(old),
+                status: SlotStatus::Dead,
+            });
+        }
+    }
+    (updates, parents)
+}
+
+/// What the slot bookkeeping and the rows of `sink`'s database hold, for comparison.
+async fn slot_outcome(sink: &Sink) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT slot::text || ' ' || COALESCE(parent::text, '-') || ' ' || status
+         FROM slots ORDER BY slot",
+        "SELECT signature || ' ' || slot FROM indexed_transactions ORDER BY signature",
+        "SELECT signature || ' ' || slot FROM transaction_slots ORDER BY signature, slot",
+        "SELECT signature || ' ' || slot FROM storage_deal_proposed ORDER BY signature",
+    ] {
+        for row in sink.client().query(sql, &[]).await.expect("outcome") {
+            out.push(row.get(0));
+        }
+        out.push(String::new());
+    }
+    out
+}
+
+/// A batch's slot statuses are applied at once (one upsert; the finalizations only when the
+/// chain does not simply extend the previous finalized slot). Whatever the batches, the
+/// statuses, the forks removed and the rows left are those of the same statuses applied
+/// one at a time: twenty seeded streams with forks, unknown parents, skipped finalizations
+/// and dead slots, cut into batches of 1 to 30 statuses on one database and written one
+/// status per batch on another.
+#[tokio::test]
+async fn slot_statuses_applied_at_once_end_as_one_at_a_time() {
+    let (pg_at_once, pg_single) = tokio::join!(TempPostgres::start(), TempPostgres::start());
+    let (pg_at_once, pg_single) = (pg_at_once.expect("postgres"), pg_single.expect("postgres"));
+    let mut at_once = Sink::connect(pg_at_once.url(), Commitment::Processed, "main")
+        .await
+        .expect("sink");
+    let mut single = Sink::connect(pg_single.url(), Commitment::Processed, "main")
+        .await
+        .expect("sink");
+    let (mut removed, mut dead, mut finalized_slots) = (0, 0, 0);
+    for seed in 1..=20u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let first = seed * 1_000;
+        let (updates, parents) = forked_statuses(&mut rng, first, 60);
+        // two transactions per slot, and a fork's transaction also carried by its sibling
+        let mut transactions = Vec::new();
+        for (s, parent) in (first..).zip(&parents) {
+            for i in 0..2u8 {
+                let deal = Pubkey::new_from_array([
+                    u8::try_from(seed).expect("small"),
+                    i,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    u8::try_from(s % 256).expect("byte"),
+                ]);
+                transactions.push(transaction(
+                    &format!("tx-{s}-{i}"),
+                    s,
+                    vec![proposed(deal, s, 1)],
+                ));
+            }
+            if *parent == Some(s.saturating_sub(2)) {
+                transactions.push(transaction(&format!("tx-{}-0", s - 1), s, Vec::new()));
+            }
+        }
+        for sink in [&mut at_once, &mut single] {
+            sink.write(&Batch {
+                transactions: transactions.clone(),
+                ..Batch::default()
+            })
+            .await
+            .expect("transactions");
+        }
+        let mut rest = updates.as_slice();
+        let mut removed_at_once = 0;
+        while !rest.is_empty() {
+            let take = usize::try_from(1 + rng.below(30))
+                .expect("small")
+                .min(rest.len());
+            let (batch, after) = rest.split_at(take);
+            rest = after;
+            removed_at_once += at_once
+                .write(&Batch {
+                    slots: batch.to_vec(),
+                    ..Batch::default()
+                })
+                .await
+                .expect("statuses at once")
+                .dead_slots;
+        }
+        let mut removed_single = 0;
+        for update in &updates {
+            removed_single += single
+                .write(&Batch {
+                    slots: vec![*update],
+                    ..Batch::default()
+                })
+                .await
+                .expect("one status")
+                .dead_slots;
+        }
+        assert_eq!(
+            removed_at_once, removed_single,
+            "seed {seed}: slots removed"
+        );
+        assert_eq!(
+            slot_outcome(&at_once).await,
+            slot_outcome(&single).await,
+            "seed {seed}"
+        );
+        removed += removed_at_once;
+        dead += scalar(
+            at_once.client(),
+            "SELECT count(*) FROM slots WHERE status = 'dead'",
+        )
+        .await;
+        finalized_slots += scalar(
+            at_once.client(),
+            "SELECT count(*) FROM slots WHERE status = 'finalized'",
+        )
+        .await;
+        for sink in [&at_once, &single] {
+            sink.client()
+                .batch_execute(
+                    "DELETE FROM slots; DELETE FROM events; DELETE FROM indexed_transactions;
+                     DELETE FROM transaction_slots; DELETE FROM state_queue;",
+                )
+                .await
+                .expect("clear");
+        }
+    }
+    // the streams did fork, die and finalize
+    assert!(
+        removed > 20 && dead > 20 && finalized_slots > 200,
+        "{removed} {dead} {finalized_slots}"
+    );
+    at_once.close().await;
+    single.close().await;
 }
