@@ -23,9 +23,10 @@
 //! batch's own transaction with the sink alone, so no other work shares its timing) is
 //! compared between an empty database and one already holding the scaled load. The
 //! saturated run also reports when the state rows were current (the refresher, on its own
-//! connection, had applied every batch), and the CPU time this process (stream, decoding
-//! and load generator), the writer's database session and the refresher's spent until
-//! every row was committed (from `/proc`, so the cluster must run on this machine, as the
+//! connection, had applied every batch), and the CPU time the indexer in this process
+//! (stream, decoding, rows), the writer's database session, the refresher's and the load
+//! generator (the Geyser server and its feed, on a thread of their own) spent until every
+//! row was committed (from `/proc`, so the cluster must run on this machine, as the
 //! throwaway one does): what the two cores were busy with.
 //!
 //! `cargo bench -p depin-indexer --bench pipeline` (add
@@ -130,27 +131,92 @@ struct Run {
     cpu: Cpu,
 }
 
-/// CPU time (user and system) of the three parties of a run: this process (the stream and
-/// its decoding, the rows built, and the load generator: the Geyser server and its feed),
-/// the indexer's writer session and its state refresher session (the two PostgreSQL
-/// backends, found by their application names).
+/// CPU time (user and system) of the parties of a run: the indexer in this process (the
+/// stream and its decoding, the rows built), the load generator (the Geyser server and its
+/// feed, on threads of their own), the indexer's writer session and its state refresher
+/// session (the two PostgreSQL backends, found by their application names).
 #[derive(Clone, Copy, Default)]
 struct Cpu {
-    process: Duration,
+    indexer: Duration,
+    generator: Duration,
     writer: Duration,
     refresher: Duration,
 }
 
 impl Cpu {
     fn total(&self) -> Duration {
-        self.process + self.writer + self.refresher
+        self.indexer + self.generator + self.writer + self.refresher
     }
 }
 
-/// CPU time so far of process `pid` ("self" for this one), from `/proc/<pid>/stat`
-/// (`utime` + `stime`, in Linux's fixed 100 Hz user ticks); zero when it is gone.
+/// The name of the load generator's threads.
+const GENERATOR_THREAD: &str = "load-generator";
+
+/// The load generator (the test Geyser server and the task feeding it) on a runtime of its
+/// own, one thread named [`GENERATOR_THREAD`], so its CPU time is told apart from the
+/// indexer's: on a real deployment the endpoint runs elsewhere.
+struct Generator {
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Generator {
+    fn new() -> Generator {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name(GENERATOR_THREAD)
+            .enable_all()
+            .build()
+            .expect("the load generator's runtime");
+        Generator {
+            runtime: Some(runtime),
+        }
+    }
+
+    /// Runs `task` on the generator's thread.
+    fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.runtime
+            .as_ref()
+            .expect("running until dropped")
+            .spawn(task)
+    }
+
+    /// CPU time so far of the generator's threads.
+    fn cpu(&self) -> Duration {
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return Duration::ZERO;
+        };
+        tasks
+            .filter_map(Result::ok)
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|comm| comm.trim_end() == GENERATOR_THREAD)
+            })
+            .map(|t| cpu_in(&t.path().join("stat")))
+            .sum()
+    }
+}
+
+impl Drop for Generator {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// CPU time so far of process `pid` ("self" for this one); zero when it is gone.
 fn cpu_of(pid: &str) -> Duration {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+    cpu_in(std::path::Path::new(&format!("/proc/{pid}/stat")))
+}
+
+/// CPU time so far of the process or thread whose `stat` file is `path` (`utime` +
+/// `stime`, in Linux's fixed 100 Hz user ticks); zero when it is gone.
+fn cpu_in(path: &std::path::Path) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(path) else {
         return Duration::ZERO;
     };
     // the fields after the command name, which is in parentheses and may hold spaces
@@ -194,7 +260,14 @@ async fn index(
     expected_rows: u64,
     pace: Option<Duration>,
 ) -> Run {
-    let geyser = Arc::new(GeyserTestServer::start().await.expect("geyser"));
+    let generator = Generator::new();
+    let geyser = Arc::new(
+        generator
+            .spawn(GeyserTestServer::start())
+            .await
+            .expect("the generator runs")
+            .expect("geyser"),
+    );
     geyser.record_send_times();
     let (observer, mut commits) = mpsc::unbounded_channel::<Committed>();
     let hooks = Hooks {
@@ -213,16 +286,20 @@ async fn index(
         !writer_pid.is_empty() && !refresher_pid.is_empty(),
         "the indexer's sessions are connected once it subscribed"
     );
-    let cpu_now = || Cpu {
-        process: cpu_of("self"),
-        writer: cpu_of(&writer_pid),
-        refresher: cpu_of(&refresher_pid),
+    let cpu_now = || {
+        let generator = generator.cpu();
+        Cpu {
+            indexer: cpu_of("self").saturating_sub(generator),
+            generator,
+            writer: cpu_of(&writer_pid),
+            refresher: cpu_of(&refresher_pid),
+        }
     };
     let updates = stream_updates(chain);
     let cpu_before = cpu_now();
     let started = Instant::now();
     let feeder = Arc::clone(&geyser);
-    let feed = tokio::spawn(async move {
+    let feed = generator.spawn(async move {
         let mut next = Instant::now();
         for update in updates {
             let is_status = matches!(
@@ -253,7 +330,8 @@ async fn index(
     let elapsed = last - started;
     let cpu_after = cpu_now();
     let cpu = Cpu {
-        process: cpu_after.process.saturating_sub(cpu_before.process),
+        indexer: cpu_after.indexer.saturating_sub(cpu_before.indexer),
+        generator: cpu_after.generator.saturating_sub(cpu_before.generator),
         writer: cpu_after.writer.saturating_sub(cpu_before.writer),
         refresher: cpu_after.refresher.saturating_sub(cpu_before.refresher),
     };
@@ -649,10 +727,11 @@ async fn main() {
     let ms = |d: Duration| d.as_millis();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
     println!(
-        "  CPU until committed  this process {} ms (stream, decoding, rows; load generator), writer session {} ms, state refresher {} ms: {} ms of the {} ms {cores} cores give in that time",
-        ms(saturated.cpu.process),
+        "  CPU until committed  indexer process {} ms (stream, decoding, rows), writer session {} ms, state refresher {} ms, load generator {} ms: {} ms of the {} ms {cores} cores give in that time",
+        ms(saturated.cpu.indexer),
         ms(saturated.cpu.writer),
         ms(saturated.cpu.refresher),
+        ms(saturated.cpu.generator),
         ms(saturated.cpu.total()),
         ms(saturated.elapsed * cores)
     );
