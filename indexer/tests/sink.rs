@@ -698,6 +698,91 @@ async fn upgrading_to_slot_commitment_keeps_the_rows_levels() {
     assert_eq!(refunded, "5");
 }
 
+/// V14 on a database with rows, a retention segment among them: the unique keys go (the
+/// segment's copy too), the identifiers turn to byte order down to the segment, the rows
+/// stay and are found by signature, and the state reads them as before.
+#[tokio::test]
+async fn upgrading_to_cheaper_event_rows_keeps_rows_and_segments() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let (mut client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    migrate(&mut client, Some(13))
+        .await
+        .expect("schema before V14");
+    client
+        .batch_execute(
+            "SELECT depin_event_segment('energy_reading_submitted', 0, 100);
+             INSERT INTO indexed_transactions
+                 (signature, slot, tx_index, events, failures, source) VALUES
+                 ('a', 7, 0, 1, 0, 'grpc'), ('b', 8, 0, 1, 0, 'grpc');
+             INSERT INTO storage_deal_proposed
+                 (signature, instruction_index, event_index, slot, tx_index, deal, client,
+                  deal_id, provider_device, piece_root, chunk_size, num_chunks,
+                  price_per_period, periods, collateral)
+             VALUES ('a', 0, 0, 7, 0, 'deal', 'client', 1, 'device', '\\x00', 1024, 4, 10,
+                     3, 5);
+             INSERT INTO energy_reading_submitted__0_100
+                 (signature, instruction_index, event_index, slot, tx_index, market, device,
+                  interval_index, produced_wh, consumed_wh, counter)
+             VALUES ('b', 0, 0, 8, 0, 'market', 'meter', 1, 500, 20, 1);
+             SELECT depin_rebuild_state();",
+        )
+        .await
+        .expect("rows at the old schema");
+    let deals_before = scalar(&client, "SELECT count(*) FROM deals").await;
+    migrate(&mut client, None).await.expect("V14 and later");
+    assert_eq!(
+        scalar(
+            &client,
+            "SELECT count(*) FROM pg_index
+             WHERE indisunique AND indrelid IN ('storage_deal_proposed'::regclass,
+                   'energy_reading_submitted__0_100'::regclass)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar(
+            &client,
+            "SELECT count(*) FROM pg_attribute
+             WHERE attrelid = 'energy_reading_submitted__0_100'::regclass
+               AND attname IN ('signature', 'device') AND attcollation = (
+                   SELECT oid FROM pg_collation WHERE collname = 'C')"
+        )
+        .await,
+        2,
+        "the segment's identifiers follow its table's"
+    );
+    assert_eq!(
+        scalar(
+            &client,
+            "SELECT count(*) FROM storage_deal_proposed WHERE signature = 'a'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar(
+            &client,
+            "SELECT count(*) FROM energy_reading_submitted WHERE signature = 'b'"
+        )
+        .await,
+        1,
+        "the segment's row, through its table"
+    );
+    client
+        .batch_execute("SELECT depin_rebuild_state()")
+        .await
+        .expect("rebuild after the upgrade");
+    assert_eq!(
+        scalar(&client, "SELECT count(*) FROM deals").await,
+        deals_before
+    );
+    assert_eq!(deals_before, 1);
+}
+
 /// V9 adds the region multiplier table hash to the reward root rows: roots indexed before
 /// it were proposed without a table and read as the zero hash, in the events and in the
 /// epoch's state, and new rows carry the hash the event names.
