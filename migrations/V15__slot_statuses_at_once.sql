@@ -8,12 +8,12 @@
 -- Now, when no slot of the batch died, the statuses are upserted in one statement (each
 -- slot at the highest level among its updates, with the last parent reported: the same
 -- end state as one at a time, since statuses only rise). A batch with a dead slot keeps
--- the one-at-a-time path, so a slot's death removes its rows before any later status is applied. When every finalized
--- slot's parent is the finalized slot before it and no other slot waits in between (what a
--- stream sends while nothing forks), the upsert is all there is to do; otherwise the
--- finalized slots are finalized one by one, in stream order. depin_finalize walks
--- the parents one indexed lookup at a time and stops at the previous finalized slot
--- (usually the first parent), with the same result as before.
+-- the one-at-a-time path, so a slot's death removes its rows before any later status is
+-- applied. When every finalized slot's parent is the finalized slot before it and no other
+-- slot waits in between (what a stream sends while nothing forks), the upsert is all there
+-- is to do; otherwise the finalized slots are finalized one by one, in stream order.
+-- depin_finalize walks the parents one indexed lookup at a time and stops at the previous
+-- finalized slot (usually the first parent), with the same result as before.
 
 CREATE OR REPLACE FUNCTION depin_finalize(f BIGINT) RETURNS BIGINT[] LANGUAGE plpgsql AS $$
 DECLARE
@@ -90,7 +90,8 @@ BEGIN
     SELECT u.slot,
            (array_agg(u.parent ORDER BY u.pos DESC) FILTER (WHERE u.parent IS NOT NULL))[1],
            ranks[max(array_position(ranks, u.status))]
-    FROM unnest(slot_list, parent_list, status_list) WITH ORDINALITY AS u(slot, parent, status, pos)
+    FROM unnest(slot_list, parent_list, status_list)
+         WITH ORDINALITY AS u(slot, parent, status, pos)
     GROUP BY u.slot
     ON CONFLICT (slot) DO UPDATE
     SET status = CASE WHEN array_position(ranks, EXCLUDED.status)
@@ -102,9 +103,10 @@ BEGIN
     finals := ARRAY(SELECT u.slot
                     FROM unnest(slot_list, status_list) WITH ORDINALITY AS u(slot, status, pos)
                     WHERE u.status = 'finalized' ORDER BY u.pos);
-    -- the usual batch: each finalized slot's parent is the finalized slot before it, and
-    -- no other slot waits in between. Finalizing them one by one would then find no
-    -- ancestor to raise and no fork to remove: the upsert has done it all.
+    -- the usual batch: each finalized slot is finalized now (none was dead before), its
+    -- parent is the finalized slot before it, and no other slot waits in between.
+    -- Finalizing them one by one would then find no ancestor to raise and no fork to
+    -- remove: the upsert has done it all.
     IF cardinality(finals) = 0 OR (
         before IS NOT NULL
         AND NOT EXISTS (
@@ -112,7 +114,8 @@ BEGIN
             FROM (SELECT y.fin, lag(y.fin, 1, before) OVER (ORDER BY y.pos) AS prior
                   FROM unnest(finals) WITH ORDINALITY AS y(fin, pos)) x
             LEFT JOIN slots s ON s.slot = x.fin
-            WHERE x.fin <= x.prior OR s.parent IS DISTINCT FROM x.prior)
+            WHERE x.fin <= x.prior OR s.parent IS DISTINCT FROM x.prior
+               OR s.status IS DISTINCT FROM 'finalized')
         AND NOT EXISTS (
             SELECT 1 FROM slots s
             WHERE s.slot > before AND s.slot < finals[cardinality(finals)]
