@@ -7,9 +7,9 @@
 --
 -- Now, when no slot of the batch died, the statuses are upserted in one statement (each
 -- slot at the highest level among its updates, with the last parent reported: the same
--- end state as one at a time, since statuses only rise). A batch with a dead slot keeps
--- the one-at-a-time path, so a slot's death removes its rows before any later status is
--- applied. When every finalized slot's parent is the finalized slot before it and no other
+-- end state as one at a time, since statuses only rise). A batch with a dead slot goes
+-- through V5's one-at-a-time function (now `depin_apply_slots_in_order`), so a slot's
+-- death removes its rows before any later status is applied. When every finalized slot's parent is the finalized slot before it and no other
 -- slot waits in between (what a stream sends while nothing forks), the upsert is all there
 -- is to do; otherwise the finalized slots are finalized one by one, in stream order.
 -- depin_finalize walks the parents one indexed lookup at a time and stops at the previous
@@ -49,13 +49,13 @@ BEGIN
     RETURN orphans;
 END $$;
 
-CREATE OR REPLACE FUNCTION depin_apply_slots(slot_list BIGINT[], parent_list BIGINT[],
-                                             status_list TEXT[])
+-- The one-at-a-time path is V5's function, kept under a name of its own (it finalizes
+-- through the depin_finalize above).
+ALTER FUNCTION depin_apply_slots(BIGINT[], BIGINT[], TEXT[]) RENAME TO depin_apply_slots_in_order;
+
+CREATE FUNCTION depin_apply_slots(slot_list BIGINT[], parent_list BIGINT[], status_list TEXT[])
 RETURNS BIGINT LANGUAGE plpgsql AS $$
 DECLARE
-    i INTEGER;
-    s BIGINT;
-    st TEXT;
     f BIGINT;
     finals BIGINT[];
     before BIGINT;
@@ -63,27 +63,7 @@ DECLARE
     ranks TEXT[] := ARRAY['processed', 'confirmed', 'finalized'];
 BEGIN
     IF 'dead' = ANY(status_list) THEN
-        -- one at a time, in stream order
-        FOR i IN 1 .. COALESCE(array_length(slot_list, 1), 0) LOOP
-            s := slot_list[i];
-            st := status_list[i];
-            INSERT INTO slots (slot, parent, status) VALUES (s, parent_list[i], st)
-            ON CONFLICT (slot) DO UPDATE
-            SET status = CASE WHEN EXCLUDED.status = 'dead'
-                                OR array_position(ranks, EXCLUDED.status)
-                                 > array_position(ranks, slots.status)
-                              THEN EXCLUDED.status ELSE slots.status END,
-                parent = COALESCE(EXCLUDED.parent, slots.parent),
-                updated_at = now()
-            WHERE slots.status <> 'dead';
-            IF st = 'dead' THEN
-                PERFORM depin_remove_slot(s);
-                removed := removed + 1;
-            ELSIF st = 'finalized' THEN
-                removed := removed + COALESCE(array_length(depin_finalize(s), 1), 0);
-            END IF;
-        END LOOP;
-        RETURN removed;
+        RETURN depin_apply_slots_in_order(slot_list, parent_list, status_list);
     END IF;
     SELECT max(slot) INTO before FROM slots WHERE status = 'finalized';
     INSERT INTO slots (slot, parent, status)
