@@ -7,7 +7,7 @@
 mod common;
 
 use anchor_lang::prelude::Pubkey;
-use common::{finalized, proposed, scalar, transaction};
+use common::{connect, finalized, proposed, scalar, transaction};
 use depin_indexer::events::{storage, Event};
 use depin_indexer::rows::ACTIVITY_TABLES;
 use depin_indexer::sink::{Batch, Commitment, EventRetention, IndexedTransaction, Sink};
@@ -252,10 +252,7 @@ async fn detached_segments_keep_their_rows_outside_the_event_tables() {
 #[tokio::test]
 async fn a_segment_in_use_is_retired_at_a_later_prune() {
     let (pg, mut sink, _) = three_segments_then_finalize_200(false).await;
-    let (mut reader, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
-        .await
-        .expect("reader");
-    tokio::spawn(connection);
+    let mut reader = connect(pg.url()).await;
     let report = reader.transaction().await.expect("begin");
     let read: i64 = report
         .query_one("SELECT count(*) FROM storage_challenge_opened", &[])

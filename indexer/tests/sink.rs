@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
-use common::{finalized, proposed, scalar, transaction};
+use common::{connect, finalized, proposed, scalar, transaction};
 use depin_indexer::decode::DecodedTransaction;
 use depin_indexer::events::{rewards, storage, Event};
 use depin_indexer::metrics::Metrics;
@@ -653,10 +653,7 @@ async fn a_transaction_of_a_dead_slot_is_written_again_when_it_lands_elsewhere()
 #[tokio::test]
 async fn upgrading_to_slot_commitment_keeps_the_rows_levels() {
     let pg = TempPostgres::start().await.expect("postgres");
-    let (mut client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
+    let mut client = connect(pg.url()).await;
     migrate(&mut client, Some(4))
         .await
         .expect("schema before V5");
@@ -704,10 +701,7 @@ async fn upgrading_to_slot_commitment_keeps_the_rows_levels() {
 #[tokio::test]
 async fn upgrading_to_cheaper_event_rows_keeps_rows_and_segments() {
     let pg = TempPostgres::start().await.expect("postgres");
-    let (mut client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
+    let mut client = connect(pg.url()).await;
     migrate(&mut client, Some(13))
         .await
         .expect("schema before V14");
@@ -789,10 +783,7 @@ async fn upgrading_to_cheaper_event_rows_keeps_rows_and_segments() {
 #[tokio::test]
 async fn upgrading_to_multipliers_hash_reads_old_roots_as_no_table() {
     let pg = TempPostgres::start().await.expect("postgres");
-    let (mut client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
+    let mut client = connect(pg.url()).await;
     migrate(&mut client, Some(8))
         .await
         .expect("schema before V9");
