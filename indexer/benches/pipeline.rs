@@ -268,6 +268,8 @@ async fn index(
             .expect("the generator runs")
             .expect("geyser"),
     );
+    // nobody resumes from this feed: keeping its history would copy every update
+    geyser.without_replay();
     geyser.record_send_times();
     let (observer, mut commits) = mpsc::unbounded_channel::<Committed>();
     let hooks = Hooks {
@@ -380,6 +382,7 @@ async fn index_in_child(
     expected_rows: u64,
 ) -> (Duration, u64) {
     let geyser = GeyserTestServer::start().await.expect("geyser");
+    geyser.without_replay();
     let dir = tempfile::tempdir().expect("tempdir");
     let config_file = dir.path().join("indexer.toml");
     std::fs::write(
@@ -523,6 +526,7 @@ async fn refresh_cost(url: &str, chain: &[ChainTransaction], batch: usize) -> Du
 /// included) takes, the bound on the whole pipeline from this side.
 async fn stream_alone(chain: &[ChainTransaction], batch: usize) -> Duration {
     let geyser = Arc::new(GeyserTestServer::start().await.expect("geyser"));
+    geyser.without_replay();
     let settings = GrpcSettings {
         endpoint: geyser.endpoint(),
         x_token: None,

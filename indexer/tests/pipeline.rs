@@ -923,3 +923,95 @@ async fn activity_events_past_retention_are_retired_and_the_rest_is_whole() {
         .get(0);
     assert_eq!(after, before);
 }
+
+/// The benchmark's feed keeps no history: what it pushed is not replayed (a resume from an
+/// older slot is refused the way an endpoint past its window refuses it, not answered with
+/// an empty replay), while live subscribers and `GetSlot` go on as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_without_replay_refuses_a_resume_and_serves_live_subscribers() {
+    use depin_indexer::source::{convert, is_replay_unavailable, subscribe, GrpcSettings, Update};
+    use futures::StreamExt;
+
+    let chain = scenario_chain().await;
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    let settings = GrpcSettings {
+        endpoint: geyser.endpoint(),
+        x_token: None,
+        commitment: depin_indexer::sink::Commitment::Confirmed,
+        connect_timeout: LIMIT,
+        programs: depin_indexer::source::suite_programs().to_vec(),
+    };
+    let updates = chain.updates();
+    let (first, rest) = updates.split_at(updates.len() / 2);
+    for update in first {
+        geyser.push(update.clone()).await;
+    }
+    geyser.without_replay();
+    let newest = first
+        .iter()
+        .map(depin_localnet::geyser::update_slot)
+        .max()
+        .expect("updates");
+    assert!(newest > FIRST_SLOT);
+
+    // a resume from the newest slot pushed (inside any replay window) is refused, as the
+    // stream's first item
+    let (_client, _sink, mut resumed) = subscribe(&settings, Some(newest))
+        .await
+        .expect("subscribed");
+    let refusal = tokio::time::timeout(LIMIT, resumed.next())
+        .await
+        .expect("an answer")
+        .expect("an item")
+        .expect_err("refused");
+    assert!(is_replay_unavailable(&refusal), "{refusal:?}");
+
+    // a live subscriber gets what is pushed from now on, each update once
+    let (mut client, _sink, mut live) = subscribe(&settings, None).await.expect("subscribed");
+    let deadline = std::time::Instant::now() + LIMIT;
+    while geyser.subscriptions() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for update in rest {
+        geyser.push(update.clone()).await;
+    }
+    // everything up to the last update pushed arrives: transactions pushed after the
+    // subscription only, in push order, each once
+    let pushed: Vec<String> = rest
+        .iter()
+        .filter_map(|u| match convert(u.clone()) {
+            Update::Transaction(t) => Some(t.signature),
+            _ => None,
+        })
+        .collect();
+    let last = rest.last().expect("updates").clone();
+    let mut received = Vec::new();
+    loop {
+        let update = tokio::time::timeout(LIMIT, live.next())
+            .await
+            .expect("updates keep coming")
+            .expect("stream open")
+            .expect("an update");
+        let is_last = update == last;
+        if let Update::Transaction(t) = convert(update) {
+            received.push(t.signature);
+        }
+        if is_last {
+            break;
+        }
+    }
+    assert!(!received.is_empty(), "the second half holds transactions");
+    let mut unread = pushed.iter();
+    for signature in &received {
+        assert!(
+            unread.any(|p| p == signature),
+            "{signature} was pushed after the subscription, once, in this order"
+        );
+    }
+    let slot = client.get_slot(None).await.expect("GetSlot").slot;
+    assert_eq!(
+        slot,
+        chain.last_slot(),
+        "GetSlot answers the newest slot pushed"
+    );
+}

@@ -47,6 +47,10 @@ struct State {
     tip: Option<Tip>,
     disconnect_lagging: bool,
     first_replayable: u64,
+    /// Pushed updates are not kept for replay (see [`GeyserFeed::without_replay`]).
+    no_replay: bool,
+    /// The newest slot pushed (what `GetSlot` answers without a tip).
+    newest_slot: u64,
     subscribers: Vec<Subscriber>,
     subscriptions: u64,
     /// Raw signatures and when they were sent (encoded to base58 only when read, so the
@@ -184,7 +188,13 @@ impl GeyserFeed {
     pub async fn push(&self, update: SubscribeUpdate) {
         let targets: Vec<_> = {
             let mut state = lock(&self.state);
-            state.history.push_back(update.clone());
+            let slot = update_slot(&update);
+            state.newest_slot = state.newest_slot.max(slot);
+            if state.no_replay {
+                state.first_replayable = state.first_replayable.max(slot.saturating_add(1));
+            } else {
+                state.history.push_back(update.clone());
+            }
             state.subscribers.retain(|s| !s.tx.is_closed());
             if state.record_send_times {
                 if let Some(sig) = signature_of(&update) {
@@ -221,6 +231,19 @@ impl GeyserFeed {
     /// feed whose owner must not stall, like the localnet's slot clock).
     pub fn disconnect_lagging(&self) {
         lock(&self.state).disconnect_lagging = true;
+    }
+
+    /// Keeps no updates from now on and drops those kept, so a subscription can only start
+    /// live: one asking `from_slot` at or before the newest slot pushed is refused as out of
+    /// range. For a feed nobody resumes from, such as a benchmark's load, whose history
+    /// would otherwise be a copy of every update it sends.
+    pub fn without_replay(&self) {
+        let mut state = lock(&self.state);
+        state.no_replay = true;
+        state.history.clear();
+        state.first_replayable = state
+            .first_replayable
+            .max(state.newest_slot.saturating_add(1));
     }
 
     /// Slots below `slot` can no longer be replayed (`from_slot` before it is refused).
@@ -445,7 +468,7 @@ impl Geyser for Service {
         let state = lock(&self.state);
         let slot = match &state.tip {
             Some(tip) => tip.slots[commitment_index(request.into_inner().commitment)],
-            None => state.history.iter().map(update_slot).max().unwrap_or(0),
+            None => state.newest_slot,
         };
         Ok(Response::new(GetSlotResponse { slot }))
     }
