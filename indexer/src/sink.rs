@@ -46,6 +46,10 @@ pub enum SinkError {
     /// The database refused or the connection broke.
     #[error("postgres: {}", pg_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
+    /// A `COPY` sent together with others failed: the server's answer.
+    /// The batch is rolled back and not retried on that connection.
+    #[error("postgres, in a pipelined COPY: {}", pg_message(.0))]
+    Pipelined(tokio_postgres::Error),
     /// A migration failed.
     #[error("migration: {0}")]
     Migration(#[from] refinery::Error),
@@ -745,7 +749,11 @@ struct Destination<'r> {
     rows: Vec<&'r Vec<Value>>,
 }
 
-/// The direct path: every staged table copied into its own table (or segments).
+/// The direct path: every staged table copied into its own table (or segments). The
+/// tables with a key (`indexed_transactions`, whose key refuses a stored transaction and
+/// sends the batch down the merging path on this connection, and `decode_failures`) are
+/// copied first, one at a time; the event tables, which have none since V14, then all at
+/// once ([`pipelined`]).
 async fn copy_rows(
     tx: &Transaction<'_>,
     staged: &Staged,
@@ -753,12 +761,25 @@ async fn copy_rows(
     created: &mut Vec<String>,
 ) -> Result<WriteStats, SinkError> {
     let mut stats = WriteStats::default();
+    let mut copies = Vec::new();
     for (table, columns, rows) in &staged.tables {
         for destination in destinations(tx, retention, created, table, rows).await? {
-            copy_in(tx, &destination.table, columns, &destination.rows).await?;
+            copies.push((destination, columns.as_slice()));
         }
         stats.count(table, u64::try_from(rows.len()).unwrap_or(u64::MAX));
     }
+    let (events, keyed): (Vec<_>, Vec<_>) = copies
+        .iter()
+        .partition(|(destination, _)| TABLES.iter().any(|t| t.name == destination.table));
+    for (destination, columns) in keyed {
+        copy_in(tx, &destination.table, columns, &destination.rows).await?;
+    }
+    pipelined(
+        events.into_iter().map(|(destination, columns)| {
+            copy_in(tx, &destination.table, columns, &destination.rows)
+        }),
+    )
+    .await?;
     Ok(stats)
 }
 
@@ -773,9 +794,19 @@ async fn merge_rows(
     retention: Option<&Retention>,
     created: &mut Vec<String>,
 ) -> Result<WriteStats, SinkError> {
-    for (table, columns, rows) in &staged.tables {
-        copy_in(tx, &format!("stage_{table}"), columns, rows).await?;
-    }
+    let stages: Vec<String> = staged
+        .tables
+        .iter()
+        .map(|(table, _, _)| format!("stage_{table}"))
+        .collect();
+    pipelined(
+        staged
+            .tables
+            .iter()
+            .zip(&stages)
+            .map(|((_, columns, rows), stage)| copy_in(tx, stage, columns, rows)),
+    )
+    .await?;
     // (statement, the staged table whose inserted rows it counts)
     let mut statements: Vec<(String, Option<&'static str>)> = Vec::new();
     for (table, columns, rows) in &staged.tables {
@@ -1040,6 +1071,28 @@ pub fn event_rows(batch: &Batch) -> Result<Vec<StagedTable>, SinkError> {
         .into_iter()
         .filter(|(table, _, _)| TABLES.iter().any(|t| t.name == *table))
         .collect())
+}
+
+/// Runs `copies` (`COPY`s on one connection, in one transaction) at once: the client
+/// sends each one's request as soon as the one before it is written, so a `COPY` costs one
+/// wait for the server instead of three in a row (prepare, start, finish), and the
+/// server goes from one to the next without waiting for the client (a batch writes up to
+/// 44 tables; README.md, Benchmarks, has what it saved).
+///
+/// The server runs them in order; after one fails, those after it are refused only because
+/// the transaction is aborted, so the first error in order is the cause. It is returned as
+/// [`SinkError::Pipelined`] (a database error) and never retried on this connection: the
+/// copies refused before they started leave answers the client does not expect.
+async fn pipelined<F>(copies: impl Iterator<Item = F>) -> Result<(), SinkError>
+where
+    F: std::future::Future<Output = Result<(), SinkError>>,
+{
+    let outcomes = futures::future::join_all(copies).await;
+    match outcomes.into_iter().find_map(Result::err) {
+        None => Ok(()),
+        Some(SinkError::Postgres(e)) => Err(SinkError::Pipelined(e)),
+        Some(other) => Err(other),
+    }
 }
 
 /// Binary-COPYs `rows` into `table`: the rows are encoded straight into the COPY stream

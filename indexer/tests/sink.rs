@@ -1218,3 +1218,84 @@ async fn slot_statuses_applied_at_once_end_as_one_at_a_time() {
     at_once.close().await;
     single.close().await;
 }
+
+/// The event tables are copied all at once. When the server refuses one of those copies,
+/// the whole batch rolls back (the transactions' rows copied before it included), the
+/// error is the refusal itself (not the aborted transaction of the copies after it), it is
+/// not retried on that connection, and the batch is written whole by a new sink once the
+/// cause is gone.
+#[tokio::test]
+async fn a_refused_event_copy_rolls_back_the_batch_and_is_not_retried() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let admin = connect(pg.url()).await;
+    // the first event table the batch copies refuses every row; the second is copied
+    // after it in the same pipeline
+    admin
+        .batch_execute(
+            "ALTER TABLE rewards_rewards_claimed ADD CONSTRAINT refuse_all CHECK (slot < 0)",
+        )
+        .await
+        .expect("constraint");
+    let config = Pubkey::new_from_array([4; 32]);
+    let batch = Batch {
+        transactions: vec![transaction(
+            "both",
+            5,
+            vec![
+                claimed(config, 1, 10),
+                proposed(Pubkey::new_from_array([2; 32]), 0, 100),
+            ],
+        )],
+        slots: vec![SlotUpdate {
+            slot: 5,
+            parent: Some(4),
+            status: SlotStatus::Reached(Commitment::Confirmed),
+        }],
+        checkpoint: Some(5),
+    };
+    let refused = sink.write(&batch).await;
+    match &refused {
+        Err(SinkError::Pipelined(e)) => assert_eq!(
+            e.code(),
+            Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION),
+            "{e:?}"
+        ),
+        other => panic!("expected the pipelined refusal, got {other:?}"),
+    }
+    assert!(refused
+        .as_ref()
+        .expect_err("refused")
+        .to_string()
+        .contains("refuse_all"));
+    sink.close().await;
+    for table in [
+        "indexed_transactions",
+        "rewards_rewards_claimed",
+        "storage_deal_proposed",
+        "slots",
+        "state_queue",
+        "indexer_checkpoint",
+    ] {
+        assert_eq!(
+            scalar(&admin, &format!("SELECT count(*) FROM {table}")).await,
+            0,
+            "{table}"
+        );
+    }
+
+    admin
+        .batch_execute("ALTER TABLE rewards_rewards_claimed DROP CONSTRAINT refuse_all")
+        .await
+        .expect("constraint dropped");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let stats = sink.write(&batch).await.expect("written");
+    assert_eq!((stats.transactions, stats.event_rows), (1, 2));
+    assert!(!stats.merged);
+    assert_eq!(sink.checkpoint().await.expect("checkpoint"), Some(5));
+    sink.close().await;
+}
