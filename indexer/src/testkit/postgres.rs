@@ -185,12 +185,19 @@ impl TempPostgres {
     /// A fresh, empty database: on `DATABASE_URL`'s server if set (a new database named
     /// after this process and a counter), else in a new throwaway cluster.
     pub async fn start() -> Result<Self, PgError> {
+        Self::start_in(&std::env::temp_dir()).await
+    }
+
+    /// As [`TempPostgres::start`], with a throwaway cluster's directory made under `base`
+    /// instead of the temporary directory (the pipeline benchmark keeps its clusters in
+    /// memory).
+    pub async fn start_in(base: &Path) -> Result<Self, PgError> {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             return Self::fresh_database(&url).await;
         }
         let bin = find_binaries()?;
         let user = postgres_user()?;
-        let dir = std::env::temp_dir().join(format!(
+        let dir = base.join(format!(
             "depin-pg-{}-{}",
             std::process::id(),
             rand::random::<u64>()
