@@ -752,8 +752,8 @@ struct Destination<'r> {
 /// The direct path: every staged table copied into its own table (or segments). The
 /// tables with a key (`indexed_transactions`, whose key refuses a stored transaction and
 /// sends the batch down the merging path on this connection, and `decode_failures`) are
-/// copied first, one at a time; the event tables, which have none since V14, then all at
-/// once ([`pipelined`]).
+/// copied first, one at a time; the event tables and their segments, which have none since
+/// V14, then all at once ([`pipelined`]).
 async fn copy_rows(
     tx: &Transaction<'_>,
     staged: &Staged,
@@ -764,21 +764,20 @@ async fn copy_rows(
     let mut copies = Vec::new();
     for (table, columns, rows) in &staged.tables {
         for destination in destinations(tx, retention, created, table, rows).await? {
-            copies.push((destination, columns.as_slice()));
+            copies.push((*table, destination, columns.as_slice()));
         }
         stats.count(table, u64::try_from(rows.len()).unwrap_or(u64::MAX));
     }
+    // a segment is an event table's child: it goes with its table
     let (events, keyed): (Vec<_>, Vec<_>) = copies
         .iter()
-        .partition(|(destination, _)| TABLES.iter().any(|t| t.name == destination.table));
-    for (destination, columns) in keyed {
+        .partition(|(table, _, _)| TABLES.iter().any(|t| t.name == *table));
+    for (_, destination, columns) in keyed {
         copy_in(tx, &destination.table, columns, &destination.rows).await?;
     }
-    pipelined(
-        events.into_iter().map(|(destination, columns)| {
-            copy_in(tx, &destination.table, columns, &destination.rows)
-        }),
-    )
+    pipelined(events.into_iter().map(|(_, destination, columns)| {
+        copy_in(tx, &destination.table, columns, &destination.rows)
+    }))
     .await?;
     Ok(stats)
 }
