@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
-use common::{connect, finalized, proposed, scalar, transaction};
+use common::{confirmed, connect, finalized, proposed, scalar, transaction};
 use depin_indexer::decode::DecodedTransaction;
 use depin_indexer::events::{rewards, storage, Event};
 use depin_indexer::metrics::Metrics;
@@ -289,11 +289,7 @@ async fn out_of_range_values_are_refused_and_nothing_is_written() {
     };
     let batch = Batch {
         transactions: vec![fine, too_far],
-        slots: vec![SlotUpdate {
-            slot: 5,
-            parent: Some(4),
-            status: SlotStatus::Reached(Commitment::Confirmed),
-        }],
+        slots: vec![confirmed(5)],
         checkpoint: Some(5),
     };
     let refused = sink.write(&batch).await;
@@ -1249,11 +1245,7 @@ async fn a_refused_event_copy_rolls_back_the_batch_and_is_not_retried() {
                 proposed(Pubkey::new_from_array([2; 32]), 0, 100),
             ],
         )],
-        slots: vec![SlotUpdate {
-            slot: 5,
-            parent: Some(4),
-            status: SlotStatus::Reached(Commitment::Confirmed),
-        }],
+        slots: vec![confirmed(5)],
         checkpoint: Some(5),
     };
     let refused = sink.write(&batch).await;

@@ -12,7 +12,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use common::{connect, scalar, scenario_chain, state_and_recompute, STATE_QUEUED};
+use common::{confirmed, connect, scalar, scenario_chain, state_and_recompute, STATE_QUEUED};
 use depin_indexer::metrics::Metrics;
 use depin_indexer::sink::{Batch, Commitment, Sink, SlotStatus, SlotUpdate};
 use depin_indexer::state::Refresher;
@@ -28,14 +28,7 @@ fn batch_of(txs: &[ChainTransaction], slots: &[u64]) -> Batch {
             .filter(|t| slots.contains(&t.slot))
             .map(ChainTransaction::indexed)
             .collect(),
-        slots: slots
-            .iter()
-            .map(|&slot| SlotUpdate {
-                slot,
-                parent: slot.checked_sub(1),
-                status: SlotStatus::Reached(Commitment::Confirmed),
-            })
-            .collect(),
+        slots: slots.iter().map(|&slot| confirmed(slot)).collect(),
         checkpoint: slots.last().copied(),
     }
 }

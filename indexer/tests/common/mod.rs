@@ -291,6 +291,15 @@ pub fn transaction(signature: &str, slot: u64, events: Vec<Event>) -> IndexedTra
     }
 }
 
+/// `slot` confirmed (its parent the slot before).
+pub fn confirmed(slot: u64) -> SlotUpdate {
+    SlotUpdate {
+        slot,
+        parent: slot.checked_sub(1),
+        status: SlotStatus::Reached(Commitment::Confirmed),
+    }
+}
+
 /// `slot` finalized (its parent the slot before).
 pub fn finalized(slot: u64) -> SlotUpdate {
     SlotUpdate {
