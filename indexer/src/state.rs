@@ -357,8 +357,14 @@ impl Refresher {
             let mut client = client;
             let outcome = async {
                 loop {
-                    while refresh_once(&mut client, &metrics).await? > 0 {}
+                    // one refresh applies everything committed before its snapshot; a
+                    // commit after it notifies `wake` after committing, which leaves a
+                    // permit if it lands before the wait below, so nothing is missed
+                    refresh_once(&mut client, &metrics).await?;
                     if *stopped.borrow() {
+                        // the stop came after the last commit, but the refresh above may
+                        // have taken its snapshot before that commit: one more sees it
+                        refresh_once(&mut client, &metrics).await?;
                         return Ok(());
                     }
                     tokio::select! {
