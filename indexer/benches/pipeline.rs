@@ -36,7 +36,7 @@
 //! `-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=15
 //! -c auto_explain.log_nested_statements=on -c logging_collector=on -c log_directory=/tmp/pglog`
 //! to see the plans of slow statements. The throwaway clusters live in memory (`/dev/shm`)
-//! when the machine has it, or under `DEPIN_BENCH_PG_DIR` when set: on this machine's disk,
+//! when the machine has room there, or under `DEPIN_PG_DIR` when set: on this machine's disk,
 //! creating relation files grew slow as clusters were created and removed (ext4's inode
 //! allocator), which weighed on the short baseline COPY more than on the indexer and lifted
 //! the ratio from 0.33-0.37 in memory to 0.39.
@@ -607,17 +607,10 @@ async fn plain_copy(tables: &[StagedTable]) -> Duration {
     started.elapsed()
 }
 
-/// A throwaway cluster for one measurement, under `DEPIN_BENCH_PG_DIR`, else in memory
-/// (`/dev/shm`) when the machine has it, else in the temporary directory.
+/// A throwaway cluster for one measurement (in memory when the machine has room: see
+/// `cluster_base` in the testkit).
 async fn cluster() -> TempPostgres {
-    let base = std::env::var_os("DEPIN_BENCH_PG_DIR")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            let shm = std::path::Path::new("/dev/shm");
-            shm.is_dir().then(|| shm.to_path_buf())
-        })
-        .unwrap_or_else(std::env::temp_dir);
-    TempPostgres::start_in(&base).await.expect("postgres")
+    TempPostgres::start().await.expect("postgres")
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
