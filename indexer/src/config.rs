@@ -136,13 +136,17 @@ pub struct RetentionConfig {
     /// (`depin_commitment` reads a pruned slot below the newest finalized one as finalized).
     pub prune_slots_interval_secs: u64,
     /// Keep the activity events no state row is derived from (meter readings, challenges
-    /// opened, device audits, claim records opened: [`crate::rows::ACTIVITY_TABLES`]) for
-    /// this many slots below the newest finalized slot; 0 keeps everything. Checked on the
-    /// `prune_slots_interval_secs` schedule. The events the state rows are derived from are
-    /// always kept (the state is recomputed from them).
+    /// opened, device audits, claim records opened: [`crate::rows::ACTIVITY_TABLES`]) and
+    /// the energy markets' intervals (their lifecycle events,
+    /// [`crate::rows::INTERVAL_TABLES`], with their `energy_intervals` and `energy_orders`
+    /// rows) for this many slots below the newest finalized slot; 0 keeps everything.
+    /// Checked on the `prune_slots_interval_secs` schedule. An interval goes only when all
+    /// its events are past the kept slots. The other events the state rows are derived from
+    /// are always kept (the state is recomputed from them).
     pub keep_event_slots: u64,
-    /// Slots per segment of the activity events (about a day at 400 ms slots by default):
-    /// a segment is retired whole once all its slots are past `keep_event_slots`.
+    /// Slots per segment of the retained events (about a day at 400 ms slots by default):
+    /// a segment is retired whole once all its slots are past `keep_event_slots` (an energy
+    /// segment once every interval it holds is, too).
     pub event_segment_slots: u64,
     /// What becomes of a retired segment: `drop`, or `detach` (moved out of its event table
     /// into schema `depin_detached`, rows intact, for an operator to archive).

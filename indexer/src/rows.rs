@@ -21,6 +21,20 @@ pub const ACTIVITY_TABLES: [&str; 4] = [
     "rewards_claimed_opened",
 ];
 
+/// The energy lifecycle tables (orders placed, cancelled and settled, intervals cleared,
+/// settled and closed): `energy_intervals` and `energy_orders` are derived from them, per
+/// interval. With `retention.keep_event_slots` set they are written into segments too, and
+/// a segment is retired only with every row of each interval it holds, the intervals' state
+/// rows with it (`migrations/V17__interval_retention.sql`).
+pub const INTERVAL_TABLES: [&str; 6] = [
+    "energy_order_placed",
+    "energy_order_cancelled",
+    "energy_interval_cleared",
+    "energy_order_settled",
+    "energy_interval_settled",
+    "energy_interval_closed",
+];
+
 /// Position of `slot` in [`KEY_COLUMNS`].
 pub const SLOT_COLUMN: usize = 3;
 

@@ -29,7 +29,8 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Transaction};
 use crate::decode::DecodedTransaction;
 use crate::events::{rewards, Event};
 use crate::rows::{
-    event_row, state_keys, StateKey, Value, ACTIVITY_TABLES, KEY_COLUMNS, SLOT_COLUMN, TABLES,
+    event_row, state_keys, StateKey, Value, ACTIVITY_TABLES, INTERVAL_TABLES, KEY_COLUMNS,
+    SLOT_COLUMN, TABLES,
 };
 use crate::state;
 
@@ -261,13 +262,15 @@ pub struct Sink {
     /// Wakes the state refresher after a commit; without one, each batch applies the state
     /// queue in its own transaction.
     refresher: Option<Arc<Notify>>,
-    /// Retention of the activity events, when configured.
+    /// Retention of the activity events and the energy intervals, when configured.
     retention: Option<Retention>,
 }
 
-/// How long the activity events ([`ACTIVITY_TABLES`]) are kept, and how they are stored
-/// meanwhile: in segments of `segment_slots` slots, each retired as a whole once all its
-/// slots are more than `keep_slots` below the newest finalized slot.
+/// How long the activity events ([`ACTIVITY_TABLES`]) and the energy lifecycle events
+/// ([`INTERVAL_TABLES`]) are kept, and how they are stored meanwhile: in segments of
+/// `segment_slots` slots, each retired as a whole once all its slots are more than
+/// `keep_slots` below the newest finalized slot (an energy lifecycle segment only with every
+/// row of the intervals it holds, whose state rows go with it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventRetention {
     /// Slots kept below the newest finalized slot (at least 1).
@@ -412,9 +415,10 @@ impl Sink {
         self.refresher = Some(wake);
     }
 
-    /// Keeps the activity events ([`ACTIVITY_TABLES`]) written from now on in slot-range
-    /// segments, retired by [`Sink::retire_events`] (rows written before stay in their
-    /// tables).
+    /// Keeps the activity events ([`ACTIVITY_TABLES`]) and the energy lifecycle events
+    /// ([`INTERVAL_TABLES`]) written from now on in slot-range segments, retired by
+    /// [`Sink::retire_events`] (rows written before stay in their tables, and an interval
+    /// with some of them holds back the segments with its other rows).
     pub async fn retain_events(&mut self, config: EventRetention) -> Result<(), SinkError> {
         if config.keep_slots == 0 || config.segment_slots == 0 {
             return Err(SinkError::Setting(format!(
@@ -436,9 +440,12 @@ impl Sink {
             .collect())
     }
 
-    /// Retires (drops, or detaches) the activity event segments whose slots all lie more
-    /// than the kept slots below the newest finalized slot; returns how many. Nothing
-    /// without [`Sink::retain_events`].
+    /// Retires (drops, or detaches) the event segments whose slots all lie more than the
+    /// kept slots below the newest finalized slot; returns how many. An energy lifecycle
+    /// segment goes only with every row of each interval it holds (one with a row still
+    /// kept holds it back until a later prune), and those intervals' `energy_intervals` and
+    /// `energy_orders` rows go with it, in the same transaction. Nothing without
+    /// [`Sink::retain_events`].
     ///
     /// Retiring a segment needs it unused for a moment: a query still reading it (a long
     /// report on its event table) holds it, and rather than stall the writer behind that
@@ -696,7 +703,9 @@ async fn destinations<'r>(
     table: &'static str,
     rows: &'r [Vec<Value>],
 ) -> Result<Vec<Destination<'r>>, SinkError> {
-    let Some(retention) = retention.filter(|_| ACTIVITY_TABLES.contains(&table)) else {
+    let Some(retention) =
+        retention.filter(|_| ACTIVITY_TABLES.contains(&table) || INTERVAL_TABLES.contains(&table))
+    else {
         return Ok(vec![Destination {
             table: table.to_owned(),
             slots: None,

@@ -851,9 +851,10 @@ async fn a_transaction_in_an_abandoned_fork_survives_in_the_finalized_one() {
     indexer.shutdown().await;
 }
 
-/// Retention takes only the activity events: with a few slots kept, the activity rows of
-/// the retired slot ranges are gone on the prune schedule, every other event row is there,
-/// and the state rows equal a full rebuild from what is stored.
+/// Retention takes only the activity events here: with a few slots kept, the activity rows
+/// of the retired slot ranges are gone on the prune schedule, every other event row is
+/// there (the scenario's energy interval lies within the kept slots: its retirement is
+/// tested in `retention.rs`), and the state rows equal a full rebuild from what is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activity_events_past_retention_are_retired_and_the_rest_is_whole() {
     let chain = scenario_chain().await;

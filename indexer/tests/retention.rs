@@ -2,13 +2,14 @@
 //! slot-range segments that are dropped or detached once past the kept slots, the events
 //! the state is derived from and the state rows stay, and a transaction is still written
 //! once when its copies would land in different segments, and a segment still being read is
-//! retired later instead of stalling the writer.
+//! retired later instead of stalling the writer. The energy markets' intervals retire whole,
+//! with their state rows, once every row of theirs is past the kept slots.
 
 mod common;
 
 use anchor_lang::prelude::Pubkey;
-use common::{connect, finalized, proposed, scalar, transaction};
-use depin_indexer::events::{storage, Event};
+use common::{connect, finalized, proposed, scalar, state_and_recompute, transaction};
+use depin_indexer::events::{energy, storage, Event};
 use depin_indexer::rows::ACTIVITY_TABLES;
 use depin_indexer::sink::{Batch, Commitment, EventRetention, IndexedTransaction, Sink};
 use depin_indexer::testkit::postgres::TempPostgres;
@@ -417,5 +418,246 @@ async fn retention_needs_slots_to_keep_and_a_segment_width() {
         .await,
         1
     );
+    sink.close().await;
+}
+
+/// An order placed in `interval` of `market` (the first ask slot of its book).
+fn placed(market: Pubkey, interval: u64) -> Event {
+    Event::Energy(energy::Event::OrderPlaced(energy::OrderPlaced {
+        market,
+        interval,
+        side: energy_settlement::events::Side::Ask,
+        slot: 0,
+        device: Pubkey::new_from_array([21; 32]),
+        owner: Pubkey::new_from_array([22; 32]),
+        price: 100,
+        wh: 500,
+        escrow: 0,
+    }))
+}
+
+/// `interval` of `market` cleared, its one ask matched in full.
+fn cleared(market: Pubkey, interval: u64) -> Event {
+    Event::Energy(energy::Event::IntervalCleared(energy::IntervalCleared {
+        market,
+        interval,
+        clearing_price: 100,
+        volume_wh: 500,
+        ask_matched_wh: vec![500],
+        bid_matched_wh: Vec::new(),
+    }))
+}
+
+/// `interval` of `market` closed.
+fn closed(market: Pubkey, interval: u64) -> Event {
+    Event::Energy(energy::Event::IntervalClosed(energy::IntervalClosed {
+        market,
+        interval,
+        rent_payer: Pubkey::new_from_array([23; 32]),
+    }))
+}
+
+/// The `energy_intervals` and `energy_orders` rows of `interval`, as text (`|` when none).
+async fn interval_state(client: &tokio_postgres::Client, interval: u64) -> String {
+    client
+        .query_one(
+            &format!(
+                "SELECT COALESCE((SELECT string_agg(x::text, ';') FROM energy_intervals x
+                                  WHERE interval_index = {interval}), '')
+                        || '|' ||
+                        COALESCE((SELECT string_agg(x::text, ';' ORDER BY x::text)
+                                  FROM energy_orders x WHERE interval_index = {interval}), '')"
+            ),
+            &[],
+        )
+        .await
+        .expect("interval state")
+        .get(0)
+}
+
+/// Energy intervals in segments of 50 slots, 100 kept, each interval an order placed,
+/// cleared and closed: interval 1 at slots 10, 20, 30 (the segments of slots 0-49),
+/// interval 2 at 60, 70 (50-99) and 130 (100-149), and with `cascade` interval 3 at 40
+/// (0-49) and 90 (50-99). Written to a retaining database and to one keeping everything,
+/// then slot 200 finalized: the horizon is 100.
+async fn energy_intervals(cascade: bool) -> (TempPostgres, Sink, TempPostgres, Sink) {
+    let market = Pubkey::new_from_array([20; 32]);
+    let mut transactions = vec![
+        transaction("o1", 10, vec![placed(market, 1)]),
+        transaction("c1", 20, vec![cleared(market, 1)]),
+        transaction("z1", 30, vec![closed(market, 1)]),
+        transaction("o2", 60, vec![placed(market, 2)]),
+        transaction("c2", 70, vec![cleared(market, 2)]),
+        transaction("z2", 130, vec![closed(market, 2)]),
+    ];
+    if cascade {
+        transactions.push(transaction("o3", 40, vec![placed(market, 3)]));
+        transactions.push(transaction("c3", 90, vec![cleared(market, 3)]));
+    }
+    transactions.sort_by_key(|t| t.slot);
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = retaining_sink(
+        pg.url(),
+        EventRetention {
+            keep_slots: 100,
+            segment_slots: 50,
+            detach: false,
+        },
+    )
+    .await;
+    let all_pg = TempPostgres::start().await.expect("postgres");
+    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    for s in [&mut sink, &mut all] {
+        write_finalized(s, transactions.clone()).await;
+        write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
+    }
+    (pg, sink, all_pg, all)
+}
+
+/// The energy lifecycle events retire by interval: a segment past the kept slots goes with
+/// every row of the intervals it holds and their state rows, one with an interval still
+/// reaching past the kept slots stays until it is wholly past, and the state left is the
+/// state of the kept intervals, exactly, and what a rebuild gives.
+#[tokio::test]
+async fn energy_intervals_retire_whole_with_their_state_rows() {
+    let (_pg, mut sink, _all_pg, all) = energy_intervals(false).await;
+    assert_eq!(
+        segments(&sink).await.len(),
+        6,
+        "placed, cleared and closed in 0-49; placed and cleared in 50-99; closed in 100-149"
+    );
+    assert_eq!(
+        scalar(sink.client(), "SELECT count(*) FROM energy_intervals").await,
+        2
+    );
+    // interval 1 lies wholly below the horizon, interval 2 reaches slot 130
+    assert_eq!(sink.retire_events().await.expect("retire"), 3);
+    assert_eq!(
+        segments(&sink).await,
+        [
+            "energy_interval_cleared__50_100",
+            "energy_order_placed__50_100",
+            "energy_interval_closed__100_150"
+        ]
+    );
+    let client = sink.client();
+    assert_eq!(
+        interval_state(client, 1).await,
+        "|",
+        "interval 1's state left with it"
+    );
+    assert_eq!(
+        scalar(
+            client,
+            "SELECT count(*) FROM energy_order_placed WHERE interval_index = 1"
+        )
+        .await,
+        0
+    );
+    let kept = interval_state(client, 2).await;
+    assert_ne!(kept, "|");
+    assert_eq!(
+        kept,
+        interval_state(all.client(), 2).await,
+        "interval 2 whole"
+    );
+    assert_ne!(interval_state(all.client(), 1).await, "|");
+    let (current, recomputed) = state_and_recompute(client).await;
+    assert_eq!(
+        current, recomputed,
+        "the state is the fold of the kept events"
+    );
+
+    // once slot 300 is finalized, interval 2 is wholly past too
+    write_finalized(&mut sink, vec![transaction("later2", 300, Vec::new())]).await;
+    assert_eq!(sink.retire_events().await.expect("retire"), 3);
+    assert!(segments(&sink).await.is_empty());
+    let client = sink.client();
+    assert_eq!(interval_state(client, 2).await, "|");
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM energy_orders").await,
+        0
+    );
+    let (current, recomputed) = state_and_recompute(client).await;
+    assert_eq!(current, recomputed);
+    sink.close().await;
+    all.close().await;
+}
+
+/// An interval held back holds back every segment with one of its rows, and with them the
+/// other intervals those segments hold: interval 3 (slots 40 and 90) ties the segments of
+/// 0-49 to those of 50-99, which interval 2 holds back, so interval 1 stays too.
+#[tokio::test]
+async fn an_interval_held_back_holds_back_the_intervals_it_shares_segments_with() {
+    let (_pg, mut sink, _all_pg, all) = energy_intervals(true).await;
+    assert_eq!(sink.retire_events().await.expect("retire"), 0);
+    assert_eq!(segments(&sink).await.len(), 6);
+    for interval in [1, 2, 3] {
+        let state = interval_state(sink.client(), interval).await;
+        assert_ne!(state, "|");
+        assert_eq!(state, interval_state(all.client(), interval).await);
+    }
+    write_finalized(&mut sink, vec![transaction("later2", 300, Vec::new())]).await;
+    assert_eq!(sink.retire_events().await.expect("retire"), 6);
+    assert_eq!(
+        scalar(sink.client(), "SELECT count(*) FROM energy_intervals").await,
+        0
+    );
+    sink.close().await;
+    all.close().await;
+}
+
+/// An interval with rows written before retention was on (in its event tables themselves,
+/// never retired) holds back the segments with its later rows: retiring them would leave
+/// its state to be recomputed from part of its history.
+#[tokio::test]
+async fn an_interval_begun_before_retention_holds_back_its_segments() {
+    let market = Pubkey::new_from_array([20; 32]);
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut before = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    write_finalized(
+        &mut before,
+        vec![transaction("o1", 10, vec![placed(market, 1)])],
+    )
+    .await;
+    before.close().await;
+    let mut sink = retaining_sink(
+        pg.url(),
+        EventRetention {
+            keep_slots: 100,
+            segment_slots: 50,
+            detach: false,
+        },
+    )
+    .await;
+    write_finalized(
+        &mut sink,
+        vec![
+            transaction("c1", 20, vec![cleared(market, 1)]),
+            transaction("z1", 30, vec![closed(market, 1)]),
+            transaction("later", 200, Vec::new()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        segments(&sink).await,
+        [
+            "energy_interval_cleared__0_50",
+            "energy_interval_closed__0_50"
+        ]
+    );
+    assert_eq!(sink.retire_events().await.expect("retire"), 0);
+    assert_eq!(segments(&sink).await.len(), 2);
+    let state = interval_state(sink.client(), 1).await;
+    assert!(
+        state.starts_with('(') && state.contains("closed"),
+        "{state}"
+    );
+    let (current, recomputed) = state_and_recompute(sink.client()).await;
+    assert_eq!(current, recomputed);
     sink.close().await;
 }
