@@ -40,8 +40,11 @@ pub struct Metrics {
     pub state_refresh_micros: AtomicU64,
     /// `state_queue` rows the state refresher applied.
     pub state_queue_applied: AtomicU64,
-    /// Activity event segments retired (dropped or detached).
+    /// Event segments retired (dropped or detached) by retention.
     pub event_segments_retired: AtomicU64,
+    /// Event segments wholly past the kept slots but still attached after the last prune:
+    /// held back by an energy interval with a row still kept, or in use at that prune.
+    pub event_segments_past_retention: AtomicU64,
     rate: Mutex<RateWindow>,
 }
 
@@ -198,8 +201,14 @@ impl Metrics {
         metric(
             "event_segments_retired_total",
             "counter",
-            "Activity event segments dropped or detached by retention.",
+            "Event segments dropped or detached by retention.",
             load(&self.event_segments_retired),
+        );
+        metric(
+            "event_segments_past_retention",
+            "gauge",
+            "Event segments past the kept slots still attached after the last prune (held back by an energy interval still kept, or in use).",
+            load(&self.event_segments_past_retention),
         );
         metric(
             "state_refresh_seconds_total",

@@ -484,6 +484,27 @@ impl Sink {
         Ok(retired.max(0).unsigned_abs())
     }
 
+    /// How many attached segments lie wholly past the kept slots (what
+    /// [`Sink::retire_events`] would take if nothing held them back): after a retirement,
+    /// the segments held back by an energy interval with a row still kept, or in use. 0
+    /// without [`Sink::retain_events`].
+    pub async fn segments_past_retention(&self) -> Result<u64, SinkError> {
+        let Some(config) = self.retention.as_ref().map(|r| r.config) else {
+            return Ok(0);
+        };
+        let keep = i64_of(config.keep_slots, "keep_event_slots")?;
+        let past: i64 = self
+            .client
+            .query_one(
+                "SELECT count(*) FROM event_segments
+                 WHERE end_slot <= (SELECT max(slot) FROM slots WHERE status = 'finalized') - $1",
+                &[&keep],
+            )
+            .await?
+            .get(0);
+        Ok(past.max(0).unsigned_abs())
+    }
+
     /// The database client, for queries outside batches.
     pub fn client(&self) -> &Client {
         &self.client

@@ -193,11 +193,22 @@ async fn prune(sink: &mut Sink, hooks: &Hooks) -> Result<(), SinkError> {
     tracing::debug!(removed, "slot bookkeeping pruned");
     let retired = sink.retire_events().await?;
     if retired > 0 {
-        tracing::info!(retired, "activity event segments retired");
+        tracing::info!(retired, "event segments retired");
         hooks
             .metrics
             .event_segments_retired
             .fetch_add(retired, Ordering::Relaxed);
     }
+    let past = sink.segments_past_retention().await?;
+    if past > 0 {
+        tracing::info!(
+            past,
+            "event segments past the kept slots held back (an energy interval with a row still kept, or in use)"
+        );
+    }
+    hooks
+        .metrics
+        .event_segments_past_retention
+        .store(past, Ordering::Relaxed);
     Ok(())
 }

@@ -121,7 +121,9 @@ async fn three_segments_then_finalize_200(detach: bool) -> (TempPostgres, Sink, 
 /// [`three_segments_then_finalize_200`], then the retirement of the two old segments.
 async fn two_segments_retired(detach: bool) -> (TempPostgres, Sink, Pubkey) {
     let (pg, mut sink, deal) = three_segments_then_finalize_200(detach).await;
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 2);
     assert_eq!(sink.retire_events().await.expect("retire"), 2);
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 0);
     assert_eq!(segments(&sink).await, ["storage_challenge_opened__100_150"]);
     (pg, sink, deal)
 }
@@ -533,7 +535,13 @@ async fn energy_intervals_retire_whole_with_their_state_rows() {
         2
     );
     // interval 1 lies wholly below the horizon, interval 2 reaches slot 130
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 5);
     assert_eq!(sink.retire_events().await.expect("retire"), 3);
+    assert_eq!(
+        sink.segments_past_retention().await.expect("past"),
+        2,
+        "interval 2 holds back the two segments of 50-99"
+    );
     assert_eq!(
         segments(&sink).await,
         [
@@ -574,6 +582,7 @@ async fn energy_intervals_retire_whole_with_their_state_rows() {
     write_finalized(&mut sink, vec![transaction("later2", 300, Vec::new())]).await;
     assert_eq!(sink.retire_events().await.expect("retire"), 3);
     assert!(segments(&sink).await.is_empty());
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 0);
     let client = sink.client();
     assert_eq!(interval_state(client, 2).await, "|");
     assert_eq!(
@@ -594,6 +603,7 @@ async fn an_interval_held_back_holds_back_the_intervals_it_shares_segments_with(
     let (_pg, mut sink, _all_pg, all) = energy_intervals(true).await;
     assert_eq!(sink.retire_events().await.expect("retire"), 0);
     assert_eq!(segments(&sink).await.len(), 6);
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 5);
     for interval in [1, 2, 3] {
         let state = interval_state(sink.client(), interval).await;
         assert_ne!(state, "|");
@@ -652,6 +662,7 @@ async fn an_interval_begun_before_retention_holds_back_its_segments() {
     );
     assert_eq!(sink.retire_events().await.expect("retire"), 0);
     assert_eq!(segments(&sink).await.len(), 2);
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 2);
     let state = interval_state(sink.client(), 1).await;
     assert!(
         state.starts_with('(') && state.contains("closed"),
