@@ -214,14 +214,10 @@ impl TempPostgres {
     /// after this process and a counter), else in a new throwaway cluster under
     /// [`cluster_base`].
     pub async fn start() -> Result<Self, PgError> {
-        Self::start_in(&cluster_base()).await
-    }
-
-    /// As [`TempPostgres::start`], with a throwaway cluster's directory made under `base`.
-    pub async fn start_in(base: &Path) -> Result<Self, PgError> {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             return Self::fresh_database(&url).await;
         }
+        let base = cluster_base();
         let bin = find_binaries()?;
         let user = postgres_user()?;
         let dir = base.join(format!(
