@@ -461,8 +461,7 @@ impl Sink {
             .await?;
         let retired = tx
             .query_one(
-                "SELECT depin_retire_segments(
-                     (SELECT max(slot) FROM slots WHERE status = 'finalized') - $1, $2)",
+                &format!("SELECT depin_retire_segments({RETENTION_HORIZON}, $2)"),
                 &[&keep, &config.detach],
             )
             .await;
@@ -496,8 +495,9 @@ impl Sink {
         let past: i64 = self
             .client
             .query_one(
-                "SELECT count(*) FROM event_segments
-                 WHERE end_slot <= (SELECT max(slot) FROM slots WHERE status = 'finalized') - $1",
+                &format!(
+                    "SELECT count(*) FROM event_segments WHERE end_slot <= {RETENTION_HORIZON}"
+                ),
                 &[&keep],
             )
             .await?
@@ -1211,6 +1211,11 @@ pub(crate) async fn configure_session(client: &Client, role: &str) -> Result<(),
 
 /// How long retiring an event segment waits for a query still reading it.
 pub const RETIRE_LOCK_TIMEOUT: &str = "1s";
+
+/// The slot retention retires below, as SQL with the slots kept as `$1`: the newest
+/// finalized slot less those kept. [`Sink::retire_events`] retires below it and
+/// [`Sink::segments_past_retention`] counts what is still attached below it.
+const RETENTION_HORIZON: &str = "(SELECT max(slot) FROM slots WHERE status = 'finalized') - $1";
 
 /// Bytes of COPY data sent at once.
 const COPY_CHUNK: usize = 64 * 1024;
