@@ -10,7 +10,7 @@ mod common;
 use anchor_lang::prelude::Pubkey;
 use common::{connect, finalized, proposed, scalar, state_and_recompute, transaction};
 use depin_indexer::events::{energy, storage, Event};
-use depin_indexer::rows::ACTIVITY_TABLES;
+use depin_indexer::rows::{ACTIVITY_TABLES, INTERVAL_TABLES};
 use depin_indexer::sink::{Batch, Commitment, EventRetention, IndexedTransaction, Sink};
 use depin_indexer::testkit::postgres::TempPostgres;
 
@@ -29,6 +29,15 @@ async fn retaining_sink(url: &str, retention: EventRetention) -> Sink {
         .expect("sink");
     sink.retain_events(retention).await.expect("retention");
     sink
+}
+
+/// Retention keeping 100 slots in segments of 50, retired segments detached or dropped.
+fn keep_100_in_segments_of_50(detach: bool) -> EventRetention {
+    EventRetention {
+        keep_slots: 100,
+        segment_slots: 50,
+        detach,
+    }
 }
 
 /// Writes `transactions` with every one of their slots finalized.
@@ -60,15 +69,7 @@ async fn segments(sink: &Sink) -> Vec<String> {
 /// finalized (the two segments ending at or below 100 are then past retention).
 async fn three_segments_then_finalize_200(detach: bool) -> (TempPostgres, Sink, Pubkey) {
     let pg = TempPostgres::start().await.expect("postgres");
-    let mut sink = retaining_sink(
-        pg.url(),
-        EventRetention {
-            keep_slots: 100,
-            segment_slots: 50,
-            detach,
-        },
-    )
-    .await;
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(detach)).await;
     let deal = Pubkey::new_from_array([4; 32]);
     write_finalized(
         &mut sink,
@@ -382,6 +383,25 @@ async fn no_state_function_reads_an_activity_table() {
     sink.close().await;
 }
 
+/// The sink segments the energy tables it names (`INTERVAL_TABLES`) and the retirement
+/// checks the intervals of the tables the database names (`depin_interval_kinds()`): one
+/// list, or a segment would retire by slot range alone.
+#[tokio::test]
+async fn the_sink_and_the_retirement_name_the_same_interval_tables() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let kinds: Vec<String> = sink
+        .client()
+        .query_one("SELECT depin_interval_kinds()", &[])
+        .await
+        .expect("kinds")
+        .get(0);
+    assert_eq!(kinds, INTERVAL_TABLES);
+    sink.close().await;
+}
+
 #[tokio::test]
 async fn retention_needs_slots_to_keep_and_a_segment_width() {
     let pg = TempPostgres::start().await.expect("postgres");
@@ -498,15 +518,7 @@ async fn energy_intervals(cascade: bool) -> (TempPostgres, Sink, TempPostgres, S
     }
     transactions.sort_by_key(|t| t.slot);
     let pg = TempPostgres::start().await.expect("postgres");
-    let mut sink = retaining_sink(
-        pg.url(),
-        EventRetention {
-            keep_slots: 100,
-            segment_slots: 50,
-            detach: false,
-        },
-    )
-    .await;
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
     let all_pg = TempPostgres::start().await.expect("postgres");
     let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
         .await
@@ -635,15 +647,7 @@ async fn an_interval_begun_before_retention_holds_back_its_segments() {
     )
     .await;
     before.close().await;
-    let mut sink = retaining_sink(
-        pg.url(),
-        EventRetention {
-            keep_slots: 100,
-            segment_slots: 50,
-            detach: false,
-        },
-    )
-    .await;
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
     write_finalized(
         &mut sink,
         vec![
