@@ -139,10 +139,13 @@ pub struct RetentionConfig {
     /// opened, device audits, claim records opened: [`crate::rows::ACTIVITY_TABLES`]) and
     /// the energy markets' intervals (their lifecycle events,
     /// [`crate::rows::INTERVAL_TABLES`], with their `energy_intervals` and `energy_orders`
-    /// rows) for this many slots below the newest finalized slot; 0 keeps everything.
-    /// Checked on the `prune_slots_interval_secs` schedule. An interval goes only when all
-    /// its events are past the kept slots. The other events the state rows are derived from
-    /// are always kept (the state is recomputed from them).
+    /// rows) and the storage proofs and faults and reward claims
+    /// ([`crate::rows::TALLY_TABLES`], added to per-key tallies the state reads instead)
+    /// for this many slots below the newest finalized slot; 0 keeps everything. Checked on
+    /// the `prune_slots_interval_secs` schedule. An interval goes only when all its events
+    /// are past the kept slots. The other events the state rows are derived from (the
+    /// registry's, staking's, reward roots, deal lifecycles) are always kept (the state is
+    /// recomputed from them).
     pub keep_event_slots: u64,
     /// Slots per segment of the retained events (about a day at 400 ms slots by default):
     /// a segment is retired whole once all its slots are past `keep_event_slots` (an energy

@@ -35,6 +35,18 @@ pub const INTERVAL_TABLES: [&str; 6] = [
     "energy_interval_closed",
 ];
 
+/// The state-source tables whose rows the state reads only as sums, counts, maxima and a
+/// latest owner (storage proofs and faults: `deals`; reward claims: `reward_claims` and the
+/// claimed totals of `reward_epochs`). With `retention.keep_event_slots` set they are
+/// written into segments too, and a retired segment's rows are first added to per-key
+/// tallies the refresh functions read with the kept rows
+/// (`migrations/V18__tallied_retention.sql`).
+pub const TALLY_TABLES: [&str; 3] = [
+    "storage_proof_accepted",
+    "storage_fault_reported",
+    "rewards_rewards_claimed",
+];
+
 /// Position of `slot` in [`KEY_COLUMNS`].
 pub const SLOT_COLUMN: usize = 3;
 

@@ -30,7 +30,7 @@ use crate::decode::DecodedTransaction;
 use crate::events::{rewards, Event};
 use crate::rows::{
     event_row, state_keys, StateKey, Value, ACTIVITY_TABLES, INTERVAL_TABLES, KEY_COLUMNS,
-    SLOT_COLUMN, TABLES,
+    SLOT_COLUMN, TABLES, TALLY_TABLES,
 };
 use crate::state;
 
@@ -262,15 +262,16 @@ pub struct Sink {
     /// Wakes the state refresher after a commit; without one, each batch applies the state
     /// queue in its own transaction.
     refresher: Option<Arc<Notify>>,
-    /// Retention of the activity events and the energy intervals, when configured.
+    /// Retention of the activity, energy interval and tallied events, when configured.
     retention: Option<Retention>,
 }
 
-/// How long the activity events ([`ACTIVITY_TABLES`]) and the energy lifecycle events
-/// ([`INTERVAL_TABLES`]) are kept, and how they are stored meanwhile: in segments of
-/// `segment_slots` slots, each retired as a whole once all its slots are more than
-/// `keep_slots` below the newest finalized slot (an energy lifecycle segment only with every
-/// row of the intervals it holds, whose state rows go with it).
+/// How long the activity events ([`ACTIVITY_TABLES`]), the energy lifecycle events
+/// ([`INTERVAL_TABLES`]) and the tallied events ([`TALLY_TABLES`]) are kept, and how they
+/// are stored meanwhile: in segments of `segment_slots` slots, each retired as a whole once
+/// all its slots are more than `keep_slots` below the newest finalized slot (an energy
+/// lifecycle segment only with every row of the intervals it holds, whose state rows go
+/// with it; a tallied segment after adding its rows to their keys' tallies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventRetention {
     /// Slots kept below the newest finalized slot (at least 1).
@@ -415,10 +416,11 @@ impl Sink {
         self.refresher = Some(wake);
     }
 
-    /// Keeps the activity events ([`ACTIVITY_TABLES`]) and the energy lifecycle events
-    /// ([`INTERVAL_TABLES`]) written from now on in slot-range segments, retired by
-    /// [`Sink::retire_events`] (rows written before stay in their tables, and an interval
-    /// with some of them holds back the segments with its other rows).
+    /// Keeps the activity events ([`ACTIVITY_TABLES`]), the energy lifecycle events
+    /// ([`INTERVAL_TABLES`]) and the tallied events ([`TALLY_TABLES`]) written from now on
+    /// in slot-range segments, retired by [`Sink::retire_events`] (rows written before stay
+    /// in their tables, and an interval with some of them holds back the segments with its
+    /// other rows).
     pub async fn retain_events(&mut self, config: EventRetention) -> Result<(), SinkError> {
         if config.keep_slots == 0 || config.segment_slots == 0 {
             return Err(SinkError::Setting(format!(
@@ -724,9 +726,11 @@ async fn destinations<'r>(
     table: &'static str,
     rows: &'r [Vec<Value>],
 ) -> Result<Vec<Destination<'r>>, SinkError> {
-    let Some(retention) =
-        retention.filter(|_| ACTIVITY_TABLES.contains(&table) || INTERVAL_TABLES.contains(&table))
-    else {
+    let Some(retention) = retention.filter(|_| {
+        ACTIVITY_TABLES.contains(&table)
+            || INTERVAL_TABLES.contains(&table)
+            || TALLY_TABLES.contains(&table)
+    }) else {
         return Ok(vec![Destination {
             table: table.to_owned(),
             slots: None,

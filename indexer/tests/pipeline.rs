@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
-use depin_indexer::rows::{ACTIVITY_TABLES, TABLES};
+use depin_indexer::rows::{ACTIVITY_TABLES, TABLES, TALLY_TABLES};
 use depin_indexer::testkit::geyser::GeyserTestServer;
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_indexer::testkit::scenario::SCENARIO_MULTIPLIERS_HASH;
@@ -851,12 +851,14 @@ async fn a_transaction_in_an_abandoned_fork_survives_in_the_finalized_one() {
     indexer.shutdown().await;
 }
 
-/// Retention takes only the activity events here: with a few slots kept, the activity rows
-/// of the retired slot ranges are gone on the prune schedule, every other event row is
-/// there (the scenario's energy interval lies within the kept slots: its retirement is
-/// tested in `retention.rs`), and the state rows equal a full rebuild from what is stored.
+/// Retention end to end: with a few slots kept, the activity rows and the tallied rows
+/// (storage proofs and faults, reward claims) of the retired slot ranges are gone on the
+/// prune schedule, every other event row is there (the scenario's energy interval lies
+/// within the kept slots: its retirement is tested in `retention.rs`), and the state rows
+/// equal both a full rebuild from what is stored and the state of a second database that
+/// indexed the same stream keeping everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn activity_events_past_retention_are_retired_and_the_rest_is_whole() {
+async fn events_past_retention_are_retired_and_the_state_stays_whole() {
     let chain = scenario_chain().await;
     let pg = TempPostgres::start().await.expect("postgres");
     let geyser = GeyserTestServer::start().await.expect("geyser server");
@@ -889,18 +891,25 @@ async fn activity_events_past_retention_are_retired_and_the_rest_is_whole() {
     );
     indexer.shutdown().await;
 
-    // what stays: every row of the other kinds, the activity rows of unretired segments
+    // what stays: every row of the other kinds, the activity and tallied rows of unretired
+    // segments
     let mut expected: BTreeMap<&str, i64> = TABLES.iter().map(|t| (t.name, 0)).collect();
-    let mut retired = 0;
+    let (mut retired, mut tallied) = (0, 0);
     for (slot, table) in chain.event_rows() {
         let segment_end = slot - slot % width + width;
         if ACTIVITY_TABLES.contains(&table) && segment_end <= horizon {
             retired += 1;
+        } else if TALLY_TABLES.contains(&table) && segment_end <= horizon {
+            tallied += 1;
         } else {
             *expected.entry(table).or_default() += 1;
         }
     }
     assert!(retired > 0, "the scenario has activity events to retire");
+    assert!(
+        tallied > 0,
+        "the scenario has proofs, faults or claims to tally"
+    );
     let db = connect(pg.url()).await;
     for (table, rows) in expected {
         assert_eq!(
@@ -923,6 +932,26 @@ async fn activity_events_past_retention_are_retired_and_the_rest_is_whole() {
         .expect("digest")
         .get(0);
     assert_eq!(after, before);
+
+    // the same stream into a database keeping everything gives the same state
+    let all_pg = TempPostgres::start().await.expect("postgres");
+    let all = spawn(common::config(&geyser.endpoint(), all_pg.url(), None));
+    assert_eq!(
+        wait_for(all_pg.url(), CHECKPOINT, last as i64, LIMIT).await,
+        last as i64
+    );
+    assert_eq!(wait_for(all_pg.url(), STATE_QUEUED, 0, LIMIT).await, 0);
+    all.shutdown().await;
+    let kept_all: String = connect(all_pg.url())
+        .await
+        .query_one(STATE_DIGEST, &[])
+        .await
+        .expect("digest")
+        .get(0);
+    assert_eq!(
+        before, kept_all,
+        "the state of a database keeping every event"
+    );
 }
 
 /// The benchmark's feed keeps no history: what it pushed is not replayed (a resume from an

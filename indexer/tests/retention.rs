@@ -3,14 +3,15 @@
 //! the state is derived from and the state rows stay, and a transaction is still written
 //! once when its copies would land in different segments, and a segment still being read is
 //! retired later instead of stalling the writer. The energy markets' intervals retire whole,
-//! with their state rows, once every row of theirs is past the kept slots.
+//! with their state rows, once every row of theirs is past the kept slots. Storage proofs
+//! and faults and reward claims retire into tallies the state reads in their place.
 
 mod common;
 
 use anchor_lang::prelude::Pubkey;
 use common::{connect, finalized, proposed, scalar, state_and_recompute, transaction};
-use depin_indexer::events::{energy, storage, Event};
-use depin_indexer::rows::{ACTIVITY_TABLES, INTERVAL_TABLES};
+use depin_indexer::events::{energy, rewards, storage, Event};
+use depin_indexer::rows::{ACTIVITY_TABLES, INTERVAL_TABLES, TALLY_TABLES};
 use depin_indexer::sink::{Batch, Commitment, EventRetention, IndexedTransaction, Sink};
 use depin_indexer::testkit::postgres::TempPostgres;
 
@@ -675,4 +676,381 @@ async fn an_interval_begun_before_retention_holds_back_its_segments() {
     let (current, recomputed) = state_and_recompute(sink.client()).await;
     assert_eq!(current, recomputed);
     sink.close().await;
+}
+
+/// The sink segments the tallied tables it names (`TALLY_TABLES`) and the retirement tallies
+/// the segments of the tables the database names (`depin_tally_kinds()`): one list, or a
+/// segment would be dropped without its tally (or a tally refused as not tallied).
+#[tokio::test]
+async fn the_sink_and_the_retirement_name_the_same_tallied_tables() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let kinds: Vec<String> = sink
+        .client()
+        .query_one("SELECT depin_tally_kinds()", &[])
+        .await
+        .expect("kinds")
+        .get(0);
+    assert_eq!(kinds, TALLY_TABLES);
+    let refused = sink
+        .client()
+        .execute(
+            "SELECT depin_tally_segment('storage_challenge_opened', 'storage_challenge_opened')",
+            &[],
+        )
+        .await
+        .expect_err("an untallied kind");
+    let message = refused.as_db_error().map(|e| e.message().to_owned());
+    assert_eq!(
+        message.as_deref(),
+        Some("event kind storage_challenge_opened is not retired into tallies")
+    );
+    sink.close().await;
+}
+
+/// A proof of `period` of `deal`, proven, paying `paid` and a tenth of it in fees.
+fn proof(deal: Pubkey, period: u64, paid: u64) -> Event {
+    Event::Storage(storage::Event::ProofAccepted(storage::ProofAccepted {
+        deal,
+        period,
+        answered: 3,
+        proven: true,
+        provider_paid: paid,
+        protocol_fee: paid / 10,
+    }))
+}
+
+/// A fault of `period` of `deal`.
+fn fault(deal: Pubkey, period: u64, refunded: u64, slashed: u64) -> Event {
+    Event::Storage(storage::Event::FaultReported(storage::FaultReported {
+        deal,
+        period,
+        refunded,
+        slashed,
+        consecutive_faults: 1,
+    }))
+}
+
+/// `deal` accepted by the provider.
+fn accepted(deal: Pubkey) -> Event {
+    Event::Storage(storage::Event::DealAccepted(storage::DealAccepted {
+        deal,
+        provider: Pubkey::new_from_array([8; 32]),
+        collateral: 500,
+        start_ts: 1_700_000_000,
+    }))
+}
+
+/// `deal` cancelled, `refunded` returned to the client.
+fn cancelled(deal: Pubkey, refunded: u64) -> Event {
+    Event::Storage(storage::Event::DealCancelled(storage::DealCancelled {
+        deal,
+        refunded,
+    }))
+}
+
+/// Every `deals` row as text, in address order.
+async fn deal_rows(client: &tokio_postgres::Client) -> String {
+    client
+        .query_one(
+            "SELECT COALESCE(string_agg(d::text, ';' ORDER BY deal), '') FROM deals d",
+            &[],
+        )
+        .await
+        .expect("deals")
+        .get(0)
+}
+
+/// Two deals written to a database retaining 100 slots in segments of 50 (retired segments
+/// detached with `detach`) and to one keeping everything, then slot 200 finalized (the
+/// horizon is 100). Address `x` carries two deals: the first proposed at slot 10, proven at
+/// 20, faulted at 30 and cancelled at 35; the second proposed at 45, proven at 60, faulted
+/// at 70 and proven at 130. Address `y` carries one, proposed at 12 and proven at 21, 61
+/// and 140. Returns both databases and the two addresses.
+async fn two_deals(detach: bool) -> (TempPostgres, Sink, TempPostgres, Sink, Pubkey, Pubkey) {
+    let (x, y) = (
+        Pubkey::new_from_array([30; 32]),
+        Pubkey::new_from_array([31; 32]),
+    );
+    let transactions = vec![
+        transaction("px1", 10, vec![proposed(x, 1, 100)]),
+        transaction("ax1", 11, vec![accepted(x)]),
+        transaction("py", 12, vec![proposed(y, 3, 100)]),
+        transaction("rx1", 20, vec![proof(x, 0, 100)]),
+        transaction("ry0", 21, vec![proof(y, 0, 100)]),
+        transaction("fx1", 30, vec![fault(x, 1, 7, 3)]),
+        transaction("cx1", 35, vec![cancelled(x, 50)]),
+        transaction("px2", 45, vec![proposed(x, 2, 200)]),
+        transaction("ax2", 46, vec![accepted(x)]),
+        transaction("rx2", 60, vec![proof(x, 0, 200)]),
+        transaction("ry1", 61, vec![proof(y, 1, 100)]),
+        transaction("fx2", 70, vec![fault(x, 1, 9, 4)]),
+        transaction("rx3", 130, vec![proof(x, 2, 200)]),
+        transaction("ry2", 140, vec![proof(y, 2, 100)]),
+    ];
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(detach)).await;
+    let all_pg = TempPostgres::start().await.expect("postgres");
+    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    for s in [&mut sink, &mut all] {
+        write_finalized(s, transactions.clone()).await;
+        write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
+    }
+    (pg, sink, all_pg, all, x, y)
+}
+
+/// Storage proofs and faults past the kept slots retire into per-proposal tallies: the
+/// `deals` rows stay exactly those of a database keeping every event (the first deal at a
+/// reused address keeps its own tally, which the second deal's row does not read), a
+/// rebuild gives them again, and later proofs add to the tallies' sums.
+async fn proofs_and_faults_retire_into_their_deals_tallies(detach: bool) {
+    let (_pg, mut sink, _all_pg, mut all, x, y) = two_deals(detach).await;
+    assert_eq!(
+        segments(&sink).await,
+        [
+            "storage_fault_reported__0_50",
+            "storage_proof_accepted__0_50",
+            "storage_fault_reported__50_100",
+            "storage_proof_accepted__50_100",
+            "storage_proof_accepted__100_150"
+        ]
+    );
+    let before = deal_rows(sink.client()).await;
+    assert_eq!(before, deal_rows(all.client()).await);
+    assert_eq!(sink.retire_events().await.expect("retire"), 4);
+    assert_eq!(segments(&sink).await, ["storage_proof_accepted__100_150"]);
+    let client = sink.client();
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM storage_proof_accepted").await,
+        2
+    );
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM storage_fault_reported").await,
+        0
+    );
+    let tallies: Vec<(String, i64, i64, String, i64, String, String)> = client
+        .query(
+            "SELECT deal, proposal_slot, proven, provider_paid::text, faults,
+                    fault_refunded::text, fault_slashed::text
+             FROM deal_tallies ORDER BY deal, proposal_slot",
+            &[],
+        )
+        .await
+        .expect("tallies")
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+            )
+        })
+        .collect();
+    let (x, y) = (x.to_string(), y.to_string());
+    let mut expected = vec![
+        (x.clone(), 10, 1, "100".into(), 1, "7".into(), "3".into()),
+        (x.clone(), 45, 1, "200".into(), 1, "9".into(), "4".into()),
+        (y.clone(), 12, 2, "200".into(), 0, "0".into(), "0".into()),
+    ];
+    expected.sort();
+    assert_eq!(tallies, expected);
+    assert_eq!(
+        deal_rows(client).await,
+        before,
+        "the retirement leaves the deals as they were"
+    );
+    let (current, recomputed) = state_and_recompute(client).await;
+    assert_eq!(current, recomputed, "a rebuild reads the tallies");
+    assert_eq!(deal_rows(client).await, before);
+    let proven: i64 = client
+        .query_one("SELECT proven_periods FROM deals WHERE deal = $1", &[&x])
+        .await
+        .expect("deal x")
+        .get(0);
+    assert_eq!(
+        proven, 2,
+        "the second deal's proofs at 60 (tallied) and 130"
+    );
+
+    // a later proof and fault of the second deal refresh its row from tally and rows
+    let later = vec![
+        transaction("rx4", 260, vec![proof(Pubkey::from_str_const(&x), 3, 200)]),
+        transaction(
+            "fx3",
+            270,
+            vec![fault(Pubkey::from_str_const(&x), 4, 11, 5)],
+        ),
+    ];
+    for s in [&mut sink, &mut all] {
+        write_finalized(s, later.clone()).await;
+    }
+    assert_eq!(
+        deal_rows(sink.client()).await,
+        deal_rows(all.client()).await
+    );
+    assert_ne!(deal_rows(sink.client()).await, before);
+    if detach {
+        assert_eq!(
+            scalar(
+                sink.client(),
+                "SELECT count(*) FROM detached_event_segments
+                 WHERE kind IN ('storage_proof_accepted', 'storage_fault_reported')"
+            )
+            .await,
+            4,
+            "the detached segments keep their rows for the operator"
+        );
+    }
+    sink.close().await;
+    all.close().await;
+}
+
+#[tokio::test]
+async fn dropped_proofs_and_faults_retire_into_their_deals_tallies() {
+    proofs_and_faults_retire_into_their_deals_tallies(false).await;
+}
+
+#[tokio::test]
+async fn detached_proofs_and_faults_retire_into_their_deals_tallies() {
+    proofs_and_faults_retire_into_their_deals_tallies(true).await;
+}
+
+/// A reward claim of `device` under `config`.
+fn claimed(
+    config: Pubkey,
+    device: Pubkey,
+    owner: u8,
+    epoch: u64,
+    amount: u64,
+    total: u64,
+) -> Event {
+    Event::Rewards(rewards::Event::RewardsClaimed(rewards::RewardsClaimed {
+        config,
+        device,
+        owner: Pubkey::new_from_array([owner; 32]),
+        epoch,
+        amount,
+        total_claimed: total,
+    }))
+}
+
+/// The root of `epoch` proposed under `config` (so the epoch has a `reward_epochs` row).
+fn root(config: Pubkey, epoch: u64) -> Event {
+    Event::Rewards(rewards::Event::RootProposed(rewards::RootProposed {
+        config,
+        epoch,
+        oracle: Pubkey::new_from_array([40; 32]),
+        root: [41; 32],
+        cumulative_total: 1_000,
+        multipliers_hash: [42; 32],
+        votes: 1,
+    }))
+}
+
+/// The `reward_claims` and `reward_epochs` rows as text.
+async fn reward_rows(client: &tokio_postgres::Client) -> String {
+    client
+        .query_one(
+            "SELECT COALESCE((SELECT string_agg(c::text, ';' ORDER BY config, device)
+                              FROM reward_claims c), '')
+                    || '|' ||
+                    COALESCE((SELECT string_agg(e::text, ';' ORDER BY config, epoch)
+                              FROM reward_epochs e), '')",
+            &[],
+        )
+        .await
+        .expect("reward rows")
+        .get(0)
+}
+
+/// Reward claims past the kept slots retire into tallies per device and per epoch: the
+/// owner is the latest claim's, whether that claim is tallied or kept (device `d` has a
+/// claim written before retention was on, older than its tallied one; device `e` a kept
+/// claim newer than its tallied one), totals, epochs and counts add up, and the
+/// `reward_claims` and `reward_epochs` rows equal those of a database keeping everything,
+/// before and after a rebuild.
+#[tokio::test]
+async fn reward_claims_retire_into_tallies_and_the_latest_claim_names_the_owner() {
+    let config = Pubkey::new_from_array([43; 32]);
+    let (d, e) = (
+        Pubkey::new_from_array([44; 32]),
+        Pubkey::new_from_array([45; 32]),
+    );
+    let first = vec![transaction(
+        "c0",
+        5,
+        vec![
+            root(config, 1),
+            root(config, 2),
+            root(config, 3),
+            claimed(config, d, 1, 1, 10, 10),
+        ],
+    )];
+    let rest = vec![
+        transaction("e1", 20, vec![claimed(config, e, 1, 1, 5, 5)]),
+        transaction("d2", 60, vec![claimed(config, d, 2, 2, 20, 30)]),
+        transaction("e3", 130, vec![claimed(config, e, 3, 3, 6, 11)]),
+        transaction("later", 200, Vec::new()),
+    ];
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut before = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    write_finalized(&mut before, first.clone()).await;
+    before.close().await;
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
+    write_finalized(&mut sink, rest.clone()).await;
+    let all_pg = TempPostgres::start().await.expect("postgres");
+    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    write_finalized(&mut all, first).await;
+    write_finalized(&mut all, rest).await;
+    let kept_all = reward_rows(all.client()).await;
+    assert_eq!(reward_rows(sink.client()).await, kept_all);
+
+    assert_eq!(sink.retire_events().await.expect("retire"), 2);
+    assert_eq!(segments(&sink).await, ["rewards_rewards_claimed__100_150"]);
+    let client = sink.client();
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM rewards_rewards_claimed").await,
+        2,
+        "the claim written before retention and the kept one"
+    );
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM reward_claim_tallies").await,
+        2
+    );
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM reward_epoch_tallies").await,
+        2
+    );
+    assert_eq!(reward_rows(client).await, kept_all);
+    let (current, recomputed) = state_and_recompute(client).await;
+    assert_eq!(current, recomputed, "a rebuild reads the tallies");
+    assert_eq!(reward_rows(client).await, kept_all);
+    for (device, owner, claims) in [(d, 2u8, 2i64), (e, 3, 2)] {
+        let row = client
+            .query_one(
+                "SELECT owner, claims FROM reward_claims WHERE device = $1",
+                &[&device.to_string()],
+            )
+            .await
+            .expect("claim row");
+        assert_eq!(
+            row.get::<_, String>(0),
+            Pubkey::new_from_array([owner; 32]).to_string()
+        );
+        assert_eq!(row.get::<_, i64>(1), claims);
+    }
+    sink.close().await;
+    all.close().await;
 }
