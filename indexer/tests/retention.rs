@@ -1054,3 +1054,58 @@ async fn reward_claims_retire_into_tallies_and_the_latest_claim_names_the_owner(
     sink.close().await;
     all.close().await;
 }
+
+/// A transaction delivered again after its rows were tallied (a backfill over retired
+/// slots, beyond the signatures the sink remembers) is refused as stored by its
+/// `indexed_transactions` row: nothing reaches a segment or a tally twice.
+#[tokio::test]
+async fn a_tallied_transaction_delivered_again_is_not_counted_twice() {
+    let (_pg, mut sink, _all_pg, all, x, _y) = two_deals(false).await;
+    // far enough on that slots 20 and 30 are past the remembered signatures
+    write_finalized(&mut sink, vec![transaction("far", 1_000, Vec::new())]).await;
+    assert_eq!(sink.retire_events().await.expect("retire"), 5);
+    let deals = deal_rows(sink.client()).await;
+    assert_eq!(deals, deal_rows(all.client()).await);
+    let tallies =
+        "SELECT string_agg(t::text, ';' ORDER BY deal, proposal_slot) FROM deal_tallies t";
+    let tallied: String = sink
+        .client()
+        .query_one(tallies, &[])
+        .await
+        .expect("tallies")
+        .get(0);
+    write_finalized(
+        &mut sink,
+        vec![
+            transaction("rx1", 20, vec![proof(x, 0, 100)]),
+            transaction("fx1", 30, vec![fault(x, 1, 7, 3)]),
+        ],
+    )
+    .await;
+    let client = sink.client();
+    assert_eq!(
+        scalar(
+            client,
+            "SELECT count(*) FROM storage_proof_accepted WHERE slot < 100"
+        )
+        .await
+            + scalar(client, "SELECT count(*) FROM storage_fault_reported").await,
+        0,
+        "the stored transactions added no row"
+    );
+    sink.retire_events().await.expect("retire");
+    let client = sink.client();
+    assert_eq!(
+        client
+            .query_one(tallies, &[])
+            .await
+            .expect("tallies")
+            .get::<_, String>(0),
+        tallied
+    );
+    assert_eq!(deal_rows(client).await, deals);
+    let (current, recomputed) = state_and_recompute(client).await;
+    assert_eq!(current, recomputed);
+    sink.close().await;
+    all.close().await;
+}
