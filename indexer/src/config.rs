@@ -156,7 +156,7 @@ pub struct RetentionConfig {
     pub retired_events: RetiredEvents,
 }
 
-/// What becomes of a retired activity event segment.
+/// What becomes of a retired event segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RetiredEvents {
@@ -354,7 +354,8 @@ impl Config {
         Ok(())
     }
 
-    /// The retention of the activity events, when configured (`keep_event_slots` > 0).
+    /// The retention of the segmented events (activity, energy intervals, tallied), when
+    /// configured (`keep_event_slots` > 0).
     pub fn event_retention(&self) -> Option<EventRetention> {
         (self.retention.keep_event_slots > 0).then_some(EventRetention {
             keep_slots: self.retention.keep_event_slots,

@@ -716,9 +716,10 @@ enum Path {
     Merge,
 }
 
-/// Where a staged table's rows go: the table itself, or, for an activity table under event
-/// retention, the segments of their slots (created when missing; their names are added to
-/// `created`), each with its slot range and its rows.
+/// Where a staged table's rows go: the table itself, or, for a segmented table (activity,
+/// energy lifecycle or tallied) under event retention, the segments of their slots (created
+/// when missing; their names are added to `created`), each with its slot range and its
+/// rows.
 async fn destinations<'r>(
     tx: &Transaction<'_>,
     retention: Option<&Retention>,

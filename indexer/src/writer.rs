@@ -91,7 +91,7 @@ impl Writer {
     }
 
     /// Queues a prune of the slot bookkeeping and, when configured, the retirement of old
-    /// activity event segments.
+    /// event segments.
     pub async fn prune(&mut self) -> Result<(), WriterError> {
         self.submit(Job::Prune).await
     }
@@ -187,7 +187,7 @@ async fn write(sink: &mut Sink, hooks: &Hooks, prepared: Prepared) -> Result<(),
     Ok(())
 }
 
-/// Prunes the slot bookkeeping and retires the activity event segments past retention.
+/// Prunes the slot bookkeeping and retires the event segments past retention.
 async fn prune(sink: &mut Sink, hooks: &Hooks) -> Result<(), SinkError> {
     let removed = sink.prune_slots().await?;
     tracing::debug!(removed, "slot bookkeeping pruned");
