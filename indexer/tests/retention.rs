@@ -854,11 +854,27 @@ async fn proofs_and_faults_retire_into_their_deals_tallies(detach: bool) {
             )
         })
         .collect();
-    let (x, y) = (x.to_string(), y.to_string());
+    let (x_text, y_text) = (x.to_string(), y.to_string());
     let mut expected = vec![
-        (x.clone(), 10, 1, "100".into(), 1, "7".into(), "3".into()),
-        (x.clone(), 45, 1, "200".into(), 1, "9".into(), "4".into()),
-        (y.clone(), 12, 2, "200".into(), 0, "0".into(), "0".into()),
+        (
+            x_text.clone(),
+            10,
+            1,
+            "100".into(),
+            1,
+            "7".into(),
+            "3".into(),
+        ),
+        (
+            x_text.clone(),
+            45,
+            1,
+            "200".into(),
+            1,
+            "9".into(),
+            "4".into(),
+        ),
+        (y_text, 12, 2, "200".into(), 0, "0".into(), "0".into()),
     ];
     expected.sort();
     assert_eq!(tallies, expected);
@@ -871,7 +887,10 @@ async fn proofs_and_faults_retire_into_their_deals_tallies(detach: bool) {
     assert_eq!(current, recomputed, "a rebuild reads the tallies");
     assert_eq!(deal_rows(client).await, before);
     let proven: i64 = client
-        .query_one("SELECT proven_periods FROM deals WHERE deal = $1", &[&x])
+        .query_one(
+            "SELECT proven_periods FROM deals WHERE deal = $1",
+            &[&x_text],
+        )
         .await
         .expect("deal x")
         .get(0);
@@ -882,12 +901,8 @@ async fn proofs_and_faults_retire_into_their_deals_tallies(detach: bool) {
 
     // a later proof and fault of the second deal refresh its row from tally and rows
     let later = vec![
-        transaction("rx4", 260, vec![proof(Pubkey::from_str_const(&x), 3, 200)]),
-        transaction(
-            "fx3",
-            270,
-            vec![fault(Pubkey::from_str_const(&x), 4, 11, 5)],
-        ),
+        transaction("rx4", 260, vec![proof(x, 3, 200)]),
+        transaction("fx3", 270, vec![fault(x, 4, 11, 5)]),
     ];
     for s in [&mut sink, &mut all] {
         write_finalized(s, later.clone()).await;
