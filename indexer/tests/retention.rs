@@ -41,6 +41,26 @@ fn keep_100_in_segments_of_50(detach: bool) -> EventRetention {
     }
 }
 
+/// `transactions` written to a database retaining 100 slots in segments of 50 (retired
+/// segments detached with `detach`) and to one keeping everything, then slot 200 finalized
+/// in both (the horizon is 100): the retaining database and its sink, then the other.
+async fn retaining_and_keeping_all(
+    detach: bool,
+    transactions: Vec<IndexedTransaction>,
+) -> (TempPostgres, Sink, TempPostgres, Sink) {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(detach)).await;
+    let all_pg = TempPostgres::start().await.expect("postgres");
+    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    for s in [&mut sink, &mut all] {
+        write_finalized(s, transactions.clone()).await;
+        write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
+    }
+    (pg, sink, all_pg, all)
+}
+
 /// Writes `transactions` with every one of their slots finalized.
 async fn write_finalized(sink: &mut Sink, transactions: Vec<IndexedTransaction>) {
     let mut slots: Vec<u64> = transactions.iter().map(|t| t.slot).collect();
@@ -384,22 +404,41 @@ async fn no_state_function_reads_an_activity_table() {
     sink.close().await;
 }
 
-/// The sink segments the energy tables it names (`INTERVAL_TABLES`) and the retirement
-/// checks the intervals of the tables the database names (`depin_interval_kinds()`): one
-/// list, or a segment would retire by slot range alone.
+/// The sink segments the tables it names (`INTERVAL_TABLES`, `TALLY_TABLES`) and the
+/// retirement treats the tables the database names (`depin_interval_kinds()`,
+/// `depin_tally_kinds()`) by interval or into tallies: one list each, or a segment would
+/// retire by slot range alone or without its tally. A kind that is not tallied is refused.
 #[tokio::test]
-async fn the_sink_and_the_retirement_name_the_same_interval_tables() {
+async fn the_sink_and_the_retirement_name_the_same_segmented_tables() {
     let pg = TempPostgres::start().await.expect("postgres");
     let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
         .await
         .expect("sink");
-    let kinds: Vec<String> = sink
+    for (function, tables) in [
+        ("depin_interval_kinds", INTERVAL_TABLES.as_slice()),
+        ("depin_tally_kinds", TALLY_TABLES.as_slice()),
+    ] {
+        let kinds: Vec<String> = sink
+            .client()
+            .query_one(&format!("SELECT {function}()"), &[])
+            .await
+            .expect("kinds")
+            .get(0);
+        assert_eq!(kinds, tables, "{function}");
+    }
+    let refused = sink
         .client()
-        .query_one("SELECT depin_interval_kinds()", &[])
+        .execute(
+            "SELECT depin_tally_segment('storage_challenge_opened', 'storage_challenge_opened')",
+            &[],
+        )
         .await
-        .expect("kinds")
-        .get(0);
-    assert_eq!(kinds, INTERVAL_TABLES);
+        .expect_err("an untallied kind");
+    let message = refused.as_db_error().map(|e| e.message().to_owned());
+    assert_eq!(
+        message.as_deref(),
+        Some("event kind storage_challenge_opened is not retired into tallies")
+    );
     sink.close().await;
 }
 
@@ -501,8 +540,7 @@ async fn interval_state(client: &tokio_postgres::Client, interval: u64) -> Strin
 /// Energy intervals in segments of 50 slots, 100 kept, each interval an order placed,
 /// cleared and closed: interval 1 at slots 10, 20, 30 (the segments of slots 0-49),
 /// interval 2 at 60, 70 (50-99) and 130 (100-149), and with `cascade` interval 3 at 40
-/// (0-49) and 90 (50-99). Written to a retaining database and to one keeping everything,
-/// then slot 200 finalized: the horizon is 100.
+/// (0-49) and 90 (50-99), through [`retaining_and_keeping_all`] (dropping).
 async fn energy_intervals(cascade: bool) -> (TempPostgres, Sink, TempPostgres, Sink) {
     let market = Pubkey::new_from_array([20; 32]);
     let mut transactions = vec![
@@ -518,17 +556,7 @@ async fn energy_intervals(cascade: bool) -> (TempPostgres, Sink, TempPostgres, S
         transactions.push(transaction("c3", 90, vec![cleared(market, 3)]));
     }
     transactions.sort_by_key(|t| t.slot);
-    let pg = TempPostgres::start().await.expect("postgres");
-    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
-    let all_pg = TempPostgres::start().await.expect("postgres");
-    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("sink");
-    for s in [&mut sink, &mut all] {
-        write_finalized(s, transactions.clone()).await;
-        write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
-    }
-    (pg, sink, all_pg, all)
+    retaining_and_keeping_all(false, transactions).await
 }
 
 /// The energy lifecycle events retire by interval: a segment past the kept slots goes with
@@ -678,38 +706,6 @@ async fn an_interval_begun_before_retention_holds_back_its_segments() {
     sink.close().await;
 }
 
-/// The sink segments the tallied tables it names (`TALLY_TABLES`) and the retirement tallies
-/// the segments of the tables the database names (`depin_tally_kinds()`): one list, or a
-/// segment would be dropped without its tally (or a tally refused as not tallied).
-#[tokio::test]
-async fn the_sink_and_the_retirement_name_the_same_tallied_tables() {
-    let pg = TempPostgres::start().await.expect("postgres");
-    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("sink");
-    let kinds: Vec<String> = sink
-        .client()
-        .query_one("SELECT depin_tally_kinds()", &[])
-        .await
-        .expect("kinds")
-        .get(0);
-    assert_eq!(kinds, TALLY_TABLES);
-    let refused = sink
-        .client()
-        .execute(
-            "SELECT depin_tally_segment('storage_challenge_opened', 'storage_challenge_opened')",
-            &[],
-        )
-        .await
-        .expect_err("an untallied kind");
-    let message = refused.as_db_error().map(|e| e.message().to_owned());
-    assert_eq!(
-        message.as_deref(),
-        Some("event kind storage_challenge_opened is not retired into tallies")
-    );
-    sink.close().await;
-}
-
 /// A proof of `period` of `deal`, proven, paying `paid` and a tenth of it in fees.
 fn proof(deal: Pubkey, period: u64, paid: u64) -> Event {
     Event::Storage(storage::Event::ProofAccepted(storage::ProofAccepted {
@@ -763,9 +759,8 @@ async fn deal_rows(client: &tokio_postgres::Client) -> String {
         .get(0)
 }
 
-/// Two deals written to a database retaining 100 slots in segments of 50 (retired segments
-/// detached with `detach`) and to one keeping everything, then slot 200 finalized (the
-/// horizon is 100). Address `x` carries two deals: the first proposed at slot 10, proven at
+/// Two deals through [`retaining_and_keeping_all`] (retired segments detached with
+/// `detach`; the horizon is 100). Address `x` carries two deals: the first proposed at slot 10, proven at
 /// 20, faulted at 30 and cancelled at 35; the second proposed at 45, proven at 60, faulted
 /// at 70 and proven at 130. Address `y` carries one, proposed at 12 and proven at 21, 61
 /// and 140. Returns both databases and the two addresses.
@@ -790,16 +785,7 @@ async fn two_deals(detach: bool) -> (TempPostgres, Sink, TempPostgres, Sink, Pub
         transaction("rx3", 130, vec![proof(x, 2, 200)]),
         transaction("ry2", 140, vec![proof(y, 2, 100)]),
     ];
-    let pg = TempPostgres::start().await.expect("postgres");
-    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(detach)).await;
-    let all_pg = TempPostgres::start().await.expect("postgres");
-    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("sink");
-    for s in [&mut sink, &mut all] {
-        write_finalized(s, transactions.clone()).await;
-        write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
-    }
+    let (pg, sink, all_pg, all) = retaining_and_keeping_all(detach, transactions).await;
     (pg, sink, all_pg, all, x, y)
 }
 
