@@ -918,19 +918,7 @@ async fn events_past_retention_are_retired_and_the_state_stays_whole() {
             "{table}"
         );
     }
-    let before: String = db
-        .query_one(STATE_DIGEST, &[])
-        .await
-        .expect("digest")
-        .get(0);
-    db.execute("SELECT depin_rebuild_state()", &[])
-        .await
-        .expect("rebuild");
-    let after: String = db
-        .query_one(STATE_DIGEST, &[])
-        .await
-        .expect("digest")
-        .get(0);
+    let (before, after) = state_and_recompute(&db).await;
     assert_eq!(after, before);
 
     // the same stream into a database keeping everything gives the same state
@@ -942,12 +930,7 @@ async fn events_past_retention_are_retired_and_the_state_stays_whole() {
     );
     assert_eq!(wait_for(all_pg.url(), STATE_QUEUED, 0, LIMIT).await, 0);
     all.shutdown().await;
-    let kept_all: String = connect(all_pg.url())
-        .await
-        .query_one(STATE_DIGEST, &[])
-        .await
-        .expect("digest")
-        .get(0);
+    let kept_all = state_digest(&connect(all_pg.url()).await).await;
     assert_eq!(
         before, kept_all,
         "the state of a database keeping every event"

@@ -247,24 +247,24 @@ pub const STATE_DIGEST: &str = "SELECT md5(COALESCE(string_agg(t, '|' ORDER BY t
     UNION ALL SELECT 'energy_intervals' || x::text FROM energy_intervals x
     UNION ALL SELECT 'energy_orders' || x::text FROM energy_orders x) s";
 
-/// The state's digest as it is, and after a full recompute from the events
-/// (`depin_rebuild_state`), in that order.
-pub async fn state_and_recompute(client: &Client) -> (String, String) {
-    let current: String = client
+/// The state's digest ([`STATE_DIGEST`]).
+pub async fn state_digest(client: &Client) -> String {
+    client
         .query_one(STATE_DIGEST, &[])
         .await
         .expect("state digest")
-        .get(0);
+        .get(0)
+}
+
+/// The state's digest as it is, and after a full recompute from the events
+/// (`depin_rebuild_state`), in that order.
+pub async fn state_and_recompute(client: &Client) -> (String, String) {
+    let current = state_digest(client).await;
     client
         .execute("SELECT depin_rebuild_state()", &[])
         .await
         .expect("rebuild");
-    let recomputed: String = client
-        .query_one(STATE_DIGEST, &[])
-        .await
-        .expect("state digest")
-        .get(0);
-    (current, recomputed)
+    (current, state_digest(client).await)
 }
 
 /// A transaction of `storage_escrow` at `slot` with `events` (one instruction).
