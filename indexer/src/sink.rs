@@ -443,7 +443,9 @@ impl Sink {
     }
 
     /// Retires (drops, or detaches) the event segments whose slots all lie more than the
-    /// kept slots below the newest finalized slot; returns how many. An energy lifecycle
+    /// kept slots below the newest finalized slot; returns how many. A segment whose rows
+    /// are not settled stays: one with a row a fork moved past the kept slots' start, or a
+    /// row of a slot below it neither finalized nor judged dead yet. An energy lifecycle
     /// segment goes only with every row of each interval it holds (one with a row still
     /// kept holds it back until a later prune), and those intervals' `energy_intervals` and
     /// `energy_orders` rows go with it, in the same transaction. Nothing without

@@ -420,6 +420,31 @@ impl Refresher {
 
 /// One refresh transaction (retried when it meets a concurrent update of the same rows);
 /// returns the number of queue rows applied.
+/// Begins a state refresh on `client`: a REPEATABLE READ transaction (the refresh reads
+/// one snapshot) whose first statement locks the tallies of retired events in SHARE mode.
+///
+/// A retirement locks them too, before anything else (`depin_retire_segments`, V19), and
+/// the two modes conflict, so a refresh and a retirement never overlap. `LOCK` takes no
+/// snapshot: the refresh's snapshot comes from its first query, after any retirement in
+/// progress has committed. Without it, a retirement committing after the snapshot but
+/// before the refresh read the segment's event table left the refresh reading the tallies
+/// without the segment's rows and the event table without the segment (a dropped child
+/// leaves the catalog, which no snapshot keeps), and the state row it wrote missed them.
+pub async fn begin_refresh(
+    client: &mut tokio_postgres::Client,
+) -> Result<Transaction<'_>, SinkError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .start()
+        .await?;
+    tx.batch_execute(
+        "LOCK TABLE deal_tallies, reward_claim_tallies, reward_epoch_tallies IN SHARE MODE",
+    )
+    .await?;
+    Ok(tx)
+}
+
 async fn refresh_once(
     client: &mut tokio_postgres::Client,
     metrics: &Metrics,
@@ -428,11 +453,7 @@ async fn refresh_once(
     loop {
         let started = Instant::now();
         let outcome = async {
-            let tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .start()
-                .await?;
+            let tx = begin_refresh(client).await?;
             let applied = apply_queued(&tx).await?;
             tx.commit().await?;
             Ok::<_, SinkError>(applied)

@@ -1110,3 +1110,276 @@ async fn a_tallied_transaction_delivered_again_is_not_counted_twice() {
     sink.close().await;
     all.close().await;
 }
+
+/// A deal proven at slots 20 and 60 (two segments past the horizon of 100) and at 150, the
+/// last proof written while the state is left to a refresher (only queued), in a database
+/// retaining events (retired segments detached with `detach`) and one keeping all: the
+/// retaining database, its sink, and the other.
+async fn a_proof_queued_over_two_retiring_segments(
+    detach: bool,
+) -> (TempPostgres, Sink, TempPostgres, Sink) {
+    let x = Pubkey::new_from_array([50; 32]);
+    let history = vec![
+        transaction("px", 10, vec![proposed(x, 1, 100), accepted(x)]),
+        transaction("r0", 20, vec![proof(x, 0, 100)]),
+        transaction("r1", 60, vec![proof(x, 1, 100)]),
+    ];
+    let (pg, mut sink, all_pg, mut all) = retaining_and_keeping_all(detach, history).await;
+    // from now on the sink's batches only queue their keys, as beside the indexer's refresher
+    sink.refresh_state_with(std::sync::Arc::new(tokio::sync::Notify::new()));
+    let recent = vec![transaction("r2", 150, vec![proof(x, 2, 100)])];
+    write_finalized(&mut sink, recent.clone()).await;
+    write_finalized(&mut all, recent).await;
+    (pg, sink, all_pg, all)
+}
+
+/// A state refresh under way (its snapshot taken) holds off a retirement: the writer gives
+/// up after its lock timeout and retires at the next prune, once the refresh committed.
+/// Before V19 the retirement went ahead, the refresh then read the tallies without the
+/// retired proofs and the event table without their segments, and wrote a deal proven once
+/// instead of three times.
+async fn a_refresh_under_way_holds_off_a_retirement(detach: bool) {
+    let (pg, mut sink, _all_pg, all) = a_proof_queued_over_two_retiring_segments(detach).await;
+    let mut refresher = connect(pg.url()).await;
+    let tx = depin_indexer::state::begin_refresh(&mut refresher)
+        .await
+        .expect("begin");
+    let queued: i64 = tx
+        .query_one("SELECT count(*) FROM state_queue", &[])
+        .await
+        .expect("queue")
+        .get(0);
+    assert_eq!(
+        queued, 1,
+        "the snapshot is taken, with the last proof queued"
+    );
+    assert_eq!(sink.retire_events().await.expect("gave up, no error"), 0);
+    depin_indexer::state::apply_queued(&tx)
+        .await
+        .expect("refresh");
+    tx.commit().await.expect("commit");
+    assert_eq!(sink.retire_events().await.expect("retire"), 2);
+    assert_eq!(
+        deal_rows(sink.client()).await,
+        deal_rows(all.client()).await,
+        "the deal, proven three times"
+    );
+    sink.close().await;
+    all.close().await;
+}
+
+#[tokio::test]
+async fn a_refresh_under_way_holds_off_a_dropping_retirement() {
+    a_refresh_under_way_holds_off_a_retirement(false).await;
+}
+
+#[tokio::test]
+async fn a_refresh_under_way_holds_off_a_detaching_retirement() {
+    a_refresh_under_way_holds_off_a_retirement(true).await;
+}
+
+/// A refresh begun while a retirement runs waits for it, then reads what it left: the
+/// tallies with the retired proofs.
+#[tokio::test]
+async fn a_refresh_begun_during_a_retirement_reads_what_it_left() {
+    let (pg, sink, _all_pg, all) = a_proof_queued_over_two_retiring_segments(false).await;
+    let retirement = connect(pg.url()).await;
+    retirement
+        .batch_execute(
+            "BEGIN;
+             SELECT depin_retire_segments(
+                 (SELECT max(slot) FROM slots WHERE status = 'finalized') - 100, false);",
+        )
+        .await
+        .expect("retiring");
+    let mut refresher = connect(pg.url()).await;
+    let refresh = async {
+        let tx = depin_indexer::state::begin_refresh(&mut refresher).await?;
+        let applied = depin_indexer::state::apply_queued(&tx).await?;
+        tx.commit().await?;
+        Ok::<_, depin_indexer::sink::SinkError>((applied, std::time::Instant::now()))
+    };
+    let held = std::time::Duration::from_millis(300);
+    let commit = async {
+        tokio::time::sleep(held).await;
+        retirement.batch_execute("COMMIT").await.expect("retired");
+    };
+    let started = std::time::Instant::now();
+    let (refreshed, ()) = tokio::join!(refresh, commit);
+    let (applied, refreshed_at) = refreshed.expect("refresh");
+    assert_eq!(applied, 1);
+    assert!(
+        refreshed_at.duration_since(started) >= held,
+        "the refresh waited for the retirement to commit"
+    );
+    assert_eq!(
+        scalar(sink.client(), "SELECT count(*) FROM event_segments").await,
+        1,
+        "the two segments past the horizon are gone"
+    );
+    assert_eq!(
+        deal_rows(sink.client()).await,
+        deal_rows(all.client()).await
+    );
+    sink.close().await;
+    all.close().await;
+}
+
+/// A slot update, without transactions.
+fn slot_update(slot: u64, status: depin_indexer::sink::SlotStatus) -> Batch {
+    Batch {
+        slots: vec![depin_indexer::sink::SlotUpdate {
+            slot,
+            parent: Some(slot - 1),
+            status,
+        }],
+        ..Batch::default()
+    }
+}
+
+/// A proof in slot 20, confirmed and never finalized (its parents unknown, so no later
+/// finalization judges it), below the newest finalized slot 200: its segment stays until
+/// the slot is settled, so when the slot dies the proof leaves the retaining database as it
+/// leaves one keeping everything. Before V19 the segment retired into the deal's tally and
+/// the proof outlived its slot there.
+#[tokio::test]
+async fn a_segment_with_a_row_of_an_unsettled_slot_stays() {
+    use depin_indexer::sink::SlotStatus;
+    let x = Pubkey::new_from_array([51; 32]);
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
+    let all_pg = TempPostgres::start().await.expect("postgres");
+    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    for s in [&mut sink, &mut all] {
+        write_finalized(
+            s,
+            vec![transaction(
+                "px",
+                10,
+                vec![proposed(x, 1, 100), accepted(x)],
+            )],
+        )
+        .await;
+        s.write(&Batch {
+            transactions: vec![transaction("r", 20, vec![proof(x, 0, 100)])],
+            ..Batch::default()
+        })
+        .await
+        .expect("write");
+        write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
+    }
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM slots WHERE slot = 20 AND status = 'confirmed'"
+        )
+        .await,
+        1,
+        "slot 20 unsettled below the newest finalized slot"
+    );
+    assert_eq!(sink.retire_events().await.expect("retire"), 0);
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 1);
+    for s in [&mut sink, &mut all] {
+        s.write(&slot_update(20, SlotStatus::Dead))
+            .await
+            .expect("dead slot");
+    }
+    assert_eq!(
+        scalar(all.client(), "SELECT proven_periods FROM deals").await,
+        0
+    );
+    assert_eq!(
+        deal_rows(sink.client()).await,
+        deal_rows(all.client()).await,
+        "the proof left with its slot"
+    );
+    // the segment, empty now, goes at the next prune
+    assert_eq!(sink.retire_events().await.expect("retire"), 1);
+    assert_eq!(
+        deal_rows(sink.client()).await,
+        deal_rows(all.client()).await
+    );
+    sink.close().await;
+    all.close().await;
+}
+
+/// A transaction seen in slot 40 and again in slot 260, then slot 40 dead: its proof moves
+/// to slot 260 but stays in the segment of slots 0-50. That segment stays while the row's
+/// slot is at or past the horizon, and while the slot is unsettled; once slot 260 is
+/// finalized and past the horizon it retires, the proof into the deal's tally. Before V19
+/// the segment retired at horizon 100, and a later death of slot 260 left the proof in the
+/// tally.
+#[tokio::test]
+async fn a_row_moved_past_its_segment_holds_the_segment_until_its_slot_is_settled() {
+    use depin_indexer::sink::{Commitment as C, SlotStatus};
+    let x = Pubkey::new_from_array([55; 32]);
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
+    let all_pg = TempPostgres::start().await.expect("postgres");
+    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let r = transaction("r", 40, vec![proof(x, 0, 100)]);
+    for s in [&mut sink, &mut all] {
+        write_finalized(
+            s,
+            vec![transaction(
+                "px",
+                10,
+                vec![proposed(x, 1, 100), accepted(x)],
+            )],
+        )
+        .await;
+        let mut fork = slot_update(40, SlotStatus::Dead);
+        fork.transactions = vec![
+            r.clone(),
+            IndexedTransaction {
+                slot: 260,
+                ..r.clone()
+            },
+        ];
+        s.write(&fork).await.expect("fork");
+        write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
+    }
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT slot FROM storage_proof_accepted__0_50"
+        )
+        .await,
+        260,
+        "the moved row kept its segment"
+    );
+    assert_eq!(sink.retire_events().await.expect("retire"), 0, "260 >= 100");
+    for s in [&mut sink, &mut all] {
+        write_finalized(s, vec![transaction("much later", 400, Vec::new())]).await;
+    }
+    assert_eq!(
+        sink.retire_events().await.expect("retire"),
+        0,
+        "slot 260 is below the horizon of 300 but not settled"
+    );
+    for s in [&mut sink, &mut all] {
+        s.write(&slot_update(260, SlotStatus::Reached(C::Finalized)))
+            .await
+            .expect("finalized");
+    }
+    assert_eq!(sink.retire_events().await.expect("retire"), 1);
+    assert_eq!(
+        scalar(sink.client(), "SELECT count(*) FROM storage_proof_accepted").await,
+        0
+    );
+    assert_eq!(
+        scalar(sink.client(), "SELECT proven FROM deal_tallies").await,
+        1,
+        "the moved proof tallied once"
+    );
+    assert_eq!(
+        deal_rows(sink.client()).await,
+        deal_rows(all.client()).await
+    );
+    sink.close().await;
+    all.close().await;
+}
