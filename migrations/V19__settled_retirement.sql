@@ -1,5 +1,5 @@
--- V19: a retirement and a state refresh never overlap, and a segment retires only once
--- its rows are settled.
+-- V19: a retirement and a state refresh never overlap, a segment retires only once its
+-- rows are settled, and an energy interval no longer holds back the segments it shares.
 --
 -- The state refresher reads in one REPEATABLE READ transaction. A retirement that
 -- committed after the refresher's snapshot was taken but before it read a retired
@@ -21,7 +21,37 @@
 --   its parents are unknown (depin_finalize judges only the slots above an unbroken parent
 --   chain); a segment with a row of such a slot stays until the slot is settled.
 --
--- Restates depin_retire_segments (V18) with both.
+-- Energy intervals (V17): a segment holding an interval with rows outside the segments
+-- being retired stayed, and held back the other intervals it holds, and the segments with
+-- their rows, and so on. In a market whose intervals overlap segment boundaries (any busy
+-- one) nothing ever retired, and each prune repeated that search over every segment past
+-- the kept slots (40 intervals, 112 segments: 13 s on the writer's connection). Now every
+-- settled segment past the kept slots retires; the rows of an interval that cannot go
+-- whole move out of it first: into the event tables themselves when the interval has rows
+-- there (written before retention was on: such an interval is kept whole, as before),
+-- otherwise into their kind's segment of the first kept slots, with which they retire
+-- once the interval is wholly past. The retiring intervals' state rows go as before.
+--
+-- Restates depin_retire_segments (V18) with all three.
+
+-- Whether an interval (market, interval_index) has a row in an energy lifecycle table
+-- itself rather than in one of its segments (written before retention was on).
+CREATE FUNCTION depin_interval_in_table(q_market TEXT, q_interval NUMERIC)
+RETURNS BOOLEAN LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    kind TEXT;
+    found BOOLEAN;
+BEGIN
+    FOREACH kind IN ARRAY depin_interval_kinds() LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %I e
+                                       WHERE e.market = $1 AND e.interval_index = $2)', kind)
+            INTO found USING q_market, q_interval;
+        IF found THEN
+            RETURN true;
+        END IF;
+    END LOOP;
+    RETURN false;
+END $$;
 
 CREATE OR REPLACE FUNCTION depin_retire_segments(horizon BIGINT, detach BOOLEAN) RETURNS BIGINT
 LANGUAGE plpgsql AS $$
@@ -30,10 +60,11 @@ DECLARE
     n BIGINT;
     i RECORD;
     chosen TEXT[];
-    blocked TEXT[];
     retired BIGINT := 0;
     unsettled BIGINT[];
     held BOOLEAN;
+    width BIGINT;
+    onward TEXT;
 BEGIN
     -- one retirement at a time, never inside a state refresh (see above)
     LOCK TABLE deal_tallies, reward_claim_tallies, reward_epoch_tallies
@@ -54,31 +85,65 @@ BEGIN
             chosen := array_remove(chosen, s.segment);
         END IF;
     END LOOP;
-    CREATE TEMP TABLE IF NOT EXISTS depin_retiring_intervals (
-        segment TEXT NOT NULL, market TEXT NOT NULL, interval_index NUMERIC NOT NULL
+    -- the energy intervals with rows in the segments to retire: an interval retires when
+    -- all its rows are in them; the rows of the others move out of them first (below)
+    CREATE TEMP TABLE IF NOT EXISTS depin_interval_fates (
+        market TEXT NOT NULL,
+        interval_index NUMERIC NOT NULL,
+        retires BOOLEAN,
+        in_table BOOLEAN,
+        PRIMARY KEY (market, interval_index)
     ) ON COMMIT DROP;
-    DELETE FROM depin_retiring_intervals;
+    DELETE FROM depin_interval_fates;
     FOR s IN SELECT * FROM event_segments
              WHERE segment = ANY(chosen) AND kind = ANY(depin_interval_kinds())
     LOOP
-        EXECUTE format('INSERT INTO depin_retiring_intervals
-                        SELECT DISTINCT %L, market, interval_index FROM %I', s.segment, s.segment);
+        EXECUTE format('INSERT INTO depin_interval_fates (market, interval_index)
+                        SELECT DISTINCT market, interval_index FROM %I
+                        ON CONFLICT DO NOTHING', s.segment);
     END LOOP;
-    -- a segment holding an interval with rows outside the chosen segments stays; its
-    -- other intervals then have rows outside them too, which holds back the segments
-    -- with their other rows: until nothing more is held back
+    UPDATE depin_interval_fates
+        SET retires = NOT depin_interval_outside(market, interval_index, chosen);
+    UPDATE depin_interval_fates
+        SET in_table = depin_interval_in_table(market, interval_index)
+        WHERE NOT retires;
+    -- an interval staying keeps every row: one with rows in the event tables themselves
+    -- (written before retention was on, never retired) gathers the others there; any other
+    -- moves them to its kind's segment of the first kept slots, to retire with its later
+    -- rows once it is wholly past
+    FOR s IN SELECT * FROM event_segments
+             WHERE segment = ANY(chosen) AND kind = ANY(depin_interval_kinds())
+             ORDER BY end_slot, segment
     LOOP
-        blocked := ARRAY(
-            SELECT DISTINCT r.segment FROM depin_retiring_intervals r
-            WHERE depin_interval_outside(r.market, r.interval_index, chosen));
-        EXIT WHEN cardinality(blocked) = 0;
-        chosen := ARRAY(SELECT unnest(chosen) EXCEPT SELECT unnest(blocked));
-        DELETE FROM depin_retiring_intervals WHERE segment = ANY(blocked);
+        EXECUTE format('WITH moved AS (
+                            DELETE FROM %I e USING depin_interval_fates f
+                            WHERE e.market = f.market AND e.interval_index = f.interval_index
+                              AND NOT f.retires AND f.in_table
+                            RETURNING e.*)
+                        INSERT INTO %I SELECT * FROM moved', s.segment, s.kind);
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I e JOIN depin_interval_fates f
+                                       ON e.market = f.market
+                                      AND e.interval_index = f.interval_index
+                                       WHERE NOT f.retires)', s.segment)
+            INTO held;
+        IF held THEN
+            width := s.end_slot - s.first_slot;
+            onward := depin_event_segment(s.kind, horizon - horizon % width,
+                                          horizon - horizon % width + width);
+            EXECUTE format('WITH moved AS (
+                                DELETE FROM %I e USING depin_interval_fates f
+                                WHERE e.market = f.market AND e.interval_index = f.interval_index
+                                  AND NOT f.retires
+                                RETURNING e.*)
+                            INSERT INTO %I SELECT * FROM moved', s.segment, onward);
+        END IF;
     END LOOP;
     DELETE FROM energy_orders
-        WHERE (market, interval_index) IN (SELECT market, interval_index FROM depin_retiring_intervals);
+        WHERE (market, interval_index) IN
+              (SELECT market, interval_index FROM depin_interval_fates WHERE retires);
     DELETE FROM energy_intervals
-        WHERE (market, interval_index) IN (SELECT market, interval_index FROM depin_retiring_intervals);
+        WHERE (market, interval_index) IN
+              (SELECT market, interval_index FROM depin_interval_fates WHERE retires);
     FOR s IN SELECT * FROM event_segments WHERE segment = ANY(chosen) ORDER BY end_slot, segment
     LOOP
         IF s.kind = ANY(depin_tally_kinds()) THEN

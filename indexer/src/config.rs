@@ -148,8 +148,8 @@ pub struct RetentionConfig {
     /// recomputed from them).
     pub keep_event_slots: u64,
     /// Slots per segment of the retained events (about a day at 400 ms slots by default):
-    /// a segment is retired whole once all its slots are past `keep_event_slots` (an energy
-    /// segment once every interval it holds is, too).
+    /// a segment is retired whole once all its slots are past `keep_event_slots` and its
+    /// rows are settled (an energy interval still kept moves its rows out of it first).
     pub event_segment_slots: u64,
     /// What becomes of a retired segment: `drop`, or `detach` (moved out of its event table
     /// into schema `depin_detached`, rows intact, for an operator to archive).

@@ -269,9 +269,10 @@ pub struct Sink {
 /// How long the activity events ([`ACTIVITY_TABLES`]), the energy lifecycle events
 /// ([`INTERVAL_TABLES`]) and the tallied events ([`TALLY_TABLES`]) are kept, and how they
 /// are stored meanwhile: in segments of `segment_slots` slots, each retired as a whole once
-/// all its slots are more than `keep_slots` below the newest finalized slot (an energy
-/// lifecycle segment only with every row of the intervals it holds, whose state rows go
-/// with it; a tallied segment after adding its rows to their keys' tallies).
+/// all its slots are more than `keep_slots` below the newest finalized slot and its rows
+/// are settled (an energy interval retires only whole, its state rows with it, and one
+/// still kept moves its rows out of the segment first; a tallied segment goes after adding
+/// its rows to their keys' tallies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventRetention {
     /// Slots kept below the newest finalized slot (at least 1).
@@ -419,8 +420,7 @@ impl Sink {
     /// Keeps the activity events ([`ACTIVITY_TABLES`]), the energy lifecycle events
     /// ([`INTERVAL_TABLES`]) and the tallied events ([`TALLY_TABLES`]) written from now on
     /// in slot-range segments, retired by [`Sink::retire_events`] (rows written before stay
-    /// in their tables, and an interval with some of them holds back the segments with its
-    /// other rows).
+    /// in their tables, and an interval with some of them is kept whole there).
     pub async fn retain_events(&mut self, config: EventRetention) -> Result<(), SinkError> {
         if config.keep_slots == 0 || config.segment_slots == 0 {
             return Err(SinkError::Setting(format!(
@@ -445,10 +445,11 @@ impl Sink {
     /// Retires (drops, or detaches) the event segments whose slots all lie more than the
     /// kept slots below the newest finalized slot; returns how many. A segment whose rows
     /// are not settled stays: one with a row a fork moved past the kept slots' start, or a
-    /// row of a slot below it neither finalized nor judged dead yet. An energy lifecycle
-    /// segment goes only with every row of each interval it holds (one with a row still
-    /// kept holds it back until a later prune), and those intervals' `energy_intervals` and
-    /// `energy_orders` rows go with it, in the same transaction. Nothing without
+    /// row of a slot below it neither finalized nor judged dead yet. An energy interval
+    /// retires only whole, its `energy_intervals` and `energy_orders` rows with it in the
+    /// same transaction; the rows of one still kept move out of a retiring segment first,
+    /// into their kinds' segments of the first kept slots (or into the event tables, for
+    /// an interval with rows written before retention was on). Nothing without
     /// [`Sink::retain_events`].
     ///
     /// Retiring a segment needs it unused for a moment: a query still reading it (a long
@@ -489,8 +490,9 @@ impl Sink {
 
     /// How many attached segments lie wholly past the kept slots (what
     /// [`Sink::retire_events`] would take if nothing held them back): after a retirement,
-    /// the segments held back by an energy interval with a row still kept, or in use. 0
-    /// without [`Sink::retain_events`].
+    /// the segments held back by a row not settled yet (of a slot neither finalized nor
+    /// judged dead, or moved past the kept slots' start by a fork), or in use. 0 without
+    /// [`Sink::retain_events`].
     pub async fn segments_past_retention(&self) -> Result<u64, SinkError> {
         let Some(config) = self.retention.as_ref().map(|r| r.config) else {
             return Ok(0);

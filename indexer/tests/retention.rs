@@ -540,8 +540,9 @@ async fn interval_state(client: &tokio_postgres::Client, interval: u64) -> Strin
 /// Energy intervals in segments of 50 slots, 100 kept, each interval an order placed,
 /// cleared and closed: interval 1 at slots 10, 20, 30 (the segments of slots 0-49),
 /// interval 2 at 60, 70 (50-99) and 130 (100-149), and with `cascade` interval 3 at 40
-/// (0-49) and 90 (50-99), through [`retaining_and_keeping_all`] (dropping).
-async fn energy_intervals(cascade: bool) -> (TempPostgres, Sink, TempPostgres, Sink) {
+/// (0-49) and 90 (50-99), through [`retaining_and_keeping_all`] (detaching retired segments
+/// with `detach`, else dropping).
+async fn energy_intervals(cascade: bool, detach: bool) -> (TempPostgres, Sink, TempPostgres, Sink) {
     let market = Pubkey::new_from_array([20; 32]);
     let mut transactions = vec![
         transaction("o1", 10, vec![placed(market, 1)]),
@@ -556,16 +557,24 @@ async fn energy_intervals(cascade: bool) -> (TempPostgres, Sink, TempPostgres, S
         transactions.push(transaction("c3", 90, vec![cleared(market, 3)]));
     }
     transactions.sort_by_key(|t| t.slot);
-    retaining_and_keeping_all(false, transactions).await
+    retaining_and_keeping_all(detach, transactions).await
 }
 
-/// The energy lifecycle events retire by interval: a segment past the kept slots goes with
-/// every row of the intervals it holds and their state rows, one with an interval still
-/// reaching past the kept slots stays until it is wholly past, and the state left is the
-/// state of the kept intervals, exactly, and what a rebuild gives.
+/// The segments' energy intervals, sorted.
+async fn sorted_segments(sink: &Sink) -> Vec<String> {
+    let mut names = segments(sink).await;
+    names.sort();
+    names
+}
+
+/// The energy lifecycle events retire by interval: every segment past the kept slots goes,
+/// an interval wholly in them with its state rows; an interval still reaching past the
+/// kept slots keeps every row (they move on to their kinds' segments of the first kept
+/// slots) until it is wholly past. The state left is the state of the kept intervals,
+/// exactly, and what a rebuild gives.
 #[tokio::test]
 async fn energy_intervals_retire_whole_with_their_state_rows() {
-    let (_pg, mut sink, _all_pg, all) = energy_intervals(false).await;
+    let (_pg, mut sink, _all_pg, all) = energy_intervals(false, false).await;
     assert_eq!(
         segments(&sink).await.len(),
         6,
@@ -577,19 +586,16 @@ async fn energy_intervals_retire_whole_with_their_state_rows() {
     );
     // interval 1 lies wholly below the horizon, interval 2 reaches slot 130
     assert_eq!(sink.segments_past_retention().await.expect("past"), 5);
-    assert_eq!(sink.retire_events().await.expect("retire"), 3);
+    assert_eq!(sink.retire_events().await.expect("retire"), 5);
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 0);
     assert_eq!(
-        sink.segments_past_retention().await.expect("past"),
-        2,
-        "interval 2 holds back the two segments of 50-99"
-    );
-    assert_eq!(
-        segments(&sink).await,
+        sorted_segments(&sink).await,
         [
-            "energy_interval_cleared__50_100",
-            "energy_order_placed__50_100",
-            "energy_interval_closed__100_150"
-        ]
+            "energy_interval_cleared__100_150",
+            "energy_interval_closed__100_150",
+            "energy_order_placed__100_150"
+        ],
+        "interval 2's rows of 50-99 moved on to the segments of 100-149"
     );
     let client = sink.client();
     assert_eq!(
@@ -604,6 +610,15 @@ async fn energy_intervals_retire_whole_with_their_state_rows() {
         )
         .await,
         0
+    );
+    assert_eq!(
+        scalar(
+            client,
+            "SELECT count(*) FROM energy_order_placed WHERE interval_index = 2 AND slot = 60"
+        )
+        .await,
+        1,
+        "interval 2's order, moved, not lost"
     );
     let kept = interval_state(client, 2).await;
     assert_ne!(kept, "|");
@@ -636,22 +651,28 @@ async fn energy_intervals_retire_whole_with_their_state_rows() {
     all.close().await;
 }
 
-/// An interval held back holds back every segment with one of its rows, and with them the
-/// other intervals those segments hold: interval 3 (slots 40 and 90) ties the segments of
-/// 0-49 to those of 50-99, which interval 2 holds back, so interval 1 stays too.
+/// An interval that stays holds back nothing: interval 3 (slots 40 and 90) shares the
+/// segments of 0-49 with interval 1 and those of 50-99 with interval 2, which reaches
+/// slot 130. Intervals 1 and 3 retire with all five segments past the kept slots, and
+/// interval 2 stays whole. (Before V19 interval 2 held back the segments of 50-99, so
+/// interval 3 those of 0-49, so interval 1: nothing retired.)
 #[tokio::test]
-async fn an_interval_held_back_holds_back_the_intervals_it_shares_segments_with() {
-    let (_pg, mut sink, _all_pg, all) = energy_intervals(true).await;
-    assert_eq!(sink.retire_events().await.expect("retire"), 0);
-    assert_eq!(segments(&sink).await.len(), 6);
+async fn an_interval_that_stays_holds_back_no_segment() {
+    let (_pg, mut sink, _all_pg, all) = energy_intervals(true, false).await;
     assert_eq!(sink.segments_past_retention().await.expect("past"), 5);
-    for interval in [1, 2, 3] {
-        let state = interval_state(sink.client(), interval).await;
-        assert_ne!(state, "|");
-        assert_eq!(state, interval_state(all.client(), interval).await);
+    assert_eq!(sink.retire_events().await.expect("retire"), 5);
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 0);
+    for interval in [1, 3] {
+        assert_eq!(interval_state(sink.client(), interval).await, "|");
+        assert_ne!(interval_state(all.client(), interval).await, "|");
     }
+    let state = interval_state(sink.client(), 2).await;
+    assert_ne!(state, "|");
+    assert_eq!(state, interval_state(all.client(), 2).await);
+    let (current, recomputed) = state_and_recompute(sink.client()).await;
+    assert_eq!(current, recomputed);
     write_finalized(&mut sink, vec![transaction("later2", 300, Vec::new())]).await;
-    assert_eq!(sink.retire_events().await.expect("retire"), 6);
+    assert_eq!(sink.retire_events().await.expect("retire"), 3);
     assert_eq!(
         scalar(sink.client(), "SELECT count(*) FROM energy_intervals").await,
         0
@@ -660,11 +681,104 @@ async fn an_interval_held_back_holds_back_the_intervals_it_shares_segments_with(
     all.close().await;
 }
 
-/// An interval with rows written before retention was on (in its event tables themselves,
-/// never retired) holds back the segments with its later rows: retiring them would leave
-/// its state to be recomputed from part of its history.
+/// Detached, the segments of 50-99 keep what retired from them (interval 3's clearing),
+/// not the rows of interval 2, which moved on and stay in the event tables' segments.
 #[tokio::test]
-async fn an_interval_begun_before_retention_holds_back_its_segments() {
+async fn a_detached_segment_keeps_only_the_intervals_that_retired() {
+    let (_pg, mut sink, _all_pg, all) = energy_intervals(true, true).await;
+    assert_eq!(sink.retire_events().await.expect("retire"), 5);
+    let client = sink.client();
+    let archive: String = client
+        .query_one(
+            "SELECT segment FROM detached_event_segments
+             WHERE segment LIKE 'energy_interval_cleared\\_\\_50\\_100\\_d%'",
+            &[],
+        )
+        .await
+        .expect("the detached clearings of 50-99")
+        .get(0);
+    let intervals: Vec<String> = client
+        .query(
+            &format!("SELECT interval_index::text FROM depin_detached.{archive} ORDER BY slot"),
+            &[],
+        )
+        .await
+        .expect("archive")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(intervals, ["3"]);
+    assert_eq!(
+        scalar(
+            client,
+            "SELECT count(*) FROM energy_interval_cleared WHERE interval_index = 2"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        interval_state(client, 2).await,
+        interval_state(all.client(), 2).await
+    );
+    sink.close().await;
+    all.close().await;
+}
+
+/// A market whose intervals all overlap segment boundaries (each placed 5 slots before a
+/// multiple of 50, cleared and closed after it), pruned after every interval: every
+/// segment past the kept slots retires at each prune, and what is left is exactly the
+/// intervals reaching the kept slots, equal to a database keeping every event. Before V19
+/// nothing ever retired here, and each prune took longer than the one before.
+#[tokio::test]
+async fn a_market_active_across_segment_boundaries_retires_as_it_goes() {
+    let market = Pubkey::new_from_array([54; 32]);
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
+    let all_pg = TempPostgres::start().await.expect("postgres");
+    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let mut retired = 0;
+    for i in 1..=12u64 {
+        let b = i * 50;
+        let interval = vec![
+            transaction(&format!("o{i}a"), b - 5, vec![placed(market, i)]),
+            transaction(&format!("o{i}b"), b + 5, vec![placed(market, i)]),
+            transaction(&format!("c{i}"), b + 10, vec![cleared(market, i)]),
+            transaction(&format!("z{i}"), b + 11, vec![closed(market, i)]),
+        ];
+        write_finalized(&mut sink, interval.clone()).await;
+        write_finalized(&mut all, interval).await;
+        retired += sink.retire_events().await.expect("retire");
+        assert_eq!(sink.segments_past_retention().await.expect("past"), 0);
+    }
+    assert!(retired > 0);
+    // the newest finalized slot is 611, the horizon 511: interval i spans 50i-5 .. 50i+11
+    for i in 1..=9 {
+        assert_eq!(interval_state(sink.client(), i).await, "|", "interval {i}");
+    }
+    for i in 10..=12 {
+        let kept = interval_state(sink.client(), i).await;
+        assert_ne!(kept, "|", "interval {i}");
+        assert_eq!(kept, interval_state(all.client(), i).await, "interval {i}");
+    }
+    assert_eq!(
+        scalar(sink.client(), "SELECT count(*) FROM energy_order_placed").await,
+        6,
+        "the kept intervals' orders, every one"
+    );
+    let (current, recomputed) = state_and_recompute(sink.client()).await;
+    assert_eq!(current, recomputed);
+    sink.close().await;
+    all.close().await;
+}
+
+/// An interval with rows written before retention was on (in its event tables themselves,
+/// never retired) is kept whole: its rows in segments past the kept slots move into its
+/// event tables, and the segments retire. Retiring its later rows alone would leave its
+/// state to be recomputed from part of its history.
+#[tokio::test]
+async fn an_interval_begun_before_retention_is_kept_whole_in_its_tables() {
     let market = Pubkey::new_from_array([20; 32]);
     let pg = TempPostgres::start().await.expect("postgres");
     let mut before = Sink::connect(pg.url(), Commitment::Confirmed, "main")
@@ -693,14 +807,23 @@ async fn an_interval_begun_before_retention_holds_back_its_segments() {
             "energy_interval_closed__0_50"
         ]
     );
-    assert_eq!(sink.retire_events().await.expect("retire"), 0);
-    assert_eq!(segments(&sink).await.len(), 2);
-    assert_eq!(sink.segments_past_retention().await.expect("past"), 2);
     let state = interval_state(sink.client(), 1).await;
     assert!(
         state.starts_with('(') && state.contains("closed"),
         "{state}"
     );
+    assert_eq!(sink.retire_events().await.expect("retire"), 2);
+    assert!(segments(&sink).await.is_empty());
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM ONLY energy_interval_closed WHERE interval_index = 1"
+        )
+        .await,
+        1,
+        "the closing moved into its event table"
+    );
+    assert_eq!(interval_state(sink.client(), 1).await, state);
     let (current, recomputed) = state_and_recompute(sink.client()).await;
     assert_eq!(current, recomputed);
     sink.close().await;
