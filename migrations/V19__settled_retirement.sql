@@ -11,15 +11,21 @@
 -- begins its transaction with `LOCK ... IN SHARE MODE` on them, a statement that takes no
 -- snapshot: a refresh takes its snapshot only once no retirement is running, and a
 -- retirement waits for the refresh in progress (the writer gives up after its lock
--- timeout and tries again at the next prune).
+-- timeout and tries again at the next prune). A prune with no segment past the kept slots
+-- takes no lock. `depin_rebuild_state` locks the tallies first too.
 --
--- Two cases where a retired row could still change, now held back:
+-- Cases where a retired row could still change, now held back:
 -- * `depin_remove_slot` moves a transaction seen again in another slot (its first slot
 --   died) by updating the rows' slot; a row stays in the segment it was written into,
 --   possibly past that segment's slots. A segment with a row at or past the horizon stays.
 -- * a slot below the newest finalized one can be neither finalized nor judged dead while
 --   its parents are unknown (depin_finalize judges only the slots above an unbroken parent
---   chain); a segment with a row of such a slot stays until the slot is settled.
+--   chain); a segment with a row of such a slot stays until the slot is settled, or until
+--   it lies more than the kept slots below the horizon: a slot left unjudged that long
+--   lost its parents for good, and a database keeping every event keeps its rows too.
+-- * a deal's proofs and faults are tallied under the proposal before them: their segment
+--   also stays while a proposal of one of their deals is in such a slot or at or past the
+--   horizon (a fork could still move or remove it).
 --
 -- Energy intervals (V17): a segment holding an interval with rows outside the segments
 -- being retired stayed, and held back the other intervals it holds, and the segments with
@@ -30,9 +36,12 @@
 -- whole move out of it first: into the event tables themselves when the interval has rows
 -- there (written before retention was on: such an interval is kept whole, as before),
 -- otherwise into their kind's segment of the first kept slots, with which they retire
--- once the interval is wholly past. The retiring intervals' state rows go as before.
+-- once the interval is wholly past. The retiring intervals' state rows go as before. Such a
+-- segment then holds rows older than its `first_slot` (as a fork can leave one with a row
+-- past its `end_slot`): a segment's slot range, in `event_segments` and in
+-- `detached_event_segments`, names the slots it was made for, not bounds on its rows'.
 --
--- Restates depin_retire_segments (V18) with all three.
+-- Restates depin_retire_segments and depin_rebuild_state (V18).
 
 -- Whether an interval (market, interval_index) has a row in an energy lifecycle table
 -- itself rather than in one of its segments (written before retention was on).
@@ -65,7 +74,12 @@ DECLARE
     held BOOLEAN;
     width BIGINT;
     onward TEXT;
+    newest BIGINT;
 BEGIN
+    -- most prunes have nothing to retire: they take no lock
+    IF NOT EXISTS (SELECT 1 FROM event_segments WHERE end_slot <= horizon) THEN
+        RETURN 0;
+    END IF;
     -- one retirement at a time, never inside a state refresh (see above)
     LOCK TABLE deal_tallies, reward_claim_tallies, reward_epoch_tallies
         IN SHARE ROW EXCLUSIVE MODE;
@@ -73,14 +87,28 @@ BEGIN
     -- a segment whose rows a fork may still take or move stays: one holding a row moved
     -- past its own slots (depin_remove_slot moves a transaction seen again in a later
     -- slot, and the row keeps its segment), or a row of a slot neither finalized nor
-    -- judged yet (its fork is not known while its parents are not)
+    -- judged yet (its fork is not known while its parents are not). A stream judges a
+    -- slot within a few dozen slots; one still unjudged more than the kept slots below
+    -- the horizon lost its parents (a slot update missed) and counts as settled, as it
+    -- does in a database keeping everything, where its rows stay too.
+    SELECT max(slot) INTO newest FROM slots WHERE status = 'finalized';
     unsettled := ARRAY(SELECT slot FROM slots
-                       WHERE slot < horizon AND status IN ('processed', 'confirmed'));
+                       WHERE slot < horizon AND slot >= 2 * horizon - newest
+                         AND status IN ('processed', 'confirmed'));
     FOR s IN SELECT * FROM event_segments WHERE segment = ANY(chosen) LOOP
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE slot >= $1)
                             OR EXISTS (SELECT 1 FROM %I WHERE slot = ANY($2))',
                        s.segment, s.segment)
             INTO held USING horizon, unsettled;
+        -- a deal's proofs and faults are tallied under the proposal before them, which
+        -- must be settled too
+        IF NOT held AND s.kind IN ('storage_proof_accepted', 'storage_fault_reported') THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I e
+                                           JOIN storage_deal_proposed y ON y.deal = e.deal
+                                           WHERE y.slot >= $1 OR y.slot = ANY($2))',
+                           s.segment)
+                INTO held USING horizon, unsettled;
+        END IF;
         IF held THEN
             chosen := array_remove(chosen, s.segment);
         END IF;
@@ -172,3 +200,31 @@ BEGIN
     END LOOP;
     RETURN retired;
 END $$;
+
+-- The state rebuilt from the events (V18), after any retirement in progress: like the
+-- refresher, it locks the tallies before it reads anything.
+CREATE OR REPLACE FUNCTION depin_rebuild_state() RETURNS VOID LANGUAGE sql AS $$
+    LOCK TABLE deal_tallies, reward_claim_tallies, reward_epoch_tallies IN SHARE MODE;
+    LOCK TABLE state_queue IN EXCLUSIVE MODE;
+    DELETE FROM state_queue;
+    TRUNCATE networks, makers, devices, stake_positions, device_bonds, reward_epochs,
+             reward_claims, deals, energy_intervals, energy_orders;
+    SELECT depin_refresh_networks(ARRAY(SELECT network FROM registry_network_initialized));
+    SELECT depin_refresh_makers(ARRAY(SELECT maker FROM registry_maker_registered));
+    SELECT depin_refresh_devices(ARRAY(SELECT device FROM registry_device_onboarded));
+    SELECT depin_refresh_stake_positions(ARRAY(SELECT DISTINCT position FROM staking_staked));
+    SELECT depin_refresh_device_bonds(ARRAY(SELECT DISTINCT bond FROM staking_device_bonded));
+    WITH k AS (SELECT config, epoch FROM rewards_root_proposed
+               UNION SELECT config, epoch FROM rewards_root_finalized)
+    SELECT depin_refresh_reward_epochs(ARRAY(SELECT config FROM k ORDER BY config, epoch),
+                                       ARRAY(SELECT epoch FROM k ORDER BY config, epoch));
+    WITH k AS (SELECT config, device FROM rewards_rewards_claimed
+               UNION SELECT config, device FROM reward_claim_tallies)
+    SELECT depin_refresh_reward_claims(ARRAY(SELECT config FROM k ORDER BY config, device),
+                                       ARRAY(SELECT device FROM k ORDER BY config, device));
+    SELECT depin_refresh_deals(ARRAY(SELECT deal FROM storage_deal_proposed));
+    WITH k AS (SELECT market, interval_index FROM energy_order_placed
+               UNION SELECT market, interval_index FROM energy_interval_cleared)
+    SELECT depin_refresh_energy(ARRAY(SELECT market FROM k ORDER BY market, interval_index),
+                                ARRAY(SELECT interval_index FROM k ORDER BY market, interval_index));
+$$;

@@ -445,7 +445,9 @@ impl Sink {
     /// Retires (drops, or detaches) the event segments whose slots all lie more than the
     /// kept slots below the newest finalized slot; returns how many. A segment whose rows
     /// are not settled stays: one with a row a fork moved past the kept slots' start, or a
-    /// row of a slot below it neither finalized nor judged dead yet. An energy interval
+    /// row of a slot below it neither finalized nor judged dead yet (unless that slot lies
+    /// more than the kept slots below it), or proofs or faults of a deal whose proposal is
+    /// in such a slot or among the kept slots. An energy interval
     /// retires only whole, its `energy_intervals` and `energy_orders` rows with it in the
     /// same transaction; the rows of one still kept move out of a retiring segment first,
     /// into their kinds' segments of the first kept slots (or into the event tables, for
@@ -453,9 +455,9 @@ impl Sink {
     /// [`Sink::retain_events`].
     ///
     /// Retiring a segment needs it unused for a moment: a query still reading it (a long
-    /// report on its event table) holds it, and rather than stall the writer behind that
-    /// query, the retirement gives up after [`RETIRE_LOCK_TIMEOUT`] and is tried again at
-    /// the next prune (returning 0).
+    /// report on its event table) holds it, as a state refresh under way holds the tallies,
+    /// and rather than stall the writer behind them, the retirement gives up after
+    /// [`RETIRE_LOCK_TIMEOUT`] and is tried again at the next prune (returning 0).
     pub async fn retire_events(&mut self) -> Result<u64, SinkError> {
         let Some(config) = self.retention.as_ref().map(|r| r.config) else {
             return Ok(0);
@@ -473,7 +475,9 @@ impl Sink {
         let retired: i64 = match retired {
             Ok(row) => row.get::<_, Option<i64>>(0).unwrap_or(0),
             Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
-                tracing::info!("an event segment to retire is in use; retrying at the next prune");
+                tracing::info!(
+                    "an event segment to retire, or the tallies (a state refresh), is in use; retrying at the next prune"
+                );
                 return Ok(0); // dropping `tx` rolls it back
             }
             Err(e) => return Err(e.into()),

@@ -418,8 +418,6 @@ impl Refresher {
     }
 }
 
-/// One refresh transaction (retried when it meets a concurrent update of the same rows);
-/// returns the number of queue rows applied.
 /// Begins a state refresh on `client`: a REPEATABLE READ transaction (the refresh reads
 /// one snapshot) whose first statement locks the tallies of retired events in SHARE mode.
 ///
@@ -445,6 +443,8 @@ pub async fn begin_refresh(
     Ok(tx)
 }
 
+/// One refresh transaction (retried when it meets a concurrent update of the same rows);
+/// returns the number of queue rows applied.
 async fn refresh_once(
     client: &mut tokio_postgres::Client,
     metrics: &Metrics,

@@ -1506,3 +1506,130 @@ async fn a_row_moved_past_its_segment_holds_the_segment_until_its_slot_is_settle
     sink.close().await;
     all.close().await;
 }
+
+/// A deal whose proposal was first seen in slot 20, never settled, and again in slot 25,
+/// and proven at slot 30 (finalized): the proof's segment stays while the proposal it is
+/// tallied under could still move. Slot 20 then dies and the proposal moves to slot 25;
+/// once slot 25 is finalized the proof retires, under the proposal where it now is, and the deal
+/// stays proven once, as in a database keeping everything. Before V19 the proof was
+/// tallied under the proposal at slot 20, which no deal row reads once it moved.
+#[tokio::test]
+async fn a_proof_waits_for_the_proposal_it_is_tallied_under() {
+    use depin_indexer::sink::SlotStatus;
+    let x = Pubkey::new_from_array([57; 32]);
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
+    let all_pg = TempPostgres::start().await.expect("postgres");
+    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let proposal = transaction("px", 20, vec![proposed(x, 1, 100), accepted(x)]);
+    for s in [&mut sink, &mut all] {
+        s.write(&Batch {
+            transactions: vec![proposal.clone()],
+            ..Batch::default()
+        })
+        .await
+        .expect("proposal in slot 20");
+        s.write(&Batch {
+            transactions: vec![IndexedTransaction {
+                slot: 25,
+                ..proposal.clone()
+            }],
+            ..Batch::default()
+        })
+        .await
+        .expect("seen again in slot 25");
+        write_finalized(s, vec![transaction("r", 30, vec![proof(x, 0, 100)])]).await;
+        write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
+    }
+    assert_eq!(
+        sink.retire_events().await.expect("retire"),
+        0,
+        "the proposal's slot 20 is unsettled"
+    );
+    for s in [&mut sink, &mut all] {
+        s.write(&slot_update(20, SlotStatus::Dead))
+            .await
+            .expect("dead slot");
+    }
+    assert_eq!(
+        scalar(sink.client(), "SELECT slot FROM storage_deal_proposed").await,
+        25
+    );
+    assert_eq!(
+        sink.retire_events().await.expect("retire"),
+        0,
+        "slot 25 is not settled either"
+    );
+    for s in [&mut sink, &mut all] {
+        s.write(&slot_update(
+            25,
+            SlotStatus::Reached(depin_indexer::sink::Commitment::Finalized),
+        ))
+        .await
+        .expect("finalized");
+    }
+    assert_eq!(sink.retire_events().await.expect("retire"), 1);
+    assert_eq!(
+        scalar(sink.client(), "SELECT proposal_slot FROM deal_tallies").await,
+        25
+    );
+    assert_eq!(
+        scalar(all.client(), "SELECT proven_periods FROM deals").await,
+        1
+    );
+    assert_eq!(
+        deal_rows(sink.client()).await,
+        deal_rows(all.client()).await
+    );
+    sink.close().await;
+    all.close().await;
+}
+
+/// A slot still unjudged more than the kept slots below the horizon (its parents never
+/// reported: a slot update missed) no longer holds its segment back: with slot 400
+/// finalized the horizon is 300, and slot 20 lies more than 100 slots below it.
+#[tokio::test]
+async fn a_slot_unjudged_beyond_the_kept_slots_no_longer_holds_its_segment() {
+    let x = Pubkey::new_from_array([58; 32]);
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
+    write_finalized(
+        &mut sink,
+        vec![transaction(
+            "px",
+            10,
+            vec![proposed(x, 1, 100), accepted(x)],
+        )],
+    )
+    .await;
+    sink.write(&Batch {
+        transactions: vec![transaction("r", 20, vec![proof(x, 0, 100)])],
+        ..Batch::default()
+    })
+    .await
+    .expect("write");
+    write_finalized(&mut sink, vec![transaction("later", 200, Vec::new())]).await;
+    assert_eq!(
+        sink.retire_events().await.expect("retire"),
+        0,
+        "held at 100"
+    );
+    write_finalized(&mut sink, vec![transaction("much later", 400, Vec::new())]).await;
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM slots WHERE slot = 20 AND status = 'confirmed'"
+        )
+        .await,
+        1,
+        "still unjudged"
+    );
+    assert_eq!(sink.retire_events().await.expect("retire"), 1);
+    assert_eq!(
+        scalar(sink.client(), "SELECT proven FROM deal_tallies").await,
+        1
+    );
+    sink.close().await;
+}
