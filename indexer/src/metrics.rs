@@ -43,7 +43,7 @@ pub struct Metrics {
     /// Event segments retired (dropped or detached) by retention.
     pub event_segments_retired: AtomicU64,
     /// Event segments wholly past the kept slots but still attached after the last prune:
-    /// held back by a row of a slot not settled yet, or in use at that prune.
+    /// held back by a row not settled yet, or in use at that prune.
     pub event_segments_past_retention: AtomicU64,
     rate: Mutex<RateWindow>,
 }
@@ -207,7 +207,7 @@ impl Metrics {
         metric(
             "event_segments_past_retention",
             "gauge",
-            "Event segments past the kept slots still attached after the last prune (held back by a row of a slot not settled yet, or in use).",
+            "Event segments past the kept slots still attached after the last prune (held back by a row not settled yet, or in use).",
             load(&self.event_segments_past_retention),
         );
         metric(

@@ -447,12 +447,11 @@ impl Sink {
     /// are not settled stays: one with a row a fork moved past the kept slots' start, or a
     /// row of a slot below it neither finalized nor judged dead yet (unless that slot lies
     /// more than the kept slots below it), or proofs or faults of a deal whose proposal is
-    /// in such a slot or among the kept slots. An energy interval
-    /// retires only whole, its `energy_intervals` and `energy_orders` rows with it in the
-    /// same transaction; the rows of one still kept move out of a retiring segment first,
-    /// into their kinds' segments of the first kept slots (or into the event tables, for
-    /// an interval with rows written before retention was on). Nothing without
-    /// [`Sink::retain_events`].
+    /// in such a slot or among the kept slots. An energy interval retires only whole, its
+    /// `energy_intervals` and `energy_orders` rows with it in the same transaction; the rows
+    /// of one still kept move out of a retiring segment first, into their kinds' segments
+    /// of the first kept slots (or into the event tables, for an interval with rows written
+    /// before retention was on). Nothing without [`Sink::retain_events`].
     ///
     /// Retiring a segment needs it unused for a moment: a query still reading it (a long
     /// report on its event table) holds it, as a state refresh under way holds the tallies,

@@ -203,7 +203,7 @@ async fn prune(sink: &mut Sink, hooks: &Hooks) -> Result<(), SinkError> {
     if past > 0 {
         tracing::info!(
             past,
-            "event segments past the kept slots held back (a row of a slot not settled yet, or in use)"
+            "event segments past the kept slots held back (a row not settled yet, or in use)"
         );
     }
     hooks
