@@ -36,31 +36,17 @@
 -- whole move out of it first: into the event tables themselves when the interval has rows
 -- there (written before retention was on: such an interval is kept whole, as before),
 -- otherwise into their kind's segment of the first kept slots, with which they retire
--- once the interval is wholly past. The retiring intervals' state rows go as before. Such a
+-- once the interval is wholly past. Which intervals stay is found by one statement per
+-- kind rather than V17's query per interval and kind (1,600 intervals of 40 markets in
+-- one retirement: 113 ms against 4.1-4.3 s). The retiring intervals' state rows go as before. Such a
 -- segment then holds rows older than its `first_slot` (as a fork can leave one with a row
 -- past its `end_slot`): a segment's slot range, in `event_segments` and in
 -- `detached_event_segments`, names the slots it was made for, not bounds on its rows'.
 --
 -- Restates depin_retire_segments and depin_rebuild_state (V18).
 
--- Whether an interval (market, interval_index) has a row in an energy lifecycle table
--- itself rather than in one of its segments (written before retention was on).
-CREATE FUNCTION depin_interval_in_table(q_market TEXT, q_interval NUMERIC)
-RETURNS BOOLEAN LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    kind TEXT;
-    found BOOLEAN;
-BEGIN
-    FOREACH kind IN ARRAY depin_interval_kinds() LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %I e
-                                       WHERE e.market = $1 AND e.interval_index = $2)', kind)
-            INTO found USING q_market, q_interval;
-        IF found THEN
-            RETURN true;
-        END IF;
-    END LOOP;
-    RETURN false;
-END $$;
+-- Replaced by one statement per kind in depin_retire_segments below.
+DROP FUNCTION depin_interval_outside(TEXT, NUMERIC, TEXT[]);
 
 CREATE OR REPLACE FUNCTION depin_retire_segments(horizon BIGINT, detach BOOLEAN) RETURNS BIGINT
 LANGUAGE plpgsql AS $$
@@ -75,6 +61,7 @@ DECLARE
     width BIGINT;
     onward TEXT;
     newest BIGINT;
+    interval_kind TEXT;
 BEGIN
     -- most prunes have nothing to retire: they take no lock
     IF NOT EXISTS (SELECT 1 FROM event_segments WHERE end_slot <= horizon) THEN
@@ -130,11 +117,25 @@ BEGIN
                         SELECT DISTINCT market, interval_index FROM %I
                         ON CONFLICT DO NOTHING', s.segment);
     END LOOP;
-    UPDATE depin_interval_fates
-        SET retires = NOT depin_interval_outside(market, interval_index, chosen);
-    UPDATE depin_interval_fates
-        SET in_table = depin_interval_in_table(market, interval_index)
-        WHERE NOT retires;
+    -- one statement per kind for all the intervals (not per interval: a retirement in a
+    -- day of many markets meets thousands)
+    UPDATE depin_interval_fates SET retires = true, in_table = false;
+    FOREACH interval_kind IN ARRAY depin_interval_kinds() LOOP
+        EXECUTE format('UPDATE depin_interval_fates f SET retires = false
+                        WHERE f.retires AND EXISTS (
+                            SELECT 1 FROM %I e
+                            WHERE e.market = f.market AND e.interval_index = f.interval_index
+                              AND NOT (e.tableoid::regclass::text = ANY($1)))',
+                       interval_kind)
+            USING chosen;
+    END LOOP;
+    FOREACH interval_kind IN ARRAY depin_interval_kinds() LOOP
+        EXECUTE format('UPDATE depin_interval_fates f SET in_table = true
+                        WHERE NOT f.retires AND NOT f.in_table AND EXISTS (
+                            SELECT 1 FROM ONLY %I e
+                            WHERE e.market = f.market AND e.interval_index = f.interval_index)',
+                       interval_kind);
+    END LOOP;
     -- an interval staying keeps every row: one with rows in the event tables themselves
     -- (written before retention was on, never retired) gathers the others there; any other
     -- moves them to its kind's segment of the first kept slots, to retire with its later

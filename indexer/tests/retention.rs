@@ -41,6 +41,19 @@ fn keep_100_in_segments_of_50(detach: bool) -> EventRetention {
     }
 }
 
+/// A database retaining 100 slots in segments of 50 (retired segments detached with
+/// `detach`) and one keeping everything, both empty: the retaining database and its sink,
+/// then the other.
+async fn retaining_and_keeping_all_empty(detach: bool) -> (TempPostgres, Sink, TempPostgres, Sink) {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(detach)).await;
+    let all_pg = TempPostgres::start().await.expect("postgres");
+    let all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    (pg, sink, all_pg, all)
+}
+
 /// `transactions` written to a database retaining 100 slots in segments of 50 (retired
 /// segments detached with `detach`) and to one keeping everything, then slot 200 finalized
 /// in both (the horizon is 100): the retaining database and its sink, then the other.
@@ -48,12 +61,7 @@ async fn retaining_and_keeping_all(
     detach: bool,
     transactions: Vec<IndexedTransaction>,
 ) -> (TempPostgres, Sink, TempPostgres, Sink) {
-    let pg = TempPostgres::start().await.expect("postgres");
-    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(detach)).await;
-    let all_pg = TempPostgres::start().await.expect("postgres");
-    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("sink");
+    let (pg, mut sink, all_pg, mut all) = retaining_and_keeping_all_empty(detach).await;
     for s in [&mut sink, &mut all] {
         write_finalized(s, transactions.clone()).await;
         write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
@@ -732,12 +740,7 @@ async fn a_detached_segment_keeps_only_the_intervals_that_retired() {
 #[tokio::test]
 async fn a_market_active_across_segment_boundaries_retires_as_it_goes() {
     let market = Pubkey::new_from_array([54; 32]);
-    let pg = TempPostgres::start().await.expect("postgres");
-    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
-    let all_pg = TempPostgres::start().await.expect("postgres");
-    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("sink");
+    let (_pg, mut sink, _all_pg, mut all) = retaining_and_keeping_all_empty(false).await;
     let mut retired = 0;
     for i in 1..=12u64 {
         let b = i * 50;
@@ -1369,12 +1372,7 @@ fn slot_update(slot: u64, status: depin_indexer::sink::SlotStatus) -> Batch {
 async fn a_segment_with_a_row_of_an_unsettled_slot_stays() {
     use depin_indexer::sink::SlotStatus;
     let x = Pubkey::new_from_array([51; 32]);
-    let pg = TempPostgres::start().await.expect("postgres");
-    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
-    let all_pg = TempPostgres::start().await.expect("postgres");
-    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("sink");
+    let (_pg, mut sink, _all_pg, mut all) = retaining_and_keeping_all_empty(false).await;
     for s in [&mut sink, &mut all] {
         write_finalized(
             s,
@@ -1438,12 +1436,7 @@ async fn a_segment_with_a_row_of_an_unsettled_slot_stays() {
 async fn a_row_moved_past_its_segment_holds_the_segment_until_its_slot_is_settled() {
     use depin_indexer::sink::{Commitment as C, SlotStatus};
     let x = Pubkey::new_from_array([55; 32]);
-    let pg = TempPostgres::start().await.expect("postgres");
-    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
-    let all_pg = TempPostgres::start().await.expect("postgres");
-    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("sink");
+    let (_pg, mut sink, _all_pg, mut all) = retaining_and_keeping_all_empty(false).await;
     let r = transaction("r", 40, vec![proof(x, 0, 100)]);
     for s in [&mut sink, &mut all] {
         write_finalized(
@@ -1517,12 +1510,7 @@ async fn a_row_moved_past_its_segment_holds_the_segment_until_its_slot_is_settle
 async fn a_proof_waits_for_the_proposal_it_is_tallied_under() {
     use depin_indexer::sink::SlotStatus;
     let x = Pubkey::new_from_array([57; 32]);
-    let pg = TempPostgres::start().await.expect("postgres");
-    let mut sink = retaining_sink(pg.url(), keep_100_in_segments_of_50(false)).await;
-    let all_pg = TempPostgres::start().await.expect("postgres");
-    let mut all = Sink::connect(all_pg.url(), Commitment::Confirmed, "main")
-        .await
-        .expect("sink");
+    let (_pg, mut sink, _all_pg, mut all) = retaining_and_keeping_all_empty(false).await;
     let proposal = transaction("px", 20, vec![proposed(x, 1, 100), accepted(x)]);
     for s in [&mut sink, &mut all] {
         s.write(&Batch {
