@@ -37,10 +37,10 @@
 -- there (written before retention was on: such an interval is kept whole, as before),
 -- otherwise into their kind's segment of the first kept slots, with which they retire
 -- once the interval is wholly past. Which intervals stay is found by one statement per
--- kind rather than V17's query per interval and kind (1,600 intervals of 40 markets in
--- one retirement: 113 ms against 4.1-4.3 s). The retiring intervals' state rows go as before. Such a
--- segment then holds rows older than its `first_slot` (as a fork can leave one with a row
--- past its `end_slot`): a segment's slot range, in `event_segments` and in
+-- kind rather than V17's query per interval and kind (1,600 intervals of 40 markets in one
+-- retirement: 113 ms against 4.1-4.3 s). The retiring intervals' state rows go as before.
+-- A segment can then hold rows older than its `first_slot` (as a fork can leave one with a
+-- row past its `end_slot`): a segment's slot range, in `event_segments` and in
 -- `detached_event_segments`, names the slots it was made for, not bounds on its rows'.
 --
 -- Restates depin_retire_segments and depin_rebuild_state (V18).
