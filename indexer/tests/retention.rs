@@ -83,9 +83,13 @@ async fn write_finalized(sink: &mut Sink, transactions: Vec<IndexedTransaction>)
     .expect("write");
 }
 
+/// The attached segments, by their last slot, then name.
 async fn segments(sink: &Sink) -> Vec<String> {
     sink.client()
-        .query("SELECT segment FROM event_segments ORDER BY end_slot", &[])
+        .query(
+            "SELECT segment FROM event_segments ORDER BY end_slot, segment",
+            &[],
+        )
         .await
         .expect("segments")
         .iter()
