@@ -9,7 +9,7 @@
 mod common;
 
 use anchor_lang::prelude::Pubkey;
-use common::{connect, finalized, proposed, scalar, state_and_recompute, transaction};
+use common::{connect, dead, finalized, proposed, scalar, state_and_recompute, transaction};
 use depin_indexer::events::{energy, rewards, storage, Event};
 use depin_indexer::rows::{ACTIVITY_TABLES, INTERVAL_TABLES, TALLY_TABLES};
 use depin_indexer::sink::{Batch, Commitment, EventRetention, IndexedTransaction, Sink};
@@ -78,6 +78,17 @@ async fn write_finalized(sink: &mut Sink, transactions: Vec<IndexedTransaction>)
         checkpoint: slots.last().copied(),
         slots: slots.iter().map(|&s| finalized(s)).collect(),
         transactions,
+    })
+    .await
+    .expect("write");
+}
+
+/// Writes `transactions` with no slot status: their slots stay at the sink's commitment,
+/// neither finalized nor judged.
+async fn write_unsettled(sink: &mut Sink, transactions: Vec<IndexedTransaction>) {
+    sink.write(&Batch {
+        transactions,
+        ..Batch::default()
     })
     .await
     .expect("write");
@@ -258,12 +269,11 @@ async fn detached_segments_keep_their_rows_outside_the_event_tables() {
     );
     // a late transaction for a detached range (a backfill) opens the range again, and its
     // segment is detached under its own name at the next retirement
-    sink.write(&Batch {
-        transactions: vec![transaction("late", 20, vec![challenge(deal, 9)])],
-        ..Batch::default()
-    })
-    .await
-    .expect("late write");
+    write_unsettled(
+        &mut sink,
+        vec![transaction("late", 20, vec![challenge(deal, 9)])],
+    )
+    .await;
     assert_eq!(
         scalar(
             sink.client(),
@@ -572,13 +582,6 @@ async fn energy_intervals(cascade: bool, detach: bool) -> (TempPostgres, Sink, T
     retaining_and_keeping_all(detach, transactions).await
 }
 
-/// The segments' energy intervals, sorted.
-async fn sorted_segments(sink: &Sink) -> Vec<String> {
-    let mut names = segments(sink).await;
-    names.sort();
-    names
-}
-
 /// The energy lifecycle events retire by interval: every segment past the kept slots goes,
 /// an interval wholly in them with its state rows; an interval still reaching past the
 /// kept slots keeps every row (they move on to their kinds' segments of the first kept
@@ -601,7 +604,7 @@ async fn energy_intervals_retire_whole_with_their_state_rows() {
     assert_eq!(sink.retire_events().await.expect("retire"), 5);
     assert_eq!(sink.segments_past_retention().await.expect("past"), 0);
     assert_eq!(
-        sorted_segments(&sink).await,
+        segments(&sink).await,
         [
             "energy_interval_cleared__100_150",
             "energy_interval_closed__100_150",
@@ -1355,14 +1358,10 @@ async fn a_refresh_begun_during_a_retirement_reads_what_it_left() {
     all.close().await;
 }
 
-/// A slot update, without transactions.
-fn slot_update(slot: u64, status: depin_indexer::sink::SlotStatus) -> Batch {
+/// A batch of one slot status, without transactions.
+fn slot_batch(update: depin_indexer::sink::SlotUpdate) -> Batch {
     Batch {
-        slots: vec![depin_indexer::sink::SlotUpdate {
-            slot,
-            parent: Some(slot - 1),
-            status,
-        }],
+        slots: vec![update],
         ..Batch::default()
     }
 }
@@ -1374,7 +1373,6 @@ fn slot_update(slot: u64, status: depin_indexer::sink::SlotStatus) -> Batch {
 /// the proof outlived its slot there.
 #[tokio::test]
 async fn a_segment_with_a_row_of_an_unsettled_slot_stays() {
-    use depin_indexer::sink::SlotStatus;
     let x = Pubkey::new_from_array([51; 32]);
     let (_pg, mut sink, _all_pg, mut all) = retaining_and_keeping_all_empty(false).await;
     for s in [&mut sink, &mut all] {
@@ -1387,12 +1385,7 @@ async fn a_segment_with_a_row_of_an_unsettled_slot_stays() {
             )],
         )
         .await;
-        s.write(&Batch {
-            transactions: vec![transaction("r", 20, vec![proof(x, 0, 100)])],
-            ..Batch::default()
-        })
-        .await
-        .expect("write");
+        write_unsettled(s, vec![transaction("r", 20, vec![proof(x, 0, 100)])]).await;
         write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
     }
     assert_eq!(
@@ -1407,9 +1400,7 @@ async fn a_segment_with_a_row_of_an_unsettled_slot_stays() {
     assert_eq!(sink.retire_events().await.expect("retire"), 0);
     assert_eq!(sink.segments_past_retention().await.expect("past"), 1);
     for s in [&mut sink, &mut all] {
-        s.write(&slot_update(20, SlotStatus::Dead))
-            .await
-            .expect("dead slot");
+        s.write(&slot_batch(dead(20))).await.expect("dead slot");
     }
     assert_eq!(
         scalar(all.client(), "SELECT proven_periods FROM deals").await,
@@ -1438,7 +1429,6 @@ async fn a_segment_with_a_row_of_an_unsettled_slot_stays() {
 /// tally.
 #[tokio::test]
 async fn a_row_moved_past_its_segment_holds_the_segment_until_its_slot_is_settled() {
-    use depin_indexer::sink::{Commitment as C, SlotStatus};
     let x = Pubkey::new_from_array([55; 32]);
     let (_pg, mut sink, _all_pg, mut all) = retaining_and_keeping_all_empty(false).await;
     let r = transaction("r", 40, vec![proof(x, 0, 100)]);
@@ -1452,7 +1442,7 @@ async fn a_row_moved_past_its_segment_holds_the_segment_until_its_slot_is_settle
             )],
         )
         .await;
-        let mut fork = slot_update(40, SlotStatus::Dead);
+        let mut fork = slot_batch(dead(40));
         fork.transactions = vec![
             r.clone(),
             IndexedTransaction {
@@ -1482,7 +1472,7 @@ async fn a_row_moved_past_its_segment_holds_the_segment_until_its_slot_is_settle
         "slot 260 is below the horizon of 300 but not settled"
     );
     for s in [&mut sink, &mut all] {
-        s.write(&slot_update(260, SlotStatus::Reached(C::Finalized)))
+        s.write(&slot_batch(finalized(260)))
             .await
             .expect("finalized");
     }
@@ -1512,26 +1502,20 @@ async fn a_row_moved_past_its_segment_holds_the_segment_until_its_slot_is_settle
 /// tallied under the proposal at slot 20, which no deal row reads once it moved.
 #[tokio::test]
 async fn a_proof_waits_for_the_proposal_it_is_tallied_under() {
-    use depin_indexer::sink::SlotStatus;
     let x = Pubkey::new_from_array([57; 32]);
     let (_pg, mut sink, _all_pg, mut all) = retaining_and_keeping_all_empty(false).await;
     let proposal = transaction("px", 20, vec![proposed(x, 1, 100), accepted(x)]);
     for s in [&mut sink, &mut all] {
-        s.write(&Batch {
-            transactions: vec![proposal.clone()],
-            ..Batch::default()
-        })
-        .await
-        .expect("proposal in slot 20");
-        s.write(&Batch {
-            transactions: vec![IndexedTransaction {
+        write_unsettled(s, vec![proposal.clone()]).await;
+        // seen again in slot 25
+        write_unsettled(
+            s,
+            vec![IndexedTransaction {
                 slot: 25,
                 ..proposal.clone()
             }],
-            ..Batch::default()
-        })
-        .await
-        .expect("seen again in slot 25");
+        )
+        .await;
         write_finalized(s, vec![transaction("r", 30, vec![proof(x, 0, 100)])]).await;
         write_finalized(s, vec![transaction("later", 200, Vec::new())]).await;
     }
@@ -1541,9 +1525,7 @@ async fn a_proof_waits_for_the_proposal_it_is_tallied_under() {
         "the proposal's slot 20 is unsettled"
     );
     for s in [&mut sink, &mut all] {
-        s.write(&slot_update(20, SlotStatus::Dead))
-            .await
-            .expect("dead slot");
+        s.write(&slot_batch(dead(20))).await.expect("dead slot");
     }
     assert_eq!(
         scalar(sink.client(), "SELECT slot FROM storage_deal_proposed").await,
@@ -1555,12 +1537,9 @@ async fn a_proof_waits_for_the_proposal_it_is_tallied_under() {
         "slot 25 is not settled either"
     );
     for s in [&mut sink, &mut all] {
-        s.write(&slot_update(
-            25,
-            SlotStatus::Reached(depin_indexer::sink::Commitment::Finalized),
-        ))
-        .await
-        .expect("finalized");
+        s.write(&slot_batch(finalized(25)))
+            .await
+            .expect("finalized");
     }
     assert_eq!(sink.retire_events().await.expect("retire"), 1);
     assert_eq!(
@@ -1596,12 +1575,11 @@ async fn a_slot_unjudged_beyond_the_kept_slots_no_longer_holds_its_segment() {
         )],
     )
     .await;
-    sink.write(&Batch {
-        transactions: vec![transaction("r", 20, vec![proof(x, 0, 100)])],
-        ..Batch::default()
-    })
-    .await
-    .expect("write");
+    write_unsettled(
+        &mut sink,
+        vec![transaction("r", 20, vec![proof(x, 0, 100)])],
+    )
+    .await;
     write_finalized(&mut sink, vec![transaction("later", 200, Vec::new())]).await;
     assert_eq!(
         sink.retire_events().await.expect("retire"),

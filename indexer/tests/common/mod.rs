@@ -309,6 +309,15 @@ pub fn finalized(slot: u64) -> SlotUpdate {
     }
 }
 
+/// `slot` dead (its parent the slot before).
+pub fn dead(slot: u64) -> SlotUpdate {
+    SlotUpdate {
+        slot,
+        parent: slot.checked_sub(1),
+        status: SlotStatus::Dead,
+    }
+}
+
 /// A deal proposal at `deal`.
 pub fn proposed(deal: Pubkey, deal_id: u64, price_per_period: u64) -> Event {
     Event::Storage(storage::Event::DealProposed(storage::DealProposed {
