@@ -21,7 +21,9 @@
 //! load and `DEPIN_BENCH_SCALE` (default 10) times it, with its peak RSS; and the state
 //! refresh cost of the same load (queueing the keys and applying them, measured in each
 //! batch's own transaction with the sink alone, so no other work shares its timing) is
-//! compared between an empty database and one already holding the scaled load. The
+//! compared between an empty database and one already holding the scaled load, beside a
+//! plain COPY of the same rows into that database (rolled back) against the baseline's:
+//! what larger tables cost work that never reads them. The
 //! saturated run also reports when the state rows were current (the refresher, on its own
 //! connection, had applied every batch), and the CPU time the indexer in this process
 //! (stream, decoding, rows), the writer's database session, the refresher's and the load
@@ -579,7 +581,13 @@ async fn plain_copy(tables: &[StagedTable]) -> Duration {
         .await
         .expect("schema");
     sink.close().await;
-    let (mut client, connection) = tokio_postgres::connect(pg.url(), tokio_postgres::NoTls)
+    copy_into(pg.url(), tables, true).await
+}
+
+/// One binary `COPY` of `tables` into the database at `url`, in one transaction, committed
+/// or rolled back; returns the time until it ended.
+async fn copy_into(url: &str, tables: &[StagedTable], commit: bool) -> Duration {
+    let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .expect("connect");
     tokio::spawn(connection);
@@ -603,7 +611,11 @@ async fn plain_copy(tables: &[StagedTable]) -> Duration {
         }
         writer.finish().await.expect("finish");
     }
-    tx.commit().await.expect("commit");
+    if commit {
+        tx.commit().await.expect("commit");
+    } else {
+        tx.rollback().await.expect("rollback");
+    }
     started.elapsed()
 }
 
@@ -817,5 +829,17 @@ async fn main() {
         per_row(loaded),
         big_rows,
         per_row(loaded) / per_row(empty)
+    );
+    // what larger tables cost work that does not look at them at all: the same load's
+    // event rows, plain-COPYed into the database now holding every load above (rolled
+    // back, so nothing stays), against the baseline's COPY into an empty one
+    let copy_loaded = copy_into(pg.url(), &rows_of(&again), false).await;
+    let copy_empty = Duration::from_secs_f64(total as f64 / copy_rate);
+    println!(
+        "  for scale, a plain COPY of those event rows: {:.3} s into an empty database (the baseline), {:.3} s with {} rows stored ({:.2}x)",
+        copy_empty.as_secs_f64(),
+        copy_loaded.as_secs_f64(),
+        big_rows + total,
+        copy_loaded.as_secs_f64() / copy_empty.as_secs_f64()
     );
 }
