@@ -200,6 +200,34 @@ pub fn fault_slash(collateral_left: u64, fault_slash_bps: u16) -> Result<u64, Co
     crate::fees::bps_of(collateral_left, fault_slash_bps)
 }
 
+/// How many faulted periods in a row, in period order, hold `period`: the length of the
+/// run of `true` in `faulted` (one flag per period of the deal, in period order) that
+/// contains index `period`, or 0 when that period is not faulted (or not in `faulted`).
+///
+/// A deal's faults count in a row by their periods, not by when they were reported:
+/// reports are permissionless and may come late or out of order, so a count kept in report
+/// order would let a reporter join two faults around a proven period (terminating an
+/// honest provider) or let a proof of a later period split a real run.
+pub fn fault_run(faulted: impl IntoIterator<Item = bool>, period: usize) -> usize {
+    let mut run = 0usize;
+    let mut holds_period = false;
+    for (i, is_faulted) in faulted.into_iter().enumerate() {
+        if is_faulted {
+            run = run.saturating_add(1);
+            holds_period |= i == period;
+        } else if holds_period {
+            break;
+        } else {
+            run = 0;
+        }
+    }
+    if holds_period {
+        run
+    } else {
+        0
+    }
+}
+
 #[cfg(feature = "std")]
 pub use piece::{PieceBuilder, PieceCommitment, WordAnswer};
 
@@ -520,7 +548,38 @@ mod tests {
         assert_eq!(period_at(100, 10, 129), Some(2));
     }
 
+    #[test]
+    fn faults_count_in_a_row_by_period_not_by_report() {
+        let f = |flags: &str| flags.chars().map(|c| c == 'F').collect::<Vec<_>>();
+        // faults around a proven period are two runs of one
+        assert_eq!(fault_run(f("FPF"), 0), 1);
+        assert_eq!(fault_run(f("FPF"), 2), 1);
+        // a later proof does not split an earlier run
+        assert_eq!(fault_run(f("PFFP"), 2), 2);
+        assert_eq!(fault_run(f("PFFP"), 1), 2);
+        // a fault between two runs joins them
+        assert_eq!(fault_run(f("FF.FF"), 1), 2);
+        assert_eq!(fault_run(f("FFFFF"), 2), 5);
+        // a period not faulted, or not in the deal
+        assert_eq!(fault_run(f("FPF"), 1), 0);
+        assert_eq!(fault_run(f("FF"), 2), 0);
+        assert_eq!(fault_run(f(""), 0), 0);
+        assert_eq!(fault_run(f(&"F".repeat(32)), 31), 32);
+    }
+
     proptest! {
+        #[test]
+        fn a_fault_run_is_the_faulted_neighbours_in_period_order(flags in proptest::collection::vec(any::<bool>(), 0..40), period in 0usize..45) {
+            let run = fault_run(flags.iter().copied(), period);
+            if flags.get(period) != Some(&true) {
+                prop_assert_eq!(run, 0);
+            } else {
+                let before = flags[..period].iter().rev().take_while(|&&f| f).count();
+                let after = flags[period + 1..].iter().take_while(|&&f| f).count();
+                prop_assert_eq!(run, before + 1 + after);
+            }
+        }
+
         #[test]
         fn any_challenge_of_any_piece_is_answerable(len in 1usize..20_000, seed: u8, s in any::<[u8; 32]>(), period: u64, i: u8) {
             let bytes = data(len, seed);

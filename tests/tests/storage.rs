@@ -66,6 +66,11 @@ fn piece_bytes(len: usize) -> Vec<u8> {
 }
 
 async fn setup(suite: &mut Suite) -> Setup {
+    setup_with(suite, market_args()).await
+}
+
+/// [`setup`] with the market's arguments given.
+async fn setup_with(suite: &mut Suite, args: InitializeMarketArgs) -> Setup {
     let net = suite
         .create_network(NetworkParams {
             kind: NetworkKind::Storage,
@@ -74,7 +79,7 @@ async fn setup(suite: &mut Suite) -> Setup {
         .await;
     let maker = suite.add_maker(&net, "Diskco", 10, true).await;
     let market = suite
-        .create_storage_market(&net, market_args())
+        .create_storage_market(&net, args)
         .await
         .expect("market");
     let (token, treasury) = (market.token, market.treasury);
@@ -910,6 +915,18 @@ async fn market_setup_errors() {
             proving_period_secs: 0,
             ..market_args()
         },
+        // a one-slot window closes before the seed (the hash of the slot after the
+        // challenge) is in SlotHashes: no proof could ever land
+        InitializeMarketArgs {
+            challenge_window_slots:
+                depin_sdk::storage_program::instructions::MIN_CHALLENGE_WINDOW_SLOTS - 1,
+            ..market_args()
+        },
+        InitializeMarketArgs {
+            challenge_window_slots:
+                depin_sdk::storage_program::instructions::MAX_CHALLENGE_WINDOW_SLOTS + 1,
+            ..market_args()
+        },
     ] {
         let ix = init(&suite, &net.authority, &treasury, bad);
         assert_error(
@@ -1024,4 +1041,136 @@ async fn a_seed_evicted_from_slot_hashes_is_unavailable() {
     );
     let result = send_responses(&mut suite, &s, 0, 0, vec![]).await;
     assert_error(result, StorageError::ProofWindowClosed);
+}
+
+/// The shortest window the market accepts is enough: the seed (the hash of slot S + 1) is
+/// in SlotHashes at slot S + 2, the window's last slot, and an honest proof lands there.
+#[tokio::test]
+async fn the_shortest_window_still_takes_a_proof() {
+    let mut suite = Suite::start().await;
+    let s = setup_with(
+        &mut suite,
+        InitializeMarketArgs {
+            challenge_window_slots:
+                depin_sdk::storage_program::instructions::MIN_CHALLENGE_WINDOW_SLOTS,
+            ..market_args()
+        },
+    )
+    .await;
+    propose(&mut suite, &s, 0, 1).await.unwrap();
+    accept(&mut suite, &s, 0).await.unwrap();
+    enter_period(&mut suite, &s, 0, 0).await;
+    suite.advance_slots(4).await;
+    open(&mut suite, &s, 0, 0).await.unwrap();
+    let opened_at = deal(&mut suite, &s, 0).await.records[0].challenge_slot;
+    suite.advance_slots(1).await;
+    assert_error(
+        send_responses(&mut suite, &s, 0, 0, vec![]).await,
+        StorageError::SeedNotYetKnown,
+    );
+    suite.advance_slots(1).await;
+    assert_eq!(
+        suite.clock().await.slot,
+        opened_at + 2,
+        "the window's last slot"
+    );
+    let before = suite.token_balance(s.provider_pay).await;
+    for response in answers(&mut suite, &s, 0, 0).await {
+        send_responses(&mut suite, &s, 0, 0, vec![response])
+            .await
+            .expect("an honest proof in the window's last slot");
+    }
+    // proven: the period's price less the protocol fee paid to the provider
+    assert_eq!(
+        suite.token_balance(s.provider_pay).await - before,
+        PRICE - PRICE * 250 / 10_000
+    );
+}
+
+/// Faults count in a row by period, not by when they were reported. Period 0 faults,
+/// period 1 is proven, period 2 faults: two faults, never two in a row, however late
+/// period 0 is reported (reporting it after period 1's proof used to make period 2's
+/// report the second "in a row" and terminate the deal, the provider's remaining
+/// collateral forfeited to the treasury).
+#[tokio::test]
+async fn a_late_fault_report_does_not_join_faults_around_a_proven_period() {
+    let mut suite = Suite::start().await;
+    let s = setup(&mut suite).await;
+    propose(&mut suite, &s, 0, 4).await.unwrap();
+    accept(&mut suite, &s, 0).await.unwrap();
+    let report = |period| {
+        storage::report_fault(
+            &s.net.network,
+            &deal_address(&s, 0),
+            &s.token,
+            &s.client_pay,
+            period,
+        )
+    };
+    // period 0 missed (nobody reports it yet), period 1 proven
+    enter_period(&mut suite, &s, 0, 1).await;
+    suite.advance_slots(4).await;
+    prove(&mut suite, &s, 0, 1).await;
+    // period 2 missed too; then both faults are reported
+    enter_period(&mut suite, &s, 0, 3).await;
+    suite.send(&[report(0)], &[]).await.expect("fault 0");
+    suite.send(&[report(2)], &[]).await.expect("fault 2");
+    let d = deal(&mut suite, &s, 0).await;
+    assert_eq!(
+        (d.state, d.consecutive_faults, d.total_faults),
+        (DealState::Active, 1, 2),
+        "faults in periods 0 and 2 around a proven period 1 are not in a row"
+    );
+    // period 3 can still be proven and paid
+    prove(&mut suite, &s, 0, 3).await;
+    assert_eq!(deal(&mut suite, &s, 0).await.state, DealState::Active);
+}
+
+/// ... and a proof of a later period does not split a run: periods 1 and 2 missed in a
+/// row terminate the deal (limit 2) even when period 3's proof lands between their
+/// reports, and even when they are reported in reverse order.
+#[tokio::test]
+async fn faults_in_a_row_terminate_whatever_lands_between_their_reports() {
+    for reverse in [false, true] {
+        let mut suite = Suite::start().await;
+        let s = setup(&mut suite).await;
+        propose(&mut suite, &s, 0, 4).await.unwrap();
+        accept(&mut suite, &s, 0).await.unwrap();
+        let report = |period| {
+            storage::report_fault(
+                &s.net.network,
+                &deal_address(&s, 0),
+                &s.token,
+                &s.client_pay,
+                period,
+            )
+        };
+        enter_period(&mut suite, &s, 0, 0).await;
+        suite.advance_slots(4).await;
+        prove(&mut suite, &s, 0, 0).await;
+        enter_period(&mut suite, &s, 0, 3).await;
+        let (first, second) = if reverse { (2, 1) } else { (1, 2) };
+        suite
+            .send(&[report(first)], &[])
+            .await
+            .expect("first fault");
+        let d = deal(&mut suite, &s, 0).await;
+        assert_eq!((d.state, d.consecutive_faults), (DealState::Active, 1));
+        prove(&mut suite, &s, 0, 3).await;
+        suite
+            .send(&[report(second)], &[])
+            .await
+            .expect("second fault");
+        let d = deal(&mut suite, &s, 0).await;
+        assert_eq!(
+            (
+                d.state,
+                d.consecutive_faults,
+                d.total_faults,
+                d.collateral_left
+            ),
+            (DealState::Terminated, 2, 2, 0),
+            "periods 1 and 2 faulted in a row (reported in reverse: {reverse})"
+        );
+    }
 }

@@ -37,13 +37,13 @@ pub enum StorageCommand {
         /// Seconds per proving period.
         #[arg(long)]
         proving_period_secs: u64,
-        /// Slots a provider has to answer a challenge.
+        /// Slots a provider has to answer a challenge (2 to 511).
         #[arg(long)]
         challenge_window_slots: u64,
         /// Words challenged per period.
         #[arg(long)]
         challenges_per_period: u8,
-        /// Faults in a row that terminate a deal.
+        /// Faulted periods in a row (in period order) that terminate a deal.
         #[arg(long)]
         max_consecutive_faults: u8,
         /// Share of collateral slashed per fault, in basis points.

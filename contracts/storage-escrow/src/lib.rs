@@ -39,8 +39,8 @@ pub mod storage_escrow {
     use depin_core::fees::MAX_BPS;
     use depin_core::merkle::Hasher;
     use depin_core::storage::{
-        self as core_storage, challenge, fault_slash, period_at, period_end, period_payment,
-        verify_word, words_per_chunk,
+        self as core_storage, challenge, fault_run, fault_slash, period_at, period_end,
+        period_payment, verify_word, words_per_chunk,
     };
     use depin_core::CoreError;
     use depin_ink_shared::cross::{self, RegistryReader};
@@ -133,7 +133,9 @@ pub mod storage_escrow {
         pub state: DealState,
         /// Start of period 0 (0 until accepted).
         pub start_ts: i64,
-        /// Faults in a row.
+        /// The longest run of faulted periods in a row, in period order (whatever order
+        /// the faults were reported in; a proof never shortens a run, it only ends one):
+        /// the deal terminates when a run reaches `max_consecutive_faults`.
         pub consecutive_faults: u8,
         /// Faults in all.
         pub total_faults: u8,
@@ -406,7 +408,7 @@ pub mod storage_escrow {
         pub refunded: u64,
         /// Collateral slashed to the client.
         pub slashed: u64,
-        /// Faults in a row now.
+        /// Faulted periods in a row (in period order) around this one, this one included.
         pub consecutive_faults: u8,
     }
 
@@ -776,7 +778,6 @@ pub mod storage_escrow {
                     .escrow_left
                     .checked_sub(price)
                     .ok_or(Error::MathOverflow)?;
-                deal.consecutive_faults = 0;
                 Some(period_payment(price, self.protocol_fee_bps)?)
             } else {
                 None
@@ -807,9 +808,11 @@ pub mod storage_escrow {
 
         /// Anyone may report a period that is at fault: never challenged and over, or
         /// challenged and past its proof window. The period's price goes back to the
-        /// client with `fault_slash_bps` of the remaining collateral; at
-        /// `max_consecutive_faults` the deal terminates (remaining escrow to the client,
-        /// remaining collateral to the treasury). Returns whether it terminated.
+        /// client with `fault_slash_bps` of the remaining collateral; once
+        /// `max_consecutive_faults` periods in a row are faulted (in period order, not in
+        /// the order they were reported: `depin_core::storage::fault_run`) the deal
+        /// terminates (remaining escrow to the client, remaining collateral to the
+        /// treasury). Returns whether it terminated.
         ///
         /// # Errors
         /// `DealNotFound`, `DealNotActive`, `WrongPeriod`, `FaultNotReportable`,
@@ -853,13 +856,18 @@ pub mod storage_escrow {
                 .checked_sub(slashed)
                 .ok_or_else(overflow)?;
             deal.escrow_left = deal.escrow_left.checked_sub(price).ok_or_else(overflow)?;
-            deal.consecutive_faults = deal
-                .consecutive_faults
-                .checked_add(1)
-                .ok_or_else(overflow)?;
+            // faults count in a row by period, whatever order they are reported in
+            let run = fault_run(
+                deal.records
+                    .iter()
+                    .map(|r| r.status == PeriodStatus::Faulted),
+                usize::try_from(period).map_err(|_| Error::WrongPeriod)?,
+            );
+            let run = u8::try_from(run).map_err(|_| Error::MathOverflow)?;
+            deal.consecutive_faults = deal.consecutive_faults.max(run);
             deal.total_faults = deal.total_faults.checked_add(1).ok_or_else(overflow)?;
             let mut to_client = price.checked_add(slashed).ok_or_else(overflow)?;
-            let terminated = deal.consecutive_faults >= self.max_consecutive_faults;
+            let terminated = run >= self.max_consecutive_faults;
             let (refunded, slashed_to_treasury) = (deal.escrow_left, deal.collateral_left);
             let mut to_treasury = 0;
             if terminated {
@@ -879,7 +887,7 @@ pub mod storage_escrow {
                 period,
                 refunded: price,
                 slashed,
-                consecutive_faults: deal.consecutive_faults,
+                consecutive_faults: run,
             });
             if terminated {
                 self.env().emit_event(DealTerminated {

@@ -663,6 +663,70 @@ fn test_report_fault_terminates_at_the_limit() {
 }
 
 #[ink::test]
+fn test_report_fault_counts_in_period_order_not_report_order() {
+    // Given period 0 missed, period 1 proven, period 2 missed (limit 2)
+    let m = Market::new();
+    m.active(4);
+    set_time(START + PERIOD + 1);
+    m.prove(1);
+    set_time(START + 3 * PERIOD + 1);
+    // When period 0 is reported only now, after period 1's proof, then period 2
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 0),
+        Ok(false)
+    );
+    // Then the two faults are not in a row: the deal goes on
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 2),
+        Ok(false)
+    );
+    let e: FaultReported = last_event();
+    assert_eq!(e.consecutive_faults, 1);
+    let deal = m.deal();
+    assert_eq!(
+        (deal.state, deal.consecutive_faults, deal.total_faults),
+        (DealState::Active, 1, 2)
+    );
+    m.prove(3);
+}
+
+/// Periods 1 and 2 missed in a row (limit 2), period 0 proven; period 3's proof lands
+/// between the two reports, which come in period order or in `reverse`.
+fn a_run_split_by_a_later_proof(reverse: bool) {
+    let m = Market::new();
+    m.active(4);
+    set_time(START + 1);
+    m.prove(0);
+    set_time(START + 3 * PERIOD + 1);
+    let (first, second) = if reverse { (2, 1) } else { (1, 2) };
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, first),
+        Ok(false)
+    );
+    m.prove(3);
+    // the second report still terminates the deal
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, second),
+        Ok(true)
+    );
+    let deal = m.deal();
+    assert_eq!(
+        (deal.state, deal.consecutive_faults, deal.total_faults),
+        (DealState::Terminated, 2, 2)
+    );
+}
+
+#[ink::test]
+fn test_report_fault_a_later_proof_does_not_split_a_run() {
+    a_run_split_by_a_later_proof(false);
+}
+
+#[ink::test]
+fn test_report_fault_a_run_reported_in_reverse_still_counts() {
+    a_run_split_by_a_later_proof(true);
+}
+
+#[ink::test]
 fn test_report_fault_errors() {
     let m = Market::new();
     assert_eq!(

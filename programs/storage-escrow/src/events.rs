@@ -118,7 +118,7 @@ pub struct FaultReported {
     pub refunded: u64,
     /// Collateral slashed to the client.
     pub slashed: u64,
-    /// Consecutive faults now.
+    /// Faulted periods in a row (in period order) around this one, this one included.
     pub consecutive_faults: u8,
 }
 

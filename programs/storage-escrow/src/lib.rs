@@ -20,9 +20,10 @@
 //!    protocol fee, goes to the provider. The fee stays in the vault, owed to the treasury
 //!    (`Deal::fees_owed`), so a proof makes one token transfer, not two.
 //! 5. `report_fault` (anyone) after a period's window passed unproven: the period's price
-//!    goes back to the client with `fault_slash_bps` of the remaining collateral; at
-//!    `max_consecutive_faults` the deal terminates, the remaining escrow returns to the
-//!    client and the remaining collateral is owed to the treasury.
+//!    goes back to the client with `fault_slash_bps` of the remaining collateral; once
+//!    `max_consecutive_faults` periods in a row are faulted (counted in period order, not
+//!    in the order they were reported) the deal terminates, the remaining escrow returns
+//!    to the client and the remaining collateral is owed to the treasury.
 //! 6. `complete_deal` after the last period (or a termination): collateral back to the
 //!    provider, what is owed to the treasury paid to it, the deal account closed and its
 //!    rent returned to the client.

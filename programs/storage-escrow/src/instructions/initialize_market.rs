@@ -11,12 +11,17 @@ use crate::state::StorageMarket;
 /// proof at most 511 slots after the challenge still finds its seed.
 pub const MAX_CHALLENGE_WINDOW_SLOTS: u64 = 511;
 
+/// Shortest challenge window: the seed of a challenge opened at slot S is the hash of slot
+/// S + 1, which the SlotHashes sysvar holds from slot S + 2 on, so a window of one slot
+/// would close before any proof could be checked (every period a fault).
+pub const MIN_CHALLENGE_WINDOW_SLOTS: u64 = 2;
+
 /// Arguments of `initialize_market`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct InitializeMarketArgs {
     /// Proving period in seconds, 1 to `depin_core::epoch::MAX_DURATION_SECS` (366 days).
     pub proving_period_secs: u64,
-    /// Slots within which a proof must follow its challenge (1 to 511).
+    /// Slots within which a proof must follow its challenge (2 to 511).
     pub challenge_window_slots: u64,
     /// Challenges per period, 1 to 8.
     pub challenges_per_period: u8,
@@ -75,7 +80,8 @@ pub struct InitializeMarket<'info> {
 pub fn handler(ctx: Context<InitializeMarket>, args: InitializeMarketArgs) -> Result<()> {
     require!(
         depin_core::epoch::validate_duration(args.proving_period_secs).is_ok()
-            && (1..=MAX_CHALLENGE_WINDOW_SLOTS).contains(&args.challenge_window_slots)
+            && (MIN_CHALLENGE_WINDOW_SLOTS..=MAX_CHALLENGE_WINDOW_SLOTS)
+                .contains(&args.challenge_window_slots)
             && (1..=8).contains(&args.challenges_per_period)
             && args.max_consecutive_faults > 0
             && args.fault_slash_bps <= MAX_BPS

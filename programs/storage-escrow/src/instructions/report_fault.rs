@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
-use depin_core::storage::{fault_slash, period_end};
+use depin_core::storage::{fault_run, fault_slash, period_end};
 
 use super::pay_from_vault;
 use crate::error::StorageError;
@@ -36,8 +36,9 @@ pub struct ReportFault<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-/// Refunds the period and slashes part of the collateral to the client; at the fault limit
-/// terminates the deal. Emits [`FaultReported`] (and [`DealTerminated`]).
+/// Refunds the period and slashes part of the collateral to the client; when the faulted
+/// periods in a row around this one (in period order, [`fault_run`]) reach the market's
+/// limit, terminates the deal. Emits [`FaultReported`] (and [`DealTerminated`]).
 pub fn handler(ctx: Context<ReportFault>, period: u64) -> Result<()> {
     let market = &ctx.accounts.market;
     let clock = Clock::get()?;
@@ -74,10 +75,17 @@ pub fn handler(ctx: Context<ReportFault>, period: u64) -> Result<()> {
         .escrow_left
         .checked_sub(price)
         .ok_or(StorageError::MathOverflow)?;
-    deal.consecutive_faults = deal
-        .consecutive_faults
-        .checked_add(1)
-        .ok_or(StorageError::MathOverflow)?;
+    // faults count in a row by period, whatever order they are reported in
+    let periods = usize::from(deal.periods);
+    let run = fault_run(
+        deal.records
+            .iter()
+            .take(periods)
+            .map(|r| r.status == PERIOD_FAULTED),
+        usize::try_from(period).map_err(|_| StorageError::WrongPeriod)?,
+    );
+    let run = u8::try_from(run).map_err(|_| StorageError::MathOverflow)?;
+    deal.consecutive_faults = deal.consecutive_faults.max(run);
     deal.total_faults = deal
         .total_faults
         .checked_add(1)
@@ -85,7 +93,7 @@ pub fn handler(ctx: Context<ReportFault>, period: u64) -> Result<()> {
     let mut to_client = price
         .checked_add(slashed)
         .ok_or(StorageError::MathOverflow)?;
-    let terminated = deal.consecutive_faults >= market.max_consecutive_faults;
+    let terminated = run >= market.max_consecutive_faults;
     let (refunded, slashed_to_treasury) = (deal.escrow_left, deal.collateral_left);
     if terminated {
         to_client = to_client
@@ -100,7 +108,6 @@ pub fn handler(ctx: Context<ReportFault>, period: u64) -> Result<()> {
         deal.collateral_left = 0;
         deal.state = DealState::Terminated;
     }
-    let consecutive = deal.consecutive_faults;
     pay_from_vault(
         market,
         &ctx.accounts.vault,
@@ -114,7 +121,7 @@ pub fn handler(ctx: Context<ReportFault>, period: u64) -> Result<()> {
         period,
         refunded: price,
         slashed,
-        consecutive_faults: consecutive,
+        consecutive_faults: run,
     });
     if terminated {
         emit_cpi!(DealTerminated {

@@ -153,7 +153,6 @@ pub fn handler(ctx: Context<SubmitProof>, args: SubmitProofArgs) -> Result<()> {
     let mut payment = None;
     if proven {
         record.status = PERIOD_PROVEN;
-        deal.consecutive_faults = 0;
         deal.escrow_left = deal
             .escrow_left
             .checked_sub(price)

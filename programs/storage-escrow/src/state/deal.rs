@@ -78,7 +78,9 @@ pub struct Deal {
     pub state: DealState,
     /// Start of period 0 (0 until accepted).
     pub start_ts: i64,
-    /// Faults in a row.
+    /// The longest run of faulted periods in a row, in period order (whatever order the
+    /// faults were reported in; a proof never shortens a run, it only ends one): the deal
+    /// terminates when a run reaches the market's `max_consecutive_faults`.
     pub consecutive_faults: u8,
     /// Faults in all.
     pub total_faults: u8,
