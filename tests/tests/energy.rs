@@ -934,6 +934,11 @@ async fn market_and_network_errors() {
             settlement_delay_secs: too_long,
             ..default_energy_args()
         },
+        // a floor of 0 lets free bids of any size overflow the clearing volume
+        depin_sdk::energy::InitializeEnergyMarketArgs {
+            price_floor: 0,
+            ..default_energy_args()
+        },
     ] {
         assert_error(
             suite.create_energy_market(&net2, bad).await.map(|_| ()),

@@ -45,7 +45,7 @@ pub enum EnergyCommand {
         /// Grid fee in basis points.
         #[arg(long, default_value_t = 200)]
         grid_fee_bps: u16,
-        /// Lowest price per kWh, in UI units of the quote mint.
+        /// Lowest price per kWh, in UI units of the quote mint (more than 0).
         #[arg(long)]
         price_floor: UiAmount,
         /// Highest price per kWh, in UI units of the quote mint.

@@ -210,7 +210,7 @@ pub mod energy_settlement {
         pub max_orders_per_interval: u8,
         /// Grid fee taken from producers' payments, in bps (at most 10,000).
         pub grid_fee_bps: u16,
-        /// Lowest price or limit accepted, per kWh (at most `price_cap`).
+        /// Lowest price or limit accepted, per kWh (at least 1, at most `price_cap`).
         pub price_floor: u64,
         /// Highest price or limit accepted, per kWh.
         pub price_cap: u64,
@@ -447,7 +447,9 @@ pub mod energy_settlement {
         /// days); `gate_closure_secs` and `settlement_delay_secs` at most that too (so
         /// every gate closure and reading deadline is a real time: each interval can be
         /// cleared and every bid settled in the end); `1 <= max_orders_per_interval <=
-        /// 32`; `grid_fee_bps <= 10,000`; `price_floor <= price_cap`.
+        /// 32`; `grid_fee_bps <= 10,000`; `1 <= price_floor <= price_cap` (a floor of 0
+        /// would let free bids of any size overflow the clearing volume and lock every
+        /// other bid's escrow).
         ///
         /// # Errors
         /// `NotNetworkAuthority`, `NetworkPaused`, `NotEnergyNetwork`,
@@ -471,6 +473,7 @@ pub mod energy_settlement {
                 || p.max_orders_per_interval == 0
                 || usize::from(p.max_orders_per_interval) > MAX_ORDERS_PER_SIDE
                 || p.grid_fee_bps > MAX_BPS
+                || p.price_floor == 0
                 || p.price_floor > p.price_cap
             {
                 return Err(Error::InvalidMarketParams);

@@ -198,6 +198,11 @@ fn test_initialize_energy_market_errors() {
             price_floor: 1_001,
             ..PARAMS
         },
+        // free bids of any size would overflow the clearing volume
+        MarketParams {
+            price_floor: 0,
+            ..PARAMS
+        },
     ] {
         assert_eq!(
             EnergySettlement::new(account(REGISTRY), bad).err(),

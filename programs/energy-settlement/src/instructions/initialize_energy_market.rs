@@ -22,7 +22,9 @@ pub struct InitializeEnergyMarketArgs {
     pub max_orders_per_interval: u8,
     /// Grid fee in basis points (at most 10,000).
     pub grid_fee_bps: u16,
-    /// Lowest price accepted per kWh.
+    /// Lowest price accepted per kWh, at least 1: every watt-hour a bid asks for then
+    /// escrows something, so nobody can fill a book with free orders (free bids of
+    /// `u64::MAX` Wh would overflow the clearing volume and lock every other bid's escrow).
     pub price_floor: u64,
     /// Highest price accepted per kWh (at least the floor).
     pub price_cap: u64,
@@ -83,6 +85,7 @@ pub fn handler(
             && args.max_orders_per_interval > 0
             && usize::from(args.max_orders_per_interval) <= MAX_ORDERS_PER_SIDE
             && args.grid_fee_bps <= MAX_BPS
+            && args.price_floor > 0
             && args.price_floor <= args.price_cap,
         EnergyError::InvalidMarketParams
     );

@@ -24,7 +24,7 @@ pub struct EnergyMarket {
     pub max_orders_per_interval: u8,
     /// Grid fee taken from producers' payments, in basis points.
     pub grid_fee_bps: u16,
-    /// Lowest price or limit accepted, quote base units per kWh.
+    /// Lowest price or limit accepted, quote base units per kWh (at least 1).
     pub price_floor: u64,
     /// Highest price or limit accepted, quote base units per kWh.
     pub price_cap: u64,
