@@ -194,6 +194,7 @@ pub fn settle_order(
     build(
         acc::SettleOrder {
             market,
+            network: *network,
             interval: pda::interval(&market, order.interval).0,
             reading: pda::meter_reading(order_device, order.interval).0,
             quote_mint: quote.mint,

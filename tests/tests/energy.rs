@@ -8,7 +8,7 @@
 )]
 
 use depin_sdk::accounts::{
-    decode_interval, DeviceStatus, Interval, Meter, MeterReading, NetworkKind,
+    decode_interval, DeviceStatus, Interval, Meter, MeterReading, Network, NetworkKind,
 };
 use depin_sdk::energy::{
     self, batch_readings, MeterSigner, OrderRef, PlaceAskArgs, PlaceBidArgs, Reading, Side,
@@ -390,6 +390,95 @@ async fn a_missing_reading_counts_as_zero_after_the_window() {
         1_000,
         "nothing delivered, nothing paid"
     );
+}
+
+/// A paused network refuses readings, so a pause must not run their window out: a producer
+/// is not settled at zero while the network is paused, nor within a whole reading window
+/// after it resumes. One producer reports after the resume and is paid; the other never
+/// does and settles at zero once that window has passed. (Before, the pause over the
+/// deadline let anyone settle both at zero while their readings were refused.)
+#[tokio::test]
+async fn a_pause_over_the_reading_deadline_does_not_zero_producers() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let (reporting, silent, c) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 1_000).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    ask(&mut suite, &m, &reporting, k, 100, 1_000)
+        .await
+        .unwrap();
+    ask(&mut suite, &m, &silent, k, 100, 1_000).await.unwrap();
+    bid(&mut suite, &m, &c, k, 100, 2_000).await.unwrap();
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.unwrap();
+    let set_paused = |paused| {
+        registry::update_network(
+            &m.net.authority.pubkey(),
+            &m.net.network,
+            None,
+            UpdateNetworkArgs {
+                paused: Some(paused),
+                ..Default::default()
+            },
+        )
+    };
+
+    // paused during the interval: the reading is refused within its window
+    suite
+        .send(&[set_paused(true)], &[&m.net.authority])
+        .await
+        .unwrap();
+    let (end, delay) = (start(&m, k) + 900, 600);
+    suite.set_time(end + 100).await;
+    assert_error(
+        read(&mut suite, &m, &reporting, k, 1_000, 0, 1).await,
+        EnergyError::NetworkPaused,
+    );
+    // past the deadline, still paused: no producer settles at zero
+    suite.set_time(end + delay + 1).await;
+    assert_error(
+        settle(&mut suite, &m, &reporting, k, Side::Ask, 0).await,
+        EnergyError::NetworkPaused,
+    );
+
+    // resumed: a whole reading window from now before a missing reading counts as zero
+    let resumed = end + delay + 60;
+    suite.set_time(resumed).await;
+    suite
+        .send(&[set_paused(false)], &[&m.net.authority])
+        .await
+        .unwrap();
+    let network: Network = suite.account(m.net.network).await;
+    assert_eq!((network.paused, network.resumed_at), (false, resumed));
+    assert_error(
+        settle(&mut suite, &m, &silent, k, Side::Ask, 1).await,
+        EnergyError::ReadingWindowOpen,
+    );
+    read(&mut suite, &m, &reporting, k, 1_000, 0, 1)
+        .await
+        .expect("the reading the pause refused, sent after the resume");
+    settle(&mut suite, &m, &reporting, k, Side::Ask, 0)
+        .await
+        .expect("settled on its reading");
+    suite.set_time(resumed + delay - 1).await;
+    assert_error(
+        settle(&mut suite, &m, &silent, k, Side::Ask, 1).await,
+        EnergyError::ReadingWindowOpen,
+    );
+    suite.set_time(resumed + delay).await;
+    settle(&mut suite, &m, &silent, k, Side::Ask, 1)
+        .await
+        .expect("no reading a whole window after the resume: zero");
+    settle(&mut suite, &m, &c, k, Side::Bid, 0)
+        .await
+        .expect("the consumer pays for what was delivered");
+    // 1,000 Wh delivered at 100 per kWh: 100, less the 2% grid fee to the producer
+    assert_eq!(suite.token_balance(reporting.quote).await, 98);
+    assert_eq!(suite.token_balance(silent.quote).await, 0);
+    assert_eq!(suite.token_balance(c.quote).await, 1_000 - 100);
 }
 
 #[tokio::test]
@@ -868,6 +957,22 @@ async fn settlement_errors() {
         },
     );
     assert_error(suite.send(&[ix], &[]).await, EnergyError::WrongReading);
+    // passing another account for the market's network (whose pause it must see)
+    let mut ix = energy::settle_order(
+        &m.net.network,
+        &m.energy.quote,
+        &m.energy.treasury,
+        &p.device.device,
+        &p.quote,
+        OrderRef {
+            interval: k,
+            side: Side::Ask,
+            slot: 0,
+        },
+    );
+    assert_eq!(ix.accounts[1].pubkey, m.net.network);
+    ix.accounts[1].pubkey = Pubkey::new_unique();
+    assert_error(suite.send(&[ix], &[]).await, EnergyError::UnexpectedAccount);
     settle(&mut suite, &m, &p, k, Side::Ask, 0)
         .await
         .expect("settle");

@@ -56,7 +56,7 @@ async fn account_sizes_match_their_layout() {
     // discriminator + fields, written out by hand from the structs' docs
     assert_eq!(
         Network::SIZE,
-        8 + 4 + 32 + 33 + 33 + 1 + 32 * 3 + 8 * 3 + 4 + 1 + 1
+        8 + 4 + 32 + 33 + 33 + 1 + 32 * 3 + 8 * 3 + 4 + 1 + 8 + 1
     );
     assert_eq!(Maker::SIZE, 8 + 32 + 32 + (4 + 32) + 1 + 4 + 4 + 1);
     assert_eq!(
@@ -245,14 +245,23 @@ async fn update_network_ok() {
         (7, 3, true)
     );
     assert_eq!(state.treasury, new_treasury);
+    assert_eq!(state.resumed_at, 0, "a pause is no resume");
 
-    // resuming is allowed while paused, and `None` leaves settings alone
+    // resuming is allowed while paused, `None` leaves settings alone, and the resume's
+    // time is kept (windows given to users count again from it)
+    suite.set_time(1_900_000_000).await;
     pause(&mut suite, &net, false).await;
     let state: Network = suite.account(net.network).await;
     assert_eq!(
         (state.onboarding_fee, state.location_fee, state.paused),
         (7, 3, false)
     );
+    assert_eq!(state.resumed_at, 1_900_000_000);
+    // resuming a running network is no resume
+    suite.set_time(1_900_000_500).await;
+    pause(&mut suite, &net, false).await;
+    let state: Network = suite.account(net.network).await;
+    assert_eq!(state.resumed_at, 1_900_000_000);
 }
 
 #[tokio::test]

@@ -129,6 +129,8 @@ pub mod device_registry {
         maker_count: u32,
         /// While true, every state change except the authority's housekeeping is refused.
         paused: bool,
+        /// Unix time (seconds) the network last resumed from a pause, 0 if never paused.
+        resumed_at: i64,
         /// Makers by their issuing account.
         makers: Mapping<AccountId, Maker>,
         /// Issued devices waiting for their owner, by device id.
@@ -448,6 +450,7 @@ pub mod device_registry {
                 device_count: 0,
                 maker_count: 0,
                 paused: false,
+                resumed_at: 0,
                 makers: Mapping::default(),
                 issued: Mapping::default(),
                 devices: Mapping::default(),
@@ -456,7 +459,8 @@ pub mod device_registry {
         }
 
         /// Changes fees, treasury or the pause flag; `None` keeps a setting. Allowed while
-        /// paused: it is how a network resumes. Bounds as in the constructor: the treasury
+        /// paused: it is how a network resumes (and a resume records its time,
+        /// `NetworkInfo::resumed_at`). Bounds as in the constructor: the treasury
         /// is not the zero account, any fee is accepted.
         ///
         /// # Errors
@@ -475,6 +479,9 @@ pub mod device_registry {
             }
             self.onboarding_fee = onboarding_fee.unwrap_or(self.onboarding_fee);
             self.location_fee = location_fee.unwrap_or(self.location_fee);
+            if self.paused && paused == Some(false) {
+                self.resumed_at = host::now_secs();
+            }
             self.paused = paused.unwrap_or(self.paused);
             self.treasury = treasury.unwrap_or(self.treasury);
             self.env().emit_event(NetworkUpdated {
@@ -882,6 +889,7 @@ pub mod device_registry {
                 treasury: self.treasury,
                 kind: self.kind,
                 paused: self.paused,
+                resumed_at: self.resumed_at,
                 auditor: self.auditor,
             }
         }

@@ -152,15 +152,26 @@ fn test_update_network_ok() {
         (e.onboarding_fee, e.location_fee, e.paused, e.treasury),
         (1, 2, true, account(OTHER))
     );
-    // allowed while paused: it is how a network resumes
+    let info = || as_contract(net.at, || net.registry.borrow().network_info());
+    assert_eq!((info().paused, info().resumed_at), (true, 0));
+    // pausing again or changing a fee while paused is no resume
+    set_time(5_000);
+    net.by(AUTHORITY, 0)
+        .update_network(Some(3), None, Some(true), None)
+        .unwrap();
+    assert_eq!(info().resumed_at, 0);
+    // allowed while paused: it is how a network resumes, and the resume's time is kept
+    set_time(7_000);
     net.by(AUTHORITY, 0)
         .update_network(None, None, Some(false), None)
         .unwrap();
-    assert!(!as_contract(net.at, || net
-        .registry
-        .borrow()
-        .network_info()
-        .paused));
+    assert_eq!((info().paused, info().resumed_at), (false, 7_000));
+    // resuming a running network is no resume either
+    set_time(9_000);
+    net.by(AUTHORITY, 0)
+        .update_network(None, None, Some(false), None)
+        .unwrap();
+    assert_eq!(info().resumed_at, 7_000);
 }
 
 #[ink::test]

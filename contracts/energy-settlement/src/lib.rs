@@ -282,7 +282,9 @@ pub mod energy_settlement {
         NotCleared,
         /// Returned if a reading or settlement comes before the interval ends.
         IntervalNotOver,
-        /// Returned if an ask without a reading is settled while meters may still report.
+        /// Returned if an ask without a reading is settled while meters may still report:
+        /// before the interval's reading deadline, or within a reading window of the
+        /// network's resume from a pause.
         ReadingWindowOpen,
         /// Returned if a bid is settled before every ask of its interval.
         AsksNotSettled,
@@ -810,12 +812,15 @@ pub mod energy_settlement {
         /// Settles one order after the interval (asks first, then bids); anyone may call
         /// it and money only goes to the order's owner and the treasury. The last order
         /// also sends the rounding remainder to the treasury. Allowed while paused: it
-        /// pays people what they are owed.
+        /// pays people what they are owed. The one exception is a producer without a
+        /// reading: a paused network refuses readings, so a missing one counts as zero only
+        /// while the network runs and once a whole reading window has passed since it last
+        /// resumed.
         ///
         /// # Errors
         /// `IntervalNotFound`, `NotCleared`, `MathOverflow`, `IntervalNotOver`,
-        /// `NoSuchOrder`, `OrderNotOpen`, `ReadingWindowOpen`, `AsksNotSettled`,
-        /// `TransferFailed`.
+        /// `NoSuchOrder`, `OrderNotOpen`, `NetworkPaused`, `ReadingWindowOpen`,
+        /// `AsksNotSettled`, `TransferFailed`.
         #[ink(message)]
         pub fn settle_order(&mut self, interval: u64, side: Side, slot: u8) -> Result<u64> {
             let mut book = self
@@ -1075,11 +1080,17 @@ pub mod energy_settlement {
             })
         }
 
-        /// Produced Wh of `device` in `interval`: its reading, or zero once the reading
-        /// window has closed without one.
+        /// Produced Wh of `device` in `interval`: its reading, or zero once the window to
+        /// submit one has closed without it: the interval's reading deadline, or a whole
+        /// reading window after the network last resumed if that is later, and never while
+        /// the network is paused (it refuses readings, so it must not run their window out).
         fn produced_wh(&self, device: DeviceId, interval: u64, now: i64) -> Result<u64> {
             if let Some(reading) = self.readings.get((device, interval)) {
                 return Ok(reading.produced_wh);
+            }
+            let network = self.registry().network_info();
+            if network.paused {
+                return Err(Error::NetworkPaused);
             }
             let delay = i64::try_from(self.params.settlement_delay_secs)
                 .map_err(|_| Error::MathOverflow)?;
@@ -1087,7 +1098,11 @@ pub mod energy_settlement {
                 .interval_end(interval)?
                 .checked_add(delay)
                 .ok_or(Error::MathOverflow)?;
-            if now < deadline {
+            let since_resume = network
+                .resumed_at
+                .checked_add(delay)
+                .ok_or(Error::MathOverflow)?;
+            if now < deadline.max(since_resume) {
                 return Err(Error::ReadingWindowOpen);
             }
             Ok(0)

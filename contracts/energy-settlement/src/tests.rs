@@ -595,6 +595,54 @@ fn test_settle_order_errors() {
     assert_eq!(balance_of(account(MARKET)), 0);
 }
 
+/// A cleared book whose network is paused from the interval's end until `resumed`, past the
+/// reading deadline: the producer's reading is refused within its window, and nobody can
+/// settle the producer at zero while the network is paused.
+fn paused_over_the_deadline(m: &Market, resumed: u64) {
+    m.book();
+    set_time(GATE);
+    m.by(OTHER, 0).clear_interval(IV).unwrap();
+    set_time(END);
+    m.pause(true);
+    assert_eq!(
+        m.submit(300, 1, m.signed(300, 0, 1)),
+        Err(Error::NetworkPaused)
+    );
+    set_time(DEADLINE + 1);
+    assert_eq!(
+        m.by(OTHER, 0).settle_order(IV, Side::Ask, 0),
+        Err(Error::NetworkPaused)
+    );
+    set_time(resumed);
+    m.pause(false);
+}
+
+#[ink::test]
+fn test_settle_order_a_pause_over_the_deadline_does_not_zero_the_producer() {
+    let m = Market::new();
+    let resumed = DEADLINE + 60;
+    paused_over_the_deadline(&m, resumed);
+    // a whole reading window after the resume before a missing reading counts as zero
+    set_time(resumed + 599);
+    assert_eq!(
+        m.by(OTHER, 0).settle_order(IV, Side::Ask, 0),
+        Err(Error::ReadingWindowOpen)
+    );
+    // the reading the pause refused, sent now, is paid: 300 Wh at 150, 41 net of the fee
+    m.submit(300, 1, m.signed(300, 0, 1)).unwrap();
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Ask, 0), Ok(41));
+}
+
+#[ink::test]
+fn test_settle_order_no_reading_a_window_after_the_resume_is_zero() {
+    let m = Market::new();
+    let resumed = DEADLINE + 60;
+    paused_over_the_deadline(&m, resumed);
+    set_time(resumed + 600);
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Ask, 0), Ok(0));
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Bid, 0), Ok(80));
+}
+
 #[ink::test]
 fn test_close_interval_ok_and_errors() {
     let m = Market::new();

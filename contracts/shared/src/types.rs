@@ -104,6 +104,10 @@ pub struct NetworkInfo {
     pub kind: NetworkKind,
     /// While true, state changes other than withdrawals of users' own funds are refused.
     pub paused: bool,
+    /// Unix time (seconds) the network last resumed from a pause, 0 if it never was
+    /// paused: a module that gives users a window to act in (the energy market's meter
+    /// readings) counts it again from here, so a pause that refuses them cannot run it out.
+    pub resumed_at: i64,
     /// May suspend active devices and reinstate the ones it suspended (`audit_device`);
     /// `None` while the network has no auditor.
     pub auditor: Option<AccountId>,

@@ -6,7 +6,8 @@ use anchor_lang::prelude::*;
 /// Every way an energy instruction can refuse its input.
 #[error_code]
 pub enum EnergyError {
-    /// Returned if the network is paused and the instruction is not a refund.
+    /// Returned if the network is paused and the instruction is not a refund (or settles a
+    /// producer without a reading: a paused network refuses readings).
     #[msg("The network is paused")]
     NetworkPaused,
     /// Returned if the signer is not the network's authority.
@@ -68,7 +69,9 @@ pub enum EnergyError {
     /// Returned if a reading or settlement comes before the interval ends.
     #[msg("Interval is not over")]
     IntervalNotOver,
-    /// Returned if an ask without a reading is settled while meters may still report.
+    /// Returned if an ask without a reading is settled while meters may still report: before
+    /// the interval's reading deadline, or within a reading window of the network's resume
+    /// from a pause.
     #[msg("Reading window still open")]
     ReadingWindowOpen,
     /// Returned if a bid is settled before every ask of its interval.

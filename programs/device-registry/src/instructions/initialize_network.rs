@@ -70,6 +70,7 @@ pub fn handler(ctx: Context<InitializeNetwork>, args: InitializeNetworkArgs) -> 
         device_count: 0,
         maker_count: 0,
         paused: false,
+        resumed_at: 0,
         bump,
     };
     pda_create::write_account(&network_info, &network)?;

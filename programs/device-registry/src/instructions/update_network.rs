@@ -34,7 +34,8 @@ pub struct UpdateNetwork<'info> {
     pub new_treasury: Option<InterfaceAccount<'info, TokenAccount>>,
 }
 
-/// Applies the changes and emits [`NetworkUpdated`] with the settings now in force.
+/// Applies the changes and emits [`NetworkUpdated`] with the settings now in force; a
+/// resume records its time (`Network::resumed_at`).
 pub fn handler(ctx: Context<UpdateNetwork>, args: UpdateNetworkArgs) -> Result<()> {
     let network = &mut ctx.accounts.network;
     if let Some(fee) = args.onboarding_fee {
@@ -44,6 +45,9 @@ pub fn handler(ctx: Context<UpdateNetwork>, args: UpdateNetworkArgs) -> Result<(
         network.location_fee = fee;
     }
     if let Some(paused) = args.paused {
+        if network.paused && !paused {
+            network.resumed_at = Clock::get()?.unix_timestamp;
+        }
         network.paused = paused;
     }
     if let Some(treasury) = &ctx.accounts.new_treasury {

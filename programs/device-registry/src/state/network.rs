@@ -47,6 +47,10 @@ pub struct Network {
     /// While true, every state change except the authority's own housekeeping and users'
     /// withdrawals of their own funds is refused.
     pub paused: bool,
+    /// Unix time the network last resumed from a pause (0 if it never was paused). A
+    /// program that gives users a window to act in (the energy market's meter readings)
+    /// counts it again from here, so a pause that refuses them cannot run it out.
+    pub resumed_at: i64,
     /// Bump of this PDA.
     pub bump: u8,
 }

@@ -3,6 +3,8 @@ use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 use depin_core::energy::{settle_consumer, settle_producer};
 
 use super::{now, pay_from_vault, OrderRef, Side};
+use device_registry::state::Network;
+
 use crate::error::EnergyError;
 use crate::events::{IntervalSettled, OrderSettled};
 use crate::state::{
@@ -15,7 +17,9 @@ use crate::state::{
 /// without such an account cannot block its interval: creating its associated token account
 /// is permissionless, and the SDK's crank puts that instruction first in the same
 /// transaction (`depin_sdk::energy::settle_order_instructions`). Allowed while paused: it
-/// pays people what they are owed.
+/// pays people what they are owed. The one exception is a producer without a reading: a
+/// paused network refuses readings, so a missing one counts as zero only while the network
+/// runs and once a whole reading window has passed since it last resumed.
 #[event_cpi]
 #[derive(Accounts)]
 #[instruction(args: OrderRef)]
@@ -23,6 +27,13 @@ pub struct SettleOrder<'info> {
     /// The market.
     #[account(has_one = quote_mint, has_one = vault, has_one = treasury)]
     pub market: Box<Account<'info, EnergyMarket>>,
+    /// The market's registry network: whether it is paused, and since when it runs, for a
+    /// producer without a reading.
+    /// CHECK: pinned to the market's network by address; read as the registry's `Network`
+    // (owner and discriminator checked) only when a missing reading is settled, so the other
+    // settlements do not pay for decoding it.
+    #[account(address = market.network @ EnergyError::UnexpectedAccount)]
+    pub network: UncheckedAccount<'info>,
     /// The interval's book.
     #[account(
         mut,
@@ -56,13 +67,17 @@ pub struct SettleOrder<'info> {
     pub token_program: Interface<'info, TokenInterface>,
 }
 
-/// Produced Wh the reading account vouches for; zero, once the window has closed, when
-/// no reading was submitted.
+/// Produced Wh the reading account vouches for; zero when no reading was submitted, once
+/// the window to submit one has closed: `deadline`, or a whole reading window
+/// (`settlement_delay_secs`) after the network last resumed if that is later, and never
+/// while the network is paused (it refuses readings, so it must not run their window out).
 fn produced_wh(
     reading: &AccountInfo,
     device: &Pubkey,
     interval: u64,
     deadline: i64,
+    network: &AccountInfo,
+    settlement_delay_secs: u64,
 ) -> Result<u64> {
     if reading.owner == &crate::ID && !reading.data_is_empty() {
         // Only this program writes readings, each at the canonical address of its device
@@ -81,7 +96,22 @@ fn produced_wh(
         &crate::ID,
     )?;
     require_keys_eq!(reading.key(), expected, EnergyError::WrongReading);
-    require!(now()? >= deadline, EnergyError::ReadingWindowOpen);
+    require_keys_eq!(
+        *network.owner,
+        device_registry::ID,
+        EnergyError::UnexpectedAccount
+    );
+    let network = Network::try_deserialize(&mut &network.try_borrow_data()?[..])
+        .map_err(|_| error!(EnergyError::UnexpectedAccount))?;
+    require!(!network.paused, EnergyError::NetworkPaused);
+    let since_resume = network
+        .resumed_at
+        .checked_add(i64::try_from(settlement_delay_secs).map_err(|_| EnergyError::MathOverflow)?)
+        .ok_or(EnergyError::MathOverflow)?;
+    require!(
+        now()? >= deadline.max(since_resume),
+        EnergyError::ReadingWindowOpen
+    );
     Ok(0)
 }
 
@@ -114,7 +144,14 @@ pub fn handler(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
             let produced = if ask.matched_wh == 0 {
                 0 // nothing to deliver: no reading needed
             } else {
-                produced_wh(&ctx.accounts.reading, &ask.device, args.interval, deadline)?
+                produced_wh(
+                    &ctx.accounts.reading,
+                    &ask.device,
+                    args.interval,
+                    deadline,
+                    &ctx.accounts.network,
+                    market.settlement_delay_secs,
+                )?
             };
             let s = settle_producer(ask.matched_wh, produced, price, market.grid_fee_bps)
                 .map_err(EnergyError::from)?;
