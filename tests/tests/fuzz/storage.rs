@@ -498,7 +498,6 @@ impl Storage {
             let d = &mut self.deals[i];
             let pay = period_payment(d.price, FEE_BPS).map_err(|e| e.to_string())?;
             d.periods[period] = Period::Proven;
-            d.consecutive = 0;
             d.escrow_left -= d.price;
             d.fees_owed += pay.protocol_fee;
             self.provider_balance += pay.provider;
@@ -540,9 +539,16 @@ impl Storage {
             d.periods[period] = Period::Faulted;
             d.collateral_left -= slashed;
             d.escrow_left -= d.price;
-            d.consecutive += 1;
+            // faults count in a row by period, whatever order they are reported in: the
+            // faulted neighbours on both sides, counted here (not through the programs'
+            // `fault_run`)
+            let faulted = |p: &&Period| matches!(p, Period::Faulted);
+            let before = d.periods[..period].iter().rev().take_while(faulted).count();
+            let after = d.periods[period + 1..].iter().take_while(faulted).count();
+            let run = u8::try_from(before + 1 + after).map_err(|e| e.to_string())?;
+            d.consecutive = d.consecutive.max(run);
             let mut to_client = d.price + slashed;
-            if d.consecutive >= MAX_FAULTS {
+            if run >= MAX_FAULTS {
                 to_client += d.escrow_left;
                 d.fees_owed += d.collateral_left;
                 d.escrow_left = 0;
@@ -638,18 +644,26 @@ impl Storage {
                 chain.escrow_left,
                 chain.collateral_left,
                 chain.fees_owed,
-            ) != (d.state, d.escrow_left, d.collateral_left, d.fees_owed)
-            {
+                chain.consecutive_faults,
+            ) != (
+                d.state,
+                d.escrow_left,
+                d.collateral_left,
+                d.fees_owed,
+                d.consecutive,
+            ) {
                 return Err(format!(
-                    "deal {i}: chain {:?}/{}/{}/{}, model {:?}/{}/{}/{}",
+                    "deal {i}: chain {:?}/{}/{}/{}/{}, model {:?}/{}/{}/{}/{} (state, escrow, collateral, fees owed, longest fault run)",
                     chain.state,
                     chain.escrow_left,
                     chain.collateral_left,
                     chain.fees_owed,
+                    chain.consecutive_faults,
                     d.state,
                     d.escrow_left,
                     d.collateral_left,
-                    d.fees_owed
+                    d.fees_owed,
+                    d.consecutive
                 ));
             }
         }
