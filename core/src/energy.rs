@@ -29,6 +29,10 @@ use crate::fees::bps_of;
 
 /// Most orders per side of one interval's book.
 pub const MAX_ORDERS_PER_SIDE: usize = 32;
+/// Largest volume one order may carry, in Wh (about 5.8e17): a full side of a book sums
+/// within a `u64`, so clearing never overflows, whatever the orders cost (an ask escrows
+/// nothing, and a bid at a low floor little). No meter comes near it.
+pub const MAX_ORDER_WH: u64 = u64::MAX / MAX_ORDERS_PER_SIDE as u64;
 /// Orders one device may place on one side of one interval, cancelled ones included.
 /// A cancelled order frees its book slot for anyone, but not the device's allowance: churning
 /// orders costs the churner, never the book, so filling a side takes as many independent
@@ -322,6 +326,28 @@ pub fn record_placement(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_books_of_the_largest_orders_clear() {
+        let asks = vec![
+            Order {
+                price: 1,
+                wh: MAX_ORDER_WH
+            };
+            MAX_ORDERS_PER_SIDE
+        ];
+        let bids = vec![
+            Order {
+                price: 1,
+                wh: MAX_ORDER_WH
+            };
+            MAX_ORDERS_PER_SIDE
+        ];
+        let (mut am, mut bm) = ([0u64; 32], [0u64; 32]);
+        let c = clear(&asks, &bids, &mut am, &mut bm).unwrap().unwrap();
+        assert_eq!(c.volume_wh, MAX_ORDER_WH * MAX_ORDERS_PER_SIDE as u64);
+        assert!(am.iter().chain(bm.iter()).all(|&m| m == MAX_ORDER_WH));
+    }
 
     #[test]
     fn placements_are_capped_per_side_and_interval() {

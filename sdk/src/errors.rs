@@ -194,6 +194,7 @@ error_enum!(EnergyError {
     IntervalNotSettled,
     TooManyPlacements,
     TooManyOpenIntervals,
+    OrderTooLarge,
 });
 
 error_enum!(StorageError {
@@ -435,7 +436,7 @@ mod tests {
         );
         assert_eq!(
             round_trips::<EnergyError>(&crate::ENERGY_PROGRAM_ID, "energy_settlement"),
-            36
+            37
         );
         assert_eq!(
             round_trips::<StorageError>(&crate::STORAGE_PROGRAM_ID, "storage_escrow"),
@@ -467,7 +468,7 @@ mod tests {
         assert_eq!(decode_custom(&crate::REGISTRY_PROGRAM_ID, 6000 + 24), None);
         assert_eq!(decode_custom(&crate::STAKING_PROGRAM_ID, 6022), None);
         assert_eq!(decode_custom(&crate::REWARDS_PROGRAM_ID, 6029), None);
-        assert_eq!(decode_custom(&crate::ENERGY_PROGRAM_ID, 6036), None);
+        assert_eq!(decode_custom(&crate::ENERGY_PROGRAM_ID, 6037), None);
         assert_eq!(decode_custom(&crate::STORAGE_PROGRAM_ID, 6031), None);
         // a gap between framework ranges
         assert_eq!(decode_custom(&crate::REWARDS_PROGRAM_ID, 104), None);
@@ -590,7 +591,7 @@ mod tests {
             (
                 crate::ENERGY_PROGRAM_ID,
                 include_str!("../../idl/energy_settlement.json"),
-                36,
+                37,
             ),
             (
                 crate::STORAGE_PROGRAM_ID,

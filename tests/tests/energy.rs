@@ -481,6 +481,53 @@ async fn a_pause_over_the_reading_deadline_does_not_zero_producers() {
     assert_eq!(suite.token_balance(c.quote).await, 1_000 - 100);
 }
 
+/// Orders as large as allowed, at the floor, cannot overflow the clearing: two asks and two
+/// bids of `MAX_ORDER_WH` each (a bid escrows little at a floor of 1) clear beside an honest
+/// bid, which then settles. (Before the cap, two of each at 2^63 Wh overflowed the volume
+/// for about 1.8e16 base units of escrow, and no bid of the interval could ever settle.)
+#[tokio::test]
+async fn the_largest_orders_still_clear() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let most = depin_core::energy::MAX_ORDER_WH;
+    let escrow = depin_core::energy::bid_escrow(1, most).unwrap();
+    let honest = party(&mut suite, &m, 1_000).await;
+    let (a1, a2) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 0).await,
+    );
+    let (b1, b2) = (
+        party(&mut suite, &m, escrow).await,
+        party(&mut suite, &m, escrow).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    bid(&mut suite, &m, &honest, k, 200, 1_000).await.unwrap();
+    ask(&mut suite, &m, &a1, k, 1, most).await.unwrap();
+    ask(&mut suite, &m, &a2, k, 1, most).await.unwrap();
+    bid(&mut suite, &m, &b1, k, 1, most).await.unwrap();
+    bid(&mut suite, &m, &b2, k, 1, most).await.unwrap();
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k)
+        .await
+        .expect("the largest orders clear");
+    let cleared = book(&mut suite, &m, k).await;
+    // the honest bid (limit 200) fills first; the two large bids take the rest of the asks
+    assert_eq!(cleared.volume_wh, 2 * most);
+    // no readings: the asks settle at zero after the window, then every bid is refunded
+    suite.set_time(start(&m, k) + 900 + 600).await;
+    for (p, slot) in [(&a1, 0), (&a2, 1)] {
+        settle(&mut suite, &m, p, k, Side::Ask, slot)
+            .await
+            .expect("ask");
+    }
+    for (p, slot) in [(&honest, 0), (&b1, 1), (&b2, 2)] {
+        settle(&mut suite, &m, p, k, Side::Bid, slot)
+            .await
+            .expect("bid");
+    }
+    assert_eq!(suite.token_balance(honest.quote).await, 1_000);
+}
+
 #[tokio::test]
 async fn readings_signed_by_the_wrong_party_or_over_other_bytes() {
     let mut suite = Suite::start().await;
@@ -693,6 +740,15 @@ async fn order_errors() {
     assert_error(
         bid(&mut suite, &m, &c, k, 10, 0).await,
         EnergyError::ZeroVolume,
+    );
+    let too_large = depin_core::energy::MAX_ORDER_WH + 1;
+    assert_error(
+        ask(&mut suite, &m, &p, k, 10, too_large).await,
+        EnergyError::OrderTooLarge,
+    );
+    assert_error(
+        bid(&mut suite, &m, &c, k, 10, too_large).await,
+        EnergyError::OrderTooLarge,
     );
     // someone else's device
     let ix = energy::place_ask(

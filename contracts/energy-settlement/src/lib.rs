@@ -303,6 +303,9 @@ pub mod energy_settlement {
         /// Returned if the device already placed `MAX_PLACEMENTS_PER_DEVICE` orders on
         /// that side of the interval, cancelled ones included.
         TooManyPlacements,
+        /// Returned if an order's volume is above `depin_core::energy::MAX_ORDER_WH` (so a
+        /// full side of a book always sums within a `u64` and every interval can clear).
+        OrderTooLarge,
     }
 
     impl From<CoreError> for Error {
@@ -498,8 +501,8 @@ pub mod energy_settlement {
         ///
         /// # Errors
         /// `NetworkPaused`, `DeviceNotFound`, `NotDeviceOwner`, `DeviceNotActive`,
-        /// `GateClosed`, `PriceOutOfBounds`, `ZeroVolume`, `DuplicateOrder`,
-        /// `TooManyPlacements`, `BookFull`, `MathOverflow`.
+        /// `GateClosed`, `PriceOutOfBounds`, `ZeroVolume`, `OrderTooLarge`,
+        /// `DuplicateOrder`, `TooManyPlacements`, `BookFull`, `MathOverflow`.
         #[ink(message)]
         pub fn place_ask(
             &mut self,
@@ -562,7 +565,7 @@ pub mod energy_settlement {
         ///
         /// # Errors
         /// `NetworkPaused`, `DeviceNotFound`, `NotDeviceOwner`, `DeviceNotActive`,
-        /// `GateClosed`, `PriceOutOfBounds`, `ZeroVolume`, `MathOverflow`,
+        /// `GateClosed`, `PriceOutOfBounds`, `ZeroVolume`, `OrderTooLarge`, `MathOverflow`,
         /// `WrongPayment`, `DuplicateOrder`, `TooManyPlacements`, `BookFull`.
         #[ink(message, payable)]
         pub fn place_bid(
@@ -1031,6 +1034,9 @@ pub mod energy_settlement {
             }
             if wh == 0 {
                 return Err(Error::ZeroVolume);
+            }
+            if wh > energy::MAX_ORDER_WH {
+                return Err(Error::OrderTooLarge);
             }
             Ok(())
         }

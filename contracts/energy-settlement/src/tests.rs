@@ -7,7 +7,7 @@ use crate::energy_settlement::{
     EnergySettlement, Error, IntervalCleared, IntervalClosed, IntervalSettled, IntervalState,
     MarketParams, OrderCancelled, OrderPlaced, OrderSettled, OrderStatus, ReadingSubmitted, Side,
 };
-use depin_core::energy::MAX_PLACEMENTS_PER_DEVICE;
+use depin_core::energy::{self, MAX_PLACEMENTS_PER_DEVICE};
 use depin_core::epoch::MAX_DURATION_SECS;
 use depin_ink_shared::testing::{
     account, as_contract, balance_of, call, event_count, last_event, set_time, DeviceSigner,
@@ -255,6 +255,10 @@ fn test_place_ask_errors() {
         Err(Error::PriceOutOfBounds)
     );
     assert_eq!(ask(PRODUCER, m.producer, 100, 0), Err(Error::ZeroVolume));
+    assert_eq!(
+        ask(PRODUCER, m.producer, 100, energy::MAX_ORDER_WH + 1),
+        Err(Error::OrderTooLarge)
+    );
     ask(PRODUCER, m.producer, 100, 1).unwrap();
     assert_eq!(
         ask(PRODUCER, m.producer, 100, 1),
@@ -316,6 +320,11 @@ fn test_place_bid_errors() {
     assert_eq!(
         m.by(OTHER, 80).place_bid(IV, m.consumer, 200, 400),
         Err(Error::NotDeviceOwner)
+    );
+    assert_eq!(
+        m.by(CONSUMER, 80)
+            .place_bid(IV, m.consumer, 200, energy::MAX_ORDER_WH + 1),
+        Err(Error::OrderTooLarge)
     );
     m.by(CONSUMER, 80)
         .place_bid(IV, m.consumer, 200, 400)

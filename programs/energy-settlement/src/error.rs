@@ -123,6 +123,10 @@ pub enum EnergyError {
     /// gates are still open.
     #[msg("Orders in too many open intervals")]
     TooManyOpenIntervals,
+    /// Returned if an order's volume is above `depin_core::energy::MAX_ORDER_WH` (so a full
+    /// side of a book always sums within a `u64` and every interval can clear).
+    #[msg("Order volume too large")]
+    OrderTooLarge,
 }
 
 impl From<depin_core::CoreError> for EnergyError {

@@ -16,7 +16,7 @@ pub struct PlaceAskArgs {
     pub interval: u64,
     /// Price per kWh, within the market's floor and cap.
     pub price: u64,
-    /// Wh offered (positive).
+    /// Wh offered, 1 to `depin_core::energy::MAX_ORDER_WH`.
     pub wh: u64,
 }
 
@@ -65,6 +65,10 @@ pub fn handler(ctx: Context<PlaceAsk>, args: PlaceAskArgs) -> Result<()> {
         EnergyError::PriceOutOfBounds
     );
     require!(args.wh > 0, EnergyError::ZeroVolume);
+    require!(
+        args.wh <= depin_core::energy::MAX_ORDER_WH,
+        EnergyError::OrderTooLarge
+    );
 
     let owner_info = ctx.accounts.owner.to_account_info();
     let device_key = ctx.accounts.device.key();

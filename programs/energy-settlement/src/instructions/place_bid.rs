@@ -17,7 +17,7 @@ pub struct PlaceBidArgs {
     pub interval: u64,
     /// Highest price per kWh accepted, within the market's floor and cap.
     pub limit: u64,
-    /// Wh wanted (positive).
+    /// Wh wanted, 1 to `depin_core::energy::MAX_ORDER_WH`.
     pub wh: u64,
 }
 
@@ -78,6 +78,10 @@ pub fn handler(ctx: Context<PlaceBid>, args: PlaceBidArgs) -> Result<()> {
         EnergyError::PriceOutOfBounds
     );
     require!(args.wh > 0, EnergyError::ZeroVolume);
+    require!(
+        args.wh <= depin_core::energy::MAX_ORDER_WH,
+        EnergyError::OrderTooLarge
+    );
     let escrow = depin_core::energy::bid_escrow(args.limit, args.wh).map_err(EnergyError::from)?;
 
     let owner_info = ctx.accounts.owner.to_account_info();
