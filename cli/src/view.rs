@@ -29,6 +29,7 @@ pub fn network(n: &Network) -> Value {
         "device_count": n.device_count,
         "maker_count": n.maker_count,
         "paused": n.paused,
+        "resumed_at": n.resumed_at,
     })
 }
 

@@ -927,6 +927,11 @@ async fn market_setup_errors() {
                 depin_sdk::storage_program::instructions::MAX_CHALLENGE_WINDOW_SLOTS + 1,
             ..market_args()
         },
+        // a limit above the most periods a deal has could never terminate one
+        InitializeMarketArgs {
+            max_consecutive_faults: 33,
+            ..market_args()
+        },
     ] {
         let ix = init(&suite, &net.authority, &treasury, bad);
         assert_error(

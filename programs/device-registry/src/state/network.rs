@@ -45,7 +45,9 @@ pub struct Network {
     /// Makers ever registered.
     pub maker_count: u32,
     /// While true, every state change except the authority's own housekeeping and users'
-    /// withdrawals of their own funds is refused.
+    /// withdrawals of their own funds is refused. (A withdrawal that waits on someone
+    /// else's settlement waits for the resume: an energy bid settles after the asks, and an
+    /// ask without a reading cannot settle at zero while readings are refused.)
     pub paused: bool,
     /// Unix time the network last resumed from a pause (0 if it never was paused). A
     /// program that gives users a window to act in (the energy market's meter readings)

@@ -25,7 +25,8 @@ pub struct InitializeMarketArgs {
     pub challenge_window_slots: u64,
     /// Challenges per period, 1 to 8.
     pub challenges_per_period: u8,
-    /// Consecutive faults that terminate a deal (at least 1).
+    /// Faulted periods in a row that terminate a deal, 1 to 32 (`MAX_PERIODS`: a longer
+    /// limit could never be reached).
     pub max_consecutive_faults: u8,
     /// Share of the remaining collateral slashed per fault, in bps.
     pub fault_slash_bps: u16,
@@ -84,6 +85,7 @@ pub fn handler(ctx: Context<InitializeMarket>, args: InitializeMarketArgs) -> Re
                 .contains(&args.challenge_window_slots)
             && (1..=8).contains(&args.challenges_per_period)
             && args.max_consecutive_faults > 0
+            && usize::from(args.max_consecutive_faults) <= crate::state::MAX_PERIODS
             && args.fault_slash_bps <= MAX_BPS
             && args.protocol_fee_bps <= MAX_BPS,
         StorageError::InvalidMarketParams

@@ -19,7 +19,7 @@ pub struct StorageMarket {
     pub challenge_window_slots: u64,
     /// Challenges per period, 1 to 8.
     pub challenges_per_period: u8,
-    /// Consecutive faults that terminate a deal (at least 1).
+    /// Faulted periods in a row that terminate a deal, 1 to 32.
     pub max_consecutive_faults: u8,
     /// Share of the remaining collateral slashed to the client per fault, in bps.
     pub fault_slash_bps: u16,
