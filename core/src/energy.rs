@@ -31,7 +31,8 @@ use crate::fees::bps_of;
 pub const MAX_ORDERS_PER_SIDE: usize = 32;
 /// Largest volume one order may carry, in Wh (about 5.8e17): a full side of a book sums
 /// within a `u64`, so clearing never overflows, whatever the orders cost (an ask escrows
-/// nothing, and a bid at a low floor little). No meter comes near it.
+/// nothing, and a bid at a low floor little), and every order of such a book settles
+/// (`settle_consumer` never needs more than a `u128`). No meter comes near it.
 pub const MAX_ORDER_WH: u64 = u64::MAX / MAX_ORDERS_PER_SIDE as u64;
 /// Orders one device may place on one side of one interval, cancelled ones included.
 /// A cancelled order frees its book slot for anyone, but not the device's allowance: churning
@@ -239,14 +240,21 @@ pub fn settle_consumer(
     let charge = if matched_wh == 0 || volume_wh == 0 {
         0
     } else {
-        let numerator = u128::from(matched_wh)
-            .checked_mul(u128::from(delivered_wh))
-            .and_then(|x| x.checked_mul(u128::from(price)))
+        // ceil(matched * price * delivered / (volume * 1000)). The three factors can pass
+        // 2^128 (orders of up to MAX_ORDER_WH Wh): then the share is taken first, exactly,
+        // and the kWh division after it (ceil(ceil(n / v) / 1000) = ceil(n / (v * 1000))).
+        // The common case keeps its one division (u128 division is costly on SBF).
+        let value = u128::from(matched_wh)
+            .checked_mul(u128::from(price))
             .ok_or(CoreError::MathOverflow)?;
-        let denominator = u128::from(volume_wh)
-            .checked_mul(WH_PER_KWH)
-            .ok_or(CoreError::MathOverflow)?;
-        u64::try_from(numerator.div_ceil(denominator)).map_err(|_| CoreError::MathOverflow)?
+        let denominator = u128::from(volume_wh) * WH_PER_KWH;
+        let charge = match value.checked_mul(u128::from(delivered_wh)) {
+            Some(numerator) => numerator.div_ceil(denominator),
+            None => mul_div_ceil(value, delivered_wh, volume_wh)
+                .ok_or(CoreError::MathOverflow)?
+                .div_ceil(WH_PER_KWH),
+        };
+        u64::try_from(charge).map_err(|_| CoreError::MathOverflow)?
     };
     if charge > escrow {
         return Err(CoreError::EscrowShortfall);
@@ -255,6 +263,15 @@ pub fn settle_consumer(
         charge,
         refund: escrow.checked_sub(charge).ok_or(CoreError::MathOverflow)?,
     })
+}
+
+/// `ceil(a * b / c)` exactly, for `c > 0`, without a type wider than `u128`: with
+/// `a = q * c + r`, it is `q * b + ceil(r * b / c)`, and `r * b < c * b` fits a `u128`.
+/// `None` when the result does not fit a `u128` (or `c == 0`).
+fn mul_div_ceil(a: u128, b: u64, c: u64) -> Option<u128> {
+    let (b, c) = (u128::from(b), u128::from(c));
+    let (q, r) = (a.checked_div(c)?, a.checked_rem(c)?);
+    q.checked_mul(b)?.checked_add(r.checked_mul(b)?.div_ceil(c))
 }
 
 /// One device's order placements in one interval, cancelled orders included.
@@ -347,6 +364,52 @@ mod tests {
         let c = clear(&asks, &bids, &mut am, &mut bm).unwrap().unwrap();
         assert_eq!(c.volume_wh, MAX_ORDER_WH * MAX_ORDERS_PER_SIDE as u64);
         assert!(am.iter().chain(bm.iter()).all(|&m| m == MAX_ORDER_WH));
+    }
+
+    /// A full book of the largest orders at a price above the side's size settles too:
+    /// `matched * delivered * price` is then about 4e38, past `u128::MAX`, and used to
+    /// refuse every bid's settlement with `MathOverflow` (the interval never settled).
+    #[test]
+    fn full_books_of_the_largest_orders_settle() {
+        let order = Order {
+            price: 40,
+            wh: MAX_ORDER_WH,
+        };
+        let (asks, bids) = ([order; MAX_ORDERS_PER_SIDE], [order; MAX_ORDERS_PER_SIDE]);
+        let (mut am, mut bm) = ([0u64; 32], [0u64; 32]);
+        let c = clear(&asks, &bids, &mut am, &mut bm).unwrap().unwrap();
+        let escrow = bid_escrow(order.price, order.wh).unwrap();
+        for (delivered, charge) in [
+            (c.volume_wh, escrow),
+            // a third delivered: a third of the value, rounded up
+            (
+                c.volume_wh / 3,
+                u64::try_from((u128::from(MAX_ORDER_WH) * 40 / 3).div_ceil(1_000)).unwrap(),
+            ),
+            (0, 0),
+        ] {
+            let s = settle_consumer(MAX_ORDER_WH, delivered, c.volume_wh, c.price, escrow);
+            assert_eq!(
+                s,
+                Ok(ConsumerSettlement {
+                    charge,
+                    refund: escrow - charge
+                }),
+                "{delivered} Wh delivered"
+            );
+        }
+    }
+
+    #[test]
+    fn mul_div_ceil_is_exact_past_u128() {
+        assert_eq!(mul_div_ceil(u128::MAX, 1, 1), Some(u128::MAX));
+        assert_eq!(mul_div_ceil(u128::MAX, u64::MAX, u64::MAX), Some(u128::MAX));
+        // (2^128 - 1) * 2 / 3 = 2^128 * 2/3 - 2/3, rounded up
+        assert_eq!(mul_div_ceil(u128::MAX, 2, 3), Some(u128::MAX / 3 * 2));
+        assert_eq!(mul_div_ceil(u128::MAX, 2, 1), None);
+        assert_eq!(mul_div_ceil(1, 1, 0), None);
+        assert_eq!(mul_div_ceil(7, 1, 2), Some(4));
+        assert_eq!(mul_div_ceil(0, 5, 9), Some(0));
     }
 
     #[test]
@@ -523,6 +586,51 @@ mod tests {
         )
     }
 
+    fn large_book() -> impl Strategy<Value = Vec<Order>> {
+        prop::collection::vec(
+            (1u64..1_000, 1u64..=MAX_ORDER_WH).prop_map(|(p, w)| o(p, w)),
+            0..=MAX_ORDERS_PER_SIDE,
+        )
+    }
+
+    /// Clears the books, settles every order (each producer delivering `produced_pct` of
+    /// what it matched) and checks that the escrow is exactly paid out, charged, refunded
+    /// and rounded, and that the charges cover the payments.
+    fn money_balances(
+        asks: &[Order],
+        bids: &[Order],
+        produced_pct: &[u64],
+        fee_bps: u16,
+    ) -> Result<(), TestCaseError> {
+        let (c, am, bm) = run(asks, bids);
+        let escrows: Vec<u64> = bids
+            .iter()
+            .map(|b| bid_escrow(b.price, b.wh).unwrap())
+            .collect();
+        let escrow_in: u128 = escrows.iter().map(|&e| u128::from(e)).sum();
+        let Some(c) = c else { return Ok(()) };
+        let (mut paid, mut fees, mut delivered) = (0u128, 0u128, 0u64);
+        for (k, &m) in am.iter().enumerate() {
+            let produced = u64::try_from(u128::from(m) * u128::from(produced_pct[k]) / 100)
+                .unwrap_or(u64::MAX);
+            let s = settle_producer(m, produced, c.price, fee_bps).unwrap();
+            paid += u128::from(s.net);
+            fees += u128::from(s.fee);
+            delivered += s.delivered_wh;
+        }
+        let (mut charged, mut refunded) = (0u128, 0u128);
+        for (k, &m) in bm.iter().enumerate() {
+            let s = settle_consumer(m, delivered, c.volume_wh, c.price, escrows[k]).unwrap();
+            charged += u128::from(s.charge);
+            refunded += u128::from(s.refund);
+        }
+        prop_assert!(charged >= paid + fees, "charges cover payments");
+        let rounding = charged - paid - fees;
+        prop_assert!(rounding <= (asks.len() + bids.len()) as u128);
+        prop_assert_eq!(paid + fees + rounding + refunded, escrow_in);
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn clearing_properties(asks in book(), bids in book()) {
@@ -568,26 +676,20 @@ mod tests {
         }
 
         #[test]
+        fn mul_div_ceil_matches_the_direct_product(a in any::<u64>(), b in any::<u64>(), c in 1u64..) {
+            let direct = (u128::from(a) * u128::from(b)).div_ceil(u128::from(c));
+            prop_assert_eq!(mul_div_ceil(u128::from(a), b, c), Some(direct));
+        }
+
+        #[test]
         fn money_in_equals_money_out(asks in book(), bids in book(), produced_pct in prop::collection::vec(0u64..=150, MAX_ORDERS_PER_SIDE), fee_bps in 0u16..=10_000) {
-            let (c, am, bm) = run(&asks, &bids);
-            let escrows: Vec<u64> = bids.iter().map(|b| bid_escrow(b.price, b.wh).unwrap()).collect();
-            let escrow_in: u64 = escrows.iter().sum();
-            let Some(c) = c else { return Ok(()); };
-            let mut paid = 0u64; let mut fees = 0u64; let mut delivered = 0u64;
-            for (k, m) in am.iter().enumerate() {
-                let produced = m * produced_pct[k] / 100;
-                let s = settle_producer(*m, produced, c.price, fee_bps).unwrap();
-                paid += s.net; fees += s.fee; delivered += s.delivered_wh;
-            }
-            let mut charged = 0u64; let mut refunded = 0u64;
-            for (k, m) in bm.iter().enumerate() {
-                let s = settle_consumer(*m, delivered, c.volume_wh, c.price, escrows[k]).unwrap();
-                charged += s.charge; refunded += s.refund;
-            }
-            prop_assert!(charged >= paid + fees, "charges cover payments");
-            let rounding = charged - paid - fees;
-            prop_assert!(rounding <= (asks.len() + bids.len()) as u64);
-            prop_assert_eq!(paid + fees + rounding + refunded, escrow_in);
+            money_balances(&asks, &bids, &produced_pct, fee_bps)?;
+        }
+
+        /// The same at any order size up to MAX_ORDER_WH (a bid's escrow within a u64).
+        #[test]
+        fn money_in_equals_money_out_at_any_size(asks in large_book(), bids in large_book(), produced_pct in prop::collection::vec(0u64..=150, MAX_ORDERS_PER_SIDE), fee_bps in 0u16..=10_000) {
+            money_balances(&asks, &bids, &produced_pct, fee_bps)?;
         }
     }
 }

@@ -528,6 +528,67 @@ async fn the_largest_orders_still_clear() {
     assert_eq!(suite.token_balance(honest.quote).await, 1_000);
 }
 
+/// ... and they settle once delivered: two asks and two bids of `MAX_ORDER_WH` at 1,000 per
+/// kWh, both asks metered in full, pay out to the unit. A bid's share
+/// `matched * delivered * price` is then about 6.6e38, past `u128::MAX`: every bid's
+/// settlement used to fail with `MathOverflow`, so the interval never settled.
+#[tokio::test]
+async fn the_largest_orders_settle_when_delivered() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let most = depin_core::energy::MAX_ORDER_WH;
+    let escrow = depin_core::energy::bid_escrow(1_000, most).unwrap();
+    assert_eq!(escrow, most);
+    let (a1, a2) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 0).await,
+    );
+    let (b1, b2) = (
+        party(&mut suite, &m, escrow).await,
+        party(&mut suite, &m, escrow).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    for p in [&a1, &a2] {
+        ask(&mut suite, &m, p, k, 1_000, most).await.unwrap();
+    }
+    for p in [&b1, &b2] {
+        bid(&mut suite, &m, p, k, 1_000, most).await.unwrap();
+    }
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.expect("clear");
+    let cleared = book(&mut suite, &m, k).await;
+    assert_eq!(
+        (cleared.clearing_price, cleared.volume_wh),
+        (1_000, 2 * most)
+    );
+    suite.set_time(start(&m, k) + 900).await;
+    for p in [&a1, &a2] {
+        read(&mut suite, &m, p, k, most, 0, 1)
+            .await
+            .expect("reading");
+    }
+    for (p, slot) in [(&a1, 0), (&a2, 1)] {
+        settle(&mut suite, &m, p, k, Side::Ask, slot)
+            .await
+            .expect("ask");
+    }
+    for (p, slot) in [(&b1, 0), (&b2, 1)] {
+        settle(&mut suite, &m, p, k, Side::Bid, slot)
+            .await
+            .expect("bid");
+    }
+    // each ask: most Wh at 1,000 per kWh = most, less the 2% grid fee; each bid pays its
+    // whole escrow (everything it matched was delivered)
+    let fee = u64::try_from(u128::from(most) * 200 / 10_000).unwrap();
+    for p in [&a1, &a2] {
+        assert_eq!(suite.token_balance(p.quote).await, most - fee);
+    }
+    for p in [&b1, &b2] {
+        assert_eq!(suite.token_balance(p.quote).await, 0);
+    }
+    assert_eq!(suite.token_balance(m.energy.treasury).await, 2 * fee);
+}
+
 #[tokio::test]
 async fn readings_signed_by_the_wrong_party_or_over_other_bytes() {
     let mut suite = Suite::start().await;

@@ -72,6 +72,10 @@ fn network(kind: NetworkKind) -> Rc<RefCell<DeviceRegistry>> {
 
 impl Market {
     fn new() -> Self {
+        Self::with(PARAMS)
+    }
+
+    fn with(params: MarketParams) -> Self {
         let registry = network(NetworkKind::Energy);
         let onboard = |owner, seed| {
             device_registry::live::onboard(
@@ -85,7 +89,7 @@ impl Market {
         };
         let (producer, consumer) = (onboard(PRODUCER, 9), onboard(CONSUMER, 7));
         call(account(MARKET), account(AUTHORITY), 0);
-        let market = EnergySettlement::new(account(REGISTRY), PARAMS).unwrap();
+        let market = EnergySettlement::new(account(REGISTRY), params).unwrap();
         Market {
             registry,
             market: Rc::new(RefCell::new(market)),
@@ -559,6 +563,48 @@ fn test_settle_order_ok_conserves_value() {
         (book.state, book.bids[0].charge),
         (IntervalState::Settled, 45)
     );
+}
+
+/// The largest orders settle once delivered: an ask and a bid of `MAX_ORDER_WH` at 2,000
+/// per kWh, the ask metered in full. The bid's share `matched * delivered * price` is then
+/// about 6.6e38, past `u128::MAX`: its settlement used to fail with `MathOverflow`, so the
+/// interval never settled.
+#[ink::test]
+fn test_settle_order_the_largest_orders_settle_when_delivered() {
+    let m = Market::with(MarketParams {
+        price_cap: 2_000,
+        ..PARAMS
+    });
+    let most = energy::MAX_ORDER_WH;
+    let escrow = energy::bid_escrow(2_000, most).unwrap();
+    ink::env::test::set_account_balance::<E>(account(CONSUMER), u128::from(escrow));
+    m.by(PRODUCER, 0)
+        .place_ask(IV, m.producer, 2_000, most)
+        .unwrap();
+    m.by(CONSUMER, escrow)
+        .place_bid(IV, m.consumer, 2_000, most)
+        .unwrap();
+    set_time(GATE);
+    m.by(OTHER, 0).clear_interval(IV).unwrap();
+    set_time(END);
+    m.submit(most, 1, m.signed(most, 0, 1)).unwrap();
+    let (producer, consumer) = (balance_of(account(PRODUCER)), balance_of(account(CONSUMER)));
+    // gross = most * 2,000 / 1,000 = the escrow, less the 10% grid fee
+    let fee = escrow / 10;
+    assert_eq!(
+        m.by(OTHER, 0).settle_order(IV, Side::Ask, 0),
+        Ok(escrow - fee)
+    );
+    // the consumer pays its whole escrow: nothing comes back
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Bid, 0), Ok(0));
+    assert_eq!(
+        balance_of(account(PRODUCER)),
+        producer + u128::from(escrow - fee)
+    );
+    assert_eq!(balance_of(account(CONSUMER)), consumer);
+    assert_eq!(balance_of(account(TREASURY)), u128::from(fee));
+    assert_eq!(balance_of(account(MARKET)), 0);
+    assert_eq!(m.interval().state, IntervalState::Settled);
 }
 
 #[ink::test]

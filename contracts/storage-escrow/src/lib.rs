@@ -190,7 +190,8 @@ pub mod storage_escrow {
         challenge_window_blocks: u32,
         /// Challenges per period, 1 to 8.
         challenges_per_period: u8,
-        /// Consecutive faults that terminate a deal, 1 to `MAX_PERIODS`.
+        /// Faulted periods in a row (in period order) that terminate a deal, 1 to
+        /// `MAX_PERIODS`.
         max_consecutive_faults: u8,
         /// Share of the remaining collateral slashed to the client per fault, in bps
         /// (at most 10,000).
@@ -300,7 +301,7 @@ pub mod storage_escrow {
         pub challenge_window_blocks: u32,
         /// Challenges per period.
         pub challenges_per_period: u8,
-        /// Fault limit.
+        /// Faulted periods in a row (in period order) that terminate a deal.
         pub max_consecutive_faults: u8,
         /// Fault slash rate.
         pub fault_slash_bps: u16,

@@ -18,7 +18,7 @@ pub struct MarketInitialized {
     pub challenge_window_slots: u64,
     /// Challenges per period.
     pub challenges_per_period: u8,
-    /// Consecutive faults that terminate a deal.
+    /// Faulted periods in a row (in period order) that terminate a deal, 1 to 32.
     pub max_consecutive_faults: u8,
     /// Collateral slashed per fault.
     pub fault_slash_bps: u16,
