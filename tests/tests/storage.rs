@@ -15,7 +15,7 @@ use depin_sdk::storage::{
     SLOT_HASHES_ID,
 };
 use depin_sdk::storage_program::error::StorageError;
-use depin_sdk::{pda, Pubkey};
+use depin_sdk::{pda, Instruction, Pubkey};
 use depin_tests::assert::assert_error;
 use depin_tests::fixture::{DeviceFixture, NetworkFixture, NetworkParams, OperatorFixture};
 use depin_tests::runtime::{SendError, Suite};
@@ -130,6 +130,17 @@ async fn setup_with(suite: &mut Suite, args: InitializeMarketArgs) -> Setup {
 
 fn deal_address(s: &Setup, id: u64) -> Pubkey {
     pda::deal(&s.client.wallet.pubkey(), id).0
+}
+
+/// `report_fault` of deal `id`'s `period`, paid to the client.
+fn fault(s: &Setup, id: u64, period: u64) -> Instruction {
+    storage::report_fault(
+        &s.net.network,
+        &deal_address(s, id),
+        &s.token,
+        &s.client_pay,
+        period,
+    )
 }
 
 async fn propose(suite: &mut Suite, s: &Setup, id: u64, periods: u8) -> Result<(), SendError> {
@@ -508,15 +519,7 @@ async fn faults_below_and_at_the_limit() {
     let s = setup(&mut suite).await;
     propose(&mut suite, &s, 0, 3).await.unwrap();
     accept(&mut suite, &s, 0).await.unwrap();
-    let report = |period| {
-        storage::report_fault(
-            &s.net.network,
-            &deal_address(&s, 0),
-            &s.token,
-            &s.client_pay,
-            period,
-        )
-    };
+    let report = |period| fault(&s, 0, period);
 
     // period 0 is never challenged: not at fault while it runs, at fault once it ends
     enter_period(&mut suite, &s, 0, 0).await;
@@ -997,14 +1000,7 @@ async fn proof_and_payee_errors() {
         suite.send(&[report], &[]).await,
         StorageError::WrongRecipient,
     );
-    let report = storage::report_fault(
-        &s.net.network,
-        &deal_address(&s, 0),
-        &s.token,
-        &s.client_pay,
-        0,
-    );
-    suite.send(&[report], &[]).await.expect("fault");
+    suite.send(&[fault(&s, 0, 0)], &[]).await.expect("fault");
     // a faulted period takes no proof
     let late = answers(&mut suite, &s, 0, 0).await;
     assert_error(
@@ -1103,15 +1099,7 @@ async fn a_late_fault_report_does_not_join_faults_around_a_proven_period() {
     let s = setup(&mut suite).await;
     propose(&mut suite, &s, 0, 4).await.unwrap();
     accept(&mut suite, &s, 0).await.unwrap();
-    let report = |period| {
-        storage::report_fault(
-            &s.net.network,
-            &deal_address(&s, 0),
-            &s.token,
-            &s.client_pay,
-            period,
-        )
-    };
+    let report = |period| fault(&s, 0, period);
     // period 0 missed (nobody reports it yet), period 1 proven
     enter_period(&mut suite, &s, 0, 1).await;
     suite.advance_slots(4).await;
@@ -1141,15 +1129,7 @@ async fn faults_in_a_row_terminate_whatever_lands_between_their_reports() {
         let s = setup(&mut suite).await;
         propose(&mut suite, &s, 0, 4).await.unwrap();
         accept(&mut suite, &s, 0).await.unwrap();
-        let report = |period| {
-            storage::report_fault(
-                &s.net.network,
-                &deal_address(&s, 0),
-                &s.token,
-                &s.client_pay,
-                period,
-            )
-        };
+        let report = |period| fault(&s, 0, period);
         enter_period(&mut suite, &s, 0, 0).await;
         suite.advance_slots(4).await;
         prove(&mut suite, &s, 0, 0).await;
