@@ -45,6 +45,9 @@ pub struct Metrics {
     /// Event segments wholly past the kept slots but still attached after the last prune:
     /// held back by a row not settled yet, or in use at that prune.
     pub event_segments_past_retention: AtomicU64,
+    /// Slots below the newest finalized slot still only processed or confirmed at the last
+    /// prune (their ancestry never resolved; see `Sink::unjudged_slots`).
+    pub slots_unjudged: AtomicU64,
     rate: Mutex<RateWindow>,
 }
 
@@ -209,6 +212,12 @@ impl Metrics {
             "gauge",
             "Event segments past the kept slots still attached after the last prune (held back by a row not settled yet, or in use).",
             load(&self.event_segments_past_retention),
+        );
+        metric(
+            "slots_unjudged",
+            "gauge",
+            "Slots below the newest finalized slot still only processed or confirmed at the last prune (ancestry never resolved).",
+            load(&self.slots_unjudged),
         );
         metric(
             "state_refresh_seconds_total",

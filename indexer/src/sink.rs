@@ -514,6 +514,26 @@ impl Sink {
         Ok(past.max(0).unsigned_abs())
     }
 
+    /// How many slots below the newest finalized slot are still only processed or
+    /// confirmed: slots whose ancestry no finalization reached (the stream never told their
+    /// parent, or a gap in the slot updates), so their rows keep their level and prunes keep
+    /// their bookkeeping. Zero on a healthy stream; a count that grows is for an operator
+    /// to look at (the rows of such a slot may be on an abandoned fork). 0 before any slot
+    /// is finalized.
+    pub async fn unjudged_slots(&self) -> Result<u64, SinkError> {
+        let unjudged: i64 = self
+            .client
+            .query_one(
+                "SELECT count(*) FROM slots
+                 WHERE status IN ('processed', 'confirmed')
+                   AND slot < (SELECT max(slot) FROM slots WHERE status = 'finalized')",
+                &[],
+            )
+            .await?
+            .get(0);
+        Ok(unjudged.max(0).unsigned_abs())
+    }
+
     /// The database client, for queries outside batches.
     pub fn client(&self) -> &Client {
         &self.client

@@ -187,10 +187,22 @@ async fn write(sink: &mut Sink, hooks: &Hooks, prepared: Prepared) -> Result<(),
     Ok(())
 }
 
-/// Prunes the slot bookkeeping and retires the event segments past retention.
+/// Prunes the slot bookkeeping (and counts the slots left unjudged below the finalized
+/// horizon) and retires the event segments past retention.
 async fn prune(sink: &mut Sink, hooks: &Hooks) -> Result<(), SinkError> {
     let removed = sink.prune_slots().await?;
     tracing::debug!(removed, "slot bookkeeping pruned");
+    let unjudged = sink.unjudged_slots().await?;
+    if unjudged > 0 {
+        tracing::warn!(
+            unjudged,
+            "slots below the newest finalized one are still unjudged (their ancestry never resolved)"
+        );
+    }
+    hooks
+        .metrics
+        .slots_unjudged
+        .store(unjudged, Ordering::Relaxed);
     let retired = sink.retire_events().await?;
     if retired > 0 {
         tracing::info!(retired, "event segments retired");

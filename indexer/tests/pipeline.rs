@@ -322,6 +322,7 @@ async fn stream_dropped_and_resumed_from_the_checkpoint() {
     assert_eq!(value("checkpoint_slot") as i64, last);
     assert_eq!(value("slot_lag"), 0);
     assert_eq!(value("decode_failures_total"), 0);
+    assert_eq!(value("slots_unjudged"), 0);
     indexer.shutdown().await;
     let _ = stop_server.send(());
 }

@@ -1,10 +1,11 @@
 //! The sink's own guarantees against a real PostgreSQL server: migrations applied once and
 //! recorded, one writer per database, out-of-range input refused whole, duplicates written
 //! once, one deal lifecycle per state row, slot bookkeeping pruned, an upgrade keeping row
-//! levels, the writer task's order and failure.
+//! levels, slots left unjudged counted, the writer task's order and failure.
 
 mod common;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
@@ -590,6 +591,92 @@ async fn pruned_slots_leave_their_rows_finalized() {
     );
     assert_eq!(sink.prune_slots().await.expect("prune again"), 1);
     sink.close().await;
+}
+
+/// A slot whose ancestry no finalization reached stays confirmed below the newest finalized
+/// slot: its rows keep their level and prunes keep its bookkeeping. Each prune counts such
+/// slots in the `slots_unjudged` gauge, which falls back to zero once a finalization reaches
+/// the slot.
+#[tokio::test]
+async fn slots_left_unjudged_below_finalized_are_counted_at_each_prune() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    assert_eq!(
+        sink.unjudged_slots().await.expect("count"),
+        0,
+        "nothing is finalized yet"
+    );
+    let hooks = Hooks::default();
+    let metrics = Arc::clone(&hooks.metrics);
+    let unjudged = || metrics.slots_unjudged.load(Ordering::Relaxed);
+    let mut writer = Writer::spawn(sink, hooks);
+    // slot 10 confirmed; slot 20 finalized with its parent 19 never seen, so the
+    // finalization cannot tell whether 10 is on its chain
+    writer
+        .write(Batch {
+            transactions: vec![transaction("tx-10", 10, Vec::new())],
+            slots: vec![confirmed(10)],
+            checkpoint: Some(10),
+        })
+        .await
+        .expect("queued");
+    writer
+        .write(Batch {
+            transactions: vec![transaction("tx-20", 20, Vec::new())],
+            slots: vec![finalized(20)],
+            checkpoint: Some(20),
+        })
+        .await
+        .expect("queued");
+    writer.prune().await.expect("queued");
+    writer.settle().await.expect("pruned");
+    assert_eq!(unjudged(), 1);
+    let db = connect(pg.url()).await;
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM slots WHERE slot = 10 AND status = 'confirmed'"
+        )
+        .await,
+        1,
+        "the prune kept the unjudged slot"
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM indexed_transactions WHERE depin_commitment(slot) = 'confirmed'"
+        )
+        .await,
+        1,
+        "tx-10 still reads as confirmed"
+    );
+
+    // the stream tells slot 19 after all, a child of 10: 10 is finalized with it
+    writer
+        .write(Batch {
+            slots: vec![SlotUpdate {
+                slot: 19,
+                parent: Some(10),
+                status: SlotStatus::Reached(Commitment::Finalized),
+            }],
+            ..Batch::default()
+        })
+        .await
+        .expect("queued");
+    writer.prune().await.expect("queued");
+    writer.settle().await.expect("pruned");
+    assert_eq!(unjudged(), 0);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM indexed_transactions WHERE depin_commitment(slot) = 'finalized'"
+        )
+        .await,
+        2
+    );
+    writer.close().await.expect("closed");
 }
 
 /// A transaction whose slot died lost its rows; landing again in another slot, it must be
