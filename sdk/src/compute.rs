@@ -73,8 +73,8 @@ budgets! {
     storage_escrow::CancelDeal, "cancel_deal", 13_000;
     storage_escrow::AcceptDeal, "accept_deal", 18_500;
     storage_escrow::OpenChallenge, "open_challenge", 8_500;
-    storage_escrow::SubmitProof, "submit_proof", 23_500;
-    storage_escrow::ReportFault, "report_fault", 19_000;
+    storage_escrow::SubmitProof, "submit_proof", 24_000;
+    storage_escrow::ReportFault, "report_fault", 20_000;
     storage_escrow::CompleteDeal, "complete_deal", 20_500;
     energy_settlement::InitializeEnergyMarket, "initialize_energy_market", 37_500;
     energy_settlement::PlaceAsk, "place_ask", 31_000;

@@ -19,7 +19,9 @@ use storage_escrow::instruction as ix;
 pub use storage_escrow::instructions::{
     AcceptDealArgs, ChallengeResponse, InitializeMarketArgs, ProposeDealArgs, SubmitProofArgs,
 };
-pub use storage_escrow::slot_hashes::{first_hash_after, SeedError, SLOT_HASHES_ID};
+pub use storage_escrow::slot_hashes::{
+    first_hash_after, since_challenge, SeedError, SinceChallenge, SLOT_HASHES_ID,
+};
 
 use crate::error::SdkError;
 use crate::oracle::Sha256Hasher;
@@ -236,6 +238,7 @@ pub fn report_fault(
             client_token_account: *client_token_account,
             vault: pda::storage_vault(&market).0,
             token_program: token.token_program,
+            slot_hashes: SLOT_HASHES_ID,
             event_authority: event_authority(),
             program: storage_escrow::ID,
         },

@@ -630,6 +630,22 @@ impl Suite {
         }
     }
 
+    /// Moves past `n` slots without a block: the next `n` slots get no bank and no slot
+    /// hash, the one after them gets both (the runtime's warp gives its target's parent a
+    /// bank), and the clock lands on the slot after that, `n + 2` slots ahead. The clock's
+    /// unix time does not go backwards.
+    pub async fn skip_slots(&mut self, n: u64) {
+        let before = self.clock().await;
+        self.ctx
+            .warp_to_slot(before.slot + n + 2)
+            .expect("warp past the skipped slots");
+        let mut after = self.clock().await;
+        if after.unix_timestamp < before.unix_timestamp {
+            after.unix_timestamp = before.unix_timestamp;
+            self.ctx.set_sysvar(&after);
+        }
+    }
+
     /// Moves the clock's unix time forward by `seconds` (slots are unchanged).
     pub async fn advance_time(&mut self, seconds: i64) {
         let mut clock = self.clock().await;

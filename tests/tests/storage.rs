@@ -1088,6 +1088,100 @@ async fn the_shortest_window_still_takes_a_proof() {
     );
 }
 
+/// The window counts the slots with a block since the challenge: a skipped slot (its
+/// leader produced no block) neither delays the seed past the window nor shortens it.
+/// With the shortest window (2) and slot S + 1 skipped, the seed is the hash of S + 2,
+/// known from S + 3; counting slots from the challenge, the window closed at S + 2,
+/// before any proof could be checked, and the client could fault an honest provider.
+#[tokio::test]
+async fn a_skipped_slot_does_not_shorten_the_window() {
+    let mut suite = Suite::start().await;
+    let s = setup_with(
+        &mut suite,
+        InitializeMarketArgs {
+            challenge_window_slots:
+                depin_sdk::storage_program::instructions::MIN_CHALLENGE_WINDOW_SLOTS,
+            ..market_args()
+        },
+    )
+    .await;
+    propose(&mut suite, &s, 0, 1).await.unwrap();
+    accept(&mut suite, &s, 0).await.unwrap();
+    enter_period(&mut suite, &s, 0, 0).await;
+    suite.advance_slots(4).await;
+    open(&mut suite, &s, 0, 0).await.unwrap();
+    let opened_at = deal(&mut suite, &s, 0).await.records[0].challenge_slot;
+    suite.skip_slots(1).await;
+    assert_eq!(suite.clock().await.slot, opened_at + 3);
+    let hashes = suite.raw_account(SLOT_HASHES_ID).await.unwrap().data;
+    let since = storage::since_challenge(&hashes, opened_at).expect("well formed");
+    assert_eq!(
+        (since.produced, since.seed),
+        (1, storage::first_hash_after(&hashes, opened_at + 1)),
+        "S + 1 has no hash: the seed is the hash of S + 2, the one slot with a block so far"
+    );
+    assert_error(
+        suite.send(&[fault(&s, 0, 0)], &[]).await,
+        StorageError::FaultNotReportable,
+    );
+    let before = suite.token_balance(s.provider_pay).await;
+    for response in answers(&mut suite, &s, 0, 0).await {
+        send_responses(&mut suite, &s, 0, 0, vec![response])
+            .await
+            .expect("an honest proof in the window's last slot");
+    }
+    assert_eq!(
+        suite.token_balance(s.provider_pay).await - before,
+        PRICE - PRICE * 250 / 10_000
+    );
+}
+
+/// An unanswered challenge is at fault once the window's slots with a block have passed,
+/// skipped ones not counted: with a window of 3 and S + 2 and S + 3 skipped, not at
+/// S + 5 (S + 1 and S + 4 counted) but at S + 6, two slots later than counting from the
+/// challenge.
+#[tokio::test]
+async fn a_fault_waits_for_the_window_s_slots_with_a_block() {
+    let mut suite = Suite::start().await;
+    let s = setup_with(
+        &mut suite,
+        InitializeMarketArgs {
+            challenge_window_slots: 3,
+            ..market_args()
+        },
+    )
+    .await;
+    propose(&mut suite, &s, 0, 1).await.unwrap();
+    accept(&mut suite, &s, 0).await.unwrap();
+    enter_period(&mut suite, &s, 0, 0).await;
+    suite.advance_slots(4).await;
+    open(&mut suite, &s, 0, 0).await.unwrap();
+    let opened_at = deal(&mut suite, &s, 0).await.records[0].challenge_slot;
+    suite.advance_slots(1).await;
+    suite.skip_slots(2).await;
+    assert_eq!(suite.clock().await.slot, opened_at + 5);
+    let hashes = suite.raw_account(SLOT_HASHES_ID).await.unwrap().data;
+    assert_eq!(
+        storage::since_challenge(&hashes, opened_at)
+            .expect("well formed")
+            .produced,
+        2
+    );
+    assert_error(
+        suite.send(&[fault(&s, 0, 0)], &[]).await,
+        StorageError::FaultNotReportable,
+    );
+    suite.advance_slots(1).await;
+    assert_error(
+        send_responses(&mut suite, &s, 0, 0, vec![]).await,
+        StorageError::ProofWindowClosed,
+    );
+    suite
+        .send(&[fault(&s, 0, 0)], &[])
+        .await
+        .expect("at fault once the window has passed");
+}
+
 /// Faults count in a row by period, not by when they were reported. Period 0 faults,
 /// period 1 is proven, period 2 faults: two faults, never two in a row, however late
 /// period 0 is reported (reporting it after period 1's proof used to make period 2's

@@ -37,7 +37,8 @@ pub enum StorageCommand {
         /// Seconds per proving period.
         #[arg(long)]
         proving_period_secs: u64,
-        /// Slots a provider has to answer a challenge (2 to 511).
+        /// Slots with a block a provider has to answer a challenge in (2 to 511; slots
+        /// skipped by their leader do not count).
         #[arg(long)]
         challenge_window_slots: u64,
         /// Words challenged per period.

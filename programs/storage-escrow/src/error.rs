@@ -65,7 +65,8 @@ pub enum StorageError {
     /// windows are capped so that it always is).
     #[msg("Challenge seed no longer available")]
     SeedUnavailable,
-    /// Returned if a proof comes after the challenge window.
+    /// Returned if a proof comes after the challenge window (`challenge_window_slots`
+    /// slots with a block since the challenge).
     #[msg("Proof window closed")]
     ProofWindowClosed,
     /// Returned if the period is already proven.

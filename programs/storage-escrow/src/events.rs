@@ -14,7 +14,7 @@ pub struct MarketInitialized {
     pub payment_mint: Pubkey,
     /// Proving period.
     pub proving_period_secs: u64,
-    /// Challenge window.
+    /// Challenge window, in slots with a block after the challenge.
     pub challenge_window_slots: u64,
     /// Challenges per period.
     pub challenges_per_period: u8,

@@ -15,8 +15,9 @@
 //! 3. Every period the provider calls `open_challenge`, which records the current slot S.
 //!    The challenge seed is the hash of the first slot after S, read from the SlotHashes
 //!    sysvar when the proof arrives: nobody knows it when the challenge opens.
-//! 4. `submit_proof` answers the period's challenges (one or more per call) within
-//!    `challenge_window_slots` of S; when all are answered the period's price, less the
+//! 4. `submit_proof` answers the period's challenges (one or more per call) while fewer
+//!    than `challenge_window_slots` slots with a block have passed since S (skipped slots
+//!    do not count); when all are answered the period's price, less the
 //!    protocol fee, goes to the provider. The fee stays in the vault, owed to the treasury
 //!    (`Deal::fees_owed`), so a proof makes one token transfer, not two.
 //! 5. `report_fault` (anyone) after a period's window passed unproven: the period's price

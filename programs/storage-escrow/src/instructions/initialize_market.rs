@@ -7,13 +7,14 @@ use crate::error::StorageError;
 use crate::events::MarketInitialized;
 use crate::state::StorageMarket;
 
-/// Longest challenge window: the SlotHashes sysvar keeps the last 512 slot hashes, so a
-/// proof at most 511 slots after the challenge still finds its seed.
+/// Longest challenge window: the SlotHashes sysvar keeps the hashes of the last 512 slots
+/// with a block, so a proof at most 511 of them after the challenge still finds its seed.
 pub const MAX_CHALLENGE_WINDOW_SLOTS: u64 = 511;
 
-/// Shortest challenge window: the seed of a challenge opened at slot S is the hash of slot
-/// S + 1, which the SlotHashes sysvar holds from slot S + 2 on, so a window of one slot
-/// would close before any proof could be checked (every period a fault).
+/// Shortest challenge window: the seed of a challenge opened at slot S is the hash of the
+/// first slot with a block after S, which the SlotHashes sysvar holds from the slot after
+/// it on, so a window of one such slot would close before any proof could be checked
+/// (every period a fault). Two leaves the provider one slot to land its proof.
 pub const MIN_CHALLENGE_WINDOW_SLOTS: u64 = 2;
 
 /// Arguments of `initialize_market`.
@@ -21,7 +22,8 @@ pub const MIN_CHALLENGE_WINDOW_SLOTS: u64 = 2;
 pub struct InitializeMarketArgs {
     /// Proving period in seconds, 1 to `depin_core::epoch::MAX_DURATION_SECS` (366 days).
     pub proving_period_secs: u64,
-    /// Slots within which a proof must follow its challenge (2 to 511).
+    /// Slots with a block within which a proof must follow its challenge (2 to 511;
+    /// skipped slots do not count).
     pub challenge_window_slots: u64,
     /// Challenges per period, 1 to 8.
     pub challenges_per_period: u8,

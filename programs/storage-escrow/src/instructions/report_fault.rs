@@ -5,6 +5,7 @@ use depin_core::storage::{fault_run, fault_slash, period_end};
 use super::pay_from_vault;
 use crate::error::StorageError;
 use crate::events::{DealTerminated, FaultReported};
+use crate::slot_hashes::{since_challenge, SLOT_HASHES_ID};
 use crate::state::{
     Deal, DealState, StorageMarket, PERIOD_CHALLENGED, PERIOD_FAULTED, PERIOD_PENDING,
 };
@@ -34,6 +35,11 @@ pub struct ReportFault<'info> {
     pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// Token program of the payment mint.
     pub token_program: Interface<'info, TokenInterface>,
+    /// The SlotHashes sysvar (read in place: a challenged period's window is counted in the
+    /// slots with a block since its challenge).
+    /// CHECK: pinned to the sysvar's address.
+    #[account(address = SLOT_HASHES_ID)]
+    pub slot_hashes: UncheckedAccount<'info>,
 }
 
 /// Refunds the period and slashes part of the collateral to the client; when the faulted
@@ -52,13 +58,14 @@ pub fn handler(ctx: Context<ReportFault>, period: u64) -> Result<()> {
     let at_fault = match record.status {
         // never challenged: at fault once the period is over
         PERIOD_PENDING => ended,
-        // challenged: at fault once the proof window has passed
+        // challenged: at fault once the proof window has passed, counted as `submit_proof`
+        // counts it (in slots with a block since the challenge)
         PERIOD_CHALLENGED => {
-            clock.slot
-                > record
-                    .challenge_slot
-                    .checked_add(market.challenge_window_slots)
-                    .ok_or(StorageError::MathOverflow)?
+            let data = ctx.accounts.slot_hashes.try_borrow_data()?;
+            since_challenge(&data, record.challenge_slot)
+                .map_err(|_| StorageError::SeedUnavailable)?
+                .produced
+                >= market.challenge_window_slots
         }
         _ => false,
     };

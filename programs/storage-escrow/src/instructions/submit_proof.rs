@@ -6,7 +6,7 @@ use super::pay_from_vault;
 use crate::error::StorageError;
 use crate::events::ProofAccepted;
 use crate::hasher::SolanaSha256;
-use crate::slot_hashes::{first_hash_after, SeedError, SLOT_HASHES_ID};
+use crate::slot_hashes::{since_challenge, SeedError, SLOT_HASHES_ID};
 use crate::state::{
     Deal, DealState, StorageMarket, PERIOD_CHALLENGED, PERIOD_PENDING, PERIOD_PROVEN,
 };
@@ -95,18 +95,21 @@ pub fn handler(ctx: Context<SubmitProof>, args: SubmitProofArgs) -> Result<()> {
         _ => return err!(StorageError::PeriodFaulted),
     }
     require!(slot > record.challenge_slot, StorageError::SeedNotYetKnown);
-    let window_end = record
-        .challenge_slot
-        .checked_add(market.challenge_window_slots)
-        .ok_or(StorageError::MathOverflow)?;
-    require!(slot <= window_end, StorageError::ProofWindowClosed);
-    let seed = {
+    // the window counts the slots with a block since the challenge (with none skipped, the
+    // slots up to challenge_slot + window): a leader skipping slots, before the seed or
+    // after it, never shortens it
+    let since = {
         let data = ctx.accounts.slot_hashes.try_borrow_data()?;
-        first_hash_after(&data, record.challenge_slot).map_err(|e| match e {
-            SeedError::NotYetKnown => StorageError::SeedNotYetKnown,
-            SeedError::Unavailable => StorageError::SeedUnavailable,
-        })?
+        since_challenge(&data, record.challenge_slot).map_err(|_| StorageError::SeedUnavailable)?
     };
+    require!(
+        since.produced < market.challenge_window_slots,
+        StorageError::ProofWindowClosed
+    );
+    let seed = since.seed.map_err(|e| match e {
+        SeedError::NotYetKnown => StorageError::SeedNotYetKnown,
+        SeedError::Unavailable => StorageError::SeedUnavailable,
+    })?;
     let words = words_per_chunk(chunk_size).map_err(|_| StorageError::InvalidDealTerms)?;
 
     let mut answered = record.answered;

@@ -15,7 +15,8 @@ pub struct StorageMarket {
     pub treasury: Pubkey,
     /// Length of a proving period in seconds.
     pub proving_period_secs: u64,
-    /// Slots after a challenge opens within which its proof must land.
+    /// Slots with a block after a challenge opens within which its proof must land (slots
+    /// skipped by their leader do not count).
     pub challenge_window_slots: u64,
     /// Challenges per period, 1 to 8.
     pub challenges_per_period: u8,
