@@ -246,26 +246,47 @@ async fn answers(
     period: u64,
 ) -> Vec<storage::ChallengeResponse> {
     let slot = deal(suite, s, id).await.records[period as usize].challenge_slot;
-    let hashes = suite
-        .raw_account(SLOT_HASHES_ID)
-        .await
-        .expect("slot hashes")
-        .data;
+    let hashes = slot_hashes(suite).await;
     s.prover
         .answers(&hashes, slot, &deal_address(s, id), period, 2)
         .expect("answers")
 }
 
-/// Opens the period's challenge, waits for its seed and answers both challenges, one per
-/// transaction (as a provider must: two answers do not fit a packet).
-async fn prove(suite: &mut Suite, s: &Setup, id: u64, period: u64) {
-    open(suite, s, id, period).await.expect("open challenge");
-    suite.advance_slots(2).await;
+/// The SlotHashes sysvar's data as the runtime holds it now.
+async fn slot_hashes(suite: &mut Suite) -> Vec<u8> {
+    suite
+        .raw_account(SLOT_HASHES_ID)
+        .await
+        .expect("slot hashes")
+        .data
+}
+
+/// Answers both of `period`'s challenges honestly, one per transaction (as a provider
+/// must: two answers do not fit a packet); each must land (`why` says where).
+async fn answer_all(suite: &mut Suite, s: &Setup, id: u64, period: u64, why: &str) {
     for response in answers(suite, s, id, period).await {
         send_responses(suite, s, id, period, vec![response])
             .await
-            .expect("proof");
+            .expect(why);
     }
+}
+
+/// Opens the period's challenge, waits for its seed and answers both challenges.
+async fn prove(suite: &mut Suite, s: &Setup, id: u64, period: u64) {
+    open(suite, s, id, period).await.expect("open challenge");
+    suite.advance_slots(2).await;
+    answer_all(suite, s, id, period, "proof").await;
+}
+
+/// Deal 0 over one period, accepted, its period 0 challenged a few slots in (so slot
+/// hashes exist before the challenge); returns the challenge's slot.
+async fn challenge_first_period(suite: &mut Suite, s: &Setup) -> u64 {
+    propose(suite, s, 0, 1).await.unwrap();
+    accept(suite, s, 0).await.unwrap();
+    enter_period(suite, s, 0, 0).await;
+    suite.advance_slots(4).await;
+    open(suite, s, 0, 0).await.unwrap();
+    deal(suite, s, 0).await.records[0].challenge_slot
 }
 
 async fn balances(suite: &mut Suite, s: &Setup) -> [u64; 4] {
@@ -467,14 +488,9 @@ async fn wrong_answers_are_refused() {
 async fn challenges_cannot_be_known_when_opened() {
     let mut suite = Suite::start().await;
     let s = setup(&mut suite).await;
-    propose(&mut suite, &s, 0, 1).await.unwrap();
-    accept(&mut suite, &s, 0).await.unwrap();
-    enter_period(&mut suite, &s, 0, 0).await;
-    suite.advance_slots(4).await; // so that some slot hashes exist before the challenge
-    open(&mut suite, &s, 0, 0).await.unwrap();
-    let opened_at = deal(&mut suite, &s, 0).await.records[0].challenge_slot;
+    let opened_at = challenge_first_period(&mut suite, &s).await;
     // Given everything the SlotHashes sysvar held when the challenge opened
-    let known = suite.raw_account(SLOT_HASHES_ID).await.unwrap().data;
+    let known = slot_hashes(&mut suite).await;
     assert!(
         storage::first_hash_after(&known, opened_at).is_err(),
         "the seed does not exist yet"
@@ -487,7 +503,7 @@ async fn challenges_cannot_be_known_when_opened() {
 
     // When the seed slot has passed
     suite.advance_slots(2).await;
-    let later = suite.raw_account(SLOT_HASHES_ID).await.unwrap().data;
+    let later = slot_hashes(&mut suite).await;
     let seed = storage::first_hash_after(&later, opened_at).expect("seed now known");
     let actual = s
         .prover
@@ -506,11 +522,7 @@ async fn challenges_cannot_be_known_when_opened() {
         StorageError::InvalidProof,
     );
     // while answers for the actual positions pass
-    for response in answers(&mut suite, &s, 0, 0).await {
-        send_responses(&mut suite, &s, 0, 0, vec![response])
-            .await
-            .expect("proof");
-    }
+    answer_all(&mut suite, &s, 0, 0, "proof").await;
 }
 
 #[tokio::test]
@@ -1035,7 +1047,7 @@ async fn a_seed_evicted_from_slot_hashes_is_unavailable() {
     open(&mut suite, &s, 0, 0).await.unwrap();
     let opened_at = deal(&mut suite, &s, 0).await.records[0].challenge_slot;
     suite.advance_slots(515).await;
-    let hashes = suite.raw_account(SLOT_HASHES_ID).await.unwrap().data;
+    let hashes = slot_hashes(&mut suite).await;
     assert_eq!(
         storage::first_hash_after(&hashes, opened_at),
         Err(storage::SeedError::Unavailable)
@@ -1058,12 +1070,7 @@ async fn the_shortest_window_still_takes_a_proof() {
         },
     )
     .await;
-    propose(&mut suite, &s, 0, 1).await.unwrap();
-    accept(&mut suite, &s, 0).await.unwrap();
-    enter_period(&mut suite, &s, 0, 0).await;
-    suite.advance_slots(4).await;
-    open(&mut suite, &s, 0, 0).await.unwrap();
-    let opened_at = deal(&mut suite, &s, 0).await.records[0].challenge_slot;
+    let opened_at = challenge_first_period(&mut suite, &s).await;
     suite.advance_slots(1).await;
     assert_error(
         send_responses(&mut suite, &s, 0, 0, vec![]).await,
@@ -1076,11 +1083,14 @@ async fn the_shortest_window_still_takes_a_proof() {
         "the window's last slot"
     );
     let before = suite.token_balance(s.provider_pay).await;
-    for response in answers(&mut suite, &s, 0, 0).await {
-        send_responses(&mut suite, &s, 0, 0, vec![response])
-            .await
-            .expect("an honest proof in the window's last slot");
-    }
+    answer_all(
+        &mut suite,
+        &s,
+        0,
+        0,
+        "an honest proof in the window's last slot",
+    )
+    .await;
     // proven: the period's price less the protocol fee paid to the provider
     assert_eq!(
         suite.token_balance(s.provider_pay).await - before,
@@ -1105,15 +1115,10 @@ async fn a_skipped_slot_does_not_shorten_the_window() {
         },
     )
     .await;
-    propose(&mut suite, &s, 0, 1).await.unwrap();
-    accept(&mut suite, &s, 0).await.unwrap();
-    enter_period(&mut suite, &s, 0, 0).await;
-    suite.advance_slots(4).await;
-    open(&mut suite, &s, 0, 0).await.unwrap();
-    let opened_at = deal(&mut suite, &s, 0).await.records[0].challenge_slot;
+    let opened_at = challenge_first_period(&mut suite, &s).await;
     suite.skip_slots(1).await;
     assert_eq!(suite.clock().await.slot, opened_at + 3);
-    let hashes = suite.raw_account(SLOT_HASHES_ID).await.unwrap().data;
+    let hashes = slot_hashes(&mut suite).await;
     let since = storage::since_challenge(&hashes, opened_at).expect("well formed");
     assert_eq!(
         (since.produced, since.seed),
@@ -1125,11 +1130,14 @@ async fn a_skipped_slot_does_not_shorten_the_window() {
         StorageError::FaultNotReportable,
     );
     let before = suite.token_balance(s.provider_pay).await;
-    for response in answers(&mut suite, &s, 0, 0).await {
-        send_responses(&mut suite, &s, 0, 0, vec![response])
-            .await
-            .expect("an honest proof in the window's last slot");
-    }
+    answer_all(
+        &mut suite,
+        &s,
+        0,
+        0,
+        "an honest proof in the window's last slot",
+    )
+    .await;
     assert_eq!(
         suite.token_balance(s.provider_pay).await - before,
         PRICE - PRICE * 250 / 10_000
@@ -1151,16 +1159,11 @@ async fn a_fault_waits_for_the_window_s_slots_with_a_block() {
         },
     )
     .await;
-    propose(&mut suite, &s, 0, 1).await.unwrap();
-    accept(&mut suite, &s, 0).await.unwrap();
-    enter_period(&mut suite, &s, 0, 0).await;
-    suite.advance_slots(4).await;
-    open(&mut suite, &s, 0, 0).await.unwrap();
-    let opened_at = deal(&mut suite, &s, 0).await.records[0].challenge_slot;
+    let opened_at = challenge_first_period(&mut suite, &s).await;
     suite.advance_slots(1).await;
     suite.skip_slots(2).await;
     assert_eq!(suite.clock().await.slot, opened_at + 5);
-    let hashes = suite.raw_account(SLOT_HASHES_ID).await.unwrap().data;
+    let hashes = slot_hashes(&mut suite).await;
     assert_eq!(
         storage::since_challenge(&hashes, opened_at)
             .expect("well formed")
