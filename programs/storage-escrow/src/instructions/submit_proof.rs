@@ -76,7 +76,6 @@ pub struct SubmitProof<'info> {
 /// [`ProofAccepted`].
 pub fn handler(ctx: Context<SubmitProof>, args: SubmitProofArgs) -> Result<()> {
     let market = &ctx.accounts.market;
-    let slot = Clock::get()?.slot;
     let deal_key = ctx.accounts.deal.key();
     let deal = &mut ctx.accounts.deal;
     let (piece_root, num_chunks, chunk_size, price) = (
@@ -94,10 +93,10 @@ pub fn handler(ctx: Context<SubmitProof>, args: SubmitProofArgs) -> Result<()> {
         PERIOD_PROVEN => return err!(StorageError::PeriodAlreadyProven),
         _ => return err!(StorageError::PeriodFaulted),
     }
-    require!(slot > record.challenge_slot, StorageError::SeedNotYetKnown);
     // the window counts the slots with a block since the challenge (with none skipped, the
     // slots up to challenge_slot + window): a leader skipping slots, before the seed or
-    // after it, never shortens it
+    // after it, never shortens it. In the challenge's own slot none has passed, so the seed
+    // is not known yet.
     let since = {
         let data = ctx.accounts.slot_hashes.try_borrow_data()?;
         since_challenge(&data, record.challenge_slot).map_err(|_| StorageError::SeedUnavailable)?
