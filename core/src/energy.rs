@@ -177,6 +177,22 @@ pub fn value_floor(wh: u64, price: u64) -> Result<u64, CoreError> {
     u64::try_from(v).map_err(|_| CoreError::MathOverflow)
 }
 
+/// Seconds per hour: a panel of `w` watts makes at most `w * secs / 3600` Wh in `secs`.
+const SECS_PER_HOUR: u128 = 3_600;
+
+/// The most Wh a meter can deliver in one interval of `interval_secs`: its panel's peak
+/// output over the whole interval (rounded down) plus a full battery, from the
+/// capabilities its maker registered. An ask may offer at most this much. Without the
+/// bound a meter with no panel and no battery could offer `MAX_ORDER_WH` at the floor, win
+/// the interval's bids and deliver nothing: paid nothing, but the honest producers it
+/// outbid sold nothing either. A meter with neither (a consumer's) can only bid.
+/// Saturates at `u64::MAX` (above `MAX_ORDER_WH`, which bounds every order anyway).
+pub fn ask_capacity_wh(panel_watts: u32, battery_wh: u32, interval_secs: u64) -> u64 {
+    // below 2^96 + 2^32: neither operation can saturate a u128
+    let panel = u128::from(panel_watts).saturating_mul(u128::from(interval_secs)) / SECS_PER_HOUR;
+    u64::try_from(panel.saturating_add(u128::from(battery_wh))).unwrap_or(u64::MAX)
+}
+
 /// Escrow a bid locks: `ceil(limit * wh / 1000)`, so it covers any charge at any price up
 /// to the limit.
 pub fn bid_escrow(limit: u64, wh: u64) -> Result<u64, CoreError> {
@@ -343,6 +359,28 @@ pub fn record_placement(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ask_s_capacity_is_the_panel_over_the_interval_plus_the_battery() {
+        // 5 kW of panel over 15 minutes: 1,250 Wh; a 13.5 kWh battery on top
+        assert_eq!(ask_capacity_wh(5_000, 0, 900), 1_250);
+        assert_eq!(ask_capacity_wh(5_000, 13_500, 900), 14_750);
+        assert_eq!(ask_capacity_wh(0, 13_500, 900), 13_500);
+        // a consumer's meter (neither) cannot offer anything
+        assert_eq!(ask_capacity_wh(0, 0, 900), 0);
+        assert_eq!(ask_capacity_wh(0, 0, u64::MAX), 0);
+        // rounded down: a 1 W panel makes a whole Wh only after an hour
+        assert_eq!(ask_capacity_wh(1, 0, 3_599), 0);
+        assert_eq!(ask_capacity_wh(1, 0, 3_600), 1);
+        assert_eq!(ask_capacity_wh(7, 0, 1_000), 1);
+        // the extremes never overflow: u32::MAX W for a year, and beyond a u64
+        let year = 366 * 86_400;
+        assert_eq!(
+            ask_capacity_wh(u32::MAX, u32::MAX, year),
+            u64::from(u32::MAX) * 366 * 24 + u64::from(u32::MAX)
+        );
+        assert_eq!(ask_capacity_wh(u32::MAX, u32::MAX, u64::MAX), u64::MAX);
+    }
 
     #[test]
     fn full_books_of_the_largest_orders_clear() {

@@ -31,6 +31,8 @@ pub struct Network {
     pub network: Pubkey,
     /// Its id.
     pub network_id: u32,
+    /// Its kind: what its devices do, and so the capabilities they are onboarded with.
+    pub kind: NetworkKind,
     /// Its authority.
     pub authority: Keypair,
     /// The network token (fees and stake).
@@ -49,6 +51,24 @@ pub struct Network {
     pub operator: Keypair,
     /// The operator's network-token account.
     pub operator_tokens: Pubkey,
+}
+
+/// What the scenario's devices of a `kind` network can do: a home meter (a 5 kW rooftop
+/// array and a 13.5 kWh battery, so its asks reach 13,505 Wh in a 4-second interval and
+/// 14,750 in a 15-minute one) on an energy network, a hotspot's two radio bands on any
+/// other.
+pub fn capabilities(kind: NetworkKind) -> Capabilities {
+    match kind {
+        NetworkKind::Energy => Capabilities {
+            panel_watts: 5_000,
+            battery_wh: 13_500,
+            ..Capabilities::default()
+        },
+        _ => Capabilities {
+            radio_bands: 0b101,
+            ..Capabilities::default()
+        },
+    }
 }
 
 /// An operator besides the network's first: a wallet with lamports and network tokens.
@@ -137,6 +157,7 @@ pub async fn network_of_kind(
     Ok(Network {
         network,
         network_id,
+        kind,
         authority,
         token: StakeToken {
             mint,
@@ -199,10 +220,7 @@ impl Network {
             },
             OnboardDeviceArgs {
                 class: 1,
-                capabilities: Capabilities {
-                    radio_bands: 0b101,
-                    ..Capabilities::default()
-                },
+                capabilities: capabilities(self.kind),
                 location: Some(location),
             },
         )

@@ -195,6 +195,7 @@ error_enum!(EnergyError {
     TooManyPlacements,
     TooManyOpenIntervals,
     OrderTooLarge,
+    AskAboveCapacity,
 });
 
 error_enum!(StorageError {
@@ -436,7 +437,7 @@ mod tests {
         );
         assert_eq!(
             round_trips::<EnergyError>(&crate::ENERGY_PROGRAM_ID, "energy_settlement"),
-            37
+            38
         );
         assert_eq!(
             round_trips::<StorageError>(&crate::STORAGE_PROGRAM_ID, "storage_escrow"),
@@ -468,7 +469,7 @@ mod tests {
         assert_eq!(decode_custom(&crate::REGISTRY_PROGRAM_ID, 6000 + 24), None);
         assert_eq!(decode_custom(&crate::STAKING_PROGRAM_ID, 6022), None);
         assert_eq!(decode_custom(&crate::REWARDS_PROGRAM_ID, 6029), None);
-        assert_eq!(decode_custom(&crate::ENERGY_PROGRAM_ID, 6037), None);
+        assert_eq!(decode_custom(&crate::ENERGY_PROGRAM_ID, 6038), None);
         assert_eq!(decode_custom(&crate::STORAGE_PROGRAM_ID, 6031), None);
         // a gap between framework ranges
         assert_eq!(decode_custom(&crate::REWARDS_PROGRAM_ID, 104), None);
@@ -591,7 +592,7 @@ mod tests {
             (
                 crate::ENERGY_PROGRAM_ID,
                 include_str!("../../idl/energy_settlement.json"),
-                37,
+                38,
             ),
             (
                 crate::STORAGE_PROGRAM_ID,

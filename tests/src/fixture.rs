@@ -251,15 +251,28 @@ impl Suite {
         )
     }
 
-    /// Onboards a new device owned by `owner`, at [`DEFAULT_LOCATION`].
+    /// Onboards a new device owned by `owner`, at [`DEFAULT_LOCATION`], with the network
+    /// kind's default capabilities ([`default_args_for`]).
     pub async fn onboard(
         &mut self,
         net: &NetworkFixture,
         maker: &MakerFixture,
         owner: &OperatorFixture,
     ) -> Result<DeviceFixture, SendError> {
+        self.onboard_with(net, maker, owner, default_args_for(net.params.kind))
+            .await
+    }
+
+    /// Onboards a new device owned by `owner` with `args`.
+    pub async fn onboard_with(
+        &mut self,
+        net: &NetworkFixture,
+        maker: &MakerFixture,
+        owner: &OperatorFixture,
+        args: OnboardDeviceArgs,
+    ) -> Result<DeviceFixture, SendError> {
         let key = Keypair::new();
-        let ix = self.onboard_instruction(net, maker, owner, &key, default_device_args());
+        let ix = self.onboard_instruction(net, maker, owner, &key, args);
         self.send(&[ix], &[&owner.wallet, &maker.authority, &key])
             .await?;
         Ok(DeviceFixture {
@@ -341,6 +354,32 @@ pub fn default_device_args() -> OnboardDeviceArgs {
             ..Capabilities::default()
         },
         location: Some(DEFAULT_LOCATION),
+    }
+}
+
+/// Onboarding arguments of a home energy meter at [`DEFAULT_LOCATION`]: a 5 kW rooftop
+/// array and a 13.5 kWh battery, so it may ask up to
+/// `depin_core::energy::ask_capacity_wh(5_000, 13_500, interval_secs)` Wh an interval
+/// (14,750 in a 15-minute one).
+pub fn default_meter_args() -> OnboardDeviceArgs {
+    OnboardDeviceArgs {
+        class: 1,
+        capabilities: Capabilities {
+            panel_watts: 5_000,
+            battery_wh: 13_500,
+            ..Capabilities::default()
+        },
+        location: Some(DEFAULT_LOCATION),
+    }
+}
+
+/// The onboarding arguments [`Suite::onboard`] uses on a network of `kind`: a home meter
+/// ([`default_meter_args`]) on an energy network, a plain outdoor hotspot
+/// ([`default_device_args`]) on any other.
+pub fn default_args_for(kind: NetworkKind) -> OnboardDeviceArgs {
+    match kind {
+        NetworkKind::Energy => default_meter_args(),
+        _ => default_device_args(),
     }
 }
 

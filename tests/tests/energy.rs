@@ -14,12 +14,12 @@ use depin_sdk::energy::{
     self, batch_readings, MeterSigner, OrderRef, PlaceAskArgs, PlaceBidArgs, Reading, Side,
 };
 use depin_sdk::energy_program::error::EnergyError;
-use depin_sdk::registry::{self, UpdateNetworkArgs};
+use depin_sdk::registry::{self, Capabilities, OnboardDeviceArgs, UpdateNetworkArgs};
 use depin_sdk::{pda, Instruction, Pubkey};
 use depin_tests::assert::{assert_error, assert_instruction_error, InstructionError};
 use depin_tests::fixture::{
-    default_energy_args, DeviceFixture, EnergyFixture, MakerFixture, NetworkFixture, NetworkParams,
-    OperatorFixture,
+    default_energy_args, default_meter_args, DeviceFixture, EnergyFixture, MakerFixture,
+    NetworkFixture, NetworkParams, OperatorFixture,
 };
 use depin_tests::runtime::{SendError, Suite};
 use depin_tests::{Keypair, Signer};
@@ -69,6 +69,42 @@ async fn party(suite: &mut Suite, m: &Market, quote_tokens: u64) -> Party {
         .quote_account(&m.energy, &op.wallet.pubkey(), quote_tokens)
         .await;
     Party { op, device, quote }
+}
+
+/// A party whose meter has `capabilities` (a panel, a battery, neither) instead of the
+/// default home meter's.
+async fn party_with(
+    suite: &mut Suite,
+    m: &Market,
+    quote_tokens: u64,
+    capabilities: Capabilities,
+) -> Party {
+    let op = suite.add_operator(&m.net, 1_000_000_000).await;
+    let device = suite
+        .onboard_with(
+            &m.net,
+            &m.maker,
+            &op,
+            OnboardDeviceArgs {
+                capabilities,
+                ..default_meter_args()
+            },
+        )
+        .await
+        .expect("onboard meter");
+    let quote = suite
+        .quote_account(&m.energy, &op.wallet.pubkey(), quote_tokens)
+        .await;
+    Party { op, device, quote }
+}
+
+/// A meter with the largest panel and battery a maker can register.
+fn largest_meter() -> Capabilities {
+    Capabilities {
+        panel_watts: u32::MAX,
+        battery_wh: u32::MAX,
+        ..Capabilities::default()
+    }
 }
 
 /// An interval whose gate is still open, far enough ahead for a test's orders.
@@ -481,20 +517,22 @@ async fn a_pause_over_the_reading_deadline_does_not_zero_producers() {
     assert_eq!(suite.token_balance(c.quote).await, 1_000 - 100);
 }
 
-/// Orders as large as allowed, at the floor, cannot overflow the clearing: two asks and two
-/// bids of `MAX_ORDER_WH` each (a bid escrows little at a floor of 1) clear beside an honest
-/// bid, which then settles. (Before the cap, two of each at 2^63 Wh overflowed the volume
-/// for about 1.8e16 base units of escrow, and no bid of the interval could ever settle.)
+/// Orders as large as allowed, at the floor, cannot overflow the clearing: two asks of the
+/// most the largest registrable meters can deliver and two bids of `MAX_ORDER_WH` each (a
+/// bid escrows little at a floor of 1) clear beside an honest bid, which then settles.
+/// (Before `MAX_ORDER_WH`, two of each at 2^63 Wh overflowed the volume for about 1.8e16
+/// base units of escrow, and no bid of the interval could ever settle.)
 #[tokio::test]
 async fn the_largest_orders_still_clear() {
     let mut suite = Suite::start().await;
     let m = market(&mut suite).await;
     let most = depin_core::energy::MAX_ORDER_WH;
+    let capacity = depin_core::energy::ask_capacity_wh(u32::MAX, u32::MAX, 900);
     let escrow = depin_core::energy::bid_escrow(1, most).unwrap();
     let honest = party(&mut suite, &m, 1_000).await;
     let (a1, a2) = (
-        party(&mut suite, &m, 0).await,
-        party(&mut suite, &m, 0).await,
+        party_with(&mut suite, &m, 0, largest_meter()).await,
+        party_with(&mut suite, &m, 0, largest_meter()).await,
     );
     let (b1, b2) = (
         party(&mut suite, &m, escrow).await,
@@ -502,8 +540,8 @@ async fn the_largest_orders_still_clear() {
     );
     let k = next_interval(&mut suite, &m).await;
     bid(&mut suite, &m, &honest, k, 200, 1_000).await.unwrap();
-    ask(&mut suite, &m, &a1, k, 1, most).await.unwrap();
-    ask(&mut suite, &m, &a2, k, 1, most).await.unwrap();
+    ask(&mut suite, &m, &a1, k, 1, capacity).await.unwrap();
+    ask(&mut suite, &m, &a2, k, 1, capacity).await.unwrap();
     bid(&mut suite, &m, &b1, k, 1, most).await.unwrap();
     bid(&mut suite, &m, &b2, k, 1, most).await.unwrap();
     suite.set_time(start(&m, k) - 300).await;
@@ -511,8 +549,8 @@ async fn the_largest_orders_still_clear() {
         .await
         .expect("the largest orders clear");
     let cleared = book(&mut suite, &m, k).await;
-    // the honest bid (limit 200) fills first; the two large bids take the rest of the asks
-    assert_eq!(cleared.volume_wh, 2 * most);
+    // the honest bid (limit 200) fills first; the large bids take the rest of the asks
+    assert_eq!(cleared.volume_wh, 2 * capacity);
     // no readings: the asks settle at zero after the window, then every bid is refunded
     suite.set_time(start(&m, k) + 900 + 600).await;
     for (p, slot) in [(&a1, 0), (&a2, 1)] {
@@ -526,22 +564,25 @@ async fn the_largest_orders_still_clear() {
             .expect("bid");
     }
     assert_eq!(suite.token_balance(honest.quote).await, 1_000);
+    for p in [&b1, &b2] {
+        assert_eq!(suite.token_balance(p.quote).await, escrow);
+    }
 }
 
-/// ... and they settle once delivered: two asks and two bids of `MAX_ORDER_WH` at 1,000 per
-/// kWh, both asks metered in full, pay out to the unit. A bid's share
-/// `matched * delivered * price` is then about 6.6e38, past `u128::MAX`: every bid's
-/// settlement used to fail with `MathOverflow`, so the interval never settled.
+/// ... and they settle once delivered: two asks of the largest meters' capacity and two
+/// bids of `MAX_ORDER_WH` at 1,000 per kWh, both asks metered in full, pay out to the unit:
+/// the first bid takes both asks and pays for them, the second is refunded whole.
 #[tokio::test]
 async fn the_largest_orders_settle_when_delivered() {
     let mut suite = Suite::start().await;
     let m = market(&mut suite).await;
     let most = depin_core::energy::MAX_ORDER_WH;
+    let capacity = depin_core::energy::ask_capacity_wh(u32::MAX, u32::MAX, 900);
     let escrow = depin_core::energy::bid_escrow(1_000, most).unwrap();
     assert_eq!(escrow, most);
     let (a1, a2) = (
-        party(&mut suite, &m, 0).await,
-        party(&mut suite, &m, 0).await,
+        party_with(&mut suite, &m, 0, largest_meter()).await,
+        party_with(&mut suite, &m, 0, largest_meter()).await,
     );
     let (b1, b2) = (
         party(&mut suite, &m, escrow).await,
@@ -549,7 +590,7 @@ async fn the_largest_orders_settle_when_delivered() {
     );
     let k = next_interval(&mut suite, &m).await;
     for p in [&a1, &a2] {
-        ask(&mut suite, &m, p, k, 1_000, most).await.unwrap();
+        ask(&mut suite, &m, p, k, 1_000, capacity).await.unwrap();
     }
     for p in [&b1, &b2] {
         bid(&mut suite, &m, p, k, 1_000, most).await.unwrap();
@@ -559,11 +600,11 @@ async fn the_largest_orders_settle_when_delivered() {
     let cleared = book(&mut suite, &m, k).await;
     assert_eq!(
         (cleared.clearing_price, cleared.volume_wh),
-        (1_000, 2 * most)
+        (1_000, 2 * capacity)
     );
     suite.set_time(start(&m, k) + 900).await;
     for p in [&a1, &a2] {
-        read(&mut suite, &m, p, k, most, 0, 1)
+        read(&mut suite, &m, p, k, capacity, 0, 1)
             .await
             .expect("reading");
     }
@@ -577,16 +618,129 @@ async fn the_largest_orders_settle_when_delivered() {
             .await
             .expect("bid");
     }
-    // each ask: most Wh at 1,000 per kWh = most, less the 2% grid fee; each bid pays its
-    // whole escrow (everything it matched was delivered)
-    let fee = u64::try_from(u128::from(most) * 200 / 10_000).unwrap();
+    // each ask: its capacity at 1,000 per kWh = capacity base units, less the 2% grid fee;
+    // the first bid pays for both asks out of its escrow, the second matched nothing
+    let fee = u64::try_from(u128::from(capacity) * 200 / 10_000).unwrap();
     for p in [&a1, &a2] {
-        assert_eq!(suite.token_balance(p.quote).await, most - fee);
+        assert_eq!(suite.token_balance(p.quote).await, capacity - fee);
     }
-    for p in [&b1, &b2] {
-        assert_eq!(suite.token_balance(p.quote).await, 0);
-    }
+    assert_eq!(suite.token_balance(b1.quote).await, escrow - 2 * capacity);
+    assert_eq!(suite.token_balance(b2.quote).await, escrow);
     assert_eq!(suite.token_balance(m.energy.treasury).await, 2 * fee);
+}
+
+/// An ask offers at most what its meter can deliver in one interval: the panel's peak
+/// output over the interval (rounded down) plus a full battery. One Wh more is refused
+/// with `AskAboveCapacity` and takes neither a book slot nor the device's allowance.
+#[tokio::test]
+async fn an_ask_is_bounded_by_what_its_meter_can_deliver() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let panel = |watts| Capabilities {
+        panel_watts: watts,
+        ..Capabilities::default()
+    };
+    let battery = |wh| Capabilities {
+        battery_wh: wh,
+        ..Capabilities::default()
+    };
+    let home = party(&mut suite, &m, 0).await;
+    let (solar, odd, stored) = (
+        party_with(&mut suite, &m, 0, panel(5_000)).await,
+        party_with(&mut suite, &m, 0, panel(7)).await,
+        party_with(&mut suite, &m, 0, battery(2_000)).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    // 5 kW over 15 minutes and a 13.5 kWh battery; 5 kW alone; 7 W (1.75 Wh, rounded
+    // down); a 2 kWh battery alone
+    for (p, capacity) in [
+        (&home, 14_750),
+        (&solar, 1_250),
+        (&odd, 1),
+        (&stored, 2_000),
+    ] {
+        for _ in 0..depin_core::energy::MAX_PLACEMENTS_PER_DEVICE {
+            assert_error(
+                ask(&mut suite, &m, p, k, 100, capacity + 1).await,
+                EnergyError::AskAboveCapacity,
+            );
+        }
+        // refused asks counted nothing: the allowance is whole and the next slot free
+        ask(&mut suite, &m, p, k, 100, capacity)
+            .await
+            .expect("an ask of exactly the capacity");
+    }
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!(b.ask_count, 4);
+    let asks: Vec<(Pubkey, u64)> = b.asks[..4].iter().map(|a| (a.device, a.wh)).collect();
+    assert_eq!(
+        asks,
+        vec![
+            (home.device.device, 14_750),
+            (solar.device.device, 1_250),
+            (odd.device.device, 1),
+            (stored.device.device, 2_000),
+        ]
+    );
+    // the bound is per interval length: an hour-long market lets the same panel offer
+    // four times as much
+    let hourly = market_with(
+        &mut suite,
+        depin_sdk::energy::InitializeEnergyMarketArgs {
+            interval_secs: 3_600,
+            ..default_energy_args()
+        },
+    )
+    .await;
+    let solar = party_with(&mut suite, &hourly, 0, panel(5_000)).await;
+    let k = next_interval(&mut suite, &hourly).await;
+    assert_error(
+        ask(&mut suite, &hourly, &solar, k, 100, 5_001).await,
+        EnergyError::AskAboveCapacity,
+    );
+    ask(&mut suite, &hourly, &solar, k, 100, 5_000)
+        .await
+        .expect("an hour of 5 kW");
+}
+
+/// A consumer's meter (no panel, no battery) can bid but not ask, and a meter that cannot
+/// deliver cannot crowd out the producers that can: its `MAX_ORDER_WH` ask at the floor,
+/// which would have taken the whole bid and delivered nothing, is refused, and the honest
+/// producer sells and is paid.
+#[tokio::test]
+async fn a_meter_that_cannot_deliver_cannot_outbid_producers() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let (honest, idle, c) = (
+        party(&mut suite, &m, 0).await,
+        party_with(&mut suite, &m, 10, Capabilities::default()).await,
+        party(&mut suite, &m, 1_000).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    for wh in [1, depin_core::energy::MAX_ORDER_WH] {
+        assert_error(
+            ask(&mut suite, &m, &idle, k, 1, wh).await,
+            EnergyError::AskAboveCapacity,
+        );
+    }
+    // the consumer's meter still bids
+    bid(&mut suite, &m, &idle, k, 1, 10)
+        .await
+        .expect("a consumer's meter bids");
+    ask(&mut suite, &m, &honest, k, 100, 1_000).await.unwrap();
+    bid(&mut suite, &m, &c, k, 1_000, 1_000).await.unwrap();
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.unwrap();
+    let b = book(&mut suite, &m, k).await;
+    // the midpoint of the honest ask (100) and the bid (1,000)
+    assert_eq!((b.clearing_price, b.volume_wh), (550, 1_000));
+    suite.set_time(start(&m, k) + 900).await;
+    read(&mut suite, &m, &honest, k, 1_000, 0, 1).await.unwrap();
+    settle(&mut suite, &m, &honest, k, Side::Ask, 0)
+        .await
+        .unwrap();
+    // 1 kWh at 550, less the 2% grid fee (11)
+    assert_eq!(suite.token_balance(honest.quote).await, 539);
 }
 
 #[tokio::test]

@@ -70,7 +70,8 @@ pub enum EnergyCommand {
         /// Price per kWh, in UI units of the quote mint.
         #[arg(long)]
         price: UiAmount,
-        /// Watt-hours offered.
+        /// Watt-hours offered: at most what the device can deliver in one interval (its
+        /// registered panel watts over the interval plus its battery's Wh).
         #[arg(long)]
         wh: u64,
     },

@@ -127,6 +127,12 @@ pub enum EnergyError {
     /// side of a book always sums within a `u64` and every interval can clear).
     #[msg("Order volume too large")]
     OrderTooLarge,
+    /// Returned if an ask offers more than its device can deliver in one interval
+    /// (`depin_core::energy::ask_capacity_wh` of the capabilities its maker registered:
+    /// the panel's peak output over the interval plus a full battery). A meter with neither
+    /// can only bid.
+    #[msg("Ask above what the device can deliver in one interval")]
+    AskAboveCapacity,
 }
 
 impl From<depin_core::CoreError> for EnergyError {

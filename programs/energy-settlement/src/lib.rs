@@ -4,7 +4,10 @@
 //!
 //! 1. Before gate closure, producers post asks and consumers post bids (escrowing
 //!    `limit x Wh`) in the interval's book, a zero-copy [`state::Interval`] of at most 32
-//!    orders per side. Orders may be cancelled until gate closure.
+//!    orders per side. An ask offers at most what its device can deliver in one interval
+//!    (its registered panel's peak output over the interval plus a full battery), so a
+//!    meter that cannot deliver cannot outbid the producers that can. Orders may be
+//!    cancelled until gate closure.
 //! 2. After gate closure anyone clears the interval: a uniform-price double auction from
 //!    `depin_core::energy` fixes one price and each order's matched Wh.
 //! 3. After the interval, each smart meter submits its reading, signed by its device key:
@@ -43,7 +46,8 @@ pub mod energy_settlement {
         instructions::initialize_energy_market::handler(ctx, args)
     }
 
-    /// A producer offers `wh` at `price` per kWh in an interval.
+    /// A producer offers `wh` at `price` per kWh in an interval, at most what its device
+    /// can deliver in one interval.
     pub fn place_ask(ctx: Context<PlaceAsk>, args: PlaceAskArgs) -> Result<()> {
         instructions::place_ask::handler(ctx, args)
     }

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use depin_core::energy::{
-    bid_escrow, clear, record_placement, settle_consumer, settle_producer, Order, PlacementTally,
+    ask_capacity_wh, bid_escrow, clear, record_placement, settle_consumer, settle_producer, Order,
+    PlacementTally,
 };
 use depin_sdk::accounts::NetworkKind;
 use depin_sdk::energy::{
@@ -13,10 +14,11 @@ use depin_sdk::energy::{
     Side,
 };
 use depin_sdk::energy_program::state::MAX_OPEN_INTERVALS;
+use depin_sdk::registry::{Capabilities, OnboardDeviceArgs};
 use depin_sdk::{Instruction, Pubkey};
 use depin_tests::fixture::{
-    default_energy_args, DeviceFixture, EnergyFixture, NetworkFixture, NetworkParams,
-    OperatorFixture,
+    default_energy_args, default_meter_args, DeviceFixture, EnergyFixture, NetworkFixture,
+    NetworkParams, OperatorFixture,
 };
 use depin_tests::Signer;
 
@@ -70,6 +72,8 @@ struct MeterM {
     op: OperatorFixture,
     device: DeviceFixture,
     quote: Pubkey,
+    /// The most it may ask in one interval (`ask_capacity_wh` of its capabilities).
+    capacity: u64,
     balance: u64,
     counter: u64,
     tallies: [PlacementTally; MAX_OPEN_INTERVALS],
@@ -108,14 +112,37 @@ impl Energy {
             .await
             .expect("energy market");
         let mut meters = Vec::new();
-        for _ in 0..6 {
+        // (panel W, battery Wh): asks reach 2,000 Wh, so in 15-minute intervals three
+        // meters' capacity never binds, two bind at 1,000 and 1,500 Wh (a panel alone, a
+        // battery alone), and the last (a consumer's meter) cannot ask at all
+        let capabilities = [
+            (5_000, 13_500),
+            (4_000, 0),
+            (5_000, 13_500),
+            (0, 1_500),
+            (5_000, 13_500),
+            (0, 0),
+        ];
+        for (panel_watts, battery_wh) in capabilities {
             let op = s.add_operator(&net, 1_000_000_000).await;
-            let device = s.onboard(&net, &maker, &op).await.expect("meter");
+            let args = OnboardDeviceArgs {
+                capabilities: Capabilities {
+                    panel_watts,
+                    battery_wh,
+                    ..Capabilities::default()
+                },
+                ..default_meter_args()
+            };
+            let device = s
+                .onboard_with(&net, &maker, &op, args)
+                .await
+                .expect("meter");
             let quote = s.quote_account(&market, &op.wallet.pubkey(), QUOTE).await;
             meters.push(MeterM {
                 op,
                 device,
                 quote,
+                capacity: ask_capacity_wh(panel_watts, battery_wh, market.args.interval_secs),
                 balance: QUOTE,
                 counter: 0,
                 tallies: Default::default(),
@@ -246,23 +273,31 @@ impl Energy {
         let k = self.interval(ctx, |b| b.state == Book::Open).await;
         let ask = ctx.rng.chance(50);
         let book = self.books.get(&k);
-        let m = ctx.rng.prefer(self.meters.len(), |m| {
-            book.is_none_or(|b| {
-                let side = if ask { &b.asks } else { &b.bids };
-                !side
-                    .iter()
-                    .any(|o| o.meter == m && o.status == Status::Open)
-            })
+        let meters = &self.meters;
+        let m = ctx.rng.prefer(meters.len(), |m| {
+            (!ask || meters[m].capacity > 0)
+                && book.is_none_or(|b| {
+                    let side = if ask { &b.asks } else { &b.bids };
+                    !side
+                        .iter()
+                        .any(|o| o.meter == m && o.status == Status::Open)
+                })
         });
         let price = match ctx.rng.below(12) {
             0 => 0,
             1 => 2_000_000,
             _ => 50 + ctx.rng.below(100),
         };
+        // mostly within what the meter can deliver when it asks, sometimes past it
+        let most = if ask && self.meters[m].capacity < 2_000 && !ctx.rng.chance(30) {
+            self.meters[m].capacity.clamp(1, 2_000)
+        } else {
+            2_000
+        };
         let wh = if ctx.rng.chance(5) {
             0
         } else {
-            1 + ctx.rng.below(2_000)
+            1 + ctx.rng.below(most)
         };
         let now = ctx.now().await;
         let gate_open = now < self.gate(k);
@@ -281,6 +316,7 @@ impl Energy {
         let ok = gate_open
             && (1..=1_000_000).contains(&price)
             && wh > 0
+            && (!ask || wh <= self.meters[m].capacity)
             && tally_ok
             && !dup
             && room

@@ -16,7 +16,8 @@ pub struct PlaceAskArgs {
     pub interval: u64,
     /// Price per kWh, within the market's floor and cap.
     pub price: u64,
-    /// Wh offered, 1 to `depin_core::energy::MAX_ORDER_WH`.
+    /// Wh offered: at least 1, at most `depin_core::energy::MAX_ORDER_WH` and at most what
+    /// the device can deliver in one interval (`depin_core::energy::ask_capacity_wh`).
     pub wh: u64,
 }
 
@@ -49,8 +50,10 @@ pub struct PlaceAsk<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Counts the placement against the device's allowance, adds the ask to the book (in the
-/// lowest cancelled slot, else the next one) and emits [`OrderPlaced`].
+/// Checks the ask against the market's bounds and the device's capacity for one interval
+/// (its panel's peak output over the interval plus a full battery, as its maker registered
+/// them), counts the placement against the device's allowance, adds the ask to the book (in
+/// the lowest cancelled slot, else the next one) and emits [`OrderPlaced`].
 pub fn handler(ctx: Context<PlaceAsk>, args: PlaceAskArgs) -> Result<()> {
     let market = &ctx.accounts.market;
     require_energy_network(&ctx.accounts.network)?;
@@ -68,6 +71,16 @@ pub fn handler(ctx: Context<PlaceAsk>, args: PlaceAskArgs) -> Result<()> {
     require!(
         args.wh <= depin_core::energy::MAX_ORDER_WH,
         EnergyError::OrderTooLarge
+    );
+    let capabilities = &ctx.accounts.device.capabilities;
+    require!(
+        args.wh
+            <= depin_core::energy::ask_capacity_wh(
+                capabilities.panel_watts,
+                capabilities.battery_wh,
+                market.interval_secs,
+            ),
+        EnergyError::AskAboveCapacity
     );
 
     let owner_info = ctx.accounts.owner.to_account_info();
