@@ -902,6 +902,7 @@ pub mod device_registry {
                 owner: d.owner,
                 class: d.class,
                 status: d.status,
+                capabilities: d.capabilities,
             })
         }
 
@@ -994,7 +995,7 @@ pub mod live {
     use super::device_registry::DeviceRegistry;
     use super::*;
     use depin_ink_shared::bridge::register_registry;
-    use depin_ink_shared::testing::{as_contract, call, DeviceSigner};
+    use depin_ink_shared::testing::{as_contract, call, capabilities_for, DeviceSigner};
     use ink::primitives::AccountId;
     use std::cell::RefCell;
     use std::rc::Rc;
@@ -1037,6 +1038,11 @@ pub mod live {
 
     /// Registers and approves `maker` (quota 100), issues the device of `signer` and
     /// onboards it for `owner` (who pays the onboarding fee). Returns the device id.
+    ///
+    /// The device gets the capabilities of its network's kind
+    /// ([`depin_ink_shared::testing::capabilities_for`]): on an Energy network a rooftop
+    /// meter (5 kW of panel, a 13.5 kWh battery), so its asks stay within its capacity;
+    /// none elsewhere. [`onboard_with`] chooses them.
     pub fn onboard(
         registry: &RefCell<DeviceRegistry>,
         at: AccountId,
@@ -1044,6 +1050,28 @@ pub mod live {
         owner: AccountId,
         signer: &DeviceSigner,
         class: u8,
+    ) -> DeviceId {
+        let kind = as_contract(at, || registry.borrow().network_info().kind);
+        onboard_with(
+            registry,
+            at,
+            maker,
+            owner,
+            signer,
+            class,
+            capabilities_for(kind),
+        )
+    }
+
+    /// [`onboard`], the maker registering the device with `capabilities`.
+    pub fn onboard_with(
+        registry: &RefCell<DeviceRegistry>,
+        at: AccountId,
+        maker: AccountId,
+        owner: AccountId,
+        signer: &DeviceSigner,
+        class: u8,
+        capabilities: Capabilities,
     ) -> DeviceId {
         let authority = as_contract(at, || registry.borrow().network_info().authority);
         let fee = as_contract(at, || registry.borrow().settings().1);
@@ -1058,7 +1086,7 @@ pub mod live {
         call(at, maker, 0);
         registry
             .borrow_mut()
-            .issue_device(signer.key(), class, Capabilities::default())
+            .issue_device(signer.key(), class, capabilities)
             .expect("device issued");
         let signature = signer.sign(&device_registry::onboard_message(
             &at,

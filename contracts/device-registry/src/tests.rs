@@ -408,6 +408,89 @@ fn test_onboard_device_ok() {
     assert_eq!(device_count, 1);
 }
 
+/// What the maker registered at issuance reaches every reader: `device_info` carries the
+/// device's capabilities (the energy market bounds asks by the panel and battery).
+#[ink::test]
+fn test_device_info_carries_the_capabilities_the_maker_registered() {
+    let net = Net::new();
+    net.maker(true, 5);
+    let signer = DeviceSigner::new(9);
+    let capabilities = Capabilities {
+        radio_bands: 0b101,
+        capacity_gib: 4_096,
+        panel_watts: 5_000,
+        battery_wh: 13_500,
+    };
+    net.by(MAKER, 0)
+        .issue_device(signer.key(), 1, capabilities)
+        .unwrap();
+    let issuance = as_contract(net.at, || {
+        net.registry
+            .borrow()
+            .issuance(depin_ink_shared::host::device_id(&signer.key()))
+    })
+    .unwrap();
+    assert_eq!(issuance.capabilities, capabilities);
+    let sig = signer.sign(&onboard_message(&net.at, &signer.key(), &account(OWNER)));
+    let id = net
+        .by(OWNER, ONBOARDING_FEE)
+        .onboard_device(signer.key(), None, sig)
+        .unwrap();
+    let info = as_contract(net.at, || net.registry.borrow().device_info(id)).unwrap();
+    assert_eq!(info.capabilities, capabilities);
+    assert_eq!(
+        (info.device_key, info.owner, info.class, info.status),
+        (signer.key(), account(OWNER), 1, DeviceStatus::Active)
+    );
+    let device = as_contract(net.at, || net.registry.borrow().device(id)).unwrap();
+    assert_eq!(device.capabilities, capabilities);
+}
+
+/// The test helper gives an Energy network's devices a rooftop meter's capabilities and
+/// any other network's none; `onboard_with` registers the ones it is given.
+#[ink::test]
+fn test_onboard_helper_capabilities_follow_the_network_kind() {
+    use depin_ink_shared::testing::ROOFTOP_METER;
+    let net = Net::new();
+    let hotspot = net.device();
+    let info = as_contract(net.at, || net.registry.borrow().device_info(hotspot)).unwrap();
+    assert_eq!(info.capabilities, Capabilities::default());
+    let at = account(0xA1);
+    let energy = deploy(
+        at,
+        account(AUTHORITY),
+        NetworkKind::Energy,
+        account(TREASURY),
+        0,
+        0,
+    );
+    let meter = onboard(
+        &energy,
+        at,
+        account(MAKER),
+        account(OWNER),
+        &DeviceSigner::new(9),
+        1,
+    );
+    let info = as_contract(at, || energy.borrow().device_info(meter)).unwrap();
+    assert_eq!(info.capabilities, ROOFTOP_METER);
+    let battery = Capabilities {
+        battery_wh: 10_000,
+        ..Capabilities::default()
+    };
+    let other = crate::live::onboard_with(
+        &energy,
+        at,
+        account(MAKER),
+        account(OWNER),
+        &DeviceSigner::new(8),
+        1,
+        battery,
+    );
+    let info = as_contract(at, || energy.borrow().device_info(other)).unwrap();
+    assert_eq!(info.capabilities, battery);
+}
+
 /// Issues device 9 and returns its key, its signature for OWNER and the signer.
 fn issued(net: &Net) -> ([u8; 33], [u8; 65]) {
     net.maker(true, 5);

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use depin_ink_shared::testing::DeviceSigner;
+use depin_ink_shared::testing::{capabilities_for, DeviceSigner};
 use depin_ink_shared::{Capabilities, DeviceId, NetworkKind};
 use device_registry::device_registry::DeviceRegistryRef;
 use energy_settlement::energy_settlement::{EnergySettlementRef, MarketParams};
@@ -113,6 +113,8 @@ pub struct Suite {
     pub chain: Chain,
     /// What was uploaded.
     pub code: CodeHashes,
+    /// Every registry [`Suite::registry`] deployed, with its network's kind.
+    networks: Vec<(AccountId, NetworkKind)>,
 }
 
 impl Suite {
@@ -132,16 +134,22 @@ impl Suite {
             storage: chain.upload("storage-escrow", &contracts.storage, authority)?,
             energy: chain.upload("energy-settlement", &contracts.energy, authority)?,
         };
-        Ok(Self { chain, code })
+        Ok(Self {
+            chain,
+            code,
+            networks: Vec::new(),
+        })
     }
 
     /// A registry of `kind` with [`ONBOARDING_FEE`], fees to [`TREASURY`].
     pub fn registry(&mut self, kind: NetworkKind) -> Result<AccountId, Failure> {
         let ctor = DeviceRegistryRef::new(kind, account(TREASURY), ONBOARDING_FEE, 0);
         let hash = self.code.registry.clone();
-        Ok(self
+        let at = self
             .chain
-            .instantiate("device-registry", &hash, account(AUTHORITY), 0, ctor)?)
+            .instantiate("device-registry", &hash, account(AUTHORITY), 0, ctor)?;
+        self.networks.push((at, kind));
+        Ok(at)
     }
 
     /// The staking pool of `registry`, slashed by the authority.
@@ -204,12 +212,35 @@ impl Suite {
 
     /// Registers and approves [`MAKER`] on `registry` if it is not yet, issues the device
     /// of `signer` and onboards it for `owner` (who pays the fee). Returns the device id.
+    ///
+    /// The device gets the capabilities of its network's kind
+    /// ([`depin_ink_shared::testing::capabilities_for`]): on an Energy network a rooftop
+    /// meter (5 kW of panel, a 13.5 kWh battery), so its asks stay within its capacity;
+    /// none elsewhere. [`Suite::onboard_with`] chooses them.
     pub fn onboard(
         &mut self,
         registry: AccountId,
         owner: AccountId,
         signer: &DeviceSigner,
         class: u8,
+    ) -> Result<DeviceId, Failure> {
+        let kind = self
+            .networks
+            .iter()
+            .find(|(at, _)| *at == registry)
+            .map(|(_, kind)| *kind)
+            .ok_or_else(|| Failure::new("the registry was not deployed by Suite::registry"))?;
+        self.onboard_with(registry, owner, signer, class, capabilities_for(kind))
+    }
+
+    /// [`Suite::onboard`], the maker registering the device with `capabilities`.
+    pub fn onboard_with(
+        &mut self,
+        registry: AccountId,
+        owner: AccountId,
+        signer: &DeviceSigner,
+        class: u8,
+        capabilities: Capabilities,
     ) -> Result<DeviceId, Failure> {
         let maker = account(MAKER);
         let authority = account(AUTHORITY);
@@ -238,8 +269,7 @@ impl Suite {
             "issue_device",
             maker,
             0,
-            r.call_mut()
-                .issue_device(signer.key(), class, Capabilities::default()),
+            r.call_mut().issue_device(signer.key(), class, capabilities),
         )?;
         must(answer, "issue_device")?;
         let proof = signer.sign(&device_registry::device_registry::onboard_message(

@@ -6,12 +6,14 @@ use depin_core::merkle::{reward_leaf, MerkleTree};
 use depin_core::stake::MAX_COOLDOWN_SECS;
 use depin_ink_e2e::suite::{account, at, Suite, AUTHORITY, CELL, MAKER, ONBOARDING_FEE, TREASURY};
 use depin_ink_shared::host::{key_account, InkSha256};
-use depin_ink_shared::testing::DeviceSigner;
+use depin_ink_shared::testing::{DeviceSigner, ROOFTOP_METER};
 use depin_ink_shared::{Capabilities, DeviceStatus, NetworkKind};
 use device_registry::device_registry::{
     onboard_message, DeviceRegistryRef, Error as RegistryError,
 };
-use energy_settlement::energy_settlement::{EnergySettlementRef, Error as EnergyError, Side};
+use energy_settlement::energy_settlement::{
+    EnergySettlementRef, Error as EnergyError, IntervalState, Side,
+};
 use ink::codegen::TraitCallBuilder;
 use ink::primitives::AccountId;
 use rewards::rewards::{Error as RewardsError, RewardsRef};
@@ -22,7 +24,11 @@ const OWNER: u8 = 4;
 const OTHER: u8 = 5;
 const AUDITOR: u8 = 6;
 const ORACLE: u8 = 11;
-const PEOPLE: [u8; 7] = [AUTHORITY, TREASURY, MAKER, OWNER, OTHER, AUDITOR, ORACLE];
+/// Owns an energy meter with no panel and no battery and tries to win the book with it.
+const GRIEFER: u8 = 12;
+const PEOPLE: [u8; 8] = [
+    AUTHORITY, TREASURY, MAKER, OWNER, OTHER, AUDITOR, ORACLE, GRIEFER,
+];
 const MAX_PLACEMENTS_PER_DEVICE: u8 = depin_core::energy::MAX_PLACEMENTS_PER_DEVICE;
 
 fn suite() -> Suite {
@@ -246,8 +252,10 @@ fn test_propose_deal_id_not_next_and_accept_deal_terms_mismatch() {
     );
 }
 
-/// An energy market with one device each for OWNER (two) and OTHER.
-fn energy(s: &mut Suite) -> (AccountId, [[u8; 32]; 3]) {
+/// An energy market with one device each for OWNER (two) and OTHER, each a rooftop meter
+/// (5 kW of panel, a 13.5 kWh battery: asks of up to 14,750 Wh in the market's 900 s
+/// intervals). Returns the registry, the market and the devices.
+fn energy(s: &mut Suite) -> (AccountId, AccountId, [[u8; 32]; 3]) {
     let registry = s.registry(NetworkKind::Energy).unwrap();
     let a = s
         .onboard(registry, account(OWNER), &DeviceSigner::new(7), 3)
@@ -260,13 +268,13 @@ fn energy(s: &mut Suite) -> (AccountId, [[u8; 32]; 3]) {
         .unwrap();
     let market = s.energy(registry).unwrap();
     s.chain.set_time(80_000);
-    (market, [a, b, c])
+    (registry, market, [a, b, c])
 }
 
 #[test]
 fn test_place_cancel_churn_never_fills_the_book() {
     let mut s = suite();
-    let (market_at, [a, b, c]) = energy(&mut s);
+    let (_, market_at, [a, b, c]) = energy(&mut s);
     let mut m: EnergySettlementRef = at(market_at);
     let (owner, iv) = (account(OWNER), 100);
     // Given one device placing and cancelling an ask over and over, each placement
@@ -345,7 +353,7 @@ fn test_place_cancel_churn_never_fills_the_book() {
 #[test]
 fn test_place_bid_too_many_placements() {
     let mut s = suite();
-    let (market_at, [_, _, c]) = energy(&mut s);
+    let (_, market_at, [_, _, c]) = energy(&mut s);
     let mut m: EnergySettlementRef = at(market_at);
     let (consumer, iv) = (account(OTHER), 100);
     let before = s.chain.free_balance(consumer);
@@ -396,6 +404,206 @@ fn test_place_bid_too_many_placements() {
         Ok(0)
     );
     assert_eq!(s.chain.free_balance(market_at), 1 + 80);
+}
+
+/// What a rooftop meter can deliver in one of the market's 900 s intervals: 1,250 Wh from
+/// its 5 kW panel plus its full 13.5 kWh battery.
+const ROOFTOP_CAPACITY: u64 = 14_750;
+
+/// `place_ask` as `who`, with its answer.
+fn ask(
+    s: &mut Suite,
+    market: AccountId,
+    who: u8,
+    device: [u8; 32],
+    price: u64,
+    wh: u64,
+) -> Result<u8, EnergyError> {
+    let mut m: EnergySettlementRef = at(market);
+    let place = m.call_mut().place_ask(100, device, price, wh);
+    s.chain.call("place_ask", account(who), 0, place).unwrap()
+}
+
+/// Asks `device` placed in interval 100.
+fn asks_placed(s: &mut Suite, market: AccountId, device: [u8; 32]) -> u8 {
+    let m: EnergySettlementRef = at(market);
+    let placed = m.call().placements(100, device, Side::Ask);
+    s.chain
+        .call("placements", account(OWNER), 0, placed)
+        .unwrap()
+}
+
+#[test]
+fn test_place_ask_above_capacity() {
+    // Given rooftop meters, a battery-only and a panel-only meter, as their maker
+    // registered them
+    let mut s = suite();
+    let (registry, market_at, [a, _, _]) = energy(&mut s);
+    assert_eq!(
+        depin_core::energy::ask_capacity_wh(
+            ROOFTOP_METER.panel_watts,
+            ROOFTOP_METER.battery_wh,
+            900
+        ),
+        ROOFTOP_CAPACITY
+    );
+    let battery = Capabilities {
+        battery_wh: 10_000,
+        ..Capabilities::default()
+    };
+    let battery = s
+        .onboard_with(registry, account(OWNER), &DeviceSigner::new(4), 3, battery)
+        .unwrap();
+    // 4,001 W over a quarter of an hour: 1,000.25 Wh, rounded down
+    let panel = Capabilities {
+        panel_watts: 4_001,
+        ..Capabilities::default()
+    };
+    let panel = s
+        .onboard_with(registry, account(OTHER), &DeviceSigner::new(3), 3, panel)
+        .unwrap();
+    // When each offers one Wh more than it can deliver, Then the ask is refused (reverted:
+    // no book, no placement counted)
+    for (who, device, capacity) in [
+        (OWNER, a, ROOFTOP_CAPACITY),
+        (OWNER, battery, 10_000),
+        (OTHER, panel, 1_000),
+    ] {
+        assert_eq!(
+            ask(&mut s, market_at, who, device, 100, capacity + 1),
+            Err(EnergyError::AskAboveCapacity)
+        );
+        assert_eq!(asks_placed(&mut s, market_at, device), 0);
+    }
+    let m: EnergySettlementRef = at(market_at);
+    let book = s
+        .chain
+        .call("interval", account(OWNER), 0, m.call().interval(100))
+        .unwrap();
+    assert!(book.is_none());
+    // and exactly its capacity is accepted, as its first placement
+    for (slot, (who, device, capacity)) in [
+        (OWNER, a, ROOFTOP_CAPACITY),
+        (OWNER, battery, 10_000),
+        (OTHER, panel, 1_000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(
+            ask(&mut s, market_at, who, device, 100, capacity),
+            Ok(u8::try_from(slot).unwrap())
+        );
+        assert_eq!(asks_placed(&mut s, market_at, device), 1);
+    }
+    let book = s
+        .chain
+        .call("interval", account(OWNER), 0, m.call().interval(100))
+        .unwrap()
+        .unwrap();
+    let offered: Vec<u64> = book.asks.iter().map(|a| a.wh).collect();
+    assert_eq!(offered, [ROOFTOP_CAPACITY, 10_000, 1_000]);
+}
+
+#[test]
+fn test_a_meter_without_capacity_cannot_outbid_honest_producers() {
+    // Given an honest rooftop producer, a consumer's meter and a griefer's meter, the last
+    // two with no panel and no battery
+    let mut s = suite();
+    let (registry, market_at, [panel, _, _]) = energy(&mut s);
+    let none = Capabilities::default();
+    let home = s
+        .onboard_with(registry, account(OTHER), &DeviceSigner::new(4), 3, none)
+        .unwrap();
+    let empty = s
+        .onboard_with(registry, account(GRIEFER), &DeviceSigner::new(3), 3, none)
+        .unwrap();
+    let mut m: EnergySettlementRef = at(market_at);
+    // When the griefer offers the most any order may at the price floor, Then it is refused
+    let floor = depin_ink_e2e::suite::energy_params().price_floor;
+    assert_eq!(
+        ask(
+            &mut s,
+            market_at,
+            GRIEFER,
+            empty,
+            floor,
+            depin_core::energy::MAX_ORDER_WH
+        ),
+        Err(EnergyError::AskAboveCapacity)
+    );
+    assert_eq!(asks_placed(&mut s, market_at, empty), 0);
+    // and the consumer's meter cannot ask even one Wh, but bids: escrow
+    // ceil(180 * 1_500 / 1_000) = 270
+    assert_eq!(
+        ask(&mut s, market_at, OTHER, home, 100, 1),
+        Err(EnergyError::AskAboveCapacity)
+    );
+    let bid = m.call_mut().place_bid(100, home, 180, 1_500);
+    assert_eq!(
+        s.chain.call("place_bid", account(OTHER), 270, bid).unwrap(),
+        Ok(0)
+    );
+    // Then the honest producer's ask is the book's only one and matches the bid
+    assert_eq!(ask(&mut s, market_at, OWNER, panel, 120, 2_000), Ok(0));
+    s.chain.set_time(89_700);
+    let clear = m.call_mut().clear_interval(100);
+    assert_eq!(
+        s.chain
+            .call("clear_interval", account(ORACLE), 0, clear)
+            .unwrap(),
+        Ok(150)
+    );
+    let book = s
+        .chain
+        .call("interval", account(ORACLE), 0, m.call().interval(100))
+        .unwrap()
+        .unwrap();
+    assert_eq!(book.volume_wh, 1_500);
+    assert_eq!(book.asks.len(), 1);
+    assert_eq!(
+        (book.asks[0].device, book.asks[0].matched_wh),
+        (panel, 1_500)
+    );
+    // and, its meter reporting 1,200 Wh, it is paid for them: 180 at 150, 177 net of the
+    // 2% grid fee; the consumer pays 180 and gets 90 of its escrow back
+    s.chain.set_time(90_900);
+    let message = depin_core::meter::reading_message(registry.as_ref(), &panel, 100, 1_200, 40, 1);
+    let signature = DeviceSigner::new(7).sign(&message);
+    let read = m
+        .call_mut()
+        .submit_reading(panel, 100, 1_200, 40, 1, signature);
+    assert_eq!(
+        s.chain
+            .call("submit_reading", account(ORACLE), 0, read)
+            .unwrap(),
+        Ok(())
+    );
+    let (producer, consumer, treasury) = (
+        s.chain.free_balance(account(OWNER)),
+        s.chain.free_balance(account(OTHER)),
+        s.chain.free_balance(account(TREASURY)),
+    );
+    for (side, paid) in [(Side::Ask, 177), (Side::Bid, 90)] {
+        let settle = m.call_mut().settle_order(100, side, 0);
+        assert_eq!(
+            s.chain
+                .call("settle_order", account(ORACLE), 0, settle)
+                .unwrap(),
+            Ok(paid)
+        );
+    }
+    assert_eq!(s.chain.free_balance(account(OWNER)), producer + 177);
+    assert_eq!(s.chain.free_balance(account(OTHER)), consumer + 90);
+    assert_eq!(s.chain.free_balance(account(TREASURY)), treasury + 3);
+    assert_eq!(s.chain.free_balance(market_at), 1); // the existential deposit
+    let book = s
+        .chain
+        .call("interval", account(ORACLE), 0, m.call().interval(100))
+        .unwrap()
+        .unwrap();
+    assert_eq!(book.state, IntervalState::Settled);
+    assert_eq!(book.asks[0].delivered_wh, 1_200);
 }
 
 #[test]

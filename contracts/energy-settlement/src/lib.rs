@@ -1,12 +1,13 @@
 //! # Energy settlement (ink!)
 //!
 //! Peer-to-peer energy between the registered meters of one Energy network, settled per
-//! market interval in the chain's native token. Producers place asks, consumers place
-//! bids that escrow `ceil(limit x Wh / 1000)`; at gate closure anyone clears the interval
-//! with the uniform-price double auction; meters report signed readings; after the
-//! interval each order settles: producers are paid for what they delivered (less the grid
-//! fee), consumers pay their pro-rata share of what was delivered and get the rest of
-//! their escrow back.
+//! market interval in the chain's native token. Producers place asks of at most what their
+//! meter can deliver in one interval (its registered panel's peak output over the interval
+//! plus a full battery), consumers place bids that escrow `ceil(limit x Wh / 1000)`; at
+//! gate closure anyone clears the interval with the uniform-price double auction; meters
+//! report signed readings; after the interval each order settles: producers are paid for
+//! what they delivered (less the grid fee), consumers pay their pro-rata share of what was
+//! delivered and get the rest of their escrow back.
 //!
 //! Auction, escrow, settlement splits, interval boundaries, the signed reading layout and
 //! the replay-counter rule all come from `depin_core` (`energy`, `epoch`, `meter`).
@@ -306,6 +307,11 @@ pub mod energy_settlement {
         /// Returned if an order's volume is above `depin_core::energy::MAX_ORDER_WH` (so a
         /// full side of a book always sums within a `u64` and every interval can clear).
         OrderTooLarge,
+        /// Returned if an ask offers more than its device can deliver in one interval
+        /// (`depin_core::energy::ask_capacity_wh` of the capabilities its maker registered:
+        /// the panel's peak output over the market's interval plus a full battery). A meter
+        /// with neither can only bid.
+        AskAboveCapacity,
     }
 
     impl From<CoreError> for Error {
@@ -494,15 +500,21 @@ pub mod energy_settlement {
             })
         }
 
-        /// Offers `wh` of the caller's producing device at `price` per kWh in `interval`.
-        /// The ask takes the lowest cancelled slot, else a new one; the device may have
-        /// one open ask per interval and place at most `MAX_PLACEMENTS_PER_DEVICE`.
+        /// Offers `wh` of the caller's producing device at `price` per kWh in `interval`:
+        /// at most what the device can deliver in one interval, its panel's peak output
+        /// over `interval_secs` (rounded down) plus a full battery, from the capabilities
+        /// its maker registered (`depin_core::energy::ask_capacity_wh`). A meter that
+        /// cannot deliver thus cannot outbid the producers that can; one with no panel and
+        /// no battery (a consumer's) can only bid. The ask takes the lowest cancelled
+        /// slot, else a new one; the device may have one open ask per interval and place
+        /// at most `MAX_PLACEMENTS_PER_DEVICE`. A refused ask counts no placement.
         /// Returns the ask's slot.
         ///
         /// # Errors
         /// `NetworkPaused`, `DeviceNotFound`, `NotDeviceOwner`, `DeviceNotActive`,
         /// `GateClosed`, `PriceOutOfBounds`, `ZeroVolume`, `OrderTooLarge`,
-        /// `DuplicateOrder`, `TooManyPlacements`, `BookFull`, `MathOverflow`.
+        /// `AskAboveCapacity`, `DuplicateOrder`, `TooManyPlacements`, `BookFull`,
+        /// `MathOverflow`.
         #[ink(message)]
         pub fn place_ask(
             &mut self,
@@ -512,8 +524,16 @@ pub mod energy_settlement {
             wh: u64,
         ) -> Result<u8> {
             let owner = self.env().caller();
-            self.require_owned_device(device, owner)?;
+            let info = self.require_owned_device(device, owner)?;
             self.require_order(interval, price, wh)?;
+            let capacity = energy::ask_capacity_wh(
+                info.capabilities.panel_watts,
+                info.capabilities.battery_wh,
+                self.params.interval_secs,
+            );
+            if wh > capacity {
+                return Err(Error::AskAboveCapacity);
+            }
             let mut book = self.book_or_new(interval);
             if book
                 .asks
@@ -1012,7 +1032,8 @@ pub mod energy_settlement {
             Ok(info)
         }
 
-        fn require_owned_device(&self, device: DeviceId, owner: AccountId) -> Result<()> {
+        /// The device, if the network is running, `owner` owns it and it is active.
+        fn require_owned_device(&self, device: DeviceId, owner: AccountId) -> Result<DeviceInfo> {
             let registry = self.registry();
             if registry.network_info().paused {
                 return Err(Error::NetworkPaused);
@@ -1024,7 +1045,7 @@ pub mod energy_settlement {
             if !info.is_active() {
                 return Err(Error::DeviceNotActive);
             }
-            Ok(())
+            Ok(info)
         }
 
         fn require_order(&self, interval: u64, price: u64, wh: u64) -> Result<()> {

@@ -11,8 +11,9 @@ use depin_core::energy::{self, MAX_PLACEMENTS_PER_DEVICE};
 use depin_core::epoch::MAX_DURATION_SECS;
 use depin_ink_shared::testing::{
     account, as_contract, balance_of, call, event_count, last_event, set_time, DeviceSigner,
+    ROOFTOP_METER,
 };
-use depin_ink_shared::{DeviceId, DeviceStatus, NetworkKind, Signature};
+use depin_ink_shared::{Capabilities, DeviceId, DeviceStatus, NetworkKind, Signature};
 use device_registry::device_registry::DeviceRegistry;
 use ink::env::DefaultEnvironment as E;
 use std::cell::{RefCell, RefMut};
@@ -154,6 +155,25 @@ impl Market {
             &DeviceSigner::new(seed),
             2,
         )
+    }
+
+    /// Another device of `owner`, onboarded with the key of `seed` and the capabilities
+    /// its maker registers for it.
+    fn device_with(&self, owner: u8, seed: u8, capabilities: Capabilities) -> DeviceId {
+        device_registry::live::onboard_with(
+            &self.registry,
+            account(REGISTRY),
+            account(MAKER),
+            account(owner),
+            &DeviceSigner::new(seed),
+            2,
+            capabilities,
+        )
+    }
+
+    /// The interval's book, `None` while nothing was ever placed in it.
+    fn book_if_any(&self) -> Option<crate::energy_settlement::Interval> {
+        as_contract(account(MARKET), || self.market.borrow().interval(IV))
     }
 
     fn placements(&self, device: DeviceId, side: Side) -> u8 {
@@ -565,43 +585,89 @@ fn test_settle_order_ok_conserves_value() {
     );
 }
 
-/// The largest orders settle once delivered: an ask and a bid of `MAX_ORDER_WH` at 2,000
-/// per kWh, the ask metered in full. The bid's share `matched * delivered * price` is then
-/// about 6.6e38, past `u128::MAX`: its settlement used to fail with `MathOverflow`, so the
-/// interval never settled.
+/// The largest orders settle once delivered, without overflow: the largest ask a device
+/// can place (its whole capacity for one interval, with every capability at `u32::MAX`:
+/// `ask_capacity_wh(u32::MAX, u32::MAX, 900)` = 5,368,709,118 Wh) against a bid of
+/// `MAX_ORDER_WH` (its escrow about 1.15e18), both at 2,000 per kWh, the ask metered in
+/// full. The interval clears at 2,000 for the ask's whole volume; the producer is paid the
+/// delivered value less the grid fee, the consumer is charged exactly that value out of its
+/// escrow and refunded the rest, the treasury gets the fee and the market keeps nothing.
+/// (An ask of `MAX_ORDER_WH` itself, which once made the bid's share
+/// `matched * delivered * price` pass `u128::MAX`, is now refused as above any device's
+/// capacity; `depin_core::energy`'s own tests keep that product's settlement covered.)
 #[ink::test]
 fn test_settle_order_the_largest_orders_settle_when_delivered() {
     let m = Market::with(MarketParams {
         price_cap: 2_000,
         ..PARAMS
     });
-    let most = energy::MAX_ORDER_WH;
-    let escrow = energy::bid_escrow(2_000, most).unwrap();
+    let strongest = Capabilities {
+        panel_watts: u32::MAX,
+        battery_wh: u32::MAX,
+        ..Capabilities::default()
+    };
+    let plant = m.device_with(PRODUCER, 8, strongest);
+    let most_ask = energy::ask_capacity_wh(u32::MAX, u32::MAX, PARAMS.interval_secs);
+    assert_eq!(most_ask, u64::from(u32::MAX) / 4 + u64::from(u32::MAX));
+    let most_bid = energy::MAX_ORDER_WH;
+    let escrow = energy::bid_escrow(2_000, most_bid).unwrap();
     ink::env::test::set_account_balance::<E>(account(CONSUMER), u128::from(escrow));
+    assert_eq!(
+        m.by(PRODUCER, 0).place_ask(IV, plant, 2_000, most_ask + 1),
+        Err(Error::AskAboveCapacity)
+    );
     m.by(PRODUCER, 0)
-        .place_ask(IV, m.producer, 2_000, most)
+        .place_ask(IV, plant, 2_000, most_ask)
         .unwrap();
     m.by(CONSUMER, escrow)
-        .place_bid(IV, m.consumer, 2_000, most)
+        .place_bid(IV, m.consumer, 2_000, most_bid)
         .unwrap();
     set_time(GATE);
-    m.by(OTHER, 0).clear_interval(IV).unwrap();
+    assert_eq!(m.by(OTHER, 0).clear_interval(IV), Ok(2_000));
+    let book = m.interval();
+    assert_eq!(
+        (
+            book.volume_wh,
+            book.asks[0].matched_wh,
+            book.bids[0].matched_wh
+        ),
+        (most_ask, most_ask, most_ask)
+    );
     set_time(END);
-    m.submit(most, 1, m.signed(most, 0, 1)).unwrap();
+    let message =
+        depin_core::meter::reading_message(account(REGISTRY).as_ref(), &plant, IV, most_ask, 0, 1);
+    m.by(OTHER, 0)
+        .submit_reading(
+            plant,
+            IV,
+            most_ask,
+            0,
+            1,
+            DeviceSigner::new(8).sign(&message),
+        )
+        .unwrap();
     let (producer, consumer) = (balance_of(account(PRODUCER)), balance_of(account(CONSUMER)));
-    // gross = most * 2,000 / 1,000 = the escrow, less the 10% grid fee
-    let fee = escrow / 10;
+    // gross = most_ask * 2,000 / 1,000, less the 10% grid fee (rounded down)
+    let gross = most_ask * 2;
+    let fee = gross / 10;
     assert_eq!(
         m.by(OTHER, 0).settle_order(IV, Side::Ask, 0),
-        Ok(escrow - fee)
+        Ok(gross - fee)
     );
-    // the consumer pays its whole escrow: nothing comes back
-    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Bid, 0), Ok(0));
+    // the consumer pays exactly the delivered value; the rest of its escrow comes back
+    assert_eq!(
+        m.by(OTHER, 0).settle_order(IV, Side::Bid, 0),
+        Ok(escrow - gross)
+    );
+    assert_eq!(m.interval().bids[0].charge, gross);
     assert_eq!(
         balance_of(account(PRODUCER)),
-        producer + u128::from(escrow - fee)
+        producer + u128::from(gross - fee)
     );
-    assert_eq!(balance_of(account(CONSUMER)), consumer);
+    assert_eq!(
+        balance_of(account(CONSUMER)),
+        consumer + u128::from(escrow - gross)
+    );
     assert_eq!(balance_of(account(TREASURY)), u128::from(fee));
     assert_eq!(balance_of(account(MARKET)), 0);
     assert_eq!(m.interval().state, IntervalState::Settled);
@@ -925,4 +991,197 @@ fn test_interval_with_reused_slots_clears_settles_and_closes() {
     assert_eq!(balance_of(account(MARKET)), 0);
     m.by(OTHER, 0).close_interval(IV).unwrap();
     assert!(as_contract(account(MARKET), || m.market.borrow().interval(IV)).is_none());
+}
+
+// ---- an ask offers at most what its device can deliver in one interval ----------------
+
+/// What the fixtures' rooftop meter (5 kW of panel, a 13.5 kWh battery) can deliver in
+/// one 900 s interval: 1,250 Wh from the panel plus the full battery.
+const ROOFTOP_CAPACITY: u64 = 14_750;
+
+#[ink::test]
+fn test_place_ask_above_capacity() {
+    // Given a book holding the consumer's bid, and the producer's rooftop meter
+    let m = Market::new();
+    assert_eq!(
+        energy::ask_capacity_wh(
+            ROOFTOP_METER.panel_watts,
+            ROOFTOP_METER.battery_wh,
+            PARAMS.interval_secs
+        ),
+        ROOFTOP_CAPACITY
+    );
+    m.by(CONSUMER, 80)
+        .place_bid(IV, m.consumer, 200, 400)
+        .unwrap();
+    let book = m.interval();
+    let events = event_count();
+    // When it offers one Wh more than it can deliver, Then the ask is refused
+    assert_eq!(
+        m.by(PRODUCER, 0)
+            .place_ask(IV, m.producer, 100, ROOFTOP_CAPACITY + 1),
+        Err(Error::AskAboveCapacity)
+    );
+    // and leaves the book as it was: no order, no event, no placement counted
+    assert_eq!(m.interval(), book);
+    assert_eq!(event_count(), events);
+    assert_eq!(m.placements(m.producer, Side::Ask), 0);
+    // the market's own checks come first: a bad price, then the order bound
+    assert_eq!(
+        m.by(PRODUCER, 0)
+            .place_ask(IV, m.producer, 0, ROOFTOP_CAPACITY + 1),
+        Err(Error::PriceOutOfBounds)
+    );
+    assert_eq!(
+        m.by(PRODUCER, 0)
+            .place_ask(IV, m.producer, 100, energy::MAX_ORDER_WH + 1),
+        Err(Error::OrderTooLarge)
+    );
+    // exactly its capacity is accepted, and counts as its first placement
+    assert_eq!(
+        m.by(PRODUCER, 0)
+            .place_ask(IV, m.producer, 100, ROOFTOP_CAPACITY),
+        Ok(0)
+    );
+    let e: OrderPlaced = last_event();
+    assert_eq!((e.side, e.wh), (Side::Ask, ROOFTOP_CAPACITY));
+    assert_eq!(m.placements(m.producer, Side::Ask), 1);
+    let book = m.interval();
+    assert_eq!(book.asks.len(), 1);
+    assert_eq!(
+        (book.asks[0].device, book.asks[0].wh, book.asks[0].status),
+        (m.producer, ROOFTOP_CAPACITY, OrderStatus::Open)
+    );
+}
+
+#[ink::test]
+fn test_place_ask_capacity_of_a_battery_only_and_a_panel_only_meter() {
+    let m = Market::new();
+    // A battery-only meter offers its battery, whatever the interval
+    let battery = m.device_with(
+        PRODUCER,
+        8,
+        Capabilities {
+            battery_wh: 10_000,
+            ..Capabilities::default()
+        },
+    );
+    // a panel-only meter its panel over the market's 900 s: 4,001 W x 1/4 h = 1,000.25 Wh,
+    // rounded down to 1,000
+    let panel = m.device_with(
+        OTHER,
+        6,
+        Capabilities {
+            panel_watts: 4_001,
+            ..Capabilities::default()
+        },
+    );
+    assert_eq!(
+        m.by(PRODUCER, 0).place_ask(IV, battery, 100, 10_001),
+        Err(Error::AskAboveCapacity)
+    );
+    assert_eq!(
+        m.by(OTHER, 0).place_ask(IV, panel, 100, 1_001),
+        Err(Error::AskAboveCapacity)
+    );
+    assert_eq!(m.placements(battery, Side::Ask), 0);
+    assert_eq!(m.placements(panel, Side::Ask), 0);
+    assert!(m.book_if_any().is_none());
+    assert_eq!(m.by(PRODUCER, 0).place_ask(IV, battery, 100, 10_000), Ok(0));
+    assert_eq!(m.by(OTHER, 0).place_ask(IV, panel, 100, 1_000), Ok(1));
+    let book = m.interval();
+    assert_eq!((book.asks[0].wh, book.asks[1].wh), (10_000, 1_000));
+    // The same meters in a market of hourly intervals: the panel makes four times as much,
+    // the battery holds no more
+    let hourly_at = account(0xE1);
+    call(hourly_at, account(AUTHORITY), 0);
+    let mut hourly = EnergySettlement::new(
+        account(REGISTRY),
+        MarketParams {
+            interval_secs: 3_600,
+            ..PARAMS
+        },
+    )
+    .unwrap();
+    call(hourly_at, account(OTHER), 0);
+    assert_eq!(
+        hourly.place_ask(IV, panel, 100, 4_002),
+        Err(Error::AskAboveCapacity)
+    );
+    assert_eq!(hourly.place_ask(IV, panel, 100, 4_001), Ok(0));
+    call(hourly_at, account(PRODUCER), 0);
+    assert_eq!(
+        hourly.place_ask(IV, battery, 100, 10_001),
+        Err(Error::AskAboveCapacity)
+    );
+    assert_eq!(hourly.place_ask(IV, battery, 100, 10_000), Ok(1));
+    let book = as_contract(hourly_at, || hourly.interval(IV)).unwrap();
+    assert_eq!((book.asks[0].wh, book.asks[1].wh), (4_001, 10_000));
+}
+
+#[ink::test]
+fn test_place_ask_a_consumer_meter_cannot_ask_but_bids() {
+    // Given a consumer's meter: no panel, no battery
+    let m = Market::new();
+    let home = m.device_with(OTHER, 6, Capabilities::default());
+    // When it asks even one Wh, Then it is refused and nothing is counted
+    assert_eq!(
+        m.by(OTHER, 0).place_ask(IV, home, 100, 1),
+        Err(Error::AskAboveCapacity)
+    );
+    assert_eq!(m.placements(home, Side::Ask), 0);
+    assert!(m.book_if_any().is_none());
+    // but it bids as any consumer does: ceil(200 x 400 / 1000) = 80 escrowed
+    let before = balance_of(account(OTHER));
+    assert_eq!(m.by(OTHER, 80).place_bid(IV, home, 200, 400), Ok(0));
+    assert_eq!(balance_of(account(OTHER)), before - 80);
+    assert_eq!(m.placements(home, Side::Bid), 1);
+    let book = m.interval();
+    assert_eq!(
+        (book.asks.len(), book.bids[0].device, book.escrow_total),
+        (0, home, 80)
+    );
+}
+
+/// The griefing attack: a meter with no panel and no battery offers `MAX_ORDER_WH` at the
+/// price floor to win the interval's bids and deliver nothing. It is refused, so the honest
+/// producer's ask matches the consumer's bid and is settled and paid.
+#[ink::test]
+fn test_place_ask_a_meter_without_capacity_cannot_outbid_honest_producers() {
+    let m = Market::new();
+    let empty = m.device_with(OTHER, 6, Capabilities::default());
+    // When the empty meter asks the most any order may at the floor, Then it is refused
+    assert_eq!(
+        m.by(OTHER, 0)
+            .place_ask(IV, empty, PARAMS.price_floor, energy::MAX_ORDER_WH),
+        Err(Error::AskAboveCapacity)
+    );
+    assert_eq!(m.placements(empty, Side::Ask), 0);
+    // and the honest producer (500 Wh at 100) meets the consumer's bid (400 Wh up to 200)
+    m.book();
+    set_time(GATE);
+    assert_eq!(m.by(OTHER, 0).clear_interval(IV), Ok(150));
+    let e: IntervalCleared = last_event();
+    assert_eq!(
+        (e.volume_wh, e.ask_matched_wh, e.bid_matched_wh),
+        (400, vec![400], vec![400])
+    );
+    assert!(m.interval().asks.iter().all(|a| a.device == m.producer));
+    // Then the producer delivers 300 Wh and is paid for them: 45 at 150, 41 net of the fee
+    set_time(END);
+    m.submit(300, 1, m.signed(300, 0, 1)).unwrap();
+    let (producer, consumer) = (balance_of(account(PRODUCER)), balance_of(account(CONSUMER)));
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Ask, 0), Ok(41));
+    let e: OrderSettled = last_event();
+    assert_eq!(
+        (e.owner, e.wh, e.amount, e.fee),
+        (account(PRODUCER), 300, 41, 4)
+    );
+    // and the consumer pays 45 for them, 35 of its escrow back
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Bid, 0), Ok(35));
+    assert_eq!(balance_of(account(PRODUCER)), producer + 41);
+    assert_eq!(balance_of(account(CONSUMER)), consumer + 35);
+    assert_eq!(balance_of(account(TREASURY)), 4);
+    assert_eq!(balance_of(account(MARKET)), 0);
+    assert_eq!(m.interval().state, IntervalState::Settled);
 }

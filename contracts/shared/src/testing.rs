@@ -6,12 +6,33 @@ use ink::primitives::AccountId;
 use secp256k1::{ecdsa::RecoverableSignature, Message, PublicKey, Secp256k1, SecretKey};
 
 use crate::host::InkSha256;
-use crate::types::{DeviceKey, Signature};
+use crate::types::{Capabilities, DeviceKey, NetworkKind, Signature};
 use depin_core::merkle::Hasher;
 
 /// An account made of one repeated byte, easy to read in a failing assertion.
 pub fn account(byte: u8) -> AccountId {
     AccountId::from([byte; 32])
+}
+
+/// An energy producer's smart meter as the tests' maker registers it: a 5 kW rooftop array
+/// and a 13.5 kWh home battery. In a 900 s interval its asks may offer up to
+/// `5_000 * 900 / 3_600 + 13_500 = 14_750` Wh (`depin_core::energy::ask_capacity_wh`).
+pub const ROOFTOP_METER: Capabilities = Capabilities {
+    radio_bands: 0,
+    capacity_gib: 0,
+    panel_watts: 5_000,
+    battery_wh: 13_500,
+};
+
+/// The capabilities test helpers issue a device of a network of `kind` with:
+/// [`ROOFTOP_METER`] on an Energy network, none on any other.
+pub fn capabilities_for(kind: NetworkKind) -> Capabilities {
+    match kind {
+        NetworkKind::Energy => ROOFTOP_METER,
+        NetworkKind::Wireless | NetworkKind::Storage | NetworkKind::Compute => {
+            Capabilities::default()
+        }
+    }
 }
 
 /// Runs `f` as a call from the current callee into the contract at `at`, then restores

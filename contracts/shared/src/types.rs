@@ -125,6 +125,9 @@ pub struct DeviceInfo {
     pub class: u8,
     /// Current lifecycle status.
     pub status: DeviceStatus,
+    /// What the device can do, as its maker registered at issuance (the energy market
+    /// bounds an ask by the panel and battery: `depin_core::energy::ask_capacity_wh`).
+    pub capabilities: Capabilities,
 }
 
 impl DeviceInfo {
@@ -176,6 +179,7 @@ mod tests {
                 owner: AccountId::from([4; 32]),
                 class: 1,
                 status,
+                capabilities: Capabilities::default(),
             };
             assert_eq!(
                 info.is_active(),
