@@ -71,7 +71,23 @@ pub fn initialize_energy_market(
     )
 }
 
-/// `place_ask` for the producing `device` (its `Device` account), signed by its owner.
+/// The most Wh `capabilities` let a device ask in one of `market`'s intervals, the bound
+/// `place_ask` enforces (`AskAboveCapacity` beyond it): its panel's peak output over
+/// `market.interval_secs`, rounded down, plus a full battery. Zero for a meter with
+/// neither, which can only bid. A gateway sizes its asks with it before sending.
+pub fn ask_capacity_wh(
+    capabilities: &crate::accounts::Capabilities,
+    market: &crate::accounts::EnergyMarket,
+) -> u64 {
+    depin_core::energy::ask_capacity_wh(
+        capabilities.panel_watts,
+        capabilities.battery_wh,
+        market.interval_secs,
+    )
+}
+
+/// `place_ask` for the producing `device` (its `Device` account), signed by its owner; at
+/// most [`ask_capacity_wh`] of the device's capabilities.
 pub fn place_ask(
     owner: &Pubkey,
     network: &Pubkey,

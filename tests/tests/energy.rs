@@ -8,7 +8,8 @@
 )]
 
 use depin_sdk::accounts::{
-    decode_interval, DeviceStatus, Interval, Meter, MeterReading, Network, NetworkKind,
+    decode_interval, Device, DeviceStatus, EnergyMarket, Interval, Meter, MeterReading, Network,
+    NetworkKind,
 };
 use depin_sdk::energy::{
     self, batch_readings, MeterSigner, OrderRef, PlaceAskArgs, PlaceBidArgs, Reading, Side,
@@ -229,7 +230,6 @@ async fn book(suite: &mut Suite, m: &Market, interval: u64) -> Interval {
 
 #[tokio::test]
 async fn account_sizes_match_their_layout() {
-    use depin_sdk::accounts::EnergyMarket;
     assert_eq!(
         EnergyMarket::SIZE,
         8 + 32 * 4 + 8 * 3 + 1 + 2 + 8 * 2 + 1 + 1
@@ -651,6 +651,7 @@ async fn an_ask_is_bounded_by_what_its_meter_can_deliver() {
         party_with(&mut suite, &m, 0, battery(2_000)).await,
     );
     let k = next_interval(&mut suite, &m).await;
+    let market: EnergyMarket = suite.account(m.energy.market).await;
     // 5 kW over 15 minutes and a 13.5 kWh battery; 5 kW alone; 7 W (1.75 Wh, rounded
     // down); a 2 kWh battery alone
     for (p, capacity) in [
@@ -659,6 +660,12 @@ async fn an_ask_is_bounded_by_what_its_meter_can_deliver() {
         (&odd, 1),
         (&stored, 2_000),
     ] {
+        // what a gateway computes from the accounts is the bound the program enforces
+        let device: Device = suite.account(p.device.device).await;
+        assert_eq!(
+            energy::ask_capacity_wh(&device.capabilities, &market),
+            capacity
+        );
         for _ in 0..depin_core::energy::MAX_PLACEMENTS_PER_DEVICE {
             assert_error(
                 ask(&mut suite, &m, p, k, 100, capacity + 1).await,

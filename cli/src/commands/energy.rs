@@ -15,7 +15,7 @@ use solana_signer::Signer;
 use super::{treasury_account, NetworkRef};
 use crate::amount::UiAmount;
 use crate::context::{fetch, send, Ctx};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::keys::{parse_pubkey, read_keypair_file};
 use crate::tokens::{mint_info, MintInfo};
 
@@ -190,10 +190,27 @@ pub async fn run(ctx: &Ctx, cmd: EnergyCommand) -> CliResult<Value> {
             let payer = ctx.payer()?;
             let client = ctx.client(payer);
             let (address, _) = network.load(client.rpc()).await?;
-            let mint = market_mint(client.rpc(), &address).await?;
+            let market: EnergyMarket = fetch(
+                client.rpc(),
+                &pda::energy_market(&address).0,
+                "energy market",
+            )
+            .await?;
+            let mint = mint_info(client.rpc(), &market.quote_mint).await?;
             let price = mint.base_units(&price)?;
             let device = pda::device(&address, &device_key).0;
-            fetch::<Device>(client.rpc(), &device, "device").await?;
+            let capabilities = fetch::<Device>(client.rpc(), &device, "device")
+                .await?
+                .capabilities;
+            // the program's own bound, checked before paying a fee to hear it
+            let capacity = energy::ask_capacity_wh(&capabilities, &market);
+            if wh > capacity {
+                return Err(CliError::BadInput(format!(
+                    "--wh {wh} is above what the device can deliver in one {} s interval: \
+                     {capacity} Wh ({} W of panel, {} Wh of battery)",
+                    market.interval_secs, capabilities.panel_watts, capabilities.battery_wh
+                )));
+            }
             let ix = energy::place_ask(
                 &client.payer(),
                 &address,

@@ -296,7 +296,7 @@ async fn an_energy_market_takes_asks_bids_and_signed_readings() {
         .depin(&admin, &["token", "create-mint", "--decimals", "6"])
         .await
         .key("mint");
-    let (producer, _, producer_device, producer_key) =
+    let (producer, producer_wallet, producer_device, producer_key) =
         operator(&env, "producer", &admin, &mint, "1", "22", &maker).await;
     let (consumer, consumer_key, _, consumer_device) =
         operator(&env, "consumer", &admin, &mint, "1", "22", &maker).await;
@@ -345,6 +345,43 @@ async fn an_energy_market_takes_asks_bids_and_signed_readings() {
         .as_secs();
     let open = (now / 60 + 2).to_string();
     let past = (now / 60 - 1).to_string();
+
+    // an ask above what the meter can deliver in one 60 s interval (6 Wh of its 400 W
+    // panel and its 5,000 Wh battery) is refused before anything is sent
+    let lamports = env
+        .rpc
+        .get_balance(&producer_wallet.pubkey())
+        .await
+        .unwrap();
+    env.depin(
+        &producer,
+        &[
+            "energy",
+            "ask",
+            "--network-id",
+            "22",
+            "--device-key",
+            &producer_key.pubkey().to_string(),
+            "--interval",
+            &open,
+            "--price",
+            "0.1",
+            "--wh",
+            "5007",
+        ],
+    )
+    .await
+    .assert_bad_input(
+        "--wh 5007 is above what the device can deliver in one 60 s interval: 5006 Wh (400 W of panel, 5000 Wh of battery)",
+    );
+    assert_eq!(
+        env.rpc
+            .get_balance(&producer_wallet.pubkey())
+            .await
+            .unwrap(),
+        lamports,
+        "no fee paid"
+    );
 
     // When: a producer asks, a consumer bids (escrowing limit x kWh), the meter reads
     env.depin(
