@@ -60,16 +60,9 @@ async fn market_with(
     Market { net, maker, energy }
 }
 
+/// A party with the default home meter ([`default_meter_args`]).
 async fn party(suite: &mut Suite, m: &Market, quote_tokens: u64) -> Party {
-    let op = suite.add_operator(&m.net, 1_000_000_000).await;
-    let device = suite
-        .onboard(&m.net, &m.maker, &op)
-        .await
-        .expect("onboard meter");
-    let quote = suite
-        .quote_account(&m.energy, &op.wallet.pubkey(), quote_tokens)
-        .await;
-    Party { op, device, quote }
+    party_with(suite, m, quote_tokens, default_meter_args().capabilities).await
 }
 
 /// A party whose meter has `capabilities` (a panel, a battery, neither) instead of the

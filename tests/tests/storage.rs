@@ -278,6 +278,29 @@ async fn prove(suite: &mut Suite, s: &Setup, id: u64, period: u64) {
     answer_all(suite, s, id, period, "proof").await;
 }
 
+/// A storage market whose challenges must be answered within `window` slots with a block.
+async fn setup_window(suite: &mut Suite, window: u64) -> Setup {
+    setup_with(
+        suite,
+        InitializeMarketArgs {
+            challenge_window_slots: window,
+            ..market_args()
+        },
+    )
+    .await
+}
+
+/// [`answer_all`] of deal 0's period 0, and the provider paid for it: the period's price
+/// less the protocol fee.
+async fn answer_all_and_be_paid(suite: &mut Suite, s: &Setup, why: &str) {
+    let before = suite.token_balance(s.provider_pay).await;
+    answer_all(suite, s, 0, 0, why).await;
+    assert_eq!(
+        suite.token_balance(s.provider_pay).await - before,
+        PRICE - PRICE * 250 / 10_000
+    );
+}
+
 /// Deal 0 over one period, accepted, its period 0 challenged a few slots in (so slot
 /// hashes exist before the challenge); returns the challenge's slot.
 async fn challenge_first_period(suite: &mut Suite, s: &Setup) -> u64 {
@@ -1061,13 +1084,9 @@ async fn a_seed_evicted_from_slot_hashes_is_unavailable() {
 #[tokio::test]
 async fn the_shortest_window_still_takes_a_proof() {
     let mut suite = Suite::start().await;
-    let s = setup_with(
+    let s = setup_window(
         &mut suite,
-        InitializeMarketArgs {
-            challenge_window_slots:
-                depin_sdk::storage_program::instructions::MIN_CHALLENGE_WINDOW_SLOTS,
-            ..market_args()
-        },
+        depin_sdk::storage_program::instructions::MIN_CHALLENGE_WINDOW_SLOTS,
     )
     .await;
     let opened_at = challenge_first_period(&mut suite, &s).await;
@@ -1082,20 +1101,7 @@ async fn the_shortest_window_still_takes_a_proof() {
         opened_at + 2,
         "the window's last slot"
     );
-    let before = suite.token_balance(s.provider_pay).await;
-    answer_all(
-        &mut suite,
-        &s,
-        0,
-        0,
-        "an honest proof in the window's last slot",
-    )
-    .await;
-    // proven: the period's price less the protocol fee paid to the provider
-    assert_eq!(
-        suite.token_balance(s.provider_pay).await - before,
-        PRICE - PRICE * 250 / 10_000
-    );
+    answer_all_and_be_paid(&mut suite, &s, "an honest proof in the window's last slot").await;
 }
 
 /// The window counts the slots with a block since the challenge: a skipped slot (its
@@ -1106,13 +1112,9 @@ async fn the_shortest_window_still_takes_a_proof() {
 #[tokio::test]
 async fn a_skipped_slot_does_not_shorten_the_window() {
     let mut suite = Suite::start().await;
-    let s = setup_with(
+    let s = setup_window(
         &mut suite,
-        InitializeMarketArgs {
-            challenge_window_slots:
-                depin_sdk::storage_program::instructions::MIN_CHALLENGE_WINDOW_SLOTS,
-            ..market_args()
-        },
+        depin_sdk::storage_program::instructions::MIN_CHALLENGE_WINDOW_SLOTS,
     )
     .await;
     let opened_at = challenge_first_period(&mut suite, &s).await;
@@ -1129,19 +1131,7 @@ async fn a_skipped_slot_does_not_shorten_the_window() {
         suite.send(&[fault(&s, 0, 0)], &[]).await,
         StorageError::FaultNotReportable,
     );
-    let before = suite.token_balance(s.provider_pay).await;
-    answer_all(
-        &mut suite,
-        &s,
-        0,
-        0,
-        "an honest proof in the window's last slot",
-    )
-    .await;
-    assert_eq!(
-        suite.token_balance(s.provider_pay).await - before,
-        PRICE - PRICE * 250 / 10_000
-    );
+    answer_all_and_be_paid(&mut suite, &s, "an honest proof in the window's last slot").await;
 }
 
 /// An unanswered challenge is at fault once the window's slots with a block have passed,
@@ -1151,14 +1141,7 @@ async fn a_skipped_slot_does_not_shorten_the_window() {
 #[tokio::test]
 async fn a_fault_waits_for_the_window_s_slots_with_a_block() {
     let mut suite = Suite::start().await;
-    let s = setup_with(
-        &mut suite,
-        InitializeMarketArgs {
-            challenge_window_slots: 3,
-            ..market_args()
-        },
-    )
-    .await;
+    let s = setup_window(&mut suite, 3).await;
     let opened_at = challenge_first_period(&mut suite, &s).await;
     suite.advance_slots(1).await;
     suite.skip_slots(2).await;

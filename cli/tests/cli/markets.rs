@@ -346,6 +346,23 @@ async fn an_energy_market_takes_asks_bids_and_signed_readings() {
     let open = (now / 60 + 2).to_string();
     let past = (now / 60 - 1).to_string();
 
+    let device = producer_key.pubkey().to_string();
+    let ask = |wh: &'static str| {
+        [
+            "energy",
+            "ask",
+            "--network-id",
+            "22",
+            "--device-key",
+            &device,
+            "--interval",
+            &open,
+            "--price",
+            "0.1",
+            "--wh",
+            wh,
+        ]
+    };
     // an ask above what the meter can deliver in one 60 s interval (6 Wh of its 400 W
     // panel and its 5,000 Wh battery) is refused before anything is sent
     let lamports = env
@@ -353,24 +370,7 @@ async fn an_energy_market_takes_asks_bids_and_signed_readings() {
         .get_balance(&producer_wallet.pubkey())
         .await
         .unwrap();
-    env.depin(
-        &producer,
-        &[
-            "energy",
-            "ask",
-            "--network-id",
-            "22",
-            "--device-key",
-            &producer_key.pubkey().to_string(),
-            "--interval",
-            &open,
-            "--price",
-            "0.1",
-            "--wh",
-            "5007",
-        ],
-    )
-    .await
+    env.depin(&producer, &ask("5007")).await
     .assert_bad_input(
         "--wh 5007 is above what the device can deliver in one 60 s interval: 5006 Wh (400 W of panel, 5000 Wh of battery)",
     );
@@ -384,25 +384,7 @@ async fn an_energy_market_takes_asks_bids_and_signed_readings() {
     );
 
     // When: a producer asks, a consumer bids (escrowing limit x kWh), the meter reads
-    env.depin(
-        &producer,
-        &[
-            "energy",
-            "ask",
-            "--network-id",
-            "22",
-            "--device-key",
-            &producer_key.pubkey().to_string(),
-            "--interval",
-            &open,
-            "--price",
-            "0.1",
-            "--wh",
-            "500",
-        ],
-    )
-    .await
-    .json();
+    env.depin(&producer, &ask("500")).await.json();
     env.depin(
         &consumer,
         &[

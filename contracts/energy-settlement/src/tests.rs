@@ -142,7 +142,7 @@ impl Market {
     }
 
     fn interval(&self) -> crate::energy_settlement::Interval {
-        as_contract(account(MARKET), || self.market.borrow().interval(IV)).unwrap()
+        self.book_if_any().expect("the interval's book")
     }
 
     /// Another device of `owner`, onboarded with the key of `seed`.
