@@ -160,7 +160,8 @@ pub mod device_registry {
         MakerNotFound,
         /// Returned if the maker account is already registered.
         MakerAlreadyRegistered,
-        /// Returned if an unapproved maker tries to issue a device.
+        /// Returned if an unapproved maker tries to issue a device, or an owner to onboard
+        /// a device whose maker has been revoked since it issued the device.
         MakerNotApproved,
         /// Returned if the maker has already issued `device_quota` devices.
         MakerQuotaExceeded,
@@ -668,12 +669,15 @@ pub mod device_registry {
         /// The caller takes ownership of an issued device: `device_signature` is the device
         /// key's signature over `"depin-onboard-v1" || registry || device_key || caller`;
         /// the value sent must be exactly the onboarding fee, which goes to the treasury.
-        /// The caller must not be the account the device key controls. Returns the device
-        /// id.
+        /// The caller must not be the account the device key controls, and the maker that
+        /// issued the device must still be approved: revoking a maker (a stolen issuing
+        /// key, a vendor gone rogue) also stops the devices it issued and no owner has
+        /// onboarded yet. Returns the device id.
         ///
         /// # Errors
-        /// `NetworkPaused`, `InvalidLocation`, `DeviceNotIssued`, `DeviceKeyIsOwner`,
-        /// `InvalidDeviceSignature`, `WrongFee`, `MathOverflow`, `TransferFailed`.
+        /// `NetworkPaused`, `InvalidLocation`, `DeviceNotIssued`, `MakerNotFound`,
+        /// `MakerNotApproved`, `DeviceKeyIsOwner`, `InvalidDeviceSignature`, `WrongFee`, `MathOverflow`,
+        /// `TransferFailed`.
         #[ink(message, payable)]
         pub fn onboard_device(
             &mut self,
@@ -687,6 +691,13 @@ pub mod device_registry {
             }
             let device = host::device_id(&device_key);
             let issuance = self.issued.get(device).ok_or(Error::DeviceNotIssued)?;
+            let maker = self
+                .makers
+                .get(issuance.maker)
+                .ok_or(Error::MakerNotFound)?;
+            if !maker.approved {
+                return Err(Error::MakerNotApproved);
+            }
             let owner = self.env().caller();
             if host::key_account(&device_key) == owner {
                 return Err(Error::DeviceKeyIsOwner);

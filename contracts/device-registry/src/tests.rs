@@ -564,6 +564,54 @@ fn test_onboard_device_invalid_location() {
 }
 
 #[ink::test]
+fn test_onboard_device_after_its_maker_was_revoked() {
+    let net = Net::new();
+    let (key, sig) = issued(&net);
+    // the issuing key is stolen: the authority revokes the maker before the owner onboards
+    net.by(AUTHORITY, 0)
+        .set_maker_approval(account(MAKER), false, 5)
+        .unwrap();
+    assert_eq!(
+        net.by(OWNER, ONBOARDING_FEE).onboard_device(key, None, sig),
+        Err(Error::MakerNotApproved)
+    );
+    let device = depin_ink_shared::host::device_id(&key);
+    assert!(net.registry.borrow().device(device).is_none());
+    assert!(
+        net.registry.borrow().issuance(device).is_some(),
+        "the issuance stays"
+    );
+    let (_, _, _, device_count, _) = as_contract(net.at, || net.registry.borrow().settings());
+    assert_eq!(device_count, 0);
+    // approved again, the same issuance onboards
+    net.by(AUTHORITY, 0)
+        .set_maker_approval(account(MAKER), true, 5)
+        .unwrap();
+    assert_eq!(
+        net.by(OWNER, ONBOARDING_FEE).onboard_device(key, None, sig),
+        Ok(device)
+    );
+}
+
+#[ink::test]
+fn test_a_lowered_quota_stops_issuing_not_the_devices_already_issued() {
+    let net = Net::new();
+    let (key, sig) = issued(&net);
+    net.by(AUTHORITY, 0)
+        .set_maker_approval(account(MAKER), true, 0)
+        .unwrap();
+    assert_eq!(
+        net.by(MAKER, 0)
+            .issue_device(DeviceSigner::new(8).key(), 1, Capabilities::default()),
+        Err(Error::MakerQuotaExceeded)
+    );
+    assert_eq!(
+        net.by(OWNER, ONBOARDING_FEE).onboard_device(key, None, sig),
+        Ok(depin_ink_shared::host::device_id(&key))
+    );
+}
+
+#[ink::test]
 fn test_onboard_device_paused() {
     let net = Net::new();
     let (key, sig) = issued(&net);
