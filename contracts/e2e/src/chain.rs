@@ -1,8 +1,8 @@
-//! A `pallet-contracts` chain in the test process (`ink_sandbox`'s default runtime:
-//! frame-system, pallet-balances, pallet-timestamp, pallet-contracts 31), driven through
-//! the same entry points a node's RPC and extrinsics use (`bare_upload_code`,
-//! `bare_instantiate`, `bare_call`), with the weight and storage deposit of every call
-//! recorded.
+//! A `pallet-contracts` chain in the test process (`ink_sandbox`'s default runtime, in
+//! [`crate::runtime`]: frame-system, pallet-balances, pallet-timestamp, pallet-contracts
+//! 31), driven through the same entry points a node's RPC and extrinsics use
+//! (`bare_upload_code`, `bare_instantiate`, `bare_call`), with the weight and storage
+//! deposit of every call recorded.
 
 use std::fmt;
 
@@ -12,12 +12,14 @@ use ink::env::DefaultEnvironment;
 use ink::primitives::AccountId;
 use ink::scale::{Decode, Encode};
 use ink_sandbox::api::prelude::{BalanceAPI, ContractAPI, SystemAPI, TimestampAPI};
-use ink_sandbox::frame_support::traits::fungible::Inspect;
+use ink_sandbox::frame_support::traits::fungible::{Inspect, Mutate};
+use ink_sandbox::frame_support::traits::tokens::{Fortitude, Preservation};
 use ink_sandbox::pallet_contracts::{Determinism, StorageDeposit};
-use ink_sandbox::{AccountId32, DefaultSandbox, Sandbox, Weight};
+use ink_sandbox::{AccountId32, Sandbox as _, Weight};
+
+use crate::runtime::{Runtime, Sandbox};
 
 type E = DefaultEnvironment;
-type Runtime = <DefaultSandbox as Sandbox>::Runtime;
 
 /// A message call as a contract reference builds it (`contract.call_mut().message(..)`).
 pub type Message<Args, R> =
@@ -78,7 +80,7 @@ impl std::error::Error for ChainError {}
 
 /// The sandboxed chain and the costs of everything called on it.
 pub struct Chain {
-    sandbox: DefaultSandbox,
+    sandbox: Sandbox,
     now_secs: u64,
     salt: u32,
     costs: Vec<Cost>,
@@ -112,7 +114,7 @@ impl Chain {
     /// A fresh chain at block 1 with the clock at 0 seconds.
     pub fn new() -> Self {
         let mut chain = Self {
-            sandbox: DefaultSandbox::default(),
+            sandbox: Sandbox::default(),
             now_secs: 0,
             salt: 0,
             costs: Vec::new(),
@@ -143,6 +145,31 @@ impl Chain {
                 &who,
             )
         })
+    }
+
+    /// Moves all of `from`'s free balance to `to` and lets `from`'s account be reaped:
+    /// what a holder who empties its own account does.
+    pub fn empty_into(&mut self, from: AccountId, to: AccountId) -> Result<(), ChainError> {
+        type Balances = ink_sandbox::pallet_balances::Pallet<Runtime>;
+        let (from, to) = (to_runtime(from), to_runtime(to));
+        self.sandbox.execute_with(|| {
+            let all = <Balances as Inspect<AccountId32>>::reducible_balance(
+                &from,
+                Preservation::Expendable,
+                Fortitude::Polite,
+            );
+            <Balances as Mutate<AccountId32>>::transfer(&from, &to, all, Preservation::Expendable)
+                .map(|_| ())
+                .map_err(|e| ChainError::Dispatch(format!("{e:?}")))
+        })
+    }
+
+    /// Whether `account` exists (holds at least the existential deposit, or is kept alive
+    /// by something else).
+    pub fn exists(&mut self, account: AccountId) -> bool {
+        let who = to_runtime(account);
+        self.sandbox
+            .execute_with(|| ink_sandbox::frame_system::Pallet::<Runtime>::account_exists(&who))
     }
 
     /// All native value in existence.
@@ -239,7 +266,7 @@ impl Chain {
             input,
             self.salt.encode(),
             to_runtime(origin),
-            DefaultSandbox::default_gas_limit(),
+            Sandbox::default_gas_limit(),
             None,
         );
         let outcome = result.result.map_err(|e| {
@@ -295,7 +322,7 @@ impl Chain {
             value,
             input,
             to_runtime(origin),
-            DefaultSandbox::default_gas_limit(),
+            Sandbox::default_gas_limit(),
             None,
             Determinism::Enforced,
         );
@@ -322,6 +349,6 @@ impl Chain {
 
     /// The weight limit every call gets (the sandbox's default, far above any message).
     pub fn gas_limit() -> Weight {
-        DefaultSandbox::default_gas_limit()
+        Sandbox::default_gas_limit()
     }
 }

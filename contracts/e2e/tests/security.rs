@@ -606,6 +606,123 @@ fn test_a_meter_without_capacity_cannot_outbid_honest_producers() {
     assert_eq!(book.asks[0].delivered_wh, 1_200);
 }
 
+/// The existential deposit of the chain of
+/// `test_settle_order_an_unpayable_producer_freezes_no_escrow`: above the producer's
+/// payout, so the payout cannot create the producer's account once it is reaped.
+const LARGE_EXISTENTIAL_DEPOSIT: u128 = 1_000;
+
+/// `settle_order(100, side, 0)` called by ORACLE (anyone may), with its answer.
+fn settle(s: &mut Suite, market: AccountId, side: Side) -> Result<u64, EnergyError> {
+    let mut m: EnergySettlementRef = at(market);
+    let settle = m.call_mut().settle_order(100, side, 0);
+    s.chain
+        .call("settle_order", account(ORACLE), 0, settle)
+        .unwrap()
+}
+
+/// What the market owes `who`.
+fn owed(s: &mut Suite, market: AccountId, who: u8) -> u64 {
+    let m: EnergySettlementRef = at(market);
+    s.chain
+        .call("owed", account(ORACLE), 0, m.call().owed(account(who)))
+        .unwrap()
+}
+
+/// `withdraw_owed` called by `who`, with its answer.
+fn withdraw(s: &mut Suite, market: AccountId, who: u8) -> Result<u64, EnergyError> {
+    let mut m: EnergySettlementRef = at(market);
+    let withdraw = m.call_mut().withdraw_owed();
+    s.chain
+        .call("withdraw_owed", account(who), 0, withdraw)
+        .unwrap()
+}
+
+#[test]
+fn test_settle_order_an_unpayable_producer_freezes_no_escrow() {
+    // Given a chain whose existential deposit is above the producer's payout, a producer
+    // (OWNER) whose ask of 500 Wh at 100 meets a bid of 400 Wh up to 200 (escrow 80)
+    depin_ink_e2e::runtime::set_existential_deposit(LARGE_EXISTENTIAL_DEPOSIT);
+    let mut s = suite();
+    let (registry, market_at, [panel, _, home]) = energy(&mut s);
+    let mut m: EnergySettlementRef = at(market_at);
+    assert_eq!(ask(&mut s, market_at, OWNER, panel, 100, 500), Ok(0));
+    let bid = m.call_mut().place_bid(100, home, 200, 400);
+    assert_eq!(
+        s.chain.call("place_bid", account(OTHER), 80, bid).unwrap(),
+        Ok(0)
+    );
+    s.chain.set_time(89_700);
+    let clear = m.call_mut().clear_interval(100);
+    assert_eq!(
+        s.chain
+            .call("clear_interval", account(ORACLE), 0, clear)
+            .unwrap(),
+        Ok(150)
+    );
+    // and its honest reading of 400 Wh submitted
+    s.chain.set_time(90_900);
+    let message = depin_core::meter::reading_message(registry.as_ref(), &panel, 100, 400, 0, 1);
+    let signature = DeviceSigner::new(7).sign(&message);
+    let read = m
+        .call_mut()
+        .submit_reading(panel, 100, 400, 0, 1, signature);
+    assert_eq!(
+        s.chain
+            .call("submit_reading", account(ORACLE), 0, read)
+            .unwrap(),
+        Ok(())
+    );
+    // When the producer empties its account and it is reaped
+    s.chain
+        .empty_into(account(OWNER), account(AUTHORITY))
+        .unwrap();
+    assert!(!s.chain.exists(account(OWNER)));
+    let (consumer, treasury) = (
+        s.chain.free_balance(account(OTHER)),
+        s.chain.free_balance(account(TREASURY)),
+    );
+    // Then its payout (400 Wh at 150: 60, 59 net of the 2% grid fee) cannot be pushed, but
+    // the ask settles and the 59 are owed to it; the treasury still gets its fee
+    assert_eq!(settle(&mut s, market_at, Side::Ask), Ok(59));
+    assert!(!s.chain.exists(account(OWNER)));
+    assert_eq!(owed(&mut s, market_at, OWNER), 59);
+    assert_eq!(s.chain.free_balance(account(TREASURY)), treasury + 1);
+    // and the bid settles (charged 60, 20 back) and the interval closes
+    assert_eq!(settle(&mut s, market_at, Side::Bid), Ok(20));
+    assert_eq!(s.chain.free_balance(account(OTHER)), consumer + 20);
+    let close = m.call_mut().close_interval(100);
+    assert_eq!(
+        s.chain
+            .call("close_interval", account(ORACLE), 0, close)
+            .unwrap(),
+        Ok(())
+    );
+    // While its account does not exist, its withdrawal fails and changes nothing
+    assert_eq!(
+        withdraw(&mut s, market_at, OWNER),
+        Err(EnergyError::TransferFailed)
+    );
+    assert_eq!(owed(&mut s, market_at, OWNER), 59);
+    // Once it exists again, it withdraws exactly the 59, once
+    s.chain
+        .endow(account(OWNER), LARGE_EXISTENTIAL_DEPOSIT)
+        .unwrap();
+    let since = s.chain.costs().len();
+    assert_eq!(withdraw(&mut s, market_at, OWNER), Ok(59));
+    let refunded = u128::try_from(-s.chain.deposits_paid(account(OWNER), since)).unwrap();
+    assert_eq!(
+        s.chain.free_balance(account(OWNER)) - refunded,
+        LARGE_EXISTENTIAL_DEPOSIT + 59
+    );
+    assert_eq!(owed(&mut s, market_at, OWNER), 0);
+    assert_eq!(
+        withdraw(&mut s, market_at, OWNER),
+        Err(EnergyError::NothingOwed)
+    );
+    // and the market keeps nothing but its existential deposit
+    assert_eq!(s.chain.free_balance(market_at), LARGE_EXISTENTIAL_DEPOSIT);
+}
+
 #[test]
 fn test_update_pool_invalid_cooldown_cannot_brick_unstaking() {
     let mut s = suite();

@@ -30,6 +30,19 @@
 //! cancelling; each device may also place at most `MAX_PLACEMENTS_PER_DEVICE` orders per
 //! side and interval, cancelled ones included, so churning costs the churner its own
 //! allowance and filling a side takes as many distinct devices as it has slots.
+//!
+//! A slot says nothing about when its order came: every order gets the interval's next
+//! arrival number (`seq`) when it is placed, a reused slot included, and the clearing takes
+//! each side in arrival order, so price ties go to the earlier order, as on Solana. A
+//! cancelled-and-replaced order goes to the back of its price level.
+//!
+//! ## Payouts
+//!
+//! Settling an order pushes its owner's payment or refund. A push can fail (on a Substrate
+//! chain, a transfer below the existential deposit to an account that does not exist), and
+//! an owner must not be able to block its interval that way: the amount is then credited
+//! to the owner's owed balance (`PayoutOwed`), the order settles all the same, and the
+//! owner takes it later with `withdraw_owed`.
 
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
@@ -104,6 +117,9 @@ pub mod energy_settlement {
         pub delivered_wh: u64,
         /// Lifecycle.
         pub status: OrderStatus,
+        /// Arrival number in its interval (`Interval::next_seq` when placed): price ties in
+        /// the auction go to the earlier order, whichever slot it sits in.
+        pub seq: u32,
     }
 
     /// A consumer's bid.
@@ -127,6 +143,9 @@ pub mod energy_settlement {
         pub charge: u64,
         /// Lifecycle.
         pub status: OrderStatus,
+        /// Arrival number in its interval (`Interval::next_seq` when placed): price ties in
+        /// the auction go to the earlier order, whichever slot it sits in.
+        pub seq: u32,
     }
 
     /// One interval's order book and results.
@@ -153,7 +172,11 @@ pub mod energy_settlement {
         pub asks_done: u8,
         /// Bids cancelled or settled (likewise).
         pub bids_done: u8,
-        /// Asks by slot; a new ask takes the lowest cancelled slot, else the next one.
+        /// Orders placed so far on both sides, cancelled ones included: the next order's
+        /// arrival number.
+        pub next_seq: u32,
+        /// Asks by slot; a new ask takes the lowest cancelled slot, else the next one
+        /// (arrival order is `seq`, not the slot).
         pub asks: Vec<Ask>,
         /// Bids by slot, filled the same way.
         pub bids: Vec<Bid>,
@@ -164,6 +187,13 @@ pub mod energy_settlement {
         fn all_done(&self) -> bool {
             usize::from(self.asks_done) == self.asks.len()
                 && usize::from(self.bids_done) == self.bids.len()
+        }
+
+        /// Takes the next arrival number.
+        fn take_seq(&mut self) -> Result<u32> {
+            let seq = self.next_seq;
+            self.next_seq = seq.checked_add(1).ok_or(Error::MathOverflow)?;
+            Ok(seq)
         }
     }
 
@@ -233,6 +263,9 @@ pub mod energy_settlement {
         /// Orders placed by `(interval, device, side)`, cancelled ones included (at most
         /// `MAX_PLACEMENTS_PER_DEVICE`). Kept after the interval closes, like readings.
         placements: Mapping<PlacementKey, u8>,
+        /// What settlements owe accounts whose payout could not be pushed, by account;
+        /// taken with `withdraw_owed`.
+        owed: Mapping<AccountId, u64>,
     }
 
     /// Every way an energy message can refuse its input.
@@ -312,6 +345,8 @@ pub mod energy_settlement {
         /// the panel's peak output over the market's interval plus a full battery). A meter
         /// with neither can only bid.
         AskAboveCapacity,
+        /// Returned if `withdraw_owed` is called by an account that is owed nothing.
+        NothingOwed,
     }
 
     impl From<CoreError> for Error {
@@ -450,6 +485,29 @@ pub mod energy_settlement {
         pub interval: u64,
     }
 
+    /// Emitted by `settle_order` when the transfer to the order's owner fails: the amount
+    /// is credited to the owner's owed balance instead, for `withdraw_owed`.
+    #[ink(event)]
+    pub struct PayoutOwed {
+        /// The owner who could not be paid.
+        #[ink(topic)]
+        pub owner: AccountId,
+        /// The amount credited.
+        pub amount: u64,
+        /// The owner's owed balance after the credit.
+        pub owed: u64,
+    }
+
+    /// Emitted by `withdraw_owed`.
+    #[ink(event)]
+    pub struct OwedWithdrawn {
+        /// The account paid.
+        #[ink(topic)]
+        pub owner: AccountId,
+        /// The amount paid: everything it was owed.
+        pub amount: u64,
+    }
+
     impl EnergySettlement {
         /// Creates the market of the Energy network at `registry` (its authority only,
         /// unpaused). The parameters are fixed for the market's life.
@@ -497,6 +555,7 @@ pub mod energy_settlement {
                 meters: Mapping::default(),
                 readings: Mapping::default(),
                 placements: Mapping::default(),
+                owed: Mapping::default(),
             })
         }
 
@@ -552,6 +611,7 @@ pub mod energy_settlement {
                 matched_wh: 0,
                 delivered_wh: 0,
                 status: OrderStatus::Open,
+                seq: book.take_seq()?,
             };
             if reused {
                 book.asks_done = book.asks_done.checked_sub(1).ok_or(Error::MathOverflow)?;
@@ -625,6 +685,7 @@ pub mod energy_settlement {
                 matched_wh: 0,
                 charge: 0,
                 status: OrderStatus::Open,
+                seq: book.take_seq()?,
             };
             if reused {
                 book.bids_done = book.bids_done.checked_sub(1).ok_or(Error::MathOverflow)?;
@@ -766,8 +827,9 @@ pub mod energy_settlement {
         }
 
         /// Runs the double auction over the interval's open orders (cancelled ones take
-        /// part with no volume) once the gate has closed; anyone may call it. Returns the
-        /// clearing price (0 if nothing crossed).
+        /// part with no volume) once the gate has closed; anyone may call it. Each side is
+        /// handed to the auction in arrival order (`seq`), so price ties go to the earlier
+        /// order whatever its slot. Returns the clearing price (0 if nothing crossed).
         ///
         /// # Errors
         /// `MathOverflow`, `GateNotClosed`, `IntervalNotFound`, `AlreadyCleared`,
@@ -785,17 +847,22 @@ pub mod energy_settlement {
                 return Err(Error::AlreadyCleared);
             }
             let live = |open: bool, wh: u64| if open { wh } else { 0 };
-            let asks: Vec<Order> = book
-                .asks
+            // The auction breaks price ties by position: hand it each side in arrival order
+            // (slots are reused, so slot order is not arrival order) and map the results
+            // back to the slots.
+            let ask_order = arrival_order(book.asks.iter().map(|a| a.seq));
+            let bid_order = arrival_order(book.bids.iter().map(|b| b.seq));
+            let asks: Vec<Order> = ask_order
                 .iter()
+                .filter_map(|&slot| book.asks.get(slot))
                 .map(|a| Order {
                     price: a.price,
                     wh: live(a.status == OrderStatus::Open, a.wh),
                 })
                 .collect();
-            let bids: Vec<Order> = book
-                .bids
+            let bids: Vec<Order> = bid_order
                 .iter()
+                .filter_map(|&slot| book.bids.get(slot))
                 .map(|b| Order {
                     price: b.limit,
                     wh: live(b.status == OrderStatus::Open, b.wh),
@@ -804,11 +871,15 @@ pub mod energy_settlement {
             let mut ask_matched = ink::prelude::vec![0u64; asks.len()];
             let mut bid_matched = ink::prelude::vec![0u64; bids.len()];
             let clearing = energy::clear(&asks, &bids, &mut ask_matched, &mut bid_matched)?;
-            for (ask, matched) in book.asks.iter_mut().zip(&ask_matched) {
-                ask.matched_wh = *matched;
+            for (&slot, matched) in ask_order.iter().zip(&ask_matched) {
+                if let Some(ask) = book.asks.get_mut(slot) {
+                    ask.matched_wh = *matched;
+                }
             }
-            for (bid, matched) in book.bids.iter_mut().zip(&bid_matched) {
-                bid.matched_wh = *matched;
+            for (&slot, matched) in bid_order.iter().zip(&bid_matched) {
+                if let Some(bid) = book.bids.get_mut(slot) {
+                    bid.matched_wh = *matched;
+                }
             }
             if let Some(c) = clearing {
                 book.clearing_price = c.price;
@@ -825,8 +896,8 @@ pub mod energy_settlement {
                 interval,
                 clearing_price: price,
                 volume_wh: book.volume_wh,
-                ask_matched_wh: ask_matched,
-                bid_matched_wh: bid_matched,
+                ask_matched_wh: book.asks.iter().map(|a| a.matched_wh).collect(),
+                bid_matched_wh: book.bids.iter().map(|b| b.matched_wh).collect(),
             });
             self.intervals.insert(interval, &book);
             Ok(price)
@@ -834,16 +905,20 @@ pub mod energy_settlement {
 
         /// Settles one order after the interval (asks first, then bids); anyone may call
         /// it and money only goes to the order's owner and the treasury. The last order
-        /// also sends the rounding remainder to the treasury. Allowed while paused: it
-        /// pays people what they are owed. The one exception is a producer without a
-        /// reading: a paused network refuses readings, so a missing one counts as zero only
-        /// while the network runs and once a whole reading window has passed since it last
-        /// resumed.
+        /// also sends the rounding remainder to the treasury. If the transfer to the owner
+        /// fails, the order settles all the same and the amount is credited to the owner's
+        /// owed balance (`PayoutOwed`, then `withdraw_owed`): an owner cannot block its
+        /// interval's other orders by making itself unpayable. Returns what the owner was
+        /// paid or credited. Allowed while paused: it pays people what they are owed. The
+        /// one exception is a producer without a reading: a paused network refuses
+        /// readings, so a missing one counts as zero only while the network runs and once
+        /// a whole reading window has passed since it last resumed.
         ///
         /// # Errors
         /// `IntervalNotFound`, `NotCleared`, `MathOverflow`, `IntervalNotOver`,
         /// `NoSuchOrder`, `OrderNotOpen`, `NetworkPaused`, `ReadingWindowOpen`,
-        /// `AsksNotSettled`, `TransferFailed`.
+        /// `AsksNotSettled`; `TransferFailed` if the treasury's payment fails (never the
+        /// owner's).
         #[ink(message)]
         pub fn settle_order(&mut self, interval: u64, side: Side, slot: u8) -> Result<u64> {
             let mut book = self
@@ -952,7 +1027,7 @@ pub mod energy_settlement {
             };
             let to_treasury = to_treasury.checked_add(rounding).ok_or_else(overflow)?;
             let treasury = self.registry().network_info().treasury;
-            host::pay(event.owner, to_owner).map_err(|_| Error::TransferFailed)?;
+            self.pay_or_owe(event.owner, to_owner)?;
             host::pay(treasury, to_treasury).map_err(|_| Error::TransferFailed)?;
             let delivered_wh = book.delivered_wh;
             self.intervals.insert(interval, &book);
@@ -985,6 +1060,32 @@ pub mod energy_settlement {
             Ok(())
         }
 
+        /// Pays the caller everything settlements owed it but could not push to it.
+        /// Allowed while paused: it only pays people what they are owed. Returns the
+        /// amount paid.
+        ///
+        /// # Errors
+        /// `NothingOwed`; `TransferFailed` if the payment fails (then nothing changes and
+        /// the amount stays owed).
+        #[ink(message)]
+        pub fn withdraw_owed(&mut self) -> Result<u64> {
+            let caller = self.env().caller();
+            let amount = self.owed.get(caller).ok_or(Error::NothingOwed)?;
+            host::pay(caller, amount).map_err(|_| Error::TransferFailed)?;
+            self.owed.remove(caller);
+            self.env().emit_event(OwedWithdrawn {
+                owner: caller,
+                amount,
+            });
+            Ok(amount)
+        }
+
+        /// What settlements owe `account` (payouts that could not be pushed to it).
+        #[ink(message)]
+        pub fn owed(&self, account: AccountId) -> u64 {
+            self.owed.get(account).unwrap_or(0)
+        }
+
         /// An interval's book.
         #[ink(message)]
         pub fn interval(&self, interval: u64) -> Option<Interval> {
@@ -1013,6 +1114,25 @@ pub mod energy_settlement {
         #[ink(message)]
         pub fn placements(&self, interval: u64, device: DeviceId, side: Side) -> u8 {
             self.placements.get((interval, device, side)).unwrap_or(0)
+        }
+
+        /// Pays `amount` to an order's `owner`; if the transfer fails, credits it to the
+        /// owner's owed balance instead and emits `PayoutOwed`, so the settlement goes on.
+        fn pay_or_owe(&mut self, owner: AccountId, amount: u64) -> Result<()> {
+            if host::pay(owner, amount).is_ok() {
+                return Ok(());
+            }
+            let owed = self
+                .owed(owner)
+                .checked_add(amount)
+                .ok_or(Error::MathOverflow)?;
+            self.owed.insert(owner, &owed);
+            self.env().emit_event(PayoutOwed {
+                owner,
+                amount,
+                owed,
+            });
+            Ok(())
         }
 
         fn registry(&self) -> ink::prelude::boxed::Box<dyn RegistryReader> {
@@ -1102,6 +1222,7 @@ pub mod energy_settlement {
                 state: IntervalState::Open,
                 asks_done: 0,
                 bids_done: 0,
+                next_seq: 0,
                 asks: Vec::new(),
                 bids: Vec::new(),
             })
@@ -1157,6 +1278,13 @@ pub mod energy_settlement {
             }
             Ok(())
         }
+    }
+
+    /// Slots `0..n` ordered by their orders' arrival numbers `seqs` (unique in a book).
+    fn arrival_order(seqs: impl Iterator<Item = u32>) -> Vec<usize> {
+        let mut order: Vec<(u32, usize)> = seqs.zip(0..).collect();
+        order.sort_unstable();
+        order.into_iter().map(|(_, slot)| slot).collect()
     }
 
     /// The order must be the caller's and open.

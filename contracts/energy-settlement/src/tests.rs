@@ -5,7 +5,8 @@
 
 use crate::energy_settlement::{
     EnergySettlement, Error, IntervalCleared, IntervalClosed, IntervalSettled, IntervalState,
-    MarketParams, OrderCancelled, OrderPlaced, OrderSettled, OrderStatus, ReadingSubmitted, Side,
+    MarketParams, OrderCancelled, OrderPlaced, OrderSettled, OrderStatus, OwedWithdrawn,
+    PayoutOwed, ReadingSubmitted, Side,
 };
 use depin_core::energy::{self, MAX_PLACEMENTS_PER_DEVICE};
 use depin_core::epoch::MAX_DURATION_SECS;
@@ -57,9 +58,10 @@ fn network(kind: NetworkKind) -> Rc<RefCell<DeviceRegistry>> {
     for who in [AUTHORITY, MAKER, PRODUCER, CONSUMER, OTHER] {
         ink::env::test::set_account_balance::<E>(account(who), 1_000_000);
     }
-    for who in [TREASURY, MARKET] {
-        ink::env::test::set_account_balance::<E>(account(who), 0);
-    }
+    // The market's account gets a balance when value first reaches it: until then its
+    // transfers fail, the one way the off-chain engine fails a payout
+    // (`test_settle_order_a_failed_payout_is_owed_and_withdrawn`).
+    ink::env::test::set_account_balance::<E>(account(TREASURY), 0);
     set_time(BEFORE_GATE);
     device_registry::live::deploy(
         account(REGISTRY),
@@ -1184,4 +1186,135 @@ fn test_place_ask_a_meter_without_capacity_cannot_outbid_honest_producers() {
     assert_eq!(balance_of(account(TREASURY)), 4);
     assert_eq!(balance_of(account(MARKET)), 0);
     assert_eq!(m.interval().state, IntervalState::Settled);
+}
+
+// ---- price ties go by arrival, not by slot ----------------------------------------------
+
+/// The tie griefing: producer M asks early, an honest producer asks at the same price,
+/// then M cancels and asks again just before the gate. M's new ask reuses slot 0, but it
+/// arrived last, so the honest ask wins the tie, as on Solana.
+#[ink::test]
+fn test_clear_interval_a_replaced_ask_goes_to_the_back_of_its_price_level() {
+    let m = Market::new();
+    let honest = m.device(OTHER, 6);
+    assert_eq!(m.by(PRODUCER, 0).place_ask(IV, m.producer, 100, 500), Ok(0));
+    assert_eq!(m.by(OTHER, 0).place_ask(IV, honest, 100, 400), Ok(1));
+    m.by(PRODUCER, 0).cancel_order(IV, Side::Ask, 0).unwrap();
+    assert_eq!(m.by(PRODUCER, 0).place_ask(IV, m.producer, 100, 400), Ok(0));
+    assert_eq!(
+        m.by(CONSUMER, 80).place_bid(IV, m.consumer, 200, 400),
+        Ok(0)
+    );
+    let book = m.interval();
+    assert_eq!(
+        (
+            book.asks[0].seq,
+            book.asks[1].seq,
+            book.bids[0].seq,
+            book.next_seq
+        ),
+        (2, 1, 3, 4)
+    );
+    set_time(GATE);
+    assert_eq!(m.by(OTHER, 0).clear_interval(IV), Ok(150));
+    let e: IntervalCleared = last_event();
+    assert_eq!(
+        (e.volume_wh, e.ask_matched_wh, e.bid_matched_wh),
+        (400, vec![0, 400], vec![400])
+    );
+    let book = m.interval();
+    assert_eq!((book.asks[0].matched_wh, book.asks[1].matched_wh), (0, 400));
+}
+
+/// The same on the bid side: a replaced bid loses the tie to the bid placed before it.
+#[ink::test]
+fn test_clear_interval_a_replaced_bid_goes_to_the_back_of_its_price_level() {
+    let m = Market::new();
+    let honest = m.device(OTHER, 6);
+    assert_eq!(
+        m.by(CONSUMER, 80).place_bid(IV, m.consumer, 200, 400),
+        Ok(0)
+    );
+    assert_eq!(m.by(OTHER, 80).place_bid(IV, honest, 200, 400), Ok(1));
+    m.by(CONSUMER, 0).cancel_order(IV, Side::Bid, 0).unwrap();
+    assert_eq!(
+        m.by(CONSUMER, 80).place_bid(IV, m.consumer, 200, 400),
+        Ok(0)
+    );
+    assert_eq!(m.by(PRODUCER, 0).place_ask(IV, m.producer, 100, 400), Ok(0));
+    set_time(GATE);
+    assert_eq!(m.by(OTHER, 0).clear_interval(IV), Ok(150));
+    let e: IntervalCleared = last_event();
+    assert_eq!(
+        (e.ask_matched_wh, e.bid_matched_wh),
+        (vec![400], vec![0, 400])
+    );
+}
+
+// ---- a payout that cannot be pushed is owed, never blocking -----------------------------
+
+/// The decoded event `back` places before the last one.
+fn event_before_last<T: ink::scale::Decode>(back: usize) -> T {
+    let events: Vec<_> = ink::env::test::recorded_events().collect();
+    let event = &events[events.len() - 1 - back];
+    T::decode(&mut &event.data[..]).expect("the event has the expected type")
+}
+
+fn owed(m: &Market, who: u8) -> u64 {
+    as_contract(account(MARKET), || m.market.borrow().owed(account(who)))
+}
+
+/// A settlement whose transfer to the owner fails still settles: the amount is owed and
+/// the interval settles and closes; the owner withdraws it once a transfer can succeed.
+/// Off chain a transfer fails only when the paying contract's account has no balance, so
+/// the bid's escrow is sent as a value the engine does not move.
+#[ink::test]
+fn test_settle_order_a_failed_payout_is_owed_and_withdrawn() {
+    let m = Market::with(MarketParams {
+        grid_fee_bps: 0, // so that no fee goes to the treasury, whose push still must work
+        ..PARAMS
+    });
+    m.by(PRODUCER, 0)
+        .place_ask(IV, m.producer, 100, 500)
+        .unwrap();
+    call(account(MARKET), account(CONSUMER), 0);
+    ink::env::test::set_value_transferred::<E>(80);
+    m.market
+        .borrow_mut()
+        .place_bid(IV, m.consumer, 200, 400)
+        .unwrap();
+    set_time(GATE);
+    assert_eq!(m.by(OTHER, 0).clear_interval(IV), Ok(150));
+    set_time(END);
+    m.submit(400, 1, m.signed(400, 0, 1)).unwrap();
+    let (producer, consumer) = (balance_of(account(PRODUCER)), balance_of(account(CONSUMER)));
+    // delivered 400 Wh at 150: 60, owed since the push fails
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Ask, 0), Ok(60));
+    let e: PayoutOwed = event_before_last(1);
+    assert_eq!((e.owner, e.amount, e.owed), (account(PRODUCER), 60, 60));
+    // the bids still settle (charged 60, 20 of the escrow owed back) and the interval closes
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Bid, 0), Ok(20));
+    assert_eq!((owed(&m, PRODUCER), owed(&m, CONSUMER)), (60, 20));
+    assert_eq!(m.interval().state, IntervalState::Settled);
+    m.by(OTHER, 0).close_interval(IV).unwrap();
+    // a withdrawal whose transfer fails changes nothing
+    assert_eq!(
+        m.by(PRODUCER, 0).withdraw_owed(),
+        Err(Error::TransferFailed)
+    );
+    assert_eq!(owed(&m, PRODUCER), 60);
+    // once the market can pay, each owner takes exactly what it is owed, once
+    // (the engine's balances start at its existential deposit)
+    let floor = ink::env::minimum_balance::<E>();
+    ink::env::test::set_account_balance::<E>(account(MARKET), floor + 80);
+    assert_eq!(m.by(PRODUCER, 0).withdraw_owed(), Ok(60));
+    let e: OwedWithdrawn = last_event();
+    assert_eq!((e.owner, e.amount), (account(PRODUCER), 60));
+    assert_eq!(m.by(CONSUMER, 0).withdraw_owed(), Ok(20));
+    assert_eq!(balance_of(account(PRODUCER)), producer + 60);
+    assert_eq!(balance_of(account(CONSUMER)), consumer + 20);
+    assert_eq!(balance_of(account(MARKET)), floor);
+    assert_eq!((owed(&m, PRODUCER), owed(&m, CONSUMER)), (0, 0));
+    assert_eq!(m.by(PRODUCER, 0).withdraw_owed(), Err(Error::NothingOwed));
+    assert_eq!(m.by(OTHER, 0).withdraw_owed(), Err(Error::NothingOwed));
 }
