@@ -63,6 +63,7 @@ budgets! {
     staking::Withdraw, "withdraw", 13_500;
     staking::Slash, "slash", 14_000;
     staking::UpdatePool, "update_pool", 5_000;
+    staking::SyncTreasury, "sync_treasury", 6_000;
     rewards::InitializeRewards, "initialize_rewards", 23_500;
     rewards::SetOracles, "set_oracles", 7_000;
     rewards::ProposeRoot, "propose_root", 24_500;
@@ -76,6 +77,7 @@ budgets! {
     storage_escrow::SubmitProof, "submit_proof", 24_000;
     storage_escrow::ReportFault, "report_fault", 20_000;
     storage_escrow::CompleteDeal, "complete_deal", 20_500;
+    storage_escrow::SyncTreasury, "sync_treasury", 6_000;
     energy_settlement::InitializeEnergyMarket, "initialize_energy_market", 37_500;
     energy_settlement::PlaceAsk, "place_ask", 31_000;
     energy_settlement::PlaceBid, "place_bid", 38_000;
@@ -84,6 +86,7 @@ budgets! {
     energy_settlement::ClearInterval, "clear_interval", 19_500;
     energy_settlement::SettleOrder, "settle_order", 22_000;
     energy_settlement::CloseInterval, "close_interval", 4_500;
+    energy_settlement::SyncTreasury, "sync_treasury", 6_000;
 }
 
 /// What 16 more steps of a canonical-bump search cost (16 x 444 units): a bump below 239
@@ -182,7 +185,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(BUDGETS.len(), 41);
+        assert_eq!(BUDGETS.len(), 44);
     }
 
     #[test]

@@ -196,6 +196,27 @@ pub fn close_interval(network: &Pubkey, interval: u64, rent_payer: &Pubkey) -> I
     )
 }
 
+/// `sync_treasury` (anyone): after the network authority rotated the network treasury to
+/// `network_treasury`, points the market's treasury (grid fees and rounding) at `treasury`, a quote-mint
+/// account of the same owner.
+pub fn sync_treasury(
+    network: &Pubkey,
+    network_treasury: &Pubkey,
+    treasury: &Pubkey,
+) -> Instruction {
+    build(
+        acc::SyncTreasury {
+            network: *network,
+            network_treasury: *network_treasury,
+            market: pda::energy_market(network).0,
+            treasury: *treasury,
+            event_authority: event_authority(),
+            program: energy_settlement::ID,
+        },
+        ix::SyncTreasury {},
+    )
+}
+
 /// `settle_order` (anyone may crank). `order_device` is the order's device; the payment goes
 /// to `recipient`, a quote-mint token account of the order's owner that exists.
 pub fn settle_order(

@@ -76,6 +76,27 @@ pub fn update_pool(authority: &Pubkey, network: &Pubkey, args: UpdatePoolArgs) -
     )
 }
 
+/// `sync_treasury` (anyone): after the network authority rotated the network treasury to
+/// `network_treasury`, points the pool's slash treasury at `treasury`, a stake-mint account
+/// of the same owner.
+pub fn sync_treasury(
+    network: &Pubkey,
+    network_treasury: &Pubkey,
+    treasury: &Pubkey,
+) -> Instruction {
+    build(
+        acc::SyncTreasury {
+            network: *network,
+            network_treasury: *network_treasury,
+            pool: pda::stake_pool(network).0,
+            treasury: *treasury,
+            event_authority: event_authority(),
+            program: staking::ID,
+        },
+        ix::SyncTreasury {},
+    )
+}
+
 /// `stake`: moves `amount` from `owner_token_account` into the pool.
 pub fn stake(
     owner: &Pubkey,

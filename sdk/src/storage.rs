@@ -274,6 +274,27 @@ pub fn complete_deal(
     )
 }
 
+/// `sync_treasury` (anyone): after the network authority rotated the network treasury to
+/// `network_treasury`, points the market's treasury (fees and terminal slashes) at `treasury`, a payment-mint
+/// account of the same owner.
+pub fn sync_treasury(
+    network: &Pubkey,
+    network_treasury: &Pubkey,
+    treasury: &Pubkey,
+) -> Instruction {
+    build(
+        acc::SyncTreasury {
+            network: *network,
+            network_treasury: *network_treasury,
+            market: pda::storage_market(network).0,
+            treasury: *treasury,
+            event_authority: event_authority(),
+            program: storage_escrow::ID,
+        },
+        ix::SyncTreasury {},
+    )
+}
+
 fn io(path: &Path, e: std::io::Error) -> SdkError {
     SdkError::Io(format!("{}: {e}", path.display()))
 }

@@ -124,6 +124,36 @@ pub struct PoolFixture {
     pub cooldown_secs: u64,
 }
 
+/// A network treasury rotated to a new owner ([`Suite::rotate_treasury`]).
+pub struct RotatedTreasury {
+    /// The new owner.
+    pub owner: Keypair,
+    /// The network's treasury now: a network-token account of `owner`.
+    pub treasury: Pubkey,
+}
+
+impl Suite {
+    /// The network authority hands `net`'s treasury to a new owner (`update_network`), as
+    /// after a leaked key; the markets and the pool still name their old treasuries until
+    /// someone sends their `sync_treasury`.
+    pub async fn rotate_treasury(&mut self, net: &NetworkFixture) -> RotatedTreasury {
+        let owner = Keypair::new();
+        let treasury = self
+            .create_token_account(&net.token.token_program, &net.token.mint, &owner.pubkey())
+            .await;
+        let ix = registry::update_network(
+            &net.authority.pubkey(),
+            &net.network,
+            Some(treasury),
+            registry::UpdateNetworkArgs::default(),
+        );
+        self.send(&[ix], &[&net.authority])
+            .await
+            .expect("rotate the treasury");
+        RotatedTreasury { owner, treasury }
+    }
+}
+
 impl Suite {
     /// Creates the network token, a reward mint, a treasury and the network itself.
     pub async fn create_network(&mut self, params: NetworkParams) -> NetworkFixture {

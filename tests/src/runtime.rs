@@ -586,6 +586,27 @@ impl Suite {
         self.send(&[ix], &[&authority]).await.expect("mint_to");
     }
 
+    /// Closes the empty token account `account` of `owner` (its rent goes to the payer), as
+    /// an owner does with an account it no longer uses.
+    pub async fn close_token_account(
+        &mut self,
+        token_program: &Pubkey,
+        account: &Pubkey,
+        owner: &Keypair,
+    ) {
+        let ix = spl_token_2022::instruction::close_account(
+            token_program,
+            account,
+            &self.payer(),
+            &owner.pubkey(),
+            &[],
+        )
+        .expect("close_account");
+        self.send(&[ix], &[owner])
+            .await
+            .expect("close token account");
+    }
+
     /// Token balance of `account`, read from the account data the token program wrote.
     pub async fn token_balance(&mut self, account: Pubkey) -> u64 {
         let raw = self

@@ -197,11 +197,22 @@ async fn settle(
     side: Side,
     slot: u8,
 ) -> Result<(), SendError> {
+    settle_to(suite, m, p, (interval, side, slot), m.energy.treasury).await
+}
+
+/// [`settle`], naming `treasury` as the market's treasury.
+async fn settle_to(
+    suite: &mut Suite,
+    m: &Market,
+    p: &Party,
+    (interval, side, slot): (u64, Side, u8),
+    treasury: Pubkey,
+) -> Result<(), SendError> {
     let ixs = energy::settle_order_instructions(
         &suite.payer(),
         &m.net.network,
         &m.energy.quote,
-        &m.energy.treasury,
+        &treasury,
         &p.device.device,
         &p.op.wallet.pubkey(),
         OrderRef {
@@ -1503,4 +1514,96 @@ async fn market_authority_treasury_and_foreign_devices() {
         },
     );
     assert_error(suite.send(&ixs, &[]).await, EnergyError::WrongNetwork);
+}
+
+/// Regression (review 2026-11-28): the market kept the treasury it was created with, so
+/// once the authority rotated the network treasury (a leaked key) and the old owner closed
+/// its quote-mint account, no order could settle and every bid's escrow was frozen.
+#[tokio::test]
+async fn a_closed_treasury_freezes_nothing_once_the_market_is_synced() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let (producer, consumer) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 1_000).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    ask(&mut suite, &m, &producer, k, 100, 1_000).await.unwrap();
+    bid(&mut suite, &m, &consumer, k, 1_000, 1_000)
+        .await
+        .unwrap();
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.unwrap();
+    suite.set_time(start(&m, k) + 900).await;
+    read(&mut suite, &m, &producer, k, 1_000, 0, 1)
+        .await
+        .unwrap();
+
+    let rotated = suite.rotate_treasury(&m.net).await;
+    let quote_program = m.energy.quote.token_program;
+    suite
+        .close_token_account(&quote_program, &m.energy.treasury, &m.net.treasury_owner)
+        .await;
+    let new_treasury = suite
+        .create_token_account(
+            &quote_program,
+            &m.energy.quote.mint,
+            &rotated.owner.pubkey(),
+        )
+        .await;
+    let ask_ref = (k, Side::Ask, 0);
+    // the market still names the closed account, and refuses any other
+    assert_error(
+        settle(&mut suite, &m, &producer, k, Side::Ask, 0).await,
+        anchor_lang::error::ErrorCode::AccountNotInitialized,
+    );
+    assert_error(
+        settle_to(&mut suite, &m, &producer, ask_ref, new_treasury).await,
+        anchor_lang::error::ErrorCode::ConstraintHasOne,
+    );
+
+    let sync = |network_treasury: Pubkey, treasury: Pubkey| {
+        energy::sync_treasury(&m.net.network, &network_treasury, &treasury)
+    };
+    let wrong_mint = suite
+        .create_token_account(&quote_program, &m.net.token.mint, &rotated.owner.pubkey())
+        .await;
+    let old_owner = suite
+        .create_token_account(
+            &quote_program,
+            &m.energy.quote.mint,
+            &m.net.treasury_owner.pubkey(),
+        )
+        .await;
+    for (network_treasury, treasury) in [
+        (rotated.treasury, wrong_mint),
+        (rotated.treasury, old_owner),
+        (m.net.treasury, old_owner),
+    ] {
+        assert_error(
+            suite.send(&[sync(network_treasury, treasury)], &[]).await,
+            EnergyError::TreasuryMismatch,
+        );
+    }
+    suite
+        .send(&[sync(rotated.treasury, new_treasury)], &[])
+        .await
+        .expect("sync");
+    let market: EnergyMarket = suite.account(m.energy.market).await;
+    assert_eq!(market.treasury, new_treasury);
+
+    settle_to(&mut suite, &m, &producer, ask_ref, new_treasury)
+        .await
+        .expect("the ask settles");
+    settle_to(&mut suite, &m, &consumer, (k, Side::Bid, 0), new_treasury)
+        .await
+        .expect("the bid settles");
+    // 1 kWh at 550: the producer is paid 539 after the 2% grid fee, which goes to the new
+    // treasury; the consumer pays 550 and gets the rest of its 1,000 back
+    assert_eq!(suite.token_balance(producer.quote).await, 539);
+    assert_eq!(suite.token_balance(consumer.quote).await, 1_000 - 550);
+    assert_eq!(suite.token_balance(new_treasury).await, 11);
+    let b = book(&mut suite, &m, k).await;
+    let ix = energy::close_interval(&m.net.network, k, &b.rent_payer);
+    suite.send(&[ix], &[]).await.expect("the interval closes");
 }

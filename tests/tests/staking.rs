@@ -11,7 +11,7 @@ use depin_sdk::events::decode_event;
 use depin_sdk::registry::{self, UpdateNetworkArgs};
 use depin_sdk::staking::{self, InitializePoolArgs, SlashArgs, UpdatePoolArgs};
 use depin_sdk::staking_program::error::StakingError;
-use depin_sdk::staking_program::events::Slashed;
+use depin_sdk::staking_program::events::{Slashed, TreasurySynced};
 use depin_sdk::{pda, Pubkey};
 use depin_tests::assert::{assert_error, assert_instruction_error, InstructionError};
 use depin_tests::fixture::{
@@ -96,12 +96,24 @@ async fn slash(
     staker: &Keypair,
     amount: u64,
 ) -> Result<(), depin_tests::runtime::SendError> {
+    slash_to(suite, fx, signer, staker, fx.pool.treasury, amount).await
+}
+
+/// `slash`, naming `treasury` as the account the stake goes to.
+async fn slash_to(
+    suite: &mut Suite,
+    fx: &Fixture,
+    signer: &Keypair,
+    staker: &Keypair,
+    treasury: Pubkey,
+    amount: u64,
+) -> Result<(), depin_tests::runtime::SendError> {
     let ix = staking::slash(
         &signer.pubkey(),
         &fx.net.network,
         &staker.pubkey(),
         &fx.net.token,
-        &fx.pool.treasury,
+        &treasury,
         SlashArgs {
             amount,
             evidence_hash: EVIDENCE,
@@ -803,6 +815,117 @@ async fn withdraw_errors() {
     let pos = position(&mut suite, &fx.pool, &op.wallet).await;
     assert_eq!(pos.pending, MIN);
     assert_conserved(&mut suite, &fx).await;
+}
+
+/// Regression (review 2026-11-28): the pool kept the slash treasury it was created with, so
+/// after the authority rotated the network treasury (a leaked key) slashed stake still went
+/// to the old owner, and once that account was closed no slash could land at all.
+#[tokio::test]
+async fn a_rotated_treasury_receives_slashes_once_the_pool_is_synced() {
+    let mut suite = Suite::start().await;
+    let fx = fixture(&mut suite, 3 * MIN).await;
+    let op = &fx.operators[0].0;
+    let token_program = fx.net.token.token_program;
+    let rotated = suite.rotate_treasury(&fx.net).await;
+    let (new_owner, new_treasury) = (rotated.owner, rotated.treasury);
+
+    // not synced yet: the pool still names the old treasury
+    assert_error(
+        slash_to(
+            &mut suite,
+            &fx,
+            &fx.pool.slash_authority,
+            &op.wallet,
+            new_treasury,
+            MIN,
+        )
+        .await,
+        StakingError::TreasuryMismatch,
+    );
+    let sync = |network_treasury: Pubkey, treasury: Pubkey| {
+        staking::sync_treasury(&fx.net.network, &network_treasury, &treasury)
+    };
+    // the new treasury must belong to the network treasury's current owner ...
+    let stranger = suite
+        .create_token_account(&token_program, &fx.net.token.mint, &Keypair::new().pubkey())
+        .await;
+    for treasury in [fx.net.treasury, stranger] {
+        assert_error(
+            suite.send(&[sync(new_treasury, treasury)], &[]).await,
+            StakingError::TreasuryMismatch,
+        );
+    }
+    // ... as the network names it now, not as it was
+    assert_error(
+        suite
+            .send(&[sync(fx.net.treasury, fx.net.treasury)], &[])
+            .await,
+        StakingError::TreasuryMismatch,
+    );
+    // ... and in the stake mint
+    let other_mint = suite
+        .create_token_account(&token_program, &fx.net.reward_mint, &new_owner.pubkey())
+        .await;
+    assert_error(
+        suite.send(&[sync(new_treasury, other_mint)], &[]).await,
+        StakingError::WrongStakeMint,
+    );
+    // ... of the pool's own network
+    let other = suite.create_network(NetworkParams::default()).await;
+    let mut foreign = staking::sync_treasury(&other.network, &other.treasury, &other.treasury);
+    foreign.accounts[2].pubkey = fx.pool.pool;
+    assert_error(
+        suite.send(&[foreign], &[]).await,
+        StakingError::WrongNetwork,
+    );
+    let pool: StakePool = suite.account(fx.pool.pool).await;
+    assert_eq!(
+        pool.treasury, fx.net.treasury,
+        "refused syncs changed nothing"
+    );
+
+    // anyone syncs, even while the network is paused
+    pause(&mut suite, &fx.net, true).await;
+    let events = suite
+        .send_with_events(&[sync(new_treasury, new_treasury)], &[])
+        .await
+        .expect("sync");
+    let event: TreasurySynced = decode_event(&events[0]).expect("a TreasurySynced event");
+    assert_eq!(
+        event,
+        TreasurySynced {
+            pool: fx.pool.pool,
+            previous: fx.net.treasury,
+            treasury: new_treasury,
+        }
+    );
+    pause(&mut suite, &fx.net, false).await;
+
+    assert_error(
+        slash_to(
+            &mut suite,
+            &fx,
+            &fx.pool.slash_authority,
+            &op.wallet,
+            fx.net.treasury,
+            MIN,
+        )
+        .await,
+        StakingError::TreasuryMismatch,
+    );
+    let old_before = suite.token_balance(fx.net.treasury).await;
+    slash_to(
+        &mut suite,
+        &fx,
+        &fx.pool.slash_authority,
+        &op.wallet,
+        new_treasury,
+        MIN,
+    )
+    .await
+    .expect("slash");
+    assert_eq!(suite.token_balance(new_treasury).await, MIN);
+    assert_eq!(suite.token_balance(fx.net.treasury).await, old_before);
 }
 
 #[tokio::test]

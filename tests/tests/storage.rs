@@ -1239,3 +1239,90 @@ async fn faults_in_a_row_terminate_whatever_lands_between_their_reports() {
         );
     }
 }
+
+/// Regression (review 2026-11-28): the market kept the treasury it was created with, so
+/// once the authority rotated the network treasury (a leaked key) and the old owner closed
+/// its payment-mint account, no deal could complete: the provider's collateral and the
+/// client's rent were frozen.
+#[tokio::test]
+async fn a_closed_treasury_freezes_no_deal_once_the_market_is_synced() {
+    let mut suite = Suite::start().await;
+    let s = setup(&mut suite).await;
+    propose(&mut suite, &s, 0, 1).await.unwrap();
+    accept(&mut suite, &s, 0).await.unwrap();
+    enter_period(&mut suite, &s, 0, 0).await;
+    prove(&mut suite, &s, 0, 0).await;
+    enter_period(&mut suite, &s, 0, 1).await;
+
+    let rotated = suite.rotate_treasury(&s.net).await;
+    let program = s.token.token_program;
+    suite
+        .close_token_account(&program, &s.treasury, &s.net.treasury_owner)
+        .await;
+    let new_treasury = suite
+        .create_token_account(&program, &s.token.mint, &rotated.owner.pubkey())
+        .await;
+    let complete = |treasury: Pubkey| {
+        storage::complete_deal(
+            &s.net.network,
+            &deal_address(&s, 0),
+            &s.client.wallet.pubkey(),
+            &s.token,
+            &s.provider_pay,
+            &treasury,
+        )
+    };
+    // the market still names the closed account, and refuses any other
+    assert_error(
+        suite.send(&[complete(s.treasury)], &[]).await,
+        anchor_lang::error::ErrorCode::AccountNotInitialized,
+    );
+    assert_error(
+        suite.send(&[complete(new_treasury)], &[]).await,
+        anchor_lang::error::ErrorCode::ConstraintHasOne,
+    );
+
+    let sync = |network_treasury: Pubkey, treasury: Pubkey| {
+        storage::sync_treasury(&s.net.network, &network_treasury, &treasury)
+    };
+    let wrong_mint = suite
+        .create_token_account(&program, &s.net.token.mint, &rotated.owner.pubkey())
+        .await;
+    let old_owner = suite
+        .create_token_account(&program, &s.token.mint, &s.net.treasury_owner.pubkey())
+        .await;
+    for (network_treasury, treasury) in [
+        (rotated.treasury, wrong_mint),
+        (rotated.treasury, old_owner),
+        (s.net.treasury, old_owner),
+    ] {
+        assert_error(
+            suite.send(&[sync(network_treasury, treasury)], &[]).await,
+            StorageError::TreasuryMismatch,
+        );
+    }
+    suite
+        .send(&[sync(rotated.treasury, new_treasury)], &[])
+        .await
+        .expect("sync");
+
+    let collateral_before = suite.token_balance(s.provider_pay).await;
+    suite
+        .send(&[complete(new_treasury)], &[])
+        .await
+        .expect("the deal completes");
+    assert!(
+        !suite.exists(deal_address(&s, 0)).await,
+        "deal account closed"
+    );
+    // the period's 2.5% fee goes to the new treasury, the collateral back to the provider
+    assert_eq!(
+        suite.token_balance(new_treasury).await,
+        PRICE * 250 / 10_000
+    );
+    assert_eq!(
+        suite.token_balance(s.provider_pay).await - collateral_before,
+        COLLATERAL
+    );
+    assert_eq!(suite.token_balance(s.vault).await, 0);
+}

@@ -160,3 +160,15 @@ pub struct IntervalClosed {
     /// Who got the rent back.
     pub rent_payer: Pubkey,
 }
+
+/// The market's treasury now follows the network treasury's current owner.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreasurySynced {
+    /// The market.
+    pub market: Pubkey,
+    /// The treasury before.
+    pub previous: Pubkey,
+    /// The treasury now: receives the market's grid fees and rounding.
+    pub treasury: Pubkey,
+}

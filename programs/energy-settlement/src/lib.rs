@@ -81,4 +81,11 @@ pub mod energy_settlement {
     pub fn close_interval(ctx: Context<CloseInterval>, interval: u64) -> Result<()> {
         instructions::close_interval::handler(ctx, interval)
     }
+
+    /// Points the market's treasury (grid fees and rounding) at a quote-mint account of the network
+    /// treasury's current owner, after the network authority rotated the treasury (anyone
+    /// may send it).
+    pub fn sync_treasury(ctx: Context<SyncTreasury>) -> Result<()> {
+        instructions::sync_treasury::handler(ctx)
+    }
 }

@@ -38,6 +38,18 @@ pub struct PoolUpdated {
     pub slash_authority: Pubkey,
 }
 
+/// The pool's slash treasury now follows the network treasury's current owner.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreasurySynced {
+    /// The pool.
+    pub pool: Pubkey,
+    /// The slash treasury before.
+    pub previous: Pubkey,
+    /// The slash treasury now.
+    pub treasury: Pubkey,
+}
+
 /// Tokens were staked.
 #[event]
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,6 +36,12 @@ pub mod staking {
         instructions::update_pool::handler(ctx, args)
     }
 
+    /// Points the pool's slash treasury at a stake-mint account of the network treasury's
+    /// current owner, after the network authority rotated the treasury (anyone may send it).
+    pub fn sync_treasury(ctx: Context<SyncTreasury>) -> Result<()> {
+        instructions::sync_treasury::handler(ctx)
+    }
+
     /// Moves tokens from the staker into the vault as active stake.
     pub fn stake(ctx: Context<Stake>, amount: u64) -> Result<()> {
         instructions::stake::handler(ctx, amount)

@@ -147,3 +147,15 @@ pub struct DealCompleted {
     /// Periods faulted.
     pub faulted_periods: u8,
 }
+
+/// The market's treasury now follows the network treasury's current owner.
+#[event]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreasurySynced {
+    /// The market.
+    pub market: Pubkey,
+    /// The treasury before.
+    pub previous: Pubkey,
+    /// The treasury now: receives the market's fees and terminal slashes.
+    pub treasury: Pubkey,
+}

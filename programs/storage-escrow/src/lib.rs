@@ -92,4 +92,11 @@ pub mod storage_escrow {
     pub fn complete_deal(ctx: Context<CompleteDeal>) -> Result<()> {
         instructions::complete_deal::handler(ctx)
     }
+
+    /// Points the market's treasury (fees and terminal slashes) at a payment-mint account of the network
+    /// treasury's current owner, after the network authority rotated the treasury (anyone
+    /// may send it).
+    pub fn sync_treasury(ctx: Context<SyncTreasury>) -> Result<()> {
+        instructions::sync_treasury::handler(ctx)
+    }
 }

@@ -395,6 +395,11 @@ async fn registry_and_staking(suite: &mut Suite, samples: usize) -> Outcome {
     );
     suite.send(&[ix], &[&net.authority]).await.map_err(fail)?;
     suite.meter_label("");
+    let rotated = suite.rotate_treasury(net).await;
+    suite.meter_label("after a rotation, to the new owner's account");
+    let ix = staking::sync_treasury(&net.network, &rotated.treasury, &rotated.treasury);
+    suite.send(&[ix], &[]).await.map_err(fail)?;
+    suite.meter_label("");
     Ok(())
 }
 
@@ -607,6 +612,9 @@ async fn storage_deals(suite: &mut Suite, samples: usize) -> Outcome {
         )
         .await
         .map_err(fail)?;
+    suite.meter_label("to the account it names already (a keeper's sync)");
+    let ix = storage::sync_treasury(&net.network, &net.treasury, &market.treasury);
+    suite.send(&[ix], &[]).await.map_err(fail)?;
     suite.meter_label("");
     let provider = suite.add_operator(&net, 1_000_000_000).await;
     let device = suite.onboard(&net, &maker, &provider).await.map_err(fail)?;
@@ -783,6 +791,9 @@ async fn energy_interval(suite: &mut Suite) -> Outcome {
         .create_energy_market(&net, default_energy_args())
         .await
         .map_err(fail)?;
+    suite.meter_label("to the account it names already (a keeper's sync)");
+    let ix = energy::sync_treasury(&net.network, &net.treasury, &market.treasury);
+    suite.send(&[ix], &[]).await.map_err(fail)?;
     suite.meter_label("");
     let mut meters = Vec::new();
     for _ in 0..34 {

@@ -16,6 +16,7 @@ pub mod place_ask;
 pub mod place_bid;
 pub mod settle_order;
 pub mod submit_reading;
+pub mod sync_treasury;
 
 pub use cancel_order::*;
 pub use clear_interval::*;
@@ -25,6 +26,7 @@ pub use place_ask::*;
 pub use place_bid::*;
 pub use settle_order::*;
 pub use submit_reading::*;
+pub use sync_treasury::*;
 
 use anchor_lang::prelude::*;
 use anchor_lang::Discriminator;

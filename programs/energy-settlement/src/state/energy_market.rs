@@ -11,7 +11,8 @@ pub struct EnergyMarket {
     pub quote_mint: Pubkey,
     /// Escrow vault of every interval's bids.
     pub vault: Pubkey,
-    /// Quote-mint account of the network treasury's owner: grid fees and rounding.
+    /// Quote-mint account of the network treasury's owner: grid fees and rounding
+    /// (`sync_treasury` points it at the new owner's after the treasury is rotated).
     pub treasury: Pubkey,
     /// Length of an interval in seconds; interval `i` covers `[i * len, (i + 1) * len)`.
     pub interval_secs: u64,

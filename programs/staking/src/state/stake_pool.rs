@@ -11,7 +11,8 @@ pub struct StakePool {
     pub stake_mint: Pubkey,
     /// PDA token account (seeds `["vault", pool]`) holding all stake of the pool.
     pub vault: Pubkey,
-    /// Stake-mint token account of the network treasury's owner; receives slashed stake.
+    /// Stake-mint token account of the network treasury's owner; receives slashed stake
+    /// (`sync_treasury` points it at the new owner's after the treasury is rotated).
     pub treasury: Pubkey,
     /// Active stake each bonded device requires.
     pub min_stake_per_device: u64,

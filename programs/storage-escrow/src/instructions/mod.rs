@@ -16,6 +16,7 @@ pub mod open_challenge;
 pub mod propose_deal;
 pub mod report_fault;
 pub mod submit_proof;
+pub mod sync_treasury;
 
 pub use accept_deal::*;
 pub use cancel_deal::*;
@@ -25,6 +26,7 @@ pub use open_challenge::*;
 pub use propose_deal::*;
 pub use report_fault::*;
 pub use submit_proof::*;
+pub use sync_treasury::*;
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};

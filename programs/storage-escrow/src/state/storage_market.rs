@@ -11,7 +11,8 @@ pub struct StorageMarket {
     pub payment_mint: Pubkey,
     /// The vault.
     pub vault: Pubkey,
-    /// Payment-mint account of the network treasury's owner: fees and terminal slashes.
+    /// Payment-mint account of the network treasury's owner: fees and terminal slashes
+    /// (`sync_treasury` points it at the new owner's after the treasury is rotated).
     pub treasury: Pubkey,
     /// Length of a proving period in seconds.
     pub proving_period_secs: u64,
