@@ -83,7 +83,7 @@ program_events!(
     /// Staking events.
     staking, staking, [
     PoolInitialized, PoolUpdated, Staked, DeviceBonded, DeviceUnbonded, UnstakeRequested,
-    Withdrawn, Slashed,
+    Withdrawn, Slashed, TreasurySynced,
 ]);
 program_events!(
     /// Rewards events.
@@ -94,13 +94,13 @@ program_events!(
     /// Storage escrow events.
     storage, storage_escrow, [
     MarketInitialized, DealProposed, DealCancelled, DealAccepted, ChallengeOpened, ProofAccepted,
-    FaultReported, DealTerminated, DealCompleted,
+    FaultReported, DealTerminated, DealCompleted, TreasurySynced,
 ]);
 program_events!(
     /// Energy settlement events.
     energy, energy_settlement, [
     MarketInitialized, OrderPlaced, OrderCancelled, ReadingSubmitted, IntervalCleared,
-    OrderSettled, IntervalSettled, IntervalClosed,
+    OrderSettled, IntervalSettled, IntervalClosed, TreasurySynced,
 ]);
 
 /// An event of any suite program.

@@ -409,6 +409,9 @@ event_tables! {
         "pool": e.pool, "min_stake_per_device": e.min_stake_per_device,
         "cooldown_secs": e.cooldown_secs, "slash_authority": e.slash_authority,
     }
+    Staking staking::TreasurySynced => "staking_treasury_synced" |e| {
+        "pool": e.pool, "previous": e.previous, "treasury": e.treasury,
+    }
     Staking staking::Staked => "staking_staked" |e| {
         "pool": e.pool, "position": e.position, "owner": e.owner, "amount": e.amount,
         "active": e.active,
@@ -501,6 +504,9 @@ event_tables! {
         "deal": e.deal, "collateral_returned": e.collateral_returned,
         "proven_periods": e.proven_periods, "faulted_periods": e.faulted_periods,
     }
+    Storage storage::TreasurySynced => "storage_treasury_synced" |e| {
+        "market": e.market, "previous": e.previous, "treasury": e.treasury,
+    }
     Energy energy::MarketInitialized => "energy_market_initialized" |e| {
         "market": e.market, "network": e.network, "quote_mint": e.quote_mint,
         "interval_secs": e.interval_secs, "gate_closure_secs": e.gate_closure_secs,
@@ -537,6 +543,9 @@ event_tables! {
     }
     Energy energy::IntervalClosed => "energy_interval_closed" |e| {
         "market": e.market, "interval_index": e.interval, "rent_payer": e.rent_payer,
+    }
+    Energy energy::TreasurySynced => "energy_treasury_synced" |e| {
+        "market": e.market, "previous": e.previous, "treasury": e.treasury,
     }
 }
 
@@ -586,7 +595,9 @@ pub fn state_keys(event: &Event) -> Vec<StateKey> {
             registry::Event::AuditorSet(_) | registry::Event::DeviceAudited(_) => vec![],
         },
         Event::Staking(e) => match e {
-            staking::Event::PoolInitialized(_) | staking::Event::PoolUpdated(_) => vec![],
+            staking::Event::PoolInitialized(_)
+            | staking::Event::PoolUpdated(_)
+            | staking::Event::TreasurySynced(_) => vec![],
             staking::Event::Staked(e) => vec![Position(s(&e.position))],
             staking::Event::DeviceBonded(e) => vec![Position(s(&e.position)), Bond(s(&e.bond))],
             staking::Event::DeviceUnbonded(e) => {
@@ -608,7 +619,7 @@ pub fn state_keys(event: &Event) -> Vec<StateKey> {
             ],
         },
         Event::Storage(e) => match e {
-            storage::Event::MarketInitialized(_) => vec![],
+            storage::Event::MarketInitialized(_) | storage::Event::TreasurySynced(_) => vec![],
             storage::Event::DealProposed(e) => vec![Deal(s(&e.deal))],
             storage::Event::DealCancelled(e) => vec![Deal(s(&e.deal))],
             storage::Event::DealAccepted(e) => vec![Deal(s(&e.deal))],
@@ -619,7 +630,9 @@ pub fn state_keys(event: &Event) -> Vec<StateKey> {
             storage::Event::DealCompleted(e) => vec![Deal(s(&e.deal))],
         },
         Event::Energy(e) => match e {
-            energy::Event::MarketInitialized(_) | energy::Event::ReadingSubmitted(_) => vec![],
+            energy::Event::MarketInitialized(_)
+            | energy::Event::ReadingSubmitted(_)
+            | energy::Event::TreasurySynced(_) => vec![],
             energy::Event::OrderPlaced(e) => vec![Interval(s(&e.market), e.interval)],
             energy::Event::OrderCancelled(e) => vec![Interval(s(&e.market), e.interval)],
             energy::Event::IntervalCleared(e) => vec![Interval(s(&e.market), e.interval)],
@@ -640,7 +653,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), TABLES.len());
-        assert_eq!(TABLES.len(), 43);
+        assert_eq!(TABLES.len(), 46);
     }
 
     #[test]

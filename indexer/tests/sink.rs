@@ -104,8 +104,8 @@ async fn event_tables_carry_no_unique_key_and_compare_identifiers_as_bytes() {
     let count = |sql: String| async move { scalar(client, &sql).await };
     assert_eq!(
         count(format!("SELECT count(*) FROM ({tables}) x")).await,
-        44,
-        "43 kinds and the segment"
+        47,
+        "46 kinds and the segment"
     );
     assert_eq!(
         count(format!(

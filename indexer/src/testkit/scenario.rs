@@ -1,5 +1,5 @@
 //! A scenario that drives every instruction of the five programs through the real runtime,
-//! so every one of the 43 event kinds is emitted at least once. The indexer's tests record
+//! so every one of the 46 event kinds is emitted at least once. The indexer's tests record
 //! its transactions and replay them as a chain.
 
 use std::io::Write;
@@ -134,6 +134,10 @@ async fn registry_staking_rewards(suite: &mut Suite) -> Result<(), String> {
         .send(&[pool_update], &[&net.authority])
         .await
         .map_err(err)?;
+    // a keeper's sync after a treasury rotation (here the treasury is unchanged: anyone may
+    // send it, and it only ever names an account of the network treasury's owner)
+    let sync = staking::sync_treasury(&net.network, &net.treasury, &fx.pool.treasury);
+    suite.send(&[sync], &[]).await.map_err(err)?;
     let unstake = staking::request_unstake(&op1.wallet.pubkey(), &net.network, 300);
     suite.send(&[unstake], &[&op1.wallet]).await.map_err(err)?;
     suite.advance_time(fx.pool.cooldown_secs as i64 + 1).await;
@@ -256,6 +260,8 @@ async fn storage_deals(suite: &mut Suite) -> Result<(), String> {
     };
     let market = suite.create_storage_market(&net, args).await.map_err(err)?;
     let (token, treasury) = (market.token, market.treasury);
+    let sync = storage::sync_treasury(&net.network, &net.treasury, &treasury);
+    suite.send(&[sync], &[]).await.map_err(err)?;
     let provider = suite.add_operator(&net, 1_000_000_000).await;
     let disk = suite.onboard(&net, &maker, &provider).await.map_err(err)?;
     let provider_pay = suite
@@ -405,6 +411,8 @@ async fn energy_interval(suite: &mut Suite) -> Result<(), String> {
         .create_energy_market(&net, default_energy_args())
         .await
         .map_err(err)?;
+    let sync = energy::sync_treasury(&net.network, &net.treasury, &market.treasury);
+    suite.send(&[sync], &[]).await.map_err(err)?;
     let producer = suite.add_operator(&net, 1_000_000_000).await;
     let second = suite.add_operator(&net, 1_000_000_000).await;
     let consumer = suite.add_operator(&net, 1_000_000_000).await;
