@@ -12,7 +12,7 @@ use depin_sdk::{pda, Instruction, Pubkey};
 use serde_json::{json, Value};
 use solana_signer::Signer;
 
-use super::{treasury_account, NetworkRef};
+use super::{sync_treasury, treasury_account, NetworkRef, TreasuryHolder};
 use crate::amount::UiAmount;
 use crate::context::{fetch, send, Ctx};
 use crate::error::{CliError, CliResult};
@@ -51,6 +51,17 @@ pub enum EnergyCommand {
         /// Highest price per kWh, in UI units of the quote mint.
         #[arg(long)]
         price_cap: UiAmount,
+        /// Quote-mint account of the network treasury's owner [default: its associated
+        /// account, created if needed].
+        #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
+        treasury: Option<Pubkey>,
+    },
+    /// Points the market's treasury at the network treasury's current owner, after
+    /// `network update --treasury` (anyone may send it).
+    MarketSyncTreasury {
+        /// The network.
+        #[command(flatten)]
+        network: NetworkRef,
         /// Quote-mint account of the network treasury's owner [default: its associated
         /// account, created if needed].
         #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
@@ -179,6 +190,19 @@ pub async fn run(ctx: &Ctx, cmd: EnergyCommand) -> CliResult<Value> {
                 "treasury": treasury.to_string(),
                 "signature": signature,
             }))
+        }
+        EnergyCommand::MarketSyncTreasury { network, treasury } => {
+            let rpc = ctx.rpc();
+            let net = network.load(&rpc).await?;
+            let address = pda::energy_market(&net.0).0;
+            let market: EnergyMarket = fetch(&rpc, &address, "energy market").await?;
+            let holder = TreasuryHolder {
+                what: "market",
+                address,
+                treasury: market.treasury,
+                mint: market.quote_mint,
+            };
+            sync_treasury(ctx, net, holder, treasury, false, energy::sync_treasury).await
         }
         EnergyCommand::Ask {
             network,

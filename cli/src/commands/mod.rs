@@ -15,10 +15,11 @@ pub mod token;
 
 use clap::Args;
 use depin_sdk::accounts::Network;
-use depin_sdk::{pda, Pubkey};
+use depin_sdk::{pda, Instruction, Pubkey};
+use serde_json::{json, Value};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 
-use crate::context::{fetch, get_account};
+use crate::context::{fetch, get_account, send, Ctx};
 use crate::error::{CliError, CliResult};
 use crate::keys::parse_pubkey;
 use crate::tokens::{self, MintInfo};
@@ -87,4 +88,48 @@ pub async fn treasury_account(
     let owner = treasury_owner(rpc, &network.treasury).await?;
     ixs.push(mint.create_ata(payer, &owner));
     Ok(mint.ata(&owner))
+}
+
+/// A pool or market whose treasury a `sync-treasury` command points at the network
+/// treasury's current owner.
+pub struct TreasuryHolder {
+    /// How the output names it (`pool`, `market`).
+    pub what: &'static str,
+    /// Its address.
+    pub address: Pubkey,
+    /// Its treasury now.
+    pub treasury: Pubkey,
+    /// The mint it pays its treasury in.
+    pub mint: Pubkey,
+}
+
+/// Runs a `sync-treasury` command: sends `build(network, network treasury, new treasury)`,
+/// the new treasury being `given`, or else the current network treasury owner's associated
+/// account of the holder's mint (its creation sent first; `fee_mint_is_treasury`: the
+/// network treasury itself when the mint is the fee mint, as `stake pool-create` defaults).
+pub async fn sync_treasury(
+    ctx: &Ctx,
+    (network, net): (Pubkey, Network),
+    holder: TreasuryHolder,
+    given: Option<Pubkey>,
+    fee_mint_is_treasury: bool,
+    build: fn(&Pubkey, &Pubkey, &Pubkey) -> Instruction,
+) -> CliResult<Value> {
+    let payer = ctx.payer()?;
+    let client = ctx.client(payer);
+    let rpc = client.rpc();
+    let mint = tokens::mint_info(rpc, &holder.mint).await?;
+    let mut ixs = Vec::new();
+    let treasury = match given {
+        None if fee_mint_is_treasury && mint.address == net.fee_mint => net.treasury,
+        given => treasury_account(rpc, &net, &mint, &client.payer(), given, &mut ixs).await?,
+    };
+    ixs.push(build(&network, &net.treasury, &treasury));
+    let signature = send(&client, &ixs, &[]).await?;
+    Ok(json!({
+        (holder.what): holder.address.to_string(),
+        "previous": holder.treasury.to_string(),
+        "treasury": treasury.to_string(),
+        "signature": signature,
+    }))
 }

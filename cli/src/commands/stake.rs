@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use solana_signer::Signer;
 
 use super::device::DeviceRef;
-use super::{treasury_account, NetworkRef};
+use super::{sync_treasury, treasury_account, NetworkRef, TreasuryHolder};
 use crate::amount::UiAmount;
 use crate::context::{fetch, fetch_optional, get_account, send, Ctx};
 use crate::error::{CliError, CliResult};
@@ -58,6 +58,18 @@ pub enum StakeCommand {
         /// New slash authority.
         #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
         slash_authority: Option<Pubkey>,
+    },
+    /// Points the pool's slash treasury at the network treasury's current owner, after
+    /// `network update --treasury` (anyone may send it).
+    PoolSyncTreasury {
+        /// The network.
+        #[command(flatten)]
+        network: NetworkRef,
+        /// Stake-mint account of the network treasury's owner [default: the network
+        /// treasury when the stake mint is the fee mint, else that owner's associated
+        /// account, created if needed].
+        #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
+        slash_treasury: Option<Pubkey>,
     },
     /// Stakes AMOUNT (UI units) from the --keypair's stake-mint account.
     Deposit {
@@ -238,6 +250,29 @@ pub async fn run(ctx: &Ctx, cmd: StakeCommand) -> CliResult<Value> {
                 "slash_authority": pool.slash_authority.to_string(),
                 "signature": signature,
             }))
+        }
+        StakeCommand::PoolSyncTreasury {
+            network,
+            slash_treasury,
+        } => {
+            let rpc = ctx.rpc();
+            let net = network.load(&rpc).await?;
+            let (address, pool, _) = load_pool(&rpc, &net.0).await?;
+            let holder = TreasuryHolder {
+                what: "pool",
+                address,
+                treasury: pool.treasury,
+                mint: pool.stake_mint,
+            };
+            sync_treasury(
+                ctx,
+                net,
+                holder,
+                slash_treasury,
+                true,
+                staking::sync_treasury,
+            )
+            .await
         }
         StakeCommand::Deposit {
             network,

@@ -15,7 +15,7 @@ use depin_sdk::storage_program::state::{PERIOD_PENDING, PERIOD_PROVEN};
 use depin_sdk::{pda, Instruction, Pubkey};
 use serde_json::{json, Value};
 
-use super::{treasury_account, NetworkRef};
+use super::{sync_treasury, treasury_account, NetworkRef, TreasuryHolder};
 use crate::amount::UiAmount;
 use crate::context::{fetch, fetch_optional, get_account, send, Ctx};
 use crate::error::{CliError, CliResult};
@@ -53,6 +53,17 @@ pub enum StorageCommand {
         /// Protocol fee on each period's payment, in basis points.
         #[arg(long)]
         protocol_fee_bps: u16,
+        /// Payment-mint account of the network treasury's owner [default: its associated
+        /// account, created if needed].
+        #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
+        treasury: Option<Pubkey>,
+    },
+    /// Points the market's treasury at the network treasury's current owner, after
+    /// `network update --treasury` (anyone may send it).
+    MarketSyncTreasury {
+        /// The network.
+        #[command(flatten)]
+        network: NetworkRef,
         /// Payment-mint account of the network treasury's owner [default: its associated
         /// account, created if needed].
         #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
@@ -179,6 +190,19 @@ pub async fn run(ctx: &Ctx, cmd: StorageCommand) -> CliResult<Value> {
                 "treasury": treasury.to_string(),
                 "signature": signature,
             }))
+        }
+        StorageCommand::MarketSyncTreasury { network, treasury } => {
+            let rpc = ctx.rpc();
+            let net = network.load(&rpc).await?;
+            let address = pda::storage_market(&net.0).0;
+            let market: StorageMarket = fetch(&rpc, &address, "storage market").await?;
+            let holder = TreasuryHolder {
+                what: "market",
+                address,
+                treasury: market.treasury,
+                mint: market.payment_mint,
+            };
+            sync_treasury(ctx, net, holder, treasury, false, storage::sync_treasury).await
         }
         StorageCommand::Propose {
             network,

@@ -156,6 +156,37 @@ async fn devices_and_stake_through_their_lifecycle() {
         (pool.min_stake_per_device, pool.cooldown_secs),
         (20 * TOKEN, 1)
     );
+    // anyone syncs the pool's slash treasury with the network's (the stake mint is the fee
+    // mint, so the network treasury itself); an account of another owner is refused
+    let synced = env
+        .depin(
+            &operator,
+            &["stake", "pool-sync-treasury", "--network-id", "11"],
+        )
+        .await
+        .json();
+    let network_treasury = Env::ata(&admin_key.pubkey(), &mint).to_string();
+    assert_eq!(synced["previous"], network_treasury.as_str());
+    assert_eq!(synced["treasury"], network_treasury.as_str());
+    let foreign = Env::ata(&operator_key.pubkey(), &mint).to_string();
+    let refused = env
+        .depin(
+            &operator,
+            &[
+                "stake",
+                "pool-sync-treasury",
+                "--network-id",
+                "11",
+                "--slash-treasury",
+                &foreign,
+            ],
+        )
+        .await;
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    assert!(
+        refused.stderr.contains("staking::TreasuryMismatch"),
+        "{refused:#?}"
+    );
     env.depin(
         &operator,
         &["stake", "deposit", "--network-id", "11", "--amount", "30"],

@@ -170,6 +170,7 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
     )
     .await
     .json();
+    sync_changes_nothing(&env, &client, "storage", "21").await;
 
     // Given: 10 KB of data the client wants stored for 3 periods at 1 token each
     let file = env.path("piece.bin");
@@ -338,6 +339,7 @@ async fn an_energy_market_takes_asks_bids_and_signed_readings() {
     )
     .await
     .json();
+    sync_changes_nothing(&env, &admin, "energy", "22").await;
     let market = pda::energy_market(&net).0;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -467,4 +469,18 @@ async fn an_energy_market_takes_asks_bids_and_signed_readings() {
     assert_eq!(shown["type"], "Interval");
     assert_eq!(shown["data"]["asks"][0]["wh"], 500);
     env.localnet.stop().await;
+}
+
+/// `<group> market-sync-treasury` by anyone, on a network whose treasury never moved: the
+/// market's treasury, already the treasury owner's associated account, stays.
+async fn sync_changes_nothing(env: &Env, keypair: &Path, group: &str, network_id: &str) {
+    let synced = env
+        .depin(
+            keypair,
+            &[group, "market-sync-treasury", "--network-id", network_id],
+        )
+        .await
+        .json();
+    assert_eq!(synced["previous"], synced["treasury"], "{synced}");
+    assert!(synced["market"].is_string(), "{synced}");
 }
