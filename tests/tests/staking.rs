@@ -96,24 +96,12 @@ async fn slash(
     staker: &Keypair,
     amount: u64,
 ) -> Result<(), depin_tests::runtime::SendError> {
-    slash_to(suite, fx, signer, staker, fx.pool.treasury, amount).await
-}
-
-/// `slash`, naming `treasury` as the account the stake goes to.
-async fn slash_to(
-    suite: &mut Suite,
-    fx: &Fixture,
-    signer: &Keypair,
-    staker: &Keypair,
-    treasury: Pubkey,
-    amount: u64,
-) -> Result<(), depin_tests::runtime::SendError> {
     let ix = staking::slash(
         &signer.pubkey(),
         &fx.net.network,
         &staker.pubkey(),
         &fx.net.token,
-        &treasury,
+        &fx.pool.treasury,
         SlashArgs {
             amount,
             evidence_hash: EVIDENCE,
@@ -828,18 +816,25 @@ async fn a_rotated_treasury_receives_slashes_once_the_pool_is_synced() {
     let token_program = fx.net.token.token_program;
     let rotated = suite.rotate_treasury(&fx.net).await;
     let (new_owner, new_treasury) = (rotated.owner, rotated.treasury);
+    let slash_into = |treasury: Pubkey| {
+        staking::slash(
+            &fx.pool.slash_authority.pubkey(),
+            &fx.net.network,
+            &op.wallet.pubkey(),
+            &fx.net.token,
+            &treasury,
+            SlashArgs {
+                amount: MIN,
+                evidence_hash: EVIDENCE,
+            },
+        )
+    };
 
     // not synced yet: the pool still names the old treasury
     assert_error(
-        slash_to(
-            &mut suite,
-            &fx,
-            &fx.pool.slash_authority,
-            &op.wallet,
-            new_treasury,
-            MIN,
-        )
-        .await,
+        suite
+            .send(&[slash_into(new_treasury)], &[&fx.pool.slash_authority])
+            .await,
         StakingError::TreasuryMismatch,
     );
     let sync = |network_treasury: Pubkey, treasury: Pubkey| {
@@ -902,28 +897,16 @@ async fn a_rotated_treasury_receives_slashes_once_the_pool_is_synced() {
     pause(&mut suite, &fx.net, false).await;
 
     assert_error(
-        slash_to(
-            &mut suite,
-            &fx,
-            &fx.pool.slash_authority,
-            &op.wallet,
-            fx.net.treasury,
-            MIN,
-        )
-        .await,
+        suite
+            .send(&[slash_into(fx.net.treasury)], &[&fx.pool.slash_authority])
+            .await,
         StakingError::TreasuryMismatch,
     );
     let old_before = suite.token_balance(fx.net.treasury).await;
-    slash_to(
-        &mut suite,
-        &fx,
-        &fx.pool.slash_authority,
-        &op.wallet,
-        new_treasury,
-        MIN,
-    )
-    .await
-    .expect("slash");
+    suite
+        .send(&[slash_into(new_treasury)], &[&fx.pool.slash_authority])
+        .await
+        .expect("slash");
     assert_eq!(suite.token_balance(new_treasury).await, MIN);
     assert_eq!(suite.token_balance(fx.net.treasury).await, old_before);
 }
