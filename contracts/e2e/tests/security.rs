@@ -424,6 +424,54 @@ fn ask(
     s.chain.call("place_ask", account(who), 0, place).unwrap()
 }
 
+/// `settle_order(100, side, 0)` called by ORACLE (anyone may), with its answer.
+fn settle(s: &mut Suite, market: AccountId, side: Side) -> Result<u64, EnergyError> {
+    let mut m: EnergySettlementRef = at(market);
+    let settle = m.call_mut().settle_order(100, side, 0);
+    s.chain
+        .call("settle_order", account(ORACLE), 0, settle)
+        .unwrap()
+}
+
+/// `clear_interval(100)` called by ORACLE at 89,700 (the gate has closed), with its answer.
+fn clear(s: &mut Suite, market: AccountId) -> Result<u64, EnergyError> {
+    s.chain.set_time(89_700);
+    let mut m: EnergySettlementRef = at(market);
+    let clear = m.call_mut().clear_interval(100);
+    s.chain
+        .call("clear_interval", account(ORACLE), 0, clear)
+        .unwrap()
+}
+
+/// The first `energy()` device's meter (signer 7) reports `produced_wh` and `consumed_wh`
+/// for interval 100 (counter 1) at 90,900, after the interval; ORACLE relays it.
+fn read(
+    s: &mut Suite,
+    registry: AccountId,
+    market: AccountId,
+    device: [u8; 32],
+    produced_wh: u64,
+    consumed_wh: u64,
+) -> Result<(), EnergyError> {
+    s.chain.set_time(90_900);
+    let message = depin_core::meter::reading_message(
+        registry.as_ref(),
+        &device,
+        100,
+        produced_wh,
+        consumed_wh,
+        1,
+    );
+    let signature = DeviceSigner::new(7).sign(&message);
+    let mut m: EnergySettlementRef = at(market);
+    let read = m
+        .call_mut()
+        .submit_reading(device, 100, produced_wh, consumed_wh, 1, signature);
+    s.chain
+        .call("submit_reading", account(ORACLE), 0, read)
+        .unwrap()
+}
+
 /// Asks `device` placed in interval 100.
 fn asks_placed(s: &mut Suite, market: AccountId, device: [u8; 32]) -> u8 {
     let m: EnergySettlementRef = at(market);
@@ -546,14 +594,7 @@ fn test_a_meter_without_capacity_cannot_outbid_honest_producers() {
     );
     // Then the honest producer's ask is the book's only one and matches the bid
     assert_eq!(ask(&mut s, market_at, OWNER, panel, 120, 2_000), Ok(0));
-    s.chain.set_time(89_700);
-    let clear = m.call_mut().clear_interval(100);
-    assert_eq!(
-        s.chain
-            .call("clear_interval", account(ORACLE), 0, clear)
-            .unwrap(),
-        Ok(150)
-    );
+    assert_eq!(clear(&mut s, market_at), Ok(150));
     let book = s
         .chain
         .call("interval", account(ORACLE), 0, m.call().interval(100))
@@ -567,31 +608,14 @@ fn test_a_meter_without_capacity_cannot_outbid_honest_producers() {
     );
     // and, its meter reporting 1,200 Wh, it is paid for them: 180 at 150, 177 net of the
     // 2% grid fee; the consumer pays 180 and gets 90 of its escrow back
-    s.chain.set_time(90_900);
-    let message = depin_core::meter::reading_message(registry.as_ref(), &panel, 100, 1_200, 40, 1);
-    let signature = DeviceSigner::new(7).sign(&message);
-    let read = m
-        .call_mut()
-        .submit_reading(panel, 100, 1_200, 40, 1, signature);
-    assert_eq!(
-        s.chain
-            .call("submit_reading", account(ORACLE), 0, read)
-            .unwrap(),
-        Ok(())
-    );
+    assert_eq!(read(&mut s, registry, market_at, panel, 1_200, 40), Ok(()));
     let (producer, consumer, treasury) = (
         s.chain.free_balance(account(OWNER)),
         s.chain.free_balance(account(OTHER)),
         s.chain.free_balance(account(TREASURY)),
     );
     for (side, paid) in [(Side::Ask, 177), (Side::Bid, 90)] {
-        let settle = m.call_mut().settle_order(100, side, 0);
-        assert_eq!(
-            s.chain
-                .call("settle_order", account(ORACLE), 0, settle)
-                .unwrap(),
-            Ok(paid)
-        );
+        assert_eq!(settle(&mut s, market_at, side), Ok(paid));
     }
     assert_eq!(s.chain.free_balance(account(OWNER)), producer + 177);
     assert_eq!(s.chain.free_balance(account(OTHER)), consumer + 90);
@@ -610,15 +634,6 @@ fn test_a_meter_without_capacity_cannot_outbid_honest_producers() {
 /// `test_settle_order_an_unpayable_producer_freezes_no_escrow`: above the producer's
 /// payout, so the payout cannot create the producer's account once it is reaped.
 const LARGE_EXISTENTIAL_DEPOSIT: u128 = 1_000;
-
-/// `settle_order(100, side, 0)` called by ORACLE (anyone may), with its answer.
-fn settle(s: &mut Suite, market: AccountId, side: Side) -> Result<u64, EnergyError> {
-    let mut m: EnergySettlementRef = at(market);
-    let settle = m.call_mut().settle_order(100, side, 0);
-    s.chain
-        .call("settle_order", account(ORACLE), 0, settle)
-        .unwrap()
-}
 
 /// What the market owes `who`.
 fn owed(s: &mut Suite, market: AccountId, who: u8) -> u64 {
@@ -651,27 +666,9 @@ fn test_settle_order_an_unpayable_producer_freezes_no_escrow() {
         s.chain.call("place_bid", account(OTHER), 80, bid).unwrap(),
         Ok(0)
     );
-    s.chain.set_time(89_700);
-    let clear = m.call_mut().clear_interval(100);
-    assert_eq!(
-        s.chain
-            .call("clear_interval", account(ORACLE), 0, clear)
-            .unwrap(),
-        Ok(150)
-    );
+    assert_eq!(clear(&mut s, market_at), Ok(150));
     // and its honest reading of 400 Wh submitted
-    s.chain.set_time(90_900);
-    let message = depin_core::meter::reading_message(registry.as_ref(), &panel, 100, 400, 0, 1);
-    let signature = DeviceSigner::new(7).sign(&message);
-    let read = m
-        .call_mut()
-        .submit_reading(panel, 100, 400, 0, 1, signature);
-    assert_eq!(
-        s.chain
-            .call("submit_reading", account(ORACLE), 0, read)
-            .unwrap(),
-        Ok(())
-    );
+    assert_eq!(read(&mut s, registry, market_at, panel, 400, 0), Ok(()));
     // When the producer empties its account and it is reaped
     s.chain
         .empty_into(account(OWNER), account(AUTHORITY))
