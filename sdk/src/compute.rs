@@ -4,13 +4,15 @@
 //! requested unit), so a sender should ask for what its instructions need and no more.
 //! [`BUDGETS`] holds, per instruction, the most units it was measured to consume on the SBF
 //! builds (`cargo run -p depin-tests --bin compute-units`, which fails when a measurement
-//! exceeds this table); [`compute_unit_limit`] adds a margin and an allowance for the other
+//! exceeds this table), and for an instruction whose cost grows with its proof what each
+//! node past the measured ones adds ([`PerNode`], read from the instruction's own data:
+//! [`units`]); [`compute_unit_limit`] adds a margin and an allowance for the other
 //! programs' instructions, and [`with_compute_budget`] puts the matching
 //! `SetComputeUnitLimit` instruction first.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use anchor_lang::Discriminator;
+use anchor_lang::{AnchorDeserialize, Discriminator};
 
 /// One instruction's measured worst case.
 #[derive(Debug, Clone, Copy)]
@@ -25,10 +27,39 @@ pub struct Budget {
     /// creates accounts, [`BUMP_SEARCH_ALLOWANCE`] for each address it searches (creating an
     /// account finds its canonical bump, 444 units per bump below 255).
     pub units: u32,
+    /// For an instruction whose cost grows with the proof it carries: what each node past
+    /// the measured ones adds.
+    pub per_node: Option<PerNode>,
 }
 
+/// The part of an instruction's cost that grows with its proof: one hash per node.
+#[derive(Debug, Clone, Copy)]
+pub struct PerNode {
+    /// Proof nodes the row's [`Budget::units`] were measured with.
+    pub included: u32,
+    /// Units each node past those adds (measured on two proof lengths, rounded up).
+    pub units: u32,
+    /// The proof nodes of an instruction, from its arguments (the data after the
+    /// discriminator); `None` when they do not decode (the program refuses such data).
+    pub nodes: fn(&[u8]) -> Option<u32>,
+}
+
+/// Sibling hashes of a `claim`'s proof.
+fn claim_nodes(args: &[u8]) -> Option<u32> {
+    let args = crate::rewards::ClaimArgs::deserialize(&mut &args[..]).ok()?;
+    u32::try_from(args.proof.len()).ok()
+}
+
+/// `claim` verifies one hash per proof node: 19,699 units at 20 nodes and 22,138 at 32 (the
+/// longest it accepts) on the SBF build, 203 a node.
+const CLAIM_PER_NODE: PerNode = PerNode {
+    included: 20,
+    units: 210,
+    nodes: claim_nodes,
+};
+
 macro_rules! budgets {
-    ($($program:ident :: $ty:ident, $name:literal, $units:literal;)*) => {
+    ($($program:ident :: $ty:ident, $name:literal, $units:literal $(, $per_node:expr)?;)*) => {
         /// Measured worst cases, one row per instruction of the five programs (see the
         /// compute-unit table in README.md for the scenario behind each number).
         pub const BUDGETS: &[Budget] = &[
@@ -37,9 +68,12 @@ macro_rules! budgets {
                 name: $name,
                 discriminator: <$program::instruction::$ty as Discriminator>::DISCRIMINATOR,
                 units: $units,
+                per_node: budgets!(@per_node $($per_node)?),
             },)*
         ];
     };
+    (@per_node) => { None };
+    (@per_node $per_node:expr) => { Some($per_node) };
 }
 
 budgets! {
@@ -67,7 +101,7 @@ budgets! {
     rewards::InitializeRewards, "initialize_rewards", 23_500;
     rewards::SetOracles, "set_oracles", 7_000;
     rewards::ProposeRoot, "propose_root", 24_500;
-    rewards::Claim, "claim", 20_000;
+    rewards::Claim, "claim", 20_000, CLAIM_PER_NODE;
     rewards::OpenClaimed, "open_claimed", 16_500;
     storage_escrow::InitializeMarket, "initialize_market", 34_000;
     storage_escrow::ProposeDeal, "propose_deal", 39_000;
@@ -123,21 +157,33 @@ pub fn budget(ix: &Instruction) -> Option<&'static Budget> {
     lookup(&ix.program_id, &ix.data)
 }
 
+/// The compute units the suite instruction with this program and data needs: its row's
+/// [`Budget::units`], plus [`PerNode::units`] for each proof node past the measured ones.
+/// `None` when it is not a suite instruction.
+pub fn units(program: &Pubkey, data: &[u8]) -> Option<u32> {
+    let b = lookup(program, data)?;
+    let extra = b.per_node.map_or(0, |p| {
+        let nodes = data.get(8..).and_then(p.nodes).unwrap_or(p.included);
+        nodes.saturating_sub(p.included).saturating_mul(p.units)
+    });
+    Some(b.units.saturating_add(extra))
+}
+
 /// The name of a suite instruction (`"claim"`), from its program and data.
 pub fn instruction_name(program: &Pubkey, data: &[u8]) -> Option<&'static str> {
     lookup(program, data).map(|b| b.name)
 }
 
 /// The compute-unit limit for a transaction holding `ixs`: the suite instructions' measured
-/// worst cases plus [`MARGIN_PERCENT`], an allowance per other instruction (none for compute
+/// worst cases ([`units`]) plus [`MARGIN_PERCENT`], an allowance per other instruction (none for compute
 /// budget instructions and signature precompiles, which the runtime does not meter against
 /// the program budget), and [`HEADROOM_UNITS`]; at most [`MAX_UNITS`].
 pub fn compute_unit_limit(ixs: &[Instruction]) -> u32 {
     let mut suite = 0u64;
     let mut other = 0u64;
     for ix in ixs {
-        match budget(ix) {
-            Some(b) => suite = suite.saturating_add(u64::from(b.units)),
+        match units(&ix.program_id, &ix.data) {
+            Some(n) => suite = suite.saturating_add(u64::from(n)),
             None if ix.program_id == COMPUTE_BUDGET_ID || ix.program_id == ED25519_ID => {}
             None => other = other.saturating_add(u64::from(OTHER_PROGRAM_UNITS)),
         }
@@ -171,6 +217,7 @@ pub fn with_compute_budget(ixs: &[Instruction]) -> Vec<Instruction> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use anchor_lang::AnchorSerialize;
 
     #[test]
     fn every_row_is_a_distinct_instruction() {
@@ -219,6 +266,50 @@ mod tests {
             Some("claim")
         );
         assert_eq!(instruction_name(&claim.program, &[0; 3]), None);
+    }
+
+    fn claim_with_proof(nodes: usize) -> Instruction {
+        let claim = BUDGETS.iter().find(|b| b.name == "claim").unwrap();
+        let mut data = claim.discriminator.to_vec();
+        crate::rewards::ClaimArgs {
+            epoch: 3,
+            cumulative_amount: 1_000,
+            proof: vec![[7; 32]; nodes],
+        }
+        .serialize(&mut data)
+        .unwrap();
+        Instruction {
+            program_id: claim.program,
+            accounts: vec![],
+            data,
+        }
+    }
+
+    #[test]
+    fn a_longer_proof_asks_for_its_extra_hashes() {
+        let measured = claim_with_proof(20);
+        assert_eq!(units(&measured.program_id, &measured.data), Some(20_000));
+        // shorter proofs keep the measured row: nothing is taken off below it
+        let short = claim_with_proof(3);
+        assert_eq!(units(&short.program_id, &short.data), Some(20_000));
+        let longest = claim_with_proof(crate::rewards::MAX_PROOF_LEN);
+        assert_eq!(
+            units(&longest.program_id, &longest.data),
+            Some(20_000 + 12 * 210)
+        );
+        assert_eq!(
+            compute_unit_limit(std::slice::from_ref(&longest)),
+            (20_000 + 12 * 210) * 110 / 100 + HEADROOM_UNITS
+        );
+    }
+
+    #[test]
+    fn undecodable_claim_data_keeps_the_measured_row() {
+        // the program refuses such data whatever the limit; the row still names it
+        let mut ix = claim_with_proof(32);
+        ix.data.truncate(30);
+        assert_eq!(units(&ix.program_id, &ix.data), Some(20_000));
+        assert_eq!(units(&Pubkey::new_unique(), &ix.data), None);
     }
 
     #[test]
