@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use anchor_lang::prelude::Pubkey;
 use bytes::BytesMut;
 use futures::pin_mut;
 use futures::SinkExt;
@@ -1028,22 +1029,22 @@ fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkE
         if !is_fresh {
             continue;
         }
-        transactions.push(vec![
-            Value::Text(t.signature.clone()),
-            Value::Int8(slot),
-            Value::Int8(tx_index),
-            Value::Int4(i32::try_from(t.decoded.events.len()).unwrap_or(i32::MAX)),
-            Value::Int4(i32::try_from(t.decoded.failures.len()).unwrap_or(i32::MAX)),
-            Value::Text(
-                match t.source {
-                    Source::Grpc => "grpc",
-                    Source::Rpc => "rpc",
-                }
-                .into(),
-            ),
-        ]);
+        // what an event's text holds that PostgreSQL cannot store (a NUL), noted beside the
+        // transaction's decode failures
+        let mut notes: Vec<(u16, Pubkey, String)> = Vec::new();
         for record in &t.decoded.events {
-            let row = event_row(&record.event);
+            let mut row = event_row(&record.event);
+            if let Some(fields) = replace_nul(&mut row.values) {
+                notes.push((
+                    record.instruction_index,
+                    record.program,
+                    format!(
+                        "{} event text holds NUL bytes, which PostgreSQL text cannot store: \
+                         stored with U+FFFD in their place ({fields} field(s))",
+                        row.table
+                    ),
+                ));
+            }
             let mut values = Vec::with_capacity(KEY_COLUMNS.len() + row.values.len());
             values.extend([
                 Value::Text(t.signature.clone()),
@@ -1061,16 +1062,41 @@ fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkE
                 total.1 += 1;
             }
         }
-        for (i, f) in t.decoded.failures.iter().enumerate() {
+        let noted = notes
+            .iter()
+            .map(|(ix, program, reason)| (Some(*ix), Some(*program), reason.as_str()));
+        let all = t
+            .decoded
+            .failures
+            .iter()
+            .map(|f| (f.instruction_index, f.program, f.reason.as_str()))
+            .chain(noted);
+        let mut recorded = 0usize;
+        for (i, (instruction_index, program, reason)) in all.enumerate() {
             failures.push(vec![
                 Value::Text(t.signature.clone()),
                 Value::Int4(i32::try_from(i).unwrap_or(i32::MAX)),
                 Value::Int8(slot),
-                Value::OptInt4(f.instruction_index.map(i32::from)),
-                Value::OptText(f.program.map(|p| p.to_string())),
-                Value::Text(f.reason.clone()),
+                Value::OptInt4(instruction_index.map(i32::from)),
+                Value::OptText(program.map(|p| p.to_string())),
+                Value::Text(reason.replace('\0', "\u{FFFD}")),
             ]);
+            recorded += 1;
         }
+        transactions.push(vec![
+            Value::Text(t.signature.clone()),
+            Value::Int8(slot),
+            Value::Int8(tx_index),
+            Value::Int4(i32::try_from(t.decoded.events.len()).unwrap_or(i32::MAX)),
+            Value::Int4(i32::try_from(recorded).unwrap_or(i32::MAX)),
+            Value::Text(
+                match t.source {
+                    Source::Grpc => "grpc",
+                    Source::Rpc => "rpc",
+                }
+                .into(),
+            ),
+        ]);
     }
     let mut tables = Vec::new();
     let mut add = |table: &'static str, columns: Vec<&'static str>, rows: Vec<Vec<Value>>| {
@@ -1121,6 +1147,27 @@ fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkE
         keys,
         claims,
     })
+}
+
+/// Replaces every NUL in the text of `values` (PostgreSQL's `TEXT` cannot hold one, and a
+/// program's string argument can: a maker's name) with U+FFFD; returns how many values held
+/// one, `None` when none did.
+fn replace_nul(values: &mut [Value]) -> Option<usize> {
+    let mut replaced = 0;
+    let mut fix = |text: &mut String| {
+        if text.contains('\0') {
+            *text = text.replace('\0', "\u{FFFD}");
+            replaced += 1;
+        }
+    };
+    for value in values.iter_mut() {
+        match value {
+            Value::Text(text) | Value::OptText(Some(text)) => fix(text),
+            Value::TextArray(texts) => texts.iter_mut().for_each(&mut fix),
+            _ => {}
+        }
+    }
+    (replaced > 0).then_some(replaced)
 }
 
 /// The event rows the sink writes for `batch`, per event table with its columns: what a

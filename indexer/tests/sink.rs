@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anchor_lang::prelude::Pubkey;
 use common::{confirmed, connect, finalized, proposed, scalar, transaction};
 use depin_indexer::decode::DecodedTransaction;
-use depin_indexer::events::{rewards, storage, Event};
+use depin_indexer::events::{registry, rewards, storage, Event};
 use depin_indexer::metrics::Metrics;
 use depin_indexer::run::Hooks;
 use depin_indexer::sink::{
@@ -306,6 +306,65 @@ async fn out_of_range_values_are_refused_and_nothing_is_written() {
         .expect("count")
         .get(0);
     assert_eq!(rows, 0);
+    sink.close().await;
+}
+
+/// Defect: a program's string argument may hold a NUL (a maker's name: Borsh takes any
+/// UTF-8), which PostgreSQL's `TEXT` refuses; the batch failed and every restart met the
+/// same transaction again, so one cheap transaction stopped the indexer for good. Now the
+/// NUL is stored as U+FFFD and the replacement is recorded as the transaction's decode
+/// failure: the batch commits and nothing is silently altered.
+#[tokio::test]
+async fn a_nul_in_an_event_text_is_stored_replaced_and_recorded() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let maker = Pubkey::new_from_array([3; 32]);
+    let registered = Event::Registry(registry::Event::MakerRegistered(
+        registry::MakerRegistered {
+            network: Pubkey::new_from_array([1; 32]),
+            maker,
+            maker_authority: Pubkey::new_from_array([2; 32]),
+            name: "Acme\0\0Radio".into(),
+            device_quota: 10,
+        },
+    ));
+    let batch = Batch {
+        transactions: vec![transaction("poison", 5, vec![registered])],
+        slots: vec![confirmed(5)],
+        checkpoint: Some(5),
+    };
+    sink.write(&batch).await.expect("the batch commits");
+    assert_eq!(sink.checkpoint().await.expect("checkpoint"), Some(5));
+    let client = sink.client();
+    let name: String = client
+        .query_one("SELECT name FROM makers WHERE maker = $1", &[&maker.to_string()])
+        .await
+        .expect("the maker's state row")
+        .get(0);
+    assert_eq!(name, "Acme\u{FFFD}\u{FFFD}Radio");
+    let (events, failures): (i32, i32) = client
+        .query_one(
+            "SELECT events, failures FROM indexed_transactions WHERE signature = 'poison'",
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .expect("the transaction");
+    assert_eq!((events, failures), (1, 1));
+    let reason: String = client
+        .query_one(
+            "SELECT reason FROM decode_failures WHERE signature = 'poison' AND failure_index = 0",
+            &[],
+        )
+        .await
+        .expect("the recorded replacement")
+        .get(0);
+    assert!(
+        reason.contains("registry_maker_registered") && reason.contains("NUL"),
+        "{reason}"
+    );
     sink.close().await;
 }
 
