@@ -9,9 +9,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
-use common::{confirmed, connect, finalized, proposed, scalar, transaction};
+use common::{
+    confirmed, connect, finalized, proposed, scalar, state_and_recompute, transaction,
+};
 use depin_indexer::decode::DecodedTransaction;
-use depin_indexer::events::{registry, rewards, storage, Event};
+use depin_indexer::events::{registry, rewards, staking, storage, Event};
 use depin_indexer::metrics::Metrics;
 use depin_indexer::run::Hooks;
 use depin_indexer::sink::{
@@ -365,6 +367,72 @@ async fn a_nul_in_an_event_text_is_stored_replaced_and_recorded() {
         reason.contains("registry_maker_registered") && reason.contains("NUL"),
         "{reason}"
     );
+    sink.close().await;
+}
+
+/// Defect: a state column summing many events' amounts was `NUMERIC(20,0)`, which a
+/// position's withdrawals pass after six rounds of `u64::MAX` (a pool on a mint its creator
+/// controls, no cooldown: one transaction). The refresh failed with numeric_value_out_of_range
+/// on that key at every attempt, stopping the refresher (and a rebuild) for good.
+#[tokio::test]
+async fn sums_past_u64_are_stored_whole() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    let (pool, position, owner) = (
+        Pubkey::new_from_array([1; 32]),
+        Pubkey::new_from_array([2; 32]),
+        Pubkey::new_from_array([3; 32]),
+    );
+    let mut events = Vec::new();
+    for _ in 0..6 {
+        events.push(Event::Staking(staking::Event::Staked(staking::Staked {
+            pool,
+            position,
+            owner,
+            amount: u64::MAX,
+            active: u64::MAX,
+        })));
+        events.push(Event::Staking(staking::Event::UnstakeRequested(
+            staking::UnstakeRequested {
+                pool,
+                position,
+                owner,
+                amount: u64::MAX,
+                pending: u64::MAX,
+                unlock_ts: 0,
+            },
+        )));
+        events.push(Event::Staking(staking::Event::Withdrawn(staking::Withdrawn {
+            pool,
+            position,
+            owner,
+            amount: u64::MAX,
+        })));
+    }
+    let batch = Batch {
+        transactions: vec![transaction("rounds", 5, events)],
+        slots: vec![confirmed(5)],
+        checkpoint: Some(5),
+    };
+    sink.write(&batch).await.expect("the batch and its state commit");
+    let row = sink
+        .client()
+        .query_one(
+            "SELECT active::text, pending::text, withdrawn::text FROM stake_positions
+             WHERE position = $1",
+            &[&position.to_string()],
+        )
+        .await
+        .expect("the position's row");
+    let six = (u128::from(u64::MAX) * 6).to_string();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)),
+        ("0".to_owned(), "0".to_owned(), six)
+    );
+    let (current, rebuilt) = state_and_recompute(sink.client()).await;
+    assert_eq!(current, rebuilt, "a full rebuild gives the same state");
     sink.close().await;
 }
 
