@@ -9,9 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anchor_lang::prelude::Pubkey;
-use common::{
-    confirmed, connect, finalized, proposed, scalar, state_and_recompute, transaction,
-};
+use common::{confirmed, connect, finalized, proposed, scalar, state_and_recompute, transaction};
 use depin_indexer::decode::DecodedTransaction;
 use depin_indexer::events::{registry, rewards, staking, storage, Event};
 use depin_indexer::metrics::Metrics;
@@ -341,7 +339,10 @@ async fn a_nul_in_an_event_text_is_stored_replaced_and_recorded() {
     assert_eq!(sink.checkpoint().await.expect("checkpoint"), Some(5));
     let client = sink.client();
     let name: String = client
-        .query_one("SELECT name FROM makers WHERE maker = $1", &[&maker.to_string()])
+        .query_one(
+            "SELECT name FROM makers WHERE maker = $1",
+            &[&maker.to_string()],
+        )
         .await
         .expect("the maker's state row")
         .get(0);
@@ -404,19 +405,23 @@ async fn sums_past_u64_are_stored_whole() {
                 unlock_ts: 0,
             },
         )));
-        events.push(Event::Staking(staking::Event::Withdrawn(staking::Withdrawn {
-            pool,
-            position,
-            owner,
-            amount: u64::MAX,
-        })));
+        events.push(Event::Staking(staking::Event::Withdrawn(
+            staking::Withdrawn {
+                pool,
+                position,
+                owner,
+                amount: u64::MAX,
+            },
+        )));
     }
     let batch = Batch {
         transactions: vec![transaction("rounds", 5, events)],
         slots: vec![confirmed(5)],
         checkpoint: Some(5),
     };
-    sink.write(&batch).await.expect("the batch and its state commit");
+    sink.write(&batch)
+        .await
+        .expect("the batch and its state commit");
     let row = sink
         .client()
         .query_one(
@@ -428,7 +433,11 @@ async fn sums_past_u64_are_stored_whole() {
         .expect("the position's row");
     let six = (u128::from(u64::MAX) * 6).to_string();
     assert_eq!(
-        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)),
+        (
+            row.get::<_, String>(0),
+            row.get::<_, String>(1),
+            row.get::<_, String>(2)
+        ),
         ("0".to_owned(), "0".to_owned(), six)
     );
     let (current, rebuilt) = state_and_recompute(sink.client()).await;

@@ -8,10 +8,13 @@
 //! 3. its time is neither in the future (beyond [`Config::max_future_secs`]) nor older than
 //!    [`Config::max_age_secs`] (a gateway's outbox may hold reports for a while);
 //! 4. the registry knows the device key in that network and the device is active (the
-//!    indexer's `devices` table, so a device suspended on chain is refused here too);
-//! 5. its counter is above every counter accepted for the device (a replay is refused; so
-//!    is a report older than one already accepted: a device numbers its reports in order,
-//!    and a gateway sends its outbox in that order).
+//!    indexer's `devices` table, so a device suspended on chain is refused here too), and
+//!    its metrics are of its network's kind (a hotspot cannot report as a storage node to
+//!    leave its peers' baseline);
+//! 5. its counter is above every counter accepted for the device (a replay is refused), and
+//!    its time is not before the last accepted report's (a device numbers and stamps its
+//!    reports in order, and a gateway sends its outbox in that order; a backdated report
+//!    would land in a window the auditor has already scored).
 //!
 //! The accepted reports of a batch are written in one transaction with their counters; a
 //! refused report is never written, and the answer lists it with its reason. Nothing about
@@ -96,11 +99,31 @@ pub enum Refusal {
         /// The last accepted.
         last: i64,
     },
+    /// The metrics are of another kind than the device's network.
+    #[error(
+        "device {device} is in a {network_kind} network; its report holds {report_kind} metrics"
+    )]
+    WrongKind {
+        /// The `Device` account.
+        device: String,
+        /// Its network's kind (`wireless`, `storage`, `compute`, `energy`).
+        network_kind: String,
+        /// The report's metrics kind.
+        report_kind: &'static str,
+    },
+    /// The report's time is before the device's last accepted report's.
+    #[error("backdated: timestamp {timestamp} is before {last}, the last accepted report's")]
+    Backdated {
+        /// The report's time.
+        timestamp: i64,
+        /// The last accepted report's time.
+        last: i64,
+    },
 }
 
 impl Refusal {
     /// A stable name for the reason, for machines (`invalid`, `stale`, `unknown_device`,
-    /// `not_active`, `replay`). A gateway that sees `replay` for a report it sent knows an
+    /// `not_active`, `replay`, `wrong_kind`, `backdated`). A gateway that sees `replay` for a report it sent knows an
     /// earlier attempt was stored (its answer was lost), and may forget it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -109,6 +132,8 @@ impl Refusal {
             Refusal::UnknownDevice { .. } => "unknown_device",
             Refusal::NotActive { .. } => "not_active",
             Refusal::Replay { .. } => "replay",
+            Refusal::WrongKind { .. } => "wrong_kind",
+            Refusal::Backdated { .. } => "backdated",
         }
     }
 }
@@ -261,11 +286,17 @@ pub async fn ingest(
                 )
                 .await?;
                 tx.execute(
-                    "INSERT INTO telemetry_counters (network, device_key, last_counter)
-                     VALUES ($1, $2, $3)
+                    "INSERT INTO telemetry_counters (network, device_key, last_counter, last_ts)
+                     VALUES ($1, $2, $3, $4)
                      ON CONFLICT (network, device_key)
-                     DO UPDATE SET last_counter = EXCLUDED.last_counter",
-                    &[&report.network.to_string(), &key, &counter],
+                     DO UPDATE SET last_counter = EXCLUDED.last_counter,
+                                   last_ts = EXCLUDED.last_ts",
+                    &[
+                        &report.network.to_string(),
+                        &key,
+                        &counter,
+                        &report.timestamp,
+                    ],
                 )
                 .await?;
                 outcome.accepted += 1;
@@ -315,7 +346,9 @@ async fn check(
     let network = report.network.to_string();
     let row = tx
         .query_opt(
-            "SELECT device, status FROM devices WHERE device_key = $1 AND network = $2",
+            "SELECT d.device, d.status, n.kind FROM devices d
+             JOIN networks n ON n.network = d.network
+             WHERE d.device_key = $1 AND d.network = $2",
             &[&key, &network],
         )
         .await?;
@@ -325,9 +358,18 @@ async fn check(
             network,
         }));
     };
-    let (device, status): (String, String) = (row.get(0), row.get(1));
+    let (device, status, network_kind): (String, String, String) =
+        (row.get(0), row.get(1), row.get(2));
     if status != "active" {
         return Ok(Err(Refusal::NotActive { device, status }));
+    }
+    let report_kind = columns(&report.metrics).0;
+    if report_kind != "heartbeat" && report_kind != network_kind {
+        return Ok(Err(Refusal::WrongKind {
+            device,
+            network_kind,
+            report_kind,
+        }));
     }
     // the device's counter row, locked until the batch commits (concurrent batches of the
     // same device wait here rather than both accepting one counter)
@@ -337,17 +379,23 @@ async fn check(
         &[&network, &key],
     )
     .await?;
-    let last: i64 = tx
+    let (last, last_ts): (i64, Option<i64>) = tx
         .query_one(
-            "SELECT last_counter FROM telemetry_counters
+            "SELECT last_counter, last_ts FROM telemetry_counters
              WHERE network = $1 AND device_key = $2 FOR UPDATE",
             &[&network, &key],
         )
-        .await?
-        .get(0);
+        .await
+        .map(|row| (row.get(0), row.get(1)))?;
     if counter <= last {
         return Ok(Err(Refusal::Replay {
             counter: report.counter,
+            last,
+        }));
+    }
+    if let Some(last) = last_ts.filter(|last| report.timestamp < *last) {
+        return Ok(Err(Refusal::Backdated {
+            timestamp: report.timestamp,
             last,
         }));
     }

@@ -215,6 +215,23 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         wireless(&net.network, &healthy, 3, t)
             .sign(&healthy)
             .to_wire(),
+        // 11: a hotspot reporting as a storage node (alone in its kind, it would have no
+        // peers to be compared with)
+        Report {
+            metrics: Metrics::Storage {
+                uptime_secs: 300,
+                proofs_answered: 1,
+                proofs_missed: 0,
+            },
+            ..wireless(&net.network, &healthy, 17, t)
+        }
+        .sign(&healthy)
+        .to_wire(),
+        // 12: a new counter stamped before the last accepted report (t - 597): backdated
+        // into a window the auditor has already scored
+        wireless(&net.network, &healthy, 18, t - 3_600)
+            .sign(&healthy)
+            .to_wire(),
     ];
     let answer = post(&url, bad.clone()).await;
     assert_eq!(answer["accepted"], 0, "{answer}");
@@ -238,6 +255,8 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         (8, "outside the accepted window", "stale"),
         (9, "malformed", "invalid"),
         (10, "replay", "replay"),
+        (11, "holds storage metrics", "wrong_kind"),
+        (12, "backdated", "backdated"),
     ] {
         assert_eq!(rejected[i]["index"], i);
         assert!(reason(i).contains(needle), "report {i}: {}", reason(i));
