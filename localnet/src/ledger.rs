@@ -523,12 +523,20 @@ impl Chain {
         }
         let signature = tx.signatures[0];
         if self.landed.contains_key(&signature) {
+            // as a validator: the transaction's age (its blockhash, or its nonce, which its
+            // landing advanced) is checked before the status cache
+            let (simulated, logs, units, _) = self.simulate(&tx).await?;
+            let err = match simulated {
+                Err(TransactionError::BlockhashNotFound) => TransactionError::BlockhashNotFound,
+                _ => TransactionError::AlreadyProcessed,
+            };
             if preflight {
-                return Err(SubmitError::Preflight {
-                    err: TransactionError::AlreadyProcessed,
-                    logs: Vec::new(),
-                    units: 0,
-                });
+                let (logs, units) = if err == TransactionError::AlreadyProcessed {
+                    (Vec::new(), 0)
+                } else {
+                    (logs, units)
+                };
+                return Err(SubmitError::Preflight { err, logs, units });
             }
             return Ok(None);
         }

@@ -1,7 +1,8 @@
 //! The SDK's gateway client against a localnet over real HTTP on 127.0.0.1: a network built
 //! and a fleet of 200 devices claiming through packed transactions, program errors by name,
 //! a priority fee that follows the node, a blockhash that expires before its transaction
-//! lands, and a durable-nonce transaction sent after the blockhash window.
+//! lands, a durable-nonce transaction sent after the blockhash window, and a landed
+//! transaction sent again once it can no longer land.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -560,12 +561,60 @@ async fn a_durable_nonce_transaction_signed_offline_lands_after_the_blockhash_wi
     assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
     // the nonce advanced: the same transaction cannot land a second time
     assert_ne!(client.nonce_value(&nonce.pubkey()).await.unwrap(), value);
-    let again = client.submit_signed(tx).await.unwrap();
+    // sent again (a gateway retrying after losing the answer): the node refuses its stale
+    // nonce before looking at its status cache, and the client still answers that it
+    // landed, not that it expired (which would have the caller sign and pay again)
+    let again = landed(client.submit_signed(tx).await, "the same transaction again");
     assert_eq!(
         again.signature(),
         outcome.signature(),
         "the same landed transaction"
     );
+    assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
+    localnet.stop().await;
+}
+
+/// Defect: a transaction signed with a recent blockhash, landed, then sent again once its
+/// blockhash had expired was answered `Expired` ("it never will land") without a look at
+/// the node's history, so a gateway retrying after a lost answer signed and paid twice.
+#[tokio::test]
+async fn a_landed_transaction_sent_again_after_its_blockhash_expired_is_answered_landed() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let client = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
+    let from = Keypair::new();
+    localnet.airdrop(&from.pubkey(), 10 * SOL).await.unwrap();
+    let to = Keypair::new();
+    let recent = client.rpc().get_latest_blockhash().await.unwrap();
+    let signed = |lamports: u64| {
+        let pay =
+            solana_system_interface::instruction::transfer(&from.pubkey(), &to.pubkey(), lamports);
+        solana_transaction::Transaction::new_signed_with_payer(
+            &[pay],
+            Some(&from.pubkey()),
+            &[&from],
+            recent,
+        )
+    };
+    let tx = signed(SOL);
+    let first = landed(client.submit_signed(tx.clone()).await, "first send");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .rpc()
+        .is_blockhash_valid(&recent, CommitmentConfig::processed())
+        .await
+        .unwrap()
+    {
+        assert!(Instant::now() < deadline, "the blockhash never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = landed(client.submit_signed(tx).await, "the same transaction again");
+    assert_eq!(again.signature(), first.signature());
+    assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
+
+    // one never sent, its blockhash expired: that one has expired
+    let outcome = client.submit_signed(signed(SOL / 2)).await.unwrap();
+    assert!(matches!(outcome, Outcome::Expired { .. }), "{outcome:?}");
     assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
     localnet.stop().await;
 }

@@ -205,6 +205,36 @@ impl Outcome {
     }
 }
 
+/// Blocks a blockhash stays usable after its own (the runtime's `MAX_PROCESSING_AGE`).
+const MAX_PROCESSING_AGE: u64 = 150;
+
+/// The outcome of a transaction whose status reached the configured commitment.
+fn outcome_of(
+    signature: Signature,
+    slot: u64,
+    err: Option<TransactionError>,
+    message: &VersionedMessage,
+) -> Outcome {
+    match err {
+        None => Outcome::Landed { signature, slot },
+        Some(error) => Outcome::Failed {
+            signature,
+            slot,
+            failure: Failure::of(error, message),
+        },
+    }
+}
+
+/// Where a signature stands in a node's history.
+enum Seen {
+    /// Nowhere: it has not landed.
+    Nowhere,
+    /// Landed, not yet at the configured commitment.
+    Pending,
+    /// Landed at the configured commitment: its outcome.
+    Final(Outcome),
+}
+
 /// Why the client could not get a transaction to an outcome.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -466,22 +496,63 @@ impl Client {
                 })
                 .await?;
             if !valid {
-                return Ok(Outcome::Expired {
-                    signature: tx.signatures.first().copied().unwrap_or_default(),
-                    attempts: 1,
-                });
+                // it can no longer land, but it may have landed already (a retry of a send
+                // whose answer was lost): only the node's history tells
+                let signature = tx.signatures.first().copied().unwrap_or_default();
+                return match self.seen(&signature, &tx.message).await? {
+                    Seen::Final(outcome) => Ok(outcome),
+                    Seen::Pending => {
+                        self.follow(&Attempt {
+                            tx,
+                            last_valid: Some(0),
+                        })
+                        .await
+                    }
+                    Seen::Nowhere => Ok(Outcome::Expired {
+                        signature,
+                        attempts: 1,
+                    }),
+                };
             }
-            // valid now: it stays valid at most MAX_PROCESSING_AGE blocks from here
+            // valid now, so its block is at most the processed height: it stays valid at
+            // most MAX_PROCESSING_AGE blocks past that (a bound from the confirmed height
+            // could end before the blockhash does, and a re-signed copy land beside it)
             let height = self
                 .retry(|| {
                     self.rpc
-                        .get_block_height_with_commitment(CommitmentConfig::confirmed())
+                        .get_block_height_with_commitment(CommitmentConfig::processed())
                 })
                 .await?;
-            Some(height + 150)
+            Some(height.saturating_add(MAX_PROCESSING_AGE))
         };
         let attempt = Attempt { tx, last_valid };
         self.follow(&attempt).await
+    }
+
+    /// Where `signature` stands in the node's whole history (not only its recent status
+    /// cache).
+    async fn seen(
+        &self,
+        signature: &Signature,
+        message: &VersionedMessage,
+    ) -> Result<Seen, ClientError> {
+        let status = self
+            .retry(|| {
+                self.rpc
+                    .get_signature_statuses_with_history(std::slice::from_ref(signature))
+            })
+            .await?
+            .value
+            .into_iter()
+            .next()
+            .flatten();
+        Ok(match status {
+            None => Seen::Nowhere,
+            Some(status) if status.satisfies_commitment(self.config.commitment) => {
+                Seen::Final(outcome_of(*signature, status.slot, status.err, message))
+            }
+            Some(_) => Seen::Pending,
+        })
     }
 
     /// Broadcasts `attempt` until it reaches the configured commitment or can no longer land.
@@ -500,12 +571,19 @@ impl Client {
             Err(e) => {
                 if let Some((error, logs)) = preflight_failure(&e) {
                     if error == TransactionError::BlockhashNotFound {
-                        return Ok(Outcome::Expired {
-                            signature,
-                            attempts: 1,
-                        });
-                    }
-                    if error != TransactionError::AlreadyProcessed {
+                        // a validator checks the blockhash (or the nonce) before its status
+                        // cache: a resent transaction that landed meets this too
+                        match self.seen(&signature, &tx.message).await? {
+                            Seen::Final(outcome) => return Ok(outcome),
+                            Seen::Pending => {}
+                            Seen::Nowhere => {
+                                return Ok(Outcome::Expired {
+                                    signature,
+                                    attempts: 1,
+                                })
+                            }
+                        }
+                    } else if error != TransactionError::AlreadyProcessed {
                         return Err(ClientError::Simulation {
                             failure: Box::new(Failure::of(error, &tx.message)),
                             logs,
@@ -537,17 +615,7 @@ impl Client {
                 .flatten();
             if let Some(status) = status {
                 if status.satisfies_commitment(self.config.commitment) {
-                    return Ok(match status.err {
-                        None => Outcome::Landed {
-                            signature,
-                            slot: status.slot,
-                        },
-                        Some(error) => Outcome::Failed {
-                            signature,
-                            slot: status.slot,
-                            failure: Failure::of(error, &tx.message),
-                        },
-                    });
+                    return Ok(outcome_of(signature, status.slot, status.err, &tx.message));
                 }
                 // landed, not yet at the commitment: wait, never re-send
                 continue;
@@ -571,24 +639,18 @@ impl Client {
             };
             if stale {
                 // one last look, through the node's whole history: it may have landed just
-                // before its blockhash expired
-                let status = self
-                    .retry(|| {
-                        self.rpc
-                            .get_signature_statuses_with_history(std::slice::from_ref(&signature))
-                    })
-                    .await?
-                    .value
-                    .into_iter()
-                    .next()
-                    .flatten();
-                if status.is_none() {
-                    return Ok(Outcome::Expired {
-                        signature,
-                        attempts: 1,
-                    });
+                // before its blockhash expired (found there and final, it is answered here:
+                // the next poll, without history, would not see it again)
+                match self.seen(&signature, &tx.message).await? {
+                    Seen::Final(outcome) => return Ok(outcome),
+                    Seen::Pending => continue,
+                    Seen::Nowhere => {
+                        return Ok(Outcome::Expired {
+                            signature,
+                            attempts: 1,
+                        })
+                    }
                 }
-                continue;
             }
             if last_send.elapsed() >= self.config.rebroadcast_interval {
                 // a dropped send is no loss: the next round re-sends
