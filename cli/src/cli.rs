@@ -18,6 +18,8 @@ Exit codes:
      unknown network or account, confirmation refused; nothing was sent
   3  RPC or network error
   4  the transaction expired before landing
+  5  the transaction was sent and its outcome is unknown (the node stopped answering):
+     look its signature up before sending again
 
 Every command prints one JSON object on success with --output json.";
 

@@ -199,6 +199,10 @@ pub fn client_error(e: ClientError) -> CliError {
     match e {
         ClientError::Simulation { failure, .. } => CliError::Simulation(failure.to_string()),
         ClientError::Rpc(s) | ClientError::Nonce(s) => CliError::Rpc(s),
+        ClientError::Unconfirmed { signature, reason } => CliError::Unconfirmed {
+            signature: signature.to_string(),
+            reason,
+        },
         ClientError::Signing(s) => CliError::BadInput(format!("signing: {s}")),
         ClientError::Pack(e) => CliError::BadInput(e.to_string()),
     }

@@ -9,6 +9,7 @@
 //! | 2 | bad input: usage, keypair file, pubkey, amount, unknown account; nothing was sent |
 //! | 3 | RPC or network error |
 //! | 4 | the transaction expired (its blockhash went stale before it landed) |
+//! | 5 | the transaction was sent and its outcome is unknown (the node stopped answering): look its signature up before sending again |
 
 use std::path::PathBuf;
 
@@ -24,6 +25,8 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_RPC: u8 = 3;
 /// Exit code of a transaction that never landed.
 pub const EXIT_EXPIRED: u8 = 4;
+/// Exit code of a transaction sent whose outcome is unknown.
+pub const EXIT_UNCONFIRMED: u8 = 5;
 
 /// Everything a command can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +82,16 @@ pub enum CliError {
         /// How many times it was signed and sent.
         attempts: u32,
     },
+    /// The transaction was sent, then the node stopped answering: it may have landed.
+    #[error(
+        "transaction {signature} sent, outcome unknown ({reason}): look it up before sending again"
+    )]
+    Unconfirmed {
+        /// Its signature.
+        signature: String,
+        /// What the node answered.
+        reason: String,
+    },
     /// Some transactions of a batch failed or expired (the summary was printed).
     #[error("{failed} of {transactions} transactions failed and {expired} expired; first failure: {first}")]
     Batch {
@@ -104,6 +117,7 @@ impl CliError {
             CliError::Batch { failed, .. } if *failed > 0 => EXIT_TX_FAILED,
             CliError::Batch { .. } | CliError::Expired { .. } => EXIT_EXPIRED,
             CliError::Rpc(_) | CliError::Localnet(_) => EXIT_RPC,
+            CliError::Unconfirmed { .. } => EXIT_UNCONFIRMED,
             CliError::Usage(_)
             | CliError::KeypairMissing(_)
             | CliError::KeypairMalformed { .. }
@@ -145,6 +159,11 @@ mod tests {
             attempts: 3,
         };
         assert_eq!(expired.exit_code(), 4);
+        let unconfirmed = CliError::Unconfirmed {
+            signature: "s".into(),
+            reason: "x".into(),
+        };
+        assert_eq!(unconfirmed.exit_code(), 5);
         let batch = |failed| CliError::Batch {
             transactions: 3,
             failed,

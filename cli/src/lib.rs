@@ -14,7 +14,7 @@
 //! - [`context`]: what commands share: the payer, RPC reads, sending a transaction and
 //!   mapping its outcome, the confirmation prompt.
 //! - [`error`]: typed errors and their exit codes (0 ok, 1 failed transaction, 2 bad input,
-//!   3 RPC, 4 expired).
+//!   3 RPC, 4 expired, 5 sent with its outcome unknown).
 //! - [`amount`]: UI amounts parsed with integer arithmetic at a mint's decimals.
 //! - [`keys`]: keypair files, pubkeys, cluster monikers, hex and H3 values.
 //! - [`tokens`]: SPL Token mints, token accounts and associated accounts.

@@ -385,10 +385,13 @@ async fn the_priority_fee_follows_recent_prioritization_fees() {
 
 /// A loopback HTTP proxy to the localnet's RPC that, while `drop_sends` is set, answers
 /// `sendTransaction` as a node does and then drops the transaction (a lossy uplink, a leader
-/// that never forwards it); it counts the distinct signatures it was asked to send.
+/// that never forwards it), and while `blind_statuses` is set answers every status query
+/// with a server error (a backend behind a load balancer going down); it counts the
+/// distinct signatures it was asked to send.
 struct LossyUplink {
     url: String,
     drop_sends: Arc<AtomicBool>,
+    blind_statuses: Arc<AtomicBool>,
     signatures: Arc<Mutex<Vec<String>>>,
     dropped: Arc<AtomicUsize>,
 }
@@ -404,10 +407,16 @@ async fn lossy_uplink(target: String) -> LossyUplink {
         target: String,
         http: reqwest::Client,
         drop_sends: Arc<AtomicBool>,
+        blind_statuses: Arc<AtomicBool>,
         signatures: Arc<Mutex<Vec<String>>>,
         dropped: Arc<AtomicUsize>,
     }
     async fn forward(State(p): State<Proxy>, Json(request): Json<Value>) -> Json<Value> {
+        let method = request.get("method").and_then(Value::as_str);
+        if method == Some("getSignatureStatuses") && p.blind_statuses.load(Ordering::SeqCst) {
+            return Json(json!({"jsonrpc": "2.0", "id": request["id"],
+                "error": {"code": -32603, "message": "backend unavailable"}}));
+        }
         if request.get("method").and_then(Value::as_str) == Some("sendTransaction") {
             let wire = request["params"][0].as_str().unwrap_or_default();
             let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, wire)
@@ -444,12 +453,14 @@ async fn lossy_uplink(target: String) -> LossyUplink {
         target,
         http: reqwest::Client::new(),
         drop_sends: Arc::new(AtomicBool::new(true)),
+        blind_statuses: Arc::new(AtomicBool::new(false)),
         signatures: Arc::new(Mutex::new(Vec::new())),
         dropped: Arc::new(AtomicUsize::new(0)),
     };
     let uplink = LossyUplink {
         url,
         drop_sends: Arc::clone(&proxy.drop_sends),
+        blind_statuses: Arc::clone(&proxy.blind_statuses),
         signatures: Arc::clone(&proxy.signatures),
         dropped: Arc::clone(&proxy.dropped),
     };
@@ -616,5 +627,44 @@ async fn a_landed_transaction_sent_again_after_its_blockhash_expired_is_answered
     let outcome = client.submit_signed(signed(SOL / 2)).await.unwrap();
     assert!(matches!(outcome, Outcome::Expired { .. }), "{outcome:?}");
     assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
+    localnet.stop().await;
+}
+
+/// Defect: once sent, a transaction whose status the node stopped answering was reported as
+/// a plain RPC error with no signature, so a caller retrying on it signed and paid again
+/// while the first had landed. Now the error names the signature, to look up first.
+#[tokio::test]
+async fn a_send_whose_status_cannot_be_read_names_its_signature() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let uplink = lossy_uplink(localnet.rpc_url()).await;
+    uplink.drop_sends.store(false, Ordering::SeqCst);
+    uplink.blind_statuses.store(true, Ordering::SeqCst);
+    let client = funded_client(&localnet, &uplink.url, client_config()).await;
+    let to = Keypair::new();
+    let transfer =
+        solana_system_interface::instruction::transfer(&client.payer(), &to.pubkey(), SOL);
+    let error = client.send(&[transfer], &[]).await.unwrap_err();
+    let ClientError::Unconfirmed { signature, reason } = error else {
+        panic!("expected the signature to look up: {error:?}");
+    };
+    assert!(reason.contains("backend unavailable"), "{reason}");
+    // it did land: looked up directly, the signature is the one that paid
+    let direct = Client::new(localnet.rpc_url(), Keypair::new(), client_config());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = direct
+            .rpc()
+            .get_signature_statuses(&[signature])
+            .await
+            .unwrap()
+            .value
+            .remove(0);
+        if status.is_some_and(|s| s.satisfies_commitment(CommitmentConfig::confirmed())) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{signature} never confirmed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(direct.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
     localnet.stop().await;
 }

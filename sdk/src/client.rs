@@ -259,6 +259,16 @@ pub enum ClientError {
     /// A nonce account is missing or not initialized.
     #[error("nonce account: {0}")]
     Nonce(String),
+    /// The transaction was sent, then the node stopped answering before its outcome was
+    /// known: it may have landed. Look `signature` up before sending it again (sending the
+    /// same signed transaction again is safe; signing a new one may pay twice).
+    #[error("sent as {signature}, outcome unknown: {reason}")]
+    Unconfirmed {
+        /// The signature to look up.
+        signature: Signature,
+        /// What the node answered.
+        reason: String,
+    },
 }
 
 fn rpc(e: impl std::fmt::Display) -> ClientError {
@@ -601,63 +611,74 @@ impl Client {
         };
         let mut last_send = tokio::time::Instant::now();
         let nonce = nonce_account_of(&tx.message);
-        loop {
-            tokio::time::sleep(self.config.poll_interval).await;
-            let status = self
-                .retry(|| {
-                    self.rpc
-                        .get_signature_statuses(std::slice::from_ref(&signature))
-                })
-                .await?
-                .value
-                .into_iter()
-                .next()
-                .flatten();
-            if let Some(status) = status {
-                if status.satisfies_commitment(self.config.commitment) {
-                    return Ok(outcome_of(signature, status.slot, status.err, &tx.message));
+        // from here the transaction may be on its way: a node that stops answering leaves
+        // its outcome unknown, and the error says which signature to look up
+        let watched: Result<Outcome, ClientError> = async {
+            loop {
+                tokio::time::sleep(self.config.poll_interval).await;
+                let status = self
+                    .retry(|| {
+                        self.rpc
+                            .get_signature_statuses(std::slice::from_ref(&signature))
+                    })
+                    .await?
+                    .value
+                    .into_iter()
+                    .next()
+                    .flatten();
+                if let Some(status) = status {
+                    if status.satisfies_commitment(self.config.commitment) {
+                        return Ok(outcome_of(signature, status.slot, status.err, &tx.message));
+                    }
+                    // landed, not yet at the commitment: wait, never re-send
+                    continue;
                 }
-                // landed, not yet at the commitment: wait, never re-send
-                continue;
-            }
-            let stale = match (attempt.last_valid, &nonce) {
-                // at confirmed: a minority fork's processed height may pass the limit while
-                // the majority's has not, and the transaction could still land there
-                (Some(last_valid), _) => {
-                    let height = self
-                        .retry(|| {
-                            self.rpc
-                                .get_block_height_with_commitment(CommitmentConfig::confirmed())
-                        })
-                        .await?;
-                    height > last_valid
-                }
-                (None, Some((account, _))) => {
-                    self.nonce_value(account).await? != *tx.message.recent_blockhash()
-                }
-                (None, None) => false,
-            };
-            if stale {
-                // one last look, through the node's whole history: it may have landed just
-                // before its blockhash expired (found there and final, it is answered here:
-                // the next poll, without history, would not see it again)
-                match self.seen(&signature, &tx.message).await? {
-                    Seen::Final(outcome) => return Ok(outcome),
-                    Seen::Pending => continue,
-                    Seen::Nowhere => {
-                        return Ok(Outcome::Expired {
-                            signature,
-                            attempts: 1,
-                        })
+                let stale = match (attempt.last_valid, &nonce) {
+                    // at confirmed: a minority fork's processed height may pass the limit while
+                    // the majority's has not, and the transaction could still land there
+                    (Some(last_valid), _) => {
+                        let height = self
+                            .retry(|| {
+                                self.rpc
+                                    .get_block_height_with_commitment(CommitmentConfig::confirmed())
+                            })
+                            .await?;
+                        height > last_valid
+                    }
+                    (None, Some((account, _))) => {
+                        self.nonce_value(account).await? != *tx.message.recent_blockhash()
+                    }
+                    (None, None) => false,
+                };
+                if stale {
+                    // one last look, through the node's whole history: it may have landed just
+                    // before its blockhash expired (found there and final, it is answered here:
+                    // the next poll, without history, would not see it again)
+                    match self.seen(&signature, &tx.message).await? {
+                        Seen::Final(outcome) => return Ok(outcome),
+                        Seen::Pending => continue,
+                        Seen::Nowhere => {
+                            return Ok(Outcome::Expired {
+                                signature,
+                                attempts: 1,
+                            })
+                        }
                     }
                 }
-            }
-            if last_send.elapsed() >= self.config.rebroadcast_interval {
-                // a dropped send is no loss: the next round re-sends
-                let _ = self.rpc.send_transaction_with_config(tx, rebroadcast).await;
-                last_send = tokio::time::Instant::now();
+                if last_send.elapsed() >= self.config.rebroadcast_interval {
+                    // a dropped send is no loss: the next round re-sends
+                    let _ = self.rpc.send_transaction_with_config(tx, rebroadcast).await;
+                    last_send = tokio::time::Instant::now();
+                }
             }
         }
+        .await;
+        watched.map_err(|e| match e {
+            ClientError::Rpc(reason) | ClientError::Nonce(reason) => {
+                ClientError::Unconfirmed { signature, reason }
+            }
+            other => other,
+        })
     }
 
     /// Packs `groups` (each kept whole in one transaction, in order) into the fewest
