@@ -668,3 +668,74 @@ async fn a_send_whose_status_cannot_be_read_names_its_signature() {
     assert_eq!(direct.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
     localnet.stop().await;
 }
+
+/// Defect: instructions that set their own compute-unit limit (`energy::batch_readings`
+/// does) got a second one from `Client::send`, and two in one transaction fail it whole
+/// (`DuplicateInstruction`): the gateway helper's batches could never be sent.
+#[tokio::test]
+async fn instructions_with_their_own_compute_budget_are_sent_with_it_alone() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let client = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
+    let to = Keypair::new();
+    let transfer =
+        solana_system_interface::instruction::transfer(&client.payer(), &to.pubkey(), SOL);
+    let own = depin_sdk::client::set_unit_limit(40_000);
+    let outcome = landed(
+        client.send(&[own.clone(), transfer.clone()], &[]).await,
+        "with its own limit",
+    );
+    let sent = client
+        .rpc()
+        .get_transaction_with_config(
+            &outcome.signature(),
+            solana_rpc_client_api::config::RpcTransactionConfig {
+                encoding: Some(UiTransactionEncoding::Base64),
+                commitment: Some(CommitmentConfig::confirmed()),
+                max_supported_transaction_version: Some(0),
+            },
+        )
+        .await
+        .unwrap()
+        .transaction
+        .transaction
+        .decode()
+        .unwrap();
+    let tags: Vec<u8> = sent
+        .message
+        .instructions()
+        .iter()
+        .filter(|ix| {
+            sent.message.static_account_keys()[usize::from(ix.program_id_index)]
+                == depin_sdk::compute::COMPUTE_BUDGET_ID
+        })
+        .map(|ix| ix.data[0])
+        .collect();
+    let limits: Vec<&u8> = tags.iter().filter(|t| **t == 2).collect();
+    assert_eq!(
+        limits.len(),
+        1,
+        "one unit limit, the instructions' own: {tags:?}"
+    );
+    assert!(tags.iter().filter(|t| **t == 3).count() <= 1, "{tags:?}");
+    assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
+
+    // packed sends set the budget per transaction: a group setting its own is refused
+    let refused = client
+        .send_packed(
+            vec![vec![transfer.clone()], vec![own, transfer]],
+            &[],
+            vec![],
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(ClientError::Pack(
+                depin_sdk::pack::PackError::OwnComputeBudget { group: 1 }
+            ))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
+    localnet.stop().await;
+}

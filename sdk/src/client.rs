@@ -205,6 +205,11 @@ impl Outcome {
     }
 }
 
+/// The compute budget program's `SetComputeUnitLimit` tag.
+const SET_UNIT_LIMIT: u8 = 2;
+/// The compute budget program's `SetComputeUnitPrice` tag.
+const SET_UNIT_PRICE: u8 = 3;
+
 /// Blocks a blockhash stays usable after its own (the runtime's `MAX_PROCESSING_AGE`).
 const MAX_PROCESSING_AGE: u64 = 150;
 
@@ -408,22 +413,34 @@ impl Client {
         }
     }
 
-    /// The budget instructions for `instructions`: unit limit, then unit price.
+    /// The budget instructions for `instructions`: unit limit, then unit price, each unless
+    /// `instructions` already set it.
     pub async fn budget(
         &self,
         instructions: &[Instruction],
     ) -> Result<Vec<Instruction>, ClientError> {
-        let limit = self.unit_limit(instructions).await?;
-        let price = self.priority_fee(&writable(instructions)).await?;
-        let mut budget = vec![set_unit_limit(limit)];
-        if price > 0 {
-            budget.push(set_unit_price(price));
+        // what the instructions set themselves (e.g. `energy::batch_readings`) is kept: a
+        // second instruction of the same kind would fail the transaction whole
+        let sets = |tag: u8| {
+            instructions
+                .iter()
+                .any(|ix| ix.program_id == COMPUTE_BUDGET_ID && ix.data.first() == Some(&tag))
+        };
+        let mut budget = Vec::new();
+        if !sets(SET_UNIT_LIMIT) {
+            budget.push(set_unit_limit(self.unit_limit(instructions).await?));
+        }
+        if !sets(SET_UNIT_PRICE) {
+            let price = self.priority_fee(&writable(instructions)).await?;
+            if price > 0 {
+                budget.push(set_unit_price(price));
+            }
         }
         Ok(budget)
     }
 
     /// Builds, signs, sends and confirms one transaction with `instructions` (compute budget
-    /// added), paid by the client's payer and signed by it and `signers`.
+    /// added where they set none), paid by the client's payer and signed by it and `signers`.
     pub async fn send(
         &self,
         instructions: &[Instruction],
@@ -685,13 +702,21 @@ impl Client {
     /// transactions under 1,232 bytes, each with its compute budget (from the SDK's table,
     /// since a batch's size must be known before it is simulated), and sends them one after
     /// the other. With `tables`, the transactions are v0 and address the tables' keys by
-    /// index. Returns one outcome per transaction, with the groups it carried.
+    /// index. Returns one outcome per transaction, with the groups it carried. A group
+    /// carrying a compute-budget instruction is refused (`PackError::OwnComputeBudget`):
+    /// the budget is set here, once per transaction.
     pub async fn send_packed(
         &self,
         groups: Vec<Vec<Instruction>>,
         signers: &[&Keypair],
         tables: Vec<AddressLookupTableAccount>,
     ) -> Result<Vec<(std::ops::Range<usize>, Outcome)>, ClientError> {
+        if let Some(group) = groups
+            .iter()
+            .position(|g| g.iter().any(|ix| ix.program_id == COMPUTE_BUDGET_ID))
+        {
+            return Err(ClientError::Pack(PackError::OwnComputeBudget { group }));
+        }
         let all: Vec<Instruction> = groups.iter().flatten().cloned().collect();
         let price = self.priority_fee(&writable(&all)).await?;
         let packer = if tables.is_empty() {
@@ -988,7 +1013,7 @@ pub fn expect_landed(outcome: Outcome) -> Result<(), ClientError> {
 
 /// `SetComputeUnitLimit`.
 pub fn set_unit_limit(units: u32) -> Instruction {
-    let mut data = vec![2];
+    let mut data = vec![SET_UNIT_LIMIT];
     data.extend_from_slice(&units.to_le_bytes());
     Instruction {
         program_id: COMPUTE_BUDGET_ID,
@@ -999,7 +1024,7 @@ pub fn set_unit_limit(units: u32) -> Instruction {
 
 /// `SetComputeUnitPrice`, in micro-lamports per unit.
 pub fn set_unit_price(micro_lamports: u64) -> Instruction {
-    let mut data = vec![3];
+    let mut data = vec![SET_UNIT_PRICE];
     data.extend_from_slice(&micro_lamports.to_le_bytes());
     Instruction {
         program_id: COMPUTE_BUDGET_ID,

@@ -74,6 +74,13 @@ pub enum PackError {
         /// range, e.g. more than 65,535 bytes of instruction data).
         size: usize,
     },
+    /// A group carries a compute-budget instruction, where the sender sets one per
+    /// transaction (two `SetComputeUnitLimit` in one transaction fail it whole).
+    #[error("group {group} sets its own compute budget; the sender sets one per transaction")]
+    OwnComputeBudget {
+        /// Index of the group.
+        group: usize,
+    },
     /// A group does not compile into a message even alone: more than 255 distinct keys
     /// (more than 256 for a v0 message), or a key found in a lookup table past index 255.
     #[error("group {group} does not compile into a message: {error}")]
