@@ -719,12 +719,21 @@ fn score(
         let mut assertions = Vec::new();
         for (i, s) in series.values().enumerate() {
             let class = DeviceClass::from_kind(&s.kind);
-            if w.to <= s.onboarded_ts && k > 0 {
+            if w.to <= s.onboarded_ts {
+                // not on chain yet: nothing was expected of it
                 features.push(DayFeatures::absent(class));
             } else {
                 let lo = s.readings.partition_point(|r| r.ts < w.from);
                 let hi = s.readings.partition_point(|r| r.ts <= w.to);
-                features.push(extract(class, &w, &s.readings[lo..hi]));
+                let mut f = extract(class, &w, &s.readings[lo..hi]);
+                if s.onboarded_ts > w.from {
+                    // onboarded during the window: only the reports due since then are
+                    // expected (none yet, for a device onboarded less than an interval ago)
+                    let live = w.to - s.onboarded_ts;
+                    f.expected = u32::try_from(live / w.interval_secs.max(1)).unwrap_or(u32::MAX);
+                    f.silent_secs = f.silent_secs.min(live);
+                }
+                features.push(f);
             }
             assertions.extend(
                 s.cells
@@ -1090,5 +1099,55 @@ mod tests {
             .expect("scored")
             .findings;
         assert!(never.iter().any(Finding::suspends), "{never:?}");
+    }
+
+    /// Defect: in the window being scored, a device onboarded minutes before the run was
+    /// expected to have reported all window long: no report yet read as `Lagging` with zero
+    /// reports, which suspends it on chain.
+    #[test]
+    fn a_device_onboarded_during_the_window_owes_only_the_reports_since() {
+        let t = Thresholds::default();
+        let interval = t.report_interval_secs;
+        let mut fleet = BTreeMap::new();
+        // onboarded ten seconds before the run: nothing due yet
+        fleet.insert(
+            "just-onboarded".to_string(),
+            Series {
+                onboarded_ts: 3_600 - 10,
+                ..Series::default()
+            },
+        );
+        // onboarded half way, reporting on time since
+        let half = Series {
+            onboarded_ts: 1_800,
+            ..wireless(1_000_000, (1_800 / interval) as usize, 1_800, interval)
+        };
+        fleet.insert("half-way".to_string(), half);
+        // onboarded half way and silent since: it does lag
+        fleet.insert(
+            "silent-since".to_string(),
+            Series {
+                onboarded_ts: 1_800,
+                ..Series::default()
+            },
+        );
+        let scores = score(&fleet, 0, 3_600, &t).expect("scored");
+        let of = |name: &str| {
+            scores
+                .iter()
+                .find(|s| s.device == name)
+                .expect("scored")
+                .findings
+                .clone()
+        };
+        let just = of("just-onboarded");
+        assert!(!just.iter().any(Finding::suspends), "{just:?}");
+        let half = of("half-way");
+        assert!(
+            !half.iter().any(|f| matches!(f, Finding::Lagging { .. })),
+            "{half:?}"
+        );
+        let silent = of("silent-since");
+        assert!(silent.iter().any(Finding::suspends), "{silent:?}");
     }
 }
