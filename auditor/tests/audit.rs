@@ -130,8 +130,18 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
         .expect("answer");
     assert_eq!(answer["accepted"], 12 * 6 + 2, "{answer}");
 
-    // When the auditor scores the hour
+    // When the auditor scores the hour (the devices on chain all hour long: the localnet's
+    // clock cannot be turned back, so their onboarding time in the indexer's state moves
+    // an hour back instead; a device onboarded during the hour owes only the reports since)
     let database = db(&pg).await;
+    let moved = database
+        .execute(
+            "UPDATE devices SET onboarded_ts = onboarded_ts - 3600 WHERE network = $1",
+            &[&network],
+        )
+        .await
+        .expect("onboarding moved back");
+    assert_eq!(moved, 7);
     let scores = score_network(&database, &network, from, to, &Thresholds::default())
         .await
         .expect("scores");
