@@ -719,18 +719,18 @@ fn score(
         let mut assertions = Vec::new();
         for (i, s) in series.values().enumerate() {
             let class = DeviceClass::from_kind(&s.kind);
-            if w.to <= s.onboarded_ts {
-                // not on chain yet: nothing was expected of it
+            if w.to <= s.onboarded_ts && k > 0 {
+                // a replayed window before it was on chain: nothing was expected of it
                 features.push(DayFeatures::absent(class));
             } else {
                 let lo = s.readings.partition_point(|r| r.ts < w.from);
                 let hi = s.readings.partition_point(|r| r.ts <= w.to);
                 let mut f = extract(class, &w, &s.readings[lo..hi]);
-                if s.onboarded_ts > w.from {
+                if w.from < s.onboarded_ts && s.onboarded_ts < w.to {
                     // onboarded during the window: only the reports due since then are
                     // expected (none yet, for a device onboarded less than an interval ago)
                     let live = w.to - s.onboarded_ts;
-                    f.expected = u32::try_from(live / w.interval_secs.max(1)).unwrap_or(u32::MAX);
+                    f.expected = u32::try_from(live / w.interval_secs.max(1)).unwrap_or(0);
                     f.silent_secs = f.silent_secs.min(live);
                 }
                 features.push(f);
