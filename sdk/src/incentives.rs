@@ -63,14 +63,6 @@ pub enum IncentiveError {
     /// Regions must be listed once each, in increasing order (the canonical form).
     #[error("region {0:x} is out of order or listed twice")]
     Unordered(u64),
-    /// An earning names a region the table does not cover.
-    #[error("device {device}: region {region:x} has no multiplier in the epoch's table")]
-    UnknownRegion {
-        /// The device.
-        device: Pubkey,
-        /// Its region.
-        region: u64,
-    },
     /// A health above 10,000 bps (more than full health).
     #[error("device {device}: health {bps} bps above 10000")]
     BadHealth {
@@ -208,6 +200,11 @@ pub struct EpochRows {
     pub weighted: u64,
     /// Whether the budget scaled the amounts down.
     pub scaled: bool,
+    /// The devices whose region the table does not list (device, region), paid at the
+    /// table's `min_bps`: a region with no supply when the table was computed, entered by
+    /// onboarding or `assert_location` since, earns the least any region may, and one such
+    /// device never holds back everyone's epoch.
+    pub unlisted: Vec<(Pubkey, u64)>,
 }
 
 /// The budget of epoch `epoch`: what the schedule allows through it minus what the previous
@@ -227,7 +224,8 @@ pub fn epoch_budget(
 /// The next root's rows: every row of `previous` (the last finalized epoch's) keeps its
 /// cumulative amount, and every device of `earnings` adds its earnings times its health
 /// (`health`, bps; a device without a score is healthy) times its region's multiplier
-/// (`table`; `None` for an epoch without multipliers, when every region counts as 1), scaled
+/// (`table`; `None` for an epoch without multipliers, when every region counts as 1; a region
+/// the table does not list counts at its `min_bps`, see [`EpochRows::unlisted`]), scaled
 /// down to `budget` if needed. Rounded down throughout, so the epoch never pays more than
 /// its budget nor any device more than its weighted earnings.
 pub fn epoch_rows(
@@ -251,13 +249,14 @@ pub fn epoch_rows(
     // the weighted amounts, in u128 (earned × 10^4 × 5·10^4 stays far below 2^128)
     let mut weighted: BTreeMap<Pubkey, (Pubkey, u128)> = BTreeMap::new();
     let mut sum: u128 = 0;
+    let mut unlisted = Vec::new();
     for e in earnings {
         let region_bps = match table {
             None => ONE_BPS,
-            Some(t) => t.get(e.region).ok_or(IncentiveError::UnknownRegion {
-                device: e.device,
-                region: e.region,
-            })?,
+            Some(t) => t.get(e.region).unwrap_or_else(|| {
+                unlisted.push((e.device, e.region));
+                t.min_bps
+            }),
         };
         let health_bps = health.get(&e.device).copied().unwrap_or(ONE_BPS);
         let amount = u128::from(e.amount) * u128::from(health_bps) * u128::from(region_bps)
@@ -295,6 +294,7 @@ pub fn epoch_rows(
         paid,
         weighted: u64::try_from(sum).unwrap_or(u64::MAX),
         scaled,
+        unlisted,
     })
 }
 
@@ -535,14 +535,27 @@ mod tests {
                 Err(IncentiveError::BadBounds { min, max })
             );
         }
+        // a region the table does not list: paid at its floor and named, never failing
+        // everyone else's epoch
         let ok = table(&[(10, 10_000)]);
-        assert_eq!(
-            epoch_rows(&[], &[earning(d, 99, 1)], &BTreeMap::new(), Some(&ok), 10),
-            Err(IncentiveError::UnknownRegion {
-                device: d,
-                region: 99
-            })
-        );
+        let other = Pubkey::new_from_array([42; 32]);
+        let out = epoch_rows(
+            &[],
+            &[earning(d, 99, 1_000), earning(other, 10, 1_000)],
+            &BTreeMap::new(),
+            Some(&ok),
+            10_000,
+        )
+        .expect("the epoch's rows");
+        assert_eq!(out.unlisted, vec![(d, 99)]);
+        let paid = |device: Pubkey| {
+            out.rows
+                .iter()
+                .find(|r| r.device == device)
+                .map(|r| r.cumulative_amount)
+        };
+        assert_eq!(paid(d), Some(1_000 * u64::from(ok.min_bps) / 10_000));
+        assert_eq!(paid(other), Some(1_000));
         assert_eq!(
             epoch_rows(
                 &[],

@@ -227,10 +227,11 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     assert_eq!(amount(&a), Some(200 + 50));
     assert_eq!(amount(&b), Some(25 + 50));
 
-    // refused: a region the table lacks, a multiplier out of its bounds, a bad health
+    // a region the table lacks (entered after it was computed): paid at the table's floor
+    // and named, not failing the epoch
     std::fs::write(
         path("stray.csv"),
-        format!("{a},{owner},85283447fffffff,1\n"),
+        format!("{a},{owner},85283447fffffff,1000\n"),
     )
     .expect("write");
     let stray = oracle(&[
@@ -240,15 +241,29 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         "--multipliers",
         &path("table.json"),
         "--budget",
-        "10",
+        "100000",
         "--store",
-        &path("x.store"),
+        &path("stray.store"),
     ]);
-    assert!(!stray.status.success());
+    assert!(stray.status.success(), "{stray:?}");
     assert!(
-        String::from_utf8_lossy(&stray.stderr).contains("has no multiplier"),
+        String::from_utf8_lossy(&stray.stdout).contains("unlisted         1"),
         "{stray:?}"
     );
+    assert!(
+        String::from_utf8_lossy(&stray.stderr).contains("not in the table, paid at its min_bps"),
+        "{stray:?}"
+    );
+    let stray_rows = RewardTree::read_store(std::io::BufReader::new(
+        std::fs::File::open(path("stray.store")).expect("store"),
+    ))
+    .expect("the stray epoch's store");
+    assert_eq!(
+        stray_rows.rows()[0].cumulative_amount,
+        1000 * u64::from(table.min_bps) / 10_000
+    );
+
+    // refused: a multiplier out of its bounds, a bad health
     let mut wide = table.clone();
     wide.regions[0].bps = 30_000;
     std::fs::write(

@@ -269,6 +269,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             println!("paid             {}", out.paid);
             println!("weighted         {}", out.weighted);
             println!("scaled           {}", out.scaled);
+            println!("unlisted         {}", out.unlisted.len());
+            for (device, region) in &out.unlisted {
+                eprintln!(
+                    "device {device}: region {region:x} not in the table, paid at its min_bps"
+                );
+            }
             println!(
                 "multipliers_hash {}",
                 hex(&table.as_ref().map_or([0; 32], RegionMultipliers::hash))
