@@ -170,6 +170,27 @@ async fn every_report_is_stored_once_across_a_cut_a_restart_and_a_lost_answer() 
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].kind, "stale");
 
+    // A recreated outbox numbers its device's reports from 1 again: they are not taken for
+    // reports already stored (which a `replay` answer would make the gateway forget), but
+    // refused as `counter_behind` and kept as dead letters
+    let fresh = Outbox::open(&dir.path().join("recreated.redb")).expect("recreated outbox");
+    for k in 0..2 {
+        fresh
+            .record(&net.network, &devices[2], now + k, metrics(20))
+            .expect("record");
+    }
+    let delivery = fresh.deliver(&uplink).await.expect("deliver");
+    assert_eq!(
+        (delivery.already_stored, delivery.dead, delivery.pending),
+        (0, 2, 0),
+        "{delivery:?}"
+    );
+    let letters = fresh.dead_letters().expect("dead letters");
+    assert!(
+        letters.iter().all(|l| l.kind == "counter_behind"),
+        "{letters:?}"
+    );
+
     // Then the service holds each delivered report once: 5 + 5 + 1 + 1 for the first
     // device, 5 + 5 + 1 for the others, with no counter twice
     let rows = count(&pg, "SELECT count(*) FROM telemetry").await;

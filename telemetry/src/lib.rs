@@ -99,6 +99,18 @@ pub enum Refusal {
         /// The last accepted.
         last: i64,
     },
+    /// The counter is not above the device's last accepted one, and the report stored
+    /// under it is another: a device's counters started again (a replaced or recreated
+    /// outbox), and the report must not be taken for one already stored.
+    #[error(
+        "counter {counter} is not above {last}, the last accepted, and another report holds it"
+    )]
+    CounterBehind {
+        /// The report's counter.
+        counter: u64,
+        /// The last accepted.
+        last: i64,
+    },
     /// The metrics are of another kind than the device's network.
     #[error(
         "device {device} is in a {network_kind} network; its report holds {report_kind} metrics"
@@ -123,8 +135,10 @@ pub enum Refusal {
 
 impl Refusal {
     /// A stable name for the reason, for machines (`invalid`, `stale`, `unknown_device`,
-    /// `not_active`, `replay`, `wrong_kind`, `backdated`). A gateway that sees `replay` for a report it sent knows an
-    /// earlier attempt was stored (its answer was lost), and may forget it.
+    /// `not_active`, `replay`, `counter_behind`, `wrong_kind`, `backdated`). `replay` is
+    /// answered only for the very report stored under its counter: a gateway that sees it
+    /// for a report it sent knows an earlier attempt was stored (its answer was lost), and
+    /// may forget it; any other refusal is for it to keep as a dead letter.
     pub fn kind(&self) -> &'static str {
         match self {
             Refusal::Report(_) => "invalid",
@@ -132,6 +146,7 @@ impl Refusal {
             Refusal::UnknownDevice { .. } => "unknown_device",
             Refusal::NotActive { .. } => "not_active",
             Refusal::Replay { .. } => "replay",
+            Refusal::CounterBehind { .. } => "counter_behind",
             Refusal::WrongKind { .. } => "wrong_kind",
             Refusal::Backdated { .. } => "backdated",
         }
@@ -388,9 +403,26 @@ async fn check(
         .await
         .map(|row| (row.get(0), row.get(1)))?;
     if counter <= last {
-        return Ok(Err(Refusal::Replay {
-            counter: report.counter,
-            last,
+        // the very report stored before (its answer lost), or another under a counter
+        // already used (the device's counters started again): only the first is a replay
+        let stored: Option<String> = tx
+            .query_opt(
+                "SELECT signature FROM telemetry
+                 WHERE network = $1 AND device_key = $2 AND counter = $3",
+                &[&network, &key, &counter],
+            )
+            .await?
+            .map(|row| row.get(0));
+        return Ok(Err(if stored.as_deref() == Some(wire.signature.as_str()) {
+            Refusal::Replay {
+                counter: report.counter,
+                last,
+            }
+        } else {
+            Refusal::CounterBehind {
+                counter: report.counter,
+                last,
+            }
         }));
     }
     if let Some(last) = last_ts.filter(|last| report.timestamp < *last) {
