@@ -173,7 +173,7 @@ async fn every_report_is_stored_once_across_a_cut_a_restart_and_a_lost_answer() 
     // A recreated outbox numbers its device's reports from 1 again: they are not taken for
     // reports already stored (which a `replay` answer would make the gateway forget), but
     // refused as `counter_behind` and kept as dead letters
-    let fresh = Outbox::open(&dir.path().join("recreated.redb")).expect("recreated outbox");
+    let fresh = Outbox::open(dir.path().join("recreated.redb")).expect("recreated outbox");
     for k in 0..2 {
         fresh
             .record(&net.network, &devices[2], now + k, metrics(20))
