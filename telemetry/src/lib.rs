@@ -91,7 +91,8 @@ pub enum Refusal {
         /// Its status.
         status: String,
     },
-    /// The counter is not above the device's last accepted one.
+    /// The very report is already stored under its counter (an earlier attempt whose
+    /// answer was lost).
     #[error("replay: counter {counter} is not above {last}, the last accepted")]
     Replay {
         /// The report's counter.
