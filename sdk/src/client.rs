@@ -213,21 +213,13 @@ const SET_UNIT_PRICE: u8 = 3;
 /// Blocks a blockhash stays usable after its own (the runtime's `MAX_PROCESSING_AGE`).
 const MAX_PROCESSING_AGE: u64 = 150;
 
-/// The outcome of a transaction whose status reached the configured commitment.
-fn outcome_of(
-    signature: Signature,
-    slot: u64,
-    err: Option<TransactionError>,
-    message: &VersionedMessage,
-) -> Outcome {
-    match err {
-        None => Outcome::Landed { signature, slot },
-        Some(error) => Outcome::Failed {
-            signature,
-            slot,
-            failure: Failure::of(error, message),
-        },
-    }
+/// How far back a node looks for a signature's status.
+#[derive(Clone, Copy)]
+enum Lookup {
+    /// Its recent status cache (about 300 slots): every poll.
+    Recent,
+    /// Its whole history: the last look before a transaction is called expired.
+    History,
 }
 
 /// Where a signature stands in a node's history.
@@ -526,7 +518,7 @@ impl Client {
                 // it can no longer land, but it may have landed already (a retry of a send
                 // whose answer was lost): only the node's history tells
                 let signature = tx.signatures.first().copied().unwrap_or_default();
-                return match self.seen(&signature, &tx.message).await? {
+                return match self.seen(&signature, &tx.message, Lookup::History).await? {
                     Seen::Final(outcome) => Ok(outcome),
                     Seen::Pending => {
                         self.follow(&Attempt {
@@ -556,17 +548,24 @@ impl Client {
         self.follow(&attempt).await
     }
 
-    /// Where `signature` stands in the node's whole history (not only its recent status
-    /// cache).
+    /// Where `signature` stands, looked up as far back as `lookup` says.
     async fn seen(
         &self,
         signature: &Signature,
         message: &VersionedMessage,
+        lookup: Lookup,
     ) -> Result<Seen, ClientError> {
+        let signatures = std::slice::from_ref(signature);
         let status = self
-            .retry(|| {
-                self.rpc
-                    .get_signature_statuses_with_history(std::slice::from_ref(signature))
+            .retry(|| async {
+                match lookup {
+                    Lookup::Recent => self.rpc.get_signature_statuses(signatures).await,
+                    Lookup::History => {
+                        self.rpc
+                            .get_signature_statuses_with_history(signatures)
+                            .await
+                    }
+                }
             })
             .await?
             .value
@@ -576,7 +575,15 @@ impl Client {
         Ok(match status {
             None => Seen::Nowhere,
             Some(status) if status.satisfies_commitment(self.config.commitment) => {
-                Seen::Final(outcome_of(*signature, status.slot, status.err, message))
+                let (signature, slot) = (*signature, status.slot);
+                Seen::Final(match status.err {
+                    None => Outcome::Landed { signature, slot },
+                    Some(error) => Outcome::Failed {
+                        signature,
+                        slot,
+                        failure: Failure::of(error, message),
+                    },
+                })
             }
             Some(_) => Seen::Pending,
         })
@@ -600,7 +607,7 @@ impl Client {
                     if error == TransactionError::BlockhashNotFound {
                         // a validator checks the blockhash (or the nonce) before its status
                         // cache: a resent transaction that landed meets this too
-                        match self.seen(&signature, &tx.message).await? {
+                        match self.seen(&signature, &tx.message, Lookup::History).await? {
                             Seen::Final(outcome) => return Ok(outcome),
                             Seen::Pending => {}
                             Seen::Nowhere => {
@@ -633,22 +640,11 @@ impl Client {
         let watched: Result<Outcome, ClientError> = async {
             loop {
                 tokio::time::sleep(self.config.poll_interval).await;
-                let status = self
-                    .retry(|| {
-                        self.rpc
-                            .get_signature_statuses(std::slice::from_ref(&signature))
-                    })
-                    .await?
-                    .value
-                    .into_iter()
-                    .next()
-                    .flatten();
-                if let Some(status) = status {
-                    if status.satisfies_commitment(self.config.commitment) {
-                        return Ok(outcome_of(signature, status.slot, status.err, &tx.message));
-                    }
+                match self.seen(&signature, &tx.message, Lookup::Recent).await? {
+                    Seen::Final(outcome) => return Ok(outcome),
                     // landed, not yet at the commitment: wait, never re-send
-                    continue;
+                    Seen::Pending => continue,
+                    Seen::Nowhere => {}
                 }
                 let stale = match (attempt.last_valid, &nonce) {
                     // at confirmed: a minority fork's processed height may pass the limit while
@@ -671,7 +667,7 @@ impl Client {
                     // one last look, through the node's whole history: it may have landed just
                     // before its blockhash expired (found there and final, it is answered here:
                     // the next poll, without history, would not see it again)
-                    match self.seen(&signature, &tx.message).await? {
+                    match self.seen(&signature, &tx.message, Lookup::History).await? {
                         Seen::Final(outcome) => return Ok(outcome),
                         Seen::Pending => continue,
                         Seen::Nowhere => {
