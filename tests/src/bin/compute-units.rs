@@ -501,22 +501,20 @@ async fn rewards_claims(suite: &mut Suite, samples: usize) -> Outcome {
         });
         for ((op, ds), to) in fx.operators.iter().zip(&recipients) {
             let p = tree.proof(&ds[0].device).ok_or("device not in tree")?;
-            if p.proof.len() != REWARD_DEPTH as usize {
-                return Err(format!("proof depth {} instead of 20", p.proof.len()));
-            }
-            let ix = rewards::claim(
-                &fx.net.network,
-                &ds[0].device,
-                &op.wallet.pubkey(),
-                &rw.token,
-                to,
-                ClaimArgs {
-                    epoch,
-                    cumulative_amount: p.row.cumulative_amount,
-                    proof: p.proof,
-                },
-            );
-            suite.send(&[ix], &[]).await.map_err(fail)?;
+            let args = ClaimArgs {
+                epoch,
+                cumulative_amount: p.row.cumulative_amount,
+                proof: p.proof,
+            };
+            claim(
+                suite,
+                &fx,
+                &rw,
+                (op, &ds[0].device, to),
+                args,
+                REWARD_DEPTH as usize,
+            )
+            .await?;
         }
     }
     longest_claims(suite, &fx, &rw, &recipients, finalized_total).await?;
@@ -576,28 +574,49 @@ async fn longest_claims(
     for (i, ((op, ds), to)) in fx.operators.iter().zip(recipients).enumerate() {
         let mut proof = small.proof(i).map_err(fail)?;
         proof.extend_from_slice(&above);
-        if proof.len() != rewards::MAX_PROOF_LEN {
-            return Err(format!(
-                "proof depth {} instead of {}",
-                proof.len(),
-                rewards::MAX_PROOF_LEN
-            ));
-        }
-        let ix = rewards::claim(
-            &fx.net.network,
-            &ds[0].device,
-            &op.wallet.pubkey(),
-            &rw.token,
-            to,
-            ClaimArgs {
-                epoch: EPOCH,
-                cumulative_amount: AMOUNT,
-                proof,
-            },
-        );
-        suite.send(&[ix], &[]).await.map_err(fail)?;
+        let args = ClaimArgs {
+            epoch: EPOCH,
+            cumulative_amount: AMOUNT,
+            proof,
+        };
+        claim(
+            suite,
+            fx,
+            rw,
+            (op, &ds[0].device, to),
+            args,
+            rewards::MAX_PROOF_LEN,
+        )
+        .await?;
     }
     Ok(())
+}
+
+/// Sends one `claim` of `device` (owned by `op`, paid to `to`) with `args`, whose proof must
+/// be `depth` nodes long: the measured row is named for its depth.
+async fn claim(
+    suite: &mut Suite,
+    fx: &depin_tests::fixture::Fixture,
+    rw: &depin_tests::fixture::RewardsFixture,
+    (op, device, to): (&depin_tests::fixture::OperatorFixture, &Pubkey, &Pubkey),
+    args: ClaimArgs,
+    depth: usize,
+) -> Outcome {
+    if args.proof.len() != depth {
+        return Err(format!(
+            "proof depth {} instead of {depth}",
+            args.proof.len()
+        ));
+    }
+    let ix = rewards::claim(
+        &fx.net.network,
+        device,
+        &op.wallet.pubkey(),
+        &rw.token,
+        to,
+        args,
+    );
+    suite.send(&[ix], &[]).await.map_err(fail)
 }
 
 /// Deterministic filler bytes for synthetic tree rows.
