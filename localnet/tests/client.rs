@@ -45,6 +45,43 @@ async fn funded_client(localnet: &Localnet, url: &str, config: ClientConfig) -> 
     Client::new(url, payer, config)
 }
 
+/// The transaction `outcome` names, as the node stored it (at confirmed).
+async fn landed_transaction(
+    client: &Client,
+    outcome: &Outcome,
+) -> solana_transaction::versioned::VersionedTransaction {
+    client
+        .rpc()
+        .get_transaction_with_config(
+            &outcome.signature(),
+            solana_rpc_client_api::config::RpcTransactionConfig {
+                encoding: Some(UiTransactionEncoding::Base64),
+                commitment: Some(CommitmentConfig::confirmed()),
+                max_supported_transaction_version: Some(0),
+            },
+        )
+        .await
+        .unwrap()
+        .transaction
+        .transaction
+        .decode()
+        .unwrap()
+}
+
+/// Waits (30 s at most) until the node no longer accepts blockhash `recent`.
+async fn expire(client: &Client, recent: &solana_message::Hash) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .rpc()
+        .is_blockhash_valid(recent, CommitmentConfig::processed())
+        .await
+        .unwrap()
+    {
+        assert!(Instant::now() < deadline, "the blockhash never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn landed(outcome: Result<Outcome, ClientError>, what: &str) -> Outcome {
     match outcome {
         Ok(o @ Outcome::Landed { .. }) => o,
@@ -255,19 +292,7 @@ async fn a_fleet_of_200_devices_onboards_bonds_and_claims_in_packed_transactions
         outcomes.len()
     );
     for (_, outcome) in &outcomes {
-        let tx = client
-            .rpc()
-            .get_transaction_with_config(
-                &outcome.signature(),
-                solana_rpc_client_api::config::RpcTransactionConfig {
-                    encoding: Some(UiTransactionEncoding::Base64),
-                    commitment: Some(CommitmentConfig::confirmed()),
-                    max_supported_transaction_version: Some(0),
-                },
-            )
-            .await
-            .unwrap();
-        let wire = bincode::serialize(&tx.transaction.transaction.decode().unwrap()).unwrap();
+        let wire = bincode::serialize(&landed_transaction(&client, outcome).await).unwrap();
         assert!(wire.len() <= PACKET_DATA_SIZE, "{} bytes", wire.len());
     }
     let paid = client
@@ -558,16 +583,7 @@ async fn a_durable_nonce_transaction_signed_offline_lands_after_the_blockhash_wi
     let recent = client.rpc().get_latest_blockhash().await.unwrap();
 
     // later: every blockhash of signing time has expired
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .rpc()
-        .is_blockhash_valid(&recent, CommitmentConfig::processed())
-        .await
-        .unwrap()
-    {
-        assert!(Instant::now() < deadline, "the blockhash never expired");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    expire(&client, &recent).await;
     let outcome = landed(client.submit_signed(tx.clone()).await, "nonce transaction");
     assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
     // the nonce advanced: the same transaction cannot land a second time
@@ -609,16 +625,7 @@ async fn a_landed_transaction_sent_again_after_its_blockhash_expired_is_answered
     let tx = signed(SOL);
     let first = landed(client.submit_signed(tx.clone()).await, "first send");
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .rpc()
-        .is_blockhash_valid(&recent, CommitmentConfig::processed())
-        .await
-        .unwrap()
-    {
-        assert!(Instant::now() < deadline, "the blockhash never expired");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    expire(&client, &recent).await;
     let again = landed(client.submit_signed(tx).await, "the same transaction again");
     assert_eq!(again.signature(), first.signature());
     assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
@@ -684,22 +691,7 @@ async fn instructions_with_their_own_compute_budget_are_sent_with_it_alone() {
         client.send(&[own.clone(), transfer.clone()], &[]).await,
         "with its own limit",
     );
-    let sent = client
-        .rpc()
-        .get_transaction_with_config(
-            &outcome.signature(),
-            solana_rpc_client_api::config::RpcTransactionConfig {
-                encoding: Some(UiTransactionEncoding::Base64),
-                commitment: Some(CommitmentConfig::confirmed()),
-                max_supported_transaction_version: Some(0),
-            },
-        )
-        .await
-        .unwrap()
-        .transaction
-        .transaction
-        .decode()
-        .unwrap();
+    let sent = landed_transaction(&client, &outcome).await;
     let tags: Vec<u8> = sent
         .message
         .instructions()
