@@ -26,6 +26,24 @@ pub enum RpcError {
         /// The node's message.
         message: String,
     },
+    /// The node listed a transaction in the range but did not return it (a node behind the
+    /// one that listed it, or one that no longer holds it): the backfill stops rather than
+    /// leave the transaction out, and is tried again.
+    #[error(
+        "rpc getTransaction: {signature} was listed in the range but the node did not return it"
+    )]
+    Missing {
+        /// The transaction's signature.
+        signature: String,
+    },
+    /// The node had not reached the end of the range at its commitment in the time given.
+    #[error("rpc getSlot: the node is at slot {at}, the backfill needs {needed}")]
+    Behind {
+        /// The node's slot at the client's commitment, last asked.
+        at: u64,
+        /// The last slot of the range.
+        needed: u64,
+    },
     /// The answer did not have the expected shape.
     #[error("rpc {method}: unexpected answer: {reason}")]
     Shape {
@@ -36,7 +54,15 @@ pub enum RpcError {
     },
 }
 
-/// A JSON-RPC client for the two methods a backfill needs.
+/// How many times `getTransaction` is asked for a listed transaction the node answers `null`
+/// for before the backfill fails with [`RpcError::Missing`] (waiting 0.2, 0.4, 0.8 and 1.6 s
+/// between).
+pub const MISSING_ATTEMPTS: u32 = 5;
+
+/// How long a backfill waits for the RPC node to reach the end of its range.
+pub const CATCH_UP_SECS: u64 = 30;
+
+/// A JSON-RPC client for the methods a backfill needs.
 #[derive(Debug, Clone)]
 pub struct RpcClient {
     http: reqwest::Client,
@@ -151,6 +177,22 @@ impl RpcClient {
         })
     }
 
+    /// Waits (`within` at most) until the node has reached `slot` at the client's
+    /// commitment, so a listing of the range is whole.
+    pub async fn reached(&self, slot: u64, within: std::time::Duration) -> Result<(), RpcError> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let at = self.get_slot().await?;
+            if at >= slot {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(RpcError::Behind { at, needed: slot });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// Successful signatures mentioning `address` in slots `from..to`, oldest first.
     async fn signatures(
         &self,
@@ -198,25 +240,39 @@ impl RpcClient {
         Ok(found)
     }
 
-    /// One transaction, decoded. `None` if the node does not have it or it failed.
+    /// One transaction, decoded. `None` if it failed; [`RpcError::Missing`] if the node does
+    /// not have it.
+    ///
+    /// A node behind the one that listed the transaction answers `null` until it catches up:
+    /// the request is repeated [`MISSING_ATTEMPTS`] times, about three seconds in all.
     pub async fn transaction(
         &self,
         signature: &str,
         tx_index: u64,
     ) -> Result<Option<IndexedTransaction>, RpcError> {
-        let result = self
-            .call(
-                "getTransaction",
-                json!([signature, {
-                    "encoding": "json",
-                    "commitment": self.commitment.as_str(),
-                    "maxSupportedTransactionVersion": 0,
-                }]),
-            )
-            .await?;
-        if result.is_null() {
-            return Ok(None);
-        }
+        let mut attempt = 0;
+        let result = loop {
+            let result = self
+                .call(
+                    "getTransaction",
+                    json!([signature, {
+                        "encoding": "json",
+                        "commitment": self.commitment.as_str(),
+                        "maxSupportedTransactionVersion": 0,
+                    }]),
+                )
+                .await?;
+            if !result.is_null() {
+                break result;
+            }
+            attempt += 1;
+            if attempt >= MISSING_ATTEMPTS {
+                return Err(RpcError::Missing {
+                    signature: signature.to_owned(),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+        };
         let tx: RpcTransaction = serde_json::from_value(result).map_err(|e| RpcError::Shape {
             method: "getTransaction",
             reason: e.to_string(),
@@ -234,7 +290,8 @@ impl RpcClient {
         }))
     }
 
-    /// Every successful transaction of `programs` in slots `from..to`, in slot order (and,
+    /// Every successful transaction of `programs` in slots `from..to` (once the node has
+    /// reached `to - 1`), in slot order (and,
     /// within a slot, in the order the node lists them: the RPC does not give a
     /// transaction's position in its block, so `tx_index` is that order).
     pub async fn backfill(
@@ -243,6 +300,10 @@ impl RpcClient {
         from: u64,
         to: u64,
     ) -> Result<Vec<IndexedTransaction>, RpcError> {
+        if to > from {
+            self.reached(to - 1, std::time::Duration::from_secs(CATCH_UP_SECS))
+                .await?;
+        }
         let mut by_slot: BTreeMap<u64, Vec<String>> = BTreeMap::new();
         let mut seen = HashSet::new();
         for program in programs {

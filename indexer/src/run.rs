@@ -14,7 +14,7 @@ use yellowstone_grpc_proto::geyser::SubscribeRequestPing;
 use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
 use crate::rpc::{RpcClient, RpcError};
-use crate::sink::{Batch, IndexedTransaction, Sink, SinkError, SlotStatus, WriteStats};
+use crate::sink::{Batch, Commitment, IndexedTransaction, Sink, SinkError, SlotStatus, WriteStats};
 use crate::source::{
     convert, is_replay_unavailable, subscribe, subscribe_request, GrpcSettings, SourceError, Update,
 };
@@ -283,7 +283,9 @@ impl Session<'_> {
                         Update::Slot(s) => Some(s.slot),
                         Update::Ping | Update::Skip => None,
                     };
-                    if let (Some(first_live), Some(from)) = (slot, backfill_from) {
+                    if let (Some(first_live), Some(from)) =
+                        (live_boundary(&update, self.settings.commitment), backfill_from)
+                    {
                         backfill_from = None;
                         self.backfill(from, first_live).await?;
                     }
@@ -407,9 +409,59 @@ impl Session<'_> {
     }
 }
 
+/// The slot from which a live subscription at `commitment` delivers every transaction, if
+/// `update` tells it: a transaction (delivered at that commitment), or a slot reaching that
+/// commitment or a lower one (it reached it after the subscription began, so every slot
+/// still to reach `commitment` is at or past it). A higher commitment, or a dead slot, may
+/// name a slot far behind the ones that reached `commitment` before the subscription: taking
+/// it as the boundary would leave those out of the backfill and never deliver them live.
+fn live_boundary(update: &Update, commitment: Commitment) -> Option<u64> {
+    match update {
+        Update::Transaction(t) => Some(t.slot),
+        Update::Slot(s) => match s.status {
+            SlotStatus::Reached(c) if c <= commitment => Some(s.slot),
+            SlotStatus::Reached(_) | SlotStatus::Dead => None,
+        },
+        Update::Ping | Update::Skip => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_update_at_or_below_the_commitment_bounds_the_backfill() {
+        use crate::sink::SlotUpdate;
+        let slot = |status| {
+            Update::Slot(SlotUpdate {
+                slot: 7,
+                parent: Some(6),
+                status,
+            })
+        };
+        let confirmed = Commitment::Confirmed;
+        for (status, boundary) in [
+            (SlotStatus::Reached(Commitment::Processed), Some(7)),
+            (SlotStatus::Reached(Commitment::Confirmed), Some(7)),
+            (SlotStatus::Reached(Commitment::Finalized), None),
+            (SlotStatus::Dead, None),
+        ] {
+            assert_eq!(
+                live_boundary(&slot(status), confirmed),
+                boundary,
+                "{status:?}"
+            );
+        }
+        assert_eq!(
+            live_boundary(
+                &slot(SlotStatus::Reached(Commitment::Finalized)),
+                Commitment::Finalized
+            ),
+            Some(7)
+        );
+        assert_eq!(live_boundary(&Update::Ping, confirmed), None);
+    }
 
     #[test]
     fn backoff_grows_and_stays_under_the_cap() {

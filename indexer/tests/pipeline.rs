@@ -592,6 +592,166 @@ async fn a_gap_older_than_the_replay_window_is_backfilled_over_json_rpc() {
     indexer.shutdown().await;
 }
 
+/// Slots `a..b` of `chain` produced while the indexer was down and gone from the endpoint's
+/// window; the indexer restarts (its replay request refused), `live_first` is pushed on the
+/// live subscription, then the chain from `b` on. Asserts every row is stored once and every
+/// transaction of the gap came over JSON-RPC.
+async fn restart_over_a_gap(
+    chain: &Chain,
+    rpc: &depin_indexer::testkit::rpc_server::RpcTestServer,
+    live_first: Vec<yellowstone_grpc_proto::geyser::SubscribeUpdate>,
+    (a, b): (u64, u64),
+) {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    let indexer = spawn(config(&geyser.endpoint(), pg.url(), Some(&rpc.url())));
+    for update in chain.updates_of(FIRST_SLOT, a) {
+        geyser.push(update).await;
+    }
+    assert_eq!(
+        wait_for(pg.url(), CHECKPOINT, (a - 1) as i64, LIMIT).await,
+        (a - 1) as i64
+    );
+    indexer.shutdown().await;
+    for update in chain.updates_of(a, b) {
+        geyser.push(update).await;
+    }
+    geyser.forget_before(b);
+
+    let subscribed = geyser.subscriptions();
+    let indexer = spawn(config(&geyser.endpoint(), pg.url(), Some(&rpc.url())));
+    let deadline = std::time::Instant::now() + LIMIT;
+    while geyser.subscriptions() < subscribed + 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        geyser.subscriptions() >= subscribed + 2,
+        "refused, then live"
+    );
+    for update in live_first {
+        geyser.push(update).await;
+    }
+    for update in chain.updates_of(b, chain.last_slot() + 1) {
+        geyser.push(update).await;
+    }
+
+    let last = chain.last_slot() as i64;
+    assert_eq!(wait_for(pg.url(), CHECKPOINT, last, LIMIT).await, last);
+    // the backfill commits the gap before the live batches: once the last slot is
+    // checkpointed, every row is in
+    let db = connect(pg.url()).await;
+    assert_eq!(stored_rows(&db).await, chain.expected_rows());
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM indexed_transactions WHERE source = 'rpc'"
+        )
+        .await,
+        gap_transactions(chain, a, b).len() as i64
+    );
+    indexer.shutdown().await;
+}
+
+/// The suite's transactions of `chain` in slots `a..b`.
+fn gap_transactions(chain: &Chain, a: u64, b: u64) -> Vec<String> {
+    chain
+        .txs
+        .iter()
+        .filter(|t| (a..b).contains(&t.slot))
+        .filter(|t| {
+            t.processed
+                .account_keys
+                .iter()
+                .any(|k| depin_indexer::source::suite_programs().contains(k))
+        })
+        .map(|t| t.processed.signature.clone())
+        .collect()
+}
+
+/// A live subscription at `confirmed` may open with the finalized status of a slot ~32 slots
+/// behind the tip. Taking that slot as the end of the backfill left every slot between it
+/// and the first slot confirmed live out of both the backfill and the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finalized_status_first_on_the_live_stream_does_not_end_the_backfill_early() {
+    use depin_indexer::testkit::chain::slot_update;
+    use depin_indexer::testkit::rpc_server::RpcTestServer;
+    use yellowstone_grpc_proto::geyser::SlotStatus;
+
+    let chain = scenario_chain().await;
+    let rpc = RpcTestServer::start(chain.txs.clone())
+        .await
+        .expect("rpc server");
+    let (a, b) = (FIRST_SLOT + 10, FIRST_SLOT + 25);
+    assert!(b < chain.last_slot());
+    // an old slot of the gap, finalized now, with transactions of the suite after it
+    let old = a + 2;
+    assert!(gap_transactions(&chain, old + 1, b).len() > 1);
+    let live_first = vec![slot_update(old, SlotStatus::SlotFinalized)];
+    restart_over_a_gap(&chain, &rpc, live_first, (a, b)).await;
+}
+
+/// A node that lists a transaction of the range but answers `null` for it (behind the node
+/// that listed it) must not make the backfill leave it out: it is asked again, and stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_transaction_the_node_does_not_return_yet_is_asked_for_again() {
+    use depin_indexer::testkit::rpc_server::RpcTestServer;
+
+    let chain = scenario_chain().await;
+    let rpc = RpcTestServer::start(chain.txs.clone())
+        .await
+        .expect("rpc server");
+    let (a, b) = (FIRST_SLOT + 10, FIRST_SLOT + 25);
+    let gap = gap_transactions(&chain, a, b);
+    rpc.hide_once(&gap[gap.len() / 2]);
+    restart_over_a_gap(&chain, &rpc, Vec::new(), (a, b)).await;
+}
+
+/// A node that never returns a transaction it listed fails the backfill with the
+/// transaction's signature (the session then starts over) instead of leaving it out; a node
+/// that has not reached the end of the range fails it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_behind_or_missing_a_listed_transaction_fails_the_backfill() {
+    use depin_indexer::rpc::{RpcClient, RpcError, MISSING_ATTEMPTS};
+    use depin_indexer::sink::Commitment;
+    use depin_indexer::testkit::rpc_server::RpcTestServer;
+
+    let chain = scenario_chain().await;
+    let rpc = RpcTestServer::start(chain.txs.clone())
+        .await
+        .expect("rpc server");
+    let (a, b) = (FIRST_SLOT + 10, FIRST_SLOT + 25);
+    let gap = gap_transactions(&chain, a, b);
+    let missing = &gap[gap.len() / 2];
+    for _ in 0..MISSING_ATTEMPTS {
+        rpc.hide_once(missing);
+    }
+    let client = RpcClient::new(&rpc.url(), Commitment::Confirmed, 100);
+    let programs = depin_indexer::source::suite_programs();
+    // a node that has not reached the end of the range is waited for, then refused
+    rpc.set_slot(Some(b - 2));
+    match client.reached(b - 1, Duration::from_millis(300)).await {
+        Err(RpcError::Behind { at, needed }) => assert_eq!((at, needed), (b - 2, b - 1)),
+        other => panic!("expected Behind, got {other:?}"),
+    }
+    rpc.set_slot(Some(b - 1));
+    client
+        .reached(b - 1, Duration::from_millis(300))
+        .await
+        .expect("reached");
+    rpc.set_slot(None);
+    match client.backfill(&programs, a, b).await {
+        Err(RpcError::Missing { signature }) => assert_eq!(&signature, missing),
+        other => panic!("expected Missing, got {:?}", other.map(|t| t.len())),
+    }
+    // once the node has it, the same range comes whole
+    let all = client.backfill(&programs, a, b).await.expect("backfill");
+    let mut got: Vec<String> = all.into_iter().map(|t| t.signature).collect();
+    let mut want = gap.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_unknown_transactions_are_recorded_not_dropped() {
     use anchor_lang::event::EVENT_IX_TAG_LE;

@@ -16,6 +16,10 @@ use super::chain::{rpc_transaction, ChainTransaction};
 struct Store {
     chain: Vec<ChainTransaction>,
     calls: u64,
+    /// Signatures `getTransaction` answers `null` for, once each (a node behind).
+    hidden: Vec<String>,
+    /// The slot `getSlot` answers, when set (a node behind); else the chain's last.
+    slot: Option<u64>,
 }
 
 /// The running server.
@@ -42,7 +46,12 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, Json(request): Json<Valu
     match method {
         "getSlot" => answer(
             id,
-            json!(store.chain.iter().map(|t| t.slot).max().unwrap_or(0)),
+            json!(store.slot.unwrap_or_else(|| store
+                .chain
+                .iter()
+                .map(|t| t.slot)
+                .max()
+                .unwrap_or(0))),
         ),
         "getSignaturesForAddress" => {
             let Some(address) = params.get(0).and_then(Value::as_str) else {
@@ -91,6 +100,10 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, Json(request): Json<Valu
             let Some(signature) = params.get(0).and_then(Value::as_str) else {
                 return error(id, -32602, "signature required");
             };
+            if let Some(p) = store.hidden.iter().position(|s| s == signature) {
+                store.hidden.remove(p);
+                return answer(id, Value::Null);
+            }
             let found = store
                 .chain
                 .iter()
@@ -106,7 +119,12 @@ impl RpcTestServer {
     pub async fn start(chain: Vec<ChainTransaction>) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let store = Arc::new(Mutex::new(Store { chain, calls: 0 }));
+        let store = Arc::new(Mutex::new(Store {
+            chain,
+            calls: 0,
+            hidden: Vec::new(),
+            slot: None,
+        }));
         let app = Router::new()
             .route("/", post(handle))
             .with_state(Arc::clone(&store));
@@ -128,6 +146,17 @@ impl RpcTestServer {
     /// `http://127.0.0.1:port`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Makes `getTransaction` answer `null` for `signature` once, as a node that lists a
+    /// transaction but has not caught up to it would.
+    pub fn hide_once(&self, signature: &str) {
+        super::lock(&self.store).hidden.push(signature.to_owned());
+    }
+
+    /// Makes `getSlot` answer `slot` (a node behind), or the chain's last slot again.
+    pub fn set_slot(&self, slot: Option<u64>) {
+        super::lock(&self.store).slot = slot;
     }
 
     /// Requests served so far.
