@@ -409,12 +409,13 @@ impl Session<'_> {
     }
 }
 
-/// The slot from which a live subscription at `commitment` delivers every transaction, if
-/// `update` tells it: a transaction (delivered at that commitment), or a slot reaching that
-/// commitment or a lower one (it reached it after the subscription began, so every slot
-/// still to reach `commitment` is at or past it). A higher commitment, or a dead slot, may
-/// name a slot far behind the ones that reached `commitment` before the subscription: taking
-/// it as the boundary would leave those out of the backfill and never deliver them live.
+/// Where the backfill of a live subscription at `commitment` ends, if `update` tells it: the
+/// slot of a transaction (delivered at that commitment), or of a slot reaching that
+/// commitment or a lower one. Such a slot reached it after the subscription began, so every
+/// slot that reached `commitment` before (and so is never delivered live) is below it; a
+/// slot below it that reaches `commitment` later comes both ways, and the copy is dropped.
+/// A higher commitment, or a dead slot, may name a slot far behind the ones that reached
+/// `commitment` before the subscription: ending the backfill there would lose those.
 fn live_boundary(update: &Update, commitment: Commitment) -> Option<u64> {
     match update {
         Update::Transaction(t) => Some(t.slot),
