@@ -205,6 +205,8 @@ pub fn client_error(e: ClientError) -> CliError {
         },
         ClientError::Signing(s) => CliError::BadInput(format!("signing: {s}")),
         ClientError::Pack(e) => CliError::BadInput(e.to_string()),
+        // the caller that can use the outcomes sent before takes them first
+        ClientError::PartlySent { error, .. } => client_error(*error),
     }
 }
 

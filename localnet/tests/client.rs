@@ -411,12 +411,14 @@ async fn the_priority_fee_follows_recent_prioritization_fees() {
 /// A loopback HTTP proxy to the localnet's RPC that, while `drop_sends` is set, answers
 /// `sendTransaction` as a node does and then drops the transaction (a lossy uplink, a leader
 /// that never forwards it), and while `blind_statuses` is set answers every status query
-/// with a server error (a backend behind a load balancer going down); it counts the
-/// distinct signatures it was asked to send.
+/// with a server error (a backend behind a load balancer going down), which it sets itself
+/// once asked to send more distinct signatures than `blind_after`; it counts the distinct
+/// signatures it was asked to send.
 struct LossyUplink {
     url: String,
     drop_sends: Arc<AtomicBool>,
     blind_statuses: Arc<AtomicBool>,
+    blind_after: Arc<AtomicUsize>,
     signatures: Arc<Mutex<Vec<String>>>,
     dropped: Arc<AtomicUsize>,
 }
@@ -433,6 +435,7 @@ async fn lossy_uplink(target: String) -> LossyUplink {
         http: reqwest::Client,
         drop_sends: Arc<AtomicBool>,
         blind_statuses: Arc<AtomicBool>,
+        blind_after: Arc<AtomicUsize>,
         signatures: Arc<Mutex<Vec<String>>>,
         dropped: Arc<AtomicUsize>,
     }
@@ -454,6 +457,9 @@ async fn lossy_uplink(target: String) -> LossyUplink {
                     let mut seen = p.signatures.lock().unwrap();
                     if !seen.contains(&signature) {
                         seen.push(signature.clone());
+                    }
+                    if seen.len() > p.blind_after.load(Ordering::SeqCst) {
+                        p.blind_statuses.store(true, Ordering::SeqCst);
                     }
                 }
                 if p.drop_sends.load(Ordering::SeqCst) {
@@ -479,6 +485,7 @@ async fn lossy_uplink(target: String) -> LossyUplink {
         http: reqwest::Client::new(),
         drop_sends: Arc::new(AtomicBool::new(true)),
         blind_statuses: Arc::new(AtomicBool::new(false)),
+        blind_after: Arc::new(AtomicUsize::new(usize::MAX)),
         signatures: Arc::new(Mutex::new(Vec::new())),
         dropped: Arc::new(AtomicUsize::new(0)),
     };
@@ -486,6 +493,7 @@ async fn lossy_uplink(target: String) -> LossyUplink {
         url,
         drop_sends: Arc::clone(&proxy.drop_sends),
         blind_statuses: Arc::clone(&proxy.blind_statuses),
+        blind_after: Arc::clone(&proxy.blind_after),
         signatures: Arc::clone(&proxy.signatures),
         dropped: Arc::clone(&proxy.dropped),
     };
@@ -598,6 +606,146 @@ async fn a_durable_nonce_transaction_signed_offline_lands_after_the_blockhash_wi
         "the same landed transaction"
     );
     assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
+    localnet.stop().await;
+}
+
+/// Defect: a durable-nonce transaction the cluster kept dropping was re-broadcast forever
+/// (it has no blockhash to expire), so `submit_signed` never returned. Now the client stops
+/// after `nonce_patience` with the signature to look up; the transaction can still land,
+/// and does once sent again.
+#[tokio::test]
+async fn a_durable_nonce_transaction_the_cluster_keeps_dropping_is_given_up_and_can_land_later() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let direct = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
+    let uplink = lossy_uplink(localnet.rpc_url()).await;
+    let patience = Duration::from_secs(2);
+    let client = Client::new(
+        uplink.url.clone(),
+        Keypair::new(),
+        ClientConfig {
+            nonce_patience: patience,
+            ..client_config()
+        },
+    );
+    let gateway = Keypair::new();
+    localnet.airdrop(&gateway.pubkey(), 10 * SOL).await.unwrap();
+    let nonce = Keypair::new();
+    landed(
+        direct.create_nonce_account(&nonce, &gateway.pubkey()).await,
+        "nonce account",
+    );
+    let value = direct.nonce_value(&nonce.pubkey()).await.unwrap();
+    let to = Keypair::new();
+    let pay = solana_system_interface::instruction::transfer(&gateway.pubkey(), &to.pubkey(), SOL);
+    let tx = depin_sdk::client::sign_with_nonce(
+        &gateway.pubkey(),
+        &nonce.pubkey(),
+        &gateway.pubkey(),
+        value,
+        &[pay],
+        &[&gateway],
+    )
+    .unwrap();
+
+    // the uplink drops every send: the client gives up after its patience, not never
+    let started = Instant::now();
+    let given_up = tokio::time::timeout(Duration::from_secs(60), client.submit_signed(tx.clone()))
+        .await
+        .expect("the client stops following a nonce transaction that never lands");
+    let waited = started.elapsed();
+    let Err(ClientError::Unconfirmed { signature, reason }) = given_up else {
+        panic!("expected the signature to look up: {given_up:?}");
+    };
+    assert_eq!(signature, tx.signatures[0]);
+    assert!(reason.contains("nonce is unchanged"), "{reason}");
+    assert!(
+        waited >= patience,
+        "followed {waited:?}, patience {patience:?}"
+    );
+    assert!(
+        uplink.dropped.load(Ordering::SeqCst) > 1,
+        "re-broadcast meanwhile"
+    );
+    assert_eq!(direct.rpc().get_balance(&to.pubkey()).await.unwrap(), 0);
+    assert_eq!(direct.nonce_value(&nonce.pubkey()).await.unwrap(), value);
+
+    // the uplink back: the same signed transaction lands, once
+    uplink.drop_sends.store(false, Ordering::SeqCst);
+    let outcome = landed(client.submit_signed(tx).await, "sent again");
+    assert_eq!(outcome.signature(), signature);
+    assert_eq!(direct.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
+    assert_ne!(direct.nonce_value(&nonce.pubkey()).await.unwrap(), value);
+    localnet.stop().await;
+}
+
+/// Defect: `send_packed` returned only the error when a later transaction failed to reach
+/// an outcome, and the outcomes of the transactions that had landed before it were lost: a
+/// caller could not tell which groups were done and sent them again. Now the error carries
+/// them.
+#[tokio::test]
+async fn a_packed_send_stopped_by_an_error_keeps_the_outcomes_that_landed_before_it() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let uplink = lossy_uplink(localnet.rpc_url()).await;
+    uplink.drop_sends.store(false, Ordering::SeqCst);
+    // the node's statuses go dark once the second transaction is sent
+    uplink.blind_after.store(1, Ordering::SeqCst);
+    let client = funded_client(&localnet, &uplink.url, client_config()).await;
+    let recipients: Vec<Pubkey> = (0..60).map(|_| Pubkey::new_unique()).collect();
+    let each = SOL / 100;
+    let groups: Vec<Vec<Instruction>> = recipients
+        .iter()
+        .map(|to| {
+            vec![solana_system_interface::instruction::transfer(
+                &client.payer(),
+                to,
+                each,
+            )]
+        })
+        .collect();
+    let error = client
+        .send_packed(groups, &[], Vec::new())
+        .await
+        .expect_err("the second transaction's status cannot be read");
+    let ClientError::PartlySent {
+        sent,
+        stopped_at,
+        error,
+    } = error
+    else {
+        panic!("expected the outcomes sent before the error: {error:?}");
+    };
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (first, outcome) = &sent[0];
+    assert!(outcome.is_landed(), "{outcome:?}");
+    assert_eq!(first.start, 0);
+    assert_eq!(stopped_at.start, first.end, "the next groups");
+    assert!(
+        stopped_at.end < recipients.len(),
+        "a third transaction never sent"
+    );
+    assert!(
+        matches!(*error, ClientError::Unconfirmed { .. }),
+        "{error:?}"
+    );
+    let direct = Client::new(localnet.rpc_url(), Keypair::new(), client_config());
+    let balances = direct
+        .rpc()
+        .get_multiple_accounts(&recipients)
+        .await
+        .unwrap();
+    for (i, account) in balances.iter().enumerate() {
+        let lamports = account.as_ref().map_or(0, |a| a.lamports);
+        if first.contains(&i) {
+            assert_eq!(lamports, each, "group {i} landed");
+        } else if i >= stopped_at.end {
+            assert_eq!(lamports, 0, "group {i} was never sent");
+        }
+    }
+    assert_eq!(
+        uplink.signatures.lock().unwrap().len(),
+        2,
+        "two transactions sent"
+    );
     localnet.stop().await;
 }
 

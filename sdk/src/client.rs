@@ -12,7 +12,8 @@
 //!   backoff and jitter between attempts. The [`Outcome`] says which of landed, failed (with
 //!   the program's own error name, see [`crate::errors`]) or expired.
 //! - **Durable nonces.** [`Client::create_nonce_account`], [`sign_with_nonce`] (offline: only
-//!   the nonce value is needed) and [`Client::submit_signed`], which sends it hours later.
+//!   the nonce value is needed) and [`Client::submit_signed`], which sends it hours later
+//!   (and stops following it after [`ClientConfig::nonce_patience`], when it can still land).
 //! - **Packing.** [`Client::send_packed`] puts many instruction groups into the fewest
 //!   transactions under the 1,232-byte limit ([`crate::pack`]), as v0 transactions over
 //!   address lookup tables ([`Client::create_lookup_table`]) when given some.
@@ -87,6 +88,12 @@ pub struct ClientConfig {
     pub max_backoff: Duration,
     /// Requests to the node that may fail in a row before the client gives up.
     pub max_request_failures: u32,
+    /// How long a durable-nonce transaction is followed (re-broadcast while its nonce is
+    /// unchanged) before the client stops and reports it [`ClientError::Unconfirmed`]: it
+    /// has no blockhash to expire, so without a bound a transaction the cluster keeps
+    /// dropping would be followed forever. It can still land; submitting the same signed
+    /// transaction again is safe.
+    pub nonce_patience: Duration,
 }
 
 impl Default for ClientConfig {
@@ -103,6 +110,7 @@ impl Default for ClientConfig {
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(8),
             max_request_failures: 5,
+            nonce_patience: Duration::from_secs(90),
         }
     }
 }
@@ -256,15 +264,33 @@ pub enum ClientError {
     /// A nonce account is missing or not initialized.
     #[error("nonce account: {0}")]
     Nonce(String),
-    /// The transaction was sent, then the node stopped answering before its outcome was
-    /// known: it may have landed. Look `signature` up before sending it again (sending the
-    /// same signed transaction again is safe; signing a new one may pay twice).
+    /// The transaction was sent and its outcome is not known: the node stopped answering
+    /// before it was, or a durable-nonce transaction had not landed within
+    /// [`ClientConfig::nonce_patience`] (its nonce unchanged, so it can still land). Look
+    /// `signature` up before sending it again (sending the same signed transaction again is
+    /// safe; signing a new one may pay twice).
     #[error("sent as {signature}, outcome unknown: {reason}")]
     Unconfirmed {
         /// The signature to look up.
         signature: Signature,
         /// What the node answered.
         reason: String,
+    },
+    /// [`Client::send_packed`] stopped at a transaction it could not get an outcome for,
+    /// after others had reached theirs: `sent` holds those (groups and outcome, landed ones
+    /// among them), `error` what stopped it at the groups `stopped_at`, and the groups after
+    /// those were not sent.
+    #[error(
+        "packed send stopped at groups {}..{} after {} transactions: {error}",
+        stopped_at.start, stopped_at.end, sent.len()
+    )]
+    PartlySent {
+        /// The transactions sent before, with their groups and outcomes.
+        sent: Vec<(std::ops::Range<usize>, Outcome)>,
+        /// The groups of the transaction that stopped the send.
+        stopped_at: std::ops::Range<usize>,
+        /// What stopped it (an [`ClientError::Unconfirmed`] one may have landed).
+        error: Box<ClientError>,
     },
 }
 
@@ -634,6 +660,7 @@ impl Client {
             ..RpcSendTransactionConfig::default()
         };
         let mut last_send = tokio::time::Instant::now();
+        let followed_since = last_send;
         let nonce = nonce_account_of(&tx.message);
         // from here the transaction may be on its way: a node that stops answering leaves
         // its outcome unknown, and the error says which signature to look up
@@ -678,6 +705,27 @@ impl Client {
                         }
                     }
                 }
+                if attempt.last_valid.is_none()
+                    && followed_since.elapsed() >= self.config.nonce_patience
+                {
+                    // a durable nonce never expires: stop following it, with the last look
+                    // through the node's whole history first
+                    match self.seen(&signature, &tx.message, Lookup::History).await? {
+                        Seen::Final(outcome) => return Ok(outcome),
+                        Seen::Pending => continue,
+                        Seen::Nowhere => {
+                            return Err(ClientError::Unconfirmed {
+                                signature,
+                                reason: format!(
+                                    "not landed after {:?} of re-broadcasts; its nonce is \
+                                     unchanged, so it can still land: submit the same \
+                                     transaction again",
+                                    self.config.nonce_patience
+                                ),
+                            })
+                        }
+                    }
+                }
                 if last_send.elapsed() >= self.config.rebroadcast_interval {
                     // a dropped send is no loss: the next round re-sends
                     let _ = self.rpc.send_transaction_with_config(tx, rebroadcast).await;
@@ -700,7 +748,9 @@ impl Client {
     /// the other. With `tables`, the transactions are v0 and address the tables' keys by
     /// index. Returns one outcome per transaction, with the groups it carried. A group
     /// carrying a compute-budget instruction is refused (`PackError::OwnComputeBudget`):
-    /// the budget is set here, once per transaction.
+    /// the budget is set here, once per transaction. An error once some transactions have
+    /// reached their outcomes comes as [`ClientError::PartlySent`] with those outcomes, so
+    /// a caller never loses what landed; an error before any comes as it is.
     pub async fn send_packed(
         &self,
         groups: Vec<Vec<Instruction>>,
@@ -734,7 +784,7 @@ impl Client {
                 .copied()
                 .filter(|k| batch.signers.contains(&k.pubkey()))
                 .collect();
-            let outcome = self
+            let sent = self
                 .send_message(
                     |hash| {
                         packer.message(&batch.instructions, hash).map_err(|e| {
@@ -746,8 +796,18 @@ impl Client {
                     },
                     &needed,
                 )
-                .await?;
-            outcomes.push((batch.groups.clone(), outcome));
+                .await;
+            match sent {
+                Ok(outcome) => outcomes.push((batch.groups.clone(), outcome)),
+                Err(error) if outcomes.is_empty() => return Err(error),
+                Err(error) => {
+                    return Err(ClientError::PartlySent {
+                        sent: outcomes,
+                        stopped_at: batch.groups.clone(),
+                        error: Box::new(error),
+                    })
+                }
+            }
         }
         Ok(outcomes)
     }

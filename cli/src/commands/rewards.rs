@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use depin_sdk::accounts::{Claimed, Device, EpochRoot, Proposal, RewardsConfig};
-use depin_sdk::client::Outcome;
+use depin_sdk::client::{ClientError, Outcome};
 use depin_sdk::oracle::{hex, parse_rows, RewardTree};
 use depin_sdk::pack::Packer;
 use depin_sdk::rewards::{
@@ -602,13 +602,22 @@ async fn claim_fleet(
     let mut first_problem: Option<String> = None;
     let mut paid_devices = Vec::new();
     let mut paid_total: u64 = 0;
+    // an error stops the claims, but what landed before it is still counted and printed
+    let mut stopped: Option<CliError> = None;
     for batch in &packed {
         let range = batch.groups.clone();
         let chunk = groups.get(range.clone()).unwrap_or_default().to_vec();
-        let outcomes = client
-            .send_packed(chunk, &[], Vec::new())
-            .await
-            .map_err(client_error)?;
+        let outcomes = match client.send_packed(chunk, &[], Vec::new()).await {
+            Ok(outcomes) => outcomes,
+            Err(ClientError::PartlySent { sent, error, .. }) => {
+                stopped = Some(client_error(*error));
+                sent
+            }
+            Err(error) => {
+                stopped = Some(client_error(error));
+                Vec::new()
+            }
+        };
         for (sub, outcome) in outcomes {
             transactions += 1;
             let devices = &claims[range.start + sub.start..range.start + sub.end];
@@ -636,6 +645,9 @@ async fn claim_fleet(
             }
             bar.inc(u64::try_from(devices.len()).unwrap_or(0));
         }
+        if stopped.is_some() {
+            break;
+        }
     }
     bar.finish_and_clear();
     let summary = json!({
@@ -649,9 +661,15 @@ async fn claim_fleet(
         "landed": landed,
         "failed": failed,
         "expired": expired,
+        "stopped": stopped.as_ref().map(ToString::to_string),
         "paid": paid_total,
         "paid_ui": setup.mint.ui(paid_total),
     });
+    if let Some(error) = stopped {
+        // the devices in "claimed" were paid; the rest of the store was not sent
+        ctx.emit(&summary);
+        return Err(error);
+    }
     if failed + expired > 0 {
         ctx.emit(&summary);
         return Err(CliError::Batch {
