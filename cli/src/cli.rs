@@ -12,7 +12,9 @@ use crate::output::OutputFormat;
 /// The exit codes, as `depin --help` lists them.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
-  0  success
+  0  success (also when the transaction landed and reading its result back failed: the
+     output names why in \"unread\" and a warning goes to stderr; sending again would
+     repeat it)
   1  the transaction failed on chain or in its simulation (the program error is printed by name)
   2  bad input: usage, missing or malformed keypair file, malformed pubkey, bad amount,
      unknown network or account, confirmation refused; nothing was sent

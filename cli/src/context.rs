@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use depin_sdk::client::{Client, ClientConfig, ClientError, Outcome};
 use depin_sdk::{Instruction, Pubkey};
+use serde_json::Value;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -172,6 +173,36 @@ pub async fn send(
         .await
         .map_err(client_error)?;
     outcome_result(outcome)
+}
+
+/// The output of a command whose transaction landed as `signature`: `sent` (what the
+/// command knows without a read, the signature among it) with the fields of `read`, the
+/// state read back after it.
+///
+/// The transaction's effect stands whatever the read gives, so a read that fails does not
+/// fail the command: a script retrying on a failed exit would send the transaction again
+/// (a second stake, a second payment). The command succeeds; its output names in `unread`
+/// why the read-back fields are missing, and a warning on stderr says the same.
+pub fn after_landing(signature: &str, sent: Value, read: CliResult<Value>) -> Value {
+    let mut out = fields(sent);
+    match read {
+        Ok(read) => out.extend(fields(read)),
+        Err(e) => {
+            eprintln!(
+                "warning: transaction {signature} landed; reading its result back failed: {e}"
+            );
+            out.insert("unread".into(), Value::String(e.to_string()));
+        }
+    }
+    Value::Object(out)
+}
+
+/// The fields of an output object (anything else becomes its one field `value`).
+fn fields(value: Value) -> serde_json::Map<String, Value> {
+    match value {
+        Value::Object(fields) => fields,
+        other => serde_json::Map::from_iter([("value".to_owned(), other)]),
+    }
 }
 
 /// A landed outcome's signature, or the error the others map to.

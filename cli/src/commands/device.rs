@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use solana_signer::Signer;
 
 use super::NetworkRef;
-use crate::context::{fetch, get_account, send, Ctx};
+use crate::context::{after_landing, fetch, get_account, send, Ctx};
 use crate::error::CliResult;
 use crate::keys::{parse_h3, parse_hash, parse_pubkey, read_keypair_file};
 use crate::tokens::{mint_info, MintInfo};
@@ -304,13 +304,19 @@ pub async fn run(ctx: &Ctx, cmd: DeviceCommand) -> CliResult<Value> {
                 registry::AuditDeviceArgs { status, evidence },
             );
             let signature = send(&client, &[ix], &[]).await?;
-            let state: Device = fetch(rpc, &address, "device").await?;
-            Ok(json!({
-                "device": address.to_string(),
-                "status": view::device(&state)["status"],
-                "evidence": depin_sdk::oracle::hex(&evidence),
-                "signature": signature,
-            }))
+            let read = async {
+                let state: Device = fetch(rpc, &address, "device").await?;
+                Ok(json!({ "status": view::device(&state)["status"] }))
+            };
+            Ok(after_landing(
+                &signature,
+                json!({
+                    "device": address.to_string(),
+                    "evidence": depin_sdk::oracle::hex(&evidence),
+                    "signature": signature,
+                }),
+                read.await,
+            ))
         }
         DeviceCommand::Retire { device } => {
             // read first: a missing keypair, network or device is exit 2 before any prompt

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::NetworkRef;
 use crate::amount::UiAmount;
-use crate::context::{get_account, send, Ctx};
+use crate::context::{after_landing, get_account, send, Ctx};
 use crate::error::{CliError, CliResult};
 use crate::keys::parse_pubkey;
 use crate::tokens::{self, mint_info};
@@ -199,12 +199,15 @@ pub async fn run(ctx: &Ctx, cmd: NetworkCommand) -> CliResult<Value> {
             }
             let ix = registry::update_network(&client.payer(), &address, treasury, args);
             let signature = send(&client, &[ix], &[]).await?;
-            let updated = crate::context::fetch(client.rpc(), &address, "network").await?;
-            Ok(json!({
-                "network": address.to_string(),
-                "state": view::network(&updated),
-                "signature": signature,
-            }))
+            let read = async {
+                let updated = crate::context::fetch(client.rpc(), &address, "network").await?;
+                Ok(json!({ "state": view::network(&updated) }))
+            };
+            Ok(after_landing(
+                &signature,
+                json!({ "network": address.to_string(), "signature": signature }),
+                read.await,
+            ))
         }
         NetworkCommand::SetAuditor {
             network,

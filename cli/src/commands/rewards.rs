@@ -26,7 +26,9 @@ use solana_signer::Signer;
 
 use super::NetworkRef;
 use crate::amount::UiAmount;
-use crate::context::{client_error, decode, fetch, fetch_optional, get_accounts, send, Ctx};
+use crate::context::{
+    after_landing, client_error, decode, fetch, fetch_optional, get_accounts, send, Ctx,
+};
 use crate::error::{CliError, CliResult};
 use crate::keys::{parse_hash, parse_pubkey, read_keypair_file};
 use crate::output::OutputFormat;
@@ -279,18 +281,24 @@ pub async fn run(ctx: &Ctx, cmd: RewardsCommand) -> CliResult<Value> {
                 },
             );
             let signature = send(&client, &[ix], &[]).await?;
-            let config: RewardsConfig = fetch(
-                client.rpc(),
-                &pda::rewards_config(&address).0,
-                "rewards config",
-            )
-            .await?;
-            Ok(json!({
-                "oracles": oracles.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "quorum": quorum,
-                "oracle_set_version": config.oracle_set_version,
-                "signature": signature,
-            }))
+            let read = async {
+                let config: RewardsConfig = fetch(
+                    client.rpc(),
+                    &pda::rewards_config(&address).0,
+                    "rewards config",
+                )
+                .await?;
+                Ok(json!({ "oracle_set_version": config.oracle_set_version }))
+            };
+            Ok(after_landing(
+                &signature,
+                json!({
+                    "oracles": oracles.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "quorum": quorum,
+                    "signature": signature,
+                }),
+                read.await,
+            ))
         }
         RewardsCommand::BuildTree { rows, store } => {
             let input = File::open(&rows)
@@ -348,22 +356,30 @@ pub async fn run(ctx: &Ctx, cmd: RewardsCommand) -> CliResult<Value> {
             let signature = send(&client, &[ix], &[]).await?;
             let config_address = pda::rewards_config(&address).0;
             let epoch_address = pda::epoch_root(&config_address, epoch).0;
-            let state: EpochRoot = fetch(client.rpc(), &epoch_address, "epoch root").await?;
-            Ok(json!({
-                "epoch_root": epoch_address.to_string(),
-                "epoch": epoch,
-                "root": hex(&root),
-                "cumulative_total": total,
-                "multipliers_hash": hex(&multipliers_hash),
-                "votes": state.votes_for(&Proposal {
-                    submitted: true,
-                    root,
-                    cumulative_total: total,
-                    multipliers_hash,
+            let read = async {
+                let state: EpochRoot = fetch(client.rpc(), &epoch_address, "epoch root").await?;
+                Ok(json!({
+                    "votes": state.votes_for(&Proposal {
+                        submitted: true,
+                        root,
+                        cumulative_total: total,
+                        multipliers_hash,
+                    }),
+                    "finalized": state.finalized,
+                }))
+            };
+            Ok(after_landing(
+                &signature,
+                json!({
+                    "epoch_root": epoch_address.to_string(),
+                    "epoch": epoch,
+                    "root": hex(&root),
+                    "cumulative_total": total,
+                    "multipliers_hash": hex(&multipliers_hash),
+                    "signature": signature,
                 }),
-                "finalized": state.finalized,
-                "signature": signature,
-            }))
+                read.await,
+            ))
         }
         RewardsCommand::Claim {
             network,

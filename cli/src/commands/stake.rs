@@ -11,7 +11,7 @@ use solana_signer::Signer;
 use super::device::DeviceRef;
 use super::{sync_treasury, treasury_account, NetworkRef, TreasuryHolder};
 use crate::amount::UiAmount;
-use crate::context::{fetch, fetch_optional, get_account, send, Ctx};
+use crate::context::{after_landing, fetch, fetch_optional, get_account, send, Ctx};
 use crate::error::{CliError, CliResult};
 use crate::keys::{parse_hash, parse_pubkey};
 use crate::tokens::{mint_info, MintInfo};
@@ -242,14 +242,19 @@ pub async fn run(ctx: &Ctx, cmd: StakeCommand) -> CliResult<Value> {
                 },
             );
             let signature = send(&client, &[ix], &[]).await?;
-            let pool: StakePool = fetch(rpc, &pool_address, "stake pool").await?;
-            Ok(json!({
-                "pool": pool_address.to_string(),
-                "min_stake_per_device": pool.min_stake_per_device,
-                "cooldown_secs": pool.cooldown_secs,
-                "slash_authority": pool.slash_authority.to_string(),
-                "signature": signature,
-            }))
+            let read = async {
+                let pool: StakePool = fetch(rpc, &pool_address, "stake pool").await?;
+                Ok(json!({
+                    "min_stake_per_device": pool.min_stake_per_device,
+                    "cooldown_secs": pool.cooldown_secs,
+                    "slash_authority": pool.slash_authority.to_string(),
+                }))
+            };
+            Ok(after_landing(
+                &signature,
+                json!({ "pool": pool_address.to_string(), "signature": signature }),
+                read.await,
+            ))
         }
         StakeCommand::PoolSyncTreasury {
             network,
@@ -288,20 +293,22 @@ pub async fn run(ctx: &Ctx, cmd: StakeCommand) -> CliResult<Value> {
             let from = from.unwrap_or_else(|| mint.ata(&owner));
             let ix = staking::stake(&owner, &address, &stake_token(&mint), &from, base);
             let signature = send(&client, &[ix], &[]).await?;
-            let pool = pda::stake_pool(&address).0;
-            let position: StakePosition = fetch(
-                client.rpc(),
-                &pda::stake_position(&pool, &owner).0,
-                "stake position",
-            )
-            .await?;
-            Ok(json!({
-                "position": pda::stake_position(&pool, &owner).0.to_string(),
-                "staked": base,
-                "staked_ui": mint.ui(base),
-                "total": position.amount,
-                "signature": signature,
-            }))
+            let position_address = pda::stake_position(&pda::stake_pool(&address).0, &owner).0;
+            let read = async {
+                let position: StakePosition =
+                    fetch(client.rpc(), &position_address, "stake position").await?;
+                Ok(json!({ "total": position.amount }))
+            };
+            Ok(after_landing(
+                &signature,
+                json!({
+                    "position": position_address.to_string(),
+                    "staked": base,
+                    "staked_ui": mint.ui(base),
+                    "signature": signature,
+                }),
+                read.await,
+            ))
         }
         StakeCommand::Bond { device } => {
             let payer = ctx.payer()?;
@@ -343,19 +350,18 @@ pub async fn run(ctx: &Ctx, cmd: StakeCommand) -> CliResult<Value> {
             let base = mint.base_units(&amount)?;
             let ix = staking::request_unstake(&client.payer(), &address, base);
             let signature = send(&client, &[ix], &[]).await?;
-            let pool = pda::stake_pool(&address).0;
-            let position: StakePosition = fetch(
-                client.rpc(),
-                &pda::stake_position(&pool, &client.payer()).0,
-                "stake position",
-            )
-            .await?;
-            Ok(json!({
-                "requested": base,
-                "pending": position.pending,
-                "unlock_ts": position.unlock_ts,
-                "signature": signature,
-            }))
+            let position_address =
+                pda::stake_position(&pda::stake_pool(&address).0, &client.payer()).0;
+            let read = async {
+                let position: StakePosition =
+                    fetch(client.rpc(), &position_address, "stake position").await?;
+                Ok(json!({ "pending": position.pending, "unlock_ts": position.unlock_ts }))
+            };
+            Ok(after_landing(
+                &signature,
+                json!({ "requested": base, "signature": signature }),
+                read.await,
+            ))
         }
         StakeCommand::Withdraw { network, to } => {
             let payer = ctx.payer()?;

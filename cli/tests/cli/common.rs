@@ -287,3 +287,82 @@ impl Indexer {
             .expect("the indexer stops cleanly");
     }
 }
+
+/// A loopback HTTP proxy to a node's JSON-RPC that, once a `sendTransaction` has gone
+/// through it, answers every account read (`getAccountInfo`, `getMultipleAccounts`) with a
+/// server error until re-armed: the node lost between a command's send and its read back.
+pub struct ReadBackFails {
+    /// The proxy's URL.
+    pub url: String,
+    sent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sends: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ReadBackFails {
+    /// Starts the proxy in front of `target`.
+    pub async fn start(target: String) -> ReadBackFails {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        use axum::extract::State;
+        use axum::routing::post;
+        use axum::{Json, Router};
+        use serde_json::json;
+
+        #[derive(Clone)]
+        struct Proxy {
+            target: String,
+            http: reqwest::Client,
+            sent: Arc<AtomicBool>,
+            sends: Arc<AtomicUsize>,
+        }
+        async fn forward(State(p): State<Proxy>, Json(request): Json<Value>) -> Json<Value> {
+            let method = request.get("method").and_then(Value::as_str).unwrap_or("");
+            let read = matches!(method, "getAccountInfo" | "getMultipleAccounts");
+            if read && p.sent.load(Ordering::SeqCst) {
+                return Json(json!({"jsonrpc": "2.0", "id": request["id"],
+                    "error": {"code": -32603, "message": "backend unavailable"}}));
+            }
+            let answer = match p.http.post(&p.target).json(&request).send().await {
+                Ok(r) => r.json().await.unwrap_or(Value::Null),
+                Err(e) => json!({"jsonrpc": "2.0", "id": request["id"],
+                    "error": {"code": -32603, "message": e.to_string()}}),
+            };
+            if method == "sendTransaction" && answer.get("result").is_some() {
+                p.sends.fetch_add(1, Ordering::SeqCst);
+                p.sent.store(true, Ordering::SeqCst);
+            }
+            Json(answer)
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let proxy = Proxy {
+            target,
+            http: reqwest::Client::new(),
+            sent: Arc::new(AtomicBool::new(false)),
+            sends: Arc::new(AtomicUsize::new(0)),
+        };
+        let handle = ReadBackFails {
+            url,
+            sent: Arc::clone(&proxy.sent),
+            sends: Arc::clone(&proxy.sends),
+        };
+        let app = Router::new().route("/", post(forward)).with_state(proxy);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        handle
+    }
+
+    /// Lets account reads through again, until the next send.
+    pub fn rearm(&self) {
+        self.sent.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Transactions the node accepted through the proxy.
+    pub fn sends(&self) -> usize {
+        self.sends.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
