@@ -67,21 +67,12 @@ pub fn write_keypair_file(path: &Path, keypair: &Keypair, force: bool) -> CliRes
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
-    // a fresh file, readable by its owner only from its first byte (never written through
-    // a wider mode, nor into a file that existed with one)
-    if path.exists() {
-        std::fs::remove_file(&path).map_err(io)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&path).map_err(io)?;
-    std::io::Write::write_all(&mut file, json.as_bytes()).map_err(io)?;
-    Ok(())
+    // a new file, its owner's alone from its first byte, renamed over the old one only once
+    // complete: a crash or a full disk never leaves a half-written key
+    depin_sdk::file::replace(&path, true, |w| {
+        std::io::Write::write_all(w, json.as_bytes())
+    })
+    .map_err(io)
 }
 
 /// Parses a base58 pubkey (a clap value parser).
@@ -177,6 +168,23 @@ mod tests {
             read_keypair_file(&path),
             Err(CliError::KeypairMalformed { .. })
         ));
+
+        // --force replaces the file whole, its owner's alone, with nothing left beside it
+        let other = Keypair::new();
+        write_keypair_file(&path, &other, true).unwrap();
+        assert_eq!(read_keypair_file(&path).unwrap().pubkey(), other.pubkey());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["id.json"]);
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //! - [`client`]: the gateway client: compute budget, priority fee, send and confirm through
 //!   blockhash expiry, durable nonces, packed batches (see its example).
 //! - [`pack`]: packing instructions into the fewest transactions under the packet size limit.
+//! - [`file`]: replacing a file whole (keypairs, proof stores): never half written.
 //!
 //! The program crates are re-exported so callers use the very same argument and account
 //! types the programs were built with.
@@ -36,6 +37,7 @@ pub mod energy;
 pub mod error;
 pub mod errors;
 pub mod events;
+pub mod file;
 pub mod incentives;
 pub mod oracle;
 pub mod pack;

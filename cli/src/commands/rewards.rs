@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
@@ -306,9 +306,8 @@ pub async fn run(ctx: &Ctx, cmd: RewardsCommand) -> CliResult<Value> {
             let parsed = parse_rows(BufReader::new(input))
                 .map_err(|e| CliError::BadInput(format!("rows {}: {e}", rows.display())))?;
             let tree = RewardTree::build(parsed).map_err(|e| CliError::BadInput(e.to_string()))?;
-            let out = File::create(&store)
-                .map_err(|e| CliError::BadInput(format!("store {}: {e}", store.display())))?;
-            tree.write_store(BufWriter::new(out))
+            // the store the claims are served from is replaced whole or not at all
+            depin_sdk::file::replace(&store, false, |w| tree.write_store(w))
                 .map_err(|e| CliError::BadInput(format!("store {}: {e}", store.display())))?;
             Ok(json!({
                 "devices": tree.len(),

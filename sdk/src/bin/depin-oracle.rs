@@ -17,7 +17,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
 
@@ -125,6 +125,9 @@ enum CliError {
     },
     #[error("{0}")]
     Input(String),
+    /// An I/O error of a file being written, named by [`replace`] with its path.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     #[error(transparent)]
     Incentive(#[from] IncentiveError),
 }
@@ -143,13 +146,19 @@ fn open(path: &PathBuf) -> Result<File, CliError> {
     })
 }
 
-fn create(path: &PathBuf) -> Result<BufWriter<File>, CliError> {
-    File::create(path)
-        .map(BufWriter::new)
-        .map_err(|source| CliError::File {
-            path: path.clone(),
+/// Writes `path` whole through `write` ([`depin_sdk::file::replace`]): a failure leaves the
+/// file as it was.
+fn replace(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    depin_sdk::file::replace(path, false, write).map_err(|e| match e {
+        CliError::Io(source) => CliError::File {
+            path: path.to_path_buf(),
             source,
-        })
+        },
+        other => other,
+    })
 }
 
 fn key(s: &str, what: &str) -> Result<Pubkey, CliError> {
@@ -159,29 +168,25 @@ fn key(s: &str, what: &str) -> Result<Pubkey, CliError> {
 fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Generate { devices, out } => {
-            let mut file = create(&out)?;
-            let io = |e| CliError::File {
-                path: out.clone(),
-                source: e,
-            };
-            writeln!(file, "device,owner,cumulative_amount").map_err(io)?;
-            for i in 0..devices {
-                writeln!(
-                    file,
-                    "{},{},{}",
-                    Pubkey::new_unique(),
-                    Pubkey::new_unique(),
-                    1_000 + i as u64
-                )
-                .map_err(io)?;
-            }
-            file.flush().map_err(io)?;
+            replace(&out, |file| {
+                writeln!(file, "device,owner,cumulative_amount")?;
+                for i in 0..devices {
+                    writeln!(
+                        file,
+                        "{},{},{}",
+                        Pubkey::new_unique(),
+                        Pubkey::new_unique(),
+                        1_000 + i as u64
+                    )?;
+                }
+                Ok(())
+            })?;
             println!("wrote {devices} rows to {}", out.display());
         }
         Command::Build { rows, store } => {
             let rows = parse_rows(BufReader::new(open(&rows)?))?;
             let tree = RewardTree::build(rows)?;
-            tree.write_store(create(&store)?)?;
+            replace(&store, |w| Ok(tree.write_store(w)?))?;
             println!("devices          {}", tree.len());
             println!("depth            {}", tree.depth());
             println!("root             {}", hex(&tree.root()));
@@ -262,7 +267,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let out =
                 incentives::epoch_rows(previous_rows, &earnings, &health, table.as_ref(), budget)?;
             let tree = RewardTree::build(out.rows)?;
-            tree.write_store(create(&store)?)?;
+            replace(&store, |w| Ok(tree.write_store(w)?))?;
             println!("devices          {}", tree.len());
             println!("root             {}", hex(&tree.root()));
             println!("cumulative_total {}", tree.total());
