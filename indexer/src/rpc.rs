@@ -1,7 +1,8 @@
 //! JSON-RPC backfill: the transactions of a slot range that the gRPC endpoint can no longer
-//! replay, found with `getSignaturesForAddress` per program and fetched with `getTransaction`.
+//! replay, found with `getSignaturesForAddress` per program, placed in their blocks with
+//! `getBlock` (signatures only) and fetched with `getTransaction`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::IsTerminal;
 
 use anchor_lang::prelude::Pubkey;
@@ -35,6 +36,16 @@ pub enum RpcError {
     Missing {
         /// The transaction's signature.
         signature: String,
+    },
+    /// The node listed a transaction in a slot whose block (`getBlock`) does not hold it, or
+    /// has no block for that slot: its answers disagree, and the transaction's place in its
+    /// block is unknown.
+    #[error("rpc getBlock: {signature} was listed in slot {slot} but the block does not hold it")]
+    NotInBlock {
+        /// The transaction's signature.
+        signature: String,
+        /// The slot it was listed in.
+        slot: u64,
     },
     /// The node had not reached the end of the range at its commitment in the time given.
     #[error("rpc getSlot: the node is at slot {at}, the backfill needs {needed}")]
@@ -77,6 +88,11 @@ struct SignatureInfo {
     signature: String,
     slot: u64,
     err: Option<Json>,
+}
+
+#[derive(Deserialize)]
+struct RpcBlockSignatures {
+    signatures: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -240,6 +256,63 @@ impl RpcClient {
         Ok(found)
     }
 
+    /// The signatures of the block of `slot` in block order: every transaction of the block
+    /// (votes and failures included), so a transaction's position in the list is its index
+    /// in the block, the `tx_index` the gRPC stream gives it. `None` when the node has no
+    /// block for the slot.
+    async fn block_order(&self, slot: u64) -> Result<Option<Vec<String>>, RpcError> {
+        let result = self
+            .call(
+                "getBlock",
+                json!([slot, {
+                    "encoding": "json",
+                    "transactionDetails": "signatures",
+                    "rewards": false,
+                    "commitment": self.commitment.as_str(),
+                    "maxSupportedTransactionVersion": 0,
+                }]),
+            )
+            .await?;
+        if result.is_null() {
+            return Ok(None);
+        }
+        let block: RpcBlockSignatures =
+            serde_json::from_value(result).map_err(|e| RpcError::Shape {
+                method: "getBlock",
+                reason: e.to_string(),
+            })?;
+        Ok(Some(block.signatures))
+    }
+
+    /// `signatures`, listed in `slot`, each with its index in the block, in block order.
+    async fn in_block_order(
+        &self,
+        slot: u64,
+        signatures: &[String],
+    ) -> Result<Vec<(u64, String)>, RpcError> {
+        let not_in_block = |signature: &String| RpcError::NotInBlock {
+            signature: signature.clone(),
+            slot,
+        };
+        let Some(order) = self.block_order(slot).await? else {
+            return Err(not_in_block(&signatures[0]));
+        };
+        let position: HashMap<&str, u64> = order
+            .iter()
+            .zip(0u64..)
+            .map(|(signature, index)| (signature.as_str(), index))
+            .collect();
+        let mut placed = Vec::with_capacity(signatures.len());
+        for signature in signatures {
+            let index = position
+                .get(signature.as_str())
+                .ok_or_else(|| not_in_block(signature))?;
+            placed.push((*index, signature.clone()));
+        }
+        placed.sort_unstable();
+        Ok(placed)
+    }
+
     /// One transaction, decoded. `None` if it failed; [`RpcError::Missing`] if the node does
     /// not have it.
     ///
@@ -291,9 +364,9 @@ impl RpcClient {
     }
 
     /// Every successful transaction of `programs` in slots `from..to` (once the node has
-    /// reached `to - 1`), in slot order (and,
-    /// within a slot, in the order the node lists them: the RPC does not give a
-    /// transaction's position in its block, so `tx_index` is that order).
+    /// reached `to - 1`), in slot order and, within a slot, in block order, each with its
+    /// index in the block (`getBlock`'s signatures): the listings per program do not give
+    /// it, and two programs' listings of one slot interleave in the block.
     pub async fn backfill(
         &self,
         programs: &[Pubkey],
@@ -326,10 +399,9 @@ impl RpcClient {
             ProgressBar::hidden()
         };
         let mut out = Vec::with_capacity(seen.len());
-        for signatures in by_slot.values() {
-            for (index, signature) in signatures.iter().enumerate() {
-                let index = u64::try_from(index).unwrap_or(u64::MAX);
-                if let Some(tx) = self.transaction(signature, index).await? {
+        for (slot, signatures) in &by_slot {
+            for (index, signature) in self.in_block_order(*slot, signatures).await? {
+                if let Some(tx) = self.transaction(&signature, index).await? {
                     out.push(tx);
                 }
                 bar.inc(1);

@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use common::*;
@@ -590,6 +590,29 @@ async fn restart_over_a_gap(
             .load(std::sync::atomic::Ordering::Relaxed) as i64,
         gap_txs
     );
+    // each backfilled transaction at its place in its block, as the stream would give it
+    // (two programs' listings of one slot interleave in the block)
+    let placed: HashMap<String, i64> = db
+        .query(
+            "SELECT signature, tx_index FROM indexed_transactions WHERE source = 'rpc'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for t in chain
+        .txs
+        .iter()
+        .filter(|t| placed.contains_key(&t.processed.signature))
+    {
+        assert_eq!(
+            placed[&t.processed.signature], t.index as i64,
+            "tx_index of {} in slot {}",
+            t.processed.signature, t.slot
+        );
+    }
     assert!(rpc.calls() > 0);
     indexer.shutdown().await;
 }
@@ -685,8 +708,34 @@ async fn a_node_behind_or_missing_a_listed_transaction_fails_the_backfill() {
         Err(RpcError::Missing { signature }) => assert_eq!(&signature, missing),
         other => panic!("expected Missing, got {:?}", other.map(|t| t.len())),
     }
-    // once the node has it, the same range comes whole
+    // a block that does not hold a transaction listed in its slot: its place is unknown
+    rpc.leave_out_of_block_once(missing);
+    let slot = chain
+        .txs
+        .iter()
+        .find(|t| &t.processed.signature == missing)
+        .map(|t| t.slot)
+        .unwrap();
+    match client.backfill(&programs, a, b).await {
+        Err(RpcError::NotInBlock {
+            signature,
+            slot: listed,
+        }) => assert_eq!((&signature, listed), (missing, slot)),
+        other => panic!("expected NotInBlock, got {:?}", other.map(|t| t.len())),
+    }
+    // once the node has it, the same range comes whole, each transaction at its place in
+    // its block, in block order
     let all = client.backfill(&programs, a, b).await.expect("backfill");
+    let places: Vec<(u64, u64)> = all.iter().map(|t| (t.slot, t.tx_index)).collect();
+    assert!(places.windows(2).all(|w| w[0] < w[1]), "{places:?}");
+    for t in &all {
+        let on_chain = chain
+            .txs
+            .iter()
+            .find(|c| c.processed.signature == t.signature)
+            .unwrap();
+        assert_eq!((t.slot, t.tx_index), (on_chain.slot, on_chain.index));
+    }
     let mut got: Vec<String> = all.into_iter().map(|t| t.signature).collect();
     let mut want = gap.clone();
     got.sort();

@@ -1,5 +1,6 @@
-//! A JSON-RPC server on loopback answering `getSlot`, `getSignaturesForAddress` and
-//! `getTransaction` from a chain of recorded transactions, as a Solana RPC node would.
+//! A JSON-RPC server on loopback answering `getSlot`, `getSignaturesForAddress`, `getBlock`
+//! (signatures only) and `getTransaction` from a chain of recorded transactions, as a Solana
+//! RPC node would.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,8 @@ struct Store {
     hidden: Vec<String>,
     /// The slot `getSlot` answers, when set (a node behind); else the chain's last.
     slot: Option<u64>,
+    /// Signatures `getBlock` leaves out of their block, once each (answers that disagree).
+    out_of_block: Vec<String>,
 }
 
 /// The running server.
@@ -96,6 +99,49 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, Json(request): Json<Valu
                 .collect();
             answer(id, Value::Array(page))
         }
+        "getBlock" => {
+            let Some(slot) = params.get(0).and_then(Value::as_u64) else {
+                return error(id, -32602, "slot required");
+            };
+            let details = params
+                .get(1)
+                .and_then(|o| o.get("transactionDetails"))
+                .and_then(Value::as_str);
+            if details != Some("signatures") {
+                return error(id, -32602, "only transactionDetails: signatures is served");
+            }
+            let Store {
+                chain,
+                out_of_block,
+                ..
+            } = &mut *store;
+            let mut block: Vec<&ChainTransaction> =
+                chain.iter().filter(|t| t.slot == slot).collect();
+            if block.is_empty() {
+                return error(id, -32004, &format!("Block not available for slot {slot}"));
+            }
+            block.sort_by_key(|t| t.index);
+            let (left_out, kept): (Vec<String>, Vec<String>) = std::mem::take(out_of_block)
+                .into_iter()
+                .partition(|s| block.iter().any(|t| t.processed.signature == *s));
+            *out_of_block = kept;
+            block.retain(|t| !left_out.contains(&t.processed.signature));
+            let signatures: Vec<&str> = block
+                .iter()
+                .map(|t| t.processed.signature.as_str())
+                .collect();
+            answer(
+                id,
+                json!({
+                    "blockhash": format!("block-{slot}"),
+                    "previousBlockhash": format!("block-{}", slot.saturating_sub(1)),
+                    "parentSlot": slot.saturating_sub(1),
+                    "signatures": signatures,
+                    "blockTime": null,
+                    "blockHeight": null,
+                }),
+            )
+        }
         "getTransaction" => {
             let Some(signature) = params.get(0).and_then(Value::as_str) else {
                 return error(id, -32602, "signature required");
@@ -124,6 +170,7 @@ impl RpcTestServer {
             calls: 0,
             hidden: Vec::new(),
             slot: None,
+            out_of_block: Vec::new(),
         }));
         let app = Router::new()
             .route("/", post(handle))
@@ -152,6 +199,14 @@ impl RpcTestServer {
     /// transaction but has not caught up to it would.
     pub fn hide_once(&self, signature: &str) {
         super::lock(&self.store).hidden.push(signature.to_owned());
+    }
+
+    /// Makes `getBlock` leave `signature` out of its block once, as a node whose listing
+    /// and blocks disagree would.
+    pub fn leave_out_of_block_once(&self, signature: &str) {
+        super::lock(&self.store)
+            .out_of_block
+            .push(signature.to_owned());
     }
 
     /// Makes `getSlot` answer `slot` (a node behind), or the chain's last slot again.
