@@ -242,6 +242,8 @@ impl Session<'_> {
         tracing::info!(endpoint = %self.settings.endpoint, from_slot, "subscribed");
         let metrics = Arc::clone(&self.hooks.metrics);
         let mut received = false;
+        // a slot reached the stream's commitment since the batch was last offered
+        let mut slot_completed = false;
         let mut stream = stream.peekable();
         let mut ticker =
             tokio::time::interval(Duration::from_millis(self.config.batch.flush_interval_ms));
@@ -295,9 +297,12 @@ impl Session<'_> {
                     match update {
                         Update::Transaction(t) => self.batch.transactions.push(*t),
                         Update::Slot(s) => {
-                            if s.status == SlotStatus::Reached(self.settings.commitment) {
+                            if s.status == SlotStatus::Reached(checkpoint_level(self.settings.commitment)) {
                                 self.batch.checkpoint =
                                     Some(self.batch.checkpoint.map_or(s.slot, |c| c.max(s.slot)));
+                            }
+                            if s.status == SlotStatus::Reached(self.settings.commitment) {
+                                slot_completed = true;
                             }
                             self.batch.slots.push(s);
                         }
@@ -322,12 +327,13 @@ impl Session<'_> {
                     let full = self.batch.transactions.len() >= self.config.batch.max_transactions;
                     if full {
                         self.flush().await?;
-                    } else if self.batch.checkpoint.is_some()
+                    } else if slot_completed
                         && !matches!(
                             std::pin::Pin::new(&mut stream).peek().now_or_never(),
                             Some(Some(_))
                         )
                     {
+                        slot_completed = false;
                         self.offer().await?;
                     }
                 }
@@ -409,6 +415,21 @@ impl Session<'_> {
     }
 }
 
+/// The status at which a slot moves the checkpoint of a stream at `commitment`: that
+/// commitment, except `processed`, where it is `confirmed`.
+///
+/// A resume starts after the checkpoint, so nothing may arrive below it. Slots are processed
+/// on every fork, out of order: with the checkpoint at the highest processed slot, a sibling
+/// below it processed later (and maybe the fork that wins) arrived after a restart only if it
+/// was at or above the resume, and its rows were lost. A slot below a confirmed one is its
+/// ancestor, already delivered, or on a fork that can no longer win. The stream delivers
+/// every status whatever its commitment (`filter_by_commitment` off), so the confirmed
+/// statuses are there; a resume replays the processed slots above the checkpoint, whose
+/// rows are already stored and come again as duplicates, dropped.
+fn checkpoint_level(commitment: Commitment) -> Commitment {
+    commitment.max(Commitment::Confirmed)
+}
+
 /// Where the backfill of a live subscription at `commitment` ends, if `update` tells it: the
 /// slot of a transaction (delivered at that commitment), or of a slot reaching that
 /// commitment or a lower one. Such a slot reached it after the subscription began, so every
@@ -430,6 +451,22 @@ fn live_boundary(update: &Update, commitment: Commitment) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_processed_the_checkpoint_follows_confirmed_slots() {
+        assert_eq!(
+            checkpoint_level(Commitment::Processed),
+            Commitment::Confirmed
+        );
+        assert_eq!(
+            checkpoint_level(Commitment::Confirmed),
+            Commitment::Confirmed
+        );
+        assert_eq!(
+            checkpoint_level(Commitment::Finalized),
+            Commitment::Finalized
+        );
+    }
 
     #[test]
     fn only_an_update_at_or_below_the_commitment_bounds_the_backfill() {

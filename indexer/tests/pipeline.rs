@@ -431,11 +431,11 @@ async fn rows_of_a_dead_slot_are_removed_and_state_rebuilt() {
     geyser
         .push(slot_update(dead, SlotStatus::SlotProcessed))
         .await;
-    assert_eq!(
-        wait_for(pg.url(), CHECKPOINT, dead as i64, LIMIT).await,
-        dead as i64
-    );
+    let recorded = format!("SELECT count(*) FROM slots WHERE slot = {dead}");
+    assert_eq!(wait_for(pg.url(), &recorded, 1, LIMIT).await, 1);
     let db = connect(pg.url()).await;
+    // at processed the checkpoint follows confirmed slots
+    assert_eq!(scalar(&db, CHECKPOINT).await, (dead - 1) as i64);
     let in_dead_slot = format!("SELECT count(*) FROM events WHERE slot = {dead}");
     assert!(scalar(&db, &in_dead_slot).await > 0);
     assert_eq!(
@@ -942,10 +942,10 @@ async fn a_transaction_in_an_abandoned_fork_survives_in_the_finalized_one() {
         .await;
     let db = connect(pg.url()).await;
     let at = |slot: u64| format!("SELECT count(*) FROM events WHERE slot = {slot}");
-    assert_eq!(
-        wait_for(pg.url(), CHECKPOINT, winner as i64, LIMIT).await,
-        winner as i64
-    );
+    let recorded = format!("SELECT count(*) FROM slots WHERE slot = {winner}");
+    assert_eq!(wait_for(pg.url(), &recorded, 1, LIMIT).await, 1);
+    // at processed the checkpoint follows confirmed slots: both forks lie above it
+    assert_eq!(scalar(&db, CHECKPOINT).await, (fork_slot - 1) as i64);
     let rows = scalar(&db, &at(fork_slot)).await;
     assert!(rows > 0);
     assert_eq!(scalar(&db, &at(winner)).await, 0, "the copy is a replay");
@@ -968,6 +968,10 @@ async fn a_transaction_in_an_abandoned_fork_survives_in_the_finalized_one() {
 
     // Then the rows live on in the finalized slot, and the abandoned one is marked dead
     assert_eq!(wait_for(pg.url(), &at(winner), rows, LIMIT).await, rows);
+    assert_eq!(
+        wait_for(pg.url(), CHECKPOINT, winner as i64, LIMIT).await,
+        winner as i64
+    );
     assert_eq!(wait_for(pg.url(), STATE_QUEUED, 0, LIMIT).await, 0);
     assert_eq!(scalar(&db, &at(fork_slot)).await, 0);
     let status: String = db
@@ -1000,6 +1004,72 @@ async fn a_transaction_in_an_abandoned_fork_survives_in_the_finalized_one() {
         .await,
         rows
     );
+    indexer.shutdown().await;
+}
+
+/// Defect: at `processed` the checkpoint was the highest slot processed. Slots are processed
+/// on every fork and out of order, so a sibling slot processed later than a higher one (on
+/// the fork that then won) lay below the checkpoint: after a restart the resume began above
+/// it and its rows were never indexed. Now the checkpoint follows confirmed slots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_processed_a_sibling_slot_arriving_after_a_higher_one_survives_a_restart() {
+    use depin_indexer::testkit::chain::slot_update;
+    use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
+    use yellowstone_grpc_proto::geyser::SlotStatus;
+
+    let chain = scenario_chain().await;
+    let late = FIRST_SLOT + 12;
+    let late_rows = chain
+        .event_rows()
+        .iter()
+        .filter(|(s, _)| *s == late)
+        .count() as i64;
+    assert!(late_rows > 0, "slot {late} carries events");
+    let sibling = late + 1_000;
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    let mut cfg = config(&geyser.endpoint(), pg.url(), None);
+    cfg.source.commitment = depin_indexer::sink::Commitment::Processed;
+
+    // Given everything before `late` indexed, and a sibling of `late` (same parent, a higher
+    // slot) processed before `late` arrives
+    let indexer = spawn(cfg.clone());
+    for update in chain.updates_of(FIRST_SLOT, late) {
+        geyser.push(update).await;
+    }
+    let mut processed = slot_update(sibling, SlotStatus::SlotProcessed);
+    if let Some(UpdateOneof::Slot(s)) = &mut processed.update_oneof {
+        s.parent = Some(late - 1);
+    }
+    geyser.push(processed).await;
+    let recorded = format!("SELECT count(*) FROM slots WHERE slot = {sibling}");
+    assert_eq!(wait_for(pg.url(), &recorded, 1, LIMIT).await, 1);
+    assert_eq!(
+        scalar(&connect(pg.url()).await, CHECKPOINT).await,
+        (late - 1) as i64,
+        "a processed slot does not move the checkpoint"
+    );
+
+    // When the indexer stops, `late` arrives and wins, and the indexer starts again
+    indexer.shutdown().await;
+    for update in chain.updates_of(late, chain.last_slot() + 1) {
+        geyser.push(update).await;
+    }
+    let indexer = spawn(cfg);
+
+    // Then the resume replays `late` and every row is indexed once
+    let last = chain.last_slot() as i64;
+    assert_eq!(wait_for(pg.url(), CHECKPOINT, last, LIMIT).await, last);
+    let db = connect(pg.url()).await;
+    assert_eq!(
+        scalar(
+            &db,
+            &format!("SELECT count(*) FROM events WHERE slot = {late}")
+        )
+        .await,
+        late_rows
+    );
+    assert_eq!(stored_rows(&db).await, chain.expected_rows());
     indexer.shutdown().await;
 }
 
