@@ -142,8 +142,8 @@ pub struct RetentionConfig {
     /// rows) and the storage proofs and faults and reward claims
     /// ([`crate::rows::TALLY_TABLES`], added to per-key tallies the state reads instead)
     /// for this many slots below the newest finalized slot; 0 keeps everything. Checked on
-    /// the `prune_slots_interval_secs` schedule. An interval goes only when all its events
-    /// are past the kept slots. The other events the state rows are derived from (the
+    /// the `prune_slots_interval_secs` schedule. An interval goes only when it is settled
+    /// and all its events are past the kept slots. The other events the state rows are derived from (the
     /// registry's, staking's, reward roots, deal lifecycles) are always kept (the state is
     /// recomputed from them).
     pub keep_event_slots: u64,

@@ -541,6 +541,16 @@ fn closed(market: Pubkey, interval: u64) -> Event {
     }))
 }
 
+/// `interval` of `market` settled, its one order paid.
+fn settled(market: Pubkey, interval: u64) -> Event {
+    Event::Energy(energy::Event::IntervalSettled(energy::IntervalSettled {
+        market,
+        interval,
+        delivered_wh: 500,
+        rounding: 0,
+    }))
+}
+
 /// The `energy_intervals` and `energy_orders` rows of `interval`, as text (`|` when none).
 async fn interval_state(client: &tokio_postgres::Client, interval: u64) -> String {
     client
@@ -562,7 +572,7 @@ async fn interval_state(client: &tokio_postgres::Client, interval: u64) -> Strin
 /// Energy intervals in segments of 50 slots, 100 kept, each interval an order placed,
 /// cleared and closed: interval 1 at slots 10, 20, 30 (the segments of slots 0-49),
 /// interval 2 at 60, 70 (50-99) and 130 (100-149), and with `cascade` interval 3 at 40
-/// (0-49) and 90 (50-99), through [`retaining_and_keeping_all`] (detaching retired segments
+/// (0-49) and 90 (50-99, cleared and settled at once), through [`retaining_and_keeping_all`] (detaching retired segments
 /// with `detach`, else dropping).
 async fn energy_intervals(cascade: bool, detach: bool) -> (TempPostgres, Sink, TempPostgres, Sink) {
     let market = Pubkey::new_from_array([20; 32]);
@@ -576,7 +586,11 @@ async fn energy_intervals(cascade: bool, detach: bool) -> (TempPostgres, Sink, T
     ];
     if cascade {
         transactions.push(transaction("o3", 40, vec![placed(market, 3)]));
-        transactions.push(transaction("c3", 90, vec![cleared(market, 3)]));
+        transactions.push(transaction(
+            "c3",
+            90,
+            vec![cleared(market, 3), settled(market, 3)],
+        ));
     }
     transactions.sort_by_key(|t| t.slot);
     retaining_and_keeping_all(detach, transactions).await
@@ -668,14 +682,14 @@ async fn energy_intervals_retire_whole_with_their_state_rows() {
 
 /// An interval that stays holds back nothing: interval 3 (slots 40 and 90) shares the
 /// segments of 0-49 with interval 1 and those of 50-99 with interval 2, which reaches
-/// slot 130. Intervals 1 and 3 retire with all five segments past the kept slots, and
+/// slot 130. Intervals 1 and 3 retire with all six segments past the kept slots, and
 /// interval 2 stays whole. (Before V19 interval 2 held back the segments of 50-99, so
 /// interval 3 those of 0-49, so interval 1: nothing retired.)
 #[tokio::test]
 async fn an_interval_that_stays_holds_back_no_segment() {
     let (_pg, mut sink, _all_pg, all) = energy_intervals(true, false).await;
-    assert_eq!(sink.segments_past_retention().await.expect("past"), 5);
-    assert_eq!(sink.retire_events().await.expect("retire"), 5);
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 6);
+    assert_eq!(sink.retire_events().await.expect("retire"), 6);
     assert_eq!(sink.segments_past_retention().await.expect("past"), 0);
     for interval in [1, 3] {
         assert_eq!(interval_state(sink.client(), interval).await, "|");
@@ -696,12 +710,85 @@ async fn an_interval_that_stays_holds_back_no_segment() {
     all.close().await;
 }
 
+/// Defect: an interval whose rows all lay past the kept slots retired with its state rows
+/// whether or not it was settled; one placed and cleared but never settled (its orders
+/// still holding escrow on chain) vanished from `energy_intervals` and `energy_orders`.
+/// Now it stays whole, prune after prune, until settled and wholly past; a settled one
+/// beside it retires.
+#[tokio::test]
+async fn an_interval_never_settled_stays_until_it_is() {
+    let market = Pubkey::new_from_array([20; 32]);
+    let (_pg, mut sink, _all_pg, mut all) = retaining_and_keeping_all(
+        false,
+        vec![
+            transaction("o1", 10, vec![placed(market, 1)]),
+            transaction("c1", 20, vec![cleared(market, 1)]),
+            transaction("s1", 30, vec![settled(market, 1)]),
+            transaction("o2", 40, vec![placed(market, 2)]),
+            transaction("c2", 60, vec![cleared(market, 2)]),
+        ],
+    )
+    .await;
+    let unsettled = interval_state(sink.client(), 2).await;
+    assert_ne!(unsettled, "|");
+    assert!(sink.retire_events().await.expect("retire") > 0);
+    // interval 1, settled, retired; interval 2 stays whole, its rows moved on
+    assert_eq!(interval_state(sink.client(), 1).await, "|");
+    assert_eq!(interval_state(sink.client(), 2).await, unsettled);
+    assert_eq!(unsettled, interval_state(all.client(), 2).await);
+    for kind in ["energy_order_placed", "energy_interval_cleared"] {
+        assert_eq!(
+            scalar(
+                sink.client(),
+                &format!("SELECT count(*) FROM {kind} WHERE interval_index = 2")
+            )
+            .await,
+            1,
+            "{kind}"
+        );
+    }
+    let (current, recomputed) = state_and_recompute(sink.client()).await;
+    assert_eq!(
+        current, recomputed,
+        "the state is the fold of the kept events"
+    );
+
+    // prune after prune, as the horizon passes its rows again, it stays
+    write_finalized(&mut sink, vec![transaction("later2", 400, Vec::new())]).await;
+    sink.retire_events().await.expect("retire");
+    assert_eq!(sink.segments_past_retention().await.expect("past"), 0);
+    assert_eq!(interval_state(sink.client(), 2).await, unsettled);
+
+    // settled at last, then wholly past: it retires with its state rows
+    let settle = vec![transaction("s2", 450, vec![settled(market, 2)])];
+    write_finalized(&mut sink, settle.clone()).await;
+    write_finalized(&mut all, settle).await;
+    sink.retire_events().await.expect("retire");
+    assert_ne!(
+        interval_state(sink.client(), 2).await,
+        "|",
+        "reaches slot 450"
+    );
+    write_finalized(&mut sink, vec![transaction("later3", 600, Vec::new())]).await;
+    assert!(sink.retire_events().await.expect("retire") > 0);
+    assert_eq!(interval_state(sink.client(), 2).await, "|");
+    assert_ne!(interval_state(all.client(), 2).await, "|");
+    assert_eq!(
+        scalar(sink.client(), "SELECT count(*) FROM energy_order_placed").await,
+        0
+    );
+    let (current, recomputed) = state_and_recompute(sink.client()).await;
+    assert_eq!(current, recomputed);
+    sink.close().await;
+    all.close().await;
+}
+
 /// Detached, the segments of 50-99 keep what retired from them (interval 3's clearing),
 /// not the rows of interval 2, which moved on and stay in the event tables' segments.
 #[tokio::test]
 async fn a_detached_segment_keeps_only_the_intervals_that_retired() {
     let (_pg, mut sink, _all_pg, all) = energy_intervals(true, true).await;
-    assert_eq!(sink.retire_events().await.expect("retire"), 5);
+    assert_eq!(sink.retire_events().await.expect("retire"), 6);
     let client = sink.client();
     let archive: String = client
         .query_one(
