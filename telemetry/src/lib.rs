@@ -19,6 +19,12 @@
 //! The accepted reports of a batch are written in one transaction with their counters; a
 //! refused report is never written, and the answer lists it with its reason. Nothing about
 //! a batch is written when the database fails.
+//!
+//! Batches run concurrently on up to [`Config::connections`] database connections, each
+//! opened when needed; a connection found closed (the server restarted, a backend was
+//! terminated) is dropped and a new one opened, and a batch whose connection closed under
+//! it (nothing of it written) runs once more on a new one. `GET /health` answers `ok` only
+//! when a connection answers a query, else 503 with the reason.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,7 +36,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use depin_sdk::telemetry::{Metrics, SignedReport, TelemetryError, WireBatch};
 use serde::Serialize;
-use tokio::sync::{oneshot, Mutex};
+use tokio::sync::{oneshot, Semaphore, SemaphorePermit};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
 /// Most reports in one batch.
@@ -47,16 +54,20 @@ pub struct Config {
     pub max_age_secs: i64,
     /// Furthest a report may be ahead of the service's clock, in seconds.
     pub max_future_secs: i64,
+    /// Most database connections at once (batches beyond wait for one).
+    pub connections: usize,
 }
 
 impl Config {
-    /// Defaults: a week of outbox, five minutes of clock skew, port 8900 on loopback.
+    /// Defaults: a week of outbox, five minutes of clock skew, port 8900 on loopback, four
+    /// database connections.
     pub fn new(database_url: impl Into<String>) -> Self {
         Config {
             database_url: database_url.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8900)),
             max_age_secs: 7 * 86_400,
             max_future_secs: 300,
+            connections: 4,
         }
     }
 }
@@ -169,6 +180,9 @@ pub enum IngestError {
     /// The HTTP port could not be bound.
     #[error("listen: {0}")]
     Listen(String),
+    /// The database URL does not parse.
+    #[error("database url: {0}")]
+    DatabaseUrl(String),
 }
 
 /// One refused report of a batch.
@@ -435,9 +449,128 @@ async fn check(
     Ok(Ok((signed, device)))
 }
 
+/// The service's database connections: at most `Config::connections` in use at once, each
+/// opened when first needed and kept while it stays open; one found closed is dropped, so a
+/// restarted server is reconnected to at the next request.
+struct Pool {
+    config: tokio_postgres::Config,
+    idle: std::sync::Mutex<Vec<Client>>,
+    permits: Semaphore,
+}
+
+/// A connection taken from the [`Pool`], given back on drop while it is open.
+struct Lease<'a> {
+    pool: &'a Pool,
+    client: Option<Client>,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Pool {
+    fn new(config: tokio_postgres::Config, size: usize) -> Pool {
+        Pool {
+            config,
+            idle: std::sync::Mutex::new(Vec::new()),
+            permits: Semaphore::new(size.max(1)),
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Client>> {
+        // a panic while holding this lock leaves a plain list of clients: still usable
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// An open connection: an idle one, or a new one.
+    async fn get(&self) -> Result<Lease<'_>, tokio_postgres::Error> {
+        // the semaphore is never closed, so acquiring only waits
+        let permit = loop {
+            if let Ok(permit) = self.permits.acquire().await {
+                break permit;
+            }
+        };
+        let idle = loop {
+            match self.idle().pop() {
+                Some(client) if client.is_closed() => continue,
+                other => break other,
+            }
+        };
+        let client = match idle {
+            Some(client) => client,
+            None => self.connect().await?,
+        };
+        Ok(Lease {
+            pool: self,
+            client: Some(client),
+            _permit: permit,
+        })
+    }
+
+    /// A new connection, in place of `lease`'s closed one.
+    async fn renew(&self, lease: &mut Lease<'_>) -> Result<(), tokio_postgres::Error> {
+        lease.client = Some(self.connect().await?);
+        Ok(())
+    }
+
+    async fn connect(&self) -> Result<Client, tokio_postgres::Error> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+}
+
+impl Lease<'_> {
+    fn client(&mut self) -> Option<&mut Client> {
+        self.client.as_mut()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.client.as_ref().is_none_or(Client::is_closed)
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take().filter(|c| !c.is_closed()) {
+            self.pool.idle().push(client);
+        }
+    }
+}
+
 struct Shared {
-    client: Mutex<Client>,
+    pool: Pool,
     config: Config,
+}
+
+/// Ingests `batch` on a pooled connection: once more on a new connection when the one it
+/// ran on turns out closed (its transaction never committed, so nothing of it was written),
+/// and again when the database chose it as a deadlock's victim (two batches locking the
+/// same devices' counters in opposite orders) or failed it on a serialization conflict.
+async fn ingest_pooled(shared: &Shared, batch: &WireBatch) -> Result<Outcome, IngestError> {
+    let mut lease = shared.pool.get().await?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let Some(client) = lease.client() else {
+            shared.pool.renew(&mut lease).await?;
+            continue;
+        };
+        let outcome = ingest(client, batch, &shared.config).await;
+        match outcome {
+            Err(IngestError::Database(e)) if attempt < 3 => {
+                if lease.is_closed() {
+                    shared.pool.renew(&mut lease).await?;
+                } else if !matches!(
+                    e.code(),
+                    Some(&SqlState::T_R_DEADLOCK_DETECTED)
+                        | Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+                ) {
+                    return Err(IngestError::Database(e));
+                }
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn post_batch(
@@ -453,8 +586,7 @@ async fn post_batch(
             )
         }
     };
-    let mut client = shared.client.lock().await;
-    match ingest(&mut client, &batch, &shared.config).await {
+    match ingest_pooled(&shared, &batch).await {
         Ok(outcome) => (
             StatusCode::OK,
             Json(serde_json::to_value(outcome).unwrap_or_default()),
@@ -466,6 +598,28 @@ async fn post_batch(
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({"error": e.to_string()})),
+        ),
+    }
+}
+
+/// `ok` when a pooled connection answers a query within two seconds, else 503 with why.
+async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, String) {
+    let check = async {
+        let mut lease = shared.pool.get().await?;
+        if lease.is_closed() {
+            shared.pool.renew(&mut lease).await?;
+        }
+        match lease.client() {
+            Some(client) => client.simple_query("SELECT 1").await.map(|_| ()),
+            None => Ok(()),
+        }
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), check).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok".into()),
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}")),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database: no answer within 2 s".into(),
         ),
     }
 }
@@ -495,24 +649,31 @@ impl Running {
 /// Connects to the database (applying the migrations the indexer applies, so the tables
 /// exist whichever starts first) and serves until [`Running::stop`].
 pub async fn serve(config: Config) -> Result<Running, IngestError> {
-    let (mut client, connection) = tokio_postgres::connect(&config.database_url, NoTls).await?;
-    tokio::spawn(connection);
-    depin_indexer::sink::migrate(&mut client, None)
-        .await
-        .map_err(|e| IngestError::Migrations(e.to_string()))?;
+    let mut database: tokio_postgres::Config = config
+        .database_url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| IngestError::DatabaseUrl(e.to_string()))?;
+    database.application_name("depin-telemetry");
+    let pool = Pool::new(database, config.connections);
+    {
+        let mut lease = pool.get().await?;
+        let Some(client) = lease.client() else {
+            return Err(IngestError::Migrations("no connection".into()));
+        };
+        depin_indexer::sink::migrate(client, None)
+            .await
+            .map_err(|e| IngestError::Migrations(e.to_string()))?;
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| IngestError::Listen(format!("{}: {e}", config.listen)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| IngestError::Listen(e.to_string()))?;
-    let shared = Arc::new(Shared {
-        client: Mutex::new(client),
-        config,
-    });
+    let shared = Arc::new(Shared { pool, config });
     let app = Router::new()
         .route("/v1/telemetry", post(post_batch))
-        .route("/health", get(|| async { "ok" }))
+        .route("/health", get(health))
         .layer(DefaultBodyLimit::max(4 << 20))
         .with_state(shared);
     let (stop, stopped) = oneshot::channel::<()>();

@@ -1,5 +1,6 @@
 //! `depin-telemetry`: the telemetry ingest service. `DATABASE_URL` names the indexer's
-//! database; `DEPIN_TELEMETRY_LISTEN` the address to listen on (default 127.0.0.1:8900).
+//! database; `DEPIN_TELEMETRY_LISTEN` the address to listen on (default 127.0.0.1:8900);
+//! `DEPIN_TELEMETRY_CONNECTIONS` the most database connections at once (default 4).
 //! Stops cleanly on Ctrl-C or SIGTERM; exits 2 on bad configuration, 1 when it cannot start.
 
 use std::process::ExitCode;
@@ -18,6 +19,15 @@ async fn main() -> ExitCode {
             Ok(addr) => config.listen = addr,
             Err(e) => {
                 eprintln!("error: DEPIN_TELEMETRY_LISTEN {listen:?}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Ok(connections) = std::env::var("DEPIN_TELEMETRY_CONNECTIONS") {
+        match connections.parse::<usize>() {
+            Ok(n) if n > 0 => config.connections = n,
+            _ => {
+                eprintln!("error: DEPIN_TELEMETRY_CONNECTIONS {connections:?}: a count above 0");
                 return ExitCode::from(2);
             }
         }

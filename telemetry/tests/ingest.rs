@@ -297,3 +297,77 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
     let _ = indexer.stop().await;
     localnet.stop().await;
 }
+
+/// `GET /health` on the service: status code and body.
+async fn health(url: &str) -> (u16, String) {
+    let answer = reqwest::get(format!("{url}/health"))
+        .await
+        .expect("request");
+    let status = answer.status().as_u16();
+    (status, answer.text().await.expect("body"))
+}
+
+/// Defect: the service held one database connection for its whole life, behind a lock:
+/// once its backend was gone (a server restart, a terminated backend) every batch failed
+/// with 503 until the service was restarted, and `/health` still answered ok. Now it
+/// reconnects at the next batch, and its health follows the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_reconnects_and_its_health_follows_the_database() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let admin = pg.connect().await.expect("connect");
+    let name = format!("telemetry_health_{}", std::process::id());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("database");
+    let base = pg.url().rsplit_once('/').map(|(b, _)| b).expect("url");
+    let mut config = Config::new(format!("{base}/{name}"));
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    let service = serve(config).await.expect("service");
+    let url = service.url();
+    assert_eq!(health(&url).await, (200, "ok".to_owned()));
+
+    // a report of a device the registry does not know: refused by name, which takes a
+    // working database (a failed one answers 503)
+    let stranger = Keypair::new();
+    let network = depin_sdk::pda::network(1).0;
+    let report = wireless(&network, &stranger, 1, now())
+        .sign(&stranger)
+        .to_wire();
+    let answer = post(&url, vec![report.clone()]).await;
+    assert_eq!(answer["rejected"][0]["kind"], "unknown_device", "{answer}");
+
+    // When the service's backends are terminated
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = $1 AND application_name = 'depin-telemetry'",
+            &[&name],
+        )
+        .await
+        .expect("terminate")
+        .get(0);
+    assert!(killed >= 1, "the service's connections, by their name");
+
+    // Then the next batch is answered on a new connection, and the service is healthy
+    let answer = post(&url, vec![report.clone()]).await;
+    assert_eq!(answer["rejected"][0]["kind"], "unknown_device", "{answer}");
+    assert_eq!(health(&url).await, (200, "ok".to_owned()));
+
+    // When the database is gone, the service says so, on /health and to a batch
+    admin
+        .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .expect("drop");
+    let (status, body) = health(&url).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("database: "), "{body}");
+    let answer = post(&url, vec![report]).await;
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("database: ")),
+        "{answer}"
+    );
+    service.stop().await;
+}
