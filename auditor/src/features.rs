@@ -107,9 +107,10 @@ impl Window {
 
     /// The bucket of a report stamped `ts` (stamped at the end of the interval it covers,
     /// so a report stamped at a bucket's end is in that bucket), or `None` outside the
-    /// window.
+    /// window. A window holds the reports stamped in `(from, to]`: one stamped at `from`
+    /// covers the interval before it, in the window before, and counts there only.
     pub fn bucket_of(&self, ts: i64) -> Option<usize> {
-        if ts < self.from || ts > self.to {
+        if ts <= self.from || ts > self.to {
             return None;
         }
         let i = usize::try_from((ts - self.from - 1).max(0) / self.bucket_secs()).unwrap_or(0);
@@ -272,7 +273,11 @@ mod tests {
         };
         assert_eq!((day5.buckets(), day5.expected()), (24, 288));
         assert_eq!(hour.bucket_of(3_600), Some(11));
+        assert_eq!(hour.bucket_of(1), Some(0));
         assert_eq!(hour.bucket_of(-1), None);
+        // a report at the window's start covers the interval before: the earlier window's
+        assert_eq!(hour.bucket_of(0), None);
+        assert_eq!(hour.earlier(1).bucket_of(0), Some(11));
         assert_eq!(hour.earlier(2).from, -7_200);
     }
 

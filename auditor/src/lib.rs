@@ -503,7 +503,9 @@ fn parse_cell(hex: &str) -> Result<u64, AuditError> {
     u64::from_str_radix(hex, 16).map_err(|e| AuditError::Data(format!("cell {hex}: {e}")))
 }
 
-/// Scores every active device of `network` over `[from, to)` (unix seconds), after
+/// Scores every active device of `network` over `(from, to]` (unix seconds: a report is
+/// stamped at the end of the interval it covers, so one stamped at `to` is this window's
+/// and one at `from` the window's before), after
 /// replaying the [`Thresholds::history_windows`] windows of the same length before it so
 /// that each device is also compared with its own recent history.
 pub async fn score_network(
@@ -569,7 +571,7 @@ pub async fn score_network(
         .query(
             "SELECT device, kind, unix_ts, uptime_secs, bytes_served, proofs_answered,
                     proofs_missed, produced_wh, consumed_wh
-             FROM telemetry WHERE network = $1 AND unix_ts >= $2 AND unix_ts < $3
+             FROM telemetry WHERE network = $1 AND unix_ts > $2 AND unix_ts <= $3
              ORDER BY device, unix_ts",
             &[&network, &earliest, &to],
         )
@@ -723,9 +725,7 @@ fn score(
                 // a replayed window before it was on chain: nothing was expected of it
                 features.push(DayFeatures::absent(class));
             } else {
-                let lo = s.readings.partition_point(|r| r.ts < w.from);
-                let hi = s.readings.partition_point(|r| r.ts <= w.to);
-                let mut f = extract(class, &w, &s.readings[lo..hi]);
+                let mut f = extract(class, &w, window_readings(&s.readings, &w));
                 if w.from < s.onboarded_ts && s.onboarded_ts < w.to {
                     // onboarded during the window: only the reports due since then are
                     // expected (none yet, for a device onboarded less than an interval ago)
@@ -763,6 +763,15 @@ fn score(
         .collect())
 }
 
+/// The readings of `readings` (in time order) that window `w` holds: those stamped in
+/// `(from, to]`. A report stamped on a boundary ends the interval before it, so it counts
+/// in the window that ends there and in no other.
+fn window_readings<'a>(readings: &'a [Reading], w: &Window) -> &'a [Reading] {
+    let lo = readings.partition_point(|r| r.ts <= w.from);
+    let hi = readings.partition_point(|r| r.ts <= w.to);
+    &readings[lo..hi.max(lo)]
+}
+
 /// A device's health as basis points (0 to 10,000) of its earnings; NaN counts as 0.
 pub fn health_bps(health: f64) -> u16 {
     if health.is_nan() {
@@ -790,44 +799,105 @@ pub fn health_map(scores: &[Score]) -> Result<BTreeMap<Pubkey, u16>, AuditError>
 /// What [`write_oracle_inputs`] wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OracleInputs {
-    /// `health.csv`: `device,health_bps` for every scored device.
+    /// `health.csv`: `device,health_bps` for every device scored in the rewards epoch of
+    /// the window (each the mean of its windows' healths in that epoch), or in the window
+    /// alone when the network's rewards are not indexed.
     pub health: std::path::PathBuf,
+    /// The rewards epoch `health.csv` covers so far, when the network's rewards are indexed.
+    pub health_epoch: Option<u64>,
     /// The current epoch, its table's file and hash, when the network's rewards are indexed.
     pub multipliers: Option<(u64, std::path::PathBuf, [u8; 32])>,
 }
 
-/// Writes the oracle's inputs to `dir`: `health.csv` from `scores`, and the region multiplier
-/// table of the epoch containing `now` as `multipliers-<epoch>.json`, published in
-/// PostgreSQL first if it is not yet (an epoch's published table is never recomputed). A
-/// network without an indexed rewards config gets the health file only.
+/// Records the window `(from, to]`'s `scores` in `audit_health` (a window scored again
+/// replaces its rows) and writes the oracle's inputs to `dir`, each file replaced whole:
+///
+/// - `health.csv`: every device scored in a window of the rewards epoch this window ends
+///   in, with the mean of its healths over those windows (a device flagged for one window
+///   of twenty-four loses a twenty-fourth of its earnings, not all or nothing on the last
+///   window's score); the window's scores alone when the network has no indexed rewards
+///   config;
+/// - `multipliers-<epoch>.json`: the region multiplier table of the epoch containing `to`,
+///   published in PostgreSQL first if it is not yet (an epoch's published table is never
+///   recomputed).
 pub async fn write_oracle_inputs(
     db: &mut Db,
     dir: &std::path::Path,
     network: &Pubkey,
     scores: &[Score],
-    now: i64,
+    (from, to): (i64, i64),
 ) -> Result<OracleInputs, AuditError> {
-    use std::fmt::Write as _;
+    use std::io::Write as _;
+    if to <= from {
+        return Err(AuditError::Data(format!("window ({from}, {to}] is empty")));
+    }
+    let net = network.to_string();
+    let window = health_map(scores)?;
+    let tx = db.transaction().await?;
+    tx.execute(
+        "DELETE FROM audit_health WHERE network = $1 AND window_to = $2",
+        &[&net, &to],
+    )
+    .await?;
+    let (devices, healths): (Vec<String>, Vec<i32>) = window
+        .iter()
+        .map(|(device, bps)| (device.to_string(), i32::from(*bps)))
+        .unzip();
+    tx.execute(
+        "INSERT INTO audit_health (network, device, window_from, window_to, health_bps)
+         SELECT $1, d, $2, $3, h FROM unnest($4::text[], $5::int[]) AS x(d, h)",
+        &[&net, &from, &to, &devices, &healths],
+    )
+    .await?;
+    tx.commit().await?;
+    let region = |e: regions::RegionError| AuditError::Data(e.to_string());
+    let (health_epoch, rows) = match regions::epoch_of_window(db, network, to).await {
+        Ok((epoch, start, end)) => {
+            let mut rows = BTreeMap::new();
+            for row in db
+                .query(
+                    "SELECT device, round(avg(health_bps))::int FROM audit_health
+                     WHERE network = $1 AND window_to > $2 AND window_to <= $3
+                     GROUP BY device",
+                    &[&net, &start, &end],
+                )
+                .await?
+            {
+                let device: String = row.get(0);
+                let device: Pubkey = device
+                    .parse()
+                    .map_err(|e| AuditError::Data(format!("device {device}: {e}")))?;
+                let bps = u16::try_from(row.get::<_, i32>(1))
+                    .map_err(|e| AuditError::Data(e.to_string()))?;
+                rows.insert(device, bps);
+            }
+            (Some(epoch), rows)
+        }
+        Err(regions::RegionError::NoRewardsConfig(_)) => (None, window),
+        Err(e) => return Err(region(e)),
+    };
+    let health = dir.join("health.csv");
     let io = |path: &std::path::Path, e: std::io::Error| {
         AuditError::Data(format!("{}: {e}", path.display()))
     };
-    let mut csv = String::from("device,health_bps\n");
-    for (device, bps) in health_map(scores)? {
-        let _ = writeln!(csv, "{device},{bps}");
-    }
-    let health = dir.join("health.csv");
-    std::fs::write(&health, csv).map_err(|e| io(&health, e))?;
-    let epoch = match regions::current_epoch(db, network, now).await {
-        Ok(epoch) => epoch,
-        Err(regions::RegionError::NoRewardsConfig(_)) => {
-            return Ok(OracleInputs {
-                health,
-                multipliers: None,
-            })
+    depin_sdk::file::replace(&health, false, |w| {
+        writeln!(w, "device,health_bps")?;
+        for (device, bps) in &rows {
+            writeln!(w, "{device},{bps}")?;
         }
-        Err(e) => return Err(AuditError::Data(e.to_string())),
-    };
-    let region = |e: regions::RegionError| AuditError::Data(e.to_string());
+        Ok(())
+    })
+    .map_err(|e| io(&health, e))?;
+    if health_epoch.is_none() {
+        return Ok(OracleInputs {
+            health,
+            health_epoch,
+            multipliers: None,
+        });
+    }
+    let epoch = regions::current_epoch(db, network, to)
+        .await
+        .map_err(region)?;
     let table = match regions::load(db, network, epoch).await.map_err(region)? {
         Some(table) => table,
         None => {
@@ -840,9 +910,10 @@ pub async fn write_oracle_inputs(
     };
     let path = dir.join(format!("multipliers-{epoch}.json"));
     let json = serde_json::to_vec_pretty(&table).map_err(|e| AuditError::Data(e.to_string()))?;
-    std::fs::write(&path, json).map_err(|e| io(&path, e))?;
+    depin_sdk::file::replace(&path, false, |w| w.write_all(&json)).map_err(|e| io(&path, e))?;
     Ok(OracleInputs {
         health,
+        health_epoch,
         multipliers: Some((epoch, path, table.hash())),
     })
 }
@@ -1099,6 +1170,51 @@ mod tests {
             .expect("scored")
             .findings;
         assert!(never.iter().any(Finding::suspends), "{never:?}");
+    }
+
+    /// Defect: a report stamped exactly on a window boundary counted in both windows around
+    /// it (the replayed ones overlapped at their ends), so a device reporting on the
+    /// boundaries had one report too many and its bytes counted twice in each window. Each
+    /// report now counts in one window: every window's reports sum to the device's.
+    #[test]
+    fn a_report_on_a_window_boundary_counts_in_one_window() {
+        let t = Thresholds::default();
+        let interval = t.report_interval_secs;
+        let len = 3_600;
+        // reports every interval across the replayed windows and the scored one, many of
+        // them stamped exactly on window boundaries
+        let history = i64::from(t.history_windows);
+        let from = -history * len;
+        let per_window = len / interval;
+        let series = wireless(1_000, (per_window * (history + 1)) as usize, from, interval);
+        let window = Window {
+            from: 0,
+            to: len,
+            interval_secs: interval,
+        };
+        let mut total = 0;
+        for k in (0..=history).rev() {
+            let w = window.earlier(k);
+            let f = extract(
+                DeviceClass::Wireless,
+                &w,
+                window_readings(&series.readings, &w),
+            );
+            assert_eq!(i64::from(f.reports), per_window, "window {k} back");
+            assert_eq!(f.reports, f.expected, "window {k} back");
+            total += i64::from(f.reports);
+        }
+        assert_eq!(total, series.readings.len() as i64, "each report once");
+        // and a fleet reporting so is healthy, not flagged for one report too many
+        let mut fleet = BTreeMap::new();
+        for i in 0..6 {
+            fleet.insert(format!("on-the-boundary-{i}"), series.clone());
+        }
+        let scores = score(&fleet, 0, len, &t).expect("scored");
+        for s in &scores {
+            assert!(s.findings.is_empty(), "{}: {:?}", s.device, s.findings);
+            assert_eq!(s.health, 1.0);
+        }
     }
 
     /// Defect: in the window being scored, a device onboarded minutes before the run was

@@ -6,7 +6,9 @@
 //! `DEPIN_AUDITOR_NETWORK` (the `Network` address), `DEPIN_AUDITOR_INTERVAL_SECS` (how often,
 //! and the window scored; default 3600), `DEPIN_AUDITOR_DRY_RUN=1` to score without acting,
 //! `DEPIN_AUDITOR_OUT_DIR` (optional) to write the oracle's inputs there after each run:
-//! `health.csv` (`device,health_bps`) and, once the network's rewards are indexed, the
+//! `health.csv` (`device,health_bps`: each device's mean health over the windows scored in
+//! the current rewards epoch so far, from `audit_health`) and, once the network's rewards
+//! are indexed, the
 //! current epoch's region multipliers `multipliers-<epoch>.json` (published in PostgreSQL
 //! first; see `depin_auditor::regions`).
 //! Prints one JSON line per flagged device and per action; exits 2 on bad configuration,
@@ -112,7 +114,7 @@ async fn main() -> ExitCode {
             );
         }
         if let Some(dir) = &out_dir {
-            match write_oracle_inputs(&mut db, dir, &network, &scores, to).await {
+            match write_oracle_inputs(&mut db, dir, &network, &scores, (from, to)).await {
                 Ok(inputs) => {
                     if let Some((epoch, path, hash)) = inputs.multipliers {
                         println!(

@@ -198,6 +198,22 @@ pub async fn current_epoch(db: &Db, network: &Pubkey, now: i64) -> Result<u64, R
     Ok(u64::try_from(now.saturating_sub(genesis) / duration).unwrap_or(0))
 }
 
+/// The rewards epoch of `network` holding the window that ends at `window_to` (a window
+/// holds the reports stamped in `(from, to]`, so one ending on an epoch's last second is
+/// that epoch's), with the epoch's first and last second: `(epoch, start, end)`, the
+/// epoch's windows being those ending in `(start, end]`.
+pub async fn epoch_of_window(
+    db: &Db,
+    network: &Pubkey,
+    window_to: i64,
+) -> Result<(u64, i64, i64), RegionError> {
+    let (genesis, duration) = epochs_of(db, &network.to_string()).await?;
+    let epoch = window_to.saturating_sub(1).saturating_sub(genesis).max(0) / duration;
+    let start = genesis.saturating_add(epoch.saturating_mul(duration));
+    let epoch = u64::try_from(epoch).map_err(|e| RegionError::Data(e.to_string()))?;
+    Ok((epoch, start, start.saturating_add(duration)))
+}
+
 /// Usage per (region, epoch index within the history) of one source, as shares of the
 /// source's total in that epoch.
 fn shares(usage: &BTreeMap<(u64, usize), f64>, epochs: usize) -> BTreeMap<(u64, usize), f64> {

@@ -266,21 +266,85 @@ async fn multipliers_follow_demand_and_the_auditor_closes_the_loop_on_claims() {
         ));
     }
     // the auditor's files for the oracle: the same table (the current epoch is the 13th)
-    // and every scored device's health
+    // and every scored device's health over the scored window's epoch (the 12th)
     let out = tempfile::tempdir().expect("tempdir");
     let inputs =
-        depin_auditor::write_oracle_inputs(&mut database, out.path(), &net.network, &scores, now)
+        depin_auditor::write_oracle_inputs(&mut database, out.path(), &net.network, &scores, last)
             .await
             .expect("oracle inputs");
-    let (file_epoch, file, file_hash) = inputs.multipliers.expect("rewards are indexed");
+    let (file_epoch, file, file_hash) = inputs.multipliers.clone().expect("rewards are indexed");
     assert_eq!((file_epoch, file_hash), (EPOCHS, table.hash()));
+    assert_eq!(inputs.health_epoch, Some(EPOCHS - 1));
     let from_file: depin_sdk::incentives::RegionMultipliers =
         serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
     assert_eq!(&from_file, table);
-    let health_csv = std::fs::read(&inputs.health).expect("health.csv");
-    let parsed = incentives::parse_health(health_csv.as_slice()).expect("parse");
+    let health_file = |inputs: &depin_auditor::OracleInputs| {
+        let csv = std::fs::read(&inputs.health).expect("health.csv");
+        incentives::parse_health(csv.as_slice()).expect("parse")
+    };
+    let parsed = health_file(&inputs);
     assert_eq!(parsed.len(), 8);
-    assert!(parsed[&broken] < ONE_BPS);
+    let flagged_bps = parsed[&broken];
+    assert!(flagged_bps < ONE_BPS);
+
+    // Defect: health.csv held the last window's scores alone, so a device flagged earlier
+    // in the epoch and healthy in its last window was paid in full. Now the file is the
+    // mean over the epoch's windows: a second, healthy window of the same epoch halves the
+    // penalty; a window of another epoch counts there only; a window scored again
+    // replaces its scores
+    let healthy: Vec<depin_auditor::Score> = scores
+        .iter()
+        .cloned()
+        .map(|mut s| {
+            s.health = 1.0;
+            s.findings.clear();
+            s
+        })
+        .collect();
+    let half = (last.0, last.0 + EPOCH_SECS / 2);
+    let inputs =
+        depin_auditor::write_oracle_inputs(&mut database, out.path(), &net.network, &healthy, half)
+            .await
+            .expect("oracle inputs");
+    assert_eq!(inputs.health_epoch, Some(EPOCHS - 1));
+    let parsed = health_file(&inputs);
+    assert_eq!(parsed.len(), 8);
+    let mean = ((u32::from(flagged_bps) + u32::from(ONE_BPS)) as f64 / 2.0).round() as u16;
+    assert_eq!(parsed[&broken], mean);
+    assert!(parsed
+        .iter()
+        .filter(|(d, _)| **d != broken)
+        .all(|(_, bps)| *bps == ONE_BPS));
+    let before = (last.0 - EPOCH_SECS, last.0);
+    let inputs = depin_auditor::write_oracle_inputs(
+        &mut database,
+        out.path(),
+        &net.network,
+        &scores,
+        before,
+    )
+    .await
+    .expect("oracle inputs");
+    assert_eq!(inputs.health_epoch, Some(EPOCHS - 2));
+    assert_eq!(
+        health_file(&inputs)[&broken],
+        flagged_bps,
+        "its own epoch only"
+    );
+    let inputs =
+        depin_auditor::write_oracle_inputs(&mut database, out.path(), &net.network, &healthy, last)
+            .await
+            .expect("oracle inputs");
+    assert_eq!(
+        health_file(&inputs)[&broken],
+        ONE_BPS,
+        "the window scored again"
+    );
+    let inputs =
+        depin_auditor::write_oracle_inputs(&mut database, out.path(), &net.network, &scores, last)
+            .await
+            .expect("oracle inputs");
+    assert_eq!(health_file(&inputs)[&broken], mean);
     let stored: i64 = database
         .query_one(
             "SELECT count(*) FROM region_multipliers m JOIN region_multiplier_tables t
