@@ -289,7 +289,8 @@ pub enum ClientError {
         sent: Vec<(std::ops::Range<usize>, Outcome)>,
         /// The groups of the transaction that stopped the send.
         stopped_at: std::ops::Range<usize>,
-        /// What stopped it (an [`ClientError::Unconfirmed`] one may have landed).
+        /// What stopped it (when [`ClientError::Unconfirmed`], that transaction may have
+        /// landed: look its signature up before sending those groups again).
         error: Box<ClientError>,
     },
 }
