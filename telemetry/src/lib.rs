@@ -183,6 +183,9 @@ pub enum IngestError {
     /// The database URL does not parse.
     #[error("database url: {0}")]
     DatabaseUrl(String),
+    /// The service is stopping: no connection is handed out any more.
+    #[error("stopping: {0}")]
+    Closing(String),
 }
 
 /// One refused report of a batch.
@@ -482,13 +485,12 @@ impl Pool {
     }
 
     /// An open connection: an idle one, or a new one.
-    async fn get(&self) -> Result<Lease<'_>, tokio_postgres::Error> {
-        // the semaphore is never closed, so acquiring only waits
-        let permit = loop {
-            if let Ok(permit) = self.permits.acquire().await {
-                break permit;
-            }
-        };
+    async fn get(&self) -> Result<Lease<'_>, IngestError> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| IngestError::Closing(e.to_string()))?;
         let idle = loop {
             match self.idle().pop() {
                 Some(client) if client.is_closed() => continue,
@@ -609,14 +611,14 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, String) {
         if lease.is_closed() {
             shared.pool.renew(&mut lease).await?;
         }
-        match lease.client() {
-            Some(client) => client.simple_query("SELECT 1").await.map(|_| ()),
-            None => Ok(()),
+        if let Some(client) = lease.client() {
+            client.simple_query("SELECT 1").await?;
         }
+        Ok::<(), IngestError>(())
     };
     match tokio::time::timeout(std::time::Duration::from_secs(2), check).await {
         Ok(Ok(())) => (StatusCode::OK, "ok".into()),
-        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}")),
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "database: no answer within 2 s".into(),
