@@ -294,8 +294,11 @@ impl RpcClient {
             signature: signature.clone(),
             slot,
         };
+        let Some(first) = signatures.first() else {
+            return Ok(Vec::new());
+        };
         let Some(order) = self.block_order(slot).await? else {
-            return Err(not_in_block(&signatures[0]));
+            return Err(not_in_block(first));
         };
         let position: HashMap<&str, u64> = order
             .iter()

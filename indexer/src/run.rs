@@ -297,7 +297,8 @@ impl Session<'_> {
                     match update {
                         Update::Transaction(t) => self.batch.transactions.push(*t),
                         Update::Slot(s) => {
-                            if s.status == SlotStatus::Reached(checkpoint_level(self.settings.commitment)) {
+                            let level = checkpoint_level(self.settings.commitment);
+                            if s.status == SlotStatus::Reached(level) {
                                 self.batch.checkpoint =
                                     Some(self.batch.checkpoint.map_or(s.slot, |c| c.max(s.slot)));
                             }
