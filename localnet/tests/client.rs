@@ -563,10 +563,20 @@ async fn a_blockhash_that_expires_before_landing_is_re_signed_once_it_can_never_
     localnet.stop().await;
 }
 
-#[tokio::test]
-async fn a_durable_nonce_transaction_signed_offline_lands_after_the_blockhash_window() {
-    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
-    let client = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
+/// A gateway's payment of one SOL to a new account, signed offline with a durable nonce.
+struct OfflinePayment {
+    tx: solana_transaction::Transaction,
+    /// The nonce account.
+    nonce: Keypair,
+    /// The nonce value the transaction carries.
+    value: solana_message::Hash,
+    /// The payee.
+    to: Keypair,
+}
+
+/// A funded gateway key with a nonce account (created through `client`), and its payment
+/// signed with that nonce.
+async fn offline_payment(localnet: &Localnet, client: &Client) -> OfflinePayment {
     let gateway = Keypair::new();
     localnet.airdrop(&gateway.pubkey(), 10 * SOL).await.unwrap();
     let nonce = Keypair::new();
@@ -575,8 +585,6 @@ async fn a_durable_nonce_transaction_signed_offline_lands_after_the_blockhash_wi
         "nonce account",
     );
     let value = client.nonce_value(&nonce.pubkey()).await.unwrap();
-
-    // signed now, offline: only the nonce value is needed
     let to = Keypair::new();
     let pay = solana_system_interface::instruction::transfer(&gateway.pubkey(), &to.pubkey(), SOL);
     let tx = depin_sdk::client::sign_with_nonce(
@@ -588,6 +596,25 @@ async fn a_durable_nonce_transaction_signed_offline_lands_after_the_blockhash_wi
         &[&gateway],
     )
     .unwrap();
+    OfflinePayment {
+        tx,
+        nonce,
+        value,
+        to,
+    }
+}
+
+#[tokio::test]
+async fn a_durable_nonce_transaction_signed_offline_lands_after_the_blockhash_window() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let client = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
+    // signed now, offline: only the nonce value is needed
+    let OfflinePayment {
+        tx,
+        nonce,
+        value,
+        to,
+    } = offline_payment(&localnet, &client).await;
     let recent = client.rpc().get_latest_blockhash().await.unwrap();
 
     // later: every blockhash of signing time has expired
@@ -627,25 +654,12 @@ async fn a_durable_nonce_transaction_the_cluster_keeps_dropping_is_given_up_and_
             ..client_config()
         },
     );
-    let gateway = Keypair::new();
-    localnet.airdrop(&gateway.pubkey(), 10 * SOL).await.unwrap();
-    let nonce = Keypair::new();
-    landed(
-        direct.create_nonce_account(&nonce, &gateway.pubkey()).await,
-        "nonce account",
-    );
-    let value = direct.nonce_value(&nonce.pubkey()).await.unwrap();
-    let to = Keypair::new();
-    let pay = solana_system_interface::instruction::transfer(&gateway.pubkey(), &to.pubkey(), SOL);
-    let tx = depin_sdk::client::sign_with_nonce(
-        &gateway.pubkey(),
-        &nonce.pubkey(),
-        &gateway.pubkey(),
+    let OfflinePayment {
+        tx,
+        nonce,
         value,
-        &[pay],
-        &[&gateway],
-    )
-    .unwrap();
+        to,
+    } = offline_payment(&localnet, &direct).await;
 
     // the uplink drops every send: the client gives up after its patience, not never
     let started = Instant::now();

@@ -288,6 +288,66 @@ impl Indexer {
     }
 }
 
+/// A network of `kind` with one approved maker; returns (admin, mint, network, maker file).
+pub async fn network(env: &Env, id: &str, kind: &str) -> (PathBuf, Pubkey, Pubkey, PathBuf) {
+    let (admin, _) = env.key("admin", 50 * SOL).await;
+    let (maker, maker_key) = env.key("maker", 0).await;
+    let mint = env
+        .depin(&admin, &["token", "create-mint", "--decimals", "6"])
+        .await
+        .key("mint");
+    let network = env
+        .depin(
+            &admin,
+            &[
+                "network",
+                "create",
+                "--network-id",
+                id,
+                "--kind",
+                kind,
+                "--reward-mint",
+                &mint.to_string(),
+                "--fee-mint",
+                &mint.to_string(),
+            ],
+        )
+        .await
+        .key("network");
+    let maker_s = maker_key.pubkey().to_string();
+    env.depin(
+        &admin,
+        &[
+            "maker",
+            "register",
+            "--network-id",
+            id,
+            "--maker-authority",
+            &maker_s,
+            "--name",
+            "Acme",
+            "--quota",
+            "5",
+        ],
+    )
+    .await
+    .json();
+    env.depin(
+        &admin,
+        &[
+            "maker",
+            "approve",
+            "--network-id",
+            id,
+            "--maker-authority",
+            &maker_s,
+        ],
+    )
+    .await
+    .json();
+    (admin, mint, network, maker)
+}
+
 /// A loopback HTTP proxy to a node's JSON-RPC that, once a `sendTransaction` has gone
 /// through it, answers every account read (`getAccountInfo`, `getMultipleAccounts`) with a
 /// server error until re-armed: the node lost between a command's send and its read back.

@@ -7,21 +7,16 @@ use depin_sdk::accounts::{StakePool, StakePosition};
 use depin_sdk::pda;
 use solana_signer::Signer;
 
-use crate::common::{run_depin, Env, ReadBackFails, SOL};
+use crate::common::{network, run_depin, Env, ReadBackFails, SOL};
 
 const TOKEN: u64 = 1_000_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_landed_transaction_whose_read_back_fails_exits_0_and_names_the_failure() {
     let env = Env::start().await;
-    let (admin, _) = env.key("admin", 50 * SOL).await;
+    let (admin, mint, network, _) = network(&env, "31", "wireless").await;
     let (operator, operator_key) = env.key("operator", 5 * SOL).await;
-    let mint = env
-        .depin(&admin, &["token", "create-mint", "--decimals", "6"])
-        .await
-        .key("mint")
-        .to_string();
-    let owner = operator_key.pubkey().to_string();
+    let (mint, owner) = (mint.to_string(), operator_key.pubkey().to_string());
     env.depin(
         &admin,
         &[
@@ -30,24 +25,6 @@ async fn a_landed_transaction_whose_read_back_fails_exits_0_and_names_the_failur
     )
     .await
     .json();
-    let network = env
-        .depin(
-            &admin,
-            &[
-                "network",
-                "create",
-                "--network-id",
-                "31",
-                "--kind",
-                "wireless",
-                "--reward-mint",
-                &mint,
-                "--fee-mint",
-                &mint,
-            ],
-        )
-        .await
-        .key("network");
     env.depin(
         &admin,
         &[

@@ -4,73 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{Env, SOL};
+use crate::common::{network, Env, SOL};
 use depin_sdk::accounts::{Deal, DealState, Interval, MeterReading};
 use depin_sdk::{pda, Pubkey};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 const TOKEN: u64 = 1_000_000;
-
-/// A network of `kind` with one approved maker; returns (admin, mint, network, maker file).
-async fn network(env: &Env, id: &str, kind: &str) -> (PathBuf, Pubkey, Pubkey, PathBuf) {
-    let (admin, _) = env.key("admin", 50 * SOL).await;
-    let (maker, maker_key) = env.key("maker", 0).await;
-    let mint = env
-        .depin(&admin, &["token", "create-mint", "--decimals", "6"])
-        .await
-        .key("mint");
-    let network = env
-        .depin(
-            &admin,
-            &[
-                "network",
-                "create",
-                "--network-id",
-                id,
-                "--kind",
-                kind,
-                "--reward-mint",
-                &mint.to_string(),
-                "--fee-mint",
-                &mint.to_string(),
-            ],
-        )
-        .await
-        .key("network");
-    let maker_s = maker_key.pubkey().to_string();
-    env.depin(
-        &admin,
-        &[
-            "maker",
-            "register",
-            "--network-id",
-            id,
-            "--maker-authority",
-            &maker_s,
-            "--name",
-            "Acme",
-            "--quota",
-            "5",
-        ],
-    )
-    .await
-    .json();
-    env.depin(
-        &admin,
-        &[
-            "maker",
-            "approve",
-            "--network-id",
-            id,
-            "--maker-authority",
-            &maker_s,
-        ],
-    )
-    .await
-    .json();
-    (admin, mint, network, maker)
-}
 
 /// A funded owner holding `tokens` of `mint`, with one device onboarded.
 async fn operator(
