@@ -514,15 +514,22 @@ fn decode_kinds(tx: &depin_indexer::testkit::chain::ChainTransaction) -> Vec<&'s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gap_older_than_the_replay_window_is_backfilled_over_json_rpc() {
-    use depin_indexer::testkit::rpc_server::RpcTestServer;
-
-    let chain = scenario_chain().await;
-    let rpc = RpcTestServer::start(chain.txs.clone())
-        .await
-        .expect("rpc server");
-    let (a, b) = (FIRST_SLOT + 10, FIRST_SLOT + 25);
+    let (chain, rpc) = chain_and_rpc().await;
+    let (a, b) = GAP;
     assert!(b < chain.last_slot());
     restart_over_a_gap(&chain, &rpc, Vec::new(), (a, b)).await;
+}
+
+/// The slots `a..b` the backfill tests leave out of the stream's replay window.
+const GAP: (u64, u64) = (FIRST_SLOT + 10, FIRST_SLOT + 25);
+
+/// The scenario's chain, and a JSON-RPC server answering from it.
+async fn chain_and_rpc() -> (Chain, depin_indexer::testkit::rpc_server::RpcTestServer) {
+    let chain = scenario_chain().await;
+    let rpc = depin_indexer::testkit::rpc_server::RpcTestServer::start(chain.txs.clone())
+        .await
+        .expect("rpc server");
+    (chain, rpc)
 }
 
 /// Given slots before `a` indexed and the indexer stopped, slots `a..b` of `chain` produced
@@ -639,14 +646,10 @@ fn gap_transactions(chain: &Chain, a: u64, b: u64) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finalized_status_first_on_the_live_stream_does_not_end_the_backfill_early() {
     use depin_indexer::testkit::chain::slot_update;
-    use depin_indexer::testkit::rpc_server::RpcTestServer;
     use yellowstone_grpc_proto::geyser::SlotStatus;
 
-    let chain = scenario_chain().await;
-    let rpc = RpcTestServer::start(chain.txs.clone())
-        .await
-        .expect("rpc server");
-    let (a, b) = (FIRST_SLOT + 10, FIRST_SLOT + 25);
+    let (chain, rpc) = chain_and_rpc().await;
+    let (a, b) = GAP;
     assert!(b < chain.last_slot());
     // an old slot of the gap, finalized now, with transactions of the suite after it
     let old = a + 2;
@@ -659,13 +662,8 @@ async fn a_finalized_status_first_on_the_live_stream_does_not_end_the_backfill_e
 /// that listed it) must not make the backfill leave it out: it is asked again, and stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listed_transaction_the_node_does_not_return_yet_is_asked_for_again() {
-    use depin_indexer::testkit::rpc_server::RpcTestServer;
-
-    let chain = scenario_chain().await;
-    let rpc = RpcTestServer::start(chain.txs.clone())
-        .await
-        .expect("rpc server");
-    let (a, b) = (FIRST_SLOT + 10, FIRST_SLOT + 25);
+    let (chain, rpc) = chain_and_rpc().await;
+    let (a, b) = GAP;
     let gap = gap_transactions(&chain, a, b);
     rpc.hide_once(&gap[gap.len() / 2]);
     restart_over_a_gap(&chain, &rpc, Vec::new(), (a, b)).await;
@@ -678,13 +676,8 @@ async fn a_listed_transaction_the_node_does_not_return_yet_is_asked_for_again() 
 async fn a_node_behind_or_missing_a_listed_transaction_fails_the_backfill() {
     use depin_indexer::rpc::{RpcClient, RpcError, MISSING_ATTEMPTS};
     use depin_indexer::sink::Commitment;
-    use depin_indexer::testkit::rpc_server::RpcTestServer;
-
-    let chain = scenario_chain().await;
-    let rpc = RpcTestServer::start(chain.txs.clone())
-        .await
-        .expect("rpc server");
-    let (a, b) = (FIRST_SLOT + 10, FIRST_SLOT + 25);
+    let (chain, rpc) = chain_and_rpc().await;
+    let (a, b) = GAP;
     let gap = gap_transactions(&chain, a, b);
     let missing = &gap[gap.len() / 2];
     for _ in 0..MISSING_ATTEMPTS {
