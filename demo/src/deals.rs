@@ -21,7 +21,7 @@ use crate::error::DemoError;
 use crate::fleet::FleetNetwork;
 
 /// Length of a proving period, in seconds of the chain's clock.
-pub const PERIOD_SECS: u64 = 4;
+pub const PERIOD_SECS: u64 = 6;
 /// Periods of each deal.
 pub const PERIODS: u8 = 2;
 /// What the client pays per proven period, per deal.
@@ -67,19 +67,6 @@ pub struct Deals {
     pub deals: Vec<StoredDeal>,
     /// Deals completed.
     pub completed: usize,
-}
-
-fn now() -> Duration {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
-async fn until(unix: i64) {
-    let target = Duration::from_secs(u64::try_from(unix).unwrap_or(0)) + Duration::from_millis(600);
-    if let Some(wait) = target.checked_sub(now()) {
-        tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
-    }
 }
 
 fn write_file(path: &Path, seed: u32) -> Result<(), DemoError> {
@@ -259,92 +246,25 @@ impl Deals {
             PERIOD_SECS,
             CHALLENGES
         ));
-        for period in 0..u64::from(PERIODS) {
-            for d in &mut self.deals {
-                let deal = Self::deal(client, &d.deal).await?;
-                let begins = deal.start_ts + i64::try_from(period * PERIOD_SECS).unwrap_or(0);
-                until(begins).await;
-                let open = storage::open_challenge(
-                    &self.provider.pubkey(),
-                    &self.network,
-                    &d.deal,
-                    period,
-                );
-                expect_landed(
-                    client
-                        .send(&[open], &[&self.provider])
-                        .await
-                        .map_err(DemoError::chain(step("open a challenge")))?,
-                )
-                .map_err(DemoError::chain(step("open a challenge")))?;
-                let opened = Self::deal(client, &d.deal).await?;
-                let challenge_slot = usize::try_from(period)
-                    .ok()
-                    .and_then(|p| opened.records.get(p))
-                    .map(|r| r.challenge_slot)
-                    .unwrap_or_default();
-                // the seed: the hash of the first slot after the challenge's (bounded wait)
-                let waited = Instant::now();
-                let hashes = loop {
-                    let data = client
-                        .rpc()
-                        .get_account_data(&SLOT_HASHES_ID)
-                        .await
-                        .map_err(|e| DemoError::Data(format!("SlotHashes: {e}")))?;
-                    if storage::first_hash_after(&data, challenge_slot).is_ok() {
-                        break data;
-                    }
-                    if waited.elapsed() > Duration::from_secs(20) {
-                        return Err(DemoError::Timeout(format!(
-                            "no slot after {challenge_slot} in SlotHashes"
-                        )));
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                };
-                let answers = d
-                    .prover
-                    .answers(&hashes, challenge_slot, &d.deal, period, CHALLENGES)
-                    .map_err(|e| DemoError::Data(format!("prover: {e}")))?;
-                let proofs: Vec<_> = answers
-                    .into_iter()
-                    .map(|response| {
-                        vec![storage::submit_proof(
-                            &self.provider.pubkey(),
-                            &self.network,
-                            &d.deal,
-                            &self.token,
-                            &self.provider_pay,
-                            SubmitProofArgs {
-                                period,
-                                responses: vec![response],
-                            },
-                        )]
-                    })
-                    .collect();
-                crate::fleet::landed_all(
-                    client
-                        .send_packed(proofs, &[&self.provider], Vec::new())
-                        .await
-                        .map_err(DemoError::chain(step("proofs")))?,
-                    &step("proofs"),
-                )?;
-                // counted only once the chain's record of the period says proven
-                let after = Self::deal(client, &d.deal).await?;
-                let proven = usize::try_from(period)
-                    .ok()
-                    .and_then(|p| after.records.get(p))
-                    .is_some_and(|r| r.status == PERIOD_PROVEN);
-                d.proven += u8::from(proven);
-            }
-            progress.detail(format!(
-                "storage: period {period} of {} deals challenged and proven by the prover",
-                self.deals.len()
-            ));
-        }
+        // Each deal is proven by a task of its own: a challenge opens only within its period,
+        // so the sends for one deal never hold back the opening of another's.
+        let parties = Prover {
+            provider: &self.provider,
+            network: &self.network,
+            token: &self.token,
+            provider_pay: &self.provider_pay,
+        };
+        futures::future::try_join_all(self.deals.iter_mut().map(|d| parties.prove(client, d)))
+            .await?;
+        progress.detail(format!(
+            "storage: {} periods of {} deals challenged and proven by the prover",
+            PERIODS,
+            self.deals.len()
+        ));
         for d in &self.deals {
             let deal = Self::deal(client, &d.deal).await?;
-            until(deal.start_ts + i64::from(PERIODS) * i64::try_from(PERIOD_SECS).unwrap_or(0))
-                .await;
+            let ends = deal.start_ts + i64::from(PERIODS) * i64::try_from(PERIOD_SECS).unwrap_or(0);
+            crate::clock::until(client, ends, &step("complete")).await?;
             let complete = storage::complete_deal(
                 &self.network,
                 &d.deal,
@@ -366,6 +286,98 @@ impl Deals {
             "storage: {} deals completed, providers paid and their collateral returned",
             self.completed
         ));
+        Ok(())
+    }
+}
+
+/// What a provider's prover needs to answer its deals' challenges.
+#[derive(Clone, Copy)]
+struct Prover<'a> {
+    provider: &'a Keypair,
+    network: &'a Pubkey,
+    token: &'a PaymentToken,
+    provider_pay: &'a Pubkey,
+}
+
+impl Prover<'_> {
+    /// Proves every period of `d`: opens the period's challenge once the chain's clock says
+    /// it has begun, waits for the seed (the hash of the first slot after the challenge's),
+    /// answers it from the provider's file, and counts the period once the chain's record of
+    /// it says proven.
+    async fn prove(self, client: &Client, d: &mut StoredDeal) -> Result<(), DemoError> {
+        let step = |s: &str| format!("storage deals: {s}");
+        for period in 0..u64::from(PERIODS) {
+            let deal = Deals::deal(client, &d.deal).await?;
+            let begins = deal.start_ts + i64::try_from(period * PERIOD_SECS).unwrap_or(0);
+            crate::clock::until(client, begins, &step("open a challenge")).await?;
+            let open =
+                storage::open_challenge(&self.provider.pubkey(), self.network, &d.deal, period);
+            expect_landed(
+                client
+                    .send(&[open], &[self.provider])
+                    .await
+                    .map_err(DemoError::chain(step("open a challenge")))?,
+            )
+            .map_err(DemoError::chain(step("open a challenge")))?;
+            let opened = Deals::deal(client, &d.deal).await?;
+            let challenge_slot = usize::try_from(period)
+                .ok()
+                .and_then(|p| opened.records.get(p))
+                .map(|r| r.challenge_slot)
+                .unwrap_or_default();
+            // the seed: the hash of the first slot after the challenge's (bounded wait)
+            let waited = Instant::now();
+            let hashes = loop {
+                let data = client
+                    .rpc()
+                    .get_account_data(&SLOT_HASHES_ID)
+                    .await
+                    .map_err(|e| DemoError::Data(format!("SlotHashes: {e}")))?;
+                if storage::first_hash_after(&data, challenge_slot).is_ok() {
+                    break data;
+                }
+                if waited.elapsed() > Duration::from_secs(20) {
+                    return Err(DemoError::Timeout(format!(
+                        "no slot after {challenge_slot} in SlotHashes"
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            let answers = d
+                .prover
+                .answers(&hashes, challenge_slot, &d.deal, period, CHALLENGES)
+                .map_err(|e| DemoError::Data(format!("prover: {e}")))?;
+            let proofs: Vec<_> = answers
+                .into_iter()
+                .map(|response| {
+                    vec![storage::submit_proof(
+                        &self.provider.pubkey(),
+                        self.network,
+                        &d.deal,
+                        self.token,
+                        self.provider_pay,
+                        SubmitProofArgs {
+                            period,
+                            responses: vec![response],
+                        },
+                    )]
+                })
+                .collect();
+            crate::fleet::landed_all(
+                client
+                    .send_packed(proofs, &[self.provider], Vec::new())
+                    .await
+                    .map_err(DemoError::chain(step("proofs")))?,
+                &step("proofs"),
+            )?;
+            // counted only once the chain's record of the period says proven
+            let after = Deals::deal(client, &d.deal).await?;
+            let proven = usize::try_from(period)
+                .ok()
+                .and_then(|p| after.records.get(p))
+                .is_some_and(|r| r.status == PERIOD_PROVEN);
+            d.proven += u8::from(proven);
+        }
         Ok(())
     }
 }

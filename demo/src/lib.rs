@@ -29,6 +29,7 @@
 //! meter that lies about delivered energy on the market.
 
 pub mod checks;
+pub mod clock;
 pub mod deals;
 pub mod error;
 pub mod fleet;

@@ -5,8 +5,6 @@
 //! paid for what they delivered, less the grid fee; consumers refunded what they did not
 //! take).
 
-use std::time::Duration;
-
 use depin_sdk::accounts::decode_interval;
 use depin_sdk::client::{expect_landed, Client};
 use depin_sdk::energy::{
@@ -76,18 +74,6 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// Sleeps until the wall clock (the localnet's clock) passes `unix` by a margin.
-async fn until(unix: u64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let target = Duration::from_secs(unix) + Duration::from_millis(600);
-    if let Some(wait) = target.checked_sub(now) {
-        // bounded: intervals are seconds long
-        tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
-    }
 }
 
 impl Market {
@@ -243,7 +229,8 @@ impl Market {
         ));
         for k in ks {
             let start = k * INTERVAL_SECS;
-            until(start - GATE_CLOSURE_SECS).await;
+            let gate = i64::try_from(start - GATE_CLOSURE_SECS).unwrap_or(i64::MAX);
+            crate::clock::until(client, gate, &format!("energy market: clear {k}")).await?;
             expect_landed(
                 client
                     .send(&[energy::clear_interval(&self.network, k)], &[])
@@ -251,7 +238,8 @@ impl Market {
                     .map_err(DemoError::chain(format!("energy market: clear {k}")))?,
             )
             .map_err(DemoError::chain(format!("energy market: clear {k}")))?;
-            until(start + INTERVAL_SECS).await;
+            let ended = i64::try_from(start + INTERVAL_SECS).unwrap_or(i64::MAX);
+            crate::clock::until(client, ended, &format!("energy market: readings of {k}")).await?;
             // the meters sign what happened: producers deliver 90% of their offer
             self.counter += 1;
             let mut readings = Vec::new();

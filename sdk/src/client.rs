@@ -990,6 +990,26 @@ impl Client {
             .map_err(|e| ClientError::Nonce(e.to_string()))?;
         Ok(data.blockhash())
     }
+
+    /// The chain's clock: the `unix_timestamp` of the Clock sysvar in the newest slot the
+    /// node has processed, the time the programs see. A period or interval that programs
+    /// measure in unix time has begun for a transaction sent now once this reads its start
+    /// (a transaction lands in that slot or a later one), whatever the caller's own clock says.
+    pub async fn chain_time(&self) -> Result<i64, ClientError> {
+        let account = self
+            .retry(|| {
+                self.rpc.get_account_with_commitment(
+                    &anchor_lang::solana_program::clock::sysvar::ID,
+                    CommitmentConfig::processed(),
+                )
+            })
+            .await?
+            .value
+            .ok_or_else(|| ClientError::Rpc("the node has no Clock sysvar".into()))?;
+        let clock: anchor_lang::solana_program::clock::Clock = bincode::deserialize(&account.data)
+            .map_err(|e| ClientError::Rpc(format!("Clock sysvar: {e}")))?;
+        Ok(clock.unix_timestamp)
+    }
 }
 
 /// Bytes of a nonce account.
