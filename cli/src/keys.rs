@@ -52,26 +52,32 @@ pub fn read_keypair_file(path: &Path) -> CliResult<Keypair> {
 }
 
 /// Writes `keypair` as a Solana CLI keypair file (owner-only permissions on Unix); refuses to
-/// overwrite an existing file unless `force`.
+/// overwrite an existing file unless `force`, also one that appears while this one is being
+/// written.
 pub fn write_keypair_file(path: &Path, keypair: &Keypair, force: bool) -> CliResult<()> {
     let path = expand_tilde(path);
-    if path.exists() && !force {
-        return Err(CliError::BadInput(format!(
-            "{} exists (use --force to overwrite)",
-            path.display()
-        )));
-    }
     let json = serde_json::to_string(&keypair.to_bytes().to_vec())
         .map_err(|e| CliError::BadInput(e.to_string()))?;
-    let io = |e: std::io::Error| CliError::BadInput(format!("{}: {e}", path.display()));
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => CliError::BadInput(format!(
+            "{} exists (use --force to overwrite)",
+            path.display()
+        )),
+        _ => CliError::BadInput(format!("{}: {e}", path.display())),
+    };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
-    // a new file, its owner's alone from its first byte, renamed over the old one only once
-    // complete: a crash or a full disk never leaves a half-written key
-    depin_sdk::file::replace(&path, true, |w| {
-        std::io::Write::write_all(w, json.as_bytes())
-    })
+    // a new file, its owner's alone from its first byte, put in place only once complete: a
+    // crash or a full disk never leaves a half-written key, and without `force` it is linked
+    // in a step that refuses an existing file
+    let write =
+        |w: &mut std::io::BufWriter<std::fs::File>| std::io::Write::write_all(w, json.as_bytes());
+    if force {
+        depin_sdk::file::replace(&path, true, write)
+    } else {
+        depin_sdk::file::create(&path, true, write)
+    }
     .map_err(io)
 }
 

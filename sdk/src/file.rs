@@ -1,5 +1,6 @@
-//! Replacing a file whole: a reader, or the file after a crash, has the old contents or the
+//! Writing a file whole: a reader, or the file after a crash, has the old contents or the
 //! new ones, never a file half written (a keypair, a proof store the claims are served from).
+//! [`replace`] puts the new file in place of any old one; [`create`] only where none is.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -31,6 +32,31 @@ where
         let _ = std::fs::remove_file(&temporary);
     }
     written
+}
+
+/// Writes a new file at `path` as [`replace`] does, but only where no file is: the complete
+/// file is linked in place in one step that fails with [`std::io::ErrorKind::AlreadyExists`]
+/// when `path` exists, even when it appeared while the new file was being written (a second
+/// `depin key new` racing this one), so an existing file is never overwritten.
+pub fn create<E>(
+    path: &Path,
+    private: bool,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<std::io::Error>,
+{
+    let temporary = temporary_beside(path)?;
+    let written = write_new(&temporary, private, write).and_then(|()| {
+        std::fs::hard_link(&temporary, path)?;
+        Ok(())
+    });
+    // the new file is `path` now, or nothing: its temporary name goes either way
+    let removed = std::fs::remove_file(&temporary);
+    written?;
+    removed?;
+    sync_directory(path)?;
+    Ok(())
 }
 
 /// A name for the new file in `path`'s directory (a rename within one file system is
@@ -135,6 +161,62 @@ mod tests {
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
         let missing = tempfile::tempdir().unwrap().path().join("no/such/dir/file");
         assert!(replace(&missing, false, |w| w.write_all(b"x")).is_err());
+    }
+
+    #[test]
+    fn a_file_is_created_only_where_none_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.json");
+        create(&path, true, |w| w.write_all(b"the first key")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"the first key");
+        let refused = create(&path, true, |w| w.write_all(b"a second key")).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"the first key");
+        assert_eq!(entries(dir.path()), ["key.json"], "nothing left beside it");
+        // a write that fails creates nothing
+        let other = dir.path().join("other.json");
+        let failed = create(&other, true, |w| {
+            w.write_all(b"half")?;
+            Err(std::io::Error::other("the disk filled"))
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "the disk filled");
+        assert_eq!(entries(dir.path()), ["key.json"]);
+    }
+
+    #[test]
+    fn of_two_racing_creations_one_wins_and_the_other_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.json");
+        let barrier = std::sync::Barrier::new(2);
+        let outcomes: Vec<std::io::Result<()>> = std::thread::scope(|s| {
+            let racers: Vec<_> = [b"key one", b"key two"]
+                .into_iter()
+                .map(|contents| {
+                    let (path, barrier) = (&path, &barrier);
+                    s.spawn(move || {
+                        create(path, true, |w| {
+                            // both have written, neither has linked: the window a
+                            // check-then-rename leaves open
+                            w.write_all(contents)?;
+                            barrier.wait();
+                            Ok(())
+                        })
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let won: Vec<_> = outcomes.iter().filter(|o| o.is_ok()).collect();
+        assert_eq!(won.len(), 1, "{outcomes:?}");
+        let lost = outcomes.iter().find_map(|o| o.as_ref().err()).unwrap();
+        assert_eq!(lost.kind(), std::io::ErrorKind::AlreadyExists);
+        let winner = if outcomes[0].is_ok() {
+            "key one"
+        } else {
+            "key two"
+        };
+        assert_eq!(std::fs::read(&path).unwrap(), winner.as_bytes());
+        assert_eq!(entries(dir.path()), ["key.json"]);
     }
 
     #[cfg(unix)]

@@ -316,6 +316,25 @@ async fn json_output_is_one_parseable_object_and_text_is_key_value_lines() {
         .await
         .json();
     assert_eq!(key["pubkey"], pubkey["pubkey"]);
+    // an existing key is never overwritten without --force, and replaced whole with it
+    let kept = std::fs::read(&new_key).unwrap();
+    let again = run_depin(&["key", "new", "--outfile", new_key.to_str().unwrap()]).await;
+    assert_ne!(again.code, 0, "{again:#?}");
+    assert!(
+        again.stderr.contains("exists (use --force to overwrite)"),
+        "{again:#?}"
+    );
+    assert_eq!(std::fs::read(&new_key).unwrap(), kept);
+    let forced = run_depin(&[
+        "key",
+        "new",
+        "--force",
+        "--outfile",
+        new_key.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(forced.code, 0, "{forced:#?}");
+    assert_ne!(std::fs::read(&new_key).unwrap(), kept);
 
     // the default output is `key  value` lines for people
     let text = run_depin(&[
