@@ -893,3 +893,38 @@ async fn instructions_with_their_own_compute_budget_are_sent_with_it_alone() {
     assert_eq!(client.rpc().get_balance(&to.pubkey()).await.unwrap(), SOL);
     localnet.stop().await;
 }
+
+#[tokio::test]
+async fn the_chain_time_is_the_clock_the_next_transaction_lands_under() {
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let client = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
+    let wall = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    let before = client.chain_time().await.unwrap();
+    assert!(
+        (before - wall).abs() <= 5,
+        "the localnet's clock follows the wall clock: {before} against {wall}"
+    );
+    // a transaction sent after the read lands in a block no earlier than it
+    let to = Keypair::new().pubkey();
+    let transfer = solana_system_interface::instruction::transfer(&client.payer(), &to, SOL);
+    let Outcome::Landed { slot, .. } = landed(client.send(&[transfer], &[]).await, "transfer")
+    else {
+        unreachable!("landed() returns only landed outcomes");
+    };
+    let block_time = client.rpc().get_block_time(slot).await.unwrap();
+    assert!(block_time >= before, "{block_time} before {before}");
+    assert!(client.chain_time().await.unwrap() >= block_time);
+    // no node: a typed error, not a default time
+    let nowhere = Client::new("http://127.0.0.1:9", Keypair::new(), client_config());
+    assert!(matches!(
+        nowhere.chain_time().await,
+        Err(ClientError::Rpc(_))
+    ));
+    localnet.stop().await;
+}
