@@ -37,7 +37,10 @@
 //! `DEPIN_PG_OPTIONS` passes server options to the throwaway clusters, e.g.
 //! `-c shared_preload_libraries=auto_explain -c auto_explain.log_min_duration=15
 //! -c auto_explain.log_nested_statements=on -c logging_collector=on -c log_directory=/tmp/pglog`
-//! to see the plans of slow statements. The throwaway clusters live in memory (`/dev/shm`)
+//! to see the plans of slow statements. `DEPIN_BENCH_STATEMENTS=N` (with
+//! `-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all` in
+//! `DEPIN_PG_OPTIONS`) instead indexes the load once and prints the N statements that spent
+//! the most time executing. The throwaway clusters live in memory (`/dev/shm`)
 //! when the machine has room there, or under `DEPIN_PG_DIR` when set: on this machine's disk,
 //! creating relation files grew slow as clusters were created and removed (ext4's inode
 //! allocator), which weighed on the short baseline COPY more than on the indexer and lifted
@@ -619,6 +622,53 @@ async fn copy_into(url: &str, tables: &[StagedTable], commit: bool) -> Duration 
     started.elapsed()
 }
 
+/// Indexes the load once, saturated, into a cluster that tracks statements
+/// (`pg_stat_statements`, nested ones included), and prints the `n` statements that spent
+/// the most time executing in the writer's and the refresher's sessions, with the baseline
+/// COPY and the run's time and CPU beside them: where the database side of the indexer
+/// goes. The cluster must load the module: `DEPIN_PG_OPTIONS="-c
+/// shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"`.
+async fn statements(chain: &[ChainTransaction], tables: &[StagedTable], total: u64, n: i64) {
+    let copy = plain_copy(tables).await;
+    let pg = cluster().await;
+    let run = index(&pg, chain, total, None).await;
+    let ms = |d: Duration| d.as_millis();
+    println!(
+        "COPY baseline {} ms; indexed in {} ms, state current at {} ms; CPU ms: indexer {}, writer {}, refresher {}, load generator {}",
+        ms(copy),
+        ms(run.elapsed),
+        ms(run.state_current),
+        ms(run.cpu.indexer),
+        ms(run.cpu.writer),
+        ms(run.cpu.refresher),
+        ms(run.cpu.generator)
+    );
+    let client = pg.connect().await.expect("connect");
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .expect("pg_stat_statements installs");
+    let top = client
+        .query(
+            "SELECT total_exec_time, calls, rows, regexp_replace(query, '\\s+', ' ', 'g')
+             FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1",
+            &[&n],
+        )
+        .await
+        .expect("statements tracked: preload pg_stat_statements through DEPIN_PG_OPTIONS");
+    println!("{:>10} {:>7} {:>8}  statement", "ms", "calls", "rows");
+    for row in top {
+        let statement: String = row.get(3);
+        println!(
+            "{:>10.1} {:>7} {:>8}  {}",
+            row.get::<_, f64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2),
+            statement.chars().take(150).collect::<String>()
+        );
+    }
+}
+
 /// A throwaway cluster for one measurement (in memory when the machine has room: see
 /// `cluster_base` in the testkit).
 async fn cluster() -> TempPostgres {
@@ -676,6 +726,13 @@ async fn main() {
     // a median of each figure alone. Every figure printed is the median of its three
     // rounds, every ratio the median of the three rounds' ratios.
     let batch = Config::default().batch.max_transactions;
+    if let Some(n) = std::env::var("DEPIN_BENCH_STATEMENTS")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        statements(&chain, &tables, total, n).await;
+        return;
+    }
     let mut rounds = Vec::new();
     for _ in 0..3 {
         let copy = plain_copy(&tables).await;
