@@ -25,10 +25,13 @@
 //! terminated) is dropped and a new one opened, and a batch whose connection closed under
 //! it (nothing of it written) runs once more on a new one. `GET /health` answers `ok` only
 //! when a connection answers a query, else 503 with the reason.
+//!
+//! With [`Config::retain_secs`] set, a task deletes on a schedule the reports older than
+//! that and the auditor's health rows of the windows before them ([`prune`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -36,7 +39,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use depin_sdk::telemetry::{Metrics, SignedReport, TelemetryError, WireBatch};
 use serde::Serialize;
-use tokio::sync::{oneshot, Semaphore, SemaphorePermit};
+use tokio::sync::{oneshot, watch, Semaphore, SemaphorePermit};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
@@ -56,11 +59,20 @@ pub struct Config {
     pub max_future_secs: i64,
     /// Most database connections at once (batches beyond wait for one).
     pub connections: usize,
+    /// How long reports are kept, in seconds of their own time: older ones, and the
+    /// auditor's health rows of windows that ended before them, are deleted every
+    /// [`Config::prune_every`]. `None` (the default) keeps everything. It must be at least
+    /// [`Config::max_age_secs`] (a report still accepted is never pruned), and should
+    /// cover a rewards epoch and the oracle's lag behind it: the health the oracle reads
+    /// for an epoch is the mean over the epoch's windows still stored.
+    pub retain_secs: Option<i64>,
+    /// How often pruning runs when [`Config::retain_secs`] is set.
+    pub prune_every: Duration,
 }
 
 impl Config {
     /// Defaults: a week of outbox, five minutes of clock skew, port 8900 on loopback, four
-    /// database connections.
+    /// database connections, every report kept (pruning, once set, every ten minutes).
     pub fn new(database_url: impl Into<String>) -> Self {
         Config {
             database_url: database_url.into(),
@@ -68,6 +80,8 @@ impl Config {
             max_age_secs: 7 * 86_400,
             max_future_secs: 300,
             connections: 4,
+            retain_secs: None,
+            prune_every: Duration::from_secs(600),
         }
     }
 }
@@ -186,6 +200,9 @@ pub enum IngestError {
     /// The service is stopping: no connection is handed out any more.
     #[error("stopping: {0}")]
     Closing(String),
+    /// The configuration contradicts itself.
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 /// One refused report of a batch.
@@ -452,6 +469,88 @@ async fn check(
     Ok(Ok((signed, device)))
 }
 
+/// Rows deleted by one [`prune`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Reports (`telemetry`).
+    pub reports: u64,
+    /// The auditor's health rows (`audit_health`).
+    pub health: u64,
+}
+
+/// Rows deleted per statement: each chunk is its own short transaction, so pruning a large
+/// backlog never holds its locks for long.
+const PRUNE_CHUNK: i64 = 10_000;
+
+/// Deletes the reports stamped before `before` (unix seconds) and the auditor's health rows
+/// of windows that ended before it, network by network through the tables' `(network, time)`
+/// indexes, in chunks of [`PRUNE_CHUNK`]. The counters stay: a replayed report is still
+/// refused by its counter (and by its age: see [`Config::retain_secs`]).
+pub async fn prune(client: &Client, before: i64) -> Result<Pruned, IngestError> {
+    let networks: Vec<String> = client
+        .query(
+            "SELECT network FROM telemetry_counters UNION SELECT network FROM networks",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut pruned = Pruned::default();
+    for network in &networks {
+        for (table, time, total) in [
+            ("telemetry", "unix_ts", &mut pruned.reports),
+            ("audit_health", "window_to", &mut pruned.health),
+        ] {
+            let delete = format!(
+                "DELETE FROM {table} WHERE ctid = ANY(ARRAY(
+                     SELECT ctid FROM {table} WHERE network = $1 AND {time} < $2 LIMIT $3))"
+            );
+            loop {
+                let deleted = client
+                    .execute(delete.as_str(), &[network, &before, &PRUNE_CHUNK])
+                    .await?;
+                *total += deleted;
+                if deleted < PRUNE_CHUNK.unsigned_abs() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(pruned)
+}
+
+/// Prunes every `config.prune_every` what is older than `config.retain_secs`, until
+/// `stopped`; a failed round is reported and the next one tries again.
+async fn prune_on_schedule(shared: Arc<Shared>, keep: i64, mut stopped: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(shared.config.prune_every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let round = async {
+            let mut lease = shared.pool.get().await?;
+            if lease.is_closed() {
+                shared.pool.renew(&mut lease).await?;
+            }
+            let Some(client) = lease.client() else {
+                return Err(IngestError::Closing("no connection".into()));
+            };
+            prune(client, unix_now().saturating_sub(keep)).await
+        };
+        tokio::select! {
+            result = round => {
+                if let Err(e) = result {
+                    eprintln!("telemetry: pruning failed, trying again in {:?}: {e}", shared.config.prune_every);
+                }
+            }
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
 /// The service's database connections: at most `Config::connections` in use at once, each
 /// opened when first needed and kept while it stays open; one found closed is dropped, so a
 /// restarted server is reconnected to at the next request.
@@ -631,6 +730,9 @@ pub struct Running {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     handle: tokio::task::JoinHandle<()>,
+    /// Stops the pruning task (when [`Config::retain_secs`] is set).
+    stop_pruning: watch::Sender<bool>,
+    pruning: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -644,13 +746,28 @@ impl Running {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        let _ = self.stop_pruning.send(true);
         let _ = (&mut self.handle).await;
+        if let Some(pruning) = self.pruning.take() {
+            let _ = pruning.await;
+        }
     }
 }
 
 /// Connects to the database (applying the migrations the indexer applies, so the tables
 /// exist whichever starts first) and serves until [`Running::stop`].
 pub async fn serve(config: Config) -> Result<Running, IngestError> {
+    if let Some(keep) = config.retain_secs {
+        if keep < config.max_age_secs {
+            return Err(IngestError::Config(format!(
+                "reports kept {keep} s, less than the {} s a report is accepted for",
+                config.max_age_secs
+            )));
+        }
+        if config.prune_every.is_zero() {
+            return Err(IngestError::Config("pruning every 0 s".into()));
+        }
+    }
     let mut database: tokio_postgres::Config = config
         .database_url
         .parse()
@@ -673,6 +790,14 @@ pub async fn serve(config: Config) -> Result<Running, IngestError> {
         .local_addr()
         .map_err(|e| IngestError::Listen(e.to_string()))?;
     let shared = Arc::new(Shared { pool, config });
+    let (stop_pruning, pruning_stopped) = watch::channel(false);
+    let pruning = shared.config.retain_secs.map(|keep| {
+        tokio::spawn(prune_on_schedule(
+            Arc::clone(&shared),
+            keep,
+            pruning_stopped,
+        ))
+    });
     let app = Router::new()
         .route("/v1/telemetry", post(post_batch))
         .route("/health", get(health))
@@ -690,5 +815,7 @@ pub async fn serve(config: Config) -> Result<Running, IngestError> {
         addr,
         stop: Some(stop),
         handle,
+        stop_pruning,
+        pruning,
     })
 }

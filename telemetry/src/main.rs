@@ -1,11 +1,13 @@
 //! `depin-telemetry`: the telemetry ingest service. `DATABASE_URL` names the indexer's
 //! database; `DEPIN_TELEMETRY_LISTEN` the address to listen on (default 127.0.0.1:8900);
-//! `DEPIN_TELEMETRY_CONNECTIONS` the most database connections at once (default 4).
+//! `DEPIN_TELEMETRY_CONNECTIONS` the most database connections at once (default 4);
+//! `DEPIN_TELEMETRY_RETAIN_SECS` how long reports are kept (default: all; at least the
+//! week a report is accepted for), pruned every ten minutes.
 //! Stops cleanly on Ctrl-C or SIGTERM; exits 2 on bad configuration, 1 when it cannot start.
 
 use std::process::ExitCode;
 
-use depin_telemetry::{serve, Config};
+use depin_telemetry::{serve, Config, IngestError};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -32,8 +34,21 @@ async fn main() -> ExitCode {
             }
         }
     }
+    if let Ok(keep) = std::env::var("DEPIN_TELEMETRY_RETAIN_SECS") {
+        match keep.parse::<i64>() {
+            Ok(secs) if secs > 0 => config.retain_secs = Some(secs),
+            _ => {
+                eprintln!("error: DEPIN_TELEMETRY_RETAIN_SECS {keep:?}: seconds above 0");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let running = match serve(config).await {
         Ok(running) => running,
+        Err(e @ IngestError::Config(_)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(1);

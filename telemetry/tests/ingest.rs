@@ -1,7 +1,8 @@
 //! The telemetry service end to end: devices onboarded on a localnet (one then suspended by
 //! the network's auditor), the indexer writing them to a real PostgreSQL, the service on
 //! loopback taking batches of device-signed reports over HTTP. Good reports are stored once;
-//! every kind of bad report is refused with its reason and leaves nothing behind.
+//! every kind of bad report is refused with its reason and leaves nothing behind; reports
+//! past the retention are pruned on schedule.
 
 #![allow(
     deprecated,
@@ -14,7 +15,7 @@ use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
 use depin_sdk::registry::{self, AuditDeviceArgs, DeviceStatus};
 use depin_sdk::telemetry::{Metrics, Report, WireBatch, WireReport};
-use depin_telemetry::{serve, Config};
+use depin_telemetry::{serve, Config, IngestError, Pruned};
 use serde_json::Value;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -370,4 +371,116 @@ async fn the_service_reconnects_and_its_health_follows_the_database() {
         "{answer}"
     );
     service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_past_retention_are_pruned_on_schedule_and_their_counters_stay() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    // a retention shorter than a report is accepted for is refused before anything starts
+    let mut config = Config::new(pg.url());
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.max_age_secs = 3_600;
+    config.retain_secs = Some(3_599);
+    match serve(config.clone()).await {
+        Err(IngestError::Config(reason)) => assert!(reason.contains("3599"), "{reason}"),
+        other => panic!(
+            "a retention below the accepted age: {:?}",
+            other.map(|_| ())
+        ),
+    }
+
+    // Given reports and health rows on both sides of an hour's retention, in two networks,
+    // one with more old reports than a pruning chunk holds
+    config.retain_secs = Some(3_600);
+    config.prune_every = Duration::from_millis(100);
+    let service = serve(config).await.expect("service");
+    let t = now();
+    let client = pg.connect().await.expect("connect");
+    client
+        .batch_execute(&format!(
+            "INSERT INTO telemetry (device_key, counter, network, device, unix_ts, gateway, kind, signature)
+             SELECT 'key-a', n, 'net-a', 'device-a', {old} + n % 100, 'g', 'heartbeat', 's'
+             FROM generate_series(1, 25000) n;
+             INSERT INTO telemetry (device_key, counter, network, device, unix_ts, gateway, kind, signature)
+             VALUES ('key-a', 25001, 'net-a', 'device-a', {kept}, 'g', 'heartbeat', 's'),
+                    ('key-a', 25002, 'net-a', 'device-a', {t}, 'g', 'heartbeat', 's'),
+                    ('key-b', 7, 'net-b', 'device-b', {old}, 'g', 'heartbeat', 's'),
+                    ('key-b', 8, 'net-b', 'device-b', {kept}, 'g', 'heartbeat', 's');
+             INSERT INTO telemetry_counters (network, device_key, last_counter, last_ts)
+             VALUES ('net-a', 'key-a', 25002, {t}), ('net-b', 'key-b', 8, {kept});
+             INSERT INTO audit_health (network, device, window_from, window_to, health_bps)
+             VALUES ('net-a', 'device-a', {old} - 60, {old}, 10000),
+                    ('net-a', 'device-a', {kept} - 60, {kept}, 5000),
+                    ('net-b', 'device-b', {old} - 60, {old}, 0);",
+            old = t - 7_200,
+            kept = t - 3_000,
+        ))
+        .await
+        .expect("rows");
+
+    // Then the schedule deletes what is older than the retention, network by network
+    wait_for(&pg, "SELECT count(*) FROM telemetry", 3).await;
+    wait_for(&pg, "SELECT count(*) FROM audit_health", 1).await;
+    assert_eq!(
+        count(
+            &pg,
+            &format!(
+                "SELECT count(*) FROM telemetry WHERE unix_ts >= {}",
+                t - 3_600
+            )
+        )
+        .await,
+        3,
+        "only what is older than the retention goes"
+    );
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM audit_health WHERE health_bps = 5000"
+        )
+        .await,
+        1
+    );
+    // and the counters stay: a replay of a pruned report is still refused by them
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM telemetry_counters WHERE (network, last_counter) IN (('net-a', 25002), ('net-b', 8))"
+        )
+        .await,
+        2
+    );
+    // nothing is left for another round
+    assert_eq!(
+        depin_telemetry::prune(&client, t - 3_600)
+            .await
+            .expect("prune"),
+        Pruned::default()
+    );
+
+    // Once stopped, the schedule prunes no more; a round run by hand counts what it deletes
+    service.stop().await;
+    client
+        .batch_execute(&format!(
+            "INSERT INTO telemetry (device_key, counter, network, device, unix_ts, gateway, kind, signature)
+             VALUES ('key-b', 9, 'net-b', 'device-b', {old}, 'g', 'heartbeat', 's'),
+                    ('key-a', 25003, 'net-a', 'device-a', {old}, 'g', 'heartbeat', 's');
+             INSERT INTO audit_health (network, device, window_from, window_to, health_bps)
+             VALUES ('net-b', 'device-b', {old} - 60, {old}, 0);",
+            old = t - 7_200,
+        ))
+        .await
+        .expect("rows");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 5);
+    assert_eq!(
+        depin_telemetry::prune(&client, t - 3_600)
+            .await
+            .expect("prune"),
+        Pruned {
+            reports: 2,
+            health: 1
+        }
+    );
+    assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 3);
 }
