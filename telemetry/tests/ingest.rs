@@ -2,7 +2,7 @@
 //! the network's auditor), the indexer writing them to a real PostgreSQL, the service on
 //! loopback taking batches of device-signed reports over HTTP. Good reports are stored once;
 //! every kind of bad report is refused with its reason and leaves nothing behind; reports
-//! past the retention are pruned on schedule.
+//! past the retention are pruned on schedule; a batch that loses a deadlock runs again.
 
 #![allow(
     deprecated,
@@ -483,4 +483,100 @@ async fn reports_past_retention_are_pruned_on_schedule_and_their_counters_stay()
         }
     );
     assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_chosen_as_a_deadlock_victim_runs_again_and_is_stored_once() {
+    // Given two active devices whose counters are stored (registry rows written directly:
+    // no indexer runs here)
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut config = Config::new(pg.url());
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    let service = serve(config).await.expect("service");
+    let network = Keypair::new().pubkey();
+    let (a, b) = (Keypair::new(), Keypair::new());
+    let t = now();
+    let mut other = pg.connect().await.expect("connect");
+    other
+        .batch_execute(&format!(
+            "INSERT INTO networks VALUES ('{network}', 1, 'wireless', 'x', NULL, 'x', 'x', 'x', 0, 0, false);
+             INSERT INTO devices VALUES
+                 ('device-a', '{network}', '{a}', 'm', 0, 'o', NULL, 'active', 0, 0),
+                 ('device-b', '{network}', '{b}', 'm', 0, 'o', NULL, 'active', 0, 0);
+             INSERT INTO telemetry_counters VALUES
+                 ('{network}', '{a}', 1, {then}), ('{network}', '{b}', 1, {then});",
+            a = a.pubkey(),
+            b = b.pubkey(),
+            then = t - 60,
+        ))
+        .await
+        .expect("rows");
+
+    // When another session holds device B's counter, the batch (A, then B) locks A's and
+    // waits for B's; the other session then asks for A's: a deadlock, which the server
+    // breaks by failing the batch's transaction (the other session waits a minute before it
+    // looks for deadlocks, the service's session the default second)
+    let held = other.transaction().await.expect("begin");
+    held.batch_execute(&format!(
+        "SET LOCAL deadlock_timeout = '60s';
+         SELECT 1 FROM telemetry_counters WHERE device_key = '{}' FOR UPDATE;",
+        b.pubkey()
+    ))
+    .await
+    .expect("hold B");
+    let reports = vec![
+        wireless(&network, &a, 2, t).sign(&a).to_wire(),
+        wireless(&network, &b, 2, t).sign(&b).to_wire(),
+    ];
+    let url = service.url();
+    let batch = tokio::spawn(async move { post(&url, reports).await });
+    wait_for(
+        &pg,
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE application_name = 'depin-telemetry' AND wait_event_type = 'Lock'",
+        1,
+    )
+    .await;
+    let deadlocks = || async {
+        count(
+            &pg,
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .await
+    };
+    let before = deadlocks().await;
+    held.execute(
+        "UPDATE telemetry_counters SET last_counter = last_counter WHERE device_key = $1",
+        &[&a.pubkey().to_string()],
+    )
+    .await
+    .expect("the other session gets A once the batch's transaction is gone");
+    held.rollback().await.expect("release");
+
+    // Then the batch runs again on its own and is stored whole, once
+    let answer = tokio::time::timeout(Duration::from_secs(60), batch)
+        .await
+        .expect("answered")
+        .expect("joined");
+    assert_eq!(answer["accepted"], 2, "{answer}");
+    assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 2);
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT count(*) FROM telemetry_counters WHERE last_counter = 2"
+        )
+        .await,
+        2
+    );
+    // (the statistics collector reports the deadlock once it flushes)
+    let mut seen = deadlocks().await;
+    for _ in 0..50 {
+        if seen > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = deadlocks().await;
+    }
+    assert!(seen > before, "a deadlock was detected: {before} -> {seen}");
+    service.stop().await;
 }
