@@ -372,7 +372,7 @@ impl Sink {
         for row in client
             .query(
                 "SELECT signature, slot FROM indexed_transactions
-                 WHERE slot >= (SELECT max(slot) FROM indexed_transactions) - $1",
+                 WHERE slot >= (SELECT max(slot) FROM slots) - $1",
                 &[&i64_of(RECENT_SLOTS, "window")?],
             )
             .await?
