@@ -388,10 +388,15 @@ async fn reports_past_retention_are_pruned_on_schedule_and_their_counters_stay()
             other.map(|_| ())
         ),
     }
+    config.retain_secs = Some(3_600);
+    config.prune_every = Duration::ZERO;
+    match serve(config.clone()).await {
+        Err(IngestError::Config(reason)) => assert!(reason.contains("every 0 s"), "{reason}"),
+        other => panic!("pruning without pause: {:?}", other.map(|_| ())),
+    }
 
     // Given reports and health rows on both sides of an hour's retention, in two networks,
     // one with more old reports than a pruning chunk holds
-    config.retain_secs = Some(3_600);
     config.prune_every = Duration::from_millis(100);
     let service = serve(config).await.expect("service");
     let t = now();
