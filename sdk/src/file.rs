@@ -21,17 +21,9 @@ pub fn replace<E>(
 where
     E: From<std::io::Error>,
 {
-    let temporary = temporary_beside(path)?;
-    let written = write_new(&temporary, private, write).and_then(|()| {
-        std::fs::rename(&temporary, path)?;
-        sync_directory(path)?;
-        Ok(())
-    });
-    if written.is_err() {
-        // best effort: the error that matters is the one returned
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
+    put_in_place(path, private, write, |temporary| {
+        std::fs::rename(temporary, path)
+    })
 }
 
 /// Writes a new file at `path` as [`replace`] does, but only where no file is: the complete
@@ -46,17 +38,35 @@ pub fn create<E>(
 where
     E: From<std::io::Error>,
 {
+    put_in_place(path, private, write, |temporary| {
+        std::fs::hard_link(temporary, path)?;
+        // the new file is `path` now: its temporary name goes
+        std::fs::remove_file(temporary)
+    })
+}
+
+/// Writes the new file beside `path` through `write`, has `put` move it to `path` (given
+/// the new file's name), then syncs the directory; removes the new file when a step fails.
+fn put_in_place<E>(
+    path: &Path,
+    private: bool,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
+    put: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<(), E>
+where
+    E: From<std::io::Error>,
+{
     let temporary = temporary_beside(path)?;
     let written = write_new(&temporary, private, write).and_then(|()| {
-        std::fs::hard_link(&temporary, path)?;
+        put(&temporary)?;
+        sync_directory(path)?;
         Ok(())
     });
-    // the new file is `path` now, or nothing: its temporary name goes either way
-    let removed = std::fs::remove_file(&temporary);
-    written?;
-    removed?;
-    sync_directory(path)?;
-    Ok(())
+    if written.is_err() {
+        // best effort: the error that matters is the one returned
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// A name for the new file in `path`'s directory (a rename within one file system is
