@@ -496,19 +496,24 @@ pub async fn prune(client: &Client, before: i64) -> Result<Pruned, IngestError> 
         .iter()
         .map(|row| row.get(0))
         .collect();
+    // one chunk of one network's rows older than `before`, prepared once for every network
+    let delete = |table: &str, time: &str| {
+        format!(
+            "DELETE FROM {table} WHERE ctid = ANY(ARRAY(
+                 SELECT ctid FROM {table} WHERE network = $1 AND {time} < $2 LIMIT $3))"
+        )
+    };
+    let reports = client.prepare(&delete("telemetry", "unix_ts")).await?;
+    let health = client.prepare(&delete("audit_health", "window_to")).await?;
     let mut pruned = Pruned::default();
     for network in &networks {
-        for (table, time, total) in [
-            ("telemetry", "unix_ts", &mut pruned.reports),
-            ("audit_health", "window_to", &mut pruned.health),
+        for (delete, total) in [
+            (&reports, &mut pruned.reports),
+            (&health, &mut pruned.health),
         ] {
-            let delete = format!(
-                "DELETE FROM {table} WHERE ctid = ANY(ARRAY(
-                     SELECT ctid FROM {table} WHERE network = $1 AND {time} < $2 LIMIT $3))"
-            );
             loop {
                 let deleted = client
-                    .execute(delete.as_str(), &[network, &before, &PRUNE_CHUNK])
+                    .execute(delete, &[network, &before, &PRUNE_CHUNK])
                     .await?;
                 *total += deleted;
                 if deleted < PRUNE_CHUNK.unsigned_abs() {
@@ -531,10 +536,7 @@ async fn prune_on_schedule(shared: Arc<Shared>, keep: i64, mut stopped: watch::R
             _ = stopped.changed() => return,
         }
         let round = async {
-            let mut lease = shared.pool.get().await?;
-            if lease.is_closed() {
-                shared.pool.renew(&mut lease).await?;
-            }
+            let mut lease = shared.pool.get_open().await?;
             let Some(client) = lease.client() else {
                 return Err(IngestError::Closing("no connection".into()));
             };
@@ -605,6 +607,16 @@ impl Pool {
             client: Some(client),
             _permit: permit,
         })
+    }
+
+    /// An open connection, as [`Pool::get`] gives, renewed should it have closed since
+    /// it was last used (checked before the caller's first statement).
+    async fn get_open(&self) -> Result<Lease<'_>, IngestError> {
+        let mut lease = self.get().await?;
+        if lease.is_closed() {
+            self.renew(&mut lease).await?;
+        }
+        Ok(lease)
     }
 
     /// A new connection, in place of `lease`'s closed one.
@@ -706,10 +718,7 @@ async fn post_batch(
 /// `ok` when a pooled connection answers a query within two seconds, else 503 with why.
 async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, String) {
     let check = async {
-        let mut lease = shared.pool.get().await?;
-        if lease.is_closed() {
-            shared.pool.renew(&mut lease).await?;
-        }
+        let mut lease = shared.pool.get_open().await?;
         if let Some(client) = lease.client() {
             client.simple_query("SELECT 1").await?;
         }
