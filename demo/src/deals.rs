@@ -306,9 +306,10 @@ impl Prover<'_> {
     /// it says proven.
     async fn prove(self, client: &Client, d: &mut StoredDeal) -> Result<(), DemoError> {
         let step = |s: &str| format!("storage deals: {s}");
+        // set once, when the deal was accepted
+        let start_ts = Deals::deal(client, &d.deal).await?.start_ts;
         for period in 0..u64::from(PERIODS) {
-            let deal = Deals::deal(client, &d.deal).await?;
-            let begins = deal.start_ts + i64::try_from(period * PERIOD_SECS).unwrap_or(0);
+            let begins = start_ts + i64::try_from(period * PERIOD_SECS).unwrap_or(0);
             crate::clock::until(client, begins, &step("open a challenge")).await?;
             let open =
                 storage::open_challenge(&self.provider.pubkey(), self.network, &d.deal, period);
