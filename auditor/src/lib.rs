@@ -472,11 +472,23 @@ impl Score {
     }
 }
 
+/// The server's own message (and SQLSTATE) of a database error when there is one, since
+/// `tokio_postgres` alone prints "db error"; else the error and its cause.
+pub fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => match std::error::Error::source(e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    }
+}
+
 /// Why the auditor could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     /// The database failed.
-    #[error("database: {0}")]
+    #[error("database: {}", pg_message(.0))]
     Database(#[from] tokio_postgres::Error),
     /// A stored value is not what the indexer or the telemetry service writes.
     #[error("unexpected data: {0}")]

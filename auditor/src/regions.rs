@@ -65,7 +65,7 @@ impl Default for RegionPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum RegionError {
     /// The database failed.
-    #[error("database: {0}")]
+    #[error("database: {}", crate::pg_message(.0))]
     Database(#[from] tokio_postgres::Error),
     /// The network has no rewards config indexed (its epochs are unknown).
     #[error("network {0}: no rewards config indexed")]

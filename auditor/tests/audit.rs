@@ -243,3 +243,20 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
     let _ = indexer.stop().await;
     localnet.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_error_carries_the_servers_own_message() {
+    // Given a database without the indexer's tables (no migration has run)
+    let pg = TempPostgres::start().await.expect("postgres");
+    let client = db(&pg).await;
+    // When the auditor scores a network there, its error names what the server refused
+    // (tokio_postgres alone would print "db error")
+    let error = score_network(&client, "net", 0, 3_600, &Thresholds::default())
+        .await
+        .expect_err("no tables to read");
+    let message = error.to_string();
+    assert!(
+        message.starts_with("database: ") && message.contains("does not exist (42P01)"),
+        "{message}"
+    );
+}

@@ -17,7 +17,7 @@ pub enum DemoError {
         source: ClientError,
     },
     /// PostgreSQL refused a query.
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", depin_indexer::sink::pg_message(.0))]
     Database(#[from] tokio_postgres::Error),
     /// The throwaway PostgreSQL cluster did not start.
     #[error("PostgreSQL cluster: {0}")]

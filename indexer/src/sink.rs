@@ -75,7 +75,7 @@ pub enum SinkError {
 
 /// The server's own message (and SQLSTATE) when there is one: `tokio_postgres` alone
 /// prints "db error".
-fn pg_message(e: &tokio_postgres::Error) -> String {
+pub fn pg_message(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => match std::error::Error::source(e) {
