@@ -27,7 +27,8 @@
 //! when a connection answers a query, else 503 with the reason.
 //!
 //! With [`Config::retain_secs`] set, a task deletes on a schedule the reports older than
-//! that and the auditor's health rows of the windows before them ([`prune`]).
+//! that and the auditor's health rows of the windows before them ([`prune`]); `GET
+//! /v1/pruning` tells how its rounds went ([`PruningStatus`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -183,7 +184,7 @@ impl Refusal {
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The database failed; nothing of the batch was written.
-    #[error("database: {0}")]
+    #[error("database: {}", depin_indexer::sink::pg_message(.0))]
     Database(#[from] tokio_postgres::Error),
     /// The batch is larger than [`MAX_BATCH`].
     #[error("batch of {0} reports exceeds {MAX_BATCH}")]
@@ -525,8 +526,60 @@ pub async fn prune(client: &Client, before: i64) -> Result<Pruned, IngestError> 
     Ok(pruned)
 }
 
+/// How the scheduled pruning has gone, as `GET /v1/pruning` answers it: a failing round
+/// leaves ingestion working (so `/health` stays `ok`) while the tables grow, which this is
+/// for an operator to see and alert on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PruningStatus {
+    /// [`Config::retain_secs`]: `None` when nothing is pruned.
+    pub retain_secs: Option<i64>,
+    /// Rounds run since the service started, failed ones included.
+    pub rounds: u64,
+    /// Rounds that failed since the service started.
+    pub failed_rounds: u64,
+    /// Rounds that failed since the last one that succeeded (0 when the last succeeded).
+    pub failures_in_a_row: u64,
+    /// When the last successful round ended (unix seconds).
+    pub last_success_unix: Option<i64>,
+    /// The last failed round's error, until a round succeeds.
+    pub last_error: Option<String>,
+    /// Rows deleted since the service started.
+    pub pruned: PrunedTotal,
+}
+
+/// Rows deleted by the scheduled rounds since the service started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PrunedTotal {
+    /// Reports (`telemetry`).
+    pub reports: u64,
+    /// The auditor's health rows (`audit_health`).
+    pub health: u64,
+}
+
+impl PruningStatus {
+    /// Counts one round's outcome, ended at `now` (unix seconds).
+    fn record(&mut self, outcome: Result<Pruned, String>, now: i64) {
+        self.rounds = self.rounds.saturating_add(1);
+        match outcome {
+            Ok(pruned) => {
+                self.failures_in_a_row = 0;
+                self.last_success_unix = Some(now);
+                self.last_error = None;
+                self.pruned.reports = self.pruned.reports.saturating_add(pruned.reports);
+                self.pruned.health = self.pruned.health.saturating_add(pruned.health);
+            }
+            Err(error) => {
+                self.failed_rounds = self.failed_rounds.saturating_add(1);
+                self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+                self.last_error = Some(error);
+            }
+        }
+    }
+}
+
 /// Prunes every `config.prune_every` what is older than `config.retain_secs`, until
-/// `stopped`; a failed round is reported and the next one tries again.
+/// `stopped`; a failed round is reported (on stderr and in [`PruningStatus`]) and the next
+/// one tries again.
 async fn prune_on_schedule(shared: Arc<Shared>, keep: i64, mut stopped: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(shared.config.prune_every);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -544,9 +597,12 @@ async fn prune_on_schedule(shared: Arc<Shared>, keep: i64, mut stopped: watch::R
         };
         tokio::select! {
             result = round => {
-                if let Err(e) = result {
+                if let Err(e) = &result {
                     eprintln!("telemetry: pruning failed, trying again in {:?}: {e}", shared.config.prune_every);
                 }
+                shared
+                    .pruning_status()
+                    .record(result.map_err(|e| e.to_string()), unix_now());
             }
             _ = stopped.changed() => return,
         }
@@ -653,6 +709,17 @@ impl Drop for Lease<'_> {
 struct Shared {
     pool: Pool,
     config: Config,
+    pruning: std::sync::Mutex<PruningStatus>,
+}
+
+impl Shared {
+    /// The pruning status, locked (a panic while it was held cannot leave it half-written:
+    /// [`PruningStatus::record`] does not panic, so a poisoned lock still holds a whole one).
+    fn pruning_status(&self) -> std::sync::MutexGuard<'_, PruningStatus> {
+        self.pruning
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Ingests `batch` on a pooled connection: once more on a new connection when the one it
@@ -734,6 +801,11 @@ async fn health(State(shared): State<Arc<Shared>>) -> (StatusCode, String) {
     }
 }
 
+/// The scheduled pruning's [`PruningStatus`], as JSON.
+async fn pruning_report(State(shared): State<Arc<Shared>>) -> Json<PruningStatus> {
+    Json(shared.pruning_status().clone())
+}
+
 /// A running service.
 pub struct Running {
     addr: SocketAddr,
@@ -798,7 +870,15 @@ pub async fn serve(config: Config) -> Result<Running, IngestError> {
     let addr = listener
         .local_addr()
         .map_err(|e| IngestError::Listen(e.to_string()))?;
-    let shared = Arc::new(Shared { pool, config });
+    let pruning = std::sync::Mutex::new(PruningStatus {
+        retain_secs: config.retain_secs,
+        ..PruningStatus::default()
+    });
+    let shared = Arc::new(Shared {
+        pool,
+        config,
+        pruning,
+    });
     let (stop_pruning, pruning_stopped) = watch::channel(false);
     let pruning = shared.config.retain_secs.map(|keep| {
         tokio::spawn(prune_on_schedule(
@@ -810,6 +890,7 @@ pub async fn serve(config: Config) -> Result<Running, IngestError> {
     let app = Router::new()
         .route("/v1/telemetry", post(post_batch))
         .route("/health", get(health))
+        .route("/v1/pruning", get(pruning_report))
         .layer(DefaultBodyLimit::max(4 << 20))
         .with_state(shared);
     let (stop, stopped) = oneshot::channel::<()>();

@@ -490,6 +490,100 @@ async fn reports_past_retention_are_pruned_on_schedule_and_their_counters_stay()
     assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 3);
 }
 
+/// `GET /v1/pruning`, polled until `done` holds for it (at most 60 s).
+async fn pruning_until(url: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let status: Value = reqwest::get(format!("{url}/v1/pruning"))
+            .await
+            .expect("pruning status")
+            .json()
+            .await
+            .expect("JSON");
+        if done(&status) {
+            return status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within 60 s; last status {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_pruning_round_is_reported_while_ingestion_stays_healthy() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    // Without a retention nothing is pruned, and the status says so
+    let mut config = Config::new(pg.url());
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    let keeping = serve(config.clone()).await.expect("service");
+    let status = pruning_until(&keeping.url(), "the status", |_| true).await;
+    assert_eq!(status["retain_secs"], Value::Null);
+    assert_eq!(status["rounds"], 0);
+    keeping.stop().await;
+
+    // Given a service pruning every 100 ms what is older than an hour
+    config.max_age_secs = 3_600;
+    config.retain_secs = Some(3_600);
+    config.prune_every = Duration::from_millis(100);
+    let service = serve(config).await.expect("service");
+    let url = service.url();
+    let first = pruning_until(&url, "a successful round", |s| {
+        s["last_success_unix"].is_i64()
+    })
+    .await;
+    assert_eq!(first["retain_secs"], 3_600);
+    assert_eq!(first["failed_rounds"], 0);
+    assert_eq!(first["last_error"], Value::Null);
+
+    // When a table it deletes from cannot be reached, its rounds fail and say why
+    let client = pg.connect().await.expect("connect");
+    client
+        .batch_execute("ALTER TABLE audit_health RENAME TO audit_health_away")
+        .await
+        .expect("rename");
+    let failing = pruning_until(&url, "a failed round", |s| {
+        s["failures_in_a_row"].as_u64() >= Some(2)
+    })
+    .await;
+    let error = failing["last_error"].as_str().expect("the error");
+    assert!(error.contains("audit_health"), "{error}");
+    assert!(failing["failed_rounds"].as_u64() >= Some(2));
+    // while ingestion, which does not need that table, stays healthy
+    let health = reqwest::get(format!("{url}/health")).await.expect("health");
+    assert_eq!(health.status(), reqwest::StatusCode::OK);
+
+    // Then, the table back with old rows beside it, the next round succeeds, clears the
+    // error and counts what it deleted
+    let t = now();
+    client
+        .batch_execute(&format!(
+            "ALTER TABLE audit_health_away RENAME TO audit_health;
+             INSERT INTO telemetry (device_key, counter, network, device, unix_ts, gateway, kind, signature)
+             VALUES ('key-a', 1, 'net-a', 'device-a', {old}, 'g', 'heartbeat', 's'),
+                    ('key-a', 2, 'net-a', 'device-a', {old}, 'g', 'heartbeat', 's');
+             INSERT INTO telemetry_counters (network, device_key, last_counter, last_ts)
+             VALUES ('net-a', 'key-a', 2, {old});
+             INSERT INTO audit_health (network, device, window_from, window_to, health_bps)
+             VALUES ('net-a', 'device-a', {old} - 60, {old}, 10000);",
+            old = t - 7_200,
+        ))
+        .await
+        .expect("rows");
+    let recovered = pruning_until(&url, "the old rows pruned", |s| {
+        s["pruned"]["reports"] == 2 && s["pruned"]["health"] == 1
+    })
+    .await;
+    assert_eq!(recovered["failures_in_a_row"], 0);
+    assert_eq!(recovered["last_error"], Value::Null);
+    assert!(recovered["failed_rounds"].as_u64() >= failing["failed_rounds"].as_u64());
+    assert!(recovered["rounds"].as_u64() > recovered["failed_rounds"].as_u64());
+    assert!(recovered["last_success_unix"].as_i64() >= Some(t));
+    assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 0);
+    service.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_chosen_as_a_deadlock_victim_runs_again_and_is_stored_once() {
     // Given two active devices whose counters are stored (registry rows written directly:
