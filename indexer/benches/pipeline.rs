@@ -40,11 +40,12 @@
 //! to see the plans of slow statements. `DEPIN_BENCH_STATEMENTS=N` (with
 //! `-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all` in
 //! `DEPIN_PG_OPTIONS`) instead indexes the load once and prints the N statements that spent
-//! the most time executing. The throwaway clusters live in memory (`/dev/shm`)
-//! when the machine has room there, or under `DEPIN_PG_DIR` when set: on this machine's disk,
-//! creating relation files grew slow as clusters were created and removed (ext4's inode
-//! allocator), which weighed on the short baseline COPY more than on the indexer and lifted
-//! the ratio from 0.33-0.37 in memory to 0.39.
+//! the most time executing, with their planning time when
+//! `-c pg_stat_statements.track_planning=on` is added. The throwaway clusters live in
+//! memory (`/dev/shm`) when the machine has room there, or under `DEPIN_PG_DIR` when set:
+//! on this machine's disk, creating relation files grew slow as clusters were created and
+//! removed (ext4's inode allocator), which weighed on the short baseline COPY more than on
+//! the indexer and lifted the ratio from 0.33-0.37 in memory to 0.39.
 
 #![allow(
     deprecated,
@@ -624,7 +625,8 @@ async fn copy_into(url: &str, tables: &[StagedTable], commit: bool) -> Duration 
 
 /// Indexes the load once, saturated, into a cluster that tracks statements
 /// (`pg_stat_statements`, nested ones included), and prints the `n` statements that spent
-/// the most time executing in the writer's and the refresher's sessions, with the baseline
+/// the most time executing in the writer's and the refresher's sessions (and the time spent
+/// planning them, with `-c pg_stat_statements.track_planning=on`), with the baseline
 /// COPY and the run's time and CPU beside them: where the database side of the indexer
 /// goes. The cluster must load the module: `DEPIN_PG_OPTIONS="-c
 /// shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"`.
@@ -650,18 +652,23 @@ async fn statements(chain: &[ChainTransaction], tables: &[StagedTable], total: u
         .expect("pg_stat_statements installs");
     let top = client
         .query(
-            "SELECT total_exec_time, calls, rows, regexp_replace(query, '\\s+', ' ', 'g')
+            "SELECT total_exec_time, calls, rows, regexp_replace(query, '\\s+', ' ', 'g'),
+                    total_plan_time
              FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1",
             &[&n],
         )
         .await
         .expect("statements tracked: preload pg_stat_statements through DEPIN_PG_OPTIONS");
-    println!("{:>10} {:>7} {:>8}  statement", "ms", "calls", "rows");
+    println!(
+        "{:>10} {:>10} {:>7} {:>8}  statement",
+        "ms", "plan ms", "calls", "rows"
+    );
     for row in top {
         let statement: String = row.get(3);
         println!(
-            "{:>10.1} {:>7} {:>8}  {}",
+            "{:>10.1} {:>10.1} {:>7} {:>8}  {}",
             row.get::<_, f64>(0),
+            row.get::<_, f64>(4),
             row.get::<_, i64>(1),
             row.get::<_, i64>(2),
             statement.chars().take(150).collect::<String>()
