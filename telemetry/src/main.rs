@@ -2,7 +2,8 @@
 //! database; `DEPIN_TELEMETRY_LISTEN` the address to listen on (default 127.0.0.1:8900);
 //! `DEPIN_TELEMETRY_CONNECTIONS` the most database connections at once (default 4);
 //! `DEPIN_TELEMETRY_RETAIN_SECS` how long reports are kept (default: all; at least the
-//! week a report is accepted for), pruned every ten minutes.
+//! week a report is accepted for), pruned every ten minutes (`GET /v1/pruning` tells how
+//! the rounds went).
 //! Stops cleanly on Ctrl-C or SIGTERM; exits 2 on bad configuration, 1 when it cannot start.
 
 use std::process::ExitCode;
