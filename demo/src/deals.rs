@@ -254,16 +254,16 @@ impl Deals {
             token: &self.token,
             provider_pay: &self.provider_pay,
         };
-        futures::future::try_join_all(self.deals.iter_mut().map(|d| parties.prove(client, d)))
-            .await?;
+        let starts =
+            futures::future::try_join_all(self.deals.iter_mut().map(|d| parties.prove(client, d)))
+                .await?;
         progress.detail(format!(
             "storage: {} periods of {} deals challenged and proven by the prover",
             PERIODS,
             self.deals.len()
         ));
-        for d in &self.deals {
-            let deal = Self::deal(client, &d.deal).await?;
-            let ends = deal.start_ts + i64::from(PERIODS) * i64::try_from(PERIOD_SECS).unwrap_or(0);
+        for (d, start_ts) in self.deals.iter().zip(starts) {
+            let ends = start_ts + i64::from(PERIODS) * i64::try_from(PERIOD_SECS).unwrap_or(0);
             crate::clock::until(client, ends, &step("complete")).await?;
             let complete = storage::complete_deal(
                 &self.network,
@@ -303,8 +303,9 @@ impl Prover<'_> {
     /// Proves every period of `d`: opens the period's challenge once the chain's clock says
     /// it has begun, waits for the seed (the hash of the first slot after the challenge's),
     /// answers it from the provider's file, and counts the period once the chain's record of
-    /// it says proven.
-    async fn prove(self, client: &Client, d: &mut StoredDeal) -> Result<(), DemoError> {
+    /// it says proven. Returns the deal's start time (unix seconds), from which its end is
+    /// counted.
+    async fn prove(self, client: &Client, d: &mut StoredDeal) -> Result<i64, DemoError> {
         let step = |s: &str| format!("storage deals: {s}");
         // set once, when the deal was accepted
         let start_ts = Deals::deal(client, &d.deal).await?.start_ts;
@@ -379,6 +380,6 @@ impl Prover<'_> {
                 .is_some_and(|r| r.status == PERIOD_PROVEN);
             d.proven += u8::from(proven);
         }
-        Ok(())
+        Ok(start_ts)
     }
 }
