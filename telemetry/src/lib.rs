@@ -470,8 +470,8 @@ async fn check(
     Ok(Ok((signed, device)))
 }
 
-/// Rows deleted by one [`prune`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Rows deleted by one [`prune`] (or, in [`PruningStatus`], by every scheduled round).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Pruned {
     /// Reports (`telemetry`).
     pub reports: u64,
@@ -544,16 +544,7 @@ pub struct PruningStatus {
     /// The last failed round's error, until a round succeeds.
     pub last_error: Option<String>,
     /// Rows deleted since the service started.
-    pub pruned: PrunedTotal,
-}
-
-/// Rows deleted by the scheduled rounds since the service started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct PrunedTotal {
-    /// Reports (`telemetry`).
-    pub reports: u64,
-    /// The auditor's health rows (`audit_health`).
-    pub health: u64,
+    pub pruned: Pruned,
 }
 
 impl PruningStatus {
