@@ -272,7 +272,7 @@ pub fn epoch_rows(
     let mut paid: u64 = 0;
     for (device, (owner, amount)) in weighted {
         let pay = if scaled {
-            amount * budget_wide / sum
+            scale_down(amount, budget, sum)
         } else {
             amount
         };
@@ -296,6 +296,42 @@ pub fn epoch_rows(
         scaled,
         unlisted,
     })
+}
+
+/// `floor(amount × budget / sum)` for `amount <= sum`, exact even where the product passes
+/// `u128` (an amount near `u64::MAX` weighted 5x, scaled to a budget near `u64::MAX`): the
+/// product is formed in 192 bits and divided bit by bit. The result is at most `budget`.
+fn scale_down(amount: u128, budget: u64, sum: u128) -> u128 {
+    if let Some(product) = amount.checked_mul(u128::from(budget)) {
+        return product / sum;
+    }
+    // amount × budget as hi·2^128 + lo
+    let b = u128::from(budget);
+    let low_part = (amount & u128::from(u64::MAX)) * b;
+    let high_part = (amount >> 64) * b;
+    let (lo, carry) = low_part.overflowing_add(high_part << 64);
+    let hi = (high_part >> 64) + u128::from(carry);
+    // long division of the 192-bit product by `sum`; the quotient fits in 64 bits
+    let mut quotient: u128 = 0;
+    let mut remainder: u128 = 0;
+    for i in (0..192).rev() {
+        let bit = if i >= 128 {
+            (hi >> (i - 128)) & 1
+        } else {
+            (lo >> i) & 1
+        };
+        let carried = remainder >> 127 == 1;
+        remainder = (remainder << 1) | bit;
+        if carried || remainder >= sum {
+            // with a carry the true remainder is 2^128 + remainder, which is at least `sum`
+            // and less than 2·sum, so the wrapping difference is the exact one
+            remainder = remainder.wrapping_sub(sum);
+            if i < 128 {
+                quotient |= 1 << i;
+            }
+        }
+    }
+    quotient
 }
 
 /// Multipliers from demand and supply per region: a region's multiplier is its share of the
@@ -508,6 +544,78 @@ mod tests {
         // a zero budget pays nothing
         let none = epoch_rows(&[], &earnings, &BTreeMap::new(), Some(&t), 0).expect("rows");
         assert_eq!(none.paid, 0);
+    }
+
+    #[test]
+    fn scaling_is_exact_where_the_product_passes_u128() {
+        // (amount, budget, sum, floor(amount × budget / sum)), the quotients computed apart
+        // with arbitrary-precision integers
+        let m = u64::MAX;
+        let cases: [(u128, u64, u128, u128); 7] = [
+            (
+                92233720368547758075,
+                m,
+                92233720368547770420,
+                18446744073709549146,
+            ),
+            (92233720368547758075, m, (1 << 127) + 3, 9),
+            (
+                147573952589676412927,
+                m - 7,
+                147573952589676412927,
+                18446744073709551608,
+            ),
+            (
+                55340232221128654862,
+                m - 1,
+                166020696663385964535,
+                6148914691236517206,
+            ),
+            (u128::MAX, m, u128::MAX, 18446744073709551615),
+            (u128::MAX - 1, m, u128::MAX, 18446744073709551614),
+            ((1 << 127) + 5, m - 3, u128::MAX - 6, 9223372036854775806),
+        ];
+        for (amount, budget, sum, expected) in cases {
+            assert!(amount.checked_mul(u128::from(budget)).is_none());
+            assert_eq!(
+                scale_down(amount, budget, sum),
+                expected,
+                "{amount} {budget} {sum}"
+            );
+        }
+        assert_eq!(scale_down(600, 1_000, 1_200), 500, "the plain path");
+    }
+
+    #[test]
+    fn an_epoch_at_the_extremes_is_scaled_to_its_budget_without_overflow() {
+        // one device earning u64::MAX in a 5x region, another a little: the weighted sum
+        // passes u64 by far, and amount × budget passes u128
+        let [a, b] = [0; 2].map(|_| Pubkey::new_unique());
+        let t = RegionMultipliers {
+            max_bps: MAX_MULTIPLIER_BPS,
+            ..table(&[(10, MAX_MULTIPLIER_BPS)])
+        };
+        let out = epoch_rows(
+            &[],
+            &[earning(a, 10, u64::MAX), earning(b, 10, 1_000)],
+            &BTreeMap::new(),
+            Some(&t),
+            u64::MAX,
+        )
+        .expect("rows");
+        assert!(out.scaled);
+        let by = |d: Pubkey| {
+            out.rows
+                .iter()
+                .find(|r| r.device == d)
+                .unwrap()
+                .cumulative_amount
+        };
+        // a: u64::MAX·5 / (u64::MAX·5 + 5,000) of the budget; b: 5,000 / that sum, rounded down
+        assert_eq!(by(a), 18446744073709550615);
+        assert_eq!(by(b), 999);
+        // within the budget: one unit short of u64::MAX, lost to rounding down
+        assert_eq!(out.paid, u64::MAX - 1);
     }
 
     #[test]
