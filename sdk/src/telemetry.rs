@@ -112,10 +112,45 @@ pub struct WireReport {
 /// A gateway's batch: the reports of its devices, in one request.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WireBatch {
-    /// The gateway that sends it (informational; every report carries its own signature).
+    /// The gateway that sends it (informational; every report carries its own signature):
+    /// a name [`check_gateway_name`] accepts.
     pub gateway: String,
     /// The reports.
     pub reports: Vec<WireReport>,
+}
+
+/// The longest gateway name a batch may carry, in bytes. The service stores the name with
+/// every report of the batch, so an unbounded one would let any single device multiply
+/// what its reports cost the database.
+pub const MAX_GATEWAY_NAME_LEN: usize = 64;
+
+/// Why a gateway name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayNameError {
+    /// The name is empty.
+    #[error("the gateway name is empty")]
+    Empty,
+    /// The name is longer than [`MAX_GATEWAY_NAME_LEN`] bytes.
+    #[error("the gateway name is {0} bytes long, more than {MAX_GATEWAY_NAME_LEN}")]
+    TooLong(usize),
+    /// The name holds a control character (a NUL, which PostgreSQL text refuses, a
+    /// newline...).
+    #[error("the gateway name holds the control character {0:?}")]
+    Control(char),
+}
+
+/// Checks a gateway name: 1 to [`MAX_GATEWAY_NAME_LEN`] bytes, no control character.
+pub fn check_gateway_name(name: &str) -> Result<(), GatewayNameError> {
+    if name.is_empty() {
+        return Err(GatewayNameError::Empty);
+    }
+    if name.len() > MAX_GATEWAY_NAME_LEN {
+        return Err(GatewayNameError::TooLong(name.len()));
+    }
+    match name.chars().find(|c| c.is_control()) {
+        Some(c) => Err(GatewayNameError::Control(c)),
+        None => Ok(()),
+    }
 }
 
 /// Why a report is refused before anything about its device is known.
@@ -252,6 +287,34 @@ impl SignedReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gateway_names_are_bounded_and_printable() {
+        assert_eq!(check_gateway_name("gw-1"), Ok(()));
+        assert_eq!(
+            check_gateway_name(&"g".repeat(MAX_GATEWAY_NAME_LEN)),
+            Ok(())
+        );
+        assert_eq!(check_gateway_name("rooftop Zürich 3"), Ok(()));
+        assert_eq!(check_gateway_name(""), Err(GatewayNameError::Empty));
+        assert_eq!(
+            check_gateway_name(&"g".repeat(MAX_GATEWAY_NAME_LEN + 1)),
+            Err(GatewayNameError::TooLong(MAX_GATEWAY_NAME_LEN + 1))
+        );
+        // the limit counts bytes: 33 two-byte letters are 66 bytes
+        assert_eq!(
+            check_gateway_name(&"ü".repeat(33)),
+            Err(GatewayNameError::TooLong(66))
+        );
+        assert_eq!(
+            check_gateway_name("gw\0"),
+            Err(GatewayNameError::Control('\0'))
+        );
+        assert_eq!(
+            check_gateway_name("gw\n2"),
+            Err(GatewayNameError::Control('\n'))
+        );
+    }
 
     fn report(device: &Keypair, metrics: Metrics) -> Report {
         Report {

@@ -1,7 +1,10 @@
 //! # Telemetry ingest
 //!
 //! Gateways POST their devices' signed reports ([`depin_sdk::telemetry`]) in batches to
-//! `/v1/telemetry`; each report is checked, in order:
+//! `/v1/telemetry`. A batch of more than [`MAX_BATCH`] reports is refused whole (413), as is
+//! one whose gateway name [`depin_sdk::telemetry::check_gateway_name`] refuses (400: empty,
+//! over 64 bytes, or holding a control character; the name is stored with every report).
+//! Then each report is checked, in order:
 //!
 //! 1. it decodes, and the device key's signature covers it;
 //! 2. its values are within what its device class can produce;
@@ -189,6 +192,11 @@ pub enum IngestError {
     /// The batch is larger than [`MAX_BATCH`].
     #[error("batch of {0} reports exceeds {MAX_BATCH}")]
     TooLarge(usize),
+    /// The batch's gateway name is refused (empty, longer than
+    /// [`depin_sdk::telemetry::MAX_GATEWAY_NAME_LEN`] bytes, or holding a control
+    /// character): nothing of the batch is stored.
+    #[error("{0}")]
+    BadGateway(#[from] depin_sdk::telemetry::GatewayNameError),
     /// The migrations could not be applied.
     #[error("migrations: {0}")]
     Migrations(String),
@@ -299,6 +307,7 @@ pub async fn ingest(
     if batch.reports.len() > MAX_BATCH {
         return Err(IngestError::TooLarge(batch.reports.len()));
     }
+    depin_sdk::telemetry::check_gateway_name(&batch.gateway)?;
     let now = unix_now();
     let tx = client.transaction().await?;
     let mut outcome = Outcome {
@@ -764,6 +773,10 @@ async fn post_batch(
         ),
         Err(e @ IngestError::TooLarge(_)) => (
             StatusCode::PAYLOAD_TOO_LARGE,
+            Json(serde_json::json!({"error": e.to_string()})),
+        ),
+        Err(e @ IngestError::BadGateway(_)) => (
+            StatusCode::BAD_REQUEST,
             Json(serde_json::json!({"error": e.to_string()})),
         ),
         Err(e) => (

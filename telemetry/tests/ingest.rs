@@ -294,6 +294,36 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         .unwrap_or_default()
         .contains("malformed batch"));
 
+    // a gateway name the service would store with every report must be short and printable:
+    // a batch under a 10,000-byte name, or one holding a NUL (which PostgreSQL text refuses:
+    // it was a 503, retried by the gateway for ever), is a 400 and stores nothing
+    let fifth = wireless(&net.network, &healthy, 5, t)
+        .sign(&healthy)
+        .to_wire();
+    for (name, needle) in [
+        ("g".repeat(10_000), "10000 bytes long"),
+        ("gw\0".to_string(), "control character"),
+        (String::new(), "empty"),
+    ] {
+        let response = reqwest::Client::new()
+            .post(format!("{url}/v1/telemetry"))
+            .json(&WireBatch {
+                gateway: name,
+                reports: vec![fifth.clone()],
+            })
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+        let text = response.text().await.unwrap_or_default();
+        assert!(text.contains(needle), "{text}");
+    }
+    assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 4);
+    // the same report under a proper name is stored: the refusals consumed nothing
+    let answer = post(&url, vec![fifth]).await;
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 5);
+
     service.stop().await;
     let _ = indexer.stop().await;
     localnet.stop().await;
