@@ -66,6 +66,9 @@ pub enum OutboxError {
     /// The service answered something that is not an answer to the batch sent.
     #[error("telemetry service: {0}")]
     BadAnswer(String),
+    /// The gateway's name is one the service refuses.
+    #[error("{0}")]
+    BadGatewayName(#[from] depin_sdk::telemetry::GatewayNameError),
 }
 
 macro_rules! store_error {
@@ -123,8 +126,11 @@ pub struct Uplink {
 
 impl Uplink {
     /// The service at `base_url` (e.g. `http://127.0.0.1:8080`), for the gateway named
-    /// `gateway`; a request that takes longer than `timeout` counts as a cut uplink.
+    /// `gateway` (a name [`depin_sdk::telemetry::check_gateway_name`] accepts, else
+    /// [`OutboxError::BadGatewayName`]); a request that takes longer than `timeout` counts as
+    /// a cut uplink.
     pub fn new(base_url: &str, gateway: &str, timeout: Duration) -> Result<Self, OutboxError> {
+        depin_sdk::telemetry::check_gateway_name(gateway)?;
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .build()
@@ -315,13 +321,19 @@ impl Outbox {
         batch: &[(u64, WireReport)],
         answer: &Answer,
     ) -> Result<(usize, usize, usize), OutboxError> {
-        if answer.accepted + answer.rejected.len() != batch.len()
-            || answer.rejected.iter().any(|r| r.index >= batch.len())
-        {
+        // every report answered for exactly once: the counts add up (an absurd count must not
+        // overflow) and each refusal names a report of the batch no other refusal names
+        let mut named = vec![false; batch.len()];
+        let each_once = answer
+            .rejected
+            .iter()
+            .all(|r| r.index < batch.len() && !std::mem::replace(&mut named[r.index], true));
+        if !each_once || answer.accepted.checked_add(answer.rejected.len()) != Some(batch.len()) {
             return Err(OutboxError::BadAnswer(format!(
-                "{} accepted and {} rejected for a batch of {}",
+                "{} accepted and {} rejected (indices {:?}) for a batch of {}",
                 answer.accepted,
                 answer.rejected.len(),
+                answer.rejected.iter().map(|r| r.index).collect::<Vec<_>>(),
                 batch.len()
             )));
         }
