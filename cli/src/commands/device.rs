@@ -85,13 +85,15 @@ pub enum DeviceCommand {
         #[arg(long, value_parser = parse_pubkey, value_name = "PUBKEY")]
         new_owner: Pubkey,
     },
-    /// Suspends a device (owner or network authority).
+    /// Suspends a device (the network authority: the --keypair); an owner may only
+    /// decommission, an auditor uses `device audit`.
     Suspend {
         /// The device.
         #[command(flatten)]
         device: DeviceRef,
     },
-    /// Reactivates a suspended device (owner or network authority).
+    /// Reactivates a suspended device (the network authority: the --keypair), whichever
+    /// suspension it is under.
     Reactivate {
         /// The device.
         #[command(flatten)]
