@@ -1454,3 +1454,46 @@ async fn no_rewards_for_devices_of_an_under_collateralised_position() {
         .expect("claim");
     assert_eq!(suite.token_balance(to).await, 100);
 }
+
+/// A minimum raised above what a position holds per bonded device stops its devices'
+/// rewards, as a slash does, until the owner stakes up to the new minimum: the bonds stay.
+#[tokio::test]
+async fn a_raised_minimum_stops_rewards_of_positions_below_it_until_they_restake() {
+    let mut suite = Suite::start().await;
+    let (fx, rw) = setup(&mut suite).await;
+    let (op, devs) = &fx.operators[0];
+    let to = recipient(&mut suite, &fx.net, &op.wallet.pubkey()).await;
+    let t = tree(&fx, &[100, 200, 300, 400]);
+    finalize(&mut suite, &fx, &rw, 0, &t).await;
+
+    // Given 2 devices bonded with exactly 2 x MIN, When the authority raises the minimum by 1
+    let raise = staking::update_pool(
+        &fx.net.authority.pubkey(),
+        &fx.net.network,
+        staking::UpdatePoolArgs {
+            min_stake_per_device: Some(MIN + 1),
+            ..Default::default()
+        },
+    );
+    suite
+        .send(&[raise], &[&fx.net.authority])
+        .await
+        .expect("raise the minimum");
+    // Then its devices cannot claim
+    assert_error(
+        claim(&mut suite, &fx, &rw, &t, &devs[0], &to, 0).await,
+        RewardsError::UnderCollateralized,
+    );
+    // and one unit per device short still is not enough
+    suite.stake(&fx.net, op, 1).await.expect("stake 1");
+    assert_error(
+        claim(&mut suite, &fx, &rw, &t, &devs[0], &to, 0).await,
+        RewardsError::UnderCollateralized,
+    );
+    // until the owner covers both devices at the new minimum
+    suite.stake(&fx.net, op, 1).await.expect("stake 1 more");
+    claim(&mut suite, &fx, &rw, &t, &devs[0], &to, 0)
+        .await
+        .expect("claim");
+    assert_eq!(suite.token_balance(to).await, 100);
+}

@@ -189,7 +189,8 @@ pub mod rewards {
         DeviceNotBonded,
         /// Returned if the device's bond is backed by someone other than its owner.
         BondStakerNotOwner,
-        /// Returned if the owner's active stake no longer covers its bonded devices.
+        /// Returned if the owner's active stake no longer covers its bonded devices at the
+        /// pool's current minimum (after a slash, or after the minimum was raised).
         UnderCollateralized,
         /// Returned if a claim would pay past the latest finalized total.
         MintCapExceeded,

@@ -539,8 +539,10 @@ pub mod staking {
         }
 
         /// Changes pool settings (network authority; allowed while paused); `None` keeps a
-        /// setting. A higher minimum applies to the next bond and unstake, not to existing
-        /// bonds. Bounds as in the constructor: a cooldown of at most 366 days, a non-zero
+        /// setting. A higher minimum leaves existing bonds in place and applies to the next
+        /// bond and unstake; a position it leaves short of `devices_bonded * minimum` earns
+        /// no claims (`UnderCollateralized` in rewards) until it stakes more or unbonds
+        /// devices. Bounds as in the constructor: a cooldown of at most 366 days, a non-zero
         /// slash authority, any minimum. Nothing changes unless every new setting is valid.
         ///
         /// # Errors

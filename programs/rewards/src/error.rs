@@ -82,8 +82,9 @@ pub enum RewardsError {
     /// Returned if a counter, time or amount would overflow.
     #[msg("Arithmetic overflow")]
     MathOverflow,
-    /// Returned if the owner's active stake no longer covers its bonded devices (after a
-    /// slash): no rewards until it stakes again or unbonds devices.
+    /// Returned if the owner's active stake no longer covers its bonded devices at the
+    /// pool's current minimum (after a slash, or after the minimum was raised): no rewards
+    /// until it stakes again or unbonds devices.
     #[msg("Stake position no longer covers its bonded devices")]
     UnderCollateralized,
     /// Returned if a claim proves against a finalized root that a later finalized epoch has

@@ -5,8 +5,10 @@ use crate::error::StakingError;
 use crate::events::PoolUpdated;
 use crate::state::StakePool;
 
-/// Arguments of `update_pool`; `None` leaves a setting as it is. A higher minimum does not
-/// break existing bonds; it applies to the next bond and unstake.
+/// Arguments of `update_pool`; `None` leaves a setting as it is. A higher minimum leaves
+/// existing bonds in place and applies to the next bond and unstake; a position it leaves
+/// short of `devices_bonded * minimum` earns no claims (`UnderCollateralized` in rewards)
+/// until its owner stakes more or unbonds devices.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, Default)]
 pub struct UpdatePoolArgs {
     /// New minimum active stake per bonded device (any amount, see `initialize_pool`).
