@@ -39,6 +39,13 @@ pub const MAX_ORDER_WH: u64 = u64::MAX / MAX_ORDERS_PER_SIDE as u64;
 /// orders costs the churner, never the book, so filling a side takes as many independent
 /// devices as it has slots.
 pub const MAX_PLACEMENTS_PER_DEVICE: u8 = 4;
+/// Shortest reading window a market may have (`settlement_delay_secs`): a meter reports an
+/// interval only once it is over, and a producer without a reading is settled at zero as
+/// soon as the window closes, so a window of 0 closed the moment readings opened and any
+/// cranker could settle every producer at zero before its reading could land. Two seconds
+/// leaves a reading a few slots to land, a bare minimum: a market should leave its meters'
+/// gateways minutes (the tests use 600 s).
+pub const MIN_SETTLEMENT_DELAY_SECS: u64 = 2;
 /// Wh per kWh.
 const WH_PER_KWH: u128 = 1_000;
 
@@ -237,6 +244,9 @@ pub fn settle_producer(
 /// What a consumer's bid settles to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConsumerSettlement {
+    /// The consumer's share of the energy delivered to the interval, pro rata to what it
+    /// matched, rounded down: `matched × delivered / volume` (0 when nothing matched).
+    pub delivered_wh: u64,
     /// What the consumer pays.
     pub charge: u64,
     /// What is returned from the escrow: `escrow - charge`.
@@ -275,7 +285,18 @@ pub fn settle_consumer(
     if charge > escrow {
         return Err(CoreError::EscrowShortfall);
     }
+    let delivered_share = if volume_wh == 0 {
+        0
+    } else {
+        // matched <= volume, so the share is at most `delivered` and fits a u64
+        let share = u128::from(matched_wh)
+            .checked_mul(u128::from(delivered_wh))
+            .and_then(|n| n.checked_div(u128::from(volume_wh)))
+            .ok_or(CoreError::MathOverflow)?;
+        u64::try_from(share).map_err(|_| CoreError::MathOverflow)?
+    };
     Ok(ConsumerSettlement {
+        delivered_wh: delivered_share,
         charge,
         refund: escrow.checked_sub(charge).ok_or(CoreError::MathOverflow)?,
     })
@@ -430,6 +451,10 @@ mod tests {
             assert_eq!(
                 s,
                 Ok(ConsumerSettlement {
+                    delivered_wh: u64::try_from(
+                        u128::from(MAX_ORDER_WH) * u128::from(delivered) / u128::from(c.volume_wh)
+                    )
+                    .unwrap(),
                     charge,
                     refund: escrow - charge
                 }),
@@ -606,6 +631,7 @@ mod tests {
         assert_eq!(
             settle_consumer(600, 800, 1_000, 150, escrow),
             Ok(ConsumerSettlement {
+                delivered_wh: 480,
                 charge: 72,
                 refund: 48
             })

@@ -521,6 +521,67 @@ async fn a_pause_over_the_reading_deadline_does_not_zero_producers() {
     assert_eq!(suite.token_balance(c.quote).await, 1_000 - 100);
 }
 
+/// A bid that matched nothing is owed its whole escrow whatever the producers deliver: it is
+/// refunded once the interval is over without waiting for the asks, even while a pause
+/// holds back an ask without a reading (it waited for that ask, so for the pause). A bid
+/// that matched still waits for every ask.
+#[tokio::test]
+async fn a_bid_that_matched_nothing_is_refunded_without_waiting_for_the_asks() {
+    let mut suite = Suite::start().await;
+    let m = market(&mut suite).await;
+    let (p, matched, unmatched) = (
+        party(&mut suite, &m, 0).await,
+        party(&mut suite, &m, 1_000).await,
+        party(&mut suite, &m, 1_000).await,
+    );
+    let k = next_interval(&mut suite, &m).await;
+    ask(&mut suite, &m, &p, k, 100, 1_000).await.unwrap();
+    bid(&mut suite, &m, &matched, k, 100, 1_000).await.unwrap();
+    // below the ask: it crosses nothing
+    bid(&mut suite, &m, &unmatched, k, 50, 1_000).await.unwrap();
+    assert_eq!(suite.token_balance(unmatched.quote).await, 1_000 - 50);
+    suite.set_time(start(&m, k) - 300).await;
+    clear(&mut suite, &m, k).await.unwrap();
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!((b.bids[0].matched_wh, b.bids[1].matched_wh), (1_000, 0));
+
+    // Given the interval over and the network paused with the ask's reading missing
+    let pause = registry::update_network(
+        &m.net.authority.pubkey(),
+        &m.net.network,
+        None,
+        UpdateNetworkArgs {
+            paused: Some(true),
+            ..Default::default()
+        },
+    );
+    suite.send(&[pause], &[&m.net.authority]).await.unwrap();
+    let end = start(&m, k) + 900;
+    suite.set_time(end + 600 + 1).await;
+    assert_error(
+        settle(&mut suite, &m, &p, k, Side::Ask, 0).await,
+        EnergyError::NetworkPaused,
+    );
+    // Then the bid that matched still waits for the ask
+    assert_error(
+        settle(&mut suite, &m, &matched, k, Side::Bid, 0).await,
+        EnergyError::AsksNotSettled,
+    );
+    // and the one that matched nothing is refunded whole
+    settle(&mut suite, &m, &unmatched, k, Side::Bid, 1)
+        .await
+        .expect("an unmatched bid settles before the asks");
+    assert_eq!(suite.token_balance(unmatched.quote).await, 1_000);
+    let b = book(&mut suite, &m, k).await;
+    assert_eq!((b.bids_done, b.asks_done), (1, 0));
+    assert_eq!(b.bids[1].charge, 0);
+    // once: settling it again is refused
+    assert_error(
+        settle(&mut suite, &m, &unmatched, k, Side::Bid, 1).await,
+        EnergyError::OrderNotOpen,
+    );
+}
+
 /// Orders as large as allowed, at the floor, cannot overflow the clearing: two asks of the
 /// most the largest registrable meters can deliver and two bids of `MAX_ORDER_WH` each (a
 /// bid escrows little at a floor of 1) clear beside an honest bid, which then settles.
@@ -1319,6 +1380,16 @@ async fn market_and_network_errors() {
         },
         depin_sdk::energy::InitializeEnergyMarketArgs {
             settlement_delay_secs: too_long,
+            ..default_energy_args()
+        },
+        // an empty reading window: readings and settlement at zero would open together, and
+        // any cranker could settle producers at zero before their readings landed
+        depin_sdk::energy::InitializeEnergyMarketArgs {
+            settlement_delay_secs: 0,
+            ..default_energy_args()
+        },
+        depin_sdk::energy::InitializeEnergyMarketArgs {
+            settlement_delay_secs: depin_core::energy::MIN_SETTLEMENT_DELAY_SECS - 1,
             ..default_energy_args()
         },
         // a floor of 0 lets free bids of any size overflow the clearing volume

@@ -36,7 +36,8 @@ pub enum EnergyCommand {
         /// Seconds before an interval's start its book closes.
         #[arg(long, default_value_t = 300)]
         gate_closure_secs: u64,
-        /// Seconds after an interval's end readings are accepted.
+        /// Seconds after an interval's end readings are accepted (at least 2; a producer
+        /// without a reading is settled at zero once they have passed).
         #[arg(long, default_value_t = 600)]
         settlement_delay_secs: u64,
         /// Orders per side of an interval.

@@ -234,8 +234,10 @@ pub mod energy_settlement {
         /// Orders for an interval close this many seconds before it starts (at most
         /// `depin_core::epoch::MAX_DURATION_SECS`).
         pub gate_closure_secs: u64,
-        /// Seconds after an interval ends during which meters may still report (at most
-        /// `depin_core::epoch::MAX_DURATION_SECS`).
+        /// Seconds after an interval ends during which meters may still report, from
+        /// `depin_core::energy::MIN_SETTLEMENT_DELAY_SECS` (2 s, a bare minimum: an empty
+        /// window let anyone settle producers at zero before their readings could land) to
+        /// `depin_core::epoch::MAX_DURATION_SECS`.
         pub settlement_delay_secs: u64,
         /// Most orders per side of one interval, 1 to 32.
         pub max_orders_per_interval: u8,
@@ -279,7 +281,8 @@ pub mod energy_settlement {
         /// Returned if the network is not an Energy network.
         NotEnergyNetwork,
         /// Returned if market parameters are out of range (an interval of zero, or an
-        /// interval, gate closure or settlement delay longer than 366 days, no orders or
+        /// interval, gate closure or settlement delay longer than 366 days, a settlement
+        /// delay under 2 s, no orders or
         /// more than 32, a fee above 100%, a floor above the cap).
         InvalidMarketParams,
         /// Returned if the device is not registered in the network.
@@ -320,7 +323,8 @@ pub mod energy_settlement {
         /// before the interval's reading deadline, or within a reading window of the
         /// network's resume from a pause.
         ReadingWindowOpen,
-        /// Returned if a bid is settled before every ask of its interval.
+        /// Returned if a bid that matched energy is settled before every ask of its interval
+        /// (a bid that matched nothing settles at any time after the interval).
         AsksNotSettled,
         /// Returned if the signature is not the device key's over the reading.
         InvalidSignature,
@@ -455,7 +459,8 @@ pub mod energy_settlement {
         pub side: Side,
         /// Slot.
         pub slot: u8,
-        /// Ask: Wh delivered. Bid: Wh matched.
+        /// Ask: Wh delivered. Bid: its share of the energy delivered to the interval, pro
+        /// rata to what it matched (as on Solana).
         pub wh: u64,
         /// Ask: net payment. Bid: charge.
         pub amount: u64,
@@ -515,7 +520,9 @@ pub mod energy_settlement {
         /// Bounds: `1 <= interval_secs <= depin_core::epoch::MAX_DURATION_SECS` (366
         /// days); `gate_closure_secs` and `settlement_delay_secs` at most that too (so
         /// every gate closure and reading deadline is a real time: each interval can be
-        /// cleared and every bid settled in the end); `1 <= max_orders_per_interval <=
+        /// cleared and every bid settled in the end), and `settlement_delay_secs` at least
+        /// `depin_core::energy::MIN_SETTLEMENT_DELAY_SECS` (a reading window that can be
+        /// used); `1 <= max_orders_per_interval <=
         /// 32`; `grid_fee_bps <= 10,000`; `1 <= price_floor <= price_cap` (a floor of 0
         /// would let free bids of any size overflow the clearing volume and lock every
         /// other bid's escrow).
@@ -538,7 +545,8 @@ pub mod energy_settlement {
             let p = &params;
             if epoch::validate_duration(p.interval_secs).is_err()
                 || p.gate_closure_secs > epoch::MAX_DURATION_SECS
-                || p.settlement_delay_secs > epoch::MAX_DURATION_SECS
+                || !(energy::MIN_SETTLEMENT_DELAY_SECS..=epoch::MAX_DURATION_SECS)
+                    .contains(&p.settlement_delay_secs)
                 || p.max_orders_per_interval == 0
                 || usize::from(p.max_orders_per_interval) > MAX_ORDERS_PER_SIDE
                 || p.grid_fee_bps > MAX_BPS
@@ -903,7 +911,8 @@ pub mod energy_settlement {
             Ok(price)
         }
 
-        /// Settles one order after the interval (asks first, then bids); anyone may call
+        /// Settles one order after the interval (asks first, then the bids that matched
+        /// energy; a bid that matched nothing is refunded whole at any time); anyone may call
         /// it and money only goes to the order's owner and the treasury. The last order
         /// also sends the rounding remainder to the treasury. If the transfer to the owner
         /// fails, the order settles all the same and the amount is credited to the owner's
@@ -981,7 +990,9 @@ pub mod energy_settlement {
                     if bid.status != OrderStatus::Open {
                         return Err(Error::OrderNotOpen);
                     }
-                    if usize::from(book.asks_done) != book.asks.len() {
+                    // a bid that matched nothing is owed its whole escrow whatever the
+                    // producers deliver: it does not wait for the asks
+                    if bid.matched_wh != 0 && usize::from(book.asks_done) != book.asks.len() {
                         return Err(Error::AsksNotSettled);
                     }
                     let s = energy::settle_consumer(
@@ -1005,7 +1016,7 @@ pub mod energy_settlement {
                         owner: bid.owner,
                         side,
                         slot,
-                        wh: bid.matched_wh,
+                        wh: s.delivered_wh,
                         amount: s.charge,
                         fee: 0,
                         refund: s.refund,

@@ -574,6 +574,10 @@ fn test_settle_order_ok_conserves_value() {
     assert_eq!((e.wh, e.amount, e.fee), (300, 41, 4));
     // the consumer pays ceil(400 * 300 * 150 / (400 * 1000)) = 45 and gets 35 back
     assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Bid, 0), Ok(35));
+    // its event tells the energy it received, as on Solana: all of the 300 Wh delivered
+    // (it matched the whole volume), not the 400 it matched
+    let e: OrderSettled = event_before_last(1);
+    assert_eq!((e.side, e.wh, e.amount, e.refund), (Side::Bid, 300, 45, 35));
     let e: IntervalSettled = last_event();
     assert_eq!((e.delivered_wh, e.rounding), (300, 0));
     assert_eq!(balance_of(account(PRODUCER)), producer + 41);
@@ -818,6 +822,15 @@ fn test_initialize_energy_market_param_bounds() {
             settlement_delay_secs: MAX_DURATION_SECS + 1,
             ..PARAMS
         },
+        // an empty reading window: readings and settlement at zero would open together
+        MarketParams {
+            settlement_delay_secs: 0,
+            ..PARAMS
+        },
+        MarketParams {
+            settlement_delay_secs: depin_core::energy::MIN_SETTLEMENT_DELAY_SECS - 1,
+            ..PARAMS
+        },
     ] {
         assert_eq!(
             EnergySettlement::new(account(REGISTRY), bad).err(),
@@ -835,6 +848,49 @@ fn test_initialize_energy_market_param_bounds() {
         price_cap: 7,
     };
     assert!(EnergySettlement::new(account(REGISTRY), edge).is_ok());
+    let shortest = MarketParams {
+        settlement_delay_secs: depin_core::energy::MIN_SETTLEMENT_DELAY_SECS,
+        ..PARAMS
+    };
+    assert!(EnergySettlement::new(account(REGISTRY), shortest).is_ok());
+}
+
+/// A bid that matched nothing is owed its whole escrow whatever the producers deliver: it
+/// settles once the interval is over without waiting for the asks, even while a pause holds
+/// back the ask without a reading; a bid that matched still waits.
+#[ink::test]
+fn test_settle_order_a_bid_that_matched_nothing_does_not_wait_for_the_asks() {
+    let m = Market::new();
+    m.book();
+    // another consumer's bid below the ask's price crosses nothing (escrow ceil(50 * 400 /
+    // 1000) = 20)
+    let other = m.device(OTHER, 11);
+    m.by(OTHER, 20).place_bid(IV, other, 50, 400).unwrap();
+    set_time(GATE);
+    m.by(OTHER, 0).clear_interval(IV).unwrap();
+    let book = m.interval();
+    assert_eq!((book.bids[0].matched_wh, book.bids[1].matched_wh), (400, 0));
+    set_time(DEADLINE + 1);
+    m.pause(true);
+    assert_eq!(
+        m.by(OTHER, 0).settle_order(IV, Side::Ask, 0),
+        Err(Error::NetworkPaused)
+    );
+    assert_eq!(
+        m.by(OTHER, 0).settle_order(IV, Side::Bid, 0),
+        Err(Error::AsksNotSettled)
+    );
+    let before = balance_of(account(OTHER));
+    assert_eq!(m.by(OTHER, 0).settle_order(IV, Side::Bid, 1), Ok(20));
+    assert_eq!(balance_of(account(OTHER)), before + 20);
+    let e: OrderSettled = last_event();
+    assert_eq!((e.wh, e.amount, e.refund), (0, 0, 20));
+    assert_eq!(
+        m.by(OTHER, 0).settle_order(IV, Side::Bid, 1),
+        Err(Error::OrderNotOpen)
+    );
+    let book = m.interval();
+    assert_eq!((book.asks_done, book.bids_done), (0, 1));
 }
 
 #[ink::test]

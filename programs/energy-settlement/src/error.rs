@@ -16,8 +16,8 @@ pub enum EnergyError {
     /// Returned if the network is not an Energy network.
     #[msg("Network is not an energy network")]
     NotEnergyNetwork,
-    /// Returned if market parameters are out of range (zero interval, more than 32 orders,
-    /// fee above 100%, floor above cap).
+    /// Returned if market parameters are out of range (zero interval, a reading window
+    /// under 2 s, more than 32 orders, fee above 100%, floor above cap).
     #[msg("Invalid market parameters")]
     InvalidMarketParams,
     /// Returned if the market already exists.
@@ -74,7 +74,8 @@ pub enum EnergyError {
     /// from a pause.
     #[msg("Reading window still open")]
     ReadingWindowOpen,
-    /// Returned if a bid is settled before every ask of its interval.
+    /// Returned if a bid that matched energy is settled before every ask of its interval (a
+    /// bid that matched nothing settles at any time after the interval).
     #[msg("Asks of the interval are not all settled")]
     AsksNotSettled,
     /// Returned if the settlement recipient is not the order owner's quote-mint account.

@@ -391,7 +391,8 @@ impl Energy {
     }
 
     /// An order to act on, (interval, ask side, slot): mostly an open order of a book in
-    /// `state` (asks before bids, as settlement requires), sometimes any slot of any book.
+    /// `state` (asks before the bids that matched, as settlement requires), sometimes any
+    /// slot of any book.
     fn pick_order(&self, ctx: &mut Ctx, state: Book) -> Option<(u64, bool, usize)> {
         if self.books.is_empty() {
             return None;
@@ -408,7 +409,9 @@ impl Energy {
                 }
             }
             for (slot, o) in b.bids.iter().enumerate() {
-                if o.status == Status::Open && (state != Book::Cleared || !asks_left) {
+                if o.status == Status::Open
+                    && (state != Book::Cleared || !asks_left || o.matched == 0)
+                {
                     open.push((k, false, slot));
                 }
             }
@@ -619,7 +622,8 @@ impl Energy {
             && if ask {
                 order.matched == 0 || reading.is_some() || now >= self.deadline(k)
             } else {
-                asks_done
+                // a bid that matched nothing is refunded without waiting for the asks
+                order.matched == 0 || asks_done
             };
         let meter = &self.meters[order.meter];
         let ix = energy::settle_order(

@@ -16,7 +16,10 @@ pub struct InitializeEnergyMarketArgs {
     /// Orders close this long before their interval starts, at most
     /// `depin_core::epoch::MAX_DURATION_SECS`.
     pub gate_closure_secs: u64,
-    /// Reading window after each interval, at most `depin_core::epoch::MAX_DURATION_SECS`.
+    /// Reading window after each interval, from
+    /// `depin_core::energy::MIN_SETTLEMENT_DELAY_SECS` (2 s, a bare minimum: an empty
+    /// window let any cranker settle producers at zero before their readings could land) to
+    /// `depin_core::epoch::MAX_DURATION_SECS`.
     pub settlement_delay_secs: u64,
     /// Orders per side per interval, 1 to 32.
     pub max_orders_per_interval: u8,
@@ -81,7 +84,9 @@ pub fn handler(
     require!(
         depin_core::epoch::validate_duration(args.interval_secs).is_ok()
             && args.gate_closure_secs <= depin_core::epoch::MAX_DURATION_SECS
-            && args.settlement_delay_secs <= depin_core::epoch::MAX_DURATION_SECS
+            && (depin_core::energy::MIN_SETTLEMENT_DELAY_SECS
+                ..=depin_core::epoch::MAX_DURATION_SECS)
+                .contains(&args.settlement_delay_secs)
             && args.max_orders_per_interval > 0
             && usize::from(args.max_orders_per_interval) <= MAX_ORDERS_PER_SIDE
             && args.grid_fee_bps <= MAX_BPS

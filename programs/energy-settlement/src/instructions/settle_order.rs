@@ -115,7 +115,8 @@ fn produced_wh(
     Ok(0)
 }
 
-/// Settles one order (asks first, then bids), pays its owner and the treasury, and emits
+/// Settles one order (asks first, then the bids that matched energy; a bid that matched
+/// nothing is refunded whole at any time), pays its owner and the treasury, and emits
 /// [`OrderSettled`]; the last order also sends the rounding remainder to the treasury and
 /// emits [`IntervalSettled`].
 pub fn handler(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
@@ -187,8 +188,10 @@ pub fn handler(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
             let bid = *book.bids.get(slot).ok_or(EnergyError::NoSuchOrder)?;
             require!(bid.status == ORDER_OPEN, EnergyError::OrderNotOpen);
             require_keys_eq!(recipient_owner, bid.owner, EnergyError::WrongRecipient);
+            // a bid that matched nothing is owed its whole escrow whatever the producers
+            // deliver: it does not wait for the asks (nor, through them, for a pause)
             require!(
-                book.asks_done == book.ask_count,
+                bid.matched_wh == 0 || book.asks_done == book.ask_count,
                 EnergyError::AsksNotSettled
             );
             let s = settle_consumer(
@@ -199,15 +202,6 @@ pub fn handler(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
                 bid.escrow,
             )
             .map_err(EnergyError::from)?;
-            let share = if book.volume_wh == 0 {
-                0
-            } else {
-                u64::try_from(
-                    u128::from(bid.matched_wh) * u128::from(book.delivered_wh)
-                        / u128::from(book.volume_wh),
-                )
-                .map_err(|_| EnergyError::MathOverflow)?
-            };
             let entry = book.bids.get_mut(slot).ok_or(EnergyError::NoSuchOrder)?;
             entry.charge = s.charge;
             entry.status = ORDER_SETTLED;
@@ -224,7 +218,7 @@ pub fn handler(ctx: Context<SettleOrder>, args: OrderRef) -> Result<()> {
                 interval: args.interval,
                 side: Side::Bid,
                 slot: args.slot,
-                delivered_wh: share,
+                delivered_wh: s.delivered_wh,
                 amount: s.charge,
                 fee: 0,
                 refund: s.refund,
