@@ -811,11 +811,12 @@ pub fn health_map(scores: &[Score]) -> Result<BTreeMap<Pubkey, u16>, AuditError>
 /// What [`write_oracle_inputs`] wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OracleInputs {
-    /// `health.csv`: `device,health_bps` for every device scored in the rewards epoch of
-    /// the window (each the mean of its windows' healths in that epoch), or in the window
-    /// alone when the network's rewards are not indexed.
+    /// `health-<epoch>.csv`: `device,health_bps` for every device scored in the rewards
+    /// epoch of the window (each the mean of its windows' healths in that epoch); or
+    /// `health.csv`, the window alone, when the network's rewards are not indexed.
     pub health: std::path::PathBuf,
-    /// The rewards epoch `health.csv` covers so far, when the network's rewards are indexed.
+    /// The rewards epoch the health file covers so far (the one in its name), when the
+    /// network's rewards are indexed.
     pub health_epoch: Option<u64>,
     /// The current epoch, its table's file and hash, when the network's rewards are indexed.
     pub multipliers: Option<(u64, std::path::PathBuf, [u8; 32])>,
@@ -824,11 +825,16 @@ pub struct OracleInputs {
 /// Records the window `(from, to]`'s `scores` in `audit_health` (a window scored again
 /// replaces its rows) and writes the oracle's inputs to `dir`, each file replaced whole:
 ///
-/// - `health.csv`: every device scored in a window of the rewards epoch this window ends
-///   in, with the mean of its healths over those windows (a device flagged for one window
-///   of twenty-four loses a twenty-fourth of its earnings, not all or nothing on the last
-///   window's score); the window's scores alone when the network has no indexed rewards
-///   config;
+/// - `health-<epoch>.csv`: every device scored in a window of the rewards epoch this
+///   window ends in, with the mean of its healths over those windows (a device flagged for
+///   one window of twenty-four loses a twenty-fourth of its earnings, not all or nothing on
+///   the last window's score). One file per epoch: the first window of the next epoch
+///   starts the next file and leaves this one as the epoch's last window made it (a single
+///   `health.csv` was overwritten by that window, so an oracle reading it after the epoch
+///   got the next epoch's first window, and a device lagging all epoch long was paid in
+///   full);
+/// - `health.csv`: the window's scores alone, when the network has no indexed rewards
+///   config (no epochs to name);
 /// - `multipliers-<epoch>.json`: the region multiplier table of the epoch containing `to`,
 ///   published in PostgreSQL first if it is not yet (an epoch's published table is never
 ///   recomputed).
@@ -888,7 +894,10 @@ pub async fn write_oracle_inputs(
         Err(regions::RegionError::NoRewardsConfig(_)) => (None, window),
         Err(e) => return Err(region(e)),
     };
-    let health = dir.join("health.csv");
+    let health = match health_epoch {
+        Some(epoch) => dir.join(format!("health-{epoch}.csv")),
+        None => dir.join("health.csv"),
+    };
     let io = |path: &std::path::Path, e: std::io::Error| {
         AuditError::Data(format!("{}: {e}", path.display()))
     };

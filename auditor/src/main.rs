@@ -6,12 +6,14 @@
 //! `DEPIN_AUDITOR_NETWORK` (the `Network` address), `DEPIN_AUDITOR_INTERVAL_SECS` (how often,
 //! and the window scored; default 3600), `DEPIN_AUDITOR_DRY_RUN=1` to score without acting,
 //! `DEPIN_AUDITOR_OUT_DIR` (optional) to write the oracle's inputs there after each run:
-//! `health.csv` (`device,health_bps`: each device's mean health over the windows scored in
-//! the current rewards epoch so far, from `audit_health`) and, once the network's rewards
-//! are indexed, the
-//! current epoch's region multipliers `multipliers-<epoch>.json` (published in PostgreSQL
-//! first; see `depin_auditor::regions`).
-//! Prints one JSON line per flagged device and per action; exits 2 on bad configuration,
+//! `health-<epoch>.csv` (`device,health_bps`: each device's mean health over the windows
+//! scored in that rewards epoch so far, from `audit_health`; the epoch is the one the
+//! scored window ends in) and the current epoch's region multipliers
+//! `multipliers-<epoch>.json` (published in PostgreSQL first; see
+//! `depin_auditor::regions`), or, until the network's rewards are indexed, `health.csv`
+//! (the window's scores alone).
+//! Prints one JSON line per flagged device, per action and per file set written (the
+//! health file and the epoch it covers, the multipliers); exits 2 on bad configuration,
 //! 1 when the database or the chain fails, 0 on Ctrl-C or SIGTERM.
 
 use std::path::PathBuf;
@@ -116,6 +118,13 @@ async fn main() -> ExitCode {
         if let Some(dir) = &out_dir {
             match write_oracle_inputs(&mut db, dir, &network, &scores, (from, to)).await {
                 Ok(inputs) => {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "health_epoch": inputs.health_epoch,
+                            "health": inputs.health.display().to_string(),
+                        })
+                    );
                     if let Some((epoch, path, hash)) = inputs.multipliers {
                         println!(
                             "{}",

@@ -331,6 +331,20 @@ async fn multipliers_follow_demand_and_the_auditor_closes_the_loop_on_claims() {
         flagged_bps,
         "its own epoch only"
     );
+    // in its own epoch's file: the file of the epoch after it still holds that epoch's
+    // mean (one health.csv was overwritten by whichever window came last, so an oracle
+    // reading it for an epoch just ended got the next epoch's first window)
+    assert_eq!(
+        inputs.health.file_name().and_then(|n| n.to_str()),
+        Some(format!("health-{}.csv", EPOCHS - 2).as_str())
+    );
+    let later = out.path().join(format!("health-{}.csv", EPOCHS - 1));
+    let csv = std::fs::read(&later).expect("the later epoch's file");
+    assert_eq!(
+        incentives::parse_health(csv.as_slice()).expect("parse")[&broken],
+        mean,
+        "the later epoch's file is untouched"
+    );
     let inputs =
         depin_auditor::write_oracle_inputs(&mut database, out.path(), &net.network, &healthy, last)
             .await
