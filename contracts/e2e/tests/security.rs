@@ -720,6 +720,124 @@ fn test_settle_order_an_unpayable_producer_freezes_no_escrow() {
     assert_eq!(s.chain.free_balance(market_at), LARGE_EXISTENTIAL_DEPOSIT);
 }
 
+/// A client that empties its account and lets it be reaped cannot lock its provider's
+/// collateral: on a chain whose existential deposit is above a fault's refund, the refund
+/// cannot be pushed to the reaped client, so every `report_fault` failed, the faulted
+/// periods stayed unresolved and `complete_deal` answered `DealNotFinished` for ever. Now
+/// the refund is owed to the client and the deal runs its course.
+#[test]
+fn test_report_fault_a_reaped_client_locks_no_collateral() {
+    // Given a chain whose existential deposit (1,000) is above a fault's refund, and a deal
+    // of two 100 s periods at 10 a period with 5,000 of collateral (a tenth slashed to the
+    // client per fault, two faults in a row terminate it)
+    depin_ink_e2e::runtime::set_existential_deposit(LARGE_EXISTENTIAL_DEPOSIT);
+    let mut s = suite();
+    s.chain.set_time(10_000);
+    let registry = s.registry(NetworkKind::Storage).unwrap();
+    let node = s
+        .onboard(registry, account(OWNER), &DeviceSigner::new(8), 1)
+        .unwrap();
+    let market_at = s.storage(registry).unwrap();
+    let mut market: StorageEscrowRef = at(market_at);
+    let (client, provider) = (account(OTHER), account(OWNER));
+    let terms = DealTerms {
+        provider_device: node,
+        piece_root: [0x11; 32],
+        chunk_size: 64,
+        num_chunks: 4,
+        price_per_period: 10,
+        periods: 2,
+        collateral: 5_000,
+    };
+    let propose = market.call_mut().propose_deal(0, terms);
+    assert_eq!(
+        s.chain.call("propose_deal", client, 20, propose).unwrap(),
+        Ok(())
+    );
+    let hash = s
+        .chain
+        .call(
+            "deal_terms_hash",
+            client,
+            0,
+            market.call().deal_terms_hash(client, 0),
+        )
+        .unwrap()
+        .unwrap();
+    let accept = market.call_mut().accept_deal(client, 0, hash);
+    assert_eq!(
+        s.chain
+            .call("accept_deal", provider, 5_000, accept)
+            .unwrap(),
+        Ok(())
+    );
+    // When the client empties its account and it is reaped, and the provider proves nothing
+    s.chain.empty_into(client, account(AUTHORITY)).unwrap();
+    assert!(!s.chain.exists(client));
+    let owed = |s: &mut Suite| {
+        let m: StorageEscrowRef = at(market_at);
+        s.chain
+            .call("owed", account(ORACLE), 0, m.call().owed(client))
+            .unwrap()
+    };
+    // Then each fault is reported all the same, its refund owed to the client: 10 and 500
+    // slashed, then 10 and 450 (and the deal terminates, the rest of the collateral to the
+    // treasury)
+    s.chain.set_time(10_100);
+    let fault = market.call_mut().report_fault(client, 0, 0);
+    assert_eq!(
+        s.chain
+            .call("report_fault", account(ORACLE), 0, fault)
+            .unwrap(),
+        Ok(false)
+    );
+    assert_eq!(owed(&mut s), 510);
+    let treasury = s.chain.free_balance(account(TREASURY));
+    s.chain.set_time(10_200);
+    let fault = market.call_mut().report_fault(client, 0, 1);
+    assert_eq!(
+        s.chain
+            .call("report_fault", account(ORACLE), 0, fault)
+            .unwrap(),
+        Ok(true)
+    );
+    assert_eq!(owed(&mut s), 970);
+    assert_eq!(s.chain.free_balance(account(TREASURY)), treasury + 4_050);
+    assert!(!s.chain.exists(client));
+    // and the deal completes and leaves storage
+    let complete = market.call_mut().complete_deal(client, 0);
+    assert_eq!(
+        s.chain
+            .call("complete_deal", account(ORACLE), 0, complete)
+            .unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        s.chain
+            .call(
+                "get_deal",
+                account(ORACLE),
+                0,
+                market.call().get_deal(client, 0)
+            )
+            .unwrap(),
+        None
+    );
+    // Once the client's account exists again, it withdraws exactly what it is owed, once
+    s.chain.endow(client, LARGE_EXISTENTIAL_DEPOSIT).unwrap();
+    let withdraw = market.call_mut().withdraw_owed();
+    assert_eq!(
+        s.chain.call("withdraw_owed", client, 0, withdraw).unwrap(),
+        Ok(970)
+    );
+    assert_eq!(owed(&mut s), 0);
+    let withdraw = market.call_mut().withdraw_owed();
+    assert_eq!(
+        s.chain.call("withdraw_owed", client, 0, withdraw).unwrap(),
+        Err(StorageError::NothingOwed)
+    );
+}
+
 #[test]
 fn test_update_pool_invalid_cooldown_cannot_brick_unstaking() {
     let mut s = suite();

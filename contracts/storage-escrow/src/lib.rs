@@ -29,6 +29,18 @@
 //! (`depin_core::storage::DealTerms::hash`, with this contract as market, the deal key as
 //! deal, the client's account, the device id and the stored terms; `deal_terms_hash` reads
 //! it): an acceptance can never land on terms the provider did not see.
+//!
+//! ## Payouts that cannot be pushed
+//!
+//! A payment to a party that is not the caller never blocks the message that owes it: if
+//! the transfer fails (the account was reaped and the amount is below the existential
+//! deposit), the amount is credited to the party's owed balance (`PayoutOwed`), the message
+//! goes on, and the party takes it later with `withdraw_owed`. So a client that empties and
+//! reaps its account cannot make its provider's faults unreportable, and with them the deal
+//! uncompletable and the provider's collateral locked for good (`report_fault` pays the
+//! client); nor can a reaped provider keep a finished deal in storage (`complete_deal`). A
+//! caller's own payment (`cancel_deal`, `submit_proof`) and the treasury's still fail with
+//! `TransferFailed`.
 
 #![cfg_attr(not(feature = "std"), no_std, no_main)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
@@ -202,6 +214,8 @@ pub mod storage_escrow {
         deals: Mapping<(AccountId, u64), Deal>,
         /// The id each client's next deal must have (absent: 0). Ids are never reused.
         next_deal_ids: Mapping<AccountId, u64>,
+        /// What the market owes each account: payouts it could not push (absent: 0).
+        owed: Mapping<AccountId, u64>,
     }
 
     /// Every way a storage message can refuse its input.
@@ -275,6 +289,8 @@ pub mod storage_escrow {
         /// Returned if the terms hash an acceptance names is not the hash of the deal's
         /// stored terms (`deal_terms_hash`).
         TermsMismatch,
+        /// Returned if `withdraw_owed` is called by an account owed nothing.
+        NothingOwed,
     }
 
     impl From<CoreError> for Error {
@@ -428,6 +444,28 @@ pub mod storage_escrow {
         pub slashed_to_treasury: u64,
     }
 
+    /// Emitted when a payout could not be pushed and is owed instead.
+    #[ink(event)]
+    pub struct PayoutOwed {
+        /// Who is owed.
+        #[ink(topic)]
+        pub owner: AccountId,
+        /// This payout.
+        pub amount: u64,
+        /// Everything now owed to `owner`.
+        pub owed: u64,
+    }
+
+    /// Emitted by `withdraw_owed`.
+    #[ink(event)]
+    pub struct OwedWithdrawn {
+        /// Who was paid.
+        #[ink(topic)]
+        pub owner: AccountId,
+        /// The amount paid.
+        pub amount: u64,
+    }
+
     /// Emitted by `complete_deal`.
     #[ink(event)]
     pub struct DealCompleted {
@@ -507,6 +545,7 @@ pub mod storage_escrow {
                 protocol_fee_bps,
                 deals: Mapping::default(),
                 next_deal_ids: Mapping::default(),
+                owed: Mapping::default(),
             })
         }
 
@@ -813,11 +852,13 @@ pub mod storage_escrow {
         /// `max_consecutive_faults` periods in a row are faulted (in period order, not in
         /// the order they were reported: `depin_core::storage::fault_run`) the deal
         /// terminates (remaining escrow to the client, remaining collateral to the
-        /// treasury). Returns whether it terminated.
+        /// treasury). What the client cannot be paid is owed to it (`PayoutOwed`), so a
+        /// reaped client cannot make the fault unreportable. Returns whether it terminated.
         ///
         /// # Errors
         /// `DealNotFound`, `DealNotActive`, `WrongPeriod`, `FaultNotReportable`,
-        /// `MathOverflow`, `TransferFailed`.
+        /// `MathOverflow`; `TransferFailed` if the treasury's payment fails (never the
+        /// client's).
         #[ink(message)]
         pub fn report_fault(
             &mut self,
@@ -879,7 +920,7 @@ pub mod storage_escrow {
                 deal.state = DealState::Terminated;
             }
             let treasury = self.registry().network_info().treasury;
-            host::pay(client, to_client).map_err(|_| Error::TransferFailed)?;
+            self.pay_or_owe(client, to_client)?;
             host::pay(treasury, to_treasury).map_err(|_| Error::TransferFailed)?;
             self.deals.insert((client, deal_id), &deal);
             self.env().emit_event(FaultReported {
@@ -902,12 +943,11 @@ pub mod storage_escrow {
         }
 
         /// Anyone may close a deal once every period is resolved and the last one is over
-        /// (or the deal terminated): the remaining collateral goes back to the provider and
-        /// the deal leaves storage.
+        /// (or the deal terminated): the remaining collateral goes back to the provider (or
+        /// is owed to it when it cannot be paid, `PayoutOwed`) and the deal leaves storage.
         ///
         /// # Errors
-        /// `DealNotFound`, `DealNotActive`, `DealNotFinished`, `MathOverflow`,
-        /// `TransferFailed`.
+        /// `DealNotFound`, `DealNotActive`, `DealNotFinished`, `MathOverflow`.
         #[ink(message)]
         pub fn complete_deal(&mut self, client: AccountId, deal_id: u64) -> Result<()> {
             let deal = self.deal(client, deal_id)?;
@@ -934,7 +974,7 @@ pub mod storage_escrow {
                 u8::try_from(n).unwrap_or(u8::MAX)
             };
             let provider = deal.provider.ok_or(Error::DealNotActive)?;
-            host::pay(provider, deal.collateral_left).map_err(|_| Error::TransferFailed)?;
+            self.pay_or_owe(provider, deal.collateral_left)?;
             self.deals.remove((client, deal_id));
             self.env().emit_event(DealCompleted {
                 client,
@@ -944,6 +984,32 @@ pub mod storage_escrow {
                 faulted_periods: count(PeriodStatus::Faulted),
             });
             Ok(())
+        }
+
+        /// Pays the caller everything the market owed it but could not push to it (see
+        /// the crate docs). Allowed while paused: it only pays people what they are owed.
+        /// Returns the amount paid.
+        ///
+        /// # Errors
+        /// `NothingOwed`; `TransferFailed` if the payment fails (then nothing changes and
+        /// the amount stays owed).
+        #[ink(message)]
+        pub fn withdraw_owed(&mut self) -> Result<u64> {
+            let caller = self.env().caller();
+            let amount = self.owed.get(caller).ok_or(Error::NothingOwed)?;
+            host::pay(caller, amount).map_err(|_| Error::TransferFailed)?;
+            self.owed.remove(caller);
+            self.env().emit_event(OwedWithdrawn {
+                owner: caller,
+                amount,
+            });
+            Ok(amount)
+        }
+
+        /// What the market owes `account` (payouts that could not be pushed to it).
+        #[ink(message)]
+        pub fn owed(&self, account: AccountId) -> u64 {
+            self.owed.get(account).unwrap_or(0)
         }
 
         /// A deal.
@@ -1012,6 +1078,25 @@ pub mod storage_escrow {
 
         fn registry(&self) -> ink::prelude::boxed::Box<dyn RegistryReader> {
             cross::registry::<DeviceRegistryRef>(self.registry)
+        }
+
+        /// Pays `owner` `amount`, or, when the transfer fails, credits it to the owner's
+        /// owed balance instead and emits `PayoutOwed`, so the message goes on.
+        fn pay_or_owe(&mut self, owner: AccountId, amount: u64) -> Result<()> {
+            if host::pay(owner, amount).is_ok() {
+                return Ok(());
+            }
+            let owed = self
+                .owed(owner)
+                .checked_add(amount)
+                .ok_or(Error::MathOverflow)?;
+            self.owed.insert(owner, &owed);
+            self.env().emit_event(PayoutOwed {
+                owner,
+                amount,
+                owed,
+            });
+            Ok(())
         }
 
         fn deal(&self, client: AccountId, deal_id: u64) -> Result<Deal> {

@@ -5,8 +5,8 @@
 
 use crate::storage_escrow::{
     ChallengeResponse, DealAccepted, DealCancelled, DealCompleted, DealProposed, DealState,
-    DealTerminated, DealTerms, Error, FaultReported, PeriodStatus, ProofAccepted, StorageEscrow,
-    MAX_CHALLENGE_WINDOW_BLOCKS, MAX_PERIODS,
+    DealTerminated, DealTerms, Error, FaultReported, OwedWithdrawn, PayoutOwed, PeriodStatus,
+    ProofAccepted, StorageEscrow, MAX_CHALLENGE_WINDOW_BLOCKS, MAX_PERIODS,
 };
 use depin_core::epoch::MAX_DURATION_SECS;
 use depin_core::merkle::Hasher;
@@ -52,12 +52,19 @@ fn deploy_market(window: u32, challenges: u8) -> Result<StorageEscrow, Error> {
 
 /// Funded accounts and a registry of `kind` at REGISTRY.
 fn network(kind: NetworkKind) -> Rc<RefCell<DeviceRegistry>> {
+    network_with(kind, true)
+}
+
+/// [`network`], with the market's account created (balance 0) or not: off chain a transfer
+/// fails only when the paying contract has no account, the one way to see a payout fail.
+fn network_with(kind: NetworkKind, market_account: bool) -> Rc<RefCell<DeviceRegistry>> {
     depin_ink_shared::bridge::reset();
     for who in [AUTHORITY, MAKER, PROVIDER, CLIENT, OTHER] {
         ink::env::test::set_account_balance::<E>(account(who), 1_000_000);
     }
-    for who in [TREASURY, MARKET] {
-        ink::env::test::set_account_balance::<E>(account(who), 0);
+    ink::env::test::set_account_balance::<E>(account(TREASURY), 0);
+    if market_account {
+        ink::env::test::set_account_balance::<E>(account(MARKET), 0);
     }
     set_time(START);
     device_registry::live::deploy(
@@ -72,7 +79,11 @@ fn network(kind: NetworkKind) -> Rc<RefCell<DeviceRegistry>> {
 
 impl Market {
     fn new() -> Self {
-        let registry = network(NetworkKind::Storage);
+        Self::with_market_account(true)
+    }
+
+    fn with_market_account(market_account: bool) -> Self {
+        let registry = network_with(NetworkKind::Storage, market_account);
         let device = device_registry::live::onboard(
             &registry,
             account(REGISTRY),
@@ -1014,4 +1025,130 @@ fn test_accept_deal_terms_mismatch() {
         provider_before - u128::from(COLLATERAL)
     );
     assert_eq!(balance_of(account(MARKET)), u128::from(2 + COLLATERAL));
+}
+
+fn owed(m: &Market, who: u8) -> u64 {
+    as_contract(account(MARKET), || m.market.borrow().owed(account(who)))
+}
+
+/// A proposed and accepted deal of `periods` periods whose escrow and collateral are sent
+/// as values the engine does not move, so the market has no account and every payout it
+/// pushes fails until [`fund`] gives it one.
+fn active_unfunded(m: &Market, periods: u8) {
+    call(account(MARKET), account(CLIENT), 0);
+    ink::env::test::set_value_transferred::<E>(u128::from(PRICE * u64::from(periods)));
+    m.market
+        .borrow_mut()
+        .propose_deal(ID, m.terms(periods))
+        .unwrap();
+    call(account(MARKET), account(PROVIDER), 0);
+    ink::env::test::set_value_transferred::<E>(u128::from(COLLATERAL));
+    m.market
+        .borrow_mut()
+        .accept_deal(account(CLIENT), ID, m.hash(ID, periods))
+        .unwrap();
+}
+
+/// Gives the market what the deal holds (above the engine's existential deposit), from now
+/// on able to pay.
+fn fund(periods: u8) {
+    let held = u128::from(PRICE * u64::from(periods) + COLLATERAL);
+    let floor = ink::env::minimum_balance::<E>();
+    ink::env::test::set_account_balance::<E>(account(MARKET), floor + held);
+}
+
+/// A fault whose refund cannot be pushed to the client (on chain: a client that emptied and
+/// reaped its account, the refund below the existential deposit) is reported all the same:
+/// the refund is owed, the deal goes on to completion and the provider gets its collateral
+/// back. Before, every `report_fault` failed with `TransferFailed`, the period stayed
+/// unresolved, `complete_deal` answered `DealNotFinished` for ever and the provider's
+/// collateral was locked: a client could do that on purpose.
+#[ink::test]
+fn test_report_fault_a_refund_that_cannot_be_pushed_is_owed_and_withdrawn() {
+    let m = Market::with_market_account(false);
+    active_unfunded(&m, 2);
+    let client_before = balance_of(account(CLIENT));
+    // period 0 never proven: the client's refund (the price and a tenth of the collateral)
+    // cannot be pushed, and is owed
+    set_time(START + PERIOD);
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 0),
+        Ok(false)
+    );
+    let e: PayoutOwed = event_before_last(1);
+    assert_eq!(
+        (e.owner, e.amount, e.owed),
+        (account(CLIENT), PRICE + 200, PRICE + 200)
+    );
+    let e: FaultReported = last_event();
+    assert_eq!((e.period, e.refunded, e.slashed), (0, PRICE, 200));
+    assert_eq!(owed(&m, CLIENT), PRICE + 200);
+    assert_eq!(balance_of(account(CLIENT)), client_before);
+    assert_eq!(m.deal().records[0].status, PeriodStatus::Faulted);
+    // a withdrawal that cannot be pushed either changes nothing
+    assert_eq!(m.by(CLIENT, 0).withdraw_owed(), Err(Error::TransferFailed));
+    assert_eq!(owed(&m, CLIENT), PRICE + 200);
+    // once the market can pay: period 1 proven, the deal completes
+    fund(2);
+    m.prove(1);
+    set_time(START + 2 * PERIOD);
+    let provider_before = balance_of(account(PROVIDER));
+    m.by(OTHER, 0).complete_deal(account(CLIENT), ID).unwrap();
+    let e: DealCompleted = last_event();
+    assert_eq!((e.proven_periods, e.faulted_periods), (1, 1));
+    assert_eq!(
+        balance_of(account(PROVIDER)),
+        provider_before + u128::from(COLLATERAL - 200)
+    );
+    // and the client takes exactly what it is owed, once
+    assert_eq!(m.by(CLIENT, 0).withdraw_owed(), Ok(PRICE + 200));
+    let e: OwedWithdrawn = last_event();
+    assert_eq!((e.owner, e.amount), (account(CLIENT), PRICE + 200));
+    assert_eq!(
+        balance_of(account(CLIENT)),
+        client_before + u128::from(PRICE + 200)
+    );
+    assert_eq!(owed(&m, CLIENT), 0);
+    assert_eq!(m.by(CLIENT, 0).withdraw_owed(), Err(Error::NothingOwed));
+    assert_eq!(m.by(OTHER, 0).withdraw_owed(), Err(Error::NothingOwed));
+}
+
+/// A provider that cannot be paid its collateral back does not keep a finished deal in
+/// storage: the collateral is owed to it and withdrawn once it can be paid.
+#[ink::test]
+fn test_complete_deal_collateral_that_cannot_be_pushed_is_owed() {
+    let m = Market::with_market_account(false);
+    active_unfunded(&m, 1);
+    // its one period faulted (a proof would pay the provider, which cannot be pushed here)
+    set_time(START + PERIOD);
+    assert_eq!(
+        m.by(OTHER, 0).report_fault(account(CLIENT), ID, 0),
+        Ok(false)
+    );
+    m.by(OTHER, 0).complete_deal(account(CLIENT), ID).unwrap();
+    let e: PayoutOwed = event_before_last(1);
+    assert_eq!(
+        (e.owner, e.amount, e.owed),
+        (account(PROVIDER), COLLATERAL - 200, COLLATERAL - 200)
+    );
+    let e: DealCompleted = last_event();
+    assert_eq!(e.collateral_returned, COLLATERAL - 200);
+    assert!(m.by(OTHER, 0).get_deal(account(CLIENT), ID).is_none());
+    assert_eq!(owed(&m, PROVIDER), COLLATERAL - 200);
+    fund(1);
+    let provider_before = balance_of(account(PROVIDER));
+    assert_eq!(m.by(PROVIDER, 0).withdraw_owed(), Ok(COLLATERAL - 200));
+    assert_eq!(
+        balance_of(account(PROVIDER)),
+        provider_before + u128::from(COLLATERAL - 200)
+    );
+    assert_eq!(m.by(CLIENT, 0).withdraw_owed(), Ok(PRICE + 200));
+    assert_eq!((owed(&m, PROVIDER), owed(&m, CLIENT)), (0, 0));
+}
+
+/// The decoded event `back` places before the last one.
+fn event_before_last<T: ink::scale::Decode>(back: usize) -> T {
+    let events: Vec<_> = ink::env::test::recorded_events().collect();
+    let event = &events[events.len() - 1 - back];
+    T::decode(&mut &event.data[..]).expect("the event has the expected type")
 }
