@@ -11,7 +11,7 @@ use depin_sdk::storage::{
     self, InitializeMarketArgs, PaymentToken, ProposeDealArgs, StorageProver, SubmitProofArgs,
     SLOT_HASHES_ID,
 };
-use depin_sdk::storage_program::state::{PERIOD_PENDING, PERIOD_PROVEN};
+use depin_sdk::storage_program::state::{PERIOD_FAULTED, PERIOD_PENDING, PERIOD_PROVEN};
 use depin_sdk::{pda, Instruction, Pubkey};
 use serde_json::{json, Value};
 
@@ -109,7 +109,8 @@ pub enum StorageCommand {
     },
     /// Proves a period of a deal: opens its challenge if needed, waits for the seed slot,
     /// then answers every challenge from FILE, one proof per transaction (the --keypair owns
-    /// the provider device).
+    /// the provider device). A period proven already sends nothing; a faulted one, or one
+    /// whose seed has left SlotHashes (its proof window closed), is refused at once (2).
     Prove {
         /// The network.
         #[command(flatten)]
@@ -320,6 +321,22 @@ pub async fn run(ctx: &Ctx, cmd: StorageCommand) -> CliResult<Value> {
 /// Longest wait for the slot whose hash seeds a challenge (a cluster needs one slot).
 const SEED_WAIT: Duration = Duration::from_secs(30);
 
+/// Whether the seed of the challenge opened at `challenge_slot` is in `slot_hashes` (the
+/// SlotHashes sysvar's data): `false` while no slot after it has a hash yet (wait a slot),
+/// an error once it has left the sysvar, which keeps the last 512 slots with a block: the
+/// challenge's proof window (at most 511 of them) closed with it, so no wait can help and
+/// the period can only be reported as a fault.
+fn seed_known(slot_hashes: &[u8], challenge_slot: u64, period: u64) -> CliResult<bool> {
+    match storage::first_hash_after(slot_hashes, challenge_slot) {
+        Ok(_) => Ok(true),
+        Err(storage::SeedError::NotYetKnown) => Ok(false),
+        Err(storage::SeedError::Unavailable) => Err(CliError::BadInput(format!(
+            "the challenge of period {period} opened at slot {challenge_slot}, which has left \
+             SlotHashes: its proof window has closed"
+        ))),
+    }
+}
+
 async fn prove(
     client: &Client,
     network: &NetworkRef,
@@ -358,6 +375,22 @@ async fn prove(
         .and_then(|p| deal.records.get(p))
         .copied()
         .ok_or_else(|| CliError::BadInput(format!("the deal has no period {period}")))?;
+    if record.status == PERIOD_PROVEN {
+        // proven already: nothing to send, whatever SlotHashes still holds
+        return Ok(json!({
+            "deal": deal_address.to_string(),
+            "period": period,
+            "challenge_slot": record.challenge_slot,
+            "answers_sent": 0,
+            "proven": true,
+            "signatures": Vec::<String>::new(),
+        }));
+    }
+    if record.status == PERIOD_FAULTED {
+        return Err(CliError::BadInput(format!(
+            "period {period} was reported as a fault: it can no longer be proven"
+        )));
+    }
     let mut signatures = Vec::new();
     let challenge_slot = if record.status == PERIOD_PENDING {
         let open = storage::open_challenge(&client.payer(), &address, &deal_address, period);
@@ -377,7 +410,7 @@ async fn prove(
         let account = get_account(rpc, &SLOT_HASHES_ID)
             .await?
             .ok_or_else(|| CliError::Rpc("the SlotHashes sysvar is missing".into()))?;
-        if storage::first_hash_after(&account.data, challenge_slot).is_ok() {
+        if seed_known(&account.data, challenge_slot, period)? {
             break account.data;
         }
         if started.elapsed() > SEED_WAIT {
@@ -431,4 +464,35 @@ async fn prove(
         "proven": status == PERIOD_PROVEN,
         "signatures": signatures,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SlotHashes data holding `slots` (newest first), each slot's hash its number repeated.
+    fn slot_hashes(slots: &[u64]) -> Vec<u8> {
+        let mut data = (slots.len() as u64).to_le_bytes().to_vec();
+        for slot in slots {
+            data.extend_from_slice(&slot.to_le_bytes());
+            data.extend_from_slice(&[*slot as u8; 32]);
+        }
+        data
+    }
+
+    #[test]
+    fn a_seed_not_yet_known_is_waited_for_and_one_gone_is_an_error_at_once() {
+        // the sysvar holds slots 600 down to 89 (512 of them)
+        let data = slot_hashes(&(89..=600).rev().collect::<Vec<_>>());
+        assert!(seed_known(&data, 100, 3).expect("in the sysvar"));
+        assert!(!seed_known(&data, 600, 3).expect("no slot after 600 yet"));
+        // opened at slot 80: its seed, slot 81's hash, has left the sysvar; before, the
+        // command waited 30 s for it and exited as a network error (3)
+        match seed_known(&data, 80, 3) {
+            Err(e @ CliError::BadInput(_)) => {
+                assert!(e.to_string().contains("proof window has closed"), "{e}")
+            }
+            other => panic!("expected BadInput, got {other:?}"),
+        }
+    }
 }

@@ -199,6 +199,30 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
         env.token_balance(&provider_tokens).await,
         95 * TOKEN + 990_000
     );
+    // proving it again sends nothing and says it is proven
+    let again = env
+        .depin(
+            &provider,
+            &[
+                "storage",
+                "prove",
+                "--network-id",
+                "21",
+                "--client",
+                &client_s,
+                "--deal-id",
+                "0",
+                "--file",
+                file_s,
+                "--period",
+                "0",
+            ],
+        )
+        .await
+        .json();
+    assert_eq!(again["answers_sent"], 0);
+    assert_eq!(again["proven"], true);
+    assert_eq!(again["signatures"], serde_json::json!([]));
     let shown = env
         .depin(
             &client,
