@@ -38,7 +38,7 @@ pub mod sim;
 
 use std::collections::BTreeMap;
 
-use depin_sdk::client::{Client, Outcome};
+use depin_sdk::client::{Client, ClientError, Outcome};
 use depin_sdk::registry::{self, AuditDeviceArgs, DeviceStatus};
 use depin_sdk::Pubkey;
 use serde::Serialize;
@@ -950,6 +950,27 @@ pub struct Action {
     pub outcome: String,
 }
 
+/// What `audit_actions` records of a suspension's send: its signature when it was signed
+/// and sent, and its outcome. A send whose outcome is unknown (the node stopped answering
+/// after it) is `unconfirmed` with its signature, to look up: it may have landed (it was
+/// recorded as `not sent`, without a signature).
+fn action_record(sent: Result<Outcome, ClientError>) -> (Option<String>, String) {
+    match sent {
+        Ok(Outcome::Landed { signature, .. }) => (Some(signature.to_string()), "landed".into()),
+        Ok(Outcome::Failed {
+            signature, failure, ..
+        }) => (Some(signature.to_string()), format!("failed: {failure}")),
+        Ok(Outcome::Expired { signature, .. }) => {
+            (Some(signature.to_string()), "expired".to_string())
+        }
+        Err(ClientError::Unconfirmed { signature, reason }) => (
+            Some(signature.to_string()),
+            format!("unconfirmed: {reason}"),
+        ),
+        Err(e) => (None, format!("not sent: {e}")),
+    }
+}
+
 /// Suspends every device whose findings warrant it, as the network's `auditor`, and records
 /// each action (landed or not) in `audit_actions`.
 pub async fn act(
@@ -979,16 +1000,7 @@ pub async fn act(
                 evidence,
             },
         );
-        let (signature, outcome) = match client.send(&[ix], &[auditor]).await {
-            Ok(Outcome::Landed { signature, .. }) => (Some(signature.to_string()), "landed".into()),
-            Ok(Outcome::Failed {
-                signature, failure, ..
-            }) => (Some(signature.to_string()), format!("failed: {failure}")),
-            Ok(Outcome::Expired { signature, .. }) => {
-                (Some(signature.to_string()), "expired".to_string())
-            }
-            Err(e) => (None, format!("not sent: {e}")),
-        };
+        let (signature, outcome) = action_record(client.send(&[ix], &[auditor]).await);
         let findings =
             serde_json::to_value(&score.findings).map_err(|e| AuditError::Data(e.to_string()))?;
         db.execute(
@@ -1018,6 +1030,22 @@ pub async fn act(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_suspension_whose_outcome_is_unknown_is_recorded_with_its_signature() {
+        use solana_signer::Signer as _;
+        let signature = solana_keypair::Keypair::new().sign_message(b"a suspension");
+        let (recorded, outcome) = action_record(Err(ClientError::Unconfirmed {
+            signature,
+            reason: "the node stopped answering".into(),
+        }));
+        assert_eq!(recorded, Some(signature.to_string()));
+        assert_eq!(outcome, "unconfirmed: the node stopped answering");
+        // one that was never sent has no signature
+        let (recorded, outcome) = action_record(Err(ClientError::Rpc("connection refused".into())));
+        assert_eq!(recorded, None);
+        assert!(outcome.starts_with("not sent: "), "{outcome}");
+    }
 
     fn wireless(bytes: i64, reports: usize, from: i64, interval: i64) -> Series {
         Series {
