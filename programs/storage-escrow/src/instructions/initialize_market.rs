@@ -60,7 +60,7 @@ pub struct InitializeMarket<'info> {
     /// The payment mint.
     pub payment_mint: InterfaceAccount<'info, Mint>,
     /// The vault, owned by the market PDA.
-    /// CHECK: the handler creates it at the canonical address of `["vault", market]`
+    /// CHECK: the handler creates it at the canonical address of `["storage_vault", market]`
     // (`ConstraintSeeds` for any other address) and initialises it.
     #[account(mut)]
     pub vault: UncheckedAccount<'info>,
