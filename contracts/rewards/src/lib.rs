@@ -208,6 +208,10 @@ pub mod rewards {
         /// Returned if the genesis time is negative or more than
         /// `depin_core::epoch::MAX_GENESIS_LEAD_SECS` (366 days) after instantiation.
         InvalidGenesis,
+        /// Returned if the staking pool given at instantiation serves another registry's
+        /// network: its bonds would decide this network's eligibility (Solana checks
+        /// `pool.network == network` on every claim).
+        StakingOfAnotherNetwork,
     }
 
     impl From<CoreError> for Error {
@@ -319,7 +323,7 @@ pub mod rewards {
 
     impl Rewards {
         /// Creates the rewards configuration of the network at `registry` with its pool at
-        /// `staking` (network authority only, unpaused).
+        /// `staking` (network authority only, unpaused; the pool must serve `registry`).
         ///
         /// Bounds (`depin_core::epoch`): `schedule.tail_per_epoch <=
         /// schedule.initial_per_epoch`; `1 <= epoch_duration_secs <= MAX_DURATION_SECS`
@@ -329,8 +333,9 @@ pub mod rewards {
         /// `propose_root` overflow.
         ///
         /// # Errors
-        /// `NotNetworkAuthority`, `NetworkPaused`, `InvalidSchedule`,
-        /// `InvalidEpochDuration`, `InvalidGenesis`, `InvalidOracleSet`, `InvalidQuorum`.
+        /// `NotNetworkAuthority`, `NetworkPaused`, `StakingOfAnotherNetwork`,
+        /// `InvalidSchedule`, `InvalidEpochDuration`, `InvalidGenesis`, `InvalidOracleSet`,
+        /// `InvalidQuorum`.
         #[ink(constructor)]
         pub fn new(
             registry: AccountId,
@@ -347,6 +352,9 @@ pub mod rewards {
             }
             if network.paused {
                 return Err(Error::NetworkPaused);
+            }
+            if cross::staking::<StakingRef>(staking).registry() != registry {
+                return Err(Error::StakingOfAnotherNetwork);
             }
             EmissionSchedule::from(schedule).validate()?;
             epoch::validate_duration(epoch_duration_secs)?;

@@ -172,6 +172,46 @@ fn test_initialize_rewards_ok() {
     );
 }
 
+/// A pool serving another registry's network is refused: its bonds would decide this
+/// network's eligibility (a device bonded there, or nowhere this network knows of).
+#[ink::test]
+fn test_initialize_rewards_with_another_networks_pool() {
+    let _net = Net::new();
+    // a second network, with its own pool
+    device_registry::live::deploy(
+        account(0xA1),
+        account(AUTHORITY),
+        NetworkKind::Wireless,
+        account(TREASURY),
+        0,
+        0,
+    );
+    staking::live::deploy(
+        account(0xB1),
+        account(AUTHORITY),
+        account(0xA1),
+        MIN,
+        60,
+        account(SLASHER),
+    );
+    call(account(0xC1), account(AUTHORITY), 0);
+    let new = |pool: u8| {
+        Rewards::new(
+            account(REGISTRY),
+            account(pool),
+            SCHEDULE,
+            EPOCH,
+            GENESIS,
+            oracles(),
+            2,
+        )
+        .err()
+    };
+    assert_eq!(new(0xB1), Some(Error::StakingOfAnotherNetwork));
+    // its own pool is accepted
+    assert_eq!(new(POOL), None);
+}
+
 #[ink::test]
 fn test_initialize_rewards_errors() {
     let net = Net::new();

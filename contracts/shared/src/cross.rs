@@ -24,6 +24,8 @@ pub trait RegistryReader {
 pub trait StakingReader {
     /// The bond of `device` and the stake behind it, `None` if the device is not bonded.
     fn bond_info(&self, device: DeviceId) -> Option<BondInfo>;
+    /// The registry whose network the pool serves.
+    fn registry(&self) -> AccountId;
 }
 
 #[cfg(feature = "testing")]
@@ -40,6 +42,9 @@ impl<T: RegistryReader + ?Sized> RegistryReader for std::rc::Rc<T> {
 impl<T: StakingReader + ?Sized> StakingReader for std::rc::Rc<T> {
     fn bond_info(&self, device: DeviceId) -> Option<BondInfo> {
         (**self).bond_info(device)
+    }
+    fn registry(&self) -> AccountId {
+        (**self).registry()
     }
 }
 

@@ -643,6 +643,9 @@ impl StakingReader for staking::StakingRef {
     fn bond_info(&self, device: DeviceId) -> Option<BondInfo> {
         staking::StakingRef::bond_info(self, device)
     }
+    fn registry(&self) -> ink::primitives::AccountId {
+        staking::StakingRef::settings(self).0
+    }
 }
 
 /// Off-chain support for contracts that read staking (feature `testing`).
@@ -697,6 +700,9 @@ pub mod live {
     impl StakingReader for LiveStaking {
         fn bond_info(&self, device: DeviceId) -> Option<BondInfo> {
             as_contract(self.at, || self.contract.borrow().bond_info(device))
+        }
+        fn registry(&self) -> AccountId {
+            as_contract(self.at, || self.contract.borrow().settings().0)
         }
     }
 }
