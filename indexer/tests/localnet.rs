@@ -53,7 +53,12 @@ async fn the_indexer_backfills_then_follows_a_localnet() {
     }
     // and out of the gRPC replay window
     let built = client.rpc().get_slot().await.expect("slot");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while client.rpc().get_slot().await.expect("slot") < built + 30 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the localnet stopped producing slots"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 

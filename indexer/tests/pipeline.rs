@@ -597,6 +597,17 @@ async fn restart_over_a_gap(
             .load(std::sync::atomic::Ordering::Relaxed) as i64,
         gap_txs
     );
+    // in one session: a backfill that failed and started over (a transaction the node did
+    // not return at once, asked for again) would have counted a reconnect
+    assert_eq!(
+        indexer
+            .hooks
+            .metrics
+            .reconnects
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "the backfill never failed and started over"
+    );
     // each backfilled transaction at its place in its block, as the stream would give it
     // (two programs' listings of one slot interleave in the block)
     let placed: HashMap<String, i64> = db

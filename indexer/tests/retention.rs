@@ -294,6 +294,16 @@ async fn detached_segments_keep_their_rows_outside_the_event_tables() {
     sink.close().await;
 }
 
+/// `retire_events` while another transaction holds a segment it would drop: it must give up
+/// at its lock timeout (1 s) with nothing retired, not wait for that transaction, which
+/// ends only after it; 30 s bounds the wait should that guard ever go.
+async fn gives_up(sink: &mut Sink) -> u64 {
+    tokio::time::timeout(std::time::Duration::from_secs(30), sink.retire_events())
+        .await
+        .expect("gave up at its lock timeout, not waiting for the holder")
+        .expect("gave up, no error")
+}
+
 /// A report still reading an old segment does not stall the writer: the retirement gives
 /// up after its lock timeout and succeeds at a later prune.
 #[tokio::test]
@@ -307,12 +317,9 @@ async fn a_segment_in_use_is_retired_at_a_later_prune() {
         .expect("report")
         .get(0);
     assert_eq!(read, 3);
-    let started = std::time::Instant::now();
-    assert_eq!(sink.retire_events().await.expect("gave up, no error"), 0);
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(30),
-        "bounded by the lock timeout"
-    );
+    // bounded by its lock timeout: without one it would wait for the report, which ends
+    // only after it, for ever
+    assert_eq!(gives_up(&mut sink).await, 0);
     assert_eq!(segments(&sink).await.len(), 3, "nothing half retired");
     report.commit().await.expect("report done");
     assert_eq!(sink.retire_events().await.expect("retire"), 2);
@@ -1373,7 +1380,7 @@ async fn a_refresh_under_way_holds_off_a_retirement(detach: bool) {
         queued, 1,
         "the snapshot is taken, with the last proof queued"
     );
-    assert_eq!(sink.retire_events().await.expect("gave up, no error"), 0);
+    assert_eq!(gives_up(&mut sink).await, 0);
     depin_indexer::state::apply_queued(&tx)
         .await
         .expect("refresh");
@@ -1413,25 +1420,44 @@ async fn a_refresh_begun_during_a_retirement_reads_what_it_left() {
         .await
         .expect("retiring");
     let mut refresher = connect(pg.url()).await;
+    let refresher_pid: i32 = refresher
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .expect("pid")
+        .get(0);
+    let observer = connect(pg.url()).await;
     let refresh = async {
         let tx = depin_indexer::state::begin_refresh(&mut refresher).await?;
         let applied = depin_indexer::state::apply_queued(&tx).await?;
         tx.commit().await?;
-        Ok::<_, depin_indexer::sink::SinkError>((applied, std::time::Instant::now()))
+        Ok::<_, depin_indexer::sink::SinkError>(applied)
     };
-    let held = std::time::Duration::from_millis(300);
+    // the retirement commits only once the refresh is seen waiting for its locks: a
+    // refresh that read without waiting would never be seen so, and the test fails here
     let commit = async {
-        tokio::time::sleep(held).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let waiting: Option<String> = observer
+                .query_one(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
+                    &[&refresher_pid],
+                )
+                .await
+                .expect("activity")
+                .get(0);
+            if waiting.as_deref() == Some("Lock") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the refresh never waited for the retirement's locks"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         retirement.batch_execute("COMMIT").await.expect("retired");
     };
-    let started = std::time::Instant::now();
     let (refreshed, ()) = tokio::join!(refresh, commit);
-    let (applied, refreshed_at) = refreshed.expect("refresh");
-    assert_eq!(applied, 1);
-    assert!(
-        refreshed_at.duration_since(started) >= held,
-        "the refresh waited for the retirement to commit"
-    );
+    assert_eq!(refreshed.expect("refresh"), 1);
     assert_eq!(
         scalar(sink.client(), "SELECT count(*) FROM event_segments").await,
         1,
