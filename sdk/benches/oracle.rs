@@ -115,7 +115,7 @@ fn main() {
         sample
     );
     println!(
-        "  memory: rows {:.0} MiB, rows + tree {:.0} MiB, peak RSS {:.0} MiB",
+        "  memory (this process's RSS): with the rows {:.0} MiB, with rows and tree {:.0} MiB, peak {:.0} MiB",
         rss_before,
         rss_tree,
         peak_rss_mib().unwrap_or(0.0)
