@@ -1246,6 +1246,11 @@ async fn a_feed_without_replay_refuses_a_resume_and_serves_live_subscribers() {
     while geyser.subscriptions() < 2 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    assert_eq!(
+        geyser.subscriptions(),
+        2,
+        "the live subscription is in place before anything is pushed"
+    );
     for update in rest {
         geyser.push(update.clone()).await;
     }

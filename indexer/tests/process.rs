@@ -164,8 +164,13 @@ async fn killed_mid_batch_then_restarted_loses_and_doubles_nothing() {
     assert!(sent.success());
     let status = wait_exit(&mut second.child, LIMIT);
     assert!(status.success(), "exit status {status:?}");
-    std::thread::sleep(Duration::from_millis(100));
-    let log = second.log();
+    // its last lines reach the log once its output is drained
+    let deadline = std::time::Instant::now() + LIMIT;
+    let mut log = second.log();
+    while !log.contains("\"stopped\"") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        log = second.log();
+    }
     assert!(log.contains("SIGTERM"), "{log}");
     assert!(log.contains("\"stopped\""), "{log}");
 }
