@@ -1081,9 +1081,10 @@ pub mod energy_settlement {
         #[ink(message)]
         pub fn withdraw_owed(&mut self) -> Result<u64> {
             let caller = self.env().caller();
-            let amount = self.owed.get(caller).ok_or(Error::NothingOwed)?;
-            host::pay(caller, amount).map_err(|_| Error::TransferFailed)?;
-            self.owed.remove(caller);
+            let amount = host::withdraw_owed(&mut self.owed, caller).map_err(|e| match e {
+                host::WithdrawError::NothingOwed => Error::NothingOwed,
+                host::WithdrawError::TransferFailed => Error::TransferFailed,
+            })?;
             self.env().emit_event(OwedWithdrawn {
                 owner: caller,
                 amount,
@@ -1130,19 +1131,15 @@ pub mod energy_settlement {
         /// Pays `amount` to an order's `owner`; if the transfer fails, credits it to the
         /// owner's owed balance instead and emits `PayoutOwed`, so the settlement goes on.
         fn pay_or_owe(&mut self, owner: AccountId, amount: u64) -> Result<()> {
-            if host::pay(owner, amount).is_ok() {
-                return Ok(());
+            if let Some(owed) = host::pay_or_credit(&mut self.owed, owner, amount)
+                .map_err(|_| Error::MathOverflow)?
+            {
+                self.env().emit_event(PayoutOwed {
+                    owner,
+                    amount,
+                    owed,
+                });
             }
-            let owed = self
-                .owed(owner)
-                .checked_add(amount)
-                .ok_or(Error::MathOverflow)?;
-            self.owed.insert(owner, &owed);
-            self.env().emit_event(PayoutOwed {
-                owner,
-                amount,
-                owed,
-            });
             Ok(())
         }
 

@@ -85,3 +85,46 @@ pub fn pay(to: AccountId, amount: u64) -> Result<(), ink::env::Error> {
     }
     ink::env::transfer::<DefaultEnvironment>(to, balance(amount))
 }
+
+/// Why [`withdraw_owed`] paid nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithdrawError {
+    /// Nothing is owed to the caller.
+    NothingOwed,
+    /// The transfer failed; the amount stays owed.
+    TransferFailed,
+}
+
+/// Pays `to` `amount`, or, when the transfer fails (on a Substrate chain: an amount below
+/// the existential deposit to an account that does not exist), credits it to `to` in
+/// `owed`, the contract's ledger of payouts it could not push. Returns `to`'s owed total
+/// when it credited (the contract emits its `PayoutOwed`), `None` when it paid; `Err` only
+/// when the owed total would overflow.
+pub fn pay_or_credit<K: ink::storage::traits::StorageKey>(
+    owed: &mut ink::storage::Mapping<AccountId, u64, K>,
+    to: AccountId,
+    amount: u64,
+) -> Result<Option<u64>, depin_core::CoreError> {
+    if pay(to, amount).is_ok() {
+        return Ok(None);
+    }
+    let total = owed
+        .get(to)
+        .unwrap_or(0)
+        .checked_add(amount)
+        .ok_or(depin_core::CoreError::MathOverflow)?;
+    owed.insert(to, &total);
+    Ok(Some(total))
+}
+
+/// Pays `caller` everything `owed` holds for it and forgets it (the contract emits its
+/// `OwedWithdrawn`); a failed transfer changes nothing.
+pub fn withdraw_owed<K: ink::storage::traits::StorageKey>(
+    owed: &mut ink::storage::Mapping<AccountId, u64, K>,
+    caller: AccountId,
+) -> Result<u64, WithdrawError> {
+    let amount = owed.get(caller).ok_or(WithdrawError::NothingOwed)?;
+    pay(caller, amount).map_err(|_| WithdrawError::TransferFailed)?;
+    owed.remove(caller);
+    Ok(amount)
+}
