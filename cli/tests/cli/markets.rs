@@ -166,24 +166,32 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
     .json();
     let provider_tokens = Env::ata(&provider_key.pubkey(), &mint);
     assert_eq!(env.token_balance(&provider_tokens).await, 95 * TOKEN);
-    let proven = env
-        .depin(
-            &provider,
-            &[
-                "storage",
-                "prove",
-                "--network-id",
-                "21",
-                "--client",
-                &client_s,
-                "--deal-id",
-                "0",
-                "--file",
-                file_s,
-            ],
-        )
-        .await
-        .json();
+    // `storage prove` of deal 0 with `file`, then `extra`
+    let prove = |file: &str, extra: &[&str]| {
+        let mut args = vec![
+            "storage".to_string(),
+            "prove".into(),
+            "--network-id".into(),
+            "21".into(),
+            "--client".into(),
+            client_s.clone(),
+            "--deal-id".into(),
+            "0".into(),
+            "--file".into(),
+            file.to_string(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let run = |args: Vec<String>| {
+        let env = &env;
+        let provider = provider.clone();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            env.depin(&provider, &args).await
+        }
+    };
+    let proven = run(prove(file_s, &[])).await.json();
 
     // Then: both challenges answered, the period paid less the 1% protocol fee
     assert_eq!(proven["period"], 0);
@@ -200,26 +208,7 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
         95 * TOKEN + 990_000
     );
     // proving it again sends nothing and says it is proven
-    let again = env
-        .depin(
-            &provider,
-            &[
-                "storage",
-                "prove",
-                "--network-id",
-                "21",
-                "--client",
-                &client_s,
-                "--deal-id",
-                "0",
-                "--file",
-                file_s,
-                "--period",
-                "0",
-            ],
-        )
-        .await
-        .json();
+    let again = run(prove(file_s, &["--period", "0"])).await.json();
     assert_eq!(again["answers_sent"], 0);
     assert_eq!(again["proven"], true);
     assert_eq!(again["signatures"], serde_json::json!([]));
@@ -233,23 +222,9 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
     assert_eq!(shown["state"], "active");
     // a file that is not the deal's is refused before anything is sent
     std::fs::write(env.path("other.bin"), b"other data").unwrap();
-    env.depin(
-        &provider,
-        &[
-            "storage",
-            "prove",
-            "--network-id",
-            "21",
-            "--client",
-            &client_s,
-            "--deal-id",
-            "0",
-            "--file",
-            env.path("other.bin").to_str().unwrap(),
-        ],
-    )
-    .await
-    .assert_bad_input("does not hash to the deal's piece root");
+    run(prove(env.path("other.bin").to_str().unwrap(), &[]))
+        .await
+        .assert_bad_input("does not hash to the deal's piece root");
     env.localnet.stop().await;
 }
 
