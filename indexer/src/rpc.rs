@@ -47,6 +47,15 @@ pub enum RpcError {
         /// The slot it was listed in.
         slot: u64,
     },
+    /// The range starts before the oldest block the node holds (`getFirstAvailableBlock`):
+    /// its listings would silently leave the older transactions out.
+    #[error("rpc getFirstAvailableBlock: the node holds blocks from {first_available} on, the backfill needs {from}")]
+    Pruned {
+        /// First slot of the range.
+        from: u64,
+        /// The oldest block the node holds.
+        first_available: u64,
+    },
     /// The node had not reached the end of the range at its commitment in the time given.
     #[error("rpc getSlot: the node is at slot {at}, the backfill needs {needed}")]
     Behind {
@@ -189,6 +198,15 @@ impl RpcClient {
             .await?;
         result.as_u64().ok_or(RpcError::Shape {
             method: "getSlot",
+            reason: result.to_string(),
+        })
+    }
+
+    /// The oldest block the node still holds (`getFirstAvailableBlock`).
+    pub async fn first_available(&self) -> Result<u64, RpcError> {
+        let result = self.call("getFirstAvailableBlock", json!([])).await?;
+        result.as_u64().ok_or(RpcError::Shape {
+            method: "getFirstAvailableBlock",
             reason: result.to_string(),
         })
     }
@@ -377,6 +395,13 @@ impl RpcClient {
         to: u64,
     ) -> Result<Vec<IndexedTransaction>, RpcError> {
         if to > from {
+            let first_available = self.first_available().await?;
+            if first_available > from {
+                return Err(RpcError::Pruned {
+                    from,
+                    first_available,
+                });
+            }
             self.reached(to - 1, std::time::Duration::from_secs(CATCH_UP_SECS))
                 .await?;
         }

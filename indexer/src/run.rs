@@ -39,6 +39,18 @@ pub enum RunError {
         /// First missing slot.
         from: u64,
     },
+    /// The gap starts before the oldest block the RPC node still holds: its listing would
+    /// leave the older transactions out without a word. Point `backfill.rpc_url` at a node
+    /// with that history (an archive node).
+    #[error(
+        "the backfill needs slot {from} on, and the RPC node's history starts at {first_available}"
+    )]
+    GapBeyondRpcHistory {
+        /// First missing slot.
+        from: u64,
+        /// The oldest block the node holds.
+        first_available: u64,
+    },
 }
 
 /// A committed batch, reported to an observer (benchmarks measure latency with it).
@@ -298,7 +310,12 @@ impl Session<'_> {
                         Update::Transaction(t) => self.batch.transactions.push(*t),
                         Update::Slot(s) => {
                             let level = checkpoint_level(self.settings.commitment);
-                            if s.status == SlotStatus::Reached(level) {
+                            // no checkpoint past a gap its backfill has not written: at
+                            // `processed`, a confirmed status above the gap may come before
+                            // the update that starts the backfill, and a batch committed
+                            // meanwhile (or a crash, or a failed backfill) would resume past
+                            // the gap for good. The backfill moves the checkpoint itself.
+                            if s.status == SlotStatus::Reached(level) && backfill_from.is_none() {
                                 self.batch.checkpoint =
                                     Some(self.batch.checkpoint.map_or(s.slot, |c| c.max(s.slot)));
                             }
@@ -359,7 +376,16 @@ impl Session<'_> {
         let transactions = rpc
             .backfill(&self.programs, from, to)
             .await
-            .map_err(SessionError::Rpc)?;
+            .map_err(|e| match e {
+                RpcError::Pruned {
+                    from,
+                    first_available,
+                } => SessionError::Fatal(RunError::GapBeyondRpcHistory {
+                    from,
+                    first_available,
+                }),
+                e => SessionError::Rpc(e),
+            })?;
         let count = transactions.len();
         let max = self.config.batch.max_transactions;
         let mut chunks: Vec<Vec<IndexedTransaction>> = Vec::new();

@@ -669,6 +669,136 @@ async fn a_finalized_status_first_on_the_live_stream_does_not_end_the_backfill_e
     restart_over_a_gap(&chain, &rpc, live_first, (a, b)).await;
 }
 
+/// Slots before `a` of `chain` indexed by an indexer of `commitment`, which is then stopped
+/// while slots `a..b` are produced and leave the endpoint's window; returns the database,
+/// the endpoint and the number of subscriptions it had served.
+async fn down_over_a_gap(
+    chain: &Chain,
+    rpc: &depin_indexer::testkit::rpc_server::RpcTestServer,
+    commitment: depin_indexer::sink::Commitment,
+    (a, b): (u64, u64),
+) -> (TempPostgres, GeyserTestServer, u64) {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    let mut settings = config(&geyser.endpoint(), pg.url(), Some(&rpc.url()));
+    settings.source.commitment = commitment;
+    let indexer = spawn(settings);
+    for update in chain.updates_of(FIRST_SLOT, a) {
+        geyser.push(update).await;
+    }
+    assert_eq!(
+        wait_for(pg.url(), CHECKPOINT, (a - 1) as i64, LIMIT).await,
+        (a - 1) as i64
+    );
+    indexer.shutdown().await;
+    for update in chain.updates_of(a, b) {
+        geyser.push(update).await;
+    }
+    geyser.forget_before(b);
+    let subscribed = geyser.subscriptions();
+    (pg, geyser, subscribed)
+}
+
+/// At `processed` the checkpoint follows confirmed slots, and a slot above the gap may be
+/// confirmed on the live stream before any update starts the backfill (a higher
+/// commitment never ends it). The checkpoint committed with the batch holding that status
+/// moved past the gap before a row of it was written, so a crash, a failed backfill or a
+/// stop then resumed past the gap for good. Now nothing moves the checkpoint while the
+/// backfill is pending; the backfill moves it, and the gap is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_processed_the_checkpoint_waits_for_the_backfill_of_a_gap() {
+    use depin_indexer::sink::Commitment;
+    use depin_indexer::testkit::chain::slot_update;
+    use yellowstone_grpc_proto::geyser::SlotStatus;
+    let (chain, rpc) = chain_and_rpc().await;
+    let (a, b) = GAP;
+    let (pg, geyser, subscribed) =
+        down_over_a_gap(&chain, &rpc, Commitment::Processed, (a, b)).await;
+    let mut settings = config(&geyser.endpoint(), pg.url(), Some(&rpc.url()));
+    settings.source.commitment = Commitment::Processed;
+    let indexer = spawn(settings);
+    let deadline = std::time::Instant::now() + LIMIT;
+    while geyser.subscriptions() < subscribed + 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(geyser.subscriptions(), subscribed + 2, "refused, then live");
+    // Given a slot past the gap confirmed first on the live stream
+    geyser
+        .push(slot_update(b - 2, SlotStatus::SlotConfirmed))
+        .await;
+    // Then, while the backfill has not run, the checkpoint stays below the gap (it was
+    // b - 2 within a flush interval, 20 ms here)
+    let db = connect(pg.url()).await;
+    let watch_until = std::time::Instant::now() + Duration::from_secs(1);
+    while std::time::Instant::now() < watch_until {
+        assert_eq!(scalar(&db, CHECKPOINT).await, (a - 1) as i64);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // and once the live slots come, the gap is backfilled and every row is in
+    for update in chain.updates_of(b, chain.last_slot() + 1) {
+        geyser.push(update).await;
+    }
+    let last = chain.last_slot() as i64;
+    assert_eq!(wait_for(pg.url(), CHECKPOINT, last, LIMIT).await, last);
+    assert_eq!(stored_rows(&db).await, chain.expected_rows());
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM indexed_transactions WHERE source = 'rpc'"
+        )
+        .await,
+        gap_transactions(&chain, a, b).len() as i64
+    );
+    indexer.shutdown().await;
+}
+
+/// A gap older than the RPC node's history (its older blocks purged) cannot be backfilled
+/// from it: its listings leave the older transactions out without a word, and the
+/// checkpoint moved past them for good. Now the indexer stops with the reason, its
+/// checkpoint below the gap, and nothing of the gap written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_older_than_the_rpc_nodes_history_stops_the_indexer_with_the_reason() {
+    use depin_indexer::run::RunError;
+    use depin_indexer::sink::Commitment;
+    let (chain, rpc) = chain_and_rpc().await;
+    let (a, b) = GAP;
+    let (pg, geyser, subscribed) =
+        down_over_a_gap(&chain, &rpc, Commitment::Confirmed, (a, b)).await;
+    // Given a node that holds blocks from a + 3 on
+    rpc.set_first_available(a + 3);
+    let indexer = spawn(config(&geyser.endpoint(), pg.url(), Some(&rpc.url())));
+    let deadline = std::time::Instant::now() + LIMIT;
+    while geyser.subscriptions() < subscribed + 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(geyser.subscriptions(), subscribed + 2, "refused, then live");
+    for update in chain.updates_of(b, chain.last_slot() + 1) {
+        geyser.push(update).await;
+    }
+    // Then the indexer stops, naming the gap and the node's history
+    let ended = tokio::time::timeout(LIMIT, indexer.handle)
+        .await
+        .expect("the indexer stops")
+        .expect("no panic");
+    match ended {
+        Err(RunError::GapBeyondRpcHistory {
+            from,
+            first_available,
+        }) => assert_eq!((from, first_available), (a, a + 3)),
+        other => panic!("expected GapBeyondRpcHistory, got {other:?}"),
+    }
+    let db = connect(pg.url()).await;
+    assert_eq!(scalar(&db, CHECKPOINT).await, (a - 1) as i64);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM indexed_transactions WHERE source = 'rpc'"
+        )
+        .await,
+        0
+    );
+}
+
 /// A node that lists a transaction of the range but answers `null` for it (behind the node
 /// that listed it) must not make the backfill leave it out: it is asked again, and stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

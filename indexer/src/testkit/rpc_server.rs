@@ -1,6 +1,6 @@
-//! A JSON-RPC server on loopback answering `getSlot`, `getSignaturesForAddress`, `getBlock`
-//! (signatures only) and `getTransaction` from a chain of recorded transactions, as a Solana
-//! RPC node would.
+//! A JSON-RPC server on loopback answering `getSlot`, `getFirstAvailableBlock`,
+//! `getSignaturesForAddress`, `getBlock` (signatures only) and `getTransaction` from a chain
+//! of recorded transactions, as a Solana RPC node would.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -23,6 +23,9 @@ struct Store {
     slot: Option<u64>,
     /// Signatures `getBlock` leaves out of their block, once each (answers that disagree).
     out_of_block: Vec<String>,
+    /// The oldest slot the node holds (a node whose older history was purged): nothing
+    /// older is listed. 0 unless set.
+    first_available: u64,
 }
 
 /// The running server.
@@ -56,6 +59,7 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, Json(request): Json<Valu
                 .max()
                 .unwrap_or(0))),
         ),
+        "getFirstAvailableBlock" => answer(id, json!(store.first_available)),
         "getSignaturesForAddress" => {
             let Some(address) = params.get(0).and_then(Value::as_str) else {
                 return error(id, -32602, "address required");
@@ -67,6 +71,7 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, Json(request): Json<Valu
             let mut matching: Vec<&ChainTransaction> = store
                 .chain
                 .iter()
+                .filter(|t| t.slot >= store.first_available)
                 .filter(|t| {
                     t.processed
                         .account_keys
@@ -171,6 +176,7 @@ impl RpcTestServer {
             hidden: Vec::new(),
             slot: None,
             out_of_block: Vec::new(),
+            first_available: 0,
         }));
         let app = Router::new()
             .route("/", post(handle))
@@ -212,6 +218,12 @@ impl RpcTestServer {
     /// Makes `getSlot` answer `slot` (a node behind), or the chain's last slot again.
     pub fn set_slot(&self, slot: Option<u64>) {
         super::lock(&self.store).slot = slot;
+    }
+
+    /// Makes the node hold only slots `slot` and later (`getFirstAvailableBlock`, and the
+    /// listings leave older transactions out), as a node that purged its older history.
+    pub fn set_first_available(&self, slot: u64) {
+        super::lock(&self.store).first_available = slot;
     }
 
     /// Requests served so far.
