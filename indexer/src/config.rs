@@ -340,6 +340,16 @@ impl Config {
             if self.retention.event_segment_slots == 0 {
                 return invalid("retention.event_segment_slots must be at least 1");
             }
+            // slots are BIGINT in the database: a larger value passed here and failed
+            // every prune (and every batch with a segmented row) afterwards
+            if i64::try_from(self.retention.keep_event_slots).is_err()
+                || i64::try_from(self.retention.event_segment_slots).is_err()
+            {
+                return invalid(
+                    "retention.keep_event_slots and retention.event_segment_slots must be at \
+                     most 9223372036854775807 (a slot in the database)",
+                );
+            }
             if self.retention.prune_slots_interval_secs == 0 {
                 return invalid(
                     "retention.keep_event_slots needs retention.prune_slots_interval_secs \
@@ -364,7 +374,10 @@ impl Config {
         })
     }
 
-    /// The program ids to index.
+    /// The program ids to index: some of the suite's five, whose events this build
+    /// decodes. Any other id is refused: its transactions would be stored without a single
+    /// event and without a decode failure, as if nothing had happened (a deployment under
+    /// other ids needs a build of the indexer with those ids).
     pub fn programs(&self) -> Result<Vec<Pubkey>, ConfigError> {
         if self.source.programs.is_empty() {
             return Ok(suite_programs().to_vec());
@@ -373,8 +386,21 @@ impl Config {
             .programs
             .iter()
             .map(|p| {
-                p.parse()
-                    .map_err(|_| ConfigError::Invalid(format!("source.programs: bad id {p:?}")))
+                let id: Pubkey = p
+                    .parse()
+                    .map_err(|_| ConfigError::Invalid(format!("source.programs: bad id {p:?}")))?;
+                if !suite_programs().contains(&id) {
+                    return Err(ConfigError::Invalid(format!(
+                        "source.programs: {id} is not one of the suite's programs this build \
+                         decodes ({})",
+                        suite_programs()
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                Ok(id)
             })
             .collect()
     }
@@ -441,6 +467,14 @@ mod tests {
         let mut config = Config::parse(include_str!("../indexer.example.toml"), "t").expect("ok");
         config.source.programs = vec!["not-a-key".into()];
         assert!(matches!(config.validate(), Err(ConfigError::Invalid(m)) if m.contains("bad id")));
+        // an id this build does not decode: its transactions would be stored eventless
+        config.source.programs = vec![Pubkey::new_unique().to_string()];
+        assert!(
+            matches!(config.validate(), Err(ConfigError::Invalid(m)) if m.contains("not one of the suite's programs"))
+        );
+        // a subset of the suite's programs is fine
+        config.source.programs = vec![suite_programs()[0].to_string()];
+        assert_eq!(config.programs().expect("valid"), vec![suite_programs()[0]]);
     }
 
     #[test]
@@ -470,6 +504,16 @@ mod tests {
         assert!(
             matches!(never_checked.validate(), Err(ConfigError::Invalid(m)) if m.contains("prune_slots_interval_secs"))
         );
+        // slots are BIGINT: a width or horizon past i64::MAX failed every prune after
+        for (keep, width) in [(u64::MAX, 216_000), (432_000, u64::MAX)] {
+            let mut huge = config.clone();
+            huge.retention.keep_event_slots = keep;
+            huge.retention.event_segment_slots = width;
+            assert!(
+                matches!(huge.validate(), Err(ConfigError::Invalid(m)) if m.contains("at most 9223372036854775807")),
+                "{keep} {width}"
+            );
+        }
         let unknown_action = Config::parse("[retention]\nretired_events = \"archive\"\n", "t");
         assert!(matches!(unknown_action, Err(ConfigError::Parse { .. })));
     }
