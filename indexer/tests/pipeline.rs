@@ -543,29 +543,15 @@ async fn restart_over_a_gap(
     live_first: Vec<yellowstone_grpc_proto::geyser::SubscribeUpdate>,
     (a, b): (u64, u64),
 ) {
-    let pg = TempPostgres::start().await.expect("postgres");
-    let geyser = GeyserTestServer::start().await.expect("geyser server");
+    let (pg, geyser, subscribed) = down_over_a_gap(
+        chain,
+        rpc,
+        depin_indexer::sink::Commitment::Confirmed,
+        (a, b),
+    )
+    .await;
     let indexer = spawn(config(&geyser.endpoint(), pg.url(), Some(&rpc.url())));
-    for update in chain.updates_of(FIRST_SLOT, a) {
-        geyser.push(update).await;
-    }
-    assert_eq!(
-        wait_for(pg.url(), CHECKPOINT, (a - 1) as i64, LIMIT).await,
-        (a - 1) as i64
-    );
-    indexer.shutdown().await;
-    for update in chain.updates_of(a, b) {
-        geyser.push(update).await;
-    }
-    geyser.forget_before(b);
-
-    let subscribed = geyser.subscriptions();
-    let indexer = spawn(config(&geyser.endpoint(), pg.url(), Some(&rpc.url())));
-    let deadline = std::time::Instant::now() + LIMIT;
-    while geyser.subscriptions() < subscribed + 2 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(geyser.subscriptions(), subscribed + 2, "refused, then live");
+    refused_then_live(&geyser, subscribed).await;
     for update in live_first {
         geyser.push(update).await;
     }
@@ -699,6 +685,16 @@ async fn down_over_a_gap(
     (pg, geyser, subscribed)
 }
 
+/// Waits (bounded) until the restarted indexer's replay request was refused and its live
+/// subscription is in place: two subscriptions past the `subscribed` before the restart.
+async fn refused_then_live(geyser: &GeyserTestServer, subscribed: u64) {
+    let deadline = std::time::Instant::now() + LIMIT;
+    while geyser.subscriptions() < subscribed + 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(geyser.subscriptions(), subscribed + 2, "refused, then live");
+}
+
 /// At `processed` the checkpoint follows confirmed slots, and a slot above the gap may be
 /// confirmed on the live stream before any update starts the backfill (a higher
 /// commitment never ends it). The checkpoint committed with the batch holding that status
@@ -717,11 +713,7 @@ async fn at_processed_the_checkpoint_waits_for_the_backfill_of_a_gap() {
     let mut settings = config(&geyser.endpoint(), pg.url(), Some(&rpc.url()));
     settings.source.commitment = Commitment::Processed;
     let indexer = spawn(settings);
-    let deadline = std::time::Instant::now() + LIMIT;
-    while geyser.subscriptions() < subscribed + 2 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(geyser.subscriptions(), subscribed + 2, "refused, then live");
+    refused_then_live(&geyser, subscribed).await;
     // Given a slot past the gap confirmed first on the live stream
     geyser
         .push(slot_update(b - 2, SlotStatus::SlotConfirmed))
@@ -767,11 +759,7 @@ async fn a_gap_older_than_the_rpc_nodes_history_stops_the_indexer_with_the_reaso
     // Given a node that holds blocks from a + 3 on
     rpc.set_first_available(a + 3);
     let indexer = spawn(config(&geyser.endpoint(), pg.url(), Some(&rpc.url())));
-    let deadline = std::time::Instant::now() + LIMIT;
-    while geyser.subscriptions() < subscribed + 2 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(geyser.subscriptions(), subscribed + 2, "refused, then live");
+    refused_then_live(&geyser, subscribed).await;
     for update in chain.updates_of(b, chain.last_slot() + 1) {
         geyser.push(update).await;
     }

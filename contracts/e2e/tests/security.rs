@@ -144,14 +144,33 @@ fn test_claim_superseded_root() {
     );
 }
 
-#[test]
-fn test_propose_deal_id_not_next_and_accept_deal_terms_mismatch() {
-    let mut s = suite();
+/// A Storage network with OWNER's storage node and its market: the market and the node.
+fn storage_market(s: &mut Suite) -> (AccountId, [u8; 32]) {
     let registry = s.registry(NetworkKind::Storage).unwrap();
     let node = s
         .onboard(registry, account(OWNER), &DeviceSigner::new(8), 1)
         .unwrap();
-    let market_at = s.storage(registry).unwrap();
+    (s.storage(registry).unwrap(), node)
+}
+
+/// The terms hash of `client`'s deal `id`, which an acceptance names.
+fn terms_hash(s: &mut Suite, market: AccountId, client: AccountId, id: u64) -> [u8; 32] {
+    let m: StorageEscrowRef = at(market);
+    s.chain
+        .call(
+            "deal_terms_hash",
+            client,
+            0,
+            m.call().deal_terms_hash(client, id),
+        )
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn test_propose_deal_id_not_next_and_accept_deal_terms_mismatch() {
+    let mut s = suite();
+    let (market_at, node) = storage_market(&mut s);
     let mut market: StorageEscrowRef = at(market_at);
     let client = account(OTHER);
     let terms = |price| DealTerms {
@@ -177,16 +196,7 @@ fn test_propose_deal_id_not_next_and_accept_deal_terms_mismatch() {
             .unwrap(),
         Ok(())
     );
-    let old_hash = s
-        .chain
-        .call(
-            "deal_terms_hash",
-            client,
-            0,
-            market.call().deal_terms_hash(client, 0),
-        )
-        .unwrap()
-        .unwrap();
+    let old_hash = terms_hash(&mut s, market_at, client, 0);
     assert_eq!(
         s.chain
             .call("cancel_deal", client, 0, market.call_mut().cancel_deal(0))
@@ -233,16 +243,7 @@ fn test_propose_deal_id_not_next_and_accept_deal_terms_mismatch() {
         Err(StorageError::TermsMismatch)
     );
     assert_eq!(s.chain.free_balance(provider), provider_before);
-    let new_hash = s
-        .chain
-        .call(
-            "deal_terms_hash",
-            client,
-            0,
-            market.call().deal_terms_hash(client, 1),
-        )
-        .unwrap()
-        .unwrap();
+    let new_hash = terms_hash(&mut s, market_at, client, 1);
     let accept = market.call_mut().accept_deal(client, 1, new_hash);
     assert_eq!(
         s.chain
@@ -733,11 +734,7 @@ fn test_report_fault_a_reaped_client_locks_no_collateral() {
     depin_ink_e2e::runtime::set_existential_deposit(LARGE_EXISTENTIAL_DEPOSIT);
     let mut s = suite();
     s.chain.set_time(10_000);
-    let registry = s.registry(NetworkKind::Storage).unwrap();
-    let node = s
-        .onboard(registry, account(OWNER), &DeviceSigner::new(8), 1)
-        .unwrap();
-    let market_at = s.storage(registry).unwrap();
+    let (market_at, node) = storage_market(&mut s);
     let mut market: StorageEscrowRef = at(market_at);
     let (client, provider) = (account(OTHER), account(OWNER));
     let terms = DealTerms {
@@ -754,16 +751,7 @@ fn test_report_fault_a_reaped_client_locks_no_collateral() {
         s.chain.call("propose_deal", client, 20, propose).unwrap(),
         Ok(())
     );
-    let hash = s
-        .chain
-        .call(
-            "deal_terms_hash",
-            client,
-            0,
-            market.call().deal_terms_hash(client, 0),
-        )
-        .unwrap()
-        .unwrap();
+    let hash = terms_hash(&mut s, market_at, client, 0);
     let accept = market.call_mut().accept_deal(client, 0, hash);
     assert_eq!(
         s.chain
