@@ -304,10 +304,26 @@ pub async fn ingest(
     batch: &WireBatch,
     config: &Config,
 ) -> Result<Outcome, IngestError> {
+    check_batch(batch)?;
+    store(client, batch, config).await
+}
+
+/// What refuses a batch whole, before any database work: its size and its gateway name.
+fn check_batch(batch: &WireBatch) -> Result<(), IngestError> {
     if batch.reports.len() > MAX_BATCH {
         return Err(IngestError::TooLarge(batch.reports.len()));
     }
     depin_sdk::telemetry::check_gateway_name(&batch.gateway)?;
+    Ok(())
+}
+
+/// Checks each report of a batch [`check_batch`] passed and stores the good ones, in one
+/// database transaction.
+async fn store(
+    client: &mut Client,
+    batch: &WireBatch,
+    config: &Config,
+) -> Result<Outcome, IngestError> {
     let now = unix_now();
     let tx = client.transaction().await?;
     let mut outcome = Outcome {
@@ -727,6 +743,9 @@ impl Shared {
 /// and again when the database chose it as a deadlock's victim (two batches locking the
 /// same devices' counters in opposite orders) or failed it on a serialization conflict.
 async fn ingest_pooled(shared: &Shared, batch: &WireBatch) -> Result<Outcome, IngestError> {
+    // refused whole before it waits for a connection (or gets a 503 while the database is
+    // down, which a gateway retries)
+    check_batch(batch)?;
     let mut lease = shared.pool.get().await?;
     let mut attempt = 0;
     loop {
@@ -735,7 +754,7 @@ async fn ingest_pooled(shared: &Shared, batch: &WireBatch) -> Result<Outcome, In
             shared.pool.renew(&mut lease).await?;
             continue;
         };
-        let outcome = ingest(client, batch, &shared.config).await;
+        let outcome = store(client, batch, &shared.config).await;
         match outcome {
             Err(IngestError::Database(e)) if attempt < 3 => {
                 if lease.is_closed() {
@@ -771,18 +790,14 @@ async fn post_batch(
             StatusCode::OK,
             Json(serde_json::to_value(outcome).unwrap_or_default()),
         ),
-        Err(e @ IngestError::TooLarge(_)) => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Json(serde_json::json!({"error": e.to_string()})),
-        ),
-        Err(e @ IngestError::BadGateway(_)) => (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({"error": e.to_string()})),
-        ),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"error": e.to_string()})),
-        ),
+        Err(e) => {
+            let status = match e {
+                IngestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                IngestError::BadGateway(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            (status, Json(serde_json::json!({"error": e.to_string()})))
+        }
     }
 }
 
