@@ -193,20 +193,20 @@ impl RpcClient {
 
     /// The node's current slot at the client's commitment.
     pub async fn get_slot(&self) -> Result<u64, RpcError> {
-        let result = self
-            .call("getSlot", json!([{"commitment": self.commitment.as_str()}]))
-            .await?;
-        result.as_u64().ok_or(RpcError::Shape {
-            method: "getSlot",
-            reason: result.to_string(),
-        })
+        self.call_u64("getSlot", json!([{"commitment": self.commitment.as_str()}]))
+            .await
     }
 
     /// The oldest block the node still holds (`getFirstAvailableBlock`).
     pub async fn first_available(&self) -> Result<u64, RpcError> {
-        let result = self.call("getFirstAvailableBlock", json!([])).await?;
+        self.call_u64("getFirstAvailableBlock", json!([])).await
+    }
+
+    /// Calls `method`, whose result is one slot number.
+    async fn call_u64(&self, method: &'static str, params: Json) -> Result<u64, RpcError> {
+        let result = self.call(method, params).await?;
         result.as_u64().ok_or(RpcError::Shape {
-            method: "getFirstAvailableBlock",
+            method,
             reason: result.to_string(),
         })
     }
