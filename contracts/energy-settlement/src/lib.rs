@@ -1131,9 +1131,7 @@ pub mod energy_settlement {
         /// Pays `amount` to an order's `owner`; if the transfer fails, credits it to the
         /// owner's owed balance instead and emits `PayoutOwed`, so the settlement goes on.
         fn pay_or_owe(&mut self, owner: AccountId, amount: u64) -> Result<()> {
-            if let Some(owed) = host::pay_or_credit(&mut self.owed, owner, amount)
-                .map_err(|_| Error::MathOverflow)?
-            {
+            if let Some(owed) = host::pay_or_credit(&mut self.owed, owner, amount)? {
                 self.env().emit_event(PayoutOwed {
                     owner,
                     amount,

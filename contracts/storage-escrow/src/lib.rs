@@ -1084,9 +1084,7 @@ pub mod storage_escrow {
         /// Pays `owner` `amount`, or, when the transfer fails, credits it to the owner's
         /// owed balance instead and emits `PayoutOwed`, so the message goes on.
         fn pay_or_owe(&mut self, owner: AccountId, amount: u64) -> Result<()> {
-            if let Some(owed) = host::pay_or_credit(&mut self.owed, owner, amount)
-                .map_err(|_| Error::MathOverflow)?
-            {
+            if let Some(owed) = host::pay_or_credit(&mut self.owed, owner, amount)? {
                 self.env().emit_event(PayoutOwed {
                     owner,
                     amount,
