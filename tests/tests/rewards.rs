@@ -1415,22 +1415,49 @@ async fn claim_for_a_device_of_another_network() {
     assert_error(suite.send(&ix, &[]).await, RewardsError::WrongNetwork);
 }
 
+/// Operator 0's two devices bonded with exactly 2 x MIN, and a finalized tree paying its
+/// first device 100: the fixtures, the tree and the owner's reward account.
+async fn bonded_at_the_minimum(suite: &mut Suite) -> (Fixture, RewardsFixture, RewardTree, Pubkey) {
+    let (fx, rw) = setup(suite).await;
+    let owner = fx.operators[0].0.wallet.pubkey();
+    let to = recipient(suite, &fx.net, &owner).await;
+    let t = tree(&fx, &[100, 200, 300, 400]);
+    finalize(suite, &fx, &rw, 0, &t).await;
+    (fx, rw, t, to)
+}
+
+/// Operator 0's first device cannot claim (`UnderCollateralized`) before each stake of
+/// `stakes` but the last, and claims its 100 once the last is staked.
+async fn claims_once_restaked(
+    suite: &mut Suite,
+    (fx, rw, t, to): (&Fixture, &RewardsFixture, &RewardTree, Pubkey),
+    stakes: &[u64],
+) {
+    let (op, devs) = &fx.operators[0];
+    for amount in stakes {
+        assert_error(
+            claim(suite, fx, rw, t, &devs[0], &to, 0).await,
+            RewardsError::UnderCollateralized,
+        );
+        suite.stake(&fx.net, op, *amount).await.expect("restake");
+    }
+    claim(suite, fx, rw, t, &devs[0], &to, 0)
+        .await
+        .expect("claim");
+    assert_eq!(suite.token_balance(to).await, 100);
+}
+
 /// A slash that leaves the owner's stake below what its bonded devices need stops their
 /// rewards until the owner restakes.
 #[tokio::test]
 async fn no_rewards_for_devices_of_an_under_collateralised_position() {
     let mut suite = Suite::start().await;
-    let (fx, rw) = setup(&mut suite).await;
-    let (op, devs) = &fx.operators[0];
-    let to = recipient(&mut suite, &fx.net, &op.wallet.pubkey()).await;
-    let t = tree(&fx, &[100, 200, 300, 400]);
-    finalize(&mut suite, &fx, &rw, 0, &t).await;
-
+    let (fx, rw, t, to) = bonded_at_the_minimum(&mut suite).await;
     // Given 2 devices bonded with exactly 2 x MIN, When 1 unit is slashed
     let slash = staking::slash(
         &fx.pool.slash_authority.pubkey(),
         &fx.net.network,
-        &op.wallet.pubkey(),
+        &fx.operators[0].0.wallet.pubkey(),
         &fx.net.token,
         &fx.pool.treasury,
         depin_sdk::staking::SlashArgs {
@@ -1442,17 +1469,8 @@ async fn no_rewards_for_devices_of_an_under_collateralised_position() {
         .send(&[slash], &[&fx.pool.slash_authority])
         .await
         .expect("slash");
-    // Then its devices cannot claim
-    assert_error(
-        claim(&mut suite, &fx, &rw, &t, &devs[0], &to, 0).await,
-        RewardsError::UnderCollateralized,
-    );
-    // until the owner tops the stake up again
-    suite.stake(&fx.net, op, 1).await.expect("restake");
-    claim(&mut suite, &fx, &rw, &t, &devs[0], &to, 0)
-        .await
-        .expect("claim");
-    assert_eq!(suite.token_balance(to).await, 100);
+    // Then its devices cannot claim until the owner tops the stake up again
+    claims_once_restaked(&mut suite, (&fx, &rw, &t, to), &[1]).await;
 }
 
 /// A minimum raised above what a position holds per bonded device stops its devices'
@@ -1460,12 +1478,7 @@ async fn no_rewards_for_devices_of_an_under_collateralised_position() {
 #[tokio::test]
 async fn a_raised_minimum_stops_rewards_of_positions_below_it_until_they_restake() {
     let mut suite = Suite::start().await;
-    let (fx, rw) = setup(&mut suite).await;
-    let (op, devs) = &fx.operators[0];
-    let to = recipient(&mut suite, &fx.net, &op.wallet.pubkey()).await;
-    let t = tree(&fx, &[100, 200, 300, 400]);
-    finalize(&mut suite, &fx, &rw, 0, &t).await;
-
+    let (fx, rw, t, to) = bonded_at_the_minimum(&mut suite).await;
     // Given 2 devices bonded with exactly 2 x MIN, When the authority raises the minimum by 1
     let raise = staking::update_pool(
         &fx.net.authority.pubkey(),
@@ -1479,21 +1492,7 @@ async fn a_raised_minimum_stops_rewards_of_positions_below_it_until_they_restake
         .send(&[raise], &[&fx.net.authority])
         .await
         .expect("raise the minimum");
-    // Then its devices cannot claim
-    assert_error(
-        claim(&mut suite, &fx, &rw, &t, &devs[0], &to, 0).await,
-        RewardsError::UnderCollateralized,
-    );
-    // and one unit per device short still is not enough
-    suite.stake(&fx.net, op, 1).await.expect("stake 1");
-    assert_error(
-        claim(&mut suite, &fx, &rw, &t, &devs[0], &to, 0).await,
-        RewardsError::UnderCollateralized,
-    );
-    // until the owner covers both devices at the new minimum
-    suite.stake(&fx.net, op, 1).await.expect("stake 1 more");
-    claim(&mut suite, &fx, &rw, &t, &devs[0], &to, 0)
-        .await
-        .expect("claim");
-    assert_eq!(suite.token_balance(to).await, 100);
+    // Then its devices cannot claim, not even one unit per device short, until the owner
+    // covers both devices at the new minimum
+    claims_once_restaked(&mut suite, (&fx, &rw, &t, to), &[1, 1]).await;
 }
