@@ -544,7 +544,7 @@ async fn stream_alone(chain: &[ChainTransaction], batch: usize) -> Duration {
         connect_timeout: Duration::from_secs(5),
         programs: suite_programs().to_vec(),
     };
-    let (_client, _requests, mut stream) = subscribe(&settings, None).await.expect("subscribe");
+    let mut subscription = subscribe(&settings, None).await.expect("subscribe");
     subscribed(&geyser).await;
     let updates = stream_updates(chain);
     let started = Instant::now();
@@ -557,7 +557,7 @@ async fn stream_alone(chain: &[ChainTransaction], batch: usize) -> Duration {
     let (mut received, mut rows) = (0usize, 0u64);
     let mut pending = Batch::default();
     while received < chain.len() {
-        let update = tokio::time::timeout(Duration::from_secs(60), stream.next())
+        let update = tokio::time::timeout(Duration::from_secs(60), subscription.updates.next())
             .await
             .expect("updates keep coming")
             .expect("stream open")

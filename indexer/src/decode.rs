@@ -8,6 +8,7 @@ use anchor_lang::event::EVENT_IX_TAG_LE;
 use anchor_lang::prelude::Pubkey;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use bytes::Bytes;
 
 use crate::events::{decode_event, is_suite_program, Event, EventError};
 
@@ -36,8 +37,9 @@ pub struct TransactionView {
     pub account_keys: Vec<Pubkey>,
     /// Inner instructions by top-level index.
     pub inner_instructions: Vec<InnerInstructions>,
-    /// Log messages.
-    pub log_messages: Vec<String>,
+    /// Log messages, as bytes: the stream's frames hold them, and the lines that matter are
+    /// ASCII.
+    pub log_messages: Vec<Bytes>,
 }
 
 /// Where an event was found.
@@ -183,13 +185,13 @@ pub fn decode_transaction(tx: &TransactionView) -> DecodedTransaction {
 ///
 /// Lines are read as bytes: the runtime writes them in ASCII, and this runs for every log
 /// line of every streamed transaction.
-fn log_events(logs: &[String], failures: &mut Vec<DecodeFailure>) -> Vec<(u16, Pubkey, Vec<u8>)> {
+fn log_events(logs: &[Bytes], failures: &mut Vec<DecodeFailure>) -> Vec<(u16, Pubkey, Vec<u8>)> {
     // the invocation stack: `Some` for a suite program, `None` for any other
     let mut stack: Vec<Option<Pubkey>> = Vec::new();
     let mut top_level: Option<u16> = None;
     let mut found = Vec::new();
     for line in logs {
-        let Some(rest) = line.as_bytes().strip_prefix(b"Program ") else {
+        let Some(rest) = line.strip_prefix(b"Program ") else {
             continue;
         };
         if let Some(data) = rest.strip_prefix(b"data: ") {
@@ -243,38 +245,55 @@ fn log_events(logs: &[String], failures: &mut Vec<DecodeFailure>) -> Vec<(u16, P
 /// place, so the text is not decoded (a decode per line was a fifth of decoding's time).
 fn invoked_program(id: &[u8]) -> Option<Option<Pubkey>> {
     static SUITE: std::sync::OnceLock<Vec<(String, Pubkey)>> = std::sync::OnceLock::new();
-    if !(32..=44).contains(&id.len()) || !id.iter().all(|b| is_base58_digit(*b)) {
-        return None;
-    }
     let suite = SUITE.get_or_init(|| {
         crate::events::suite_programs()
             .into_iter()
             .map(|p| (p.to_string(), p))
             .collect()
     });
-    Some(
-        suite
-            .iter()
-            .find(|(text, _)| text.as_bytes() == id)
-            .map(|(_, program)| *program),
-    )
+    if let Some((_, program)) = suite.iter().find(|(text, _)| text.as_bytes() == id) {
+        return Some(Some(*program));
+    }
+    ((32..=44).contains(&id.len()) && id.iter().all(|b| BASE58_DIGITS[usize::from(*b)]))
+        .then_some(None)
 }
 
-/// Whether `b` is a digit of Bitcoin's base58 alphabet (no `0`, `O`, `I`, `l`).
-fn is_base58_digit(b: u8) -> bool {
-    matches!(b, b'1'..=b'9' | b'A'..=b'H' | b'J'..=b'N' | b'P'..=b'Z' | b'a'..=b'k' | b'm'..=b'z')
-}
+/// Which bytes are digits of Bitcoin's base58 alphabet (no `0`, `O`, `I`, `l`).
+static BASE58_DIGITS: [bool; 256] = {
+    let alphabet = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut digits = [false; 256];
+    let mut i = 0;
+    while i < alphabet.len() {
+        digits[alphabet[i] as usize] = true;
+        i += 1;
+    }
+    digits
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn base58_digits_are_bitcoins_alphabet() {
-        let alphabet = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-        for b in 0..=u8::MAX {
-            assert_eq!(is_base58_digit(b), alphabet.contains(&b), "byte {b}");
+    fn base58_digits_are_the_alphabet_addresses_are_written_in() {
+        // every digit of a key's text is one; 58 of them (bs58's own alphabet)
+        let mut seen = [false; 256];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2048 {
+            let mut bytes = [0u8; 32];
+            for b in &mut bytes {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                *b = (state >> 56) as u8;
+            }
+            for b in Pubkey::new_from_array(bytes).to_string().bytes() {
+                assert!(BASE58_DIGITS[usize::from(b)], "{b}");
+                seen[usize::from(b)] = true;
+            }
         }
+        assert_eq!(seen, BASE58_DIGITS);
+        assert_eq!(BASE58_DIGITS.iter().filter(|d| **d).count(), 58);
     }
 
     #[test]
@@ -324,7 +343,7 @@ mod tests {
             "Program data: BQ==".to_owned(),
         ];
         let mut failures = Vec::new();
-        let found = log_events(&logs, &mut failures);
+        let found = log_events(&logs.map(Bytes::from), &mut failures);
         assert_eq!(
             found,
             vec![(0, registry, vec![1, 2, 3]), (1, registry, vec![5])]

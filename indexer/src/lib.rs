@@ -11,7 +11,8 @@
 //!   (attributed to the program on top of the invocation stack). Every event is keyed by
 //!   (instruction index, event index); what cannot be decoded is a [`decode::DecodeFailure`].
 //! - [`source`]: the gRPC subscription and Geyser updates turned into decoded transactions
-//!   and slot statuses; [`rpc`]: the JSON-RPC backfill of a gap the endpoint cannot replay.
+//!   and slot statuses ([`wire`]: the parts of an update it reads, decoded without the
+//!   rest); [`rpc`]: the JSON-RPC backfill of a gap the endpoint cannot replay.
 //! - [`rows`]: an event as a row of its table; [`sink`]: migrations, batched exactly-once
 //!   writes (binary COPY straight into the tables; signatures of recent slots remembered,
 //!   the primary key of `indexed_transactions` as the backstop), the state keys touched
@@ -38,4 +39,5 @@ pub mod source;
 pub mod state;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod wire;
 pub mod writer;

@@ -474,6 +474,11 @@ fn view(tx: &RpcTransaction) -> Result<TransactionView, String> {
     Ok(TransactionView {
         account_keys,
         inner_instructions,
-        log_messages: meta.log_messages.clone().unwrap_or_default(),
+        log_messages: meta
+            .log_messages
+            .iter()
+            .flatten()
+            .map(|line| bytes::Bytes::copy_from_slice(line.as_bytes()))
+            .collect(),
     })
 }

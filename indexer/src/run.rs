@@ -248,9 +248,15 @@ impl Session<'_> {
         mut backfill_from: Option<u64>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<End, SessionError> {
-        let (_client, mut requests, stream) = subscribe(&self.settings, from_slot)
+        let subscription = subscribe(&self.settings, from_slot)
             .await
             .map_err(SessionError::Source)?;
+        // the client keeps the connection
+        let (_client, mut requests, stream) = (
+            subscription.client,
+            subscription.requests,
+            subscription.updates,
+        );
         tracing::info!(endpoint = %self.settings.endpoint, from_slot, "subscribed");
         let metrics = Arc::clone(&self.hooks.metrics);
         let mut received = false;

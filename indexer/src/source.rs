@@ -5,15 +5,20 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
-use yellowstone_grpc_client::{GeyserGrpcClient, GeyserStream, SubscribeRequestSink};
-use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
+use futures::channel::mpsc;
+use prost::Message as _;
+use tonic::codec::Streaming;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use yellowstone_grpc_client::{GeyserGrpcClient, InterceptorXToken};
 use yellowstone_grpc_proto::geyser::{
     CommitmentLevel, SlotStatus as ProtoSlotStatus, SubscribeRequest, SubscribeRequestFilterSlots,
-    SubscribeRequestFilterTransactions, SubscribeUpdate, SubscribeUpdateTransactionInfo,
+    SubscribeRequestFilterTransactions, SubscribeUpdate,
 };
 
 use crate::decode::{decode_or_record, CompiledInstruction, InnerInstructions, TransactionView};
 use crate::sink::{Commitment, IndexedTransaction, SlotStatus, SlotUpdate, Source};
+use crate::wire;
 
 /// The suite's program ids, whose transactions the indexer subscribes to.
 pub use crate::events::suite_programs;
@@ -87,32 +92,86 @@ pub fn subscribe_request(
     }
 }
 
-/// Opens a subscription.
+/// An open subscription: the client that keeps its connection, the sender of further
+/// requests (a ping's answer), and the stream of updates, decoded as [`wire`] messages.
+pub struct Subscription {
+    /// The gRPC client; the connection lives as long as it does.
+    pub client: tonic::client::Grpc<InterceptedService<Channel, InterceptorXToken>>,
+    /// Requests sent on the open subscription.
+    pub requests: mpsc::UnboundedSender<SubscribeRequest>,
+    /// The updates.
+    pub updates: Streaming<wire::SubscribeUpdate>,
+}
+
+/// The method [`subscribe`] calls (`geyser.proto`'s `Geyser.Subscribe`).
+const SUBSCRIBE_PATH: &str = "/geyser.Geyser/Subscribe";
+
+/// Opens a subscription. The connection is configured as yellowstone-grpc-client's builder
+/// configures it (its endpoint, `x-token` header, connect timeout); the updates are decoded
+/// as [`wire::SubscribeUpdate`], which reads only what the indexer uses.
 pub async fn subscribe(
     settings: &GrpcSettings,
     from_slot: Option<u64>,
-) -> Result<(GeyserGrpcClient, SubscribeRequestSink, GeyserStream), SourceError> {
-    let mut client = GeyserGrpcClient::build_from_shared(settings.endpoint.clone())
+) -> Result<Subscription, SourceError> {
+    let (endpoint, interceptor) = connection(settings)?;
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| SourceError::Connect(connect_error(&e)))?;
+    let mut client = tonic::client::Grpc::new(InterceptedService::new(channel, interceptor))
+        .max_decoding_message_size(64 * 1024 * 1024);
+    client
+        .ready()
+        .await
+        .map_err(|e| SourceError::Connect(connect_error(&e)))?;
+    let (requests, queued) = mpsc::unbounded();
+    requests
+        .unbounded_send(subscribe_request(
+            &settings.programs,
+            settings.commitment,
+            from_slot,
+        ))
+        .map_err(|e| SourceError::Connect(e.to_string()))?;
+    let updates = client
+        .streaming(
+            tonic::Request::new(queued),
+            tonic::codegen::http::uri::PathAndQuery::from_static(SUBSCRIBE_PATH),
+            tonic_prost::ProstCodec::<SubscribeRequest, wire::SubscribeUpdate>::default(),
+        )
+        .await?
+        .into_inner();
+    Ok(Subscription {
+        client,
+        requests,
+        updates,
+    })
+}
+
+/// The endpoint to connect to and the interceptor adding the `x-token` header, as
+/// yellowstone-grpc-client's builder makes them (HTTP/2 adaptive window, TLS for `https`).
+fn connection(settings: &GrpcSettings) -> Result<(Endpoint, InterceptorXToken), SourceError> {
+    let builder = GeyserGrpcClient::build_from_shared(settings.endpoint.clone())
         .map_err(|e| SourceError::Connect(e.to_string()))?
         .x_token(settings.x_token.clone())
         .map_err(|e| SourceError::Connect(e.to_string()))?
-        .connect_timeout(settings.connect_timeout)
-        .max_decoding_message_size(64 * 1024 * 1024)
-        .connect()
-        .await
-        .map_err(|e| SourceError::Connect(e.to_string()))?;
-    let request = subscribe_request(&settings.programs, settings.commitment, from_slot);
-    let (sink, stream) =
-        client
-            .subscribe_with_request(Some(request))
-            .await
-            .map_err(|e| match e {
-                yellowstone_grpc_client::GeyserGrpcClientError::TonicStatus(status) => {
-                    SourceError::Subscribe(status)
-                }
-                other => SourceError::Connect(other.to_string()),
-            })?;
-    Ok((client, sink, stream))
+        .connect_timeout(settings.connect_timeout);
+    let interceptor = InterceptorXToken {
+        x_token: builder.x_token,
+        x_request_snapshot: false,
+    };
+    Ok((builder.endpoint, interceptor))
+}
+
+/// A transport error with its causes ("transport error" alone says nothing).
+fn connect_error(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Whether `status` says the server cannot replay from the requested slot, so the gap must
@@ -129,16 +188,16 @@ pub fn is_replay_unavailable(status: &tonic::Status) -> bool {
 }
 
 /// What `update` means to the indexer.
-pub fn convert(update: SubscribeUpdate) -> Update {
-    match update.update_oneof {
-        Some(UpdateOneof::Transaction(tx)) => match tx.transaction {
+pub fn convert(update: wire::SubscribeUpdate) -> Update {
+    match update.update {
+        Some(wire::UpdateKind::Transaction(tx)) => match tx.transaction {
             Some(info) => match indexed_transaction(info, tx.slot) {
                 Some(t) => Update::Transaction(Box::new(t)),
                 None => Update::Skip,
             },
             None => Update::Skip,
         },
-        Some(UpdateOneof::Slot(slot)) => {
+        Some(wire::UpdateKind::Slot(slot)) => {
             let status = match ProtoSlotStatus::try_from(slot.status) {
                 Ok(ProtoSlotStatus::SlotProcessed) => SlotStatus::Reached(Commitment::Processed),
                 Ok(ProtoSlotStatus::SlotConfirmed) => SlotStatus::Reached(Commitment::Confirmed),
@@ -152,9 +211,16 @@ pub fn convert(update: SubscribeUpdate) -> Update {
                 status,
             })
         }
-        Some(UpdateOneof::Ping(_)) => Update::Ping,
-        _ => Update::Skip,
+        Some(wire::UpdateKind::Ping(_)) => Update::Ping,
+        None => Update::Skip,
     }
+}
+
+/// What a full generated `update` means to the indexer, read as the stream reads it: encoded,
+/// then decoded as a [`wire::SubscribeUpdate`]. For updates built in memory (tests, the
+/// benchmark's prepared load); the stream itself never holds a full update.
+pub fn convert_update(update: &SubscribeUpdate) -> Result<Update, prost::DecodeError> {
+    wire::SubscribeUpdate::decode(update.encode_to_vec().as_slice()).map(convert)
 }
 
 fn pubkey(bytes: &[u8]) -> Result<Pubkey, String> {
@@ -166,10 +232,7 @@ fn pubkey(bytes: &[u8]) -> Result<Pubkey, String> {
 /// A Geyser transaction decoded; `None` for failed and vote transactions. A transaction
 /// whose shape is broken (bad key length, missing message) comes back with the reason as a
 /// decode failure, so it is recorded rather than dropped.
-pub fn indexed_transaction(
-    info: SubscribeUpdateTransactionInfo,
-    slot: u64,
-) -> Option<IndexedTransaction> {
+pub fn indexed_transaction(info: wire::TransactionInfo, slot: u64) -> Option<IndexedTransaction> {
     if info.is_vote {
         return None;
     }
@@ -203,7 +266,7 @@ fn signature_text(signature: &[u8]) -> String {
 }
 
 /// The parts of `info` decoding reads, moved out of it (the update is not used again).
-fn transaction_view(info: SubscribeUpdateTransactionInfo) -> Result<TransactionView, String> {
+fn transaction_view(info: wire::TransactionInfo) -> Result<TransactionView, String> {
     if info.signature.len() != 64 {
         return Err(format!("signature of {} bytes", info.signature.len()));
     }
@@ -234,7 +297,7 @@ fn transaction_view(info: SubscribeUpdateTransactionInfo) -> Result<TransactionV
             instructions.push(CompiledInstruction {
                 program_id_index: u8::try_from(ix.program_id_index)
                     .map_err(|_| format!("program index {}", ix.program_id_index))?,
-                data: ix.data,
+                data: ix.data.to_vec(),
             });
         }
         inner_instructions.push(InnerInstructions {
@@ -264,6 +327,46 @@ mod tests {
         for bytes in samples {
             assert_eq!(signature_text(&bytes), bs58::encode(&bytes).into_string());
         }
+    }
+
+    #[test]
+    fn the_token_goes_in_every_requests_header_and_a_bad_one_is_refused() {
+        use tonic::service::Interceptor;
+
+        let mut settings = GrpcSettings {
+            endpoint: "http://127.0.0.1:10000".to_owned(),
+            x_token: Some("secret-token".to_owned()),
+            commitment: Commitment::Confirmed,
+            connect_timeout: Duration::from_secs(1),
+            programs: suite_programs().to_vec(),
+        };
+        let (endpoint, mut interceptor) = connection(&settings).expect("valid settings");
+        assert_eq!(endpoint.uri().port_u16(), Some(10000));
+        let request = interceptor
+            .call(tonic::Request::new(()))
+            .expect("intercepted");
+        assert_eq!(
+            request.metadata().get("x-token").map(|v| v.to_str().ok()),
+            Some(Some("secret-token"))
+        );
+        settings.x_token = None;
+        let (_, mut interceptor) = connection(&settings).expect("valid settings");
+        let request = interceptor
+            .call(tonic::Request::new(()))
+            .expect("intercepted");
+        assert!(request.metadata().get("x-token").is_none());
+        // a header cannot carry a line break; an endpoint must be a URI
+        settings.x_token = Some("line\nbreak".to_owned());
+        assert!(matches!(
+            connection(&settings),
+            Err(SourceError::Connect(_))
+        ));
+        settings.x_token = None;
+        settings.endpoint = "not a uri".to_owned();
+        assert!(matches!(
+            connection(&settings),
+            Err(SourceError::Connect(_))
+        ));
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn log_events_are_attributed_to_the_invoking_program() {
         format!("Program {registry} success"),
     ];
     let decoded = decode_transaction(&TransactionView {
-        log_messages: logs,
+        log_messages: logs.into_iter().map(bytes::Bytes::from).collect(),
         ..Default::default()
     });
     assert_eq!(decoded.events.len(), 1);

@@ -1321,8 +1321,11 @@ async fn events_past_retention_are_retired_and_the_state_stays_whole() {
 /// an empty replay), while live subscribers and `GetSlot` go on as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_without_replay_refuses_a_resume_and_serves_live_subscribers() {
-    use depin_indexer::source::{convert, is_replay_unavailable, subscribe, GrpcSettings, Update};
+    use depin_indexer::source::{
+        convert, convert_update, is_replay_unavailable, subscribe, GrpcSettings, Update,
+    };
     use futures::StreamExt;
+    use prost::Message;
 
     let chain = scenario_chain().await;
     let geyser = GeyserTestServer::start().await.expect("geyser server");
@@ -1348,10 +1351,10 @@ async fn a_feed_without_replay_refuses_a_resume_and_serves_live_subscribers() {
 
     // a resume from the newest slot pushed (inside any replay window) is refused, as the
     // stream's first item
-    let (_client, _sink, mut resumed) = subscribe(&settings, Some(newest))
+    let mut resumed = subscribe(&settings, Some(newest))
         .await
         .expect("subscribed");
-    let refusal = tokio::time::timeout(LIMIT, resumed.next())
+    let refusal = tokio::time::timeout(LIMIT, resumed.updates.next())
         .await
         .expect("an answer")
         .expect("an item")
@@ -1359,7 +1362,7 @@ async fn a_feed_without_replay_refuses_a_resume_and_serves_live_subscribers() {
     assert!(is_replay_unavailable(&refusal), "{refusal:?}");
 
     // a live subscriber gets what is pushed from now on, each update once
-    let (mut client, _sink, mut live) = subscribe(&settings, None).await.expect("subscribed");
+    let mut live = subscribe(&settings, None).await.expect("subscribed");
     let deadline = std::time::Instant::now() + LIMIT;
     while geyser.subscriptions() < 2 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -1376,15 +1379,19 @@ async fn a_feed_without_replay_refuses_a_resume_and_serves_live_subscribers() {
     // subscription only, in push order, each once
     let pushed: Vec<String> = rest
         .iter()
-        .filter_map(|u| match convert(u.clone()) {
+        .filter_map(|u| match convert_update(u).expect("decodes") {
             Update::Transaction(t) => Some(t.signature),
             _ => None,
         })
         .collect();
-    let last = rest.last().expect("updates").clone();
+    // the last update pushed, as the stream reads it
+    let last = depin_indexer::wire::SubscribeUpdate::decode(
+        rest.last().expect("updates").encode_to_vec().as_slice(),
+    )
+    .expect("decodes");
     let mut received = Vec::new();
     loop {
-        let update = tokio::time::timeout(LIMIT, live.next())
+        let update = tokio::time::timeout(LIMIT, live.updates.next())
             .await
             .expect("updates keep coming")
             .expect("stream open")
@@ -1405,10 +1412,202 @@ async fn a_feed_without_replay_refuses_a_resume_and_serves_live_subscribers() {
             "{signature} was pushed after the subscription, once, in this order"
         );
     }
+    let mut client =
+        yellowstone_grpc_client::GeyserGrpcClient::build_from_shared(geyser.endpoint())
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect");
     let slot = client.get_slot(None).await.expect("GetSlot").slot;
     assert_eq!(
         slot,
         chain.last_slot(),
         "GetSlot answers the newest slot pushed"
     );
+}
+
+/// The stream decodes updates as `depin_indexer::wire` messages, which read a subset of
+/// each full message's fields and skip the rest on the wire. Every update of the scenario,
+/// with the fields a real endpoint adds and the bench's feed leaves out (balances, token
+/// balances, rewards, return data, loaded addresses, compute units), encoded with the full
+/// generated types, reads back the same values; a failed transaction, a vote and the kinds
+/// the indexer does not act on read as nothing to keep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wire_decoding_reads_what_the_full_messages_hold() {
+    use depin_indexer::source::{convert_update, Update};
+    use depin_indexer::wire;
+    use prost::Message;
+    use yellowstone_grpc_proto::geyser::subscribe_update::UpdateOneof;
+    use yellowstone_grpc_proto::geyser::{
+        SubscribeUpdate, SubscribeUpdateAccount, SubscribeUpdatePing, SubscribeUpdatePong,
+    };
+    use yellowstone_grpc_proto::solana::storage::confirmed_block as pb;
+    /// Inner instructions as (top-level index, [(program index, data)]).
+    type InnerGroups<'a> = Vec<(u32, Vec<(u32, &'a [u8])>)>;
+
+    let chain = scenario_chain().await;
+    let mut updates = chain.updates();
+    // what a real endpoint adds to a transaction update
+    for (n, update) in updates.iter_mut().enumerate() {
+        if let Some(UpdateOneof::Transaction(tx)) = &mut update.update_oneof {
+            let info = tx.transaction.as_mut().expect("info");
+            let meta = info.meta.as_mut().expect("meta");
+            meta.pre_balances = vec![1_000_000, 2, 3];
+            meta.post_balances = vec![995_000, 2, 3];
+            meta.pre_token_balances = vec![pb::TokenBalance {
+                account_index: 1,
+                mint: "mint".into(),
+                owner: "owner".into(),
+                ..Default::default()
+            }];
+            meta.rewards = vec![pb::Reward {
+                pubkey: "validator".into(),
+                lamports: 5,
+                ..Default::default()
+            }];
+            meta.return_data = Some(pb::ReturnData {
+                program_id: vec![7; 32],
+                data: vec![1, 2, 3],
+            });
+            meta.compute_units_consumed = Some(12_345);
+            meta.cost_units = Some(1_400);
+            if n % 3 == 0 {
+                meta.loaded_writable_addresses = vec![vec![n as u8; 32]];
+                meta.loaded_readonly_addresses = vec![vec![9; 32], vec![10; 32]];
+            }
+        }
+    }
+    let mut transactions = 0;
+    for update in &updates {
+        let read =
+            wire::SubscribeUpdate::decode(update.encode_to_vec().as_slice()).expect("decodes");
+        match (&update.update_oneof, read.update) {
+            (Some(UpdateOneof::Transaction(full)), Some(wire::UpdateKind::Transaction(slim))) => {
+                transactions += 1;
+                assert_eq!(slim.slot, full.slot);
+                let (full, slim) = (
+                    full.transaction.as_ref().expect("info"),
+                    slim.transaction.expect("info"),
+                );
+                assert_eq!(
+                    (&slim.signature[..], slim.is_vote, slim.index),
+                    (&full.signature[..], full.is_vote, full.index)
+                );
+                let (full_message, slim_message) = (
+                    full.transaction.as_ref().and_then(|t| t.message.as_ref()),
+                    slim.transaction.and_then(|t| t.message).expect("message"),
+                );
+                let keys: Vec<&[u8]> = slim_message.account_keys.iter().map(|k| &k[..]).collect();
+                let full_keys: Vec<&[u8]> = full_message
+                    .expect("message")
+                    .account_keys
+                    .iter()
+                    .map(|k| &k[..])
+                    .collect();
+                assert_eq!(keys, full_keys);
+                let (full_meta, meta) =
+                    (full.meta.as_ref().expect("meta"), slim.meta.expect("meta"));
+                assert!(meta.err.is_none());
+                let logs: Vec<&[u8]> = meta.log_messages.iter().map(|l| &l[..]).collect();
+                let full_logs: Vec<&[u8]> = full_meta
+                    .log_messages
+                    .iter()
+                    .map(|l| l.as_bytes())
+                    .collect();
+                assert_eq!(logs, full_logs);
+                let inner: InnerGroups = meta
+                    .inner_instructions
+                    .iter()
+                    .map(|g| {
+                        let ixs = g
+                            .instructions
+                            .iter()
+                            .map(|i| (i.program_id_index, &i.data[..]));
+                        (g.index, ixs.collect())
+                    })
+                    .collect();
+                let full_inner: InnerGroups = full_meta
+                    .inner_instructions
+                    .iter()
+                    .map(|g| {
+                        let ixs = g
+                            .instructions
+                            .iter()
+                            .map(|i| (i.program_id_index, &i.data[..]));
+                        (g.index, ixs.collect())
+                    })
+                    .collect();
+                assert_eq!(inner, full_inner);
+                let loaded = |l: &[bytes::Bytes]| l.iter().map(|k| k.to_vec()).collect::<Vec<_>>();
+                assert_eq!(
+                    (
+                        loaded(&meta.loaded_writable_addresses),
+                        loaded(&meta.loaded_readonly_addresses)
+                    ),
+                    (
+                        full_meta.loaded_writable_addresses.clone(),
+                        full_meta.loaded_readonly_addresses.clone()
+                    )
+                );
+            }
+            (Some(UpdateOneof::Slot(full)), Some(wire::UpdateKind::Slot(slim))) => {
+                assert_eq!(
+                    (slim.slot, slim.parent, slim.status),
+                    (full.slot, full.parent, full.status)
+                );
+            }
+            (full, slim) => panic!("{full:?} read as {slim:?}"),
+        }
+        // and the indexer's view of it is the runtime's: the same events
+        if let Update::Transaction(t) = convert_update(update).expect("decodes") {
+            let recorded = chain
+                .txs
+                .iter()
+                .find(|c| c.slot == t.slot && c.index == t.tx_index)
+                .expect("a transaction of the chain");
+            assert_eq!(t.decoded, recorded.indexed().decoded);
+        }
+    }
+    assert_eq!(transactions, chain.txs.len());
+
+    // a failed transaction and a vote are not kept; pings are told apart; other kinds skip
+    let mut failed = updates
+        .iter()
+        .find(|u| matches!(u.update_oneof, Some(UpdateOneof::Transaction(_))))
+        .expect("a transaction")
+        .clone();
+    let mut vote = failed.clone();
+    if let Some(UpdateOneof::Transaction(tx)) = &mut failed.update_oneof {
+        let meta = tx
+            .transaction
+            .as_mut()
+            .and_then(|i| i.meta.as_mut())
+            .expect("meta");
+        meta.err = Some(pb::TransactionError { err: vec![1, 2] });
+    }
+    if let Some(UpdateOneof::Transaction(tx)) = &mut vote.update_oneof {
+        tx.transaction.as_mut().expect("info").is_vote = true;
+    }
+    let of = |kind| SubscribeUpdate {
+        update_oneof: Some(kind),
+        ..Default::default()
+    };
+    for (update, expected) in [
+        (failed, "skip"),
+        (vote, "skip"),
+        (of(UpdateOneof::Ping(SubscribeUpdatePing {})), "ping"),
+        (of(UpdateOneof::Pong(SubscribeUpdatePong { id: 3 })), "skip"),
+        (
+            of(UpdateOneof::Account(SubscribeUpdateAccount::default())),
+            "skip",
+        ),
+        (SubscribeUpdate::default(), "skip"),
+    ] {
+        let read = match convert_update(&update).expect("decodes") {
+            Update::Ping => "ping",
+            Update::Skip => "skip",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(read, expected, "{update:?}");
+    }
 }

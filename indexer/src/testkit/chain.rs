@@ -32,7 +32,11 @@ pub fn transaction_view(tx: &ProcessedTransaction) -> TransactionView {
                     .collect(),
             })
             .collect(),
-        log_messages: tx.log_messages.clone(),
+        log_messages: tx
+            .log_messages
+            .iter()
+            .map(|line| bytes::Bytes::copy_from_slice(line.as_bytes()))
+            .collect(),
     }
 }
 
