@@ -19,11 +19,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use depin_indexer::source::{convert, suite_programs, Update};
+use depin_indexer::source::{convert, Update};
 use depin_indexer::testkit::chain::{lay_out, replicate, stream_updates};
-use depin_indexer::testkit::scenario::full_scenario;
+use depin_indexer::testkit::scenario::{bench_copies, recorded_scenario};
 use depin_indexer::wire;
-use depin_tests::runtime::Suite;
 use prost::Message;
 use yellowstone_grpc_proto::geyser::SubscribeUpdate;
 
@@ -39,19 +38,8 @@ fn median(passes: &mut [Duration]) -> Duration {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let copies: u64 = std::env::var("DEPIN_BENCH_COPIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
-    let mut suite = Suite::start().await;
-    suite.start_recording();
-    full_scenario(&mut suite).await.expect("scenario");
-    let programs = suite_programs();
-    let recorded: Vec<_> = suite
-        .take_recorded()
-        .into_iter()
-        .filter(|t| t.account_keys.iter().any(|k| programs.contains(k)))
-        .collect();
+    let copies = bench_copies();
+    let recorded = recorded_scenario().await.expect("scenario");
     let chain = lay_out(replicate(&recorded, 1..=copies), 10_000, 50);
     // as the stream holds them: each message a slice of a received buffer, so a bytes
     // field can be a slice of it too (tonic decodes from its `BytesMut`)

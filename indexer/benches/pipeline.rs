@@ -68,8 +68,7 @@ use depin_indexer::state::Refresher;
 use depin_indexer::testkit::chain::{lay_out, replicate, stream_updates, ChainTransaction};
 use depin_indexer::testkit::geyser::GeyserTestServer;
 use depin_indexer::testkit::postgres::TempPostgres;
-use depin_indexer::testkit::scenario::full_scenario;
-use depin_tests::runtime::Suite;
+use depin_indexer::testkit::scenario::{bench_copies, recorded_scenario};
 use futures::{pin_mut, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -698,19 +697,8 @@ async fn main() {
             .with_writer(std::io::stderr)
             .try_init();
     }
-    let copies: u64 = std::env::var("DEPIN_BENCH_COPIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
-    let mut suite = Suite::start().await;
-    suite.start_recording();
-    full_scenario(&mut suite).await.expect("scenario");
-    let programs = suite_programs();
-    let recorded: Vec<_> = suite
-        .take_recorded()
-        .into_iter()
-        .filter(|t| t.account_keys.iter().any(|k| programs.contains(k)))
-        .collect();
+    let copies = bench_copies();
+    let recorded = recorded_scenario().await.expect("scenario");
     let scale: u64 = std::env::var("DEPIN_BENCH_SCALE")
         .ok()
         .and_then(|v| v.parse().ok())

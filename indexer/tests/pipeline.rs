@@ -1442,8 +1442,6 @@ async fn wire_decoding_reads_what_the_full_messages_hold() {
         SubscribeUpdate, SubscribeUpdateAccount, SubscribeUpdatePing, SubscribeUpdatePong,
     };
     use yellowstone_grpc_proto::solana::storage::confirmed_block as pb;
-    /// Inner instructions as (top-level index, [(program index, data)]).
-    type InnerGroups<'a> = Vec<(u32, Vec<(u32, &'a [u8])>)>;
 
     let chain = scenario_chain().await;
     let mut updates = chain.updates();
@@ -1515,29 +1513,26 @@ async fn wire_decoding_reads_what_the_full_messages_hold() {
                     .map(|l| l.as_bytes())
                     .collect();
                 assert_eq!(logs, full_logs);
-                let inner: InnerGroups = meta
+                assert_eq!(
+                    meta.inner_instructions.len(),
+                    full_meta.inner_instructions.len()
+                );
+                for (slim, full) in meta
                     .inner_instructions
                     .iter()
-                    .map(|g| {
-                        let ixs = g
-                            .instructions
-                            .iter()
-                            .map(|i| (i.program_id_index, &i.data[..]));
-                        (g.index, ixs.collect())
-                    })
-                    .collect();
-                let full_inner: InnerGroups = full_meta
-                    .inner_instructions
-                    .iter()
-                    .map(|g| {
-                        let ixs = g
-                            .instructions
-                            .iter()
-                            .map(|i| (i.program_id_index, &i.data[..]));
-                        (g.index, ixs.collect())
-                    })
-                    .collect();
-                assert_eq!(inner, full_inner);
+                    .zip(&full_meta.inner_instructions)
+                {
+                    assert_eq!(
+                        (slim.index, slim.instructions.len()),
+                        (full.index, full.instructions.len())
+                    );
+                    for (s, f) in slim.instructions.iter().zip(&full.instructions) {
+                        assert_eq!(
+                            (s.program_id_index, &s.data[..]),
+                            (f.program_id_index, &f.data[..])
+                        );
+                    }
+                }
                 let loaded = |l: &[bytes::Bytes]| l.iter().map(|k| k.to_vec()).collect::<Vec<_>>();
                 assert_eq!(
                     (

@@ -15,7 +15,7 @@ use depin_sdk::storage::{
     self, InitializeMarketArgs, ProposeDealArgs, StorageProver, SubmitProofArgs, SLOT_HASHES_ID,
 };
 use depin_tests::fixture::{default_energy_args, FixtureBuilder, NetworkParams, RewardsParams};
-use depin_tests::runtime::Suite;
+use depin_tests::runtime::{ProcessedTransaction, Suite};
 use depin_tests::{Keypair, Signer};
 
 /// The region multiplier table hash the scenario's oracles commit with epoch 0's root.
@@ -23,6 +23,29 @@ pub const SCENARIO_MULTIPLIERS_HASH: [u8; 32] = [0x3c; 32];
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
+}
+
+/// How many copies of the scenario a benchmark's load holds: `DEPIN_BENCH_COPIES`, 400
+/// when unset or not a number.
+pub fn bench_copies() -> u64 {
+    std::env::var("DEPIN_BENCH_COPIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400)
+}
+
+/// The scenario run once in a fresh runtime: its transactions that touch a suite program,
+/// as recorded (the benchmarks replicate them with [`crate::testkit::chain::replicate`]).
+pub async fn recorded_scenario() -> Result<Vec<ProcessedTransaction>, String> {
+    let mut suite = Suite::start().await;
+    suite.start_recording();
+    full_scenario(&mut suite).await?;
+    let programs = crate::events::suite_programs();
+    Ok(suite
+        .take_recorded()
+        .into_iter()
+        .filter(|t| t.account_keys.iter().any(|k| programs.contains(k)))
+        .collect())
 }
 
 /// Runs the whole scenario on `suite` (about 70 transactions).
