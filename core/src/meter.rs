@@ -3,8 +3,10 @@
 //!
 //! `"depin-meter-v1" || network || device || interval || produced_wh || consumed_wh ||
 //! counter`, integers little-endian. `network` and `device` are the chain's 32-byte
-//! identifiers of the network and the registered device (account addresses on Solana,
-//! the registry contract and the device id on ink! chains). The counter is the meter's
+//! identifiers of where the reading is sold and of the registered device: on Solana the
+//! network's account (a network has one energy market, at its PDA) and the device's; on
+//! ink! chains the market contract (a registry can have several markets, and a reading
+//! sold in one must not be paid by another) and the device id. The counter is the meter's
 //! monotonic replay counter: a verifier accepts a reading only if its counter is above
 //! every counter it accepted before from that meter.
 

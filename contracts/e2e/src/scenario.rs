@@ -344,7 +344,7 @@ pub fn run() -> Result<(Suite, Deployed), Failure> {
     )?;
     ensure_eq!(must(price, "clear_interval")?, 150);
     suite.chain.set_time(90_900);
-    let message = depin_core::meter::reading_message(energy_net.as_ref(), &panel, iv, 1_200, 40, 1);
+    let message = depin_core::meter::reading_message(energy_at.as_ref(), &panel, iv, 1_200, 40, 1);
     // a gateway relays the meter's signed reading
     let read = suite.chain.call(
         "submit_reading",

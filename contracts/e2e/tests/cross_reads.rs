@@ -634,7 +634,7 @@ fn energy_reads_devices_network_and_treasury() {
     assert_eq!(ask, Ok(0));
     // a reading is accepted only for a device the registry holds active, signed by its key
     s.chain.set_time(90_900);
-    let message = depin_core::meter::reading_message(registry.as_ref(), &panel, iv, 1_200, 40, 1);
+    let message = depin_core::meter::reading_message(market_at.as_ref(), &panel, iv, 1_200, 40, 1);
     let forged = DeviceSigner::new(6).sign(&message);
     let read = s
         .chain

@@ -448,7 +448,6 @@ fn clear(s: &mut Suite, market: AccountId) -> Result<u64, EnergyError> {
 /// for interval 100 (counter 1) at 90,900, after the interval; ORACLE relays it.
 fn read(
     s: &mut Suite,
-    registry: AccountId,
     market: AccountId,
     device: [u8; 32],
     produced_wh: u64,
@@ -456,7 +455,7 @@ fn read(
 ) -> Result<(), EnergyError> {
     s.chain.set_time(90_900);
     let message = depin_core::meter::reading_message(
-        registry.as_ref(),
+        market.as_ref(),
         &device,
         100,
         produced_wh,
@@ -609,7 +608,7 @@ fn test_a_meter_without_capacity_cannot_outbid_honest_producers() {
     );
     // and, its meter reporting 1,200 Wh, it is paid for them: 180 at 150, 177 net of the
     // 2% grid fee; the consumer pays 180 and gets 90 of its escrow back
-    assert_eq!(read(&mut s, registry, market_at, panel, 1_200, 40), Ok(()));
+    assert_eq!(read(&mut s, market_at, panel, 1_200, 40), Ok(()));
     let (producer, consumer, treasury) = (
         s.chain.free_balance(account(OWNER)),
         s.chain.free_balance(account(OTHER)),
@@ -669,7 +668,7 @@ fn test_settle_order_an_unpayable_producer_freezes_no_escrow() {
     );
     assert_eq!(clear(&mut s, market_at), Ok(150));
     // and its honest reading of 400 Wh submitted
-    assert_eq!(read(&mut s, registry, market_at, panel, 400, 0), Ok(()));
+    assert_eq!(read(&mut s, market_at, panel, 400, 0), Ok(()));
     // When the producer empties its account and it is reaped
     s.chain
         .empty_into(account(OWNER), account(AUTHORITY))

@@ -15,8 +15,11 @@
 //! ## Meter signatures
 //!
 //! A reading is signed by the device key over `depin_core::meter::reading_message`
-//! (`"depin-meter-v1" || registry || device id || interval || produced || consumed ||
-//! counter`), exactly the layout the Solana program checks. ink! 5 contracts on
+//! (`"depin-meter-v1" || market || device id || interval || produced || consumed ||
+//! counter`, `market` this contract's address), exactly the layout the Solana program
+//! checks. Solana names the network there, which has one market (its PDA); a registry
+//! here can have several markets, and a reading names the one it sells in, so the same
+//! reading is not paid by two. ink! 5 contracts on
 //! `pallet-contracts` have no ed25519 verification and only an unstable sr25519 one, but
 //! every chain offers `ecdsa_recover`; device keys are therefore secp256k1 keys and the
 //! signature is a recoverable ECDSA signature over `sha256(message)`.
@@ -794,8 +797,10 @@ pub mod energy_settlement {
             if now < self.interval_end(interval)? {
                 return Err(Error::IntervalNotOver);
             }
+            // the market's own address: a reading signed for this market is not accepted by
+            // another market on the same registry (each keeps its own counters)
             let message = meter::reading_message(
-                self.registry.as_ref(),
+                self.env().account_id().as_ref(),
                 &device,
                 interval,
                 produced_wh,

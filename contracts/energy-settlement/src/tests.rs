@@ -128,7 +128,7 @@ impl Market {
     /// The producer's meter signs a reading.
     fn signed(&self, produced: u64, consumed: u64, counter: u64) -> Signature {
         let message = depin_core::meter::reading_message(
-            account(REGISTRY).as_ref(),
+            account(MARKET).as_ref(),
             &self.producer,
             IV,
             produced,
@@ -451,13 +451,42 @@ fn test_submit_reading_signature_errors() {
     );
     // signed by another key
     let message =
-        depin_core::meter::reading_message(account(REGISTRY).as_ref(), &m.producer, IV, 300, 0, 1);
+        depin_core::meter::reading_message(account(MARKET).as_ref(), &m.producer, IV, 300, 0, 1);
     let forged = DeviceSigner::new(7).sign(&message);
     assert_eq!(m.submit(300, 1, forged), Err(Error::InvalidSignature));
     let mut malformed = m.signed(300, 0, 1);
     malformed[64] = 5;
     assert_eq!(m.submit(300, 1, malformed), Err(Error::InvalidSignature));
     assert!(as_contract(account(MARKET), || m.market.borrow().meter(m.producer)).is_none());
+}
+
+/// A registry can have several markets, each with its own meter counters: a reading signed
+/// for one is refused by another (a producer would otherwise be paid twice for the same
+/// energy), and one signed for the other is accepted there.
+#[ink::test]
+fn test_submit_reading_signed_for_another_market_is_refused() {
+    const SECOND: u8 = 0xE1;
+    let m = Market::new();
+    call(account(SECOND), account(AUTHORITY), 0);
+    let mut second = EnergySettlement::new(account(REGISTRY), PARAMS).unwrap();
+    set_time(END);
+    let for_first = m.signed(300, 0, 1);
+    assert_eq!(m.submit(300, 1, for_first), Ok(()));
+    call(account(SECOND), account(OTHER), 0);
+    assert_eq!(
+        second.submit_reading(m.producer, IV, 300, 0, 1, for_first),
+        Err(Error::InvalidSignature)
+    );
+    assert!(second.meter(m.producer).is_none());
+    let message =
+        depin_core::meter::reading_message(account(SECOND).as_ref(), &m.producer, IV, 300, 0, 1);
+    let for_second = m.meter.sign(&message);
+    assert_eq!(
+        second.submit_reading(m.producer, IV, 300, 0, 1, for_second),
+        Ok(())
+    );
+    // and the first market, which has its own counter, refuses the second's reading
+    assert_eq!(m.submit(300, 2, for_second), Err(Error::InvalidSignature));
 }
 
 #[ink::test]
@@ -641,7 +670,7 @@ fn test_settle_order_the_largest_orders_settle_when_delivered() {
     );
     set_time(END);
     let message =
-        depin_core::meter::reading_message(account(REGISTRY).as_ref(), &plant, IV, most_ask, 0, 1);
+        depin_core::meter::reading_message(account(MARKET).as_ref(), &plant, IV, most_ask, 0, 1);
     m.by(OTHER, 0)
         .submit_reading(
             plant,

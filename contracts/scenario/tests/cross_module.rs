@@ -326,7 +326,7 @@ fn register_stake_earn_claim_then_store_then_trade_energy() {
     assert_eq!(energy.borrow_mut().clear_interval(iv), Ok(150));
     set_time(90_900);
     let message =
-        depin_core::meter::reading_message(account(ENERGY_NET).as_ref(), &panel, iv, 1_200, 40, 1);
+        depin_core::meter::reading_message(account(ENERGY).as_ref(), &panel, iv, 1_200, 40, 1);
     call(account(ENERGY), account(CLIENT), 0); // a gateway relays it
     energy
         .borrow_mut()
