@@ -42,6 +42,10 @@ pub use depin_ink_shared::{
 /// `"depin-onboard-v1" || registry || device_key || owner`.
 pub const ONBOARD_DOMAIN: &[u8] = b"depin-onboard-v1";
 
+/// Domain prefix of the device key's issuance signature:
+/// `"depin-issue-v1" || registry || device_key || maker`.
+pub const ISSUE_DOMAIN: &[u8] = b"depin-issue-v1";
+
 /// Longest maker name, in bytes.
 pub const MAX_MAKER_NAME_LEN: usize = 32;
 
@@ -167,11 +171,13 @@ pub mod device_registry {
         MakerQuotaExceeded,
         /// Returned if a location is not a well-formed H3 cell index.
         InvalidLocation,
-        /// Returned if the device key is already issued or onboarded.
+        /// Returned if the device key is already onboarded, or issued by a maker that is
+        /// still approved.
         DeviceAlreadyOnboarded,
         /// Returned if an owner onboards a device no maker issued.
         DeviceNotIssued,
-        /// Returned if the onboarding signature is not the device key's over the caller.
+        /// Returned if the issuance or onboarding signature is not the device key's over
+        /// the caller.
         InvalidDeviceSignature,
         /// Returned if the value sent is not exactly the fee due.
         WrongFee,
@@ -616,18 +622,26 @@ pub mod device_registry {
         }
 
         /// The caller, an approved maker, vouches for the device with `device_key`
-        /// (counts against its quota). The device key must not control the maker's own
-        /// account. Returns the device id.
+        /// (counts against its quota). The device consents: `device_signature` is the
+        /// device key's signature over `"depin-issue-v1" || registry || device_key ||
+        /// caller` (on Solana the maker, the device and the owner sign one instruction;
+        /// here issuing comes first, and without the device's consent any approved maker
+        /// could take a key first and keep its real maker from issuing it). The device
+        /// key must not control the maker's own account. A device issued by a maker that
+        /// is no longer approved (revoked, its devices stopped) and never onboarded may be
+        /// issued again, by another maker it consents to. Returns the device id.
         ///
         /// # Errors
         /// `NetworkPaused`, `MakerNotFound`, `MakerNotApproved`, `MakerQuotaExceeded`,
-        /// `DeviceKeyIsMakerKey`, `DeviceAlreadyOnboarded`, `MathOverflow`.
+        /// `DeviceKeyIsMakerKey`, `InvalidDeviceSignature`, `DeviceAlreadyOnboarded`,
+        /// `MathOverflow`.
         #[ink(message)]
         pub fn issue_device(
             &mut self,
             device_key: DeviceKey,
             class: u8,
             capabilities: Capabilities,
+            device_signature: Signature,
         ) -> Result<DeviceId> {
             self.require_not_paused()?;
             let maker = self.env().caller();
@@ -641,9 +655,19 @@ pub mod device_registry {
             if host::key_account(&device_key) == maker {
                 return Err(Error::DeviceKeyIsMakerKey);
             }
+            let message = issue_message(&self.env().account_id(), &device_key, &maker);
+            if !host::signed_by(&device_key, &device_signature, &message) {
+                return Err(Error::InvalidDeviceSignature);
+            }
             let device = host::device_id(&device_key);
-            if self.issued.contains(device) || self.devices.contains(device) {
+            if self.devices.contains(device) {
                 return Err(Error::DeviceAlreadyOnboarded);
+            }
+            if let Some(earlier) = self.issued.get(device) {
+                // an issuance stands while its maker is approved
+                if self.makers.get(earlier.maker).is_some_and(|m| m.approved) {
+                    return Err(Error::DeviceAlreadyOnboarded);
+                }
             }
             entry.devices_issued = entry
                 .devices_issued
@@ -977,6 +1001,18 @@ pub mod device_registry {
         }
     }
 
+    /// `"depin-issue-v1" || registry || device_key || maker`: what a device signs to be
+    /// issued by `maker`.
+    pub fn issue_message(
+        registry: &AccountId,
+        device_key: &DeviceKey,
+        maker: &AccountId,
+    ) -> Vec<u8> {
+        let registry: &[u8; 32] = registry.as_ref();
+        let maker: &[u8; 32] = maker.as_ref();
+        [ISSUE_DOMAIN, &registry[..], &device_key[..], &maker[..]].concat()
+    }
+
     /// `"depin-onboard-v1" || registry || device_key || owner`: what a device signs to be
     /// onboarded by `owner`.
     pub fn onboard_message(
@@ -1095,9 +1131,10 @@ pub mod live {
                 .expect("maker approved");
         }
         call(at, maker, 0);
+        let consent = signer.sign(&device_registry::issue_message(&at, &signer.key(), &maker));
         registry
             .borrow_mut()
-            .issue_device(signer.key(), class, capabilities)
+            .issue_device(signer.key(), class, capabilities, consent)
             .expect("device issued");
         let signature = signer.sign(&device_registry::onboard_message(
             &at,

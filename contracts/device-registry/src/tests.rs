@@ -2,12 +2,12 @@
 //! mirroring `tests/tests/registry.rs` of the Solana suite.
 
 use crate::device_registry::{
-    onboard_message, AuditorSet, AuthorityAccepted, AuthorityProposed, DeviceAudited, DeviceIssued,
-    DeviceOnboarded, DeviceRegistry, DeviceStatusChanged, DeviceTransferred, Error,
-    LocationAsserted, MakerApprovalSet, MakerRegistered, NetworkUpdated,
+    issue_message, onboard_message, AuditorSet, AuthorityAccepted, AuthorityProposed,
+    DeviceAudited, DeviceIssued, DeviceOnboarded, DeviceRegistry, DeviceStatusChanged,
+    DeviceTransferred, Error, LocationAsserted, MakerApprovalSet, MakerRegistered, NetworkUpdated,
 };
 use crate::live::{deploy, onboard, CELL};
-use crate::{Capabilities, DeviceId, DeviceStatus, NetworkKind};
+use crate::{Capabilities, DeviceId, DeviceStatus, NetworkKind, Signature};
 use depin_ink_shared::host::key_account;
 use depin_ink_shared::testing::{
     account, as_contract, balance_of, call, event_count, last_event, set_time, DeviceSigner,
@@ -326,7 +326,12 @@ fn test_issue_device_ok() {
     let key = DeviceSigner::new(9).key();
     let id = net
         .by(MAKER, 0)
-        .issue_device(key, 4, Capabilities::default())
+        .issue_device(
+            key,
+            4,
+            Capabilities::default(),
+            consent(&net, &DeviceSigner::new(9), account(MAKER)),
+        )
         .unwrap();
     assert_eq!(id, depin_ink_shared::host::device_id(&key));
     let e: DeviceIssued = last_event();
@@ -335,44 +340,166 @@ fn test_issue_device_ok() {
     assert_eq!(maker.devices_issued, 1);
 }
 
+/// Issuing needs the device's consent, so an approved maker cannot take another maker's
+/// device key first: a signature by another key, one naming another maker or another
+/// registry, are each refused and store nothing.
+#[ink::test]
+fn test_issue_device_needs_the_devices_consent() {
+    let net = Net::new();
+    net.maker(true, 5);
+    let signer = DeviceSigner::new(9);
+    let key = signer.key();
+    let forged = consent(&net, &DeviceSigner::new(8), account(MAKER));
+    let for_other_maker = consent(&net, &signer, account(OTHER));
+    let for_other_registry = signer.sign(&issue_message(&account(0xA1), &key, &account(MAKER)));
+    let events = event_count();
+    for signature in [forged, for_other_maker, for_other_registry] {
+        assert_eq!(
+            net.by(MAKER, 0)
+                .issue_device(key, 1, Capabilities::default(), signature),
+            Err(Error::InvalidDeviceSignature)
+        );
+    }
+    let id = depin_ink_shared::host::device_id(&key);
+    assert!(as_contract(net.at, || net.registry.borrow().issuance(id)).is_none());
+    let maker = as_contract(net.at, || net.registry.borrow().maker(account(MAKER))).unwrap();
+    assert_eq!(maker.devices_issued, 0);
+    assert_eq!(event_count(), events);
+}
+
+/// A device issued by a maker that is then revoked, and never onboarded, is not stuck: while
+/// its maker is approved nobody else can issue it, once revoked another maker it consents
+/// to can, and its owner then onboards it under that maker.
+#[ink::test]
+fn test_issue_device_a_revoked_makers_device_can_be_issued_again() {
+    let net = Net::new();
+    net.maker(true, 5);
+    net.by(AUTHORITY, 0)
+        .register_maker(account(OTHER), "other".into(), 5)
+        .unwrap();
+    net.by(AUTHORITY, 0)
+        .set_maker_approval(account(OTHER), true, 5)
+        .unwrap();
+    let signer = DeviceSigner::new(9);
+    let key = signer.key();
+    let id = net
+        .by(MAKER, 0)
+        .issue_device(
+            key,
+            1,
+            Capabilities::default(),
+            consent(&net, &signer, account(MAKER)),
+        )
+        .unwrap();
+    assert_eq!(
+        net.by(OTHER, 0).issue_device(
+            key,
+            2,
+            Capabilities::default(),
+            consent(&net, &signer, account(OTHER))
+        ),
+        Err(Error::DeviceAlreadyOnboarded)
+    );
+    net.by(AUTHORITY, 0)
+        .set_maker_approval(account(MAKER), false, 5)
+        .unwrap();
+    let onboarding = signer.sign(&onboard_message(&net.at, &key, &account(OWNER)));
+    assert_eq!(
+        net.by(OWNER, ONBOARDING_FEE)
+            .onboard_device(key, Some(CELL), onboarding),
+        Err(Error::MakerNotApproved)
+    );
+    assert_eq!(
+        net.by(OTHER, 0).issue_device(
+            key,
+            2,
+            Capabilities::default(),
+            consent(&net, &signer, account(OTHER))
+        ),
+        Ok(id)
+    );
+    let issuance = as_contract(net.at, || net.registry.borrow().issuance(id)).unwrap();
+    assert_eq!((issuance.maker, issuance.class), (account(OTHER), 2));
+    assert_eq!(
+        net.by(OWNER, ONBOARDING_FEE)
+            .onboard_device(key, Some(CELL), onboarding),
+        Ok(id)
+    );
+    // onboarded: nobody issues it again
+    assert_eq!(
+        net.by(OTHER, 0).issue_device(
+            key,
+            2,
+            Capabilities::default(),
+            consent(&net, &signer, account(OTHER))
+        ),
+        Err(Error::DeviceAlreadyOnboarded)
+    );
+}
+
 #[ink::test]
 fn test_issue_device_errors() {
     let net = Net::new();
     let key = DeviceSigner::new(9).key();
     assert_eq!(
-        net.by(MAKER, 0)
-            .issue_device(key, 1, Capabilities::default()),
+        net.by(MAKER, 0).issue_device(
+            key,
+            1,
+            Capabilities::default(),
+            consent(&net, &DeviceSigner::new(9), account(MAKER))
+        ),
         Err(Error::MakerNotFound)
     );
     net.maker(false, 1);
     assert_eq!(
-        net.by(MAKER, 0)
-            .issue_device(key, 1, Capabilities::default()),
+        net.by(MAKER, 0).issue_device(
+            key,
+            1,
+            Capabilities::default(),
+            consent(&net, &DeviceSigner::new(9), account(MAKER))
+        ),
         Err(Error::MakerNotApproved)
     );
     net.by(AUTHORITY, 0)
         .set_maker_approval(account(MAKER), true, 1)
         .unwrap();
     net.by(MAKER, 0)
-        .issue_device(key, 1, Capabilities::default())
+        .issue_device(
+            key,
+            1,
+            Capabilities::default(),
+            consent(&net, &DeviceSigner::new(9), account(MAKER)),
+        )
         .unwrap();
     assert_eq!(
-        net.by(MAKER, 0)
-            .issue_device(DeviceSigner::new(8).key(), 1, Capabilities::default()),
+        net.by(MAKER, 0).issue_device(
+            DeviceSigner::new(8).key(),
+            1,
+            Capabilities::default(),
+            consent(&net, &DeviceSigner::new(8), account(MAKER))
+        ),
         Err(Error::MakerQuotaExceeded)
     );
     net.by(AUTHORITY, 0)
         .set_maker_approval(account(MAKER), true, 5)
         .unwrap();
     assert_eq!(
-        net.by(MAKER, 0)
-            .issue_device(key, 1, Capabilities::default()),
+        net.by(MAKER, 0).issue_device(
+            key,
+            1,
+            Capabilities::default(),
+            consent(&net, &DeviceSigner::new(9), account(MAKER))
+        ),
         Err(Error::DeviceAlreadyOnboarded)
     );
     net.paused();
     assert_eq!(
-        net.by(MAKER, 0)
-            .issue_device(DeviceSigner::new(8).key(), 1, Capabilities::default()),
+        net.by(MAKER, 0).issue_device(
+            DeviceSigner::new(8).key(),
+            1,
+            Capabilities::default(),
+            consent(&net, &DeviceSigner::new(8), account(MAKER))
+        ),
         Err(Error::NetworkPaused)
     );
 }
@@ -422,7 +549,12 @@ fn test_device_info_carries_the_capabilities_the_maker_registered() {
         battery_wh: 13_500,
     };
     net.by(MAKER, 0)
-        .issue_device(signer.key(), 1, capabilities)
+        .issue_device(
+            signer.key(),
+            1,
+            capabilities,
+            consent(&net, &signer, account(MAKER)),
+        )
         .unwrap();
     let issuance = as_contract(net.at, || {
         net.registry
@@ -492,11 +624,21 @@ fn test_onboard_helper_capabilities_follow_the_network_kind() {
 }
 
 /// Issues device 9 and returns its key, its signature for OWNER and the signer.
+/// The device's consent to be issued by `maker` on `net`'s registry.
+fn consent(net: &Net, signer: &DeviceSigner, maker: AccountId) -> Signature {
+    signer.sign(&issue_message(&net.at, &signer.key(), &maker))
+}
+
 fn issued(net: &Net) -> ([u8; 33], [u8; 65]) {
     net.maker(true, 5);
     let signer = DeviceSigner::new(9);
     net.by(MAKER, 0)
-        .issue_device(signer.key(), 1, Capabilities::default())
+        .issue_device(
+            signer.key(),
+            1,
+            Capabilities::default(),
+            consent(net, &signer, account(MAKER)),
+        )
         .unwrap();
     let sig = signer.sign(&onboard_message(&net.at, &signer.key(), &account(OWNER)));
     (signer.key(), sig)
@@ -601,8 +743,12 @@ fn test_a_lowered_quota_stops_issuing_not_the_devices_already_issued() {
         .set_maker_approval(account(MAKER), true, 0)
         .unwrap();
     assert_eq!(
-        net.by(MAKER, 0)
-            .issue_device(DeviceSigner::new(8).key(), 1, Capabilities::default()),
+        net.by(MAKER, 0).issue_device(
+            DeviceSigner::new(8).key(),
+            1,
+            Capabilities::default(),
+            consent(&net, &DeviceSigner::new(8), account(MAKER))
+        ),
         Err(Error::MakerQuotaExceeded)
     );
     assert_eq!(
@@ -861,9 +1007,12 @@ fn test_issue_device_key_is_maker_key() {
     // When it issues that device, Then one key would sign as maker and as device: refused
     call(net.at, maker, 0);
     assert_eq!(
-        net.registry
-            .borrow_mut()
-            .issue_device(signer.key(), 1, Capabilities::default()),
+        net.registry.borrow_mut().issue_device(
+            signer.key(),
+            1,
+            Capabilities::default(),
+            consent(&net, &signer, maker)
+        ),
         Err(Error::DeviceKeyIsMakerKey)
     );
     let id = depin_ink_shared::host::device_id(&signer.key());
@@ -879,7 +1028,12 @@ fn test_issue_device_key_is_maker_key() {
     call(net.at, maker, 0);
     net.registry
         .borrow_mut()
-        .issue_device(DeviceSigner::new(8).key(), 1, Capabilities::default())
+        .issue_device(
+            DeviceSigner::new(8).key(),
+            1,
+            Capabilities::default(),
+            consent(&net, &DeviceSigner::new(8), maker),
+        )
         .unwrap();
 }
 

@@ -269,7 +269,16 @@ impl Suite {
             "issue_device",
             maker,
             0,
-            r.call_mut().issue_device(signer.key(), class, capabilities),
+            r.call_mut().issue_device(
+                signer.key(),
+                class,
+                capabilities,
+                signer.sign(&device_registry::device_registry::issue_message(
+                    &registry,
+                    &signer.key(),
+                    &maker,
+                )),
+            ),
         )?;
         must(answer, "issue_device")?;
         let proof = signer.sign(&device_registry::device_registry::onboard_message(

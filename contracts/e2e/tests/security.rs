@@ -9,7 +9,7 @@ use depin_ink_shared::host::{key_account, InkSha256};
 use depin_ink_shared::testing::{DeviceSigner, ROOFTOP_METER};
 use depin_ink_shared::{Capabilities, DeviceStatus, NetworkKind};
 use device_registry::device_registry::{
-    onboard_message, DeviceRegistryRef, Error as RegistryError,
+    issue_message, onboard_message, DeviceRegistryRef, Error as RegistryError,
 };
 use energy_settlement::energy_settlement::{
     EnergySettlementRef, Error as EnergyError, IntervalState, Side,
@@ -658,7 +658,7 @@ fn test_settle_order_an_unpayable_producer_freezes_no_escrow() {
     // (OWNER) whose ask of 500 Wh at 100 meets a bid of 400 Wh up to 200 (escrow 80)
     depin_ink_e2e::runtime::set_existential_deposit(LARGE_EXISTENTIAL_DEPOSIT);
     let mut s = suite();
-    let (registry, market_at, [panel, _, home]) = energy(&mut s);
+    let (_, market_at, [panel, _, home]) = energy(&mut s);
     let mut m: EnergySettlementRef = at(market_at);
     assert_eq!(ask(&mut s, market_at, OWNER, panel, 100, 500), Ok(0));
     let bid = m.call_mut().place_bid(100, home, 200, 400);
@@ -910,9 +910,10 @@ fn test_three_onboarding_parties_are_three_keys() {
             .unwrap(),
         Ok(())
     );
+    let consent = signer.sign(&issue_message(&registry, &signer.key(), &key_owner));
     let issue = r
         .call_mut()
-        .issue_device(signer.key(), 1, Capabilities::default());
+        .issue_device(signer.key(), 1, Capabilities::default(), consent);
     assert_eq!(
         s.chain.call("issue_device", key_owner, 0, issue).unwrap(),
         Err(RegistryError::DeviceKeyIsMakerKey)
@@ -921,9 +922,10 @@ fn test_three_onboarding_parties_are_three_keys() {
     let device = s
         .onboard(registry, account(OWNER), &DeviceSigner::new(8), 1)
         .unwrap();
+    let consent = signer.sign(&issue_message(&registry, &signer.key(), &account(MAKER)));
     let issue = r
         .call_mut()
-        .issue_device(signer.key(), 1, Capabilities::default());
+        .issue_device(signer.key(), 1, Capabilities::default(), consent);
     let issued = s.chain.call("issue_device", account(MAKER), 0, issue);
     assert!(issued.unwrap().is_ok());
     let proof = signer.sign(&onboard_message(&registry, &signer.key(), &key_owner));
