@@ -629,7 +629,8 @@ pub mod device_registry {
         /// could take a key first and keep its real maker from issuing it). The device
         /// key must not control the maker's own account. A device issued by a maker that
         /// is no longer approved (revoked, its devices stopped) and never onboarded may be
-        /// issued again, by another maker it consents to. Returns the device id.
+        /// issued again, by another maker it consents to (the revoked maker's count of
+        /// issued devices drops by one). Returns the device id.
         ///
         /// # Errors
         /// `NetworkPaused`, `MakerNotFound`, `MakerNotApproved`, `MakerQuotaExceeded`,
@@ -664,9 +665,14 @@ pub mod device_registry {
                 return Err(Error::DeviceAlreadyOnboarded);
             }
             if let Some(earlier) = self.issued.get(device) {
-                // an issuance stands while its maker is approved
-                if self.makers.get(earlier.maker).is_some_and(|m| m.approved) {
-                    return Err(Error::DeviceAlreadyOnboarded);
+                // an issuance stands while its maker is approved; a revoked maker's is
+                // replaced, and no longer counts against that maker's quota
+                if let Some(mut previous) = self.makers.get(earlier.maker) {
+                    if previous.approved {
+                        return Err(Error::DeviceAlreadyOnboarded);
+                    }
+                    previous.devices_issued = previous.devices_issued.saturating_sub(1);
+                    self.makers.insert(earlier.maker, &previous);
                 }
             }
             entry.devices_issued = entry

@@ -420,6 +420,12 @@ fn test_issue_device_a_revoked_makers_device_can_be_issued_again() {
     );
     let issuance = as_contract(net.at, || net.registry.borrow().issuance(id)).unwrap();
     assert_eq!((issuance.maker, issuance.class), (account(OTHER), 2));
+    let issued = |maker| {
+        as_contract(net.at, || net.registry.borrow().maker(account(maker)))
+            .unwrap()
+            .devices_issued
+    };
+    assert_eq!((issued(MAKER), issued(OTHER)), (0, 1));
     assert_eq!(
         net.by(OWNER, ONBOARDING_FEE)
             .onboard_device(key, Some(CELL), onboarding),
