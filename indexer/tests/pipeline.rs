@@ -1565,6 +1565,38 @@ async fn wire_decoding_reads_what_the_full_messages_hold() {
     }
     assert_eq!(transactions, chain.txs.len());
 
+    // a log line that is not UTF-8 is a line like any other: the events beside it are
+    // decoded, the stream goes on (the generated types refused the whole message)
+    let (update, expected) = updates
+        .iter()
+        .find_map(|u| match convert_update(u).expect("decodes") {
+            Update::Transaction(t) if !t.decoded.events.is_empty() => Some((u, t.decoded)),
+            _ => None,
+        })
+        .expect("a transaction with events");
+    let mut read =
+        wire::SubscribeUpdate::decode(update.encode_to_vec().as_slice()).expect("decodes");
+    if let Some(wire::UpdateKind::Transaction(tx)) = &mut read.update {
+        let meta = tx
+            .transaction
+            .as_mut()
+            .and_then(|i| i.meta.as_mut())
+            .expect("meta");
+        meta.log_messages.insert(
+            0,
+            bytes::Bytes::from_static(b"Program log: \xff\xfe not UTF-8"),
+        );
+    }
+    let full = SubscribeUpdate::decode(read.encode_to_vec().as_slice());
+    assert!(
+        full.is_err(),
+        "the generated types refuse a non-UTF-8 string"
+    );
+    match depin_indexer::source::convert(read) {
+        Update::Transaction(t) => assert_eq!(t.decoded, expected),
+        other => panic!("{other:?}"),
+    }
+
     // a failed transaction and a vote are not kept; pings are told apart; other kinds skip
     let mut failed = updates
         .iter()
