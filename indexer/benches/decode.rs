@@ -30,7 +30,7 @@ use yellowstone_grpc_proto::geyser::SubscribeUpdate;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// The median of `passes` runs of `pass`, each over every encoded update.
+/// The median of `passes`, each a pass over every encoded update.
 fn median(passes: &mut [Duration]) -> Duration {
     passes.sort();
     passes[passes.len() / 2]

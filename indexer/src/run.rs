@@ -16,7 +16,8 @@ use crate::metrics::Metrics;
 use crate::rpc::{RpcClient, RpcError};
 use crate::sink::{Batch, Commitment, IndexedTransaction, Sink, SinkError, SlotStatus, WriteStats};
 use crate::source::{
-    convert, is_replay_unavailable, subscribe, subscribe_request, GrpcSettings, SourceError, Update,
+    convert, is_replay_unavailable, subscribe, subscribe_request, GrpcSettings, SourceError,
+    Subscription, Update,
 };
 use crate::state::Refresher;
 use crate::writer::{Writer, WriterError};
@@ -248,15 +249,14 @@ impl Session<'_> {
         mut backfill_from: Option<u64>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<End, SessionError> {
-        let subscription = subscribe(&self.settings, from_slot)
+        // the client keeps the connection
+        let Subscription {
+            client: _client,
+            mut requests,
+            updates: stream,
+        } = subscribe(&self.settings, from_slot)
             .await
             .map_err(SessionError::Source)?;
-        // the client keeps the connection
-        let (_client, mut requests, stream) = (
-            subscription.client,
-            subscription.requests,
-            subscription.updates,
-        );
         tracing::info!(endpoint = %self.settings.endpoint, from_slot, "subscribed");
         let metrics = Arc::clone(&self.hooks.metrics);
         let mut received = false;

@@ -1014,9 +1014,7 @@ pub mod device_registry {
         device_key: &DeviceKey,
         maker: &AccountId,
     ) -> Vec<u8> {
-        let registry: &[u8; 32] = registry.as_ref();
-        let maker: &[u8; 32] = maker.as_ref();
-        [ISSUE_DOMAIN, &registry[..], &device_key[..], &maker[..]].concat()
+        device_message(ISSUE_DOMAIN, registry, device_key, maker)
     }
 
     /// `"depin-onboard-v1" || registry || device_key || owner`: what a device signs to be
@@ -1026,9 +1024,19 @@ pub mod device_registry {
         device_key: &DeviceKey,
         owner: &AccountId,
     ) -> Vec<u8> {
+        device_message(ONBOARD_DOMAIN, registry, device_key, owner)
+    }
+
+    /// `domain || registry || device_key || party`: a device's consent to `party`.
+    fn device_message(
+        domain: &[u8],
+        registry: &AccountId,
+        device_key: &DeviceKey,
+        party: &AccountId,
+    ) -> Vec<u8> {
         let registry: &[u8; 32] = registry.as_ref();
-        let owner: &[u8; 32] = owner.as_ref();
-        [ONBOARD_DOMAIN, &registry[..], &device_key[..], &owner[..]].concat()
+        let party: &[u8; 32] = party.as_ref();
+        [domain, &registry[..], &device_key[..], &party[..]].concat()
     }
 }
 

@@ -382,6 +382,14 @@ fn test_issue_device_a_revoked_makers_device_can_be_issued_again() {
         .unwrap();
     let signer = DeviceSigner::new(9);
     let key = signer.key();
+    let issue_by_other = || {
+        net.by(OTHER, 0).issue_device(
+            key,
+            2,
+            Capabilities::default(),
+            consent(&net, &signer, account(OTHER)),
+        )
+    };
     let id = net
         .by(MAKER, 0)
         .issue_device(
@@ -391,15 +399,7 @@ fn test_issue_device_a_revoked_makers_device_can_be_issued_again() {
             consent(&net, &signer, account(MAKER)),
         )
         .unwrap();
-    assert_eq!(
-        net.by(OTHER, 0).issue_device(
-            key,
-            2,
-            Capabilities::default(),
-            consent(&net, &signer, account(OTHER))
-        ),
-        Err(Error::DeviceAlreadyOnboarded)
-    );
+    assert_eq!(issue_by_other(), Err(Error::DeviceAlreadyOnboarded));
     net.by(AUTHORITY, 0)
         .set_maker_approval(account(MAKER), false, 5)
         .unwrap();
@@ -409,15 +409,7 @@ fn test_issue_device_a_revoked_makers_device_can_be_issued_again() {
             .onboard_device(key, Some(CELL), onboarding),
         Err(Error::MakerNotApproved)
     );
-    assert_eq!(
-        net.by(OTHER, 0).issue_device(
-            key,
-            2,
-            Capabilities::default(),
-            consent(&net, &signer, account(OTHER))
-        ),
-        Ok(id)
-    );
+    assert_eq!(issue_by_other(), Ok(id));
     let issuance = as_contract(net.at, || net.registry.borrow().issuance(id)).unwrap();
     assert_eq!((issuance.maker, issuance.class), (account(OTHER), 2));
     let issued = |maker| {
@@ -432,15 +424,7 @@ fn test_issue_device_a_revoked_makers_device_can_be_issued_again() {
         Ok(id)
     );
     // onboarded: nobody issues it again
-    assert_eq!(
-        net.by(OTHER, 0).issue_device(
-            key,
-            2,
-            Capabilities::default(),
-            consent(&net, &signer, account(OTHER))
-        ),
-        Err(Error::DeviceAlreadyOnboarded)
-    );
+    assert_eq!(issue_by_other(), Err(Error::DeviceAlreadyOnboarded));
 }
 
 #[ink::test]
