@@ -193,7 +193,12 @@ impl RpcClient {
 
     /// The node's current slot at the client's commitment.
     pub async fn get_slot(&self) -> Result<u64, RpcError> {
-        self.call_u64("getSlot", json!([{"commitment": self.commitment.as_str()}]))
+        self.slot_at(self.commitment).await
+    }
+
+    /// The node's current slot at `commitment` (`getSlot` takes `processed` too).
+    pub async fn slot_at(&self, commitment: Commitment) -> Result<u64, RpcError> {
+        self.call_u64("getSlot", json!([{"commitment": commitment.as_str()}]))
             .await
     }
 

@@ -369,15 +369,30 @@ impl Session<'_> {
         }
     }
 
-    /// Fetches and commits slots `from..to` over JSON-RPC; the checkpoint moves to `to - 1`.
-    async fn backfill(&mut self, from: u64, to: u64) -> Result<(), SessionError> {
+    /// Fetches and commits over JSON-RPC the slots from `from` up to the live stream's first
+    /// slot `first_live` or through the RPC node's slot at the stream's commitment, read now
+    /// that the subscription is live, whichever ends later; the checkpoint moves to the last
+    /// slot of that range.
+    ///
+    /// `first_live` alone is not a safe end: a late block of a minority fork, below slots the
+    /// node had already reached before the subscription, may be the first update on the live
+    /// stream, and the slots between would come neither live nor in the backfill. The node's
+    /// slot is at or above every slot that reached the commitment before the subscription;
+    /// a slot of the range that also comes live is written once (the copy is dropped).
+    async fn backfill(&mut self, from: u64, first_live: u64) -> Result<(), SessionError> {
+        // a handle on the same HTTP client, so the batch can be flushed meanwhile
+        let Some(rpc) = self.rpc.clone() else {
+            return Err(SessionError::Fatal(RunError::GapWithoutBackfill { from }));
+        };
+        let tip = rpc
+            .slot_at(self.settings.commitment)
+            .await
+            .map_err(SessionError::Rpc)?;
+        let to = first_live.max(tip.saturating_add(1));
         if to <= from {
             return Ok(());
         }
         self.flush().await?;
-        let Some(rpc) = &self.rpc else {
-            return Err(SessionError::Fatal(RunError::GapWithoutBackfill { from }));
-        };
         let started = Instant::now();
         let transactions = rpc
             .backfill(&self.programs, from, to)
@@ -463,13 +478,14 @@ fn checkpoint_level(commitment: Commitment) -> Commitment {
     commitment.max(Commitment::Confirmed)
 }
 
-/// Where the backfill of a live subscription at `commitment` ends, if `update` tells it: the
-/// slot of a transaction (delivered at that commitment), or of a slot reaching that
-/// commitment or a lower one. Such a slot reached it after the subscription began, so every
-/// slot that reached `commitment` before (and so is never delivered live) is below it; a
-/// slot below it that reaches `commitment` later comes both ways, and the copy is dropped.
+/// Where the backfill of a live subscription at `commitment` ends at the earliest, if
+/// `update` tells it: the slot of a transaction (delivered at that commitment), or of a slot
+/// reaching that commitment or a lower one, which reached it after the subscription began.
+/// A slot below it that reaches `commitment` later comes both ways, and the copy is dropped.
 /// A higher commitment, or a dead slot, may name a slot far behind the ones that reached
-/// `commitment` before the subscription: ending the backfill there would lose those.
+/// `commitment` before the subscription: ending the backfill there would lose those. So
+/// may a late block of a minority fork, which is why the backfill runs through the RPC
+/// node's slot too (see `Session::backfill`).
 fn live_boundary(update: &Update, commitment: Commitment) -> Option<u64> {
     match update {
         Update::Transaction(t) => Some(t.slot),

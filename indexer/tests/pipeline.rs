@@ -543,14 +543,28 @@ async fn restart_over_a_gap(
     live_first: Vec<yellowstone_grpc_proto::geyser::SubscribeUpdate>,
     (a, b): (u64, u64),
 ) {
-    let (pg, geyser, subscribed) = down_over_a_gap(
+    restart_over_a_gap_at(
+        depin_indexer::sink::Commitment::Confirmed,
         chain,
         rpc,
-        depin_indexer::sink::Commitment::Confirmed,
+        live_first,
         (a, b),
     )
     .await;
-    let indexer = spawn(config(&geyser.endpoint(), pg.url(), Some(&rpc.url())));
+}
+
+/// [`restart_over_a_gap`] with an indexer of `commitment`.
+async fn restart_over_a_gap_at(
+    commitment: depin_indexer::sink::Commitment,
+    chain: &Chain,
+    rpc: &depin_indexer::testkit::rpc_server::RpcTestServer,
+    live_first: Vec<yellowstone_grpc_proto::geyser::SubscribeUpdate>,
+    (a, b): (u64, u64),
+) {
+    let (pg, geyser, subscribed) = down_over_a_gap(chain, rpc, commitment, (a, b)).await;
+    let mut settings = config(&geyser.endpoint(), pg.url(), Some(&rpc.url()));
+    settings.source.commitment = commitment;
+    let indexer = spawn(settings);
     refused_then_live(&geyser, subscribed).await;
     for update in live_first {
         geyser.push(update).await;
@@ -655,6 +669,27 @@ async fn a_finalized_status_first_on_the_live_stream_does_not_end_the_backfill_e
     restart_over_a_gap(&chain, &rpc, live_first, (a, b)).await;
 }
 
+/// A block of a minority fork, processed late, may be the first update on the live stream:
+/// its slot lies below the slots the node had reached before the subscription. Taking it as
+/// the end of the backfill left the slots between it and the first slot delivered live out
+/// of both. Now the backfill runs through the RPC node's slot as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_fork_block_first_on_the_live_stream_does_not_end_the_backfill_early() {
+    use depin_indexer::sink::Commitment;
+    use depin_indexer::testkit::chain::slot_update;
+    use yellowstone_grpc_proto::geyser::SlotStatus;
+
+    let (chain, rpc) = chain_and_rpc().await;
+    let (a, b) = GAP;
+    let fork = a + 2;
+    assert!(gap_transactions(&chain, fork + 1, b).len() > 1);
+    for commitment in [Commitment::Confirmed, Commitment::Processed] {
+        // the late block's slot, processed on the live stream before anything else
+        let live_first = vec![slot_update(fork, SlotStatus::SlotProcessed)];
+        restart_over_a_gap_at(commitment, &chain, &rpc, live_first, (a, b)).await;
+    }
+}
+
 /// Slots before `a` of `chain` indexed by an indexer of `commitment`, which is then stopped
 /// while slots `a..b` are produced and leave the endpoint's window; returns the database,
 /// the endpoint and the number of subscriptions it had served.
@@ -681,6 +716,8 @@ async fn down_over_a_gap(
         geyser.push(update).await;
     }
     geyser.forget_before(b);
+    // the RPC node holds the whole recorded chain, but its tip is the last slot produced
+    rpc.set_slot(Some(b - 1));
     let subscribed = geyser.subscriptions();
     (pg, geyser, subscribed)
 }
