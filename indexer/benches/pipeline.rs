@@ -29,7 +29,8 @@
 //! (stream, decoding, rows), the writer's database session, the refresher's and the load
 //! generator (the Geyser server and its feed, on a thread of their own) spent until every
 //! row was committed (from `/proc`, so the cluster must run on this machine, as the
-//! throwaway one does): what the two cores were busy with.
+//! throwaway one does): what the two cores were busy with, and the floor that CPU sets
+//! (spread over the cores with none ever idle, the fastest the run could have been).
 //!
 //! `cargo bench -p depin-indexer --bench pipeline` (add
 //! `CARGO_PROFILE_BENCH_LTO=false CARGO_PROFILE_BENCH_CODEGEN_UNITS=16` for a quicker build).
@@ -41,7 +42,8 @@
 //! `-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all` in
 //! `DEPIN_PG_OPTIONS`) instead indexes the load once and prints the N statements that spent
 //! the most time executing, with their planning time when
-//! `-c pg_stat_statements.track_planning=on` is added. The throwaway clusters live in
+//! `-c pg_stat_statements.track_planning=on` is added, and the rows the state tables and
+//! the bookkeeping received (inserted, updated, deleted, live). The throwaway clusters live in
 //! memory (`/dev/shm`) when the machine has room there, or under `DEPIN_PG_DIR` when set:
 //! on this machine's disk, creating relation files grew slow as clusters were created and
 //! removed (ext4's inode allocator), which weighed on the short baseline COPY more than on
@@ -673,6 +675,36 @@ async fn statements(chain: &[ChainTransaction], tables: &[StagedTable], total: u
             statement.chars().take(150).collect::<String>()
         );
     }
+    // what the state refresh did to its tables: rows inserted and deleted (a refreshed key
+    // is deleted and inserted again) against the rows they end with, beside the bookkeeping
+    let tables = client
+        .query(
+            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_live_tup
+             FROM pg_stat_user_tables
+             WHERE relname IN ('networks', 'makers', 'devices', 'stake_positions',
+                               'device_bonds', 'deals', 'reward_epochs', 'reward_claims',
+                               'energy_intervals', 'energy_orders', 'indexed_transactions',
+                               'slots', 'state_queue')
+             ORDER BY n_tup_ins DESC",
+            &[],
+        )
+        .await
+        .expect("table statistics");
+    println!(
+        "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "table", "inserted", "updated", "hot", "deleted", "live"
+    );
+    for row in tables {
+        println!(
+            "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            row.get::<_, &str>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2),
+            row.get::<_, i64>(3),
+            row.get::<_, i64>(4),
+            row.get::<_, i64>(5)
+        );
+    }
 }
 
 /// A throwaway cluster for one measurement (in memory when the machine has room: see
@@ -789,7 +821,8 @@ async fn main() {
     // the latency of the round with the median saturated time
     let mut by_time: Vec<&Round> = rounds.iter().collect();
     by_time.sort_by_key(|r| r.run.elapsed);
-    let saturated = &by_time[1].run;
+    let median_round = by_time[1];
+    let saturated = &median_round.run;
     println!(
         "  latency send->commit p50 {:.1} ms, p99 {:.1} ms ({} batches; queued behind the backlog)",
         percentile(&saturated.latencies, 0.50).as_secs_f64() * 1e3,
@@ -806,6 +839,14 @@ async fn main() {
         ms(saturated.cpu.generator),
         ms(saturated.cpu.total()),
         ms(saturated.elapsed * cores)
+    );
+    // the CPU is the floor: spread perfectly over the cores it would still take this long
+    let floor = saturated.cpu.total() / cores;
+    println!(
+        "  that CPU on {cores} cores with no idle moment: {} ms = at best {:.2} of this round's COPY ({} ms)",
+        ms(floor),
+        median_round.copy.as_secs_f64() / floor.as_secs_f64().max(1e-9),
+        ms(median_round.copy)
     );
     // the write path alone: what the database side costs without the stream and decoding
     // sharing the two cores
