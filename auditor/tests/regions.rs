@@ -391,9 +391,17 @@ async fn multipliers_follow_demand_and_the_auditor_closes_the_loop_on_claims() {
         .collect();
     let budget =
         incentives::epoch_budget(&schedule.into(), EPOCHS, 0).expect("the schedule's budget");
+    let scored = incentives::Health {
+        scores: &health,
+        unscored_bps: 0,
+    };
     let epoch_rows =
-        incentives::epoch_rows(&[], &earnings, &health, Some(table), budget).expect("rows");
+        incentives::epoch_rows(&[], &earnings, Some(scored), Some(table), budget).expect("rows");
     assert!(!epoch_rows.scaled && epoch_rows.paid <= budget);
+    assert!(
+        epoch_rows.unscored.is_empty(),
+        "the auditor scored every device"
+    );
     let amount_of = |d: &Pubkey| {
         epoch_rows
             .rows

@@ -582,7 +582,13 @@ impl Demo {
         let previous_total = ledger.last_root.map_or(0, |r| r.2);
         let budget = incentives::epoch_budget(&network.schedule.into(), epoch, previous_total)
             .map_err(|e| DemoError::Oracle(e.to_string()))?;
-        let rows = incentives::epoch_rows(&ledger.rows, &earnings, &health, table.as_ref(), budget)
+        // with the auditor running, only the devices it scored earn (see above); without it
+        // the epoch has no scores and every device counts as healthy
+        let scores = self.off_chain.is_some().then_some(incentives::Health {
+            scores: &health,
+            unscored_bps: 0,
+        });
+        let rows = incentives::epoch_rows(&ledger.rows, &earnings, scores, table.as_ref(), budget)
             .map_err(|e| DemoError::Oracle(e.to_string()))?;
         let tree = RewardTree::build(rows.rows.clone())
             .map_err(|e| DemoError::Oracle(format!("{e:?}")))?;

@@ -71,6 +71,9 @@ pub enum IncentiveError {
         /// The health given.
         bps: u16,
     },
+    /// The health of devices without a score is above 10,000 bps.
+    #[error("unscored devices' health {0} bps above 10000")]
+    BadUnscoredHealth(u16),
     /// A device earns twice in one epoch's input.
     #[error("device {0} earns twice in one epoch")]
     DuplicateEarning(Pubkey),
@@ -189,6 +192,17 @@ pub struct Earning {
     pub amount: u64,
 }
 
+/// The auditor's health scores of an epoch, as [`epoch_rows`] weighs earnings by them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Health<'a> {
+    /// Each scored device's health, in basis points (at most 10,000).
+    pub scores: &'a BTreeMap<Pubkey, u16>,
+    /// The health of a device that earned but has no score, in basis points: the auditor
+    /// never found it active at a scoring run of the epoch (onboarded after the last one,
+    /// or suspended throughout). Such devices are listed in [`EpochRows::unscored`].
+    pub unscored_bps: u16,
+}
+
 /// An epoch's reward rows and how they were reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochRows {
@@ -205,6 +219,9 @@ pub struct EpochRows {
     /// onboarding or `assert_location` since, earns the least any region may, and one such
     /// device never holds back everyone's epoch.
     pub unlisted: Vec<(Pubkey, u64)>,
+    /// The devices that earned without a health score, paid at [`Health::unscored_bps`]
+    /// (empty for an epoch without scores).
+    pub unscored: Vec<Pubkey>,
 }
 
 /// The budget of epoch `epoch`: what the schedule allows through it minus what the previous
@@ -223,7 +240,9 @@ pub fn epoch_budget(
 
 /// The next root's rows: every row of `previous` (the last finalized epoch's) keeps its
 /// cumulative amount, and every device of `earnings` adds its earnings times its health
-/// (`health`, bps; a device without a score is healthy) times its region's multiplier
+/// (`health`; a device without a score counts at its `unscored_bps` and is listed in
+/// [`EpochRows::unscored`]; `None` for an epoch without scores, when every device counts
+/// as healthy) times its region's multiplier
 /// (`table`; `None` for an epoch without multipliers, when every region counts as 1; a region
 /// the table does not list counts at its `min_bps`, see [`EpochRows::unlisted`]), scaled
 /// down to `budget` if needed. Rounded down throughout, so the epoch never pays more than
@@ -231,25 +250,31 @@ pub fn epoch_budget(
 pub fn epoch_rows(
     previous: &[RewardRow],
     earnings: &[Earning],
-    health: &BTreeMap<Pubkey, u16>,
+    health: Option<Health<'_>>,
     table: Option<&RegionMultipliers>,
     budget: u64,
 ) -> Result<EpochRows, IncentiveError> {
     if let Some(t) = table {
         t.validate()?;
     }
-    for (device, bps) in health {
-        if *bps > ONE_BPS {
-            return Err(IncentiveError::BadHealth {
-                device: *device,
-                bps: *bps,
-            });
+    if let Some(h) = health {
+        if h.unscored_bps > ONE_BPS {
+            return Err(IncentiveError::BadUnscoredHealth(h.unscored_bps));
+        }
+        for (device, bps) in h.scores {
+            if *bps > ONE_BPS {
+                return Err(IncentiveError::BadHealth {
+                    device: *device,
+                    bps: *bps,
+                });
+            }
         }
     }
     // the weighted amounts, in u128 (earned × 10^4 × 5·10^4 stays far below 2^128)
     let mut weighted: BTreeMap<Pubkey, (Pubkey, u128)> = BTreeMap::new();
     let mut sum: u128 = 0;
     let mut unlisted = Vec::new();
+    let mut unscored = Vec::new();
     for e in earnings {
         let region_bps = match table {
             None => ONE_BPS,
@@ -258,7 +283,13 @@ pub fn epoch_rows(
                 t.min_bps
             }),
         };
-        let health_bps = health.get(&e.device).copied().unwrap_or(ONE_BPS);
+        let health_bps = match health {
+            None => ONE_BPS,
+            Some(h) => h.scores.get(&e.device).copied().unwrap_or_else(|| {
+                unscored.push(e.device);
+                h.unscored_bps
+            }),
+        };
         let amount = u128::from(e.amount) * u128::from(health_bps) * u128::from(region_bps)
             / (u128::from(ONE_BPS) * u128::from(ONE_BPS));
         if weighted.insert(e.device, (e.owner, amount)).is_some() {
@@ -295,6 +326,7 @@ pub fn epoch_rows(
         weighted: u64::try_from(sum).unwrap_or(u64::MAX),
         scaled,
         unlisted,
+        unscored,
     })
 }
 
@@ -498,7 +530,7 @@ mod tests {
             owner: Pubkey::new_from_array([1; 32]),
             cumulative_amount: 1_000,
         }];
-        let health = BTreeMap::from([(c, 5_000)]);
+        let health = BTreeMap::from([(a, 10_000), (b, 10_000), (c, 5_000)]);
         let out = epoch_rows(
             &previous,
             &[
@@ -506,7 +538,10 @@ mod tests {
                 earning(b, 20, 100),
                 earning(c, 10, 101),
             ],
-            &health,
+            Some(Health {
+                scores: &health,
+                unscored_bps: 0,
+            }),
             Some(&t),
             u64::MAX,
         )
@@ -525,11 +560,44 @@ mod tests {
     }
 
     #[test]
+    fn a_device_without_a_score_is_paid_at_the_unscored_health_and_listed() {
+        let [scored, late, suspended] = [0; 3].map(|_| Pubkey::new_unique());
+        let earnings = [
+            earning(scored, 10, 1_000),
+            earning(late, 10, 1_000),
+            earning(suspended, 10, 1_000),
+        ];
+        let scores = BTreeMap::from([(scored, 8_000)]);
+        let paid = |out: &EpochRows, d: Pubkey| {
+            out.rows
+                .iter()
+                .find(|r| r.device == d)
+                .map(|r| r.cumulative_amount)
+        };
+        for (unscored_bps, expected) in [(0, 0), (5_000, 500), (10_000, 1_000)] {
+            let health = Health {
+                scores: &scores,
+                unscored_bps,
+            };
+            let out = epoch_rows(&[], &earnings, Some(health), None, u64::MAX).expect("rows");
+            assert_eq!(paid(&out, scored), Some(800), "its own score");
+            assert_eq!(paid(&out, late), Some(expected));
+            assert_eq!(paid(&out, suspended), Some(expected));
+            assert_eq!(out.unscored, vec![late, suspended]);
+            assert_eq!(out.paid, 800 + 2 * expected);
+        }
+        // an epoch without scores: every device healthy, none listed
+        let out = epoch_rows(&[], &earnings, None, None, u64::MAX).expect("rows");
+        assert_eq!(out.paid, 3_000);
+        assert!(out.unscored.is_empty());
+    }
+
+    #[test]
     fn the_budget_scales_every_amount_down_and_is_never_exceeded() {
         let devices: Vec<Pubkey> = (0..7).map(|_| Pubkey::new_unique()).collect();
         let t = table(&[(10, 20_000)]);
         let earnings: Vec<Earning> = devices.iter().map(|d| earning(*d, 10, 333)).collect();
-        let out = epoch_rows(&[], &earnings, &BTreeMap::new(), Some(&t), 1_000).expect("rows");
+        let out = epoch_rows(&[], &earnings, None, Some(&t), 1_000).expect("rows");
         assert!(out.scaled);
         assert_eq!(out.weighted, 7 * 666);
         assert!(out.paid <= 1_000, "{}", out.paid);
@@ -542,7 +610,7 @@ mod tests {
             .iter()
             .all(|r| r.cumulative_amount == out.rows[0].cumulative_amount));
         // a zero budget pays nothing
-        let none = epoch_rows(&[], &earnings, &BTreeMap::new(), Some(&t), 0).expect("rows");
+        let none = epoch_rows(&[], &earnings, None, Some(&t), 0).expect("rows");
         assert_eq!(none.paid, 0);
     }
 
@@ -598,7 +666,7 @@ mod tests {
         let out = epoch_rows(
             &[],
             &[earning(a, 10, u64::MAX), earning(b, 10, 1_000)],
-            &BTreeMap::new(),
+            None,
             Some(&t),
             u64::MAX,
         )
@@ -650,7 +718,7 @@ mod tests {
         let out = epoch_rows(
             &[],
             &[earning(d, 99, 1_000), earning(other, 10, 1_000)],
-            &BTreeMap::new(),
+            None,
             Some(&ok),
             10_000,
         )
@@ -668,7 +736,10 @@ mod tests {
             epoch_rows(
                 &[],
                 &[earning(d, 10, 1)],
-                &BTreeMap::from([(d, 10_001)]),
+                Some(Health {
+                    scores: &BTreeMap::from([(d, 10_001)]),
+                    unscored_bps: 0
+                }),
                 Some(&ok),
                 10
             ),
@@ -680,11 +751,18 @@ mod tests {
         assert_eq!(
             epoch_rows(
                 &[],
-                &[earning(d, 10, 1), earning(d, 10, 2)],
-                &BTreeMap::new(),
-                None,
+                &[earning(d, 10, 1)],
+                Some(Health {
+                    scores: &BTreeMap::new(),
+                    unscored_bps: 10_001
+                }),
+                Some(&ok),
                 10
             ),
+            Err(IncentiveError::BadUnscoredHealth(10_001))
+        );
+        assert_eq!(
+            epoch_rows(&[], &[earning(d, 10, 1), earning(d, 10, 2)], None, None, 10),
             Err(IncentiveError::DuplicateEarning(d))
         );
         let full = [RewardRow {
@@ -693,7 +771,7 @@ mod tests {
             cumulative_amount: u64::MAX,
         }];
         assert_eq!(
-            epoch_rows(&full, &[earning(d, 10, 1)], &BTreeMap::new(), None, 10),
+            epoch_rows(&full, &[earning(d, 10, 1)], None, None, 10),
             Err(IncentiveError::Overflow)
         );
     }

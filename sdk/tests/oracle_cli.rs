@@ -169,7 +169,11 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         format!("device,owner,region,amount\n{a},{owner},85283473fffffff,100\n{b},{owner},85283477fffffff,100\n"),
     )
     .expect("write");
-    std::fs::write(path("health.csv"), format!("device,health_bps\n{b},5000\n")).expect("write");
+    std::fs::write(
+        path("health.csv"),
+        format!("device,health_bps\n{a},10000\n{b},5000\n"),
+    )
+    .expect("write");
 
     // the first epoch: a in the 2x region, b in the 0.5x region at half health
     let first = oracle(&[
@@ -261,6 +265,88 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     assert_eq!(
         stray_rows.rows()[0].cumulative_amount,
         1000 * u64::from(table.min_bps) / 10_000
+    );
+
+    // a device that earned without a health score (never active at a scoring run): paid
+    // at --unscored-bps, nothing unless given, and named
+    std::fs::write(path("b-only.csv"), format!("{b},10000\n")).expect("write");
+    for (flag, paid) in [(None, 0), (Some("10000"), 100)] {
+        let mut args = vec![
+            "epoch",
+            "--earnings",
+            &path("earned.csv"),
+            "--health",
+            &path("b-only.csv"),
+            "--budget",
+            "100000",
+            "--store",
+            &path("unscored.store"),
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        if let Some(bps) = flag {
+            args.extend(["--unscored-bps".to_owned(), bps.to_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = oracle(&args);
+        assert!(out.status.success(), "{out:?}");
+        assert!(stdout(&out).contains("unscored         1"), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!(
+                "device {a}: earned without a health score, paid at {} bps",
+                flag.unwrap_or("0")
+            )),
+            "{out:?}"
+        );
+        let rows = RewardTree::read_store(std::io::BufReader::new(
+            std::fs::File::open(path("unscored.store")).expect("store"),
+        ))
+        .expect("the unscored epoch's store");
+        let paid_to = |d: &Pubkey| {
+            rows.rows()
+                .iter()
+                .find(|r| r.device == *d)
+                .map(|r| r.cumulative_amount)
+        };
+        assert_eq!(paid_to(&a), Some(paid));
+        assert_eq!(paid_to(&b), Some(100));
+    }
+    // refused: --unscored-bps without --health, or above full health
+    let out = oracle(&[
+        "epoch",
+        "--earnings",
+        &path("earned.csv"),
+        "--unscored-bps",
+        "5000",
+        "--budget",
+        "10",
+        "--store",
+        &path("x.store"),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--health"),
+        "{out:?}"
+    );
+    let out = oracle(&[
+        "epoch",
+        "--earnings",
+        &path("earned.csv"),
+        "--health",
+        &path("b-only.csv"),
+        "--unscored-bps",
+        "10001",
+        "--budget",
+        "10",
+        "--store",
+        &path("x.store"),
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unscored devices' health 10001 bps above 10000"),
+        "{out:?}"
     );
 
     // refused: a multiplier out of its bounds, a bad health

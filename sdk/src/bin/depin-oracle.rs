@@ -6,14 +6,16 @@
 //! depin-oracle proof --store epoch-7.store --device <DEVICE> # prints the claim arguments
 //! depin-oracle verify --root <HEX> --device <D> --owner <O> --amount <N> --proof <HEX,HEX,...>
 //! depin-oracle epoch --earnings earned.csv --budget <N> [--previous epoch-6.store]
-//!     [--health health.csv] [--multipliers table.json] --store epoch-7.store
+//!     [--health health.csv [--unscored-bps <N>]] [--multipliers table.json] --store epoch-7.store
 //! depin-oracle table-hash --multipliers table.json            # what publish-root commits
 //! ```
 //!
 //! `epoch` computes an epoch's rows ([`depin_sdk::incentives::epoch_rows`]): the previous
 //! store's cumulative amounts plus each device's earnings (`device,owner,region,amount`)
-//! times its health (`device,health_bps`, from the auditor) times its region's multiplier
-//! (the published table, JSON), scaled down to `--budget` if they exceed it.
+//! times its health (`device,health_bps`, from the auditor; a device that earned without a
+//! score counts at `--unscored-bps`, 0 unless given, and is named on stderr) times its
+//! region's multiplier (the published table, JSON), scaled down to `--budget` if they
+//! exceed it.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -93,9 +95,15 @@ enum Command {
         /// CSV of `device,owner,region,amount`: what each device earned this epoch.
         #[arg(long)]
         earnings: PathBuf,
-        /// CSV of `device,health_bps` (devices not listed are healthy).
+        /// CSV of `device,health_bps`, from the auditor; without it every device counts as
+        /// healthy.
         #[arg(long)]
         health: Option<PathBuf>,
+        /// Health (bps) of a device that earned but is not in `--health`: the auditor never
+        /// found it active at a scoring run of the epoch (onboarded after the last one, or
+        /// suspended throughout). Such devices are named on stderr.
+        #[arg(long, requires = "health", default_value_t = 0)]
+        unscored_bps: u16,
         /// The epoch's region multiplier table (JSON); without it every region counts as 1.
         #[arg(long)]
         multipliers: Option<PathBuf>,
@@ -250,6 +258,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             previous,
             earnings,
             health,
+            unscored_bps,
             multipliers,
             budget,
             store,
@@ -258,14 +267,17 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 .map(|p| RewardTree::read_store(BufReader::new(open(&p)?)).map_err(CliError::from))
                 .transpose()?;
             let earnings = incentives::parse_earnings(BufReader::new(open(&earnings)?))?;
-            let health = health
+            let scores = health
                 .map(|p| Ok::<_, CliError>(incentives::parse_health(BufReader::new(open(&p)?))?))
-                .transpose()?
-                .unwrap_or_default();
+                .transpose()?;
+            let health = scores.as_ref().map(|scores| incentives::Health {
+                scores,
+                unscored_bps,
+            });
             let table = multipliers.as_ref().map(read_table).transpose()?;
             let previous_rows = previous.as_ref().map_or(&[][..], |t| t.rows());
             let out =
-                incentives::epoch_rows(previous_rows, &earnings, &health, table.as_ref(), budget)?;
+                incentives::epoch_rows(previous_rows, &earnings, health, table.as_ref(), budget)?;
             let tree = RewardTree::build(out.rows)?;
             replace(&store, |w| Ok(tree.write_store(w)?))?;
             println!("devices          {}", tree.len());
@@ -278,6 +290,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             for (device, region) in &out.unlisted {
                 eprintln!(
                     "device {device}: region {region:x} not in the table, paid at its min_bps"
+                );
+            }
+            println!("unscored         {}", out.unscored.len());
+            for device in &out.unscored {
+                eprintln!(
+                    "device {device}: earned without a health score, paid at {unscored_bps} bps"
                 );
             }
             println!(
