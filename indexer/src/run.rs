@@ -16,8 +16,8 @@ use crate::metrics::Metrics;
 use crate::rpc::{RpcClient, RpcError};
 use crate::sink::{Batch, Commitment, IndexedTransaction, Sink, SinkError, SlotStatus, WriteStats};
 use crate::source::{
-    convert, is_replay_unavailable, subscribe, subscribe_request, GrpcSettings, SourceError,
-    Subscription, Update,
+    convert, endpoint_slot, is_replay_unavailable, subscribe, subscribe_request, GeyserChannel,
+    GrpcSettings, SourceError, Subscription, Update,
 };
 use crate::state::Refresher;
 use crate::writer::{Writer, WriterError};
@@ -251,7 +251,7 @@ impl Session<'_> {
     ) -> Result<End, SessionError> {
         // the client keeps the connection
         let Subscription {
-            client: _client,
+            mut client,
             mut requests,
             updates: stream,
         } = subscribe(&self.settings, from_slot)
@@ -307,7 +307,7 @@ impl Session<'_> {
                         (live_boundary(&update, self.settings.commitment), backfill_from)
                     {
                         backfill_from = None;
-                        self.backfill(from, first_live).await?;
+                        self.backfill(from, first_live, &mut client).await?;
                     }
                     if let Some(slot) = slot {
                         metrics.saw_slot(slot);
@@ -370,25 +370,43 @@ impl Session<'_> {
     }
 
     /// Fetches and commits over JSON-RPC the slots from `from` up to the live stream's first
-    /// slot `first_live` or through the RPC node's slot at the stream's commitment, read now
-    /// that the subscription is live, whichever ends later; the checkpoint moves to the last
-    /// slot of that range.
+    /// slot `first_live`, or through the endpoint's slot at the stream's commitment (asked
+    /// on the subscription's connection, `endpoint`, now that it is live) or the RPC node's,
+    /// whichever ends last; the checkpoint moves to the last slot of that range. The RPC
+    /// node is waited for until it has reached that slot.
     ///
     /// `first_live` alone is not a safe end: a late block of a minority fork, below slots the
-    /// node had already reached before the subscription, may be the first update on the live
-    /// stream, and the slots between would come neither live nor in the backfill. The node's
-    /// slot is at or above every slot that reached the commitment before the subscription;
-    /// a slot of the range that also comes live is written once (the copy is dropped).
-    async fn backfill(&mut self, from: u64, first_live: u64) -> Result<(), SessionError> {
+    /// endpoint had reached before the subscription, may be the first update on the live
+    /// stream, and the slots between would come neither live nor in the backfill. The
+    /// endpoint's slot is at or above every slot it delivered before the subscription (an
+    /// endpoint that does not answer `GetSlot` leaves the RPC node's slot, which covers them
+    /// unless that node is behind the endpoint: logged). A slot of the range that also comes
+    /// live is written once (the copy is dropped).
+    async fn backfill(
+        &mut self,
+        from: u64,
+        first_live: u64,
+        endpoint: &mut GeyserChannel,
+    ) -> Result<(), SessionError> {
         // a handle on the same HTTP client, so the batch can be flushed meanwhile
         let Some(rpc) = self.rpc.clone() else {
             return Err(SessionError::Fatal(RunError::GapWithoutBackfill { from }));
         };
-        let tip = rpc
-            .slot_at(self.settings.commitment)
-            .await
-            .map_err(SessionError::Rpc)?;
-        let to = first_live.max(tip.saturating_add(1));
+        let commitment = self.settings.commitment;
+        let endpoint_tip = match endpoint_slot(endpoint, commitment).await {
+            Ok(slot) => Some(slot),
+            Err(status) => {
+                tracing::warn!(
+                    error = %status,
+                    "the endpoint did not answer GetSlot: the backfill ends at the RPC node's slot or the first live slot"
+                );
+                None
+            }
+        };
+        let rpc_tip = rpc.slot_at(commitment).await.map_err(SessionError::Rpc)?;
+        let to = first_live
+            .max(rpc_tip.saturating_add(1))
+            .max(endpoint_tip.map_or(0, |s| s.saturating_add(1)));
         if to <= from {
             return Ok(());
         }

@@ -12,8 +12,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use yellowstone_grpc_client::{GeyserGrpcClient, InterceptorXToken};
 use yellowstone_grpc_proto::geyser::{
-    CommitmentLevel, SlotStatus as ProtoSlotStatus, SubscribeRequest, SubscribeRequestFilterSlots,
-    SubscribeRequestFilterTransactions, SubscribeUpdate,
+    CommitmentLevel, GetSlotRequest, GetSlotResponse, SlotStatus as ProtoSlotStatus,
+    SubscribeRequest, SubscribeRequestFilterSlots, SubscribeRequestFilterTransactions,
+    SubscribeUpdate,
 };
 
 use crate::decode::{decode_or_record, CompiledInstruction, InnerInstructions, TransactionView};
@@ -82,21 +83,29 @@ pub fn subscribe_request(
     SubscribeRequest {
         transactions: HashMap::from([("depin".to_owned(), transactions)]),
         slots: HashMap::from([("depin".to_owned(), slots)]),
-        commitment: Some(match commitment {
-            Commitment::Processed => CommitmentLevel::Processed,
-            Commitment::Confirmed => CommitmentLevel::Confirmed,
-            Commitment::Finalized => CommitmentLevel::Finalized,
-        } as i32),
+        commitment: Some(level(commitment) as i32),
         from_slot,
         ..Default::default()
     }
 }
 
+/// Geyser's name of `commitment`.
+fn level(commitment: Commitment) -> CommitmentLevel {
+    match commitment {
+        Commitment::Processed => CommitmentLevel::Processed,
+        Commitment::Confirmed => CommitmentLevel::Confirmed,
+        Commitment::Finalized => CommitmentLevel::Finalized,
+    }
+}
+
+/// A gRPC client of a Geyser endpoint, with its `x-token` header.
+pub type GeyserChannel = tonic::client::Grpc<InterceptedService<Channel, InterceptorXToken>>;
+
 /// An open subscription: the client that keeps its connection, the sender of further
 /// requests (a ping's answer), and the stream of updates, decoded as [`wire`] messages.
 pub struct Subscription {
     /// The gRPC client; the connection lives as long as it does.
-    pub client: tonic::client::Grpc<InterceptedService<Channel, InterceptorXToken>>,
+    pub client: GeyserChannel,
     /// Requests sent on the open subscription.
     pub requests: mpsc::UnboundedSender<SubscribeRequest>,
     /// The updates.
@@ -105,6 +114,32 @@ pub struct Subscription {
 
 /// The method [`subscribe`] calls (`geyser.proto`'s `Geyser.Subscribe`).
 const SUBSCRIBE_PATH: &str = "/geyser.Geyser/Subscribe";
+
+/// The method [`endpoint_slot`] calls (`Geyser.GetSlot`).
+const GET_SLOT_PATH: &str = "/geyser.Geyser/GetSlot";
+
+/// The endpoint's current slot at `commitment` (`Geyser.GetSlot`), asked on a
+/// subscription's connection ([`Subscription::client`]).
+pub async fn endpoint_slot(
+    client: &mut GeyserChannel,
+    commitment: Commitment,
+) -> Result<u64, tonic::Status> {
+    client
+        .ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(connect_error(&e)))?;
+    let request = GetSlotRequest {
+        commitment: Some(level(commitment) as i32),
+    };
+    let response = client
+        .unary(
+            tonic::Request::new(request),
+            tonic::codegen::http::uri::PathAndQuery::from_static(GET_SLOT_PATH),
+            tonic_prost::ProstCodec::<GetSlotRequest, GetSlotResponse>::default(),
+        )
+        .await?;
+    Ok(response.into_inner().slot)
+}
 
 /// Opens a subscription. The connection is configured as yellowstone-grpc-client's builder
 /// configures it (its endpoint, `x-token` header, connect timeout); the updates are decoded

@@ -545,6 +545,7 @@ async fn restart_over_a_gap(
 ) {
     restart_over_a_gap_at(
         depin_indexer::sink::Commitment::Confirmed,
+        RpcTip::AtTheEndpoints,
         chain,
         rpc,
         live_first,
@@ -553,21 +554,50 @@ async fn restart_over_a_gap(
     .await;
 }
 
-/// [`restart_over_a_gap`] with an indexer of `commitment`.
+/// Where the RPC node is when the indexer restarts over a gap `a..b`.
+#[derive(Debug, Clone, Copy)]
+enum RpcTip {
+    /// At the endpoint's last slot, `b - 1`.
+    AtTheEndpoints,
+    /// Behind, at this slot, until it catches up a moment after the first live update.
+    Behind(u64),
+    /// Ahead, at this slot: its range reaches slots that also come live.
+    Ahead(u64),
+}
+
+/// [`restart_over_a_gap`] with an indexer of `commitment` and the RPC node at `tip`.
 async fn restart_over_a_gap_at(
     commitment: depin_indexer::sink::Commitment,
+    tip: RpcTip,
     chain: &Chain,
     rpc: &depin_indexer::testkit::rpc_server::RpcTestServer,
     live_first: Vec<yellowstone_grpc_proto::geyser::SubscribeUpdate>,
     (a, b): (u64, u64),
 ) {
     let (pg, geyser, subscribed) = down_over_a_gap(chain, rpc, commitment, (a, b)).await;
+    // what the backfill covers: up to the endpoint's next slot, or past the RPC node's
+    let end = match tip {
+        RpcTip::AtTheEndpoints => b,
+        RpcTip::Behind(slot) => {
+            rpc.set_slot(Some(slot));
+            b
+        }
+        RpcTip::Ahead(slot) => {
+            rpc.set_slot(Some(slot));
+            slot + 1
+        }
+    };
     let mut settings = config(&geyser.endpoint(), pg.url(), Some(&rpc.url()));
     settings.source.commitment = commitment;
     let indexer = spawn(settings);
     refused_then_live(&geyser, subscribed).await;
     for update in live_first {
         geyser.push(update).await;
+    }
+    if let RpcTip::Behind(_) = tip {
+        // the backfill waits for the node to reach the endpoint's slot
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        rpc.set_slot(Some(b - 1));
     }
     for update in chain.updates_of(b, chain.last_slot() + 1) {
         geyser.push(update).await;
@@ -579,7 +609,7 @@ async fn restart_over_a_gap_at(
     // checkpointed, every row is in
     let db = connect(pg.url()).await;
     assert_eq!(stored_rows(&db).await, chain.expected_rows());
-    let gap_txs = gap_transactions(chain, a, b).len() as i64;
+    let gap_txs = gap_transactions(chain, a, end).len() as i64;
     assert!(gap_txs > 0);
     assert_eq!(
         scalar(
@@ -670,9 +700,11 @@ async fn a_finalized_status_first_on_the_live_stream_does_not_end_the_backfill_e
 }
 
 /// A block of a minority fork, processed late, may be the first update on the live stream:
-/// its slot lies below the slots the node had reached before the subscription. Taking it as
-/// the end of the backfill left the slots between it and the first slot delivered live out
-/// of both. Now the backfill runs through the RPC node's slot as well.
+/// its slot lies below the slots the endpoint had reached before the subscription. Taking
+/// it as the end of the backfill left the slots between it and the first slot delivered
+/// live out of both. Now the backfill runs through the endpoint's slot (`GetSlot`) and the
+/// RPC node's as well: with the RPC node at the endpoint's slot, behind it (the backfill
+/// waits for it), or ahead of it (the slots that come both ways are written once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_fork_block_first_on_the_live_stream_does_not_end_the_backfill_early() {
     use depin_indexer::sink::Commitment;
@@ -683,10 +715,17 @@ async fn a_late_fork_block_first_on_the_live_stream_does_not_end_the_backfill_ea
     let (a, b) = GAP;
     let fork = a + 2;
     assert!(gap_transactions(&chain, fork + 1, b).len() > 1);
-    for commitment in [Commitment::Confirmed, Commitment::Processed] {
+    assert!(b + 3 < chain.last_slot());
+    for (commitment, tip) in [
+        (Commitment::Confirmed, RpcTip::AtTheEndpoints),
+        (Commitment::Processed, RpcTip::AtTheEndpoints),
+        (Commitment::Confirmed, RpcTip::Behind(a + 1)),
+        (Commitment::Processed, RpcTip::Behind(a + 1)),
+        (Commitment::Confirmed, RpcTip::Ahead(b + 3)),
+    ] {
         // the late block's slot, processed on the live stream before anything else
         let live_first = vec![slot_update(fork, SlotStatus::SlotProcessed)];
-        restart_over_a_gap_at(commitment, &chain, &rpc, live_first, (a, b)).await;
+        restart_over_a_gap_at(commitment, tip, &chain, &rpc, live_first, (a, b)).await;
     }
 }
 
@@ -716,7 +755,12 @@ async fn down_over_a_gap(
         geyser.push(update).await;
     }
     geyser.forget_before(b);
-    // the RPC node holds the whole recorded chain, but its tip is the last slot produced
+    // the endpoint and the RPC node (which holds the whole recorded chain) are at the last
+    // slot produced when the indexer comes back
+    geyser.set_tip(depin_indexer::testkit::geyser::Tip {
+        slots: [b - 1; 3],
+        ..Default::default()
+    });
     rpc.set_slot(Some(b - 1));
     let subscribed = geyser.subscriptions();
     (pg, geyser, subscribed)
