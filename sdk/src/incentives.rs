@@ -199,7 +199,9 @@ pub struct Health<'a> {
     pub scores: &'a BTreeMap<Pubkey, u16>,
     /// The health of a device that earned but has no score, in basis points: the auditor
     /// never found it active at a scoring run of the epoch (onboarded after the last one,
-    /// or suspended throughout). Such devices are listed in [`EpochRows::unscored`].
+    /// suspended throughout, or windows the auditor did not score). Such devices are listed
+    /// in [`EpochRows::unscored`]. Every oracle of a network must use the same value, or
+    /// their roots differ.
     pub unscored_bps: u16,
 }
 
@@ -219,8 +221,8 @@ pub struct EpochRows {
     /// onboarding or `assert_location` since, earns the least any region may, and one such
     /// device never holds back everyone's epoch.
     pub unlisted: Vec<(Pubkey, u64)>,
-    /// The devices that earned without a health score, paid at [`Health::unscored_bps`]
-    /// (empty for an epoch without scores).
+    /// The devices that earned (more than 0) without a health score, paid at
+    /// [`Health::unscored_bps`] (empty for an epoch without scores).
     pub unscored: Vec<Pubkey>,
 }
 
@@ -286,7 +288,9 @@ pub fn epoch_rows(
         let health_bps = match health {
             None => ONE_BPS,
             Some(h) => h.scores.get(&e.device).copied().unwrap_or_else(|| {
-                unscored.push(e.device);
+                if e.amount > 0 {
+                    unscored.push(e.device);
+                }
                 h.unscored_bps
             }),
         };
@@ -562,10 +566,12 @@ mod tests {
     #[test]
     fn a_device_without_a_score_is_paid_at_the_unscored_health_and_listed() {
         let [scored, late, suspended] = [0; 3].map(|_| Pubkey::new_unique());
+        let idle = Pubkey::new_unique();
         let earnings = [
             earning(scored, 10, 1_000),
             earning(late, 10, 1_000),
             earning(suspended, 10, 1_000),
+            earning(idle, 10, 0),
         ];
         let scores = BTreeMap::from([(scored, 8_000)]);
         let paid = |out: &EpochRows, d: Pubkey| {
@@ -583,7 +589,11 @@ mod tests {
             assert_eq!(paid(&out, scored), Some(800), "its own score");
             assert_eq!(paid(&out, late), Some(expected));
             assert_eq!(paid(&out, suspended), Some(expected));
-            assert_eq!(out.unscored, vec![late, suspended]);
+            assert_eq!(
+                out.unscored,
+                vec![late, suspended],
+                "one that earned nothing is not"
+            );
             assert_eq!(out.paid, 800 + 2 * expected);
         }
         // an epoch without scores: every device healthy, none listed

@@ -182,6 +182,8 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         &path("earned.csv"),
         "--health",
         &path("health.csv"),
+        "--unscored-bps",
+        "0",
         "--multipliers",
         &path("table.json"),
         "--budget",
@@ -268,34 +270,30 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     );
 
     // a device that earned without a health score (never active at a scoring run): paid
-    // at --unscored-bps, nothing unless given, and named
+    // at --unscored-bps, and named
     std::fs::write(path("b-only.csv"), format!("{b},10000\n")).expect("write");
-    for (flag, paid) in [(None, 0), (Some("10000"), 100)] {
-        let mut args = vec![
+    for (bps, paid) in [("0", 0), ("10000", 100)] {
+        let out = oracle(&[
             "epoch",
             "--earnings",
             &path("earned.csv"),
             "--health",
             &path("b-only.csv"),
+            "--unscored-bps",
+            bps,
             "--budget",
             "100000",
             "--store",
             &path("unscored.store"),
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
-        if let Some(bps) = flag {
-            args.extend(["--unscored-bps".to_owned(), bps.to_owned()]);
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = oracle(&args);
+        ]);
         assert!(out.status.success(), "{out:?}");
-        assert!(stdout(&out).contains("unscored         1"), "{out:?}");
+        assert!(
+            stdout(&out).contains(&format!("unscored         1 at {bps} bps")),
+            "{out:?}"
+        );
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(&format!(
-                "device {a}: earned without a health score, paid at {} bps",
-                flag.unwrap_or("0")
+                "device {a}: earned without a health score, paid at {bps} bps"
             )),
             "{out:?}"
         );
@@ -312,42 +310,34 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         assert_eq!(paid_to(&a), Some(paid));
         assert_eq!(paid_to(&b), Some(100));
     }
-    // refused: --unscored-bps without --health, or above full health
-    let out = oracle(&[
-        "epoch",
-        "--earnings",
-        &path("earned.csv"),
-        "--unscored-bps",
-        "5000",
-        "--budget",
-        "10",
-        "--store",
-        &path("x.store"),
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--health"),
-        "{out:?}"
-    );
-    let out = oracle(&[
-        "epoch",
-        "--earnings",
-        &path("earned.csv"),
-        "--health",
-        &path("b-only.csv"),
-        "--unscored-bps",
-        "10001",
-        "--budget",
-        "10",
-        "--store",
-        &path("x.store"),
-    ]);
-    assert!(!out.status.success(), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("unscored devices' health 10001 bps above 10000"),
-        "{out:?}"
-    );
+    // refused as usage errors: --health and --unscored-bps one without the other, or the
+    // health of unscored devices above full health
+    let (earned, b_only, store) = (path("earned.csv"), path("b-only.csv"), path("x.store"));
+    for (extra, says) in [
+        (vec!["--unscored-bps", "5000"], "--health"),
+        (vec!["--health", &b_only], "--unscored-bps"),
+        (
+            vec!["--health", &b_only, "--unscored-bps", "10001"],
+            "10001 is not in 0..=10000",
+        ),
+    ] {
+        let mut command = vec![
+            "epoch",
+            "--earnings",
+            &earned,
+            "--budget",
+            "10",
+            "--store",
+            &store,
+        ];
+        command.extend(extra);
+        let out = oracle(&command);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{says}: {out:?}"
+        );
+    }
 
     // refused: a multiplier out of its bounds, a bad health
     let mut wide = table.clone();
@@ -370,6 +360,8 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         &path("earned.csv"),
         "--health",
         &path("bad-health.csv"),
+        "--unscored-bps",
+        "0",
         "--budget",
         "10",
         "--store",

@@ -6,14 +6,15 @@
 //! depin-oracle proof --store epoch-7.store --device <DEVICE> # prints the claim arguments
 //! depin-oracle verify --root <HEX> --device <D> --owner <O> --amount <N> --proof <HEX,HEX,...>
 //! depin-oracle epoch --earnings earned.csv --budget <N> [--previous epoch-6.store]
-//!     [--health health.csv [--unscored-bps <N>]] [--multipliers table.json] --store epoch-7.store
+//!     [--health health.csv --unscored-bps <N>] [--multipliers table.json] --store epoch-7.store
 //! depin-oracle table-hash --multipliers table.json            # what publish-root commits
 //! ```
 //!
 //! `epoch` computes an epoch's rows ([`depin_sdk::incentives::epoch_rows`]): the previous
 //! store's cumulative amounts plus each device's earnings (`device,owner,region,amount`)
 //! times its health (`device,health_bps`, from the auditor; a device that earned without a
-//! score counts at `--unscored-bps`, 0 unless given, and is named on stderr) times its
+//! score counts at `--unscored-bps`, which every oracle of the network must set alike, and
+//! is named on stderr) times its
 //! region's multiplier (the published table, JSON), scaled down to `--budget` if they
 //! exceed it.
 
@@ -97,13 +98,15 @@ enum Command {
         earnings: PathBuf,
         /// CSV of `device,health_bps`, from the auditor; without it every device counts as
         /// healthy.
-        #[arg(long)]
+        #[arg(long, requires = "unscored_bps")]
         health: Option<PathBuf>,
-        /// Health (bps) of a device that earned but is not in `--health`: the auditor never
-        /// found it active at a scoring run of the epoch (onboarded after the last one, or
-        /// suspended throughout). Such devices are named on stderr.
-        #[arg(long, requires = "health", default_value_t = 0)]
-        unscored_bps: u16,
+        /// Health (bps, 0 to 10000; needed with `--health`) of a device that earned but is
+        /// not in `--health`: the auditor never found it active at a scoring run of the epoch
+        /// (onboarded after the last one, suspended throughout, or windows the auditor did
+        /// not score). Such devices are named on stderr. Every oracle must use the same
+        /// value, or their roots differ.
+        #[arg(long, requires = "health", value_parser = clap::value_parser!(u16).range(0..=10_000))]
+        unscored_bps: Option<u16>,
         /// The epoch's region multiplier table (JSON); without it every region counts as 1.
         #[arg(long)]
         multipliers: Option<PathBuf>,
@@ -270,9 +273,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let scores = health
                 .map(|p| Ok::<_, CliError>(incentives::parse_health(BufReader::new(open(&p)?))?))
                 .transpose()?;
+            // clap takes the two together
             let health = scores.as_ref().map(|scores| incentives::Health {
                 scores,
-                unscored_bps,
+                unscored_bps: unscored_bps.unwrap_or_default(),
             });
             let table = multipliers.as_ref().map(read_table).transpose()?;
             let previous_rows = previous.as_ref().map_or(&[][..], |t| t.rows());
@@ -292,11 +296,18 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     "device {device}: region {region:x} not in the table, paid at its min_bps"
                 );
             }
-            println!("unscored         {}", out.unscored.len());
-            for device in &out.unscored {
-                eprintln!(
-                    "device {device}: earned without a health score, paid at {unscored_bps} bps"
+            if let Some(h) = health {
+                println!(
+                    "unscored         {} at {} bps",
+                    out.unscored.len(),
+                    h.unscored_bps
                 );
+                for device in &out.unscored {
+                    eprintln!(
+                        "device {device}: earned without a health score, paid at {} bps",
+                        h.unscored_bps
+                    );
+                }
             }
             println!(
                 "multipliers_hash {}",
