@@ -545,7 +545,7 @@ async fn restart_over_a_gap(
 ) {
     restart_over_a_gap_at(
         depin_indexer::sink::Commitment::Confirmed,
-        RpcTip::AtTheEndpoints,
+        RpcTip::AtTheEndpoint,
         chain,
         rpc,
         live_first,
@@ -558,7 +558,7 @@ async fn restart_over_a_gap(
 #[derive(Debug, Clone, Copy)]
 enum RpcTip {
     /// At the endpoint's last slot, `b - 1`.
-    AtTheEndpoints,
+    AtTheEndpoint,
     /// Behind, at this slot, until it catches up a moment after the first live update.
     Behind(u64),
     /// Ahead, at this slot: its range reaches slots that also come live.
@@ -577,7 +577,7 @@ async fn restart_over_a_gap_at(
     let (pg, geyser, subscribed) = down_over_a_gap(chain, rpc, commitment, (a, b)).await;
     // what the backfill covers: up to the endpoint's next slot, or past the RPC node's
     let end = match tip {
-        RpcTip::AtTheEndpoints => b,
+        RpcTip::AtTheEndpoint => b,
         RpcTip::Behind(slot) => {
             rpc.set_slot(Some(slot));
             b
@@ -717,8 +717,8 @@ async fn a_late_fork_block_first_on_the_live_stream_does_not_end_the_backfill_ea
     assert!(gap_transactions(&chain, fork + 1, b).len() > 1);
     assert!(b + 3 < chain.last_slot());
     for (commitment, tip) in [
-        (Commitment::Confirmed, RpcTip::AtTheEndpoints),
-        (Commitment::Processed, RpcTip::AtTheEndpoints),
+        (Commitment::Confirmed, RpcTip::AtTheEndpoint),
+        (Commitment::Processed, RpcTip::AtTheEndpoint),
         (Commitment::Confirmed, RpcTip::Behind(a + 1)),
         (Commitment::Processed, RpcTip::Behind(a + 1)),
         (Commitment::Confirmed, RpcTip::Ahead(b + 3)),

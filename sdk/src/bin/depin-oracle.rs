@@ -14,9 +14,8 @@
 //! store's cumulative amounts plus each device's earnings (`device,owner,region,amount`)
 //! times its health (`device,health_bps`, from the auditor; a device that earned without a
 //! score counts at `--unscored-bps`, which every oracle of the network must set alike, and
-//! is named on stderr) times its
-//! region's multiplier (the published table, JSON), scaled down to `--budget` if they
-//! exceed it.
+//! is named on stderr) times its region's multiplier (the published table, JSON), scaled
+//! down to `--budget` if they exceed it.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -273,11 +272,19 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let scores = health
                 .map(|p| Ok::<_, CliError>(incentives::parse_health(BufReader::new(open(&p)?))?))
                 .transpose()?;
-            // clap takes the two together
-            let health = scores.as_ref().map(|scores| incentives::Health {
-                scores,
-                unscored_bps: unscored_bps.unwrap_or_default(),
-            });
+            let health = match (&scores, unscored_bps) {
+                (Some(scores), Some(unscored_bps)) => Some(incentives::Health {
+                    scores,
+                    unscored_bps,
+                }),
+                (None, None) => None,
+                // clap refuses it first
+                _ => {
+                    return Err(CliError::Input(
+                        "--health and --unscored-bps go together".into(),
+                    ))
+                }
+            };
             let table = multipliers.as_ref().map(read_table).transpose()?;
             let previous_rows = previous.as_ref().map_or(&[][..], |t| t.rows());
             let out =
