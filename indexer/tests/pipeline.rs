@@ -545,7 +545,7 @@ async fn restart_over_a_gap(
 ) {
     restart_over_a_gap_at(
         depin_indexer::sink::Commitment::Confirmed,
-        RpcTip::AtTheEndpoint,
+        Tips::Agree,
         chain,
         rpc,
         live_first,
@@ -554,21 +554,25 @@ async fn restart_over_a_gap(
     .await;
 }
 
-/// Where the RPC node is when the indexer restarts over a gap `a..b`.
+/// What the endpoint's `GetSlot` and the RPC node's `getSlot` answer when the indexer
+/// restarts over a gap `a..b`.
 #[derive(Debug, Clone, Copy)]
-enum RpcTip {
-    /// At the endpoint's last slot, `b - 1`.
-    AtTheEndpoint,
-    /// Behind, at this slot, until it catches up a moment after the first live update.
-    Behind(u64),
-    /// Ahead, at this slot: its range reaches slots that also come live.
-    Ahead(u64),
+enum Tips {
+    /// Both the last slot produced, `b - 1`.
+    Agree,
+    /// The RPC node behind, at this slot, until it catches up a moment after the first
+    /// live update.
+    RpcBehind(u64),
+    /// The RPC node ahead, at this slot: its range reaches slots that also come live.
+    RpcAhead(u64),
+    /// The endpoint refuses `GetSlot`; the RPC node at `b - 1`.
+    EndpointSilent,
 }
 
-/// [`restart_over_a_gap`] with an indexer of `commitment` and the RPC node at `tip`.
+/// [`restart_over_a_gap`] with an indexer of `commitment`, the nodes' slots as `tips` say.
 async fn restart_over_a_gap_at(
     commitment: depin_indexer::sink::Commitment,
-    tip: RpcTip,
+    tips: Tips,
     chain: &Chain,
     rpc: &depin_indexer::testkit::rpc_server::RpcTestServer,
     live_first: Vec<yellowstone_grpc_proto::geyser::SubscribeUpdate>,
@@ -576,13 +580,17 @@ async fn restart_over_a_gap_at(
 ) {
     let (pg, geyser, subscribed) = down_over_a_gap(chain, rpc, commitment, (a, b)).await;
     // what the backfill covers: up to the endpoint's next slot, or past the RPC node's
-    let end = match tip {
-        RpcTip::AtTheEndpoint => b,
-        RpcTip::Behind(slot) => {
+    let end = match tips {
+        Tips::Agree => b,
+        Tips::EndpointSilent => {
+            geyser.without_get_slot();
+            b
+        }
+        Tips::RpcBehind(slot) => {
             rpc.set_slot(Some(slot));
             b
         }
-        RpcTip::Ahead(slot) => {
+        Tips::RpcAhead(slot) => {
             rpc.set_slot(Some(slot));
             slot + 1
         }
@@ -594,7 +602,7 @@ async fn restart_over_a_gap_at(
     for update in live_first {
         geyser.push(update).await;
     }
-    if let RpcTip::Behind(_) = tip {
+    if let Tips::RpcBehind(_) = tips {
         // the backfill waits for the node to reach the endpoint's slot
         tokio::time::sleep(Duration::from_millis(300)).await;
         rpc.set_slot(Some(b - 1));
@@ -704,7 +712,8 @@ async fn a_finalized_status_first_on_the_live_stream_does_not_end_the_backfill_e
 /// it as the end of the backfill left the slots between it and the first slot delivered
 /// live out of both. Now the backfill runs through the endpoint's slot (`GetSlot`) and the
 /// RPC node's as well: with the RPC node at the endpoint's slot, behind it (the backfill
-/// waits for it), or ahead of it (the slots that come both ways are written once).
+/// waits for it), ahead of it (the slots that come both ways are written once), or alone
+/// (an endpoint that refuses `GetSlot`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_fork_block_first_on_the_live_stream_does_not_end_the_backfill_early() {
     use depin_indexer::sink::Commitment;
@@ -716,16 +725,17 @@ async fn a_late_fork_block_first_on_the_live_stream_does_not_end_the_backfill_ea
     let fork = a + 2;
     assert!(gap_transactions(&chain, fork + 1, b).len() > 1);
     assert!(b + 3 < chain.last_slot());
-    for (commitment, tip) in [
-        (Commitment::Confirmed, RpcTip::AtTheEndpoint),
-        (Commitment::Processed, RpcTip::AtTheEndpoint),
-        (Commitment::Confirmed, RpcTip::Behind(a + 1)),
-        (Commitment::Processed, RpcTip::Behind(a + 1)),
-        (Commitment::Confirmed, RpcTip::Ahead(b + 3)),
+    for (commitment, tips) in [
+        (Commitment::Confirmed, Tips::Agree),
+        (Commitment::Processed, Tips::Agree),
+        (Commitment::Confirmed, Tips::RpcBehind(a + 1)),
+        (Commitment::Processed, Tips::RpcBehind(a + 1)),
+        (Commitment::Confirmed, Tips::RpcAhead(b + 3)),
+        (Commitment::Confirmed, Tips::EndpointSilent),
     ] {
         // the late block's slot, processed on the live stream before anything else
         let live_first = vec![slot_update(fork, SlotStatus::SlotProcessed)];
-        restart_over_a_gap_at(commitment, tip, &chain, &rpc, live_first, (a, b)).await;
+        restart_over_a_gap_at(commitment, tips, &chain, &rpc, live_first, (a, b)).await;
     }
 }
 

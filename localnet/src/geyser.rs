@@ -51,6 +51,8 @@ struct State {
     no_replay: bool,
     /// The newest slot pushed (what `GetSlot` answers without a tip).
     newest_slot: u64,
+    /// `GetSlot` is refused (see [`GeyserFeed::without_get_slot`]).
+    no_get_slot: bool,
     subscribers: Vec<Subscriber>,
     subscriptions: u64,
     /// Raw signatures and when they were sent (encoded to base58 only when read, so the
@@ -260,6 +262,12 @@ impl GeyserFeed {
         state.first_replayable = state.first_replayable.max(slot);
     }
 
+    /// Refuses `GetSlot` from now on (`unimplemented`), as an endpoint serving only
+    /// subscriptions would.
+    pub fn without_get_slot(&self) {
+        lock(&self.state).no_get_slot = true;
+    }
+
     /// Sets what the unary calls answer.
     pub fn set_tip(&self, tip: Tip) {
         lock(&self.state).tip = Some(tip);
@@ -466,6 +474,9 @@ impl Geyser for Service {
         request: Request<GetSlotRequest>,
     ) -> Result<Response<GetSlotResponse>, Status> {
         let state = lock(&self.state);
+        if state.no_get_slot {
+            return Err(Status::unimplemented("this feed does not answer GetSlot"));
+        }
         let slot = match &state.tip {
             Some(tip) => tip.slots[commitment_index(request.into_inner().commitment)],
             None => state.newest_slot,
