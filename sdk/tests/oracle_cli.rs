@@ -14,6 +14,17 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Every device's cumulative amount in the proof store at `path`.
+fn stored_amounts(path: &str) -> std::collections::BTreeMap<depin_sdk::Pubkey, u64> {
+    let store = std::fs::File::open(path).expect("store");
+    depin_sdk::oracle::RewardTree::read_store(std::io::BufReader::new(store))
+        .expect("read the store")
+        .rows()
+        .iter()
+        .map(|r| (r.device, r.cumulative_amount))
+        .collect()
+}
+
 /// The value of `"key": ...` in the proof command's JSON-shaped output.
 fn field(json: &str, key: &str) -> String {
     let line = json
@@ -222,16 +233,9 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         summary.contains(&format!("multipliers_hash {}", "0".repeat(64))),
         "{summary}"
     );
-    let store = std::fs::File::open(path("e2.store")).expect("store");
-    let tree = RewardTree::read_store(std::io::BufReader::new(store)).expect("read");
-    let amount = |d: &Pubkey| {
-        tree.rows()
-            .iter()
-            .find(|r| r.device == *d)
-            .map(|r| r.cumulative_amount)
-    };
-    assert_eq!(amount(&a), Some(200 + 50));
-    assert_eq!(amount(&b), Some(25 + 50));
+    let amounts = stored_amounts(&path("e2.store"));
+    assert_eq!(amounts.get(&a), Some(&(200 + 50)));
+    assert_eq!(amounts.get(&b), Some(&(25 + 50)));
 
     // a region the table lacks (entered after it was computed): paid at the table's floor
     // and named, not failing the epoch
@@ -297,18 +301,9 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
             )),
             "{out:?}"
         );
-        let rows = RewardTree::read_store(std::io::BufReader::new(
-            std::fs::File::open(path("unscored.store")).expect("store"),
-        ))
-        .expect("the unscored epoch's store");
-        let paid_to = |d: &Pubkey| {
-            rows.rows()
-                .iter()
-                .find(|r| r.device == *d)
-                .map(|r| r.cumulative_amount)
-        };
-        assert_eq!(paid_to(&a), Some(paid));
-        assert_eq!(paid_to(&b), Some(100));
+        let amounts = stored_amounts(&path("unscored.store"));
+        assert_eq!(amounts.get(&a), Some(&paid));
+        assert_eq!(amounts.get(&b), Some(&100));
     }
     // refused as usage errors: --health and --unscored-bps one without the other, or the
     // health of unscored devices above full health
