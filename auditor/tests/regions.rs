@@ -26,7 +26,7 @@ use depin_auditor::{act, score_network, Thresholds};
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
 use depin_sdk::accounts::{Device, DeviceStatus, EpochRoot};
-use depin_sdk::client::{Client, ClientError};
+use depin_sdk::client::{Client, ClientError, CommitmentConfig};
 use depin_sdk::incentives::{self, Earning, ONE_BPS};
 use depin_sdk::oracle::RewardTree;
 use depin_sdk::registry::{self, AuditDeviceArgs};
@@ -101,6 +101,12 @@ async fn multipliers_follow_demand_and_the_auditor_closes_the_loop_on_claims() {
         .await
         .expect("bond");
     assert!(outcomes.iter().all(|(_, o)| o.is_landed()));
+    // the oracle's snapshot of the pool's bonds as the epochs begin
+    let bonds_start = client
+        .bonds(&net.network, CommitmentConfig::confirmed())
+        .await
+        .expect("bonds");
+    assert_eq!(bonds_start.len(), devices.len());
 
     // rewards: thirteen ten-minute epochs are over; one oracle
     let now = SystemTime::now()
@@ -395,9 +401,20 @@ async fn multipliers_follow_demand_and_the_auditor_closes_the_loop_on_claims() {
         scores: &health,
         unscored_bps: 0,
     };
+    // and as they end: the same bonds, so every device's epoch was covered
+    let bonds_end = client
+        .bonds(&net.network, CommitmentConfig::confirmed())
+        .await
+        .expect("bonds");
+    let coverage = incentives::Coverage {
+        start: &bonds_start,
+        end: &bonds_end,
+    };
     let epoch_rows =
-        incentives::epoch_rows(&[], &earnings, Some(scored), Some(table), budget).expect("rows");
+        incentives::epoch_rows(&[], &earnings, coverage, Some(scored), Some(table), budget)
+            .expect("rows");
     assert!(!epoch_rows.scaled && epoch_rows.paid <= budget);
+    assert!(epoch_rows.unbonded.is_empty(), "every device stayed bonded");
     assert!(
         epoch_rows.unscored.is_empty(),
         "the auditor scored every device"

@@ -12,8 +12,8 @@ use depin_indexer::testkit::follow::Following;
 use depin_indexer::testkit::postgres::{PgError, TempPostgres};
 use depin_localnet::{Config as LocalnetConfig, Localnet};
 use depin_sdk::accounts::EpochRoot;
-use depin_sdk::client::{expect_landed, Client, ClientConfig};
-use depin_sdk::incentives::{self, Earning, RegionMultipliers, ONE_BPS};
+use depin_sdk::client::{expect_landed, Client, ClientConfig, CommitmentConfig};
+use depin_sdk::incentives::{self, Bonds, Earning, RegionMultipliers, ONE_BPS};
 use depin_sdk::oracle::{RewardRow, RewardTree};
 use depin_sdk::rewards::{self, ClaimArgs, ProposeRootArgs};
 use depin_sdk::{pda, Pubkey};
@@ -53,6 +53,9 @@ pub struct Ledger {
     pub flagged: Vec<(u64, Pubkey, String)>,
     /// Claims that landed.
     pub claims: u64,
+    /// The stake pool's bonds at the last epoch boundary: the next epoch's start snapshot
+    /// (`None` before the first epoch's).
+    pub bonds: Option<Bonds>,
 }
 
 /// The claims of one network's epoch, sent with the other networks'.
@@ -305,11 +308,27 @@ impl Demo {
         self.scale.epochs.saturating_sub(1).min(1)
     }
 
+    /// Network `n`'s stake pool's bonds now, as its oracles snapshot them at an epoch
+    /// boundary (at `confirmed`: the localnet's slots are its own, no fork undoes them).
+    async fn bond_snapshot(&self, n: usize) -> Result<Bonds, DemoError> {
+        let network = &self.fleet.networks[n];
+        self.client
+            .bonds(&network.net.network, CommitmentConfig::confirmed())
+            .await
+            .map_err(|e| DemoError::Data(format!("{}: bonds: {e}", network.kind.name())))
+    }
+
     async fn epoch(&mut self, epoch: u64) -> Result<(), DemoError> {
         let start = self.fleet.genesis + i64::try_from(epoch).unwrap_or(0) * EPOCH_SECS;
         let end = start + EPOCH_SECS;
         self.progress
             .step(format!("epoch {epoch} (simulated {} to {}):", start, end));
+        // the first epoch's start snapshot (each later one starts from its predecessor's end)
+        for n in 0..self.fleet.networks.len() {
+            if self.ledgers[n].bonds.is_none() {
+                self.ledgers[n].bonds = Some(self.bond_snapshot(n).await?);
+            }
+        }
         if self.off_chain.is_some() {
             self.report_epoch(epoch, start).await?;
         }
@@ -577,8 +596,18 @@ impl Demo {
             }
         }
 
+        // the pool's bonds at the epoch's end: with those at its start, which devices one
+        // bond covered all epoch (only those earn for it)
+        let bonds_end = self.bond_snapshot(n).await?;
         // the oracles: rows, tree, both propose; quorum 2 finalizes
         let ledger = &self.ledgers[n];
+        let bonds_start = ledger.bonds.as_ref().ok_or_else(|| {
+            DemoError::Data(format!("{name}: no bond snapshot at epoch {epoch}'s start"))
+        })?;
+        let coverage = incentives::Coverage {
+            start: bonds_start,
+            end: &bonds_end,
+        };
         let previous_total = ledger.last_root.map_or(0, |r| r.2);
         let budget = incentives::epoch_budget(&network.schedule.into(), epoch, previous_total)
             .map_err(|e| DemoError::Oracle(e.to_string()))?;
@@ -588,8 +617,21 @@ impl Demo {
             scores: &health,
             unscored_bps: 0,
         });
-        let rows = incentives::epoch_rows(&ledger.rows, &earnings, scores, table.as_ref(), budget)
-            .map_err(|e| DemoError::Oracle(e.to_string()))?;
+        let rows = incentives::epoch_rows(
+            &ledger.rows,
+            &earnings,
+            coverage,
+            scores,
+            table.as_ref(),
+            budget,
+        )
+        .map_err(|e| DemoError::Oracle(e.to_string()))?;
+        if !rows.unbonded.is_empty() {
+            line.push_str(&format!(
+                "{} devices earned without a bond all epoch, paid nothing for it; ",
+                rows.unbonded.len()
+            ));
+        }
         let tree = RewardTree::build(rows.rows.clone())
             .map_err(|e| DemoError::Oracle(format!("{e:?}")))?;
         let hash = table.as_ref().map_or([0; 32], RegionMultipliers::hash);
@@ -670,6 +712,7 @@ impl Demo {
         let ledger = &mut self.ledgers[n];
         ledger.rows = rows.rows;
         ledger.last_root = Some((epoch, tree.root(), tree.total()));
+        ledger.bonds = Some(bonds_end);
         Ok(Claims {
             network: n,
             groups,

@@ -928,3 +928,146 @@ async fn the_chain_time_is_the_clock_the_next_transaction_lands_under() {
     ));
     localnet.stop().await;
 }
+
+#[tokio::test]
+async fn a_stake_moved_between_devices_within_an_epoch_earns_for_neither() {
+    use depin_sdk::incentives::{self, Coverage, Earning};
+
+    let localnet = Localnet::start(Config::ephemeral()).await.unwrap();
+    let client = funded_client(&localnet, &localnet.rpc_url(), client_config()).await;
+    let confirmed = CommitmentConfig::confirmed();
+    let net = scenario::network(&client, 7, true).await.expect("network");
+    let op = &net.operator;
+    // four devices; stake for three, bonded to three of them
+    let [steady, hopped_from, hopped_to, rebonded] = [0; 4].map(|_| Keypair::new());
+    let all = [&steady, &hopped_from, &hopped_to, &rebonded];
+    let onboard: Vec<Vec<Instruction>> = all
+        .iter()
+        .map(|d| vec![net.onboard(d, scenario::LOCATION)])
+        .collect();
+    let mut signers: Vec<&Keypair> = vec![op, &net.maker];
+    signers.extend(all);
+    let outcomes = client
+        .send_packed(onboard, &signers, Vec::new())
+        .await
+        .expect("onboarding");
+    assert!(outcomes.iter().all(|(_, o)| o.is_landed()), "{outcomes:?}");
+    net.open_stake(&client, 3).await.expect("stake");
+    let bonds: Vec<Instruction> = [&steady, &hopped_from, &rebonded]
+        .iter()
+        .map(|d| net.bond(d))
+        .collect();
+    landed(client.send(&bonds, &[op]).await, "bonds");
+    // another network's pool: its bond is in no snapshot of this one
+    let other = scenario::network(&client, 8, true).await.expect("network");
+    let elsewhere = Keypair::new();
+    landed(
+        client
+            .send(
+                &[other.onboard(&elsewhere, scenario::LOCATION)],
+                &[&other.operator, &other.maker, &elsewhere],
+            )
+            .await,
+        "onboard elsewhere",
+    );
+    other.open_stake(&client, 1).await.expect("stake elsewhere");
+    landed(
+        client
+            .send(&[other.bond(&elsewhere)], &[&other.operator])
+            .await,
+        "bond elsewhere",
+    );
+
+    // the epoch's start
+    let start = client.bonds(&net.network, confirmed).await.expect("bonds");
+    let bonded: Vec<Pubkey> = start.keys().copied().collect();
+    let mut expected = vec![
+        net.device(&steady),
+        net.device(&hopped_from),
+        net.device(&rebonded),
+    ];
+    expected.sort();
+    assert_eq!(bonded, expected);
+    assert!(start.values().all(|b| b.staker == op.pubkey()));
+    assert_eq!(
+        client
+            .bonds(&other.network, confirmed)
+            .await
+            .expect("bonds")
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![other.device(&elsewhere)]
+    );
+
+    // within it: the stake moves from one device to another in one transaction, and once
+    // the chain's clock has moved on, another device is unbonded and bonded again
+    let hop = [
+        depin_sdk::staking::unbond_device(
+            &op.pubkey(),
+            &op.pubkey(),
+            &net.network,
+            &net.device(&hopped_from),
+        ),
+        net.bond(&hopped_to),
+    ];
+    landed(client.send(&hop, &[op]).await, "hop");
+    let first_bonded = start[&net.device(&rebonded)].bonded_at;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.chain_time().await.unwrap() <= first_bonded {
+        assert!(Instant::now() < deadline, "the chain's clock stands still");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rebond = [
+        depin_sdk::staking::unbond_device(
+            &op.pubkey(),
+            &op.pubkey(),
+            &net.network,
+            &net.device(&rebonded),
+        ),
+        net.bond(&rebonded),
+    ];
+    landed(client.send(&rebond, &[op]).await, "rebond");
+
+    // its end: three bonds again, but only one of them the same bond all epoch
+    let end = client.bonds(&net.network, confirmed).await.expect("bonds");
+    assert_eq!(end.len(), 3);
+    assert!(end[&net.device(&rebonded)].bonded_at > first_bonded);
+    let earnings: Vec<Earning> = all
+        .iter()
+        .map(|d| Earning {
+            device: net.device(d),
+            owner: op.pubkey(),
+            region: 0,
+            amount: 1_000,
+        })
+        .collect();
+    let coverage = Coverage {
+        start: &start,
+        end: &end,
+    };
+    let rows =
+        incentives::epoch_rows(&[], &earnings, coverage, None, None, u64::MAX).expect("rows");
+    assert_eq!(rows.paid, 1_000, "only the steady device earned its epoch");
+    assert_eq!(
+        rows.rows.iter().map(|r| r.device).collect::<Vec<_>>(),
+        vec![net.device(&steady)]
+    );
+    let mut unbonded = rows.unbonded.clone();
+    unbonded.sort();
+    let mut expected = vec![
+        net.device(&hopped_from),
+        net.device(&hopped_to),
+        net.device(&rebonded),
+    ];
+    expected.sort();
+    assert_eq!(unbonded, expected);
+
+    // no node: a typed error, not an empty snapshot
+    let nowhere = Client::new("http://127.0.0.1:9", Keypair::new(), client_config());
+    assert!(matches!(
+        nowhere.bonds(&net.network, confirmed).await,
+        Err(ClientError::Rpc(_))
+    ));
+    localnet.stop().await;
+}

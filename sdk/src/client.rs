@@ -38,7 +38,8 @@ use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use solana_commitment_config::{CommitmentConfig, CommitmentLevel};
+pub use solana_commitment_config::CommitmentConfig;
+use solana_commitment_config::CommitmentLevel;
 use solana_keypair::Keypair;
 use solana_message::{AddressLookupTableAccount, Hash, Message, VersionedMessage};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -989,6 +990,72 @@ impl Client {
         let data = solana_rpc_client_nonce_utils::nonblocking::data_from_account(&account)
             .map_err(|e| ClientError::Nonce(e.to_string()))?;
         Ok(data.blockhash())
+    }
+
+    /// A snapshot of the bonds of `network`'s stake pool at `commitment`, by device: what
+    /// an oracle takes at each epoch boundary to tell which devices a bond covered all
+    /// epoch ([`crate::incentives::Coverage`]). Oracles that must agree on a root take it at
+    /// `finalized`. An account of the staking program that matches the bond's size, type
+    /// and pool but does not decode is refused ([`ClientError::Rpc`]), never skipped.
+    pub async fn bonds(
+        &self,
+        network: &Pubkey,
+        commitment: CommitmentConfig,
+    ) -> Result<crate::incentives::Bonds, ClientError> {
+        use anchor_lang::Discriminator;
+        use solana_account_decoder_client_types::UiAccountEncoding;
+        use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+        use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+        use staking::state::DeviceBond;
+
+        let pool = crate::pda::stake_pool(network).0;
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::DataSize(DeviceBond::SIZE as u64),
+                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, DeviceBond::DISCRIMINATOR.to_vec())),
+                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(8, pool.to_bytes().to_vec())),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(commitment),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        let accounts = self
+            .retry(|| {
+                self.rpc
+                    .get_program_ui_accounts_with_config(&staking::ID, config.clone())
+            })
+            .await?;
+        let mut bonds = crate::incentives::Bonds::new();
+        for (address, account) in accounts {
+            let bond: DeviceBond = account
+                .data
+                .decode()
+                .ok_or_else(|| ClientError::Rpc(format!("bond {address}: undecodable data")))
+                .and_then(|data| {
+                    crate::accounts::decode(&data)
+                        .map_err(|e| ClientError::Rpc(format!("bond {address}: {e}")))
+                })?;
+            if bond.pool != pool {
+                return Err(ClientError::Rpc(format!(
+                    "bond {address}: not the pool's bond of device {}",
+                    bond.device
+                )));
+            }
+            let record = crate::incentives::BondRecord {
+                staker: bond.staker,
+                bonded_at: bond.bonded_at,
+            };
+            if bonds.insert(bond.device, record).is_some() {
+                return Err(ClientError::Rpc(format!(
+                    "device {} has two bonds in one pool",
+                    bond.device
+                )));
+            }
+        }
+        Ok(bonds)
     }
 
     /// The chain's clock: the `unix_timestamp` of the Clock sysvar in the newest slot the

@@ -15,11 +15,19 @@
 //! amount = earned × health_bps × multiplier_bps / 10,000²   (then × budget / Σ if Σ > budget)
 //! ```
 //!
+//! Only an epoch its bond covered earns: a device whose bond to its owner's stake was not
+//! the same at the epoch's start and at its end (bonded after the start, unbonded or bonded
+//! again within the epoch, or backed by someone other than its owner) is paid nothing for
+//! it ([`Coverage`]). The rewards program checks a bond at claim time only, so without this
+//! rule one device's minimum stake could back a whole fleet in turn (bond a device, claim,
+//! unbond, bond the next): an epoch's earnings would be paid to devices no stake backed
+//! while they earned them.
+//!
 //! The table's hash is SHA-256 over a canonical encoding ([`RegionMultipliers::hash`]):
 //! every oracle that computed the same table proposes the same hash, and anyone holding the
 //! published table can check it against the finalized epoch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 use std::str::FromStr;
 
@@ -205,6 +213,44 @@ pub struct Health<'a> {
     pub unscored_bps: u16,
 }
 
+/// One device's bond in a snapshot of a pool's bonds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BondRecord {
+    /// The bond's staker: the owner of the stake position backing the device.
+    pub staker: Pubkey,
+    /// When it was bonded (the `DeviceBond`'s unix time): a device unbonded and bonded
+    /// again carries a new time, so two snapshots holding the same record saw one bond.
+    pub bonded_at: i64,
+}
+
+/// A pool's bonds at one moment, by device (a device has at most one bond per pool).
+pub type Bonds = BTreeMap<Pubkey, BondRecord>;
+
+/// The bonds of an epoch's pool at its start and at its end: a device earns in the epoch
+/// only if both hold the same bond ([`Coverage::covers`]). Snapshot the pool's bonds at
+/// each epoch boundary (one epoch's end is the next one's start), at a commitment no fork
+/// can undo; every oracle of a network must use the same snapshots, or their roots differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage<'a> {
+    /// The bonds when the epoch began.
+    pub start: &'a Bonds,
+    /// The bonds when it ended.
+    pub end: &'a Bonds,
+}
+
+impl Coverage<'_> {
+    /// Whether one bond backed `device` by `owner`'s stake throughout the epoch: the same
+    /// record (staker and bonding time) at its start and at its end, with `owner` as the
+    /// staker. A bond made after the start, one closed or made again within the epoch, or
+    /// one whose staker is not the owner who is paid does not cover it.
+    pub fn covers(&self, device: &Pubkey, owner: &Pubkey) -> bool {
+        match (self.start.get(device), self.end.get(device)) {
+            (Some(start), Some(end)) => start == end && start.staker == *owner,
+            _ => false,
+        }
+    }
+}
+
 /// An epoch's reward rows and how they were reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochRows {
@@ -224,6 +270,9 @@ pub struct EpochRows {
     /// The devices that earned (more than 0) without a health score, paid at
     /// [`Health::unscored_bps`] (empty for an epoch without scores).
     pub unscored: Vec<Pubkey>,
+    /// The devices that earned (more than 0) without a bond covering the epoch
+    /// ([`Coverage::covers`]): paid nothing for it.
+    pub unbonded: Vec<Pubkey>,
 }
 
 /// The budget of epoch `epoch`: what the schedule allows through it minus what the previous
@@ -241,7 +290,9 @@ pub fn epoch_budget(
 }
 
 /// The next root's rows: every row of `previous` (the last finalized epoch's) keeps its
-/// cumulative amount, and every device of `earnings` adds its earnings times its health
+/// cumulative amount, and every device of `earnings` whose bond covered the epoch
+/// (`bonds`; the others earn nothing and are listed in [`EpochRows::unbonded`]) adds its
+/// earnings times its health
 /// (`health`; a device without a score counts at its `unscored_bps` and is listed in
 /// [`EpochRows::unscored`]; `None` for an epoch without scores, when every device counts
 /// as healthy) times its region's multiplier
@@ -252,6 +303,7 @@ pub fn epoch_budget(
 pub fn epoch_rows(
     previous: &[RewardRow],
     earnings: &[Earning],
+    bonds: Coverage<'_>,
     health: Option<Health<'_>>,
     table: Option<&RegionMultipliers>,
     budget: u64,
@@ -277,7 +329,20 @@ pub fn epoch_rows(
     let mut sum: u128 = 0;
     let mut unlisted = Vec::new();
     let mut unscored = Vec::new();
+    let mut unbonded = Vec::new();
+    let mut seen = BTreeSet::new();
     for e in earnings {
+        if !seen.insert(e.device) {
+            return Err(IncentiveError::DuplicateEarning(e.device));
+        }
+        if !bonds.covers(&e.device, &e.owner) {
+            // not backed by its owner's stake all epoch: no row, no weight, no listing in
+            // the other tallies (its region or health does not matter)
+            if e.amount > 0 {
+                unbonded.push(e.device);
+            }
+            continue;
+        }
         let region_bps = match table {
             None => ONE_BPS,
             Some(t) => t.get(e.region).unwrap_or_else(|| {
@@ -296,9 +361,7 @@ pub fn epoch_rows(
         };
         let amount = u128::from(e.amount) * u128::from(health_bps) * u128::from(region_bps)
             / (u128::from(ONE_BPS) * u128::from(ONE_BPS));
-        if weighted.insert(e.device, (e.owner, amount)).is_some() {
-            return Err(IncentiveError::DuplicateEarning(e.device));
-        }
+        weighted.insert(e.device, (e.owner, amount));
         sum += amount;
     }
     let budget_wide = u128::from(budget);
@@ -331,6 +394,7 @@ pub fn epoch_rows(
         scaled,
         unlisted,
         unscored,
+        unbonded,
     })
 }
 
@@ -495,6 +559,36 @@ pub fn parse_health(input: impl BufRead) -> Result<BTreeMap<Pubkey, u16>, Incent
     Ok(out)
 }
 
+/// Parses a snapshot of bonds from CSV: `device,staker,bonded_at` per line (base58 keys,
+/// the bond's unix time; each device once), as `depin-oracle bonds` writes it.
+pub fn parse_bonds(input: impl BufRead) -> Result<Bonds, IncentiveError> {
+    let mut out = Bonds::new();
+    for (line, f) in csv_lines(input, 3, "device")? {
+        let device: Pubkey = csv_field(line, "device", &f[0])?;
+        let record = BondRecord {
+            staker: csv_field(line, "staker", &f[1])?,
+            bonded_at: csv_field(line, "bonded_at", &f[2])?,
+        };
+        if out.insert(device, record).is_some() {
+            return Err(IncentiveError::Csv {
+                line,
+                reason: format!("device {device} appears twice"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Writes a snapshot of bonds as the CSV [`parse_bonds`] reads, devices in order, with a
+/// header line.
+pub fn write_bonds(bonds: &Bonds, mut out: impl std::io::Write) -> std::io::Result<()> {
+    writeln!(out, "device,staker,bonded_at")?;
+    for (device, b) in bonds {
+        writeln!(out, "{device},{},{}", b.staker, b.bonded_at)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,6 +610,36 @@ mod tests {
         }
     }
 
+    /// Every earning device bonded to its owner's stake all epoch.
+    fn bonded_throughout(earnings: &[Earning]) -> Bonds {
+        earnings
+            .iter()
+            .map(|e| {
+                let record = BondRecord {
+                    staker: e.owner,
+                    bonded_at: 1,
+                };
+                (e.device, record)
+            })
+            .collect()
+    }
+
+    /// [`epoch_rows`] with every earning device covered by its bond.
+    fn bonded_rows(
+        previous: &[RewardRow],
+        earnings: &[Earning],
+        health: Option<Health<'_>>,
+        table: Option<&RegionMultipliers>,
+        budget: u64,
+    ) -> Result<EpochRows, IncentiveError> {
+        let bonds = bonded_throughout(earnings);
+        let coverage = Coverage {
+            start: &bonds,
+            end: &bonds,
+        };
+        epoch_rows(previous, earnings, coverage, health, table, budget)
+    }
+
     fn earning(device: Pubkey, region: u64, amount: u64) -> Earning {
         Earning {
             device,
@@ -535,7 +659,7 @@ mod tests {
             cumulative_amount: 1_000,
         }];
         let health = BTreeMap::from([(a, 10_000), (b, 10_000), (c, 5_000)]);
-        let out = epoch_rows(
+        let out = bonded_rows(
             &previous,
             &[
                 earning(a, 10, 100),
@@ -585,7 +709,7 @@ mod tests {
                 scores: &scores,
                 unscored_bps,
             };
-            let out = epoch_rows(&[], &earnings, Some(health), None, u64::MAX).expect("rows");
+            let out = bonded_rows(&[], &earnings, Some(health), None, u64::MAX).expect("rows");
             assert_eq!(paid(&out, scored), Some(800), "its own score");
             assert_eq!(paid(&out, late), Some(expected));
             assert_eq!(paid(&out, suspended), Some(expected));
@@ -597,9 +721,133 @@ mod tests {
             assert_eq!(out.paid, 800 + 2 * expected);
         }
         // an epoch without scores: every device healthy, none listed
-        let out = epoch_rows(&[], &earnings, None, None, u64::MAX).expect("rows");
+        let out = bonded_rows(&[], &earnings, None, None, u64::MAX).expect("rows");
         assert_eq!(out.paid, 3_000);
         assert!(out.unscored.is_empty());
+    }
+
+    #[test]
+    fn only_a_device_one_bond_covered_all_epoch_is_paid_and_the_rest_are_listed() {
+        let owner = Pubkey::new_from_array([1; 32]);
+        let other = Pubkey::new_unique();
+        let [steady, hopped_from, hopped_to, rebonded, lent, idle] =
+            [0; 6].map(|_| Pubkey::new_unique());
+        let bond = |staker: Pubkey, bonded_at: i64| BondRecord { staker, bonded_at };
+        let start = Bonds::from([
+            (steady, bond(owner, 100)),
+            (hopped_from, bond(owner, 100)),
+            (rebonded, bond(owner, 100)),
+            (lent, bond(other, 100)),
+        ]);
+        // within the epoch: the stake moved from one device to another, one device was
+        // unbonded and bonded again, and `lent` stayed backed by someone else's stake
+        let end = Bonds::from([
+            (steady, bond(owner, 100)),
+            (hopped_to, bond(owner, 250)),
+            (rebonded, bond(owner, 260)),
+            (lent, bond(other, 100)),
+        ]);
+        let earnings: Vec<Earning> = [steady, hopped_from, hopped_to, rebonded, lent]
+            .into_iter()
+            .map(|d| earning(d, 10, 1_000))
+            .chain([earning(idle, 10, 0)])
+            .collect();
+        let previous = [RewardRow {
+            device: hopped_from,
+            owner,
+            cumulative_amount: 700,
+        }];
+        let coverage = Coverage {
+            start: &start,
+            end: &end,
+        };
+        let out = epoch_rows(&previous, &earnings, coverage, None, None, u64::MAX).expect("rows");
+        assert_eq!(out.paid, 1_000, "only the steady device earns");
+        let amounts: Vec<(Pubkey, u64)> = out
+            .rows
+            .iter()
+            .map(|r| (r.device, r.cumulative_amount))
+            .collect();
+        let mut expected = vec![(steady, 1_000), (hopped_from, 700)];
+        expected.sort();
+        assert_eq!(
+            amounts, expected,
+            "an earlier epoch's amount stays, nothing added"
+        );
+        let mut unbonded = vec![hopped_from, hopped_to, rebonded, lent];
+        unbonded.sort();
+        let mut listed = out.unbonded.clone();
+        listed.sort();
+        assert_eq!(listed, unbonded, "one that earned nothing is not listed");
+        // an uncovered device takes nothing from the budget the covered ones share
+        let scaled = epoch_rows(&[], &earnings, coverage, None, None, 600).expect("rows");
+        assert_eq!(
+            (scaled.paid, scaled.weighted, scaled.scaled),
+            (600, 1_000, true)
+        );
+        // with no bonds at all nobody earns
+        let none = Bonds::new();
+        let coverage = Coverage {
+            start: &none,
+            end: &none,
+        };
+        let out = epoch_rows(&[], &earnings, coverage, None, None, u64::MAX).expect("rows");
+        assert_eq!((out.paid, out.rows.len(), out.unbonded.len()), (0, 0, 5));
+        // a duplicate is refused even where neither copy is covered
+        assert_eq!(
+            epoch_rows(
+                &[],
+                &[earning(idle, 10, 1), earning(idle, 10, 2)],
+                coverage,
+                None,
+                None,
+                10
+            ),
+            Err(IncentiveError::DuplicateEarning(idle))
+        );
+    }
+
+    #[test]
+    fn bond_snapshots_read_back_what_was_written_and_refuse_a_device_twice() {
+        let [a, b] = [0; 2].map(|_| Pubkey::new_unique());
+        let staker = Pubkey::new_unique();
+        let bonds = Bonds::from([
+            (
+                a,
+                BondRecord {
+                    staker,
+                    bonded_at: -5,
+                },
+            ),
+            (
+                b,
+                BondRecord {
+                    staker,
+                    bonded_at: 1_700_000_000,
+                },
+            ),
+        ]);
+        let mut csv = Vec::new();
+        write_bonds(&bonds, &mut csv).expect("write");
+        assert_eq!(parse_bonds(csv.as_slice()), Ok(bonds));
+        let twice = format!("{a},{staker},1\n{a},{staker},2\n");
+        assert!(matches!(
+            parse_bonds(twice.as_bytes()),
+            Err(IncentiveError::Csv { line: 2, .. })
+        ));
+        for bad in [
+            format!("{a},{staker}\n"),
+            format!("{a},{staker},soon\n"),
+            format!("{a},not-a-key,1\n"),
+        ] {
+            assert!(
+                matches!(
+                    parse_bonds(bad.as_bytes()),
+                    Err(IncentiveError::Csv { line: 1, .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -607,7 +855,7 @@ mod tests {
         let devices: Vec<Pubkey> = (0..7).map(|_| Pubkey::new_unique()).collect();
         let t = table(&[(10, 20_000)]);
         let earnings: Vec<Earning> = devices.iter().map(|d| earning(*d, 10, 333)).collect();
-        let out = epoch_rows(&[], &earnings, None, Some(&t), 1_000).expect("rows");
+        let out = bonded_rows(&[], &earnings, None, Some(&t), 1_000).expect("rows");
         assert!(out.scaled);
         assert_eq!(out.weighted, 7 * 666);
         assert!(out.paid <= 1_000, "{}", out.paid);
@@ -620,7 +868,7 @@ mod tests {
             .iter()
             .all(|r| r.cumulative_amount == out.rows[0].cumulative_amount));
         // a zero budget pays nothing
-        let none = epoch_rows(&[], &earnings, None, Some(&t), 0).expect("rows");
+        let none = bonded_rows(&[], &earnings, None, Some(&t), 0).expect("rows");
         assert_eq!(none.paid, 0);
     }
 
@@ -673,7 +921,7 @@ mod tests {
             max_bps: MAX_MULTIPLIER_BPS,
             ..table(&[(10, MAX_MULTIPLIER_BPS)])
         };
-        let out = epoch_rows(
+        let out = bonded_rows(
             &[],
             &[earning(a, 10, u64::MAX), earning(b, 10, 1_000)],
             None,
@@ -725,7 +973,7 @@ mod tests {
         // everyone else's epoch
         let ok = table(&[(10, 10_000)]);
         let other = Pubkey::new_from_array([42; 32]);
-        let out = epoch_rows(
+        let out = bonded_rows(
             &[],
             &[earning(d, 99, 1_000), earning(other, 10, 1_000)],
             None,
@@ -743,7 +991,7 @@ mod tests {
         assert_eq!(paid(d), Some(1_000 * u64::from(ok.min_bps) / 10_000));
         assert_eq!(paid(other), Some(1_000));
         assert_eq!(
-            epoch_rows(
+            bonded_rows(
                 &[],
                 &[earning(d, 10, 1)],
                 Some(Health {
@@ -759,7 +1007,7 @@ mod tests {
             })
         );
         assert_eq!(
-            epoch_rows(
+            bonded_rows(
                 &[],
                 &[earning(d, 10, 1)],
                 Some(Health {
@@ -772,7 +1020,7 @@ mod tests {
             Err(IncentiveError::BadUnscoredHealth(10_001))
         );
         assert_eq!(
-            epoch_rows(&[], &[earning(d, 10, 1), earning(d, 10, 2)], None, None, 10),
+            bonded_rows(&[], &[earning(d, 10, 1), earning(d, 10, 2)], None, None, 10),
             Err(IncentiveError::DuplicateEarning(d))
         );
         let full = [RewardRow {
@@ -781,7 +1029,7 @@ mod tests {
             cumulative_amount: u64::MAX,
         }];
         assert_eq!(
-            epoch_rows(&full, &[earning(d, 10, 1)], None, None, 10),
+            bonded_rows(&full, &[earning(d, 10, 1)], None, None, 10),
             Err(IncentiveError::Overflow)
         );
     }

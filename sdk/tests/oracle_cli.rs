@@ -175,6 +175,13 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         serde_json::to_string(&table).expect("json"),
     )
     .expect("write");
+    // both devices bonded to their owner's stake all epoch, every epoch below
+    let bonds = path("bonds.csv");
+    std::fs::write(
+        &bonds,
+        format!("device,staker,bonded_at\n{a},{owner},1\n{b},{owner},1\n"),
+    )
+    .expect("write");
     std::fs::write(
         path("earned.csv"),
         format!("device,owner,region,amount\n{a},{owner},85283473fffffff,100\n{b},{owner},85283477fffffff,100\n"),
@@ -189,6 +196,10 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     // the first epoch: a in the 2x region, b in the 0.5x region at half health
     let first = oracle(&[
         "epoch",
+        "--bonds-start",
+        &bonds,
+        "--bonds-end",
+        &bonds,
         "--earnings",
         &path("earned.csv"),
         "--health",
@@ -216,6 +227,10 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     // the next epoch adds to the previous store, scaled down to its budget
     let second = oracle(&[
         "epoch",
+        "--bonds-start",
+        &bonds,
+        "--bonds-end",
+        &bonds,
         "--previous",
         &path("e1.store"),
         "--earnings",
@@ -246,6 +261,10 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     .expect("write");
     let stray = oracle(&[
         "epoch",
+        "--bonds-start",
+        &bonds,
+        "--bonds-end",
+        &bonds,
         "--earnings",
         &path("stray.csv"),
         "--multipliers",
@@ -279,6 +298,10 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     for (bps, paid) in [("0", 0), ("10000", 100)] {
         let out = oracle(&[
             "epoch",
+            "--bonds-start",
+            &bonds,
+            "--bonds-end",
+            &bonds,
             "--earnings",
             &path("earned.csv"),
             "--health",
@@ -318,6 +341,10 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     ] {
         let mut command = vec![
             "epoch",
+            "--bonds-start",
+            &bonds,
+            "--bonds-end",
+            &bonds,
             "--earnings",
             &earned,
             "--budget",
@@ -351,6 +378,10 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     std::fs::write(path("bad-health.csv"), format!("{a},12000\n")).expect("write");
     let out = oracle(&[
         "epoch",
+        "--bonds-start",
+        &bonds,
+        "--bonds-end",
+        &bonds,
         "--earnings",
         &path("earned.csv"),
         "--health",
@@ -371,4 +402,127 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         !dir.path().join("x.store").exists(),
         "a refused epoch writes no store"
     );
+}
+
+#[test]
+fn an_epoch_pays_only_the_devices_one_bond_covered_and_names_the_others() {
+    use depin_sdk::Pubkey;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_string();
+    let [steady, rebonded, owner] = [0; 3].map(|_| Pubkey::new_unique());
+    std::fs::write(
+        path("earned.csv"),
+        format!("{steady},{owner},0,100\n{rebonded},{owner},0,100\n"),
+    )
+    .expect("write");
+    std::fs::write(
+        path("start.csv"),
+        format!("device,staker,bonded_at\n{steady},{owner},10\n{rebonded},{owner},10\n"),
+    )
+    .expect("write");
+    // within the epoch `rebonded` was unbonded (its stake free to back another device)
+    // and bonded again
+    std::fs::write(
+        path("end.csv"),
+        format!("{steady},{owner},10\n{rebonded},{owner},55\n"),
+    )
+    .expect("write");
+    let epoch = |start: &str, end: &str| {
+        oracle(&[
+            "epoch",
+            "--earnings",
+            &path("earned.csv"),
+            "--bonds-start",
+            &path(start),
+            "--bonds-end",
+            &path(end),
+            "--budget",
+            "1000",
+            "--store",
+            &path("e.store"),
+        ])
+    };
+    let out = epoch("start.csv", "end.csv");
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).contains("paid             100"), "{out:?}");
+    assert!(stdout(&out).contains("unbonded         1"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "device {rebonded}: earned without one bond to its owner's stake all epoch"
+        )),
+        "{out:?}"
+    );
+    let amounts = stored_amounts(&path("e.store"));
+    assert_eq!(amounts.get(&steady), Some(&100));
+    assert_eq!(
+        amounts.get(&rebonded),
+        None,
+        "no row for an uncovered device"
+    );
+
+    // refused: a snapshot naming a device twice (the file named), a missing snapshot, and
+    // either snapshot left out (a usage error); none writes a store
+    std::fs::remove_file(path("e.store")).expect("remove");
+    std::fs::write(
+        path("twice.csv"),
+        format!("{steady},{owner},10\n{steady},{owner},11\n"),
+    )
+    .expect("write");
+    let out = epoch("start.csv", "twice.csv");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("twice.csv") && stderr.contains("appears twice"),
+        "{out:?}"
+    );
+    let out = epoch("missing.csv", "end.csv");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing.csv"),
+        "{out:?}"
+    );
+    let (earned, store) = (path("earned.csv"), path("e.store"));
+    for (flag, file) in [("--bonds-start", "start.csv"), ("--bonds-end", "end.csv")] {
+        let file = path(file);
+        let out = oracle(&[
+            "epoch",
+            "--earnings",
+            &earned,
+            flag,
+            &file,
+            "--budget",
+            "1000",
+            "--store",
+            &store,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let missing = if flag == "--bonds-start" {
+            "--bonds-end"
+        } else {
+            "--bonds-start"
+        };
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(missing),
+            "{out:?}"
+        );
+    }
+    assert!(!dir.path().join("e.store").exists());
+
+    // the snapshot command names the node it could not read, and writes nothing
+    let out = oracle(&[
+        "bonds",
+        "--url",
+        "http://127.0.0.1:9",
+        "--network",
+        &owner.to_string(),
+        "--out",
+        &path("bonds.csv"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("bonds of network {owner}")),
+        "{out:?}"
+    );
+    assert!(!dir.path().join("bonds.csv").exists());
 }

@@ -5,13 +5,19 @@
 //! depin-oracle build --rows rows.csv --store epoch-7.store   # prints root, total, depth
 //! depin-oracle proof --store epoch-7.store --device <DEVICE> # prints the claim arguments
 //! depin-oracle verify --root <HEX> --device <D> --owner <O> --amount <N> --proof <HEX,HEX,...>
+//! depin-oracle bonds --url <RPC> --network <NETWORK> --out bonds-7.csv  # at an epoch boundary
 //! depin-oracle epoch --earnings earned.csv --budget <N> [--previous epoch-6.store]
+//!     --bonds-start bonds-6.csv --bonds-end bonds-7.csv
 //!     [--health health.csv --unscored-bps <N>] [--multipliers table.json] --store epoch-7.store
 //! depin-oracle table-hash --multipliers table.json            # what publish-root commits
 //! ```
 //!
-//! `epoch` computes an epoch's rows ([`depin_sdk::incentives::epoch_rows`]): the previous
-//! store's cumulative amounts plus each device's earnings (`device,owner,region,amount`)
+//! `bonds` snapshots the bonds of a network's stake pool (`device,staker,bonded_at`, at
+//! `finalized` unless told otherwise); taken at every epoch boundary, one epoch's end is the
+//! next one's start. `epoch` computes an epoch's rows ([`depin_sdk::incentives::epoch_rows`]):
+//! the previous store's cumulative amounts plus the earnings (`device,owner,region,amount`)
+//! of each device that one bond to its owner's stake covered from the epoch's start to its
+//! end (the same bond in both snapshots; the others earn nothing and are named on stderr)
 //! times its health (`device,health_bps`, from the auditor; a device that earned without a
 //! score counts at `--unscored-bps`, which every oracle of the network must set alike, and
 //! is named on stderr) times its region's multiplier (the published table, JSON), scaled
@@ -24,11 +30,14 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use clap::{Parser, Subcommand};
+use depin_sdk::client::{Client, ClientConfig};
 use depin_sdk::incentives::{self, IncentiveError, RegionMultipliers};
 use depin_sdk::oracle::{
     hex, parse_hex, parse_rows, verify_proof, OracleError, RewardRow, RewardTree,
 };
 use depin_sdk::Pubkey;
+use solana_commitment_config::CommitmentConfig;
+use solana_keypair::Keypair;
 
 #[derive(Parser)]
 #[command(
@@ -87,7 +96,25 @@ enum Command {
         #[arg(long, default_value = "")]
         proof: String,
     },
-    /// Builds an epoch's tree from the previous store, earnings, healths and multipliers.
+    /// Snapshots the bonds of a network's stake pool: what `epoch` reads to tell which
+    /// devices a bond covered all epoch. Take one at every epoch boundary.
+    Bonds {
+        /// The JSON-RPC endpoint.
+        #[arg(long)]
+        url: String,
+        /// The registry `Network` account (base58) whose stake pool is read.
+        #[arg(long)]
+        network: String,
+        /// Commitment of the snapshot: every oracle of a network must use the same
+        /// snapshots, so the default is one no fork can undo.
+        #[arg(long, default_value = "finalized", value_parser = ["processed", "confirmed", "finalized"])]
+        commitment: String,
+        /// CSV to write (`device,staker,bonded_at`).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Builds an epoch's tree from the previous store, earnings, bonds, healths and
+    /// multipliers.
     Epoch {
         /// The previous epoch's proof store (none for the first epoch).
         #[arg(long)]
@@ -95,6 +122,13 @@ enum Command {
         /// CSV of `device,owner,region,amount`: what each device earned this epoch.
         #[arg(long)]
         earnings: PathBuf,
+        /// The pool's bonds when the epoch began (`depin-oracle bonds` at its start).
+        #[arg(long)]
+        bonds_start: PathBuf,
+        /// The pool's bonds when it ended. A device earns only if both snapshots hold the
+        /// same bond (staker and bonding time) with its owner as the staker.
+        #[arg(long)]
+        bonds_end: PathBuf,
         /// CSV of `device,health_bps`, from the auditor; without it every device counts as
         /// healthy.
         #[arg(long, requires = "unscored_bps")]
@@ -256,9 +290,32 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 ));
             }
         }
+        Command::Bonds {
+            url,
+            network,
+            commitment,
+            out,
+        } => {
+            let network = key(&network, "network")?;
+            let commitment = CommitmentConfig::from_str(&commitment)
+                .map_err(|e| CliError::Input(format!("commitment {commitment:?}: {e}")))?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            // a read-only client: its payer never signs
+            let client = Client::new(url, Keypair::new(), ClientConfig::default());
+            let bonds = runtime
+                .block_on(client.bonds(&network, commitment))
+                .map_err(|e| CliError::Input(format!("bonds of network {network}: {e}")))?;
+            replace(&out, |w| Ok(incentives::write_bonds(&bonds, w)?))?;
+            println!("bonds            {}", bonds.len());
+            println!("out              {}", out.display());
+        }
         Command::Epoch {
             previous,
             earnings,
+            bonds_start,
+            bonds_end,
             health,
             unscored_bps,
             multipliers,
@@ -269,6 +326,15 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 .map(|p| RewardTree::read_store(BufReader::new(open(&p)?)).map_err(CliError::from))
                 .transpose()?;
             let earnings = incentives::parse_earnings(BufReader::new(open(&earnings)?))?;
+            let read_bonds = |path: &PathBuf| {
+                incentives::parse_bonds(BufReader::new(open(path)?))
+                    .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+            };
+            let (start, end) = (read_bonds(&bonds_start)?, read_bonds(&bonds_end)?);
+            let coverage = incentives::Coverage {
+                start: &start,
+                end: &end,
+            };
             let scores = health
                 .map(|p| Ok::<_, CliError>(incentives::parse_health(BufReader::new(open(&p)?))?))
                 .transpose()?;
@@ -287,8 +353,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
             };
             let table = multipliers.as_ref().map(read_table).transpose()?;
             let previous_rows = previous.as_ref().map_or(&[][..], |t| t.rows());
-            let out =
-                incentives::epoch_rows(previous_rows, &earnings, health, table.as_ref(), budget)?;
+            let out = incentives::epoch_rows(
+                previous_rows,
+                &earnings,
+                coverage,
+                health,
+                table.as_ref(),
+                budget,
+            )?;
             let tree = RewardTree::build(out.rows)?;
             replace(&store, |w| Ok(tree.write_store(w)?))?;
             println!("devices          {}", tree.len());
@@ -297,6 +369,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             println!("paid             {}", out.paid);
             println!("weighted         {}", out.weighted);
             println!("scaled           {}", out.scaled);
+            println!("unbonded         {}", out.unbonded.len());
+            for device in &out.unbonded {
+                eprintln!(
+                    "device {device}: earned without one bond to its owner's stake all epoch, paid nothing for it"
+                );
+            }
             println!("unlisted         {}", out.unlisted.len());
             for (device, region) in &out.unlisted {
                 eprintln!(
