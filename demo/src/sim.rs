@@ -13,7 +13,7 @@ use depin_indexer::testkit::postgres::{PgError, TempPostgres};
 use depin_localnet::{Config as LocalnetConfig, Localnet};
 use depin_sdk::accounts::EpochRoot;
 use depin_sdk::client::{expect_landed, Client, ClientConfig, CommitmentConfig};
-use depin_sdk::incentives::{self, Bonds, Earning, RegionMultipliers, ONE_BPS};
+use depin_sdk::incentives::{self, BondSnapshot, Earning, RegionMultipliers, ONE_BPS};
 use depin_sdk::oracle::{RewardRow, RewardTree};
 use depin_sdk::rewards::{self, ClaimArgs, ProposeRootArgs};
 use depin_sdk::{pda, Pubkey};
@@ -55,7 +55,13 @@ pub struct Ledger {
     pub claims: u64,
     /// The stake pool's bonds at the last epoch boundary: the next epoch's start snapshot
     /// (`None` before the first epoch's).
-    pub bonds: Option<Bonds>,
+    pub bonds: Option<BondSnapshot>,
+    /// The devices that earned in an epoch without one bond covering it, per epoch (paid
+    /// nothing for it).
+    pub unbonded: Vec<(u64, Pubkey)>,
+    /// The device whose operator unbonded and bonded it again within an epoch, with that
+    /// epoch and its cumulative amount before it.
+    pub rebonded: Option<(u64, Pubkey, u64)>,
 }
 
 /// The claims of one network's epoch, sent with the other networks'.
@@ -310,12 +316,82 @@ impl Demo {
 
     /// Network `n`'s stake pool's bonds now, as its oracles snapshot them at an epoch
     /// boundary (at `confirmed`: the localnet's slots are its own, no fork undoes them).
-    async fn bond_snapshot(&self, n: usize) -> Result<Bonds, DemoError> {
+    async fn bond_snapshot(&self, n: usize) -> Result<BondSnapshot, DemoError> {
         let network = &self.fleet.networks[n];
         self.client
             .bonds(&network.net.network, CommitmentConfig::confirmed())
             .await
             .map_err(|e| DemoError::Data(format!("{}: bonds: {e}", network.kind.name())))
+    }
+
+    /// The bond hop, seen by the oracles: within epoch `epoch`, the operator of network
+    /// `n`'s first healthy device unbonds it (its stake free to back another device for a
+    /// claim) and bonds it again once the chain's clock has moved past its first bonding.
+    /// Both snapshots hold a bond for it, not the same one: it earns nothing for the epoch.
+    /// Returns the epoch line's words and the record for [`Ledger::rebonded`].
+    async fn rebond_mid_epoch(
+        &self,
+        n: usize,
+        epoch: u64,
+    ) -> Result<(String, (u64, Pubkey, u64)), DemoError> {
+        let network = &self.fleet.networks[n];
+        let name = network.kind.name();
+        let device = network
+            .devices
+            .iter()
+            .find(|d| d.fault.is_none())
+            .ok_or_else(|| DemoError::Data(format!("{name}: no healthy device")))?;
+        let bonded_at = self.ledgers[n]
+            .bonds
+            .as_ref()
+            .and_then(|b| b.bonds.get(&device.account))
+            .map(|b| b.bonded_at)
+            .ok_or_else(|| {
+                DemoError::Data(format!("{name}: device {} not bonded", device.account))
+            })?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self
+                .client
+                .chain_time()
+                .await
+                .map_err(DemoError::chain(format!("{name}: chain time")))?;
+            if now > bonded_at {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(DemoError::Data(format!(
+                    "{name}: the chain's clock stayed at {now} for 10 s"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let wallet = &network.operators[device.operator].wallet;
+        let owner = wallet.pubkey();
+        let key = network.net.network;
+        let hop = [
+            depin_sdk::staking::unbond_device(&owner, &owner, &key, &device.account),
+            depin_sdk::staking::bond_device(&owner, &key, &device.account),
+        ];
+        let step = format!("{name}: re-bond {}", device.account);
+        expect_landed(
+            self.client
+                .send(&hop, &[wallet])
+                .await
+                .map_err(DemoError::chain(step.clone()))?,
+        )
+        .map_err(DemoError::chain(step))?;
+        let before = self.ledgers[n]
+            .rows
+            .iter()
+            .find(|r| r.device == device.account)
+            .map_or(0, |r| r.cumulative_amount);
+        let words = format!(
+            "operator {} unbonded and bonded again device {} mid-epoch; ",
+            device.operator,
+            &device.account.to_string()[..8]
+        );
+        Ok((words, (epoch, device.account, before)))
     }
 
     async fn epoch(&mut self, epoch: u64) -> Result<(), DemoError> {
@@ -596,6 +672,12 @@ impl Demo {
             }
         }
 
+        let mut rebonded = None;
+        if network.kind == Kind::Wireless && epoch == self.cut_epoch() {
+            let (words, record) = self.rebond_mid_epoch(n, epoch).await?;
+            line.push_str(&words);
+            rebonded = Some(record);
+        }
         // the pool's bonds at the epoch's end: with those at its start, which devices one
         // bond covered all epoch (only those earn for it)
         let bonds_end = self.bond_snapshot(n).await?;
@@ -632,6 +714,7 @@ impl Demo {
                 rows.unbonded.len()
             ));
         }
+        let unbonded: Vec<(u64, Pubkey)> = rows.unbonded.iter().map(|d| (epoch, *d)).collect();
         let tree = RewardTree::build(rows.rows.clone())
             .map_err(|e| DemoError::Oracle(format!("{e:?}")))?;
         let hash = table.as_ref().map_or([0; 32], RegionMultipliers::hash);
@@ -713,6 +796,10 @@ impl Demo {
         ledger.rows = rows.rows;
         ledger.last_root = Some((epoch, tree.root(), tree.total()));
         ledger.bonds = Some(bonds_end);
+        ledger.unbonded.extend(unbonded);
+        if rebonded.is_some() {
+            ledger.rebonded = rebonded;
+        }
         Ok(Claims {
             network: n,
             groups,

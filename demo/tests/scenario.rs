@@ -1,8 +1,9 @@
 //! The demo's scenario at a small scale (72 devices in three networks, two epochs), checked
 //! against the chain: every reward paid equals the finalized roots, every energy payment
 //! equals the settlement, every storage proof on chain is a row, the flagged devices are exactly the ones made faulty, and the cut
-//! gateway's outbox delivered every reading exactly once. The report read from PostgreSQL agrees with what the chain and the outboxes
-//! say.
+//! gateway's outbox delivered every reading exactly once, and a device unbonded and bonded
+//! again within an epoch earned nothing for it. The report read from PostgreSQL agrees with
+//! what the chain and the outboxes say.
 
 #![allow(
     deprecated,
@@ -130,6 +131,36 @@ async fn the_scenario_at_small_scale_matches_the_chain() {
         .expect("query")
         .get(0);
     assert_eq!(matched, 1);
+
+    // the device its operator unbonded and bonded again within the cut epoch earned nothing
+    // for that epoch (the last one at this scale), and it is the only device that went
+    // without a bond all epoch in any network
+    let w = demo
+        .fleet
+        .networks
+        .iter()
+        .position(|n| n.kind == Kind::Wireless)
+        .expect("wireless network");
+    let (epoch, device, before) = demo.ledgers[w].rebonded.expect("a device re-bonded");
+    assert_eq!(epoch, demo.cut_epoch());
+    assert_eq!(
+        epoch + 1,
+        scale.epochs,
+        "the cut epoch is the last at this scale"
+    );
+    assert!(before > 0, "it earned in the epochs before");
+    let amount = demo.ledgers[w]
+        .rows
+        .iter()
+        .find(|r| r.device == device)
+        .map(|r| r.cumulative_amount);
+    assert_eq!(amount, Some(before));
+    let unbonded: Vec<(u64, _)> = demo
+        .ledgers
+        .iter()
+        .flat_map(|l| l.unbonded.iter().copied())
+        .collect();
+    assert_eq!(unbonded, vec![(epoch, device)]);
 
     demo.stop().await.expect("stop");
 }

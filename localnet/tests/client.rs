@@ -980,7 +980,8 @@ async fn a_stake_moved_between_devices_within_an_epoch_earns_for_neither() {
 
     // the epoch's start
     let start = client.bonds(&net.network, confirmed).await.expect("bonds");
-    let bonded: Vec<Pubkey> = start.keys().copied().collect();
+    assert_eq!(start.pool, pda::stake_pool(&net.network).0);
+    let bonded: Vec<Pubkey> = start.bonds.keys().copied().collect();
     let mut expected = vec![
         net.device(&steady),
         net.device(&hopped_from),
@@ -988,12 +989,16 @@ async fn a_stake_moved_between_devices_within_an_epoch_earns_for_neither() {
     ];
     expected.sort();
     assert_eq!(bonded, expected);
-    assert!(start.values().all(|b| b.staker == op.pubkey()));
+    assert!(start
+        .bonds
+        .values()
+        .all(|b| b.staker == op.pubkey() && b.collateralized));
     assert_eq!(
         client
             .bonds(&other.network, confirmed)
             .await
             .expect("bonds")
+            .bonds
             .keys()
             .copied()
             .collect::<Vec<_>>(),
@@ -1012,7 +1017,7 @@ async fn a_stake_moved_between_devices_within_an_epoch_earns_for_neither() {
         net.bond(&hopped_to),
     ];
     landed(client.send(&hop, &[op]).await, "hop");
-    let first_bonded = start[&net.device(&rebonded)].bonded_at;
+    let first_bonded = start.bonds[&net.device(&rebonded)].bonded_at;
     let deadline = Instant::now() + Duration::from_secs(10);
     while client.chain_time().await.unwrap() <= first_bonded {
         assert!(Instant::now() < deadline, "the chain's clock stands still");
@@ -1031,8 +1036,9 @@ async fn a_stake_moved_between_devices_within_an_epoch_earns_for_neither() {
 
     // its end: three bonds again, but only one of them the same bond all epoch
     let end = client.bonds(&net.network, confirmed).await.expect("bonds");
-    assert_eq!(end.len(), 3);
-    assert!(end[&net.device(&rebonded)].bonded_at > first_bonded);
+    assert!(end.slot > start.slot);
+    assert_eq!(end.bonds.len(), 3);
+    assert!(end.bonds[&net.device(&rebonded)].bonded_at > first_bonded);
     let earnings: Vec<Earning> = all
         .iter()
         .map(|d| Earning {
@@ -1063,6 +1069,45 @@ async fn a_stake_moved_between_devices_within_an_epoch_earns_for_neither() {
     expected.sort();
     assert_eq!(unbonded, expected);
 
+    // a slash below the three devices' minimum: the next snapshot holds the same bonds,
+    // none of them collateralized, so no device earns the epoch that ends with it
+    let slash = depin_sdk::staking::slash(
+        &net.authority.pubkey(),
+        &net.network,
+        &op.pubkey(),
+        &net.token,
+        &net.treasury,
+        depin_sdk::staking::SlashArgs {
+            amount: 1,
+            evidence_hash: [7; 32],
+        },
+    );
+    landed(client.send(&[slash], &[&net.authority]).await, "slash");
+    let slashed = client.bonds(&net.network, confirmed).await.expect("bonds");
+    assert_eq!(
+        slashed.bonds.keys().collect::<Vec<_>>(),
+        end.bonds.keys().collect::<Vec<_>>()
+    );
+    assert!(slashed.bonds.values().all(|b| !b.collateralized));
+    let coverage = Coverage {
+        start: &end,
+        end: &slashed,
+    };
+    let rows =
+        incentives::epoch_rows(&[], &earnings, coverage, None, None, u64::MAX).expect("rows");
+    assert_eq!(rows.paid, 0);
+    assert_eq!(
+        rows.unbonded.len(),
+        all.len(),
+        "the three bonded and the one unbonded"
+    );
+
+    // a network without a stake pool: refused, not an empty snapshot
+    let unpooled = scenario::network(&client, 9, true).await.expect("network");
+    assert!(matches!(
+        client.bonds(&unpooled.network, confirmed).await,
+        Err(ClientError::Rpc(e)) if e.contains("no stake pool")
+    ));
     // no node: a typed error, not an empty snapshot
     let nowhere = Client::new("http://127.0.0.1:9", Keypair::new(), client_config());
     assert!(matches!(

@@ -994,68 +994,133 @@ impl Client {
 
     /// A snapshot of the bonds of `network`'s stake pool at `commitment`, by device: what
     /// an oracle takes at each epoch boundary to tell which devices a bond covered all
-    /// epoch ([`crate::incentives::Coverage`]). Oracles that must agree on a root take it at
-    /// `finalized`. An account of the staking program that matches the bond's size, type
-    /// and pool but does not decode is refused ([`ClientError::Rpc`]), never skipped.
+    /// epoch ([`crate::incentives::Coverage`]). The bonds and the positions backing them
+    /// are read in one request, at one slot (the snapshot's); the pool's minimum stake per
+    /// device at that slot or a later one. Oracles that must agree on a root take it at
+    /// `finalized`. A network without a stake pool, a bond whose position is missing, or an
+    /// account of the pool that does not decode is refused ([`ClientError::Rpc`]), never
+    /// skipped or read as no bonds.
     pub async fn bonds(
         &self,
         network: &Pubkey,
         commitment: CommitmentConfig,
-    ) -> Result<crate::incentives::Bonds, ClientError> {
+    ) -> Result<crate::incentives::BondSnapshot, ClientError> {
         use anchor_lang::Discriminator;
         use solana_account_decoder_client_types::UiAccountEncoding;
         use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
         use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
-        use staking::state::DeviceBond;
+        use solana_rpc_client_api::request::RpcRequest;
+        use solana_rpc_client_api::response::{OptionalContext, RpcKeyedAccount};
+        use staking::state::{DeviceBond, StakePool, StakePosition};
 
         let pool = crate::pda::stake_pool(network).0;
+        // every bond and position of the pool (both hold it first, after the discriminator)
         let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::DataSize(DeviceBond::SIZE as u64),
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, DeviceBond::DISCRIMINATOR.to_vec())),
-                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(8, pool.to_bytes().to_vec())),
-            ]),
+            filters: Some(vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                8,
+                pool.to_bytes().to_vec(),
+            ))]),
             account_config: RpcAccountInfoConfig {
                 encoding: Some(UiAccountEncoding::Base64),
                 commitment: Some(commitment),
                 ..RpcAccountInfoConfig::default()
             },
+            with_context: Some(true),
             ..RpcProgramAccountsConfig::default()
         };
-        let accounts = self
+        let params = serde_json::json!([staking::ID.to_string(), config]);
+        let response: OptionalContext<Vec<RpcKeyedAccount>> = self
             .retry(|| {
                 self.rpc
-                    .get_program_ui_accounts_with_config(&staking::ID, config.clone())
+                    .send(RpcRequest::GetProgramAccounts, params.clone())
             })
             .await?;
-        let mut bonds = crate::incentives::Bonds::new();
-        for (address, account) in accounts {
-            let bond: DeviceBond = account
-                .data
-                .decode()
-                .ok_or_else(|| ClientError::Rpc(format!("bond {address}: undecodable data")))
-                .and_then(|data| {
-                    crate::accounts::decode(&data)
-                        .map_err(|e| ClientError::Rpc(format!("bond {address}: {e}")))
-                })?;
-            if bond.pool != pool {
-                return Err(ClientError::Rpc(format!(
-                    "bond {address}: not the pool's bond of device {}",
-                    bond.device
-                )));
+        let OptionalContext::Context(response) = response else {
+            return Err(ClientError::Rpc(
+                "getProgramAccounts answered without the slot it read at".into(),
+            ));
+        };
+        let slot = response.context.slot;
+        let mut bonds: Vec<DeviceBond> = Vec::new();
+        let mut positions: std::collections::BTreeMap<Pubkey, StakePosition> =
+            std::collections::BTreeMap::new();
+        for keyed in response.value {
+            let data = keyed.account.data.decode().ok_or_else(|| {
+                ClientError::Rpc(format!("account {}: undecodable data", keyed.pubkey))
+            })?;
+            let unreadable = |e: crate::error::SdkError| {
+                ClientError::Rpc(format!("account {}: {e}", keyed.pubkey))
+            };
+            match data.get(..8) {
+                Some(d) if d == DeviceBond::DISCRIMINATOR => {
+                    bonds.push(crate::accounts::decode(&data).map_err(unreadable)?);
+                }
+                Some(d) if d == StakePosition::DISCRIMINATOR => {
+                    let address: Pubkey = keyed
+                        .pubkey
+                        .parse()
+                        .map_err(|e| ClientError::Rpc(format!("account {}: {e}", keyed.pubkey)))?;
+                    positions.insert(address, crate::accounts::decode(&data).map_err(unreadable)?);
+                }
+                // another kind of account whose bytes after the discriminator happen to
+                // be the pool's address: neither a bond nor a position
+                _ => {}
             }
+        }
+        // the pool's minimum, no older than the bonds
+        let account = self
+            .retry(|| {
+                self.rpc.get_ui_account_with_config(
+                    &pool,
+                    RpcAccountInfoConfig {
+                        encoding: Some(UiAccountEncoding::Base64),
+                        commitment: Some(commitment),
+                        min_context_slot: Some(slot),
+                        ..RpcAccountInfoConfig::default()
+                    },
+                )
+            })
+            .await?
+            .value
+            .ok_or_else(|| {
+                ClientError::Rpc(format!("network {network} has no stake pool ({pool})"))
+            })?;
+        let data = account
+            .data
+            .decode()
+            .ok_or_else(|| ClientError::Rpc(format!("stake pool {pool}: undecodable data")))?;
+        let min: u64 = crate::accounts::decode::<StakePool>(&data)
+            .map_err(|e| ClientError::Rpc(format!("stake pool {pool}: {e}")))?
+            .min_stake_per_device;
+        let mut snapshot = crate::incentives::BondSnapshot {
+            pool,
+            slot,
+            bonds: crate::incentives::Bonds::new(),
+        };
+        for bond in bonds {
+            let position = positions.get(&bond.position).ok_or_else(|| {
+                ClientError::Rpc(format!(
+                    "the bond of device {} names position {}, which the pool lacks",
+                    bond.device, bond.position
+                ))
+            })?;
             let record = crate::incentives::BondRecord {
                 staker: bond.staker,
                 bonded_at: bond.bonded_at,
+                collateralized: depin_core::stake::covers(
+                    position.amount,
+                    position.devices_bonded,
+                    min,
+                ),
             };
-            if bonds.insert(bond.device, record).is_some() {
+            if snapshot.bonds.insert(bond.device, record).is_some() {
                 return Err(ClientError::Rpc(format!(
                     "device {} has two bonds in one pool",
                     bond.device
                 )));
             }
         }
-        Ok(bonds)
+        Ok(snapshot)
     }
 
     /// The chain's clock: the `unix_timestamp` of the Clock sysvar in the newest slot the

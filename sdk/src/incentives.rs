@@ -85,6 +85,10 @@ pub enum IncentiveError {
     /// A device earns twice in one epoch's input.
     #[error("device {0} earns twice in one epoch")]
     DuplicateEarning(Pubkey),
+    /// The two bond snapshots cannot bound one epoch (different pools, or the start not
+    /// older than the end), or a snapshot lacks its pool and slot line.
+    #[error("bond snapshots: {0}")]
+    BadBonds(String),
     /// A cumulative amount or a total would overflow `u64`.
     #[error("a cumulative amount overflows u64")]
     Overflow,
@@ -221,31 +225,68 @@ pub struct BondRecord {
     /// When it was bonded (the `DeviceBond`'s unix time): a device unbonded and bonded
     /// again carries a new time, so two snapshots holding the same record saw one bond.
     pub bonded_at: i64,
+    /// Whether the position backing it covered all its bonded devices at the pool's
+    /// minimum at the snapshot (a slash or a raised minimum can leave it short).
+    pub collateralized: bool,
 }
 
-/// A pool's bonds at one moment, by device (a device has at most one bond per pool).
+/// Bonds by device (a device has at most one bond per pool).
 pub type Bonds = BTreeMap<Pubkey, BondRecord>;
 
+/// A pool's bonds at one slot: what an oracle snapshots at each epoch boundary
+/// (`Client::bonds`, `depin-oracle bonds`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BondSnapshot {
+    /// The stake pool.
+    pub pool: Pubkey,
+    /// The slot the bonds were read at.
+    pub slot: u64,
+    /// Its bonds.
+    pub bonds: Bonds,
+}
+
 /// The bonds of an epoch's pool at its start and at its end: a device earns in the epoch
-/// only if both hold the same bond ([`Coverage::covers`]). Snapshot the pool's bonds at
-/// each epoch boundary (one epoch's end is the next one's start), at a commitment no fork
-/// can undo; every oracle of a network must use the same snapshots, or their roots differ.
+/// only if both hold the same bond, collateralized, with the owner paid as its staker
+/// ([`Coverage::covers`]). Snapshot the pool's bonds at each epoch boundary (one epoch's
+/// end is the next one's start), at a commitment no fork can undo; every oracle of a
+/// network must use the same snapshots, or their roots differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Coverage<'a> {
     /// The bonds when the epoch began.
-    pub start: &'a Bonds,
+    pub start: &'a BondSnapshot,
     /// The bonds when it ended.
-    pub end: &'a Bonds,
+    pub end: &'a BondSnapshot,
 }
 
 impl Coverage<'_> {
+    /// Whether the two snapshots can bound an epoch: one pool, the start read at an
+    /// earlier slot than the end.
+    pub fn check(&self) -> Result<(), IncentiveError> {
+        if self.start.pool != self.end.pool {
+            return Err(IncentiveError::BadBonds(format!(
+                "the start snapshot is of pool {}, the end one of pool {}",
+                self.start.pool, self.end.pool
+            )));
+        }
+        if self.start.slot >= self.end.slot {
+            return Err(IncentiveError::BadBonds(format!(
+                "the start snapshot (slot {}) is not older than the end one (slot {})",
+                self.start.slot, self.end.slot
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether one bond backed `device` by `owner`'s stake throughout the epoch: the same
-    /// record (staker and bonding time) at its start and at its end, with `owner` as the
-    /// staker. A bond made after the start, one closed or made again within the epoch, or
-    /// one whose staker is not the owner who is paid does not cover it.
+    /// record (staker and bonding time) at its start and at its end, its position
+    /// covering its bonded devices at both, and `owner` as the staker. A bond made after
+    /// the start, one closed or made again within the epoch, one whose stake fell short,
+    /// or one whose staker is not the owner who is paid does not cover it.
     pub fn covers(&self, device: &Pubkey, owner: &Pubkey) -> bool {
-        match (self.start.get(device), self.end.get(device)) {
-            (Some(start), Some(end)) => start == end && start.staker == *owner,
+        match (self.start.bonds.get(device), self.end.bonds.get(device)) {
+            (Some(start), Some(end)) => {
+                start == end && start.collateralized && start.staker == *owner
+            }
             _ => false,
         }
     }
@@ -311,6 +352,7 @@ pub fn epoch_rows(
     if let Some(t) = table {
         t.validate()?;
     }
+    bonds.check()?;
     if let Some(h) = health {
         if h.unscored_bps > ONE_BPS {
             return Err(IncentiveError::BadUnscoredHealth(h.unscored_bps));
@@ -559,32 +601,71 @@ pub fn parse_health(input: impl BufRead) -> Result<BTreeMap<Pubkey, u16>, Incent
     Ok(out)
 }
 
-/// Parses a snapshot of bonds from CSV: `device,staker,bonded_at` per line (base58 keys,
-/// the bond's unix time; each device once), as `depin-oracle bonds` writes it.
-pub fn parse_bonds(input: impl BufRead) -> Result<Bonds, IncentiveError> {
-    let mut out = Bonds::new();
-    for (line, f) in csv_lines(input, 3, "device")? {
+/// The first line of a bond snapshot's CSV: `# bonds of pool <POOL> at slot <SLOT>`.
+const SNAPSHOT_LINE: &str = "# bonds of pool ";
+
+/// Parses a bond snapshot as [`write_bonds`] writes it: the line naming its pool and slot,
+/// then `device,staker,bonded_at,collateralized` per line (base58 keys, the bond's unix
+/// time, `true` or `false`; each device once).
+pub fn parse_bonds(mut input: impl BufRead) -> Result<BondSnapshot, IncentiveError> {
+    let mut first = String::new();
+    input
+        .read_line(&mut first)
+        .map_err(|e| IncentiveError::Io(e.to_string()))?;
+    let (pool, slot) = first
+        .trim()
+        .strip_prefix(SNAPSHOT_LINE)
+        .and_then(|rest| rest.split_once(" at slot "))
+        .ok_or_else(|| {
+            IncentiveError::BadBonds(format!(
+                "the first line is not \"{SNAPSHOT_LINE}<POOL> at slot <SLOT>\": {:?}",
+                first.trim()
+            ))
+        })?;
+    let pool: Pubkey = csv_field(1, "pool", pool)?;
+    let slot: u64 = csv_field(1, "slot", slot)?;
+    let mut bonds = Bonds::new();
+    // `csv_lines` counts from the line after the first
+    let lines = csv_lines(input, 4, "device").map_err(|e| match e {
+        IncentiveError::Csv { line, reason } => IncentiveError::Csv {
+            line: line + 1,
+            reason,
+        },
+        other => other,
+    })?;
+    for (line, f) in lines {
+        let line = line + 1;
         let device: Pubkey = csv_field(line, "device", &f[0])?;
         let record = BondRecord {
             staker: csv_field(line, "staker", &f[1])?,
             bonded_at: csv_field(line, "bonded_at", &f[2])?,
+            collateralized: csv_field(line, "collateralized", &f[3])?,
         };
-        if out.insert(device, record).is_some() {
+        if bonds.insert(device, record).is_some() {
             return Err(IncentiveError::Csv {
                 line,
                 reason: format!("device {device} appears twice"),
             });
         }
     }
-    Ok(out)
+    Ok(BondSnapshot { pool, slot, bonds })
 }
 
-/// Writes a snapshot of bonds as the CSV [`parse_bonds`] reads, devices in order, with a
-/// header line.
-pub fn write_bonds(bonds: &Bonds, mut out: impl std::io::Write) -> std::io::Result<()> {
-    writeln!(out, "device,staker,bonded_at")?;
-    for (device, b) in bonds {
-        writeln!(out, "{device},{},{}", b.staker, b.bonded_at)?;
+/// Writes a bond snapshot as the CSV [`parse_bonds`] reads: its pool and slot line, a
+/// header, then the devices in order.
+pub fn write_bonds(snapshot: &BondSnapshot, mut out: impl std::io::Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{SNAPSHOT_LINE}{} at slot {}",
+        snapshot.pool, snapshot.slot
+    )?;
+    writeln!(out, "device,staker,bonded_at,collateralized")?;
+    for (device, b) in &snapshot.bonds {
+        writeln!(
+            out,
+            "{device},{},{},{}",
+            b.staker, b.bonded_at, b.collateralized
+        )?;
     }
     Ok(())
 }
@@ -610,18 +691,22 @@ mod tests {
         }
     }
 
-    /// Every earning device bonded to its owner's stake all epoch.
-    fn bonded_throughout(earnings: &[Earning]) -> Bonds {
-        earnings
-            .iter()
-            .map(|e| {
-                let record = BondRecord {
-                    staker: e.owner,
-                    bonded_at: 1,
-                };
-                (e.device, record)
-            })
-            .collect()
+    /// A snapshot of pool `[9; 32]` at `slot` holding `bonds`.
+    fn snapshot(slot: u64, bonds: Bonds) -> BondSnapshot {
+        BondSnapshot {
+            pool: Pubkey::new_from_array([9; 32]),
+            slot,
+            bonds,
+        }
+    }
+
+    /// A collateralized bond of `staker` made at `bonded_at`.
+    fn bond(staker: Pubkey, bonded_at: i64) -> BondRecord {
+        BondRecord {
+            staker,
+            bonded_at,
+            collateralized: true,
+        }
     }
 
     /// [`epoch_rows`] with every earning device covered by its bond.
@@ -632,10 +717,14 @@ mod tests {
         table: Option<&RegionMultipliers>,
         budget: u64,
     ) -> Result<EpochRows, IncentiveError> {
-        let bonds = bonded_throughout(earnings);
+        let bonds: Bonds = earnings
+            .iter()
+            .map(|e| (e.device, bond(e.owner, 1)))
+            .collect();
+        let (start, end) = (snapshot(1, bonds.clone()), snapshot(2, bonds));
         let coverage = Coverage {
-            start: &bonds,
-            end: &bonds,
+            start: &start,
+            end: &end,
         };
         epoch_rows(previous, earnings, coverage, health, table, budget)
     }
@@ -730,28 +819,51 @@ mod tests {
     fn only_a_device_one_bond_covered_all_epoch_is_paid_and_the_rest_are_listed() {
         let owner = Pubkey::new_from_array([1; 32]);
         let other = Pubkey::new_unique();
-        let [steady, hopped_from, hopped_to, rebonded, lent, idle] =
-            [0; 6].map(|_| Pubkey::new_unique());
-        let bond = |staker: Pubkey, bonded_at: i64| BondRecord { staker, bonded_at };
-        let start = Bonds::from([
-            (steady, bond(owner, 100)),
-            (hopped_from, bond(owner, 100)),
-            (rebonded, bond(owner, 100)),
-            (lent, bond(other, 100)),
-        ]);
+        let [steady, hopped_from, hopped_to, rebonded, lent, handed_over, slashed, idle] =
+            [0; 8].map(|_| Pubkey::new_unique());
+        let short = BondRecord {
+            collateralized: false,
+            ..bond(owner, 100)
+        };
+        let start = snapshot(
+            10,
+            Bonds::from([
+                (steady, bond(owner, 100)),
+                (hopped_from, bond(owner, 100)),
+                (rebonded, bond(owner, 100)),
+                (lent, bond(other, 100)),
+                (handed_over, bond(owner, 100)),
+                (slashed, bond(owner, 100)),
+            ]),
+        );
         // within the epoch: the stake moved from one device to another, one device was
-        // unbonded and bonded again, and `lent` stayed backed by someone else's stake
-        let end = Bonds::from([
-            (steady, bond(owner, 100)),
-            (hopped_to, bond(owner, 250)),
-            (rebonded, bond(owner, 260)),
-            (lent, bond(other, 100)),
-        ]);
-        let earnings: Vec<Earning> = [steady, hopped_from, hopped_to, rebonded, lent]
-            .into_iter()
-            .map(|d| earning(d, 10, 1_000))
-            .chain([earning(idle, 10, 0)])
-            .collect();
+        // unbonded and bonded again, `lent` stayed backed by someone else's stake, one
+        // bond's record changed staker alone (same bonding time) and one position was
+        // slashed below its devices' minimum
+        let end = snapshot(
+            20,
+            Bonds::from([
+                (steady, bond(owner, 100)),
+                (hopped_to, bond(owner, 250)),
+                (rebonded, bond(owner, 260)),
+                (lent, bond(other, 100)),
+                (handed_over, bond(other, 100)),
+                (slashed, short),
+            ]),
+        );
+        let earnings: Vec<Earning> = [
+            steady,
+            hopped_from,
+            hopped_to,
+            rebonded,
+            lent,
+            handed_over,
+            slashed,
+        ]
+        .into_iter()
+        .map(|d| earning(d, 10, 1_000))
+        .chain([earning(idle, 10, 0)])
+        .collect();
         let previous = [RewardRow {
             device: hopped_from,
             owner,
@@ -774,11 +886,22 @@ mod tests {
             amounts, expected,
             "an earlier epoch's amount stays, nothing added"
         );
-        let mut unbonded = vec![hopped_from, hopped_to, rebonded, lent];
+        let mut unbonded = vec![hopped_from, hopped_to, rebonded, lent, handed_over, slashed];
         unbonded.sort();
         let mut listed = out.unbonded.clone();
         listed.sort();
         assert_eq!(listed, unbonded, "one that earned nothing is not listed");
+        // the end's staker alone differing from the owner, or a shortfall at the start
+        // alone, uncovers a device too
+        let mut end_other = start.clone();
+        end_other.slot = 20;
+        end_other.bonds.insert(steady, bond(other, 100));
+        let start_short = snapshot(10, Bonds::from([(steady, short)]));
+        let end_fine = snapshot(20, Bonds::from([(steady, bond(owner, 100))]));
+        for (start, end) in [(&start, &end_other), (&start_short, &end_fine)] {
+            let coverage = Coverage { start, end };
+            assert!(!coverage.covers(&steady, &owner));
+        }
         // an uncovered device takes nothing from the budget the covered ones share
         let scaled = epoch_rows(&[], &earnings, coverage, None, None, 600).expect("rows");
         assert_eq!(
@@ -786,13 +909,13 @@ mod tests {
             (600, 1_000, true)
         );
         // with no bonds at all nobody earns
-        let none = Bonds::new();
+        let (none_start, none_end) = (snapshot(10, Bonds::new()), snapshot(20, Bonds::new()));
         let coverage = Coverage {
-            start: &none,
-            end: &none,
+            start: &none_start,
+            end: &none_end,
         };
         let out = epoch_rows(&[], &earnings, coverage, None, None, u64::MAX).expect("rows");
-        assert_eq!((out.paid, out.rows.len(), out.unbonded.len()), (0, 0, 5));
+        assert_eq!((out.paid, out.rows.len(), out.unbonded.len()), (0, 0, 7));
         // a duplicate is refused even where neither copy is covered
         assert_eq!(
             epoch_rows(
@@ -808,42 +931,84 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_that_cannot_bound_an_epoch_are_refused() {
+        let owner = Pubkey::new_from_array([1; 32]);
+        let d = Pubkey::new_unique();
+        let bonds = Bonds::from([(d, bond(owner, 1))]);
+        let start = snapshot(10, bonds.clone());
+        let earnings = [earning(d, 10, 5)];
+        let refused = |start: &BondSnapshot, end: &BondSnapshot| {
+            epoch_rows(&[], &earnings, Coverage { start, end }, None, None, 10)
+        };
+        // the same snapshot twice, the two swapped, two pools
+        let later = snapshot(20, bonds.clone());
+        let elsewhere = BondSnapshot {
+            pool: Pubkey::new_unique(),
+            ..later.clone()
+        };
+        for (s, e) in [(&start, &start), (&later, &start), (&start, &elsewhere)] {
+            assert!(
+                matches!(refused(s, e), Err(IncentiveError::BadBonds(_))),
+                "{} -> {}",
+                s.slot,
+                e.slot
+            );
+        }
+        assert_eq!(refused(&start, &later).map(|o| o.paid), Ok(5));
+    }
+
+    #[test]
     fn bond_snapshots_read_back_what_was_written_and_refuse_a_device_twice() {
         let [a, b] = [0; 2].map(|_| Pubkey::new_unique());
         let staker = Pubkey::new_unique();
-        let bonds = Bonds::from([
-            (
-                a,
-                BondRecord {
-                    staker,
-                    bonded_at: -5,
-                },
-            ),
-            (
-                b,
-                BondRecord {
-                    staker,
-                    bonded_at: 1_700_000_000,
-                },
-            ),
-        ]);
+        let written = BondSnapshot {
+            pool: Pubkey::new_unique(),
+            slot: 77,
+            bonds: Bonds::from([
+                (a, bond(staker, -5)),
+                (
+                    b,
+                    BondRecord {
+                        staker,
+                        bonded_at: 1_700_000_000,
+                        collateralized: false,
+                    },
+                ),
+            ]),
+        };
         let mut csv = Vec::new();
-        write_bonds(&bonds, &mut csv).expect("write");
-        assert_eq!(parse_bonds(csv.as_slice()), Ok(bonds));
-        let twice = format!("{a},{staker},1\n{a},{staker},2\n");
+        write_bonds(&written, &mut csv).expect("write");
+        assert_eq!(parse_bonds(csv.as_slice()), Ok(written.clone()));
+        let head = format!("{SNAPSHOT_LINE}{} at slot 77\n", written.pool);
+        let twice = format!("{head}{a},{staker},1,true\n{a},{staker},2,true\n");
         assert!(matches!(
             parse_bonds(twice.as_bytes()),
-            Err(IncentiveError::Csv { line: 2, .. })
+            Err(IncentiveError::Csv { line: 3, .. })
         ));
         for bad in [
-            format!("{a},{staker}\n"),
-            format!("{a},{staker},soon\n"),
-            format!("{a},not-a-key,1\n"),
+            format!("{head}{a},{staker},1\n"),
+            format!("{head}{a},{staker},soon,true\n"),
+            format!("{head}{a},not-a-key,1,true\n"),
+            format!("{head}{a},{staker},1,yes\n"),
         ] {
             assert!(
                 matches!(
                     parse_bonds(bad.as_bytes()),
-                    Err(IncentiveError::Csv { line: 1, .. })
+                    Err(IncentiveError::Csv { line: 2, .. })
+                ),
+                "{bad}"
+            );
+        }
+        // without its pool and slot line (an older file, or not a snapshot at all)
+        for bad in [
+            format!("device,staker,bonded_at,collateralized\n{a},{staker},1,true\n"),
+            format!("{SNAPSHOT_LINE}{} at slot soon\n", written.pool),
+            String::new(),
+        ] {
+            assert!(
+                matches!(
+                    parse_bonds(bad.as_bytes()),
+                    Err(IncentiveError::BadBonds(_) | IncentiveError::Csv { line: 1, .. })
                 ),
                 "{bad}"
             );

@@ -176,12 +176,17 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     )
     .expect("write");
     // both devices bonded to their owner's stake all epoch, every epoch below
-    let bonds = path("bonds.csv");
-    std::fs::write(
-        &bonds,
-        format!("device,staker,bonded_at\n{a},{owner},1\n{b},{owner},1\n"),
-    )
-    .expect("write");
+    let pool = Pubkey::new_unique();
+    let (bonds_start, bonds_end) = (path("bonds-start.csv"), path("bonds-end.csv"));
+    for (file, slot) in [(&bonds_start, 1), (&bonds_end, 2)] {
+        std::fs::write(
+            file,
+            format!(
+                "# bonds of pool {pool} at slot {slot}\n{a},{owner},1,true\n{b},{owner},1,true\n"
+            ),
+        )
+        .expect("write");
+    }
     std::fs::write(
         path("earned.csv"),
         format!("device,owner,region,amount\n{a},{owner},85283473fffffff,100\n{b},{owner},85283477fffffff,100\n"),
@@ -197,9 +202,9 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     let first = oracle(&[
         "epoch",
         "--bonds-start",
-        &bonds,
+        &bonds_start,
         "--bonds-end",
-        &bonds,
+        &bonds_end,
         "--earnings",
         &path("earned.csv"),
         "--health",
@@ -228,9 +233,9 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     let second = oracle(&[
         "epoch",
         "--bonds-start",
-        &bonds,
+        &bonds_start,
         "--bonds-end",
-        &bonds,
+        &bonds_end,
         "--previous",
         &path("e1.store"),
         "--earnings",
@@ -262,9 +267,9 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     let stray = oracle(&[
         "epoch",
         "--bonds-start",
-        &bonds,
+        &bonds_start,
         "--bonds-end",
-        &bonds,
+        &bonds_end,
         "--earnings",
         &path("stray.csv"),
         "--multipliers",
@@ -299,9 +304,9 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         let out = oracle(&[
             "epoch",
             "--bonds-start",
-            &bonds,
+            &bonds_start,
             "--bonds-end",
-            &bonds,
+            &bonds_end,
             "--earnings",
             &path("earned.csv"),
             "--health",
@@ -342,9 +347,9 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         let mut command = vec![
             "epoch",
             "--bonds-start",
-            &bonds,
+            &bonds_start,
             "--bonds-end",
-            &bonds,
+            &bonds_end,
             "--earnings",
             &earned,
             "--budget",
@@ -379,9 +384,9 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     let out = oracle(&[
         "epoch",
         "--bonds-start",
-        &bonds,
+        &bonds_start,
         "--bonds-end",
-        &bonds,
+        &bonds_end,
         "--earnings",
         &path("earned.csv"),
         "--health",
@@ -416,16 +421,17 @@ fn an_epoch_pays_only_the_devices_one_bond_covered_and_names_the_others() {
         format!("{steady},{owner},0,100\n{rebonded},{owner},0,100\n"),
     )
     .expect("write");
+    let pool = Pubkey::new_unique();
     std::fs::write(
         path("start.csv"),
-        format!("device,staker,bonded_at\n{steady},{owner},10\n{rebonded},{owner},10\n"),
+        format!("# bonds of pool {pool} at slot 100\ndevice,staker,bonded_at,collateralized\n{steady},{owner},10,true\n{rebonded},{owner},10,true\n"),
     )
     .expect("write");
     // within the epoch `rebonded` was unbonded (its stake free to back another device)
     // and bonded again
     std::fs::write(
         path("end.csv"),
-        format!("{steady},{owner},10\n{rebonded},{owner},55\n"),
+        format!("# bonds of pool {pool} at slot 200\n{steady},{owner},10,true\n{rebonded},{owner},55,true\n"),
     )
     .expect("write");
     let epoch = |start: &str, end: &str| {
@@ -466,7 +472,7 @@ fn an_epoch_pays_only_the_devices_one_bond_covered_and_names_the_others() {
     std::fs::remove_file(path("e.store")).expect("remove");
     std::fs::write(
         path("twice.csv"),
-        format!("{steady},{owner},10\n{steady},{owner},11\n"),
+        format!("# bonds of pool {pool} at slot 200\n{steady},{owner},10,true\n{steady},{owner},11,true\n"),
     )
     .expect("write");
     let out = epoch("start.csv", "twice.csv");
@@ -476,6 +482,15 @@ fn an_epoch_pays_only_the_devices_one_bond_covered_and_names_the_others() {
         stderr.contains("twice.csv") && stderr.contains("appears twice"),
         "{out:?}"
     );
+    // the same snapshot as start and end, or the two swapped: they bound no epoch
+    for (start, end) in [("end.csv", "end.csv"), ("end.csv", "start.csv")] {
+        let out = epoch(start, end);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("is not older than the end one"),
+            "{out:?}"
+        );
+    }
     let out = epoch("missing.csv", "end.csv");
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(

@@ -12,12 +12,14 @@
 //! depin-oracle table-hash --multipliers table.json            # what publish-root commits
 //! ```
 //!
-//! `bonds` snapshots the bonds of a network's stake pool (`device,staker,bonded_at`, at
-//! `finalized` unless told otherwise); taken at every epoch boundary, one epoch's end is the
-//! next one's start. `epoch` computes an epoch's rows ([`depin_sdk::incentives::epoch_rows`]):
-//! the previous store's cumulative amounts plus the earnings (`device,owner,region,amount`)
-//! of each device that one bond to its owner's stake covered from the epoch's start to its
-//! end (the same bond in both snapshots; the others earn nothing and are named on stderr)
+//! `bonds` snapshots the bonds of a network's stake pool (its pool and slot, then
+//! `device,staker,bonded_at,collateralized`; at `finalized` unless told otherwise); taken at
+//! every epoch boundary, one epoch's end is the next one's start. `epoch` computes an
+//! epoch's rows ([`depin_sdk::incentives::epoch_rows`]): the previous store's cumulative
+//! amounts plus the earnings (`device,owner,region,amount`) of each device that one bond to
+//! its owner's stake covered from the epoch's start to its end (the same bond, its stake
+//! covering its devices, in both snapshots of one pool, the start older than the end; the
+//! others earn nothing and are named on stderr)
 //! times its health (`device,health_bps`, from the auditor; a device that earned without a
 //! score counts at `--unscored-bps`, which every oracle of the network must set alike, and
 //! is named on stderr) times its region's multiplier (the published table, JSON), scaled
@@ -109,7 +111,8 @@ enum Command {
         /// snapshots, so the default is one no fork can undo.
         #[arg(long, default_value = "finalized", value_parser = ["processed", "confirmed", "finalized"])]
         commitment: String,
-        /// CSV to write (`device,staker,bonded_at`).
+        /// CSV to write: `# bonds of pool <POOL> at slot <SLOT>`, then
+        /// `device,staker,bonded_at,collateralized`.
         #[arg(long)]
         out: PathBuf,
     },
@@ -125,8 +128,9 @@ enum Command {
         /// The pool's bonds when the epoch began (`depin-oracle bonds` at its start).
         #[arg(long)]
         bonds_start: PathBuf,
-        /// The pool's bonds when it ended. A device earns only if both snapshots hold the
-        /// same bond (staker and bonding time) with its owner as the staker.
+        /// The pool's bonds when it ended (the same pool, a later slot). A device earns only
+        /// if both snapshots hold the same bond (staker and bonding time), collateralized,
+        /// with its owner as the staker.
         #[arg(long)]
         bonds_end: PathBuf,
         /// CSV of `device,health_bps`, from the auditor; without it every device counts as
@@ -308,7 +312,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 .block_on(client.bonds(&network, commitment))
                 .map_err(|e| CliError::Input(format!("bonds of network {network}: {e}")))?;
             replace(&out, |w| Ok(incentives::write_bonds(&bonds, w)?))?;
-            println!("bonds            {}", bonds.len());
+            let short = bonds.bonds.values().filter(|b| !b.collateralized).count();
+            println!("pool             {}", bonds.pool);
+            println!("slot             {}", bonds.slot);
+            println!("bonds            {}", bonds.bonds.len());
+            println!("undercollateralized {short}");
             println!("out              {}", out.display());
         }
         Command::Epoch {
