@@ -32,13 +32,12 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use clap::{Parser, Subcommand};
-use depin_sdk::client::{Client, ClientConfig};
+use depin_sdk::client::{Client, ClientConfig, CommitmentConfig};
 use depin_sdk::incentives::{self, IncentiveError, RegionMultipliers};
 use depin_sdk::oracle::{
     hex, parse_hex, parse_rows, verify_proof, OracleError, RewardRow, RewardTree,
 };
 use depin_sdk::Pubkey;
-use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 
 #[derive(Parser)]
