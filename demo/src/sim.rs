@@ -708,11 +708,12 @@ impl Demo {
             budget,
         )
         .map_err(|e| DemoError::Oracle(e.to_string()))?;
-        if !rows.unbonded.is_empty() {
-            line.push_str(&format!(
-                "{} devices earned without a bond all epoch, paid nothing for it; ",
-                rows.unbonded.len()
-            ));
+        match rows.unbonded.len() {
+            0 => {}
+            1 => line.push_str("1 device earned without a bond all epoch, paid nothing for it; "),
+            n => line.push_str(&format!(
+                "{n} devices earned without a bond all epoch, paid nothing for them; "
+            )),
         }
         let unbonded: Vec<(u64, Pubkey)> = rows.unbonded.iter().map(|d| (epoch, *d)).collect();
         let tree = RewardTree::build(rows.rows.clone())
