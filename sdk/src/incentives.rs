@@ -17,8 +17,8 @@
 //!
 //! Only an epoch its bond covered earns: a device whose bond to its owner's stake was not
 //! the same at the epoch's start and at its end (bonded after the start, unbonded or bonded
-//! again within the epoch, or backed by someone other than its owner) is paid nothing for
-//! it ([`Coverage`]). The rewards program checks a bond at claim time only, so without this
+//! again within the epoch, backed by someone other than its owner, or its stake short of
+//! its devices' minimum at either end) is paid nothing for it ([`Coverage`]). The rewards program checks a bond at claim time only, so without this
 //! rule one device's minimum stake could back a whole fleet in turn (bond a device, claim,
 //! unbond, bond the next): an epoch's earnings would be paid to devices no stake backed
 //! while they earned them.
