@@ -349,23 +349,13 @@ impl Demo {
             .ok_or_else(|| {
                 DemoError::Data(format!("{name}: device {} not bonded", device.account))
             })?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let now = self
-                .client
-                .chain_time()
-                .await
-                .map_err(DemoError::chain(format!("{name}: chain time")))?;
-            if now > bonded_at {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(DemoError::Data(format!(
-                    "{name}: the chain's clock stayed at {now} for 10 s"
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        // a bond made in the same second would carry the same time
+        crate::clock::until(
+            &self.client,
+            bonded_at.saturating_add(1),
+            &format!("{name}: re-bond {}", device.account),
+        )
+        .await?;
         let wallet = &network.operators[device.operator].wallet;
         let owner = wallet.pubkey();
         let key = network.net.network;

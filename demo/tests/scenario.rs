@@ -113,12 +113,13 @@ async fn the_scenario_at_small_scale_matches_the_chain() {
     // the wireless network paid epoch 1 with region multipliers forecast from epoch 0's
     // usage: the table published in PostgreSQL is the one whose hash the root carries
     let off = demo.off_chain.as_ref().expect("PostgreSQL");
-    let wireless = demo
+    let w = demo
         .fleet
         .networks
         .iter()
-        .find(|n| n.kind == Kind::Wireless)
+        .position(|n| n.kind == Kind::Wireless)
         .expect("wireless network");
+    let wireless = &demo.fleet.networks[w];
     let matched: i64 = off
         .db
         .query_one(
@@ -135,12 +136,6 @@ async fn the_scenario_at_small_scale_matches_the_chain() {
     // the device its operator unbonded and bonded again within the cut epoch earned nothing
     // for that epoch (the last one at this scale), and it is the only device that went
     // without a bond all epoch in any network
-    let w = demo
-        .fleet
-        .networks
-        .iter()
-        .position(|n| n.kind == Kind::Wireless)
-        .expect("wireless network");
     let (epoch, device, before) = demo.ledgers[w].rebonded.expect("a device re-bonded");
     assert_eq!(epoch, demo.cut_epoch());
     assert_eq!(

@@ -1007,32 +1007,34 @@ async fn a_stake_moved_between_devices_within_an_epoch_earns_for_neither() {
 
     // within it: the stake moves from one device to another in one transaction, and once
     // the chain's clock has moved on, another device is unbonded and bonded again
-    let hop = [
-        depin_sdk::staking::unbond_device(
-            &op.pubkey(),
-            &op.pubkey(),
-            &net.network,
-            &net.device(&hopped_from),
-        ),
-        net.bond(&hopped_to),
-    ];
-    landed(client.send(&hop, &[op]).await, "hop");
+    // the operator's bond moved from device `from` to device `to` in one transaction
+    let move_bond = |from: &Keypair, to: &Keypair| {
+        [
+            depin_sdk::staking::unbond_device(
+                &op.pubkey(),
+                &op.pubkey(),
+                &net.network,
+                &net.device(from),
+            ),
+            net.bond(to),
+        ]
+    };
+    landed(
+        client
+            .send(&move_bond(&hopped_from, &hopped_to), &[op])
+            .await,
+        "hop",
+    );
     let first_bonded = start.bonds[&net.device(&rebonded)].bonded_at;
     let deadline = Instant::now() + Duration::from_secs(10);
     while client.chain_time().await.unwrap() <= first_bonded {
         assert!(Instant::now() < deadline, "the chain's clock stands still");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let rebond = [
-        depin_sdk::staking::unbond_device(
-            &op.pubkey(),
-            &op.pubkey(),
-            &net.network,
-            &net.device(&rebonded),
-        ),
-        net.bond(&rebonded),
-    ];
-    landed(client.send(&rebond, &[op]).await, "rebond");
+    landed(
+        client.send(&move_bond(&rebonded, &rebonded), &[op]).await,
+        "rebond",
+    );
 
     // its end: three bonds again, but only one of them the same bond all epoch
     let end = client.bonds(&net.network, confirmed).await.expect("bonds");

@@ -187,6 +187,18 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         )
         .expect("write");
     }
+    // `depin-oracle epoch` over those two snapshots, with `args`
+    let epoch = |args: &[&str]| {
+        let mut command = vec![
+            "epoch",
+            "--bonds-start",
+            &bonds_start,
+            "--bonds-end",
+            &bonds_end,
+        ];
+        command.extend_from_slice(args);
+        oracle(&command)
+    };
     std::fs::write(
         path("earned.csv"),
         format!("device,owner,region,amount\n{a},{owner},85283473fffffff,100\n{b},{owner},85283477fffffff,100\n"),
@@ -199,12 +211,7 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     .expect("write");
 
     // the first epoch: a in the 2x region, b in the 0.5x region at half health
-    let first = oracle(&[
-        "epoch",
-        "--bonds-start",
-        &bonds_start,
-        "--bonds-end",
-        &bonds_end,
+    let first = epoch(&[
         "--earnings",
         &path("earned.csv"),
         "--health",
@@ -230,12 +237,7 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     assert_eq!(stdout(&hash).trim(), hex(&table.hash()));
 
     // the next epoch adds to the previous store, scaled down to its budget
-    let second = oracle(&[
-        "epoch",
-        "--bonds-start",
-        &bonds_start,
-        "--bonds-end",
-        &bonds_end,
+    let second = epoch(&[
         "--previous",
         &path("e1.store"),
         "--earnings",
@@ -264,12 +266,7 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         format!("{a},{owner},85283447fffffff,1000\n"),
     )
     .expect("write");
-    let stray = oracle(&[
-        "epoch",
-        "--bonds-start",
-        &bonds_start,
-        "--bonds-end",
-        &bonds_end,
+    let stray = epoch(&[
         "--earnings",
         &path("stray.csv"),
         "--multipliers",
@@ -301,12 +298,7 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
     // at --unscored-bps, and named
     std::fs::write(path("b-only.csv"), format!("{b},10000\n")).expect("write");
     for (bps, paid) in [("0", 0), ("10000", 100)] {
-        let out = oracle(&[
-            "epoch",
-            "--bonds-start",
-            &bonds_start,
-            "--bonds-end",
-            &bonds_end,
+        let out = epoch(&[
             "--earnings",
             &path("earned.csv"),
             "--health",
@@ -344,21 +336,9 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
             "10001 is not in 0..=10000",
         ),
     ] {
-        let mut command = vec![
-            "epoch",
-            "--bonds-start",
-            &bonds_start,
-            "--bonds-end",
-            &bonds_end,
-            "--earnings",
-            &earned,
-            "--budget",
-            "10",
-            "--store",
-            &store,
-        ];
+        let mut command = vec!["--earnings", &earned, "--budget", "10", "--store", &store];
         command.extend(extra);
-        let out = oracle(&command);
+        let out = epoch(&command);
         assert_eq!(out.status.code(), Some(2), "{out:?}");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(says),
@@ -381,12 +361,7 @@ fn an_epoch_weights_earnings_by_health_and_region_and_commits_the_table() {
         "{out:?}"
     );
     std::fs::write(path("bad-health.csv"), format!("{a},12000\n")).expect("write");
-    let out = oracle(&[
-        "epoch",
-        "--bonds-start",
-        &bonds_start,
-        "--bonds-end",
-        &bonds_end,
+    let out = epoch(&[
         "--earnings",
         &path("earned.csv"),
         "--health",
