@@ -15,7 +15,7 @@
 //!   rest); [`rpc`]: the JSON-RPC backfill of a gap the endpoint cannot replay.
 //! - [`rows`]: an event as a row of its table; [`sink`]: migrations, batched exactly-once
 //!   writes (binary COPY straight into the tables; signatures of recent slots remembered,
-//!   the primary key of `indexed_transactions` as the backstop), the state keys touched
+//!   a redelivery of older slots looked up first), the state keys touched
 //!   queued, slot statuses, dead slots and the checkpoint, all in one database transaction
 //!   per batch.
 //! - [`state`]: the current-state rows, refreshed from the queue on a second connection

@@ -25,7 +25,7 @@ use futures::SinkExt;
 use serde::Deserialize;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Transaction};
+use tokio_postgres::{Client, NoTls, Transaction};
 
 use crate::decode::DecodedTransaction;
 use crate::events::{rewards, Event};
@@ -189,12 +189,13 @@ impl Batch {
 /// time on the write path) happens on the caller's task while the writer's task writes
 /// the batch before. The rows are built as if every transaction not repeated within the
 /// batch were new; [`Sink::write_prepared`] uses them when the sink agrees, and builds
-/// them again otherwise (a transaction it already wrote, or remembers).
+/// them again otherwise (a transaction it already wrote, remembers or finds stored).
 #[derive(Debug)]
 pub struct Prepared {
     batch: Batch,
-    /// The transactions the rows were built for: each one's first copy in the batch.
-    firsts: Vec<bool>,
+    /// What the rows were built for: each transaction's first copy in the batch new, a
+    /// copy after it stored in the first one's slot.
+    firsts: Vec<Option<u64>>,
     /// The rows; `None` when building them failed (the write builds them again and
     /// reports why).
     staged: Option<Staged>,
@@ -203,8 +204,8 @@ pub struct Prepared {
 impl Prepared {
     /// Builds `batch`'s rows.
     pub fn new(batch: Batch) -> Prepared {
-        let firsts = first_copies(&batch);
-        let staged = stage_rows(&batch, &firsts, Path::Direct).ok();
+        let firsts = Recent::default().stored_slots(&batch, &HashMap::new());
+        let staged = stage_rows(&batch, &firsts).ok();
         Prepared {
             batch,
             firsts,
@@ -237,9 +238,10 @@ pub struct WriteStats {
     /// Time spent on the current-state rows in the batch's transaction: queueing the keys
     /// it touched, and applying the queue when the sink has no refresher.
     pub state_refresh: Duration,
-    /// The batch held a transaction already stored that the sink did not remember, and was
-    /// written again through the merging path.
-    pub merged: bool,
+    /// Transactions looked up in the database before the batch was written: those not
+    /// remembered whose copies could be in slots older than the ones the sink remembers
+    /// (a redelivery of old slots).
+    pub looked_up: u64,
 }
 
 impl WriteStats {
@@ -259,7 +261,9 @@ pub struct Sink {
     connection: tokio::task::JoinHandle<()>,
     commitment: Commitment,
     name: String,
-    recent: Recent,
+    /// The signatures stored in the recent slots; `None` when following the transactions
+    /// of removed slots failed, until the next write loads them again.
+    recent: Option<Recent>,
     /// Wakes the state refresher after a commit; without one, each batch applies the state
     /// queue in its own transaction.
     refresher: Option<Arc<Notify>>,
@@ -324,8 +328,8 @@ fn i64_of(v: u64, what: &str) -> Result<i64, SinkError> {
 }
 
 impl Sink {
-    /// Connects, takes the advisory lock, applies pending migrations, prepares the staging
-    /// tables of the merging path and loads the signatures of the recent slots.
+    /// Connects, takes the advisory lock, applies pending migrations and loads the
+    /// signatures of the recent slots.
     /// `commitment` is the level the stream delivers transactions at (their slots are
     /// recorded at least at it); `name` keys the checkpoint (one per stream).
     pub async fn connect(url: &str, commitment: Commitment, name: &str) -> Result<Self, SinkError> {
@@ -352,40 +356,14 @@ impl Sink {
         }
         configure_session(&client, &format!("writer {name}")).await?;
         migrate(&mut client, None).await?;
-        let mut staging = String::new();
-        for table in TABLES
-            .iter()
-            .map(|t| t.name)
-            .chain(["indexed_transactions", "decode_failures"])
-        {
-            staging.push_str(&format!(
-                "CREATE TEMP TABLE IF NOT EXISTS stage_{table} (LIKE {table});"
-            ));
-        }
-        staging.push_str(
-            "CREATE TEMP TABLE IF NOT EXISTS stage_new_transactions \
-             (signature TEXT COLLATE \"C\" PRIMARY KEY);",
-        );
-        client.batch_execute(&staging).await?;
         // what the recent slots already hold: after a restart the stream replays them
-        let mut recent = Recent::default();
-        for row in client
-            .query(
-                "SELECT signature, slot FROM indexed_transactions
-                 WHERE slot >= (SELECT max(slot) FROM slots) - $1",
-                &[&i64_of(RECENT_SLOTS, "window")?],
-            )
-            .await?
-        {
-            let signature: String = row.get(0);
-            recent.insert(&signature, row.get::<_, i64>(1).max(0).unsigned_abs());
-        }
+        let recent = Recent::load(&client).await?;
         Ok(Sink {
             client,
             connection,
             commitment,
             name: name.to_owned(),
-            recent,
+            recent: Some(recent),
             refresher: None,
             retention: None,
         })
@@ -543,20 +521,20 @@ impl Sink {
     /// Writes `batch` in one database transaction, exactly once: a transaction already
     /// stored adds no row (only, when it arrives in another slot, the record of that slot).
     ///
-    /// Rows go straight into their tables with binary `COPY`. Which transactions are new
-    /// is known from the signatures this sink wrote or found stored in its recent slots
-    /// ([`RECENT_SLOTS`]); should the database still hold one of them (an older duplicate,
-    /// a second delivery after a crash beyond that window), the primary key of
-    /// `indexed_transactions` refuses the `COPY`, the transaction rolls back whole and the
-    /// batch is written again through staging tables, each transaction's rows only when its
-    /// `indexed_transactions` row is new.
+    /// Rows go straight into their tables with binary `COPY`. Which transactions are stored
+    /// is known from the signatures this sink wrote or loaded in the [`RECENT_SLOTS`] below
+    /// the newest; a transaction of an older slot (a redelivery of old slots) is looked up
+    /// in the database first, among the transactions stored within [`COPIES_WITHIN`] of its
+    /// slot. A transaction lands once per fork, and again in another fork only while its
+    /// blockhash lives (README.md, Indexer, "Exactly once"), so its copies are never
+    /// further apart than that.
     pub async fn write(&mut self, batch: &Batch) -> Result<WriteStats, SinkError> {
         self.write_staged(batch, None).await
     }
 
     /// Writes a [`Prepared`] batch as [`Sink::write`] does, with the rows built ahead when
     /// they are those of the transactions this sink finds new (always, unless the batch
-    /// holds one it wrote or remembers).
+    /// holds one it wrote, remembers or finds stored).
     pub async fn write_prepared(&mut self, prepared: &Prepared) -> Result<WriteStats, SinkError> {
         let ahead = prepared
             .staged
@@ -569,58 +547,67 @@ impl Sink {
     async fn write_staged(
         &mut self,
         batch: &Batch,
-        ahead: Option<(&[bool], &Staged)>,
+        ahead: Option<(&[Option<u64>], &Staged)>,
     ) -> Result<WriteStats, SinkError> {
-        let fresh = self.recent.fresh(batch);
-        let result = match ahead.filter(|(firsts, _)| *firsts == fresh.as_slice()) {
-            Some((_, staged)) => {
-                self.write_rows(batch, staged, Path::Direct, Duration::ZERO)
-                    .await
-            }
-            None => self.write_with(batch, &fresh, Path::Direct).await,
+        let mut recent = match self.recent.take() {
+            Some(recent) => recent,
+            None => Recent::load(&self.client).await?,
         };
-        let stats = match result {
-            Err(SinkError::Postgres(e)) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                tracing::info!(
-                    "a transaction of the batch was already stored; writing it with conflict checks"
+        let written = self.write_judged(&mut recent, batch, ahead).await;
+        if matches!(&written, Ok(stats) if stats.dead_slots > 0) {
+            // the rows of removed slots are gone, or moved to another slot their
+            // transaction was seen in: what the sink remembers of them must follow
+            if let Err(e) = recent.forget_removed(&self.client).await {
+                tracing::warn!(
+                    error = %e,
+                    "could not follow the transactions of removed slots; loading the recent slots again before the next batch"
                 );
-                // every transaction's first copy in the batch: whether it is stored is
-                // left to its `indexed_transactions` key
-                let firsts = first_copies(batch);
-                let mut stats = self.write_with(batch, &firsts, Path::Merge).await?;
-                stats.merged = true;
-                stats
-            }
-            other => other?,
-        };
-        if stats.dead_slots > 0 {
-            // rows of removed slots are gone (a transaction of theirs may land again in
-            // another slot and must then be written): forget, and let the primary keys
-            // judge until the window fills again
-            self.recent = Recent::default();
-        } else {
-            for t in &batch.transactions {
-                self.recent.insert(&t.signature, t.slot);
+                return written;
             }
         }
-        if let Some(newest) = batch.transactions.iter().map(|t| t.slot).max() {
-            self.recent
-                .forget_below(newest.saturating_sub(RECENT_SLOTS));
-        }
-        Ok(stats)
+        self.recent = Some(recent);
+        written
     }
 
-    /// One attempt at writing `batch`, the rows of the transactions marked in `fresh`.
-    async fn write_with(
+    /// Judges which of `batch`'s transactions are new against `recent` (and the database,
+    /// for those whose copies could be older than it) and writes the batch; `recent` then
+    /// holds its transactions.
+    async fn write_judged(
         &mut self,
+        recent: &mut Recent,
         batch: &Batch,
-        fresh: &[bool],
-        path: Path,
+        ahead: Option<(&[Option<u64>], &Staged)>,
     ) -> Result<WriteStats, SinkError> {
-        let started = std::time::Instant::now();
-        let staged = stage_rows(batch, fresh, path)?;
-        self.write_rows(batch, &staged, path, started.elapsed())
-            .await
+        // transactions whose copies could be in slots below the remembered ones: ask the
+        // database
+        let older: Vec<&IndexedTransaction> = batch
+            .transactions
+            .iter()
+            .filter(|t| {
+                t.slot.saturating_sub(COPIES_WITHIN) < recent.floor
+                    && !recent.slot_of.contains_key(&t.signature)
+            })
+            .collect();
+        let looked_up = u64::try_from(older.len()).unwrap_or(u64::MAX);
+        let found = stored_among(&self.client, &older).await?;
+        let stored = recent.stored_slots(batch, &found);
+        let mut stats = match ahead.filter(|(firsts, _)| *firsts == stored.as_slice()) {
+            Some((_, staged)) => self.write_rows(batch, staged, Duration::ZERO).await?,
+            None => {
+                let started = std::time::Instant::now();
+                let staged = stage_rows(batch, &stored)?;
+                self.write_rows(batch, &staged, started.elapsed()).await?
+            }
+        };
+        stats.looked_up = looked_up;
+        // each at the slot of its row (a copy in another slot only recorded that slot)
+        for (t, stored) in batch.transactions.iter().zip(&stored) {
+            recent.insert(&t.signature, stored.unwrap_or(t.slot));
+        }
+        if let Some(newest) = batch.transactions.iter().map(|t| t.slot).max() {
+            recent.forget_below(newest.saturating_sub(RECENT_SLOTS));
+        }
+        Ok(stats)
     }
 
     /// One attempt at writing `batch` with its rows `staged` (built in `stage_time`).
@@ -628,27 +615,21 @@ impl Sink {
         &mut self,
         batch: &Batch,
         staged: &Staged,
-        path: Path,
         stage_time: Duration,
     ) -> Result<WriteStats, SinkError> {
         let started = std::time::Instant::now();
         // segments this attempt creates: known once it commits
         let mut created = Vec::new();
         let tx = self.client.transaction().await?;
-        let mut stats = match path {
-            Path::Direct => copy_rows(&tx, staged, self.retention.as_ref(), &mut created).await?,
-            Path::Merge => merge_rows(&tx, staged, self.retention.as_ref(), &mut created).await?,
-        };
+        let mut stats = copy_rows(&tx, staged, self.retention.as_ref(), &mut created).await?;
         // a transaction's first slot is its `indexed_transactions` row; `transaction_slots`
         // holds the other slots it was seen in (forks), so the one that survives keeps it
-        // (a delivery in its own slot again records nothing)
+        // (a delivery in its own slot again records nothing: see `stage_rows`)
         let (signatures, slots, indices) = &staged.seen_again;
         if !signatures.is_empty() {
             tx.execute(
                 "INSERT INTO transaction_slots (signature, slot, tx_index)
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(s, n, i)
-                 WHERE NOT EXISTS (SELECT 1 FROM indexed_transactions t
-                                   WHERE t.signature = u.s AND t.slot = u.n)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
                  ON CONFLICT DO NOTHING",
                 &[signatures, slots, indices],
             )
@@ -662,7 +643,7 @@ impl Sink {
             .await?;
         }
         let rows_done = started.elapsed();
-        state::queue(&tx, &staged.keys, &staged.claims, path == Path::Merge).await?;
+        state::queue(&tx, &staged.keys, &staged.claims).await?;
         let state_done = started.elapsed();
         if !batch.slots.is_empty() {
             let mut slots = Vec::with_capacity(batch.slots.len());
@@ -711,7 +692,6 @@ impl Sink {
         }
         stats.state_refresh = (state_done - rows_done) + (applied_done - slots_done);
         tracing::debug!(
-            path = ?path,
             stage_ms = stage_time.as_millis() as u64,
             rows_ms = rows_done.as_millis() as u64,
             state_ms = (state_done - rows_done).as_millis() as u64,
@@ -735,19 +715,9 @@ impl Sink {
     }
 }
 
-/// How a batch's rows reach their tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Path {
-    /// Binary `COPY` into the tables themselves: the batch holds no stored transaction.
-    Direct,
-    /// `COPY` into staging tables, then the rows of the transactions not stored yet.
-    Merge,
-}
-
 /// Where a staged table's rows go: the table itself, or, for a segmented table (activity,
 /// energy lifecycle or tallied) under event retention, the segments of their slots (created
-/// when missing; their names are added to `created`), each with its slot range and its
-/// rows.
+/// when missing; their names are added to `created`), each with its rows.
 async fn destinations<'r>(
     tx: &Transaction<'_>,
     retention: Option<&Retention>,
@@ -762,7 +732,6 @@ async fn destinations<'r>(
     }) else {
         return Ok(vec![Destination {
             table: table.to_owned(),
-            slots: None,
             rows: rows.iter().collect(),
         }]);
     };
@@ -795,11 +764,7 @@ async fn destinations<'r>(
                 .get(0);
             created.push(made);
         }
-        out.push(Destination {
-            table: name,
-            slots: Some((first, end)),
-            rows,
-        });
+        out.push(Destination { table: name, rows });
     }
     Ok(out)
 }
@@ -807,16 +772,12 @@ async fn destinations<'r>(
 /// One table (or segment) a batch writes, with the rows it gets.
 struct Destination<'r> {
     table: String,
-    /// For a segment, its slots: first..end.
-    slots: Option<(i64, i64)>,
     rows: Vec<&'r Vec<Value>>,
 }
 
-/// The direct path: every staged table copied into its own table (or segments). The
-/// tables with a key (`indexed_transactions`, whose key refuses a stored transaction and
-/// sends the batch down the merging path on this connection, and `decode_failures`) are
-/// copied first, one at a time; the event tables and their segments, which have none since
-/// V14, then all at once ([`pipelined`]).
+/// Every staged table copied into its own table (or segments), all at once
+/// ([`pipelined`]): none has a key to refuse a row (V14, V26), the sink has judged which
+/// transactions are new.
 async fn copy_rows(
     tx: &Transaction<'_>,
     staged: &Staged,
@@ -827,142 +788,84 @@ async fn copy_rows(
     let mut copies = Vec::new();
     for (table, columns, rows) in &staged.tables {
         for destination in destinations(tx, retention, created, table, rows).await? {
-            copies.push((*table, destination, columns.as_slice()));
+            copies.push((destination, columns.as_slice()));
         }
         stats.count(table, u64::try_from(rows.len()).unwrap_or(u64::MAX));
     }
-    // a segment is an event table's child: it goes with its table
-    let (events, keyed): (Vec<_>, Vec<_>) = copies
-        .iter()
-        .partition(|(table, _, _)| TABLES.iter().any(|t| t.name == *table));
-    for (_, destination, columns) in keyed {
-        copy_in(tx, &destination.table, columns, &destination.rows).await?;
-    }
-    pipelined(events.into_iter().map(|(_, destination, columns)| {
-        copy_in(tx, &destination.table, columns, &destination.rows)
-    }))
-    .await?;
-    Ok(stats)
-}
-
-/// The merging path: binary `COPY` into the staging tables, then every insert in one round
-/// trip. A transaction is new when its `indexed_transactions` row is (its signature is the
-/// key, whatever slot it came in); only new transactions' events and failures are
-/// inserted, so a transaction is written once even where the event tables' keys cannot
-/// tell (rows in different segments).
-async fn merge_rows(
-    tx: &Transaction<'_>,
-    staged: &Staged,
-    retention: Option<&Retention>,
-    created: &mut Vec<String>,
-) -> Result<WriteStats, SinkError> {
-    let stages: Vec<String> = staged
-        .tables
-        .iter()
-        .map(|(table, _, _)| format!("stage_{table}"))
-        .collect();
     pipelined(
-        staged
-            .tables
-            .iter()
-            .zip(&stages)
-            .map(|((_, columns, rows), stage)| copy_in(tx, stage, columns, rows)),
+        copies.iter().map(|(destination, columns)| {
+            copy_in(tx, &destination.table, columns, &destination.rows)
+        }),
     )
     .await?;
-    // (statement, the staged table whose inserted rows it counts)
-    let mut statements: Vec<(String, Option<&'static str>)> = Vec::new();
-    for (table, columns, rows) in &staged.tables {
-        let list = columns.join(", ");
-        if *table == "indexed_transactions" {
-            statements.push((
-                format!(
-                    "WITH new AS (INSERT INTO {table} ({list}) SELECT {list} FROM stage_{table} \
-                     ON CONFLICT DO NOTHING RETURNING signature) \
-                     INSERT INTO stage_new_transactions SELECT signature FROM new"
-                ),
-                Some(table),
-            ));
-        } else {
-            for destination in destinations(tx, retention, created, table, rows).await? {
-                let within = destination
-                    .slots
-                    .map(|(first, end)| format!(" AND slot >= {first} AND slot < {end}"))
-                    .unwrap_or_default();
-                statements.push((
-                    format!(
-                        "INSERT INTO {} ({list}) SELECT {list} FROM stage_{table} \
-                         WHERE signature IN (SELECT signature FROM stage_new_transactions){within} \
-                         ON CONFLICT DO NOTHING",
-                        destination.table
-                    ),
-                    Some(table),
-                ));
-            }
-        }
-        // DELETE rather than ON COMMIT truncation: emptying a small temporary table is
-        // cheaper than truncating its files at every commit
-        statements.push((format!("DELETE FROM stage_{table}"), None));
-    }
-    statements.push(("DELETE FROM stage_new_transactions".to_owned(), None));
-    let script: String = statements
-        .iter()
-        .map(|(sql, _)| format!("{sql};"))
-        .collect();
-    let completions: Vec<u64> = tx
-        .simple_query(&script)
-        .await?
-        .into_iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::CommandComplete(n) => Some(n),
-            _ => None,
-        })
-        .collect();
-    if completions.len() != statements.len() {
-        return Err(SinkError::Unexpected(format!(
-            "the merge answered {} of {} statements",
-            completions.len(),
-            statements.len()
-        )));
-    }
-    let mut stats = WriteStats::default();
-    let mut inserted: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for ((_, counted), n) in statements.iter().zip(completions) {
-        if let Some(table) = counted {
-            *inserted.entry(table).or_default() += n;
-        }
-    }
-    for (table, n) in inserted {
-        stats.count(table, n);
-    }
     Ok(stats)
 }
 
-/// How many slots back the sink remembers the signatures it wrote.
-pub const RECENT_SLOTS: u64 = 512;
+/// How far apart, in slots, two copies of one transaction are looked for: further than
+/// they can be (a transaction lands once per fork, and in another fork only while its
+/// blockhash, 150 blocks, lives).
+pub const COPIES_WITHIN: u64 = 512;
 
-/// Signatures written in the recent slots, so duplicates are known without a query.
+/// How many slots below the newest the sink remembers the signatures stored: twice
+/// [`COPIES_WITHIN`], so a transaction of the newest [`COPIES_WITHIN`] slots is judged
+/// from memory alone.
+pub const RECENT_SLOTS: u64 = 2 * COPIES_WITHIN;
+
+/// Signatures stored in the recent slots, so duplicates are known without a query.
 #[derive(Debug, Default)]
 struct Recent {
+    /// Each remembered signature's slot (its `indexed_transactions` row's).
     slot_of: HashMap<String, u64>,
     by_slot: BTreeMap<u64, Vec<String>>,
-}
-
-/// Each of `batch`'s transactions whose signature is not earlier in the batch: the
-/// transactions to write when nothing is known to be stored.
-fn first_copies(batch: &Batch) -> Vec<bool> {
-    Recent::default().fresh(batch)
+    /// Every transaction stored in this slot or a later one is remembered.
+    floor: u64,
 }
 
 impl Recent {
-    /// Which of `batch`'s transactions are new: not remembered, and not earlier in the
-    /// batch.
-    fn fresh(&self, batch: &Batch) -> Vec<bool> {
-        let mut in_batch = HashSet::with_capacity(batch.transactions.len());
+    /// The signatures stored in the [`RECENT_SLOTS`] below the newest slot the database
+    /// knows.
+    async fn load(client: &Client) -> Result<Recent, SinkError> {
+        let newest: Option<i64> = client
+            .query_one("SELECT max(slot) FROM slots", &[])
+            .await?
+            .get(0);
+        let floor = newest
+            .map_or(0, |n| n.max(0).unsigned_abs())
+            .saturating_sub(RECENT_SLOTS);
+        let mut recent = Recent {
+            floor,
+            ..Recent::default()
+        };
+        for row in client
+            .query(
+                "SELECT signature, slot FROM indexed_transactions WHERE slot >= $1",
+                &[&i64_of(floor, "slot")?],
+            )
+            .await?
+        {
+            recent.insert(row.get(0), row.get::<_, i64>(1).max(0).unsigned_abs());
+        }
+        Ok(recent)
+    }
+
+    /// Where each of `batch`'s transactions is stored: `None` for a new one (neither
+    /// remembered, nor in `found`, the stored transactions looked up, nor earlier in the
+    /// batch), else the slot of its stored row (an earlier copy's in the batch).
+    fn stored_slots(&self, batch: &Batch, found: &HashMap<String, u64>) -> Vec<Option<u64>> {
+        let mut in_batch: HashMap<&str, u64> = HashMap::with_capacity(batch.transactions.len());
         batch
             .transactions
             .iter()
             .map(|t| {
-                !self.slot_of.contains_key(&t.signature) && in_batch.insert(t.signature.as_str())
+                let stored = in_batch
+                    .get(t.signature.as_str())
+                    .or_else(|| self.slot_of.get(&t.signature))
+                    .or_else(|| found.get(&t.signature))
+                    .copied();
+                if stored.is_none() {
+                    in_batch.insert(&t.signature, t.slot);
+                }
+                stored
             })
             .collect()
     }
@@ -977,6 +880,48 @@ impl Recent {
         }
     }
 
+    /// After slots were removed (their statuses now `dead`): forgets the transactions
+    /// remembered in dead slots, then remembers those whose rows are still stored where
+    /// they are now (moved to another slot they were seen in, `transaction_slots`; or still
+    /// in their dead slot).
+    async fn forget_removed(&mut self, client: &Client) -> Result<(), SinkError> {
+        let dead: Vec<i64> = client
+            .query(
+                "SELECT slot FROM slots WHERE status = 'dead' AND slot >= $1",
+                &[&i64_of(self.floor, "slot")?],
+            )
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let mut gone = Vec::new();
+        for slot in &dead {
+            if let Some(signatures) = self.by_slot.remove(&slot.max(&0).unsigned_abs()) {
+                for signature in &signatures {
+                    self.slot_of.remove(signature);
+                }
+                gone.extend(signatures);
+            }
+        }
+        if gone.is_empty() {
+            return Ok(());
+        }
+        for row in client
+            .query(
+                "SELECT signature, slot FROM indexed_transactions
+                 WHERE signature = ANY($1)
+                   AND slot = ANY(ARRAY(SELECT slot FROM transaction_slots
+                                        WHERE signature = ANY($1)) || $2::bigint[])",
+                &[&gone, &dead],
+            )
+            .await?
+        {
+            self.insert(row.get(0), row.get::<_, i64>(1).max(0).unsigned_abs());
+        }
+        Ok(())
+    }
+
+    /// Forgets the signatures stored below `slot`.
     fn forget_below(&mut self, slot: u64) {
         let keep = self.by_slot.split_off(&slot);
         for signature in std::mem::replace(&mut self.by_slot, keep)
@@ -985,7 +930,39 @@ impl Recent {
         {
             self.slot_of.remove(&signature);
         }
+        self.floor = self.floor.max(slot);
     }
+}
+
+/// The stored slots of those of `older` (transactions whose copies could be in slots the
+/// sink does not remember) that are stored, looked up among the transactions stored within
+/// [`COPIES_WITHIN`] of their slots (the BRIN index on `slot` finds them).
+async fn stored_among(
+    client: &Client,
+    older: &[&IndexedTransaction],
+) -> Result<HashMap<String, u64>, SinkError> {
+    let (Some(first), Some(last)) = (
+        older.iter().map(|t| t.slot).min(),
+        older.iter().map(|t| t.slot).max(),
+    ) else {
+        return Ok(HashMap::new());
+    };
+    let signatures: Vec<&str> = older.iter().map(|t| t.signature.as_str()).collect();
+    let rows = client
+        .query(
+            "SELECT signature, slot FROM indexed_transactions
+             WHERE slot >= $1 AND slot <= $2 AND signature = ANY($3)",
+            &[
+                &i64_of(first.saturating_sub(COPIES_WITHIN), "slot")?,
+                &i64_of(last.saturating_add(COPIES_WITHIN), "slot")?,
+                &signatures,
+            ],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.get(0), row.get::<_, i64>(1).max(0).unsigned_abs()))
+        .collect())
 }
 
 /// One table's share of a batch: its name, the columns written and the rows.
@@ -1004,11 +981,10 @@ struct Staged {
     claims: BTreeMap<(String, u64), (u128, i64)>,
 }
 
-/// The rows of `batch`: every row of the transactions marked in `fresh`, and for the others
-/// only the slot they were seen in again. On the merging path (`path`), where whether a
-/// transaction is stored is not known, every transaction's slot is listed as seen again
-/// (the insert skips a transaction's own slot).
-fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkError> {
+/// The rows of `batch`: every row of the transactions `stored` marks new (`None`, or
+/// missing), and for the others, when they came in another slot than the one stored, only
+/// that slot (a fork carried them too).
+fn stage_rows(batch: &Batch, stored: &[Option<u64>]) -> Result<Staged, SinkError> {
     let mut transactions = Vec::with_capacity(batch.transactions.len());
     let mut seen_again = (Vec::new(), Vec::new(), Vec::new());
     let mut failures = Vec::new();
@@ -1020,13 +996,12 @@ fn stage_rows(batch: &Batch, fresh: &[bool], path: Path) -> Result<Staged, SinkE
         let slot = i64_of(t.slot, "slot")?;
         let tx_index = i64_of(t.tx_index, "tx_index")?;
         slots.insert(slot);
-        let is_fresh = fresh.get(i).copied().unwrap_or(true);
-        if !is_fresh || path == Path::Merge {
-            seen_again.0.push(t.signature.clone());
-            seen_again.1.push(slot);
-            seen_again.2.push(tx_index);
-        }
-        if !is_fresh {
+        if let Some(first) = stored.get(i).copied().flatten() {
+            if first != t.slot {
+                seen_again.0.push(t.signature.clone());
+                seen_again.1.push(slot);
+                seen_again.2.push(tx_index);
+            }
             continue;
         }
         // what an event's text holds that PostgreSQL cannot store (a NUL), noted beside the
@@ -1173,7 +1148,7 @@ fn replace_nul(values: &mut [Value]) -> Option<usize> {
 /// The event rows the sink writes for `batch`, per event table with its columns: what a
 /// plain COPY of the same data would write (the benchmark's baseline).
 pub fn event_rows(batch: &Batch) -> Result<Vec<StagedTable>, SinkError> {
-    let staged = stage_rows(batch, &[], Path::Direct)?;
+    let staged = stage_rows(batch, &[])?;
     Ok(staged
         .tables
         .into_iter()

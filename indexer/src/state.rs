@@ -56,10 +56,9 @@ struct Keys {
 }
 
 impl Keys {
-    /// The keys of a batch: `keys` its events touched, `claims` the claims of its new rows;
-    /// with `recompute_claims` (some rows may already have been stored) the epochs claimed
-    /// in are recomputed rather than added to.
-    fn of_batch(keys: &BTreeSet<StateKey>, claims: &Claims, recompute_claims: bool) -> Keys {
+    /// The keys of a batch: `keys` its events touched, `claims` the claims of its new rows
+    /// (added to their epochs' totals).
+    fn of_batch(keys: &BTreeSet<StateKey>, claims: &Claims) -> Keys {
         let mut out = Keys::default();
         for key in keys {
             match key {
@@ -70,9 +69,6 @@ impl Keys {
                 StateKey::Bond(k) => out.add_single("device_bonds", k),
                 StateKey::Deal(k) => out.add_single("deals", k),
                 StateKey::Epoch(c, e) => {
-                    out.epochs.insert((c.clone(), e.to_string()));
-                }
-                StateKey::EpochClaims(c, e) if recompute_claims => {
                     out.epochs.insert((c.clone(), e.to_string()));
                 }
                 StateKey::EpochClaims(c, e) => {
@@ -162,9 +158,8 @@ pub(crate) async fn queue(
     tx: &Transaction<'_>,
     keys: &BTreeSet<StateKey>,
     claims: &Claims,
-    recompute_claims: bool,
 ) -> Result<(), SinkError> {
-    let keys = Keys::of_batch(keys, claims, recompute_claims);
+    let keys = Keys::of_batch(keys, claims);
     if keys.is_empty() {
         return Ok(());
     }

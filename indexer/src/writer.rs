@@ -170,7 +170,7 @@ async fn write(sink: &mut Sink, hooks: &Hooks, prepared: Prepared) -> Result<(),
         transactions = batch.transactions.len(),
         rows = stats.event_rows,
         checkpoint = batch.checkpoint,
-        merged = stats.merged,
+        looked_up = stats.looked_up,
         "committed"
     );
     if let Some(observer) = &hooks.observer {

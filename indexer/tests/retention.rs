@@ -12,7 +12,9 @@ use anchor_lang::prelude::Pubkey;
 use common::{connect, dead, finalized, proposed, scalar, state_and_recompute, transaction};
 use depin_indexer::events::{energy, rewards, storage, Event};
 use depin_indexer::rows::{ACTIVITY_TABLES, INTERVAL_TABLES, TALLY_TABLES};
-use depin_indexer::sink::{Batch, Commitment, EventRetention, IndexedTransaction, Sink};
+use depin_indexer::sink::{
+    Batch, Commitment, EventRetention, IndexedTransaction, Sink, RECENT_SLOTS,
+};
 use depin_indexer::testkit::postgres::TempPostgres;
 
 fn challenge(deal: Pubkey, period: u64) -> Event {
@@ -334,10 +336,10 @@ async fn a_segment_in_use_is_retired_at_a_later_prune() {
     sink.close().await;
 }
 
-/// A transaction stored in one segment and delivered again in a slot of another (a fork,
-/// or a backfill after a restart beyond the remembered slots) is not written twice: the
-/// segments' own keys cannot see each other, the transaction's one `indexed_transactions`
-/// row can.
+/// A transaction stored in one segment and delivered again in a slot of another (a fork),
+/// remembered or, after a restart beyond the remembered slots, looked up, is not written
+/// twice: the segments cannot see each other, the sink's judgement of the transaction
+/// covers them all.
 #[tokio::test]
 async fn a_transaction_is_written_once_across_segments() {
     let pg = TempPostgres::start().await.expect("postgres");
@@ -366,22 +368,24 @@ async fn a_transaction_is_written_once_across_segments() {
         .await
         .expect("remembered");
     assert_eq!((stats.transactions, stats.event_rows), (0, 0));
-    // forget it: the newest slot far ahead, a new sink loads only the recent slots
+    // forget it: the newest slot far ahead, a new sink loads only the recent slots; then a
+    // backfill of the old slots delivers it again in its own slot and in a fork's, each in
+    // another segment than the other
     write_finalized(&mut sink, vec![transaction("far", 5_000, Vec::new())]).await;
     sink.close().await;
     let mut sink = retaining_sink(pg.url(), retention).await;
     let stats = sink
         .write(&Batch {
             transactions: vec![
-                moved(5_010),
-                moved(5_120),
-                transaction("new", 5_010, vec![challenge(deal, 1)]),
+                moved(90),
+                first.clone(),
+                transaction("new", 90, vec![challenge(deal, 1)]),
             ],
             ..Batch::default()
         })
         .await
-        .expect("merged");
-    assert!(stats.merged, "the indexed_transactions key refused it");
+        .expect("looked up");
+    assert_eq!(stats.looked_up, 3, "every transaction of the old slots");
     assert_eq!(
         (stats.transactions, stats.event_rows),
         (1, 1),
@@ -1284,13 +1288,17 @@ async fn reward_claims_retire_into_tallies_and_the_latest_claim_names_the_owner(
 }
 
 /// A transaction delivered again after its rows were tallied (a backfill over retired
-/// slots, beyond the signatures the sink remembers) is refused as stored by its
+/// slots, beyond the signatures the sink remembers) is looked up and found stored by its
 /// `indexed_transactions` row: nothing reaches a segment or a tally twice.
 #[tokio::test]
 async fn a_tallied_transaction_delivered_again_is_not_counted_twice() {
     let (_pg, mut sink, _all_pg, all, x, _y) = two_deals(false).await;
     // far enough on that slots 20 and 30 are past the remembered signatures
-    write_finalized(&mut sink, vec![transaction("far", 1_000, Vec::new())]).await;
+    write_finalized(
+        &mut sink,
+        vec![transaction("far", RECENT_SLOTS + 100, Vec::new())],
+    )
+    .await;
     assert_eq!(sink.retire_events().await.expect("retire"), 5);
     let deals = deal_rows(sink.client()).await;
     assert_eq!(deals, deal_rows(all.client()).await);
@@ -1302,14 +1310,17 @@ async fn a_tallied_transaction_delivered_again_is_not_counted_twice() {
         .await
         .expect("tallies")
         .get(0);
-    write_finalized(
-        &mut sink,
-        vec![
-            transaction("rx1", 20, vec![proof(x, 0, 100)]),
-            transaction("fx1", 30, vec![fault(x, 1, 7, 3)]),
-        ],
-    )
-    .await;
+    let stats = sink
+        .write(&Batch {
+            transactions: vec![
+                transaction("rx1", 20, vec![proof(x, 0, 100)]),
+                transaction("fx1", 30, vec![fault(x, 1, 7, 3)]),
+            ],
+            ..Batch::default()
+        })
+        .await
+        .expect("delivered again");
+    assert_eq!((stats.looked_up, stats.transactions), (2, 0));
     let client = sink.client();
     assert_eq!(
         scalar(

@@ -183,8 +183,8 @@ async fn rows_built_ahead_are_built_again_when_the_sink_wrote_one_meanwhile() {
     assert_eq!((first.transactions, first.event_rows), (1, 1));
     let stats = sink.write_prepared(&later).await.expect("b");
     assert_eq!(
-        (stats.transactions, stats.event_rows, stats.merged),
-        (1, 1, false),
+        (stats.transactions, stats.event_rows, stats.looked_up),
+        (1, 1, 0),
         "only b, the sink remembering a"
     );
     // all new: written as built
@@ -560,10 +560,10 @@ async fn a_deal_address_used_twice_shows_only_the_live_deal() {
     sink.close().await;
 }
 
-/// Exactly once without a conflict check per row: a duplicate the sink remembers writes
-/// nothing; one it does not remember (a new sink, older than its window) is refused by the
-/// primary key and the batch is merged instead. Either way no row is doubled, no row of the
-/// batch is lost, and the slot the duplicate arrived in is recorded.
+/// Exactly once without a key: a duplicate the sink remembers writes nothing; one of a slot
+/// older than those it remembers (a new sink, a backfill of old slots) is looked up first,
+/// in its own slot or a fork's near it. Either way no row is doubled, no row of the batch
+/// is lost, and a slot the duplicate arrived in besides its own is recorded.
 #[tokio::test]
 async fn duplicates_write_nothing_whether_remembered_or_not() {
     let pg = TempPostgres::start().await.expect("postgres");
@@ -585,7 +585,7 @@ async fn duplicates_write_nothing_whether_remembered_or_not() {
     );
     let again = sink.write(&batch).await.expect("remembered duplicate");
     assert_eq!((again.transactions, again.event_rows), (0, 0));
-    assert!(!again.merged, "known without asking the database");
+    assert_eq!(again.looked_up, 0, "known without asking the database");
     // move the newest slot far ahead, then start a new sink: `old` is outside the window
     // of signatures it loads
     let far = 5 + RECENT_SLOTS + 100;
@@ -604,7 +604,7 @@ async fn duplicates_write_nothing_whether_remembered_or_not() {
         .await
         .expect("restart");
     let fork = IndexedTransaction {
-        slot: far + 1,
+        slot: 205,
         ..old.clone()
     };
     let fresh = transaction(
@@ -612,22 +612,31 @@ async fn duplicates_write_nothing_whether_remembered_or_not() {
         far + 1,
         vec![proposed(Pubkey::new_from_array([5; 32]), 0, 1)],
     );
-    let merged = sink
+    let stats = sink
         .write(&Batch {
-            transactions: vec![fork, fresh],
+            transactions: vec![old.clone(), fork.clone(), fresh],
             ..Batch::default()
         })
         .await
-        .expect("merged write");
+        .expect("write with a lookup");
     assert_eq!(
-        (merged.transactions, merged.event_rows),
+        (stats.transactions, stats.event_rows),
         (1, 1),
         "only `fresh` is new"
     );
-    assert!(
-        merged.merged,
-        "the primary key caught what the sink did not remember"
+    assert_eq!(
+        stats.looked_up, 2,
+        "both copies of `old` were looked up, `fresh` was not (its slot is remembered)"
     );
+    // still older than the remembered slots: looked up again, and still nothing written
+    let again = sink
+        .write(&Batch {
+            transactions: vec![fork],
+            ..Batch::default()
+        })
+        .await
+        .expect("again");
+    assert_eq!((again.transactions, again.looked_up), (0, 1));
     assert_eq!(
         scalar(sink.client(), "SELECT count(*) FROM storage_deal_proposed").await,
         3
@@ -647,7 +656,7 @@ async fn duplicates_write_nothing_whether_remembered_or_not() {
             "SELECT slot FROM transaction_slots WHERE signature = 'old'"
         )
         .await,
-        (far + 1) as i64
+        205
     );
     sink.close().await;
 }
@@ -864,6 +873,78 @@ async fn a_transaction_of_a_dead_slot_is_written_again_when_it_lands_elsewhere()
         1
     );
     assert_eq!(deal_row(&sink, deal).await.get::<_, String>(0), "proposed");
+    sink.close().await;
+}
+
+/// A transaction seen in two forks whose first slot dies moves to the other, and the sink
+/// knows it there: delivered again in that slot it writes nothing, in a third slot it only
+/// records that slot (what the sink remembers is loaded again after slots are removed).
+#[tokio::test]
+async fn a_transaction_moved_out_of_a_dead_slot_is_known_where_it_moved() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Processed, "main")
+        .await
+        .expect("sink");
+    let deal = Pubkey::new_from_array([7; 32]);
+    let first = transaction("forked", 40, vec![proposed(deal, 0, 100)]);
+    let in_slot = |slot| IndexedTransaction {
+        slot,
+        ..first.clone()
+    };
+    let stats = sink
+        .write(&Batch {
+            transactions: vec![first.clone(), in_slot(41)],
+            ..Batch::default()
+        })
+        .await
+        .expect("two forks");
+    assert_eq!((stats.transactions, stats.event_rows), (1, 1));
+    let died = sink
+        .write(&Batch {
+            slots: vec![SlotUpdate {
+                slot: 40,
+                parent: Some(39),
+                status: SlotStatus::Dead,
+            }],
+            ..Batch::default()
+        })
+        .await
+        .expect("slot 40 dies");
+    assert_eq!(died.dead_slots, 1);
+    async fn stored(client: &tokio_postgres::Client) -> String {
+        client
+            .query_one(
+                "SELECT string_agg(slot::text, ',') FROM (SELECT slot FROM indexed_transactions
+                 UNION ALL SELECT slot FROM storage_deal_proposed) s",
+                &[],
+            )
+            .await
+            .expect("stored")
+            .get(0)
+    }
+    assert_eq!(stored(sink.client()).await, "41,41", "moved, rows and all");
+    let again = sink
+        .write(&Batch {
+            transactions: vec![in_slot(41), in_slot(43)],
+            ..Batch::default()
+        })
+        .await
+        .expect("delivered again");
+    assert_eq!(
+        (again.transactions, again.event_rows, again.looked_up),
+        (0, 0, 0),
+        "known from memory, where it moved"
+    );
+    assert_eq!(stored(sink.client()).await, "41,41");
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM transaction_slots WHERE signature = 'forked' AND slot = 43"
+        )
+        .await,
+        1,
+        "the third slot recorded"
+    );
     sink.close().await;
 }
 
@@ -1144,7 +1225,8 @@ fn claimed(config: Pubkey, device: u8, amount: u64) -> Event {
 }
 
 /// An epoch's claim totals grow by each batch's new claims (not summed again over the
-/// epoch), and stay exact when a batch is merged and when a slot with a claim dies.
+/// epoch), and stay exact when a batch holds a stored claim the sink looked up and when a
+/// slot with a claim dies.
 #[tokio::test]
 async fn epoch_claim_totals_add_up_on_every_path() {
     let pg = TempPostgres::start().await.expect("postgres");
@@ -1183,7 +1265,8 @@ async fn epoch_claim_totals_add_up_on_every_path() {
     .expect("duplicate and a new claim");
     assert_eq!(epoch_totals(&sink).await, ("175".into(), 3));
 
-    // a duplicate the sink does not remember: the batch is merged and totals recomputed
+    // a duplicate the sink does not remember (its slot below the remembered ones): looked up,
+    // and only the new claim added
     let far = 102 + RECENT_SLOTS + 10;
     sink.write(&write(vec![transaction("far", far, Vec::new())]))
         .await
@@ -1193,8 +1276,8 @@ async fn epoch_claim_totals_add_up_on_every_path() {
         .await
         .expect("restart");
     let d = transaction("claim-d", far + 1, vec![claimed(config, 4, 10)]);
-    let merged = sink.write(&write(vec![b, d])).await.expect("merged");
-    assert!(merged.merged);
+    let stats = sink.write(&write(vec![b, d])).await.expect("looked up");
+    assert_eq!((stats.looked_up, stats.transactions), (1, 1));
     assert_eq!(epoch_totals(&sink).await, ("185".into(), 4));
 
     // the slot of claim-d dies: its claim leaves the totals
@@ -1510,7 +1593,7 @@ async fn a_refused_event_copy_rolls_back_the_batch_and_is_not_retried() {
         .expect("sink");
     let stats = sink.write(&batch).await.expect("written");
     assert_eq!((stats.transactions, stats.event_rows), (1, 2));
-    assert!(!stats.merged);
+    assert_eq!(stats.looked_up, 0);
     assert_eq!(sink.checkpoint().await.expect("checkpoint"), Some(5));
     sink.close().await;
 }
