@@ -24,11 +24,19 @@
 -- events.
 
 ALTER TABLE indexed_transactions DROP CONSTRAINT indexed_transactions_pkey;
+-- The slot's BRIN index now finds the rows of the writer's lookups (its recent slots at
+-- start, a removed slot's moved transactions, a redelivery of old slots), all near the newest
+-- rows: a block range not summarized yet matches every probe, and without autosummarize
+-- the ranges written since the last vacuum stay so (on a large table, millions of rows read
+-- for one slot). Each range is summarized as soon as the next one starts.
+ALTER INDEX indexed_transactions_slot_brin SET (autosummarize = on);
+SELECT brin_summarize_new_values('indexed_transactions_slot_brin');
 ALTER TABLE decode_failures DROP CONSTRAINT decode_failures_pkey;
 CREATE INDEX decode_failures_signature ON decode_failures USING hash (signature);
 
--- As in V11, but a moved transaction's row is found by its dead slot as well as its
--- signature (without the key, by signature alone it would be a scan of the table).
+-- As in V11, but a moved transaction's rows are found by its dead slot as well as its
+-- signature (without the key, its row by signature alone would be a scan of the table; and
+-- only the dying copy's rows move).
 CREATE OR REPLACE FUNCTION depin_remove_slot(dead BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
 DECLARE
     moved RECORD;
@@ -97,8 +105,9 @@ BEGIN
         ORDER BY t.signature, s.slot
     LOOP
         UPDATE events SET slot = moved.slot, tx_index = moved.tx_index
-            WHERE signature = moved.signature;
-        UPDATE decode_failures SET slot = moved.slot WHERE signature = moved.signature;
+            WHERE slot = dead AND signature = moved.signature;
+        UPDATE decode_failures SET slot = moved.slot
+            WHERE slot = dead AND signature = moved.signature;
         UPDATE indexed_transactions SET slot = moved.slot, tx_index = moved.tx_index
             WHERE slot = dead AND signature = moved.signature;
     END LOOP;

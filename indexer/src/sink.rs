@@ -604,9 +604,9 @@ impl Sink {
         for (t, stored) in batch.transactions.iter().zip(&stored) {
             recent.insert(&t.signature, stored.unwrap_or(t.slot));
         }
-        if let Some(newest) = batch.transactions.iter().map(|t| t.slot).max() {
-            recent.forget_below(newest.saturating_sub(RECENT_SLOTS));
-        }
+        // a batch of old slots (a backfill) leaves nothing below the floor
+        let newest = batch.transactions.iter().map(|t| t.slot).max();
+        recent.forget_below(newest.unwrap_or(0).saturating_sub(RECENT_SLOTS));
         Ok(stats)
     }
 
@@ -916,21 +916,25 @@ impl Recent {
             )
             .await?
         {
-            self.insert(row.get(0), row.get::<_, i64>(1).max(0).unsigned_abs());
+            let slot = row.get::<_, i64>(1).max(0).unsigned_abs();
+            // one moved below the floor is looked up when it comes again, as any there
+            if slot >= self.floor {
+                self.insert(row.get(0), slot);
+            }
         }
         Ok(())
     }
 
-    /// Forgets the signatures stored below `slot`.
+    /// Raises the floor to `slot` (never lowers it) and forgets the signatures below it.
     fn forget_below(&mut self, slot: u64) {
-        let keep = self.by_slot.split_off(&slot);
+        self.floor = self.floor.max(slot);
+        let keep = self.by_slot.split_off(&self.floor);
         for signature in std::mem::replace(&mut self.by_slot, keep)
             .into_values()
             .flatten()
         {
             self.slot_of.remove(&signature);
         }
-        self.floor = self.floor.max(slot);
     }
 }
 

@@ -16,7 +16,7 @@ use depin_indexer::metrics::Metrics;
 use depin_indexer::run::Hooks;
 use depin_indexer::sink::{
     migrate, Batch, Commitment, IndexedTransaction, Prepared, Sink, SinkError, SlotStatus,
-    SlotUpdate, Source, RECENT_SLOTS,
+    SlotUpdate, Source, COPIES_WITHIN, RECENT_SLOTS,
 };
 use depin_indexer::state::Refresher;
 use depin_indexer::testkit::postgres::TempPostgres;
@@ -79,8 +79,8 @@ async fn migrations_are_applied_once_and_recorded() {
     second.close().await;
 }
 
-/// V14: an event table has no unique key of its own (a transaction's one
-/// `indexed_transactions` row keeps its events unique) but a hash index on `signature`, and
+/// V14: an event table has no unique key of its own (a transaction's rows are written once,
+/// with its `indexed_transactions` row) but a hash index on `signature`, and
 /// its identifier columns compare as bytes; so do a retention segment made afterwards and
 /// the state tables' keys. Free text keeps the database's collation.
 #[tokio::test]
@@ -878,7 +878,8 @@ async fn a_transaction_of_a_dead_slot_is_written_again_when_it_lands_elsewhere()
 
 /// A transaction seen in two forks whose first slot dies moves to the other, and the sink
 /// knows it there: delivered again in that slot it writes nothing, in a third slot it only
-/// records that slot (what the sink remembers is loaded again after slots are removed).
+/// records that slot (after slots are removed the sink follows their transactions to where
+/// they moved).
 #[tokio::test]
 async fn a_transaction_moved_out_of_a_dead_slot_is_known_where_it_moved() {
     let pg = TempPostgres::start().await.expect("postgres");
@@ -944,6 +945,114 @@ async fn a_transaction_moved_out_of_a_dead_slot_is_known_where_it_moved() {
         .await,
         1,
         "the third slot recorded"
+    );
+    sink.close().await;
+}
+
+/// A transaction of a slot far below the newest (a lagging endpoint's fork) written, its
+/// slot then removed: it is not remembered there, so its copy in the surviving fork is
+/// written (the sink never keeps a signature below the slots it remembers, whose removal
+/// it would not follow).
+#[tokio::test]
+async fn a_removed_old_slot_leaves_nothing_remembered_of_its_transactions() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut sink = Sink::connect(pg.url(), Commitment::Processed, "main")
+        .await
+        .expect("sink");
+    let far = 500 + RECENT_SLOTS + COPIES_WITHIN;
+    sink.write(&Batch {
+        transactions: vec![transaction("far", far, Vec::new())],
+        ..Batch::default()
+    })
+    .await
+    .expect("far");
+    let first = transaction(
+        "late",
+        500,
+        vec![proposed(Pubkey::new_from_array([8; 32]), 0, 1)],
+    );
+    let written = sink
+        .write(&Batch {
+            transactions: vec![first.clone()],
+            ..Batch::default()
+        })
+        .await
+        .expect("an old slot");
+    assert_eq!(
+        (written.transactions, written.looked_up),
+        (1, 1),
+        "looked up, not found, written"
+    );
+    let died = sink
+        .write(&Batch {
+            slots: vec![SlotUpdate {
+                slot: 500,
+                parent: Some(499),
+                status: SlotStatus::Dead,
+            }],
+            ..Batch::default()
+        })
+        .await
+        .expect("slot 500 dies");
+    assert_eq!(died.dead_slots, 1);
+    let again = sink
+        .write(&Batch {
+            transactions: vec![IndexedTransaction { slot: 510, ..first }],
+            ..Batch::default()
+        })
+        .await
+        .expect("the surviving fork");
+    assert_eq!(
+        (again.transactions, again.event_rows, again.looked_up),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM storage_deal_proposed WHERE signature = 'late' AND slot = 510"
+        )
+        .await,
+        1
+    );
+    sink.close().await;
+}
+
+/// V26: no table of the write path keeps a unique key on a transaction's signature, and the
+/// slot index the writer's lookups read summarizes each block range as the next begins.
+#[tokio::test]
+async fn transaction_rows_have_no_unique_key_and_their_slot_index_stays_summarized() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let sink = Sink::connect(pg.url(), Commitment::Confirmed, "main")
+        .await
+        .expect("sink");
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM pg_index
+             WHERE indisunique AND indrelid IN ('indexed_transactions'::regclass,
+                                               'decode_failures'::regclass)"
+        )
+        .await,
+        0
+    );
+    let options: Vec<String> = sink
+        .client()
+        .query_one(
+            "SELECT reloptions FROM pg_class WHERE relname = 'indexed_transactions_slot_brin'",
+            &[],
+        )
+        .await
+        .expect("the slot index")
+        .get(0);
+    assert_eq!(options, ["autosummarize=on"]);
+    assert_eq!(
+        scalar(
+            sink.client(),
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'decode_failures'
+             AND indexdef LIKE '%USING hash (signature)%'"
+        )
+        .await,
+        1
     );
     sink.close().await;
 }
