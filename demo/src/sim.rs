@@ -349,13 +349,9 @@ impl Demo {
             .ok_or_else(|| {
                 DemoError::Data(format!("{name}: device {} not bonded", device.account))
             })?;
+        let step = format!("{name}: re-bond {}", device.account);
         // a bond made in the same second would carry the same time
-        crate::clock::until(
-            &self.client,
-            bonded_at.saturating_add(1),
-            &format!("{name}: re-bond {}", device.account),
-        )
-        .await?;
+        crate::clock::until(&self.client, bonded_at.saturating_add(1), &step).await?;
         let wallet = &network.operators[device.operator].wallet;
         let owner = wallet.pubkey();
         let key = network.net.network;
@@ -363,7 +359,6 @@ impl Demo {
             depin_sdk::staking::unbond_device(&owner, &owner, &key, &device.account),
             depin_sdk::staking::bond_device(&owner, &key, &device.account),
         ];
-        let step = format!("{name}: re-bond {}", device.account);
         expect_landed(
             self.client
                 .send(&hop, &[wallet])
