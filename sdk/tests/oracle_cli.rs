@@ -1,5 +1,6 @@
 //! The `depin-oracle` binary end to end: generate rows, build the store, serve a proof,
-//! verify it, and refuse what is wrong.
+//! verify it, snapshot a live pool's bonds (a localnet on 127.0.0.1) and build an epoch
+//! from two snapshots, and refuse what is wrong.
 
 use std::process::{Command, Output};
 
@@ -515,4 +516,172 @@ fn an_epoch_pays_only_the_devices_one_bond_covered_and_names_the_others() {
         "{out:?}"
     );
     assert!(!dir.path().join("bonds.csv").exists());
+}
+
+/// `depin-oracle bonds --commitment confirmed` of `network`'s pool at `url` into `out`, run
+/// off the runtime that serves the node.
+async fn snapshot_bonds(url: &str, network: &depin_sdk::Pubkey, out: &std::path::Path) -> Output {
+    let args: Vec<String> = [
+        "bonds",
+        "--url",
+        url,
+        "--network",
+        &network.to_string(),
+        "--commitment",
+        "confirmed",
+        "--out",
+        &out.display().to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    tokio::task::spawn_blocking(move || {
+        oracle(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .expect("the command ran")
+}
+
+/// `bonds` against a live node: the snapshot it writes is the pool's bonds as the SDK reads
+/// them (the same pool, the same devices, stakers, bond times and collateral), and `epoch`
+/// takes it and a later one as an epoch's ends: the devices they hold are paid, another
+/// network's device (bonded in its own pool) is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bonds_writes_the_live_pool_as_the_sdk_reads_it() {
+    use depin_localnet::{scenario, Config, Localnet};
+    use depin_sdk::client::{Client, ClientConfig};
+    use depin_sdk::incentives;
+    use solana_commitment_config::CommitmentConfig;
+    use solana_keypair::Keypair;
+    use solana_signer::Signer;
+
+    let localnet = Localnet::start(Config::ephemeral())
+        .await
+        .expect("localnet");
+    let payer = Keypair::new();
+    localnet
+        .airdrop(&payer.pubkey(), 1_000_000_000_000)
+        .await
+        .expect("airdrop");
+    let client = Client::new(localnet.rpc_url(), payer, ClientConfig::default());
+    let net = scenario::network(&client, 3, true).await.expect("network");
+    let other = scenario::network(&client, 4, true).await.expect("network");
+    let devices = [Keypair::new(), Keypair::new()];
+    let elsewhere = Keypair::new();
+    let onboard: Vec<_> = devices
+        .iter()
+        .map(|d| net.onboard(d, scenario::LOCATION))
+        .collect();
+    let mut signers: Vec<&Keypair> = vec![&net.operator, &net.maker];
+    signers.extend(&devices);
+    assert!(client
+        .send(&onboard, &signers)
+        .await
+        .expect("onboard")
+        .is_landed());
+    net.open_stake(&client, 2).await.expect("stake");
+    let bonds: Vec<_> = devices.iter().map(|d| net.bond(d)).collect();
+    assert!(client
+        .send(&bonds, &[&net.operator])
+        .await
+        .expect("bond")
+        .is_landed());
+    let elsewhere_onboard = other.onboard(&elsewhere, scenario::LOCATION);
+    assert!(client
+        .send(
+            &[elsewhere_onboard],
+            &[&other.operator, &other.maker, &elsewhere]
+        )
+        .await
+        .expect("onboard elsewhere")
+        .is_landed());
+    other.open_stake(&client, 1).await.expect("stake elsewhere");
+    assert!(client
+        .send(&[other.bond(&elsewhere)], &[&other.operator])
+        .await
+        .expect("bond elsewhere")
+        .is_landed());
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_path = dir.path().join("bonds.csv");
+    let out = snapshot_bonds(&localnet.rpc_url(), &net.network, &out_path).await;
+    assert!(out.status.success(), "{out:?}");
+    let written = incentives::parse_bonds(std::io::BufReader::new(
+        std::fs::File::open(&out_path).expect("the snapshot"),
+    ))
+    .expect("the snapshot parses");
+    let read = client
+        .bonds(&net.network, CommitmentConfig::confirmed())
+        .await
+        .expect("bonds");
+    assert_eq!(written.pool, read.pool);
+    assert_eq!(written.pool, depin_sdk::pda::stake_pool(&net.network).0);
+    assert!(written.slot > 0 && written.slot <= read.slot);
+    assert_eq!(written.bonds, read.bonds, "the same bonds, field for field");
+    let mut expected: Vec<_> = devices.iter().map(|d| net.device(d)).collect();
+    expected.sort();
+    assert_eq!(written.bonds.keys().copied().collect::<Vec<_>>(), expected);
+    assert!(written
+        .bonds
+        .values()
+        .all(|b| b.staker == net.operator.pubkey() && b.collateralized));
+    let printed = stdout(&out);
+    assert!(
+        printed.contains(&format!("pool             {}", read.pool)),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!("slot             {}", written.slot)),
+        "{printed}"
+    );
+    assert!(printed.contains("bonds            2\n"), "{printed}");
+    assert!(printed.contains("undercollateralized 0\n"), "{printed}");
+
+    // `epoch` from that snapshot to a later one: the two devices bonded all along are
+    // paid, the other network's device (its bond in another pool) is named and not paid
+    let owner = net.operator.pubkey();
+    let earnings = dir.path().join("earned.csv");
+    let mut csv = String::from("device,owner,region,amount\n");
+    for device in devices.iter().map(|d| net.device(d)) {
+        csv.push_str(&format!("{device},{owner},85283473fffffff,100\n"));
+    }
+    csv.push_str(&format!(
+        "{},{},85283473fffffff,100\n",
+        other.device(&elsewhere),
+        other.operator.pubkey()
+    ));
+    std::fs::write(&earnings, csv).expect("write");
+    // the epoch's end: the same bonds at a later slot
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while client.rpc().get_slot().await.expect("slot") <= written.slot {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot stands still"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let end_path = dir.path().join("bonds-end.csv");
+    let out = snapshot_bonds(&localnet.rpc_url(), &net.network, &end_path).await;
+    assert!(out.status.success(), "{out:?}");
+    let store = dir.path().join("e1.store");
+    let epoch = oracle(&[
+        "epoch",
+        "--earnings",
+        &earnings.display().to_string(),
+        "--bonds-start",
+        &out_path.display().to_string(),
+        "--bonds-end",
+        &end_path.display().to_string(),
+        "--budget",
+        "1000",
+        "--store",
+        &store.display().to_string(),
+    ]);
+    assert!(epoch.status.success(), "{epoch:?}");
+    let summary = stdout(&epoch);
+    assert!(summary.contains("paid             200\n"), "{summary}");
+    assert!(summary.contains("unbonded         1\n"), "{summary}");
+    let paid = stored_amounts(&store.display().to_string());
+    assert_eq!(paid.keys().copied().collect::<Vec<_>>(), expected);
+    assert!(paid.values().all(|&amount| amount == 100));
+    localnet.stop().await;
 }
