@@ -34,6 +34,9 @@ pub enum CoreError {
     /// Returned if a chunk size is not a positive multiple of 32 bytes (at most 2 MiB), or a
     /// piece has no chunks.
     InvalidChunkSize,
+    /// Returned if a piece's chunk count is zero or above `storage::MAX_CHUNKS` (a chunk
+    /// proof would not fit the proof length a program accepts).
+    InvalidChunkCount,
     /// Returned if an unstaking cooldown exceeds `stake::MAX_COOLDOWN_SECS`.
     InvalidCooldown,
     /// Returned if a genesis time is negative or more than a year ahead.
@@ -76,6 +79,7 @@ impl core::fmt::Display for CoreError {
             CoreError::LengthMismatch => "output slices do not match the books",
             CoreError::EscrowShortfall => "charge exceeds the escrow",
             CoreError::InvalidChunkSize => "chunk size is not a positive multiple of 32 bytes",
+            CoreError::InvalidChunkCount => "a piece has no chunks or more than 2^32",
             CoreError::InvalidCooldown => "cooldown longer than a year",
             CoreError::InvalidGenesis => "genesis before 1970 or more than a year ahead",
             CoreError::TooManyPlacements => "too many orders placed by one device in this interval",

@@ -11,6 +11,13 @@
 //! answered with data from another, and the distinct prefix keeps chunk leaves apart from
 //! word leaves and inner nodes.
 //!
+//! A deal names the piece by its root and its shape ([`PieceShape`]: chunk count and
+//! size), and challenges are drawn over the deal's chunk count. The root does not say how
+//! many chunks the data has, so a count larger than the data's names chunks nobody can
+//! prove, and a provider must check the whole shape against its data before accepting,
+//! not only the root (`depin_sdk::storage::StorageProver::check_terms`). A piece has at
+//! most [`MAX_CHUNKS`] chunks, so every chunk proof fits 32 siblings.
+//!
 //! A challenge names a chunk and a word in it. The answer is the 32 raw bytes of that word
 //! with two short proofs (word to chunk root, chunk leaf to piece root): small enough for a
 //! transaction, yet only someone who holds the data can produce the word, since the word
@@ -41,6 +48,49 @@ use crate::merkle::{root_from_proof, Hasher, LEAF_PREFIX};
 pub const WORD: usize = 32;
 /// Domain prefix of chunk leaves in the piece tree.
 pub const CHUNK_LEAF_PREFIX: u8 = 0x02;
+/// Most chunks a piece may have: a chunk proof of a larger tree would need more than 32
+/// siblings, which no program accepts.
+pub const MAX_CHUNKS: u64 = 1 << 32;
+
+/// How a piece is cut: its number of chunks and their size, as deal terms name them. Valid
+/// only through [`PieceShape::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PieceShape {
+    num_chunks: u64,
+    chunk_size: u32,
+    words_per_chunk: u32,
+}
+
+impl PieceShape {
+    /// `num_chunks` chunks of `chunk_size` bytes: `InvalidChunkCount` unless the count is
+    /// in `1..=MAX_CHUNKS`, `InvalidChunkSize` unless the size is valid
+    /// ([`words_per_chunk`]).
+    pub fn new(num_chunks: u64, chunk_size: u32) -> Result<Self, CoreError> {
+        if num_chunks == 0 || num_chunks > MAX_CHUNKS {
+            return Err(CoreError::InvalidChunkCount);
+        }
+        Ok(PieceShape {
+            num_chunks,
+            chunk_size,
+            words_per_chunk: words_per_chunk(chunk_size)?,
+        })
+    }
+
+    /// Number of chunks.
+    pub fn num_chunks(&self) -> u64 {
+        self.num_chunks
+    }
+
+    /// Chunk size in bytes.
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk_size
+    }
+
+    /// Words per chunk.
+    pub fn words_per_chunk(&self) -> u32 {
+        self.words_per_chunk
+    }
+}
 
 /// Leaf of word `index` of a chunk.
 pub fn word_leaf<H: Hasher>(index: u32, word: &[u8; WORD]) -> [u8; 32] {
@@ -233,7 +283,7 @@ pub use piece::{PieceBuilder, PieceCommitment, WordAnswer};
 
 #[cfg(feature = "std")]
 mod piece {
-    use super::{chunk_leaf, word_leaf, words_per_chunk, Challenge, WORD};
+    use super::{chunk_leaf, word_leaf, words_per_chunk, Challenge, PieceShape, WORD};
     use crate::error::CoreError;
     use crate::merkle::{Hasher, MerkleTree};
 
@@ -243,7 +293,7 @@ mod piece {
     /// the data itself.
     #[derive(Debug, Clone)]
     pub struct PieceCommitment {
-        chunk_size: u32,
+        shape: PieceShape,
         tree: MerkleTree,
     }
 
@@ -284,11 +334,14 @@ mod piece {
             Ok(())
         }
 
-        /// The commitment; `EmptyTree` if no chunk was pushed.
+        /// The commitment; `EmptyTree` if no chunk was pushed, `InvalidChunkCount` past
+        /// [`MAX_CHUNKS`].
         pub fn finish<H: Hasher>(self) -> Result<PieceCommitment, CoreError> {
+            let count = self.leaves.len() as u64;
+            let tree = MerkleTree::new::<H>(self.leaves)?;
             Ok(PieceCommitment {
-                chunk_size: self.chunk_size,
-                tree: MerkleTree::new::<H>(self.leaves)?,
+                shape: PieceShape::new(count, self.chunk_size)?,
+                tree,
             })
         }
     }
@@ -346,14 +399,19 @@ mod piece {
             self.tree.root()
         }
 
+        /// The piece's shape.
+        pub fn shape(&self) -> PieceShape {
+            self.shape
+        }
+
         /// Number of chunks.
         pub fn num_chunks(&self) -> u64 {
-            self.tree.len() as u64
+            self.shape.num_chunks
         }
 
         /// Chunk size in bytes.
         pub fn chunk_size(&self) -> u32 {
-            self.chunk_size
+            self.shape.chunk_size
         }
 
         /// The answer to `at` given the challenged chunk's bytes.
@@ -362,7 +420,7 @@ mod piece {
             at: Challenge,
             chunk: &[u8],
         ) -> Result<WordAnswer, CoreError> {
-            let (tree, words) = chunk_tree::<H>(chunk, self.chunk_size)?;
+            let (tree, words) = chunk_tree::<H>(chunk, self.shape.chunk_size)?;
             let word_index = usize::try_from(at.word).map_err(|_| CoreError::IndexOutOfRange)?;
             let word = *words.get(word_index).ok_or(CoreError::IndexOutOfRange)?;
             let chunk_index = usize::try_from(at.chunk).map_err(|_| CoreError::IndexOutOfRange)?;
@@ -452,6 +510,25 @@ mod tests {
     }
 
     #[test]
+    fn a_piece_has_one_to_two_to_the_32_chunks() {
+        assert_eq!(PieceShape::new(0, 4096), Err(CoreError::InvalidChunkCount));
+        assert_eq!(
+            PieceShape::new(MAX_CHUNKS + 1, 4096),
+            Err(CoreError::InvalidChunkCount)
+        );
+        assert_eq!(
+            PieceShape::new(u64::MAX, 4096),
+            Err(CoreError::InvalidChunkCount)
+        );
+        assert_eq!(PieceShape::new(1, 100), Err(CoreError::InvalidChunkSize));
+        let most = PieceShape::new(MAX_CHUNKS, 32).unwrap();
+        assert_eq!(
+            (most.num_chunks(), most.chunk_size(), most.words_per_chunk()),
+            (MAX_CHUNKS, 32, 1)
+        );
+    }
+
+    #[test]
     fn chunk_sizes() {
         assert_eq!(words_per_chunk(4096), Ok(128));
         assert_eq!(words_per_chunk(0), Err(CoreError::InvalidChunkSize));
@@ -465,6 +542,7 @@ mod tests {
         let piece = PieceCommitment::from_bytes::<Sha>(&bytes, 4096).unwrap();
         assert_eq!(piece.num_chunks(), 11);
         let root = piece.root();
+        assert_eq!(piece.shape(), PieceShape::new(11, 4096).unwrap());
         for (chunk, word) in [(0u64, 0u32), (3, 127), (10, 3), (10, 100)] {
             let at = Challenge { chunk, word };
             let chunk_bytes = bytes.chunks(4096).nth(chunk as usize).unwrap();

@@ -221,7 +221,16 @@ impl Deals {
     ) -> Result<(), DemoError> {
         let step = |s: &str| format!("storage deals: {s}");
         for d in &self.deals {
-            let terms = storage::terms_hash(&d.deal, &Self::deal(client, &d.deal).await?);
+            let on_chain = Self::deal(client, &d.deal).await?;
+            // the provider accepts only terms naming the piece it holds, whole
+            d.prover
+                .check_terms(
+                    &on_chain.piece_root,
+                    on_chain.chunk_size,
+                    on_chain.num_chunks,
+                )
+                .map_err(|e| DemoError::Data(format!("deal {}: {e}", d.deal)))?;
+            let terms = storage::terms_hash(&d.deal, &on_chain);
             let accept = storage::accept_deal(
                 &self.provider.pubkey(),
                 &self.network,

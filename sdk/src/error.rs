@@ -18,6 +18,17 @@ pub enum SdkError {
     /// A storage computation refused its input (chunk size, index, empty piece).
     #[error("storage: {0}")]
     Storage(depin_core::CoreError),
+    /// Deal terms name another piece than the file holds: its root, chunk size or chunk
+    /// count differs (see `StorageProver::check_terms`).
+    #[error("the deal's {term} is {deal}, the file's {file}")]
+    TermsMismatch {
+        /// Which term differs: `piece root`, `chunk size` or `chunk count`.
+        term: &'static str,
+        /// The deal's value.
+        deal: String,
+        /// The file's value.
+        file: String,
+    },
     /// The challenge seed is not (not yet, or no longer) in the SlotHashes data given.
     #[error("challenge seed not available in the SlotHashes data")]
     SeedUnavailable,

@@ -358,6 +358,43 @@ impl StorageProver {
         self.piece.num_chunks()
     }
 
+    /// Checks a deal's terms against the file: [`SdkError::TermsMismatch`] naming the
+    /// first that differs unless the deal's piece root, chunk size and chunk count are the
+    /// file's. Accept a deal only once this passes: the chain cannot tell whether the count
+    /// is the data's (the root does not say), and a count above it names chunks nobody
+    /// can prove, so most periods would fault and the collateral be slashed.
+    pub fn check_terms(
+        &self,
+        piece_root: &[u8; 32],
+        chunk_size: u32,
+        num_chunks: u64,
+    ) -> Result<(), SdkError> {
+        let mismatch =
+            |term, deal: String, file: String| SdkError::TermsMismatch { term, deal, file };
+        if chunk_size != self.piece.chunk_size() {
+            return Err(mismatch(
+                "chunk size",
+                chunk_size.to_string(),
+                self.piece.chunk_size().to_string(),
+            ));
+        }
+        if *piece_root != self.piece_root() {
+            return Err(mismatch(
+                "piece root",
+                crate::oracle::hex(piece_root),
+                crate::oracle::hex(&self.piece_root()),
+            ));
+        }
+        if num_chunks != self.num_chunks() {
+            return Err(mismatch(
+                "chunk count",
+                num_chunks.to_string(),
+                self.num_chunks().to_string(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The `count` challenges of `period` of `deal` under `seed`.
     pub fn challenges(
         &self,
@@ -424,5 +461,53 @@ impl StorageProver {
             .zip(0u8..)
             .map(|(at, i)| self.answer(i, at))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_are_checked_against_the_file_term_by_term() {
+        let mut file = tempfile::NamedTempFile::new().expect("file");
+        std::io::Write::write_all(&mut file, &[7u8; 3 * 1024 + 5]).expect("write");
+        let prover = StorageProver::new(file.path(), 1024).expect("prover");
+        let root = prover.piece_root();
+        assert_eq!(prover.num_chunks(), 4);
+        assert!(prover.check_terms(&root, 1024, 4).is_ok());
+        // the real root with a larger count: the chunks past the data's are unprovable
+        match prover.check_terms(&root, 1024, 8) {
+            Err(SdkError::TermsMismatch { term, deal, file }) => {
+                assert_eq!(
+                    (term, deal.as_str(), file.as_str()),
+                    ("chunk count", "8", "4")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            prover.check_terms(&root, 1024, 3),
+            Err(SdkError::TermsMismatch {
+                term: "chunk count",
+                ..
+            })
+        ));
+        assert!(matches!(
+            prover.check_terms(&[1; 32], 1024, 4),
+            Err(SdkError::TermsMismatch {
+                term: "piece root",
+                ..
+            })
+        ));
+        assert!(matches!(
+            prover.check_terms(&root, 2048, 4),
+            Err(SdkError::TermsMismatch {
+                term: "chunk size",
+                ..
+            })
+        ));
+        let message = prover.check_terms(&root, 1024, 8).unwrap_err().to_string();
+        assert_eq!(message, "the deal's chunk count is 8, the file's 4");
     }
 }

@@ -873,33 +873,51 @@ async fn market_and_terms_errors() {
         StorageError::NotStorageNetwork,
     );
 
-    for (chunk_size, periods, price) in [
-        (100u32, 1u8, 1u64),
-        (CHUNK, 0, 1),
-        (CHUNK, 33, 1),
-        (CHUNK, 1, 0),
-    ] {
-        let ix = storage::propose_deal(
+    // terms out of range, among them a piece of no chunks or more than 2^32 (a chunk proof
+    // past 32 siblings, which no answer may carry: every period would fault)
+    let terms = |chunk_size, num_chunks, periods, price| {
+        storage::propose_deal(
             &s.client.wallet.pubkey(),
             &s.net.network,
             &s.device.device,
             &s.token,
             &s.client_pay,
             ProposeDealArgs {
-                deal_id: 5,
+                deal_id: 0,
                 piece_root: [1; 32],
                 chunk_size,
-                num_chunks: 1,
+                num_chunks,
                 price_per_period: price,
                 periods,
                 collateral: 0,
             },
-        );
+        )
+    };
+    for (chunk_size, num_chunks, periods, price) in [
+        (100u32, 1u64, 1u8, 1u64),
+        (CHUNK, 0, 1, 1),
+        (CHUNK, (1 << 32) + 1, 1, 1),
+        (CHUNK, u64::MAX, 1, 1),
+        (CHUNK, 1, 0, 1),
+        (CHUNK, 1, 33, 1),
+        (CHUNK, 1, 1, 0),
+    ] {
         assert_error(
-            suite.send(&[ix], &[&s.client.wallet]).await,
+            suite
+                .send(
+                    &[terms(chunk_size, num_chunks, periods, price)],
+                    &[&s.client.wallet],
+                )
+                .await,
             StorageError::InvalidDealTerms,
         );
     }
+    // the largest piece a proof can cover is a deal
+    suite
+        .send(&[terms(CHUNK, 1 << 32, 1, 1)], &[&s.client.wallet])
+        .await
+        .expect("2^32 chunks");
+    assert_eq!(deal(&mut suite, &s, 0).await.num_chunks, 1 << 32);
 }
 
 #[tokio::test]

@@ -95,7 +95,9 @@ pub enum StorageCommand {
         collateral: UiAmount,
     },
     /// Accepts a proposed deal with exactly the terms on chain, posting collateral (the
-    /// --keypair owns the provider device).
+    /// --keypair owns the provider device), once FILE is the piece the terms name: its
+    /// root, chunk size and chunk count (refused with 2 otherwise, nothing sent; a count
+    /// above the file's would name chunks no proof can answer).
     Accept {
         /// The network.
         #[command(flatten)]
@@ -106,6 +108,9 @@ pub enum StorageCommand {
         /// The deal's id.
         #[arg(long)]
         deal_id: u64,
+        /// The piece the provider stores for the deal.
+        #[arg(long)]
+        file: PathBuf,
     },
     /// Proves a period of a deal: opens its challenge if needed, waits for the seed slot,
     /// then answers every challenge from FILE, one proof per transaction (the --keypair owns
@@ -264,6 +269,7 @@ pub async fn run(ctx: &Ctx, cmd: StorageCommand) -> CliResult<Value> {
             network,
             client: deal_client,
             deal_id,
+            file,
         } => {
             let payer = ctx.payer()?;
             let client = ctx.client(payer);
@@ -271,6 +277,7 @@ pub async fn run(ctx: &Ctx, cmd: StorageCommand) -> CliResult<Value> {
             let (address, _) = network.load(client.rpc()).await?;
             let deal_address = pda::deal(&deal_client, deal_id).0;
             let deal: Deal = fetch(client.rpc(), &deal_address, "deal").await?;
+            piece_of(&file, &deal)?;
             let market: StorageMarket = fetch(
                 client.rpc(),
                 &pda::storage_market(&address).0,
@@ -318,6 +325,19 @@ pub async fn run(ctx: &Ctx, cmd: StorageCommand) -> CliResult<Value> {
     }
 }
 
+/// The prover of `file` for `deal`, refused ([`CliError::BadInput`]) unless the file is
+/// the piece the deal's terms name (root, chunk size and chunk count).
+fn piece_of(file: &Path, deal: &Deal) -> CliResult<StorageProver> {
+    let prover =
+        StorageProver::new(file, deal.chunk_size).map_err(|e| CliError::BadInput(e.to_string()))?;
+    prover
+        .check_terms(&deal.piece_root, deal.chunk_size, deal.num_chunks)
+        .map_err(|e| {
+            CliError::BadInput(format!("{} is not the deal's piece: {e}", file.display()))
+        })?;
+    Ok(prover)
+}
+
 /// Longest wait for the slot whose hash seeds a challenge (a cluster needs one slot).
 const SEED_WAIT: Duration = Duration::from_secs(30);
 
@@ -351,14 +371,7 @@ async fn prove(
     let deal: Deal = fetch(rpc, &deal_address, "deal").await?;
     let market: StorageMarket =
         fetch(rpc, &pda::storage_market(&address).0, "storage market").await?;
-    let prover =
-        StorageProver::new(file, deal.chunk_size).map_err(|e| CliError::BadInput(e.to_string()))?;
-    if prover.piece_root() != deal.piece_root {
-        return Err(CliError::BadInput(format!(
-            "{} does not hash to the deal's piece root",
-            file.display()
-        )));
-    }
+    let prover = piece_of(file, &deal)?;
     let period = match period {
         Some(p) => p,
         None => {

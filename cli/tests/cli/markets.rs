@@ -147,11 +147,13 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
     let vault = pda::storage_vault(&pda::storage_market(&net).0).0;
     assert_eq!(env.token_balance(&vault).await, 3 * TOKEN);
 
-    // When: the provider accepts the terms on chain and proves period 0
+    // When: the provider accepts the terms on chain, for the file it holds, and proves
+    // period 0
     let client_s = client_key.pubkey().to_string();
-    env.depin(
-        &provider,
-        &[
+    std::fs::write(env.path("other.bin"), b"other data").unwrap();
+    let other_s = env.path("other.bin").to_str().unwrap().to_string();
+    let accept = |file: &str| {
+        [
             "storage",
             "accept",
             "--network-id",
@@ -160,11 +162,22 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
             &client_s,
             "--deal-id",
             "0",
-        ],
-    )
-    .await
-    .json();
+            "--file",
+            file,
+        ]
+        .map(str::to_string)
+    };
     let provider_tokens = Env::ata(&provider_key.pubkey(), &mint);
+    // a file that is not the deal's piece: refused, no collateral posted
+    let refused = accept(&other_s);
+    let refused: Vec<&str> = refused.iter().map(String::as_str).collect();
+    env.depin(&provider, &refused)
+        .await
+        .assert_bad_input("is not the deal's piece: the deal's piece root is");
+    assert_eq!(env.token_balance(&provider_tokens).await, 100 * TOKEN);
+    let accepted = accept(file_s);
+    let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
+    env.depin(&provider, &accepted).await.json();
     assert_eq!(env.token_balance(&provider_tokens).await, 95 * TOKEN);
     // `storage prove` of deal 0 with `file`, then `extra`
     let prove = |file: &str, extra: &[&str]| {
@@ -221,10 +234,9 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
         .json();
     assert_eq!(shown["state"], "active");
     // a file that is not the deal's is refused before anything is sent
-    std::fs::write(env.path("other.bin"), b"other data").unwrap();
-    run(prove(env.path("other.bin").to_str().unwrap(), &[]))
+    run(prove(&other_s, &[]))
         .await
-        .assert_bad_input("does not hash to the deal's piece root");
+        .assert_bad_input("is not the deal's piece: the deal's piece root is");
     env.localnet.stop().await;
 }
 

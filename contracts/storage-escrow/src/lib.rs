@@ -52,7 +52,7 @@ pub mod storage_escrow {
     use depin_core::merkle::Hasher;
     use depin_core::storage::{
         self as core_storage, challenge, fault_run, fault_slash, period_at, period_end,
-        period_payment, verify_word, words_per_chunk,
+        period_payment, verify_word, PieceShape,
     };
     use depin_core::CoreError;
     use depin_ink_shared::cross::{self, RegistryReader};
@@ -175,11 +175,13 @@ pub mod storage_escrow {
     pub struct DealTerms {
         /// The provider's registry device.
         pub provider_device: DeviceId,
-        /// Root of the piece commitment.
+        /// Root of the piece commitment. It does not say how many chunks the data has: a
+        /// provider checks `num_chunks` and `chunk_size` against its data before
+        /// accepting.
         pub piece_root: [u8; 32],
         /// Chunk size in bytes (a positive multiple of 32).
         pub chunk_size: u32,
-        /// Chunks in the piece (positive).
+        /// Chunks in the piece (1 to 2^32, so every chunk proof fits 32 siblings).
         pub num_chunks: u64,
         /// Paid per proven period (positive).
         pub price_per_period: u64,
@@ -231,7 +233,8 @@ pub mod storage_escrow {
         /// Returned if market parameters are out of range (see the constructor's bounds).
         InvalidMarketParams,
         /// Returned if deal terms are out of range (no periods or more than 32, zero
-        /// price, no chunks, a chunk size that is not a positive multiple of 32).
+        /// price, no chunks or more than 2^32, a chunk size that is not a positive multiple
+        /// of 32).
         InvalidDealTerms,
         /// Returned if the value sent is not exactly the escrow or collateral due.
         WrongPayment,
@@ -296,7 +299,9 @@ pub mod storage_escrow {
     impl From<CoreError> for Error {
         fn from(e: CoreError) -> Self {
             match e {
-                CoreError::InvalidChunkSize => Error::InvalidDealTerms,
+                CoreError::InvalidChunkSize | CoreError::InvalidChunkCount => {
+                    Error::InvalidDealTerms
+                }
                 _ => Error::MathOverflow,
             }
         }
@@ -562,14 +567,10 @@ pub mod storage_escrow {
             if registry.network_info().paused {
                 return Err(Error::NetworkPaused);
             }
-            if terms.periods == 0
-                || terms.periods > MAX_PERIODS
-                || terms.price_per_period == 0
-                || terms.num_chunks == 0
-            {
+            if terms.periods == 0 || terms.periods > MAX_PERIODS || terms.price_per_period == 0 {
                 return Err(Error::InvalidDealTerms);
             }
-            words_per_chunk(terms.chunk_size)?;
+            PieceShape::new(terms.num_chunks, terms.chunk_size)?;
             let escrow = terms
                 .price_per_period
                 .checked_mul(u64::from(terms.periods))
@@ -761,9 +762,8 @@ pub mod storage_escrow {
             let mut deal = self.provider_deal(client, deal_id)?;
             let block = self.env().block_number();
             let deal_key = self.deal_key(client, deal_id);
-            let (piece_root, num_chunks, price) =
-                (deal.piece_root, deal.num_chunks, deal.price_per_period);
-            let words = words_per_chunk(deal.chunk_size)?;
+            let (piece_root, price) = (deal.piece_root, deal.price_per_period);
+            let shape = PieceShape::new(deal.num_chunks, deal.chunk_size)?;
             let record = *record_mut(&mut deal, period)?;
             match record.status {
                 PeriodStatus::Challenged => {}
@@ -797,8 +797,8 @@ pub mod storage_escrow {
                     &deal_key,
                     period,
                     response.index,
-                    num_chunks,
-                    words,
+                    shape.num_chunks(),
+                    shape.words_per_chunk(),
                 )?;
                 if !verify_word::<InkSha256>(
                     &piece_root,

@@ -304,6 +304,9 @@ fn test_propose_deal_errors() {
         bad(|t| t.periods = 33),
         bad(|t| t.price_per_period = 0),
         bad(|t| t.num_chunks = 0),
+        // past 2^32 chunks a chunk proof needs more than 32 siblings: unprovable
+        bad(|t| t.num_chunks = (1 << 32) + 1),
+        bad(|t| t.num_chunks = u64::MAX),
         bad(|t| t.chunk_size = 33),
     ] {
         assert_eq!(

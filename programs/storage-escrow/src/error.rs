@@ -26,7 +26,7 @@ pub enum StorageError {
     #[msg("Treasury does not belong to the network treasury's owner")]
     TreasuryMismatch,
     /// Returned if deal terms are out of range (no periods or more than 32, zero price, no
-    /// chunks, a chunk size that is not a positive multiple of 32).
+    /// chunks or more than 2^32, a chunk size that is not a positive multiple of 32).
     #[msg("Invalid deal terms")]
     InvalidDealTerms,
     /// Returned if the deal's address is already an account (defensive: ids are sequential,

@@ -12,11 +12,12 @@ use crate::state::{Deal, DealCounter, DealState, PeriodRecord, StorageMarket, MA
 pub struct ProposeDealArgs {
     /// The client's next deal id (`DealCounter::next_deal_id`, 0 for a first deal).
     pub deal_id: u64,
-    /// Root of the piece commitment.
+    /// Root of the piece commitment. It does not say how many chunks the data has: a
+    /// provider checks `num_chunks` and `chunk_size` against its data before accepting.
     pub piece_root: [u8; 32],
     /// Chunk size in bytes (a positive multiple of 32).
     pub chunk_size: u32,
-    /// Chunks in the piece (positive).
+    /// Chunks in the piece (1 to 2^32, so every chunk proof fits 32 siblings).
     pub num_chunks: u64,
     /// Paid per proven period (positive).
     pub price_per_period: u64,
@@ -74,8 +75,7 @@ pub fn handler(ctx: Context<ProposeDeal>, args: ProposeDealArgs) -> Result<()> {
         args.periods > 0
             && usize::from(args.periods) <= MAX_PERIODS
             && args.price_per_period > 0
-            && args.num_chunks > 0
-            && depin_core::storage::words_per_chunk(args.chunk_size).is_ok(),
+            && depin_core::storage::PieceShape::new(args.num_chunks, args.chunk_size).is_ok(),
         StorageError::InvalidDealTerms
     );
     let escrow = args

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
-use depin_core::storage::{challenge, period_payment, verify_word, words_per_chunk};
+use depin_core::storage::{challenge, period_payment, verify_word, PieceShape};
 
 use super::pay_from_vault;
 use crate::error::StorageError;
@@ -109,7 +109,8 @@ pub fn handler(ctx: Context<SubmitProof>, args: SubmitProofArgs) -> Result<()> {
         SeedError::NotYetKnown => StorageError::SeedNotYetKnown,
         SeedError::Unavailable => StorageError::SeedUnavailable,
     })?;
-    let words = words_per_chunk(chunk_size).map_err(|_| StorageError::InvalidDealTerms)?;
+    let shape =
+        PieceShape::new(num_chunks, chunk_size).map_err(|_| StorageError::InvalidDealTerms)?;
 
     let mut answered = record.answered;
     for response in &args.responses {
@@ -129,8 +130,8 @@ pub fn handler(ctx: Context<SubmitProof>, args: SubmitProofArgs) -> Result<()> {
             &deal_key.to_bytes(),
             args.period,
             response.index,
-            num_chunks,
-            words,
+            shape.num_chunks(),
+            shape.words_per_chunk(),
         )
         .map_err(|_| StorageError::InvalidDealTerms)?;
         require!(
