@@ -973,7 +973,7 @@ mod tests {
                 ts: window.from + (h as i64 + 1) * 3_600,
                 uptime_secs: 3_600,
                 primary: *v,
-                secondary: 0.0,
+                ..Reading::default()
             })
             .collect();
         extract(class, window, &readings)

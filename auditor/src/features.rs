@@ -66,6 +66,8 @@ pub struct Reading {
     pub primary: f64,
     /// The second metric: challenges missed (storage), Wh consumed (energy), 0 otherwise.
     pub secondary: f64,
+    /// A heartbeat: the device is alive and measured nothing (its metrics are not zeros).
+    pub heartbeat: bool,
 }
 
 /// The window a set of features covers.
@@ -147,9 +149,11 @@ pub struct DayFeatures {
     pub primary_total: f64,
     /// The secondary metric over the window (challenges missed, Wh consumed).
     pub secondary_total: f64,
-    /// Whether every report said it was up for no second at all.
+    /// Whether every report that measured something (not a heartbeat) said it was up for
+    /// no second at all.
     pub no_uptime: bool,
-    /// Whether every report read zero on every metric.
+    /// Whether every report that measured something (not a heartbeat) read zero on every
+    /// metric.
     pub all_zero: bool,
     /// The longest run of consecutive reports with the same non-zero readings.
     pub stuck_run: u32,
@@ -203,6 +207,7 @@ pub fn extract(class: DeviceClass, window: &Window, readings: &[Reading]) -> Day
     let mut any_uptime = false;
     let mut any_value = false;
     let mut run = 0u32;
+    let mut measured = 0u32;
     let mut previous: Option<(f64, f64)> = None;
     for r in readings {
         let Some(b) = window.bucket_of(r.ts) else {
@@ -210,6 +215,11 @@ pub fn extract(class: DeviceClass, window: &Window, readings: &[Reading]) -> Day
         };
         features.reports += 1;
         features.silent_secs = features.silent_secs.min((window.to - r.ts).max(0));
+        if r.heartbeat {
+            // alive, nothing measured: neither service nor a zero reading
+            continue;
+        }
+        measured += 1;
         sums[b] += r.primary;
         counts[b] += 1;
         features.primary_total += r.primary;
@@ -237,8 +247,8 @@ pub fn extract(class: DeviceClass, window: &Window, readings: &[Reading]) -> Day
             features.service[b] = (sums[b] * scale) as f32;
         }
     }
-    features.no_uptime = class.has_uptime() && features.reports > 0 && !any_uptime;
-    features.all_zero = features.reports > 0 && !any_value;
+    features.no_uptime = class.has_uptime() && measured > 0 && !any_uptime;
+    features.all_zero = measured > 0 && !any_value;
     features
 }
 
@@ -279,6 +289,56 @@ mod tests {
         assert_eq!(hour.bucket_of(0), None);
         assert_eq!(hour.earlier(1).bucket_of(0), Some(11));
         assert_eq!(hour.earlier(2).from, -7_200);
+    }
+
+    #[test]
+    fn heartbeats_count_as_reports_and_measure_nothing() {
+        let window = Window {
+            from: 0,
+            to: 3_600,
+            interval_secs: 300,
+        };
+        let beat = |ts| Reading {
+            ts,
+            heartbeat: true,
+            ..Reading::default()
+        };
+        // heartbeats alone: present every interval, no service, not a zero reading
+        let beats: Vec<Reading> = (1..=12).map(|i| beat(i * 300)).collect();
+        let f = extract(DeviceClass::Wireless, &window, &beats);
+        assert_eq!((f.reports, f.silent_secs), (12, 0));
+        assert!(!f.all_zero && !f.no_uptime);
+        assert_eq!(f.present_buckets(), 0);
+        assert_eq!(f.primary_total, 0.0);
+        // beside measurements, heartbeats neither dilute the service nor hide zeros
+        let mut mixed: Vec<Reading> = (1..=6)
+            .map(|i| Reading {
+                ts: i * 600,
+                uptime_secs: 600,
+                primary: 100.0,
+                ..Reading::default()
+            })
+            .collect();
+        mixed.extend((1..=6).map(|i| beat(i * 600 - 300)));
+        mixed.sort_by_key(|r| r.ts);
+        let with_beats = extract(DeviceClass::Wireless, &window, &mixed);
+        let alone: Vec<Reading> = mixed.iter().copied().filter(|r| !r.heartbeat).collect();
+        let without = extract(DeviceClass::Wireless, &window, &alone);
+        assert_eq!(with_beats.reports, 12);
+        assert_eq!(
+            with_beats.service.map(f32::to_bits),
+            without.service.map(f32::to_bits)
+        );
+        let zeros: Vec<Reading> = mixed
+            .iter()
+            .map(|r| Reading {
+                primary: 0.0,
+                uptime_secs: 0,
+                ..*r
+            })
+            .collect();
+        let f = extract(DeviceClass::Wireless, &window, &zeros);
+        assert!(f.all_zero && f.no_uptime);
     }
 
     #[test]

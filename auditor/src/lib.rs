@@ -601,7 +601,8 @@ pub async fn score_network(
             "energy" => (n(7), n(8)),
             _ => (0, 0),
         };
-        if kind != "heartbeat" || s.kind.is_empty() {
+        let heartbeat = kind == "heartbeat";
+        if !heartbeat || s.kind.is_empty() {
             s.kind = kind;
         }
         s.readings.push(Reading {
@@ -609,6 +610,7 @@ pub async fn score_network(
             uptime_secs: n(3),
             primary: primary as f64,
             secondary: secondary as f64,
+            heartbeat,
         });
     }
     let mut scores = score(&series, from, to, thresholds)?;
@@ -1055,7 +1057,7 @@ mod tests {
                     ts: from + (i + 1) * interval,
                     uptime_secs: interval,
                     primary: bytes as f64,
-                    secondary: 0.0,
+                    ..Reading::default()
                 })
                 .collect(),
             ..Series::default()
@@ -1168,6 +1170,52 @@ mod tests {
         assert!(find("stuck").contains("stuck"), "{}", find("stuck"));
         assert_eq!(find("fine"), "healthy");
         assert_eq!(find("big"), "healthy");
+    }
+
+    #[test]
+    fn devices_that_only_send_heartbeats_are_healthy_not_zero_readings() {
+        // a network whose devices report nothing but heartbeats (a compute network has no
+        // metrics kind): alive every interval, never a malfunction, never suspended; one
+        // silent for most of the hour is lagging
+        let t = Thresholds::default();
+        let beats = |count: i64| Series {
+            kind: "heartbeat".into(),
+            readings: (1..=count)
+                .map(|i| Reading {
+                    ts: i * 300,
+                    heartbeat: true,
+                    ..Reading::default()
+                })
+                .collect(),
+            ..Series::default()
+        };
+        let mut fleet: BTreeMap<String, Series> = (0..6)
+            .map(|i| (format!("beating-{i}"), beats(12)))
+            .collect();
+        fleet.insert("quiet".into(), beats(3));
+        let scores = score(&fleet, 0, 3_600, &t).expect("scored");
+        for s in scores.iter().filter(|s| s.device.starts_with("beating")) {
+            assert_eq!(s.explanation(), "healthy", "{}", s.device);
+            assert_eq!(s.health, 1.0);
+            assert!(!s.findings.iter().any(Finding::suspends));
+        }
+        let quiet = scores.iter().find(|s| s.device == "quiet").expect("scored");
+        assert!(
+            quiet
+                .findings
+                .iter()
+                .any(|f| matches!(f, Finding::Lagging { .. })),
+            "{}",
+            quiet.explanation()
+        );
+        assert!(
+            !quiet
+                .findings
+                .iter()
+                .any(|f| matches!(f, Finding::Malfunction { .. })),
+            "{}",
+            quiet.explanation()
+        );
     }
 
     #[test]

@@ -856,6 +856,7 @@ impl SimDay {
                         uptime_secs: i64::from(r.uptime_secs),
                         primary: f64::from(r.primary),
                         secondary: f64::from(r.secondary),
+                        heartbeat: false,
                     },
                 ));
                 extract(info.class, &self.window, &readings)
