@@ -810,6 +810,18 @@ pub fn health_map(scores: &[Score]) -> Result<BTreeMap<Pubkey, u16>, AuditError>
         .collect()
 }
 
+/// The window a run at unix time `now` scores: `(from, to]`, the last whole window of
+/// `interval` seconds on the grid of its multiples (`to` the last multiple at or before
+/// `now`). Runs at any moment of one window score the same one, so a restart or a late
+/// tick scores a window again whole (its `audit_health` rows replaced), never a window
+/// overlapping another by part of it, which would count those hours twice in an epoch's
+/// mean health. An `interval` below one second counts as one.
+pub fn scored_window(now: i64, interval: i64) -> (i64, i64) {
+    let interval = interval.max(1);
+    let to = now.saturating_sub(now.rem_euclid(interval));
+    (to.saturating_sub(interval), to)
+}
+
 /// What [`write_oracle_inputs`] wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OracleInputs {
@@ -1216,6 +1228,26 @@ mod tests {
             "{}",
             quiet.explanation()
         );
+    }
+
+    #[test]
+    fn every_run_within_a_window_scores_the_same_whole_window() {
+        let hour = 3_600;
+        // runs at any moment of [10:00, 11:00) score (09:00, 10:00]
+        for now in [36_000, 36_001, 37_800, 39_599] {
+            assert_eq!(scored_window(now, hour), (32_400, 36_000), "{now}");
+        }
+        assert_eq!(scored_window(39_600, hour), (36_000, 39_600));
+        // consecutive windows meet and never overlap
+        let (a, b) = (scored_window(37_000, hour), scored_window(40_000, hour));
+        assert_eq!(a.1, b.0);
+        // extremes: no overflow, no division by zero
+        assert_eq!(scored_window(0, hour), (-3_600, 0));
+        assert_eq!(scored_window(i64::MAX, 1), (i64::MAX - 1, i64::MAX));
+        assert_eq!(scored_window(7, 0), (6, 7));
+        let (from, to) = scored_window(i64::MIN, hour);
+        assert!(from <= to);
+        assert_eq!(scored_window(5, i64::MAX), (-i64::MAX, 0));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! Environment: `DATABASE_URL` (the indexer's database), `DEPIN_AUDITOR_RPC_URL` (a Solana
 //! JSON-RPC endpoint), `DEPIN_AUDITOR_KEYPAIR` (the auditor's Solana CLI keypair file),
 //! `DEPIN_AUDITOR_NETWORK` (the `Network` address), `DEPIN_AUDITOR_INTERVAL_SECS` (how often,
-//! and the window scored; default 3600), `DEPIN_AUDITOR_DRY_RUN=1` to score without acting,
+//! and the window scored; default 3600: each run scores the last whole window on the
+//! interval's grid, [`scored_window`], so a restart scores no hour twice in part),
+//! `DEPIN_AUDITOR_DRY_RUN=1` to score without acting,
 //! `DEPIN_AUDITOR_OUT_DIR` (optional) to write the oracle's inputs there after each run:
 //! `health-<epoch>.csv` (`device,health_bps`: each device's mean health over the windows
 //! scored in that rewards epoch so far, from `audit_health`; the epoch is the one the
@@ -20,7 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use depin_auditor::{act, score_network, write_oracle_inputs, Thresholds};
+use depin_auditor::{act, score_network, scored_window, write_oracle_inputs, Thresholds};
 use depin_sdk::client::{Client, ClientConfig};
 use depin_sdk::Pubkey;
 use solana_keypair::Keypair;
@@ -81,6 +83,9 @@ async fn main() -> ExitCode {
     let client = Client::new(rpc, signer, ClientConfig::default());
     let thresholds = Thresholds::default();
     let mut ticker = tokio::time::interval(Duration::from_secs(interval));
+    // a run that outlasts the interval is followed by one run, not a burst of them
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_scored = None;
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,
         Err(e) => {
@@ -94,10 +99,14 @@ async fn main() -> ExitCode {
             _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
             _ = term.recv() => return ExitCode::SUCCESS,
         }
-        let to = SystemTime::now()
+        let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let from = to.saturating_sub(i64::try_from(interval).unwrap_or(i64::MAX));
+        let (from, to) = scored_window(now, i64::try_from(interval).unwrap_or(i64::MAX));
+        if last_scored == Some(to) {
+            continue; // scored already: the tick came early on the grid
+        }
+        last_scored = Some(to);
         let scores = match score_network(&db, &network.to_string(), from, to, &thresholds).await {
             Ok(scores) => scores,
             Err(e) => {
