@@ -579,6 +579,22 @@ pub async fn score_network(
             s.cells.push((row.get(2), parse_cell(row.get(1))?));
         }
     }
+    // the network's kind says what its devices measure: in a network whose devices report
+    // metrics, a heartbeat is not one of their reports (a hotspot whose radio died but
+    // whose gateway still beats is silent, not healthy); in one without (compute), a
+    // heartbeat is the report, alive and measuring nothing
+    let network_kind: Option<String> = db
+        .query_opt("SELECT kind FROM networks WHERE network = $1", &[&network])
+        .await?
+        .map(|row| row.get(0));
+    let measures = network_kind
+        .as_deref()
+        .is_some_and(|k| DeviceClass::from_kind(k) != DeviceClass::Other);
+    if let Some(kind) = &network_kind {
+        for s in series.values_mut() {
+            s.kind = kind.clone();
+        }
+    }
     for row in db
         .query(
             "SELECT device, kind, unix_ts, uptime_secs, bytes_served, proofs_answered,
@@ -602,7 +618,10 @@ pub async fn score_network(
             _ => (0, 0),
         };
         let heartbeat = kind == "heartbeat";
-        if !heartbeat || s.kind.is_empty() {
+        if heartbeat && measures {
+            continue;
+        }
+        if network_kind.is_none() && (!heartbeat || s.kind.is_empty()) {
             s.kind = kind;
         }
         s.readings.push(Reading {
@@ -820,6 +839,41 @@ pub fn scored_window(now: i64, interval: i64) -> (i64, i64) {
     let interval = interval.max(1);
     let to = now.saturating_sub(now.rem_euclid(interval));
     (to.saturating_sub(interval), to)
+}
+
+/// The windows a run at `now` scores, oldest first: the whole windows on the grid
+/// ([`scored_window`]) that ended at least `grace` seconds ago (reports still on their
+/// way are in them) and after `last`, the end of the last window scored (none at start:
+/// the latest window alone), at most `max` of them (the latest). Empty when the latest is
+/// scored already.
+pub fn windows_due(
+    now: i64,
+    interval: i64,
+    grace: i64,
+    last: Option<i64>,
+    max: usize,
+) -> Vec<(i64, i64)> {
+    let interval = interval.max(1);
+    let (_, latest) = scored_window(now.saturating_sub(grace.max(0)), interval);
+    let mut due = Vec::new();
+    let mut to = latest;
+    while due.len() < max.max(1) && last.is_none_or(|last| to > last) {
+        due.push((to.saturating_sub(interval), to));
+        if last.is_none() || to == i64::MIN {
+            break;
+        }
+        to = to.saturating_sub(interval);
+    }
+    due.reverse();
+    due
+}
+
+/// When the window after the latest one due at `now` is due: its end plus `grace`.
+pub fn next_due(now: i64, interval: i64, grace: i64) -> i64 {
+    let interval = interval.max(1);
+    let grace = grace.max(0);
+    let (_, latest) = scored_window(now.saturating_sub(grace), interval);
+    latest.saturating_add(interval).saturating_add(grace)
 }
 
 /// What [`write_oracle_inputs`] wrote.
@@ -1248,6 +1302,50 @@ mod tests {
         let (from, to) = scored_window(i64::MIN, hour);
         assert!(from <= to);
         assert_eq!(scored_window(5, i64::MAX), (-i64::MAX, 0));
+    }
+
+    #[test]
+    fn windows_are_due_once_each_after_their_grace_and_missed_ones_are_caught_up() {
+        let (hour, grace) = (3_600, 60);
+        // at start: the latest window that ended a grace ago
+        assert_eq!(
+            windows_due(36_059, hour, grace, None, 24),
+            [(28_800, 32_400)]
+        );
+        assert_eq!(
+            windows_due(36_060, hour, grace, None, 24),
+            [(32_400, 36_000)]
+        );
+        // scored already: nothing until the next one is due
+        assert!(windows_due(39_000, hour, grace, Some(36_000), 24).is_empty());
+        assert_eq!(next_due(36_060, hour, grace), 39_660);
+        assert_eq!(next_due(39_659, hour, grace), 39_660);
+        assert_eq!(
+            windows_due(39_660, hour, grace, Some(36_000), 24),
+            [(36_000, 39_600)]
+        );
+        // a run that outlasted three windows: the four due, oldest first
+        assert_eq!(
+            windows_due(50_500, hour, grace, Some(36_000), 24),
+            [
+                (36_000, 39_600),
+                (39_600, 43_200),
+                (43_200, 46_800),
+                (46_800, 50_400)
+            ]
+        );
+        // at most `max`, the latest
+        assert_eq!(
+            windows_due(50_500, hour, grace, Some(0), 2),
+            [(43_200, 46_800), (46_800, 50_400)]
+        );
+        // a clock stepped back: nothing scored twice
+        assert!(windows_due(30_000, hour, grace, Some(36_000), 24).is_empty());
+        // extremes end
+        assert_eq!(windows_due(i64::MIN, hour, grace, Some(0), 24), []);
+        assert_eq!(windows_due(i64::MIN, 1, 0, Some(i64::MIN), 24), []);
+        assert_eq!(windows_due(i64::MAX, i64::MAX, i64::MAX, None, 24).len(), 1);
+        assert!(next_due(i64::MAX, hour, grace) >= i64::MAX - hour);
     }
 
     #[test]

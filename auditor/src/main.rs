@@ -4,8 +4,10 @@
 //! Environment: `DATABASE_URL` (the indexer's database), `DEPIN_AUDITOR_RPC_URL` (a Solana
 //! JSON-RPC endpoint), `DEPIN_AUDITOR_KEYPAIR` (the auditor's Solana CLI keypair file),
 //! `DEPIN_AUDITOR_NETWORK` (the `Network` address), `DEPIN_AUDITOR_INTERVAL_SECS` (how often,
-//! and the window scored; default 3600: each run scores the last whole window on the
-//! interval's grid, [`scored_window`], so a restart scores no hour twice in part),
+//! and the window scored; default 3600: windows lie on the interval's grid, and each is
+//! scored `DEPIN_AUDITOR_GRACE_SECS` after it ends, default 60, so reports still on their
+//! way are in it; a restart scores the last window again whole, a run that outlasts the
+//! interval catches up the windows it missed: see `depin_auditor::windows_due`),
 //! `DEPIN_AUDITOR_DRY_RUN=1` to score without acting,
 //! `DEPIN_AUDITOR_OUT_DIR` (optional) to write the oracle's inputs there after each run:
 //! `health-<epoch>.csv` (`device,health_bps`: each device's mean health over the windows
@@ -22,7 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use depin_auditor::{act, score_network, scored_window, write_oracle_inputs, Thresholds};
+use depin_auditor::{act, next_due, score_network, windows_due, write_oracle_inputs, Thresholds};
 use depin_sdk::client::{Client, ClientConfig};
 use depin_sdk::Pubkey;
 use solana_keypair::Keypair;
@@ -58,13 +60,27 @@ async fn main() -> ExitCode {
             })?,
             Err(_) => 3_600,
         };
+        let grace: u64 = match std::env::var("DEPIN_AUDITOR_GRACE_SECS") {
+            Ok(v) => v.parse().map_err(|_| {
+                format!("DEPIN_AUDITOR_GRACE_SECS {v:?} is not a number of seconds")
+            })?,
+            Err(_) => 60,
+        };
         let dry_run = std::env::var("DEPIN_AUDITOR_DRY_RUN").is_ok_and(|v| v == "1");
         let out_dir = std::env::var("DEPIN_AUDITOR_OUT_DIR")
             .ok()
             .map(PathBuf::from);
-        Ok((database, rpc, auditor, network, interval, dry_run, out_dir))
+        Ok((
+            database,
+            rpc,
+            auditor,
+            network,
+            (interval, grace),
+            dry_run,
+            out_dir,
+        ))
     })();
-    let (database, rpc, auditor, network, interval, dry_run, out_dir) = match settings {
+    let (database, rpc, auditor, network, (interval, grace), dry_run, out_dir) = match settings {
         Ok(s) => s,
         Err(e) => return config_error(e),
     };
@@ -82,10 +98,10 @@ async fn main() -> ExitCode {
     let signer = auditor.insecure_clone();
     let client = Client::new(rpc, signer, ClientConfig::default());
     let thresholds = Thresholds::default();
-    let mut ticker = tokio::time::interval(Duration::from_secs(interval));
-    // a run that outlasts the interval is followed by one run, not a burst of them
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let interval = i64::try_from(interval).unwrap_or(i64::MAX);
+    let grace = i64::try_from(grace).unwrap_or(i64::MAX);
     let mut last_scored = None;
+    let mut wait = Duration::ZERO;
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,
         Err(e) => {
@@ -93,54 +109,76 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let now = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    };
     loop {
         tokio::select! {
-            _ = ticker.tick() => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
             _ = term.recv() => return ExitCode::SUCCESS,
         }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let (from, to) = scored_window(now, i64::try_from(interval).unwrap_or(i64::MAX));
-        if last_scored == Some(to) {
-            continue; // scored already: the tick came early on the grid
-        }
-        last_scored = Some(to);
-        let scores = match score_network(&db, &network.to_string(), from, to, &thresholds).await {
-            Ok(scores) => scores,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
+        for (from, to) in windows_due(now(), interval, grace, last_scored, CATCH_UP_WINDOWS) {
+            last_scored = Some(to);
+            let scores = match score_network(&db, &network.to_string(), from, to, &thresholds).await
+            {
+                Ok(scores) => scores,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            for score in scores.iter().filter(|s| !s.findings.is_empty()) {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "device": score.device,
+                        "health": score.health,
+                        "explanation": score.explanation(),
+                    })
+                );
             }
-        };
-        for score in scores.iter().filter(|s| !s.findings.is_empty()) {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "device": score.device,
-                    "health": score.health,
-                    "explanation": score.explanation(),
-                })
-            );
-        }
-        if let Some(dir) = &out_dir {
-            match write_oracle_inputs(&mut db, dir, &network, &scores, (from, to)).await {
-                Ok(inputs) => {
-                    println!(
-                        "{}",
-                        serde_json::json!({
-                            "health_epoch": inputs.health_epoch,
-                            "health": inputs.health.display().to_string(),
-                        })
-                    );
-                    if let Some((epoch, path, hash)) = inputs.multipliers {
+            if let Some(dir) = &out_dir {
+                match write_oracle_inputs(&mut db, dir, &network, &scores, (from, to)).await {
+                    Ok(inputs) => {
                         println!(
                             "{}",
                             serde_json::json!({
-                                "epoch": epoch,
-                                "multipliers": path.display().to_string(),
-                                "hash": depin_sdk::oracle::hex(&hash),
+                                "health_epoch": inputs.health_epoch,
+                                "health": inputs.health.display().to_string(),
+                            })
+                        );
+                        if let Some((epoch, path, hash)) = inputs.multipliers {
+                            println!(
+                                "{}",
+                                serde_json::json!({
+                                    "epoch": epoch,
+                                    "multipliers": path.display().to_string(),
+                                    "hash": depin_sdk::oracle::hex(&hash),
+                                })
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
+            }
+            if dry_run {
+                continue;
+            }
+            match act(&db, &client, &auditor, &network, &scores).await {
+                Ok(actions) => {
+                    for action in actions {
+                        println!(
+                            "{}",
+                            serde_json::json!({
+                                "suspended": action.device,
+                                "evidence": depin_sdk::oracle::hex(&action.evidence),
+                                "outcome": action.outcome,
                             })
                         );
                     }
@@ -151,26 +189,12 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        if dry_run {
-            continue;
-        }
-        match act(&db, &client, &auditor, &network, &scores).await {
-            Ok(actions) => {
-                for action in actions {
-                    println!(
-                        "{}",
-                        serde_json::json!({
-                            "suspended": action.device,
-                            "evidence": depin_sdk::oracle::hex(&action.evidence),
-                            "outcome": action.outcome,
-                        })
-                    );
-                }
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        }
+        // the next window's end plus the grace, on the wall clock
+        let until = next_due(now(), interval, grace).saturating_sub(now());
+        wait = Duration::from_secs(until.max(1).unsigned_abs());
     }
 }
+
+/// Most windows one run scores when it finds several due (after a run that outlasted the
+/// interval, or a clock step): the latest ones, a day of hourly windows.
+const CATCH_UP_WINDOWS: usize = 24;

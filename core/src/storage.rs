@@ -15,7 +15,7 @@
 //! size), and challenges are drawn over the deal's chunk count. The root does not say how
 //! many chunks the data has, so a count larger than the data's names chunks nobody can
 //! prove, and a provider must check the whole shape against its data before accepting,
-//! not only the root (`depin_sdk::storage::StorageProver::check_terms`). A piece has at
+//! not only the root (`depin_sdk::storage::StorageProver::for_terms`). A piece has at
 //! most [`MAX_CHUNKS`] chunks, so every chunk proof fits 32 siblings.
 //!
 //! A challenge names a chunk and a word in it. The answer is the 32 raw bytes of that word
@@ -337,11 +337,14 @@ mod piece {
         /// The commitment; `EmptyTree` if no chunk was pushed, `InvalidChunkCount` past
         /// [`MAX_CHUNKS`].
         pub fn finish<H: Hasher>(self) -> Result<PieceCommitment, CoreError> {
-            let count = self.leaves.len() as u64;
-            let tree = MerkleTree::new::<H>(self.leaves)?;
+            if self.leaves.is_empty() {
+                return Err(CoreError::EmptyTree);
+            }
+            // the count before the tree: a piece past MAX_CHUNKS builds nothing
+            let shape = PieceShape::new(self.leaves.len() as u64, self.chunk_size)?;
             Ok(PieceCommitment {
-                shape: PieceShape::new(count, self.chunk_size)?,
-                tree,
+                shape,
+                tree: MerkleTree::new::<H>(self.leaves)?,
             })
         }
     }

@@ -358,6 +358,32 @@ impl StorageProver {
         self.piece.num_chunks()
     }
 
+    /// The prover of the file at `path` for a deal with these terms, refused with
+    /// [`SdkError::TermsMismatch`] unless the file is the piece they name: the chunk count
+    /// is checked against the file's length first, before anything is hashed (so terms
+    /// naming another count cost no pass over the file), then the root ([`Self::check_terms`]).
+    pub fn for_terms(
+        path: impl Into<PathBuf>,
+        piece_root: &[u8; 32],
+        chunk_size: u32,
+        num_chunks: u64,
+    ) -> Result<Self, SdkError> {
+        let path = path.into();
+        words_per_chunk(chunk_size).map_err(SdkError::Storage)?;
+        let len = std::fs::metadata(&path).map_err(|e| io(&path, e))?.len();
+        let chunks = len.div_ceil(u64::from(chunk_size));
+        if chunks != num_chunks {
+            return Err(SdkError::TermsMismatch {
+                term: "chunk count",
+                deal: num_chunks.to_string(),
+                file: chunks.to_string(),
+            });
+        }
+        let prover = StorageProver::new(path, chunk_size)?;
+        prover.check_terms(piece_root, chunk_size, num_chunks)?;
+        Ok(prover)
+    }
+
     /// Checks a deal's terms against the file: [`SdkError::TermsMismatch`] naming the
     /// first that differs unless the deal's piece root, chunk size and chunk count are the
     /// file's. Accept a deal only once this passes: the chain cannot tell whether the count
@@ -509,5 +535,25 @@ mod tests {
         ));
         let message = prover.check_terms(&root, 1024, 8).unwrap_err().to_string();
         assert_eq!(message, "the deal's chunk count is 8, the file's 4");
+        // the same from the path: the count is refused before the file is hashed
+        assert!(StorageProver::for_terms(file.path(), &root, 1024, 4).is_ok());
+        assert!(matches!(
+            StorageProver::for_terms(file.path(), &root, 1024, 8),
+            Err(SdkError::TermsMismatch {
+                term: "chunk count",
+                ..
+            })
+        ));
+        assert!(matches!(
+            StorageProver::for_terms(file.path(), &[2; 32], 1024, 4),
+            Err(SdkError::TermsMismatch {
+                term: "piece root",
+                ..
+            })
+        ));
+        assert!(matches!(
+            StorageProver::for_terms(file.path(), &root, 100, 4),
+            Err(SdkError::Storage(_))
+        ));
     }
 }

@@ -95,9 +95,9 @@ pub enum StorageCommand {
         collateral: UiAmount,
     },
     /// Accepts a proposed deal with exactly the terms on chain, posting collateral (the
-    /// --keypair owns the provider device), once FILE is the piece the terms name: its
-    /// root, chunk size and chunk count (refused with 2 otherwise, nothing sent; a count
-    /// above the file's would name chunks no proof can answer).
+    /// --keypair owns the provider device), once the terms name FILE cut in chunks of
+    /// --chunk-size: its chunk count and root (refused with 2 otherwise, nothing sent; a
+    /// count above the file's would name chunks no proof can answer).
     Accept {
         /// The network.
         #[command(flatten)]
@@ -111,6 +111,10 @@ pub enum StorageCommand {
         /// The piece the provider stores for the deal.
         #[arg(long)]
         file: PathBuf,
+        /// The chunk size the provider accepts (a multiple of 32): terms naming another
+        /// are refused before the file is read.
+        #[arg(long, default_value_t = 4096)]
+        chunk_size: u32,
     },
     /// Proves a period of a deal: opens its challenge if needed, waits for the seed slot,
     /// then answers every challenge from FILE, one proof per transaction (the --keypair owns
@@ -270,6 +274,7 @@ pub async fn run(ctx: &Ctx, cmd: StorageCommand) -> CliResult<Value> {
             client: deal_client,
             deal_id,
             file,
+            chunk_size,
         } => {
             let payer = ctx.payer()?;
             let client = ctx.client(payer);
@@ -277,6 +282,12 @@ pub async fn run(ctx: &Ctx, cmd: StorageCommand) -> CliResult<Value> {
             let (address, _) = network.load(client.rpc()).await?;
             let deal_address = pda::deal(&deal_client, deal_id).0;
             let deal: Deal = fetch(client.rpc(), &deal_address, "deal").await?;
+            if deal.chunk_size != chunk_size {
+                return Err(CliError::BadInput(format!(
+                    "the deal's chunk size is {}, the accepted {chunk_size} (--chunk-size)",
+                    deal.chunk_size
+                )));
+            }
             piece_of(&file, &deal)?;
             let market: StorageMarket = fetch(
                 client.rpc(),
@@ -326,16 +337,11 @@ pub async fn run(ctx: &Ctx, cmd: StorageCommand) -> CliResult<Value> {
 }
 
 /// The prover of `file` for `deal`, refused ([`CliError::BadInput`]) unless the file is
-/// the piece the deal's terms name (root, chunk size and chunk count).
+/// the piece the deal's terms name (chunk count, checked against the file's length before
+/// it is read, then the root).
 fn piece_of(file: &Path, deal: &Deal) -> CliResult<StorageProver> {
-    let prover =
-        StorageProver::new(file, deal.chunk_size).map_err(|e| CliError::BadInput(e.to_string()))?;
-    prover
-        .check_terms(&deal.piece_root, deal.chunk_size, deal.num_chunks)
-        .map_err(|e| {
-            CliError::BadInput(format!("{} is not the deal's piece: {e}", file.display()))
-        })?;
-    Ok(prover)
+    StorageProver::for_terms(file, &deal.piece_root, deal.chunk_size, deal.num_chunks)
+        .map_err(|e| CliError::BadInput(format!("{} is not the deal's piece: {e}", file.display())))
 }
 
 /// Longest wait for the slot whose hash seeds a challenge (a cluster needs one slot).

@@ -150,9 +150,13 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
     // When: the provider accepts the terms on chain, for the file it holds, and proves
     // period 0
     let client_s = client_key.pubkey().to_string();
+    // files that are not the deal's piece: one chunk where the terms name three, and
+    // three chunks of other bytes
     std::fs::write(env.path("other.bin"), b"other data").unwrap();
     let other_s = env.path("other.bin").to_str().unwrap().to_string();
-    let accept = |file: &str| {
+    std::fs::write(env.path("same-size.bin"), vec![7u8; 10_000]).unwrap();
+    let same_size_s = env.path("same-size.bin").to_str().unwrap().to_string();
+    let accept = |file: &str, chunk_size: &str| {
         [
             "storage",
             "accept",
@@ -164,18 +168,36 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
             "0",
             "--file",
             file,
+            "--chunk-size",
+            chunk_size,
         ]
         .map(str::to_string)
     };
     let provider_tokens = Env::ata(&provider_key.pubkey(), &mint);
-    // a file that is not the deal's piece: refused, no collateral posted
-    let refused = accept(&other_s);
-    let refused: Vec<&str> = refused.iter().map(String::as_str).collect();
-    env.depin(&provider, &refused)
-        .await
-        .assert_bad_input("is not the deal's piece: the deal's piece root is");
+    // each refused before anything is sent: no collateral posted
+    for (file, chunk_size, why) in [
+        (
+            other_s.as_str(),
+            "4096",
+            "is not the deal's piece: the deal's chunk count is 3, the file's 1",
+        ),
+        (
+            same_size_s.as_str(),
+            "4096",
+            "is not the deal's piece: the deal's piece root is",
+        ),
+        (
+            file_s,
+            "1024",
+            "the deal's chunk size is 4096, the accepted 1024",
+        ),
+    ] {
+        let refused = accept(file, chunk_size);
+        let refused: Vec<&str> = refused.iter().map(String::as_str).collect();
+        env.depin(&provider, &refused).await.assert_bad_input(why);
+    }
     assert_eq!(env.token_balance(&provider_tokens).await, 100 * TOKEN);
-    let accepted = accept(file_s);
+    let accepted = accept(file_s, "4096");
     let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
     env.depin(&provider, &accepted).await.json();
     assert_eq!(env.token_balance(&provider_tokens).await, 95 * TOKEN);
@@ -235,6 +257,9 @@ async fn a_storage_deal_is_proposed_accepted_and_proven() {
     assert_eq!(shown["state"], "active");
     // a file that is not the deal's is refused before anything is sent
     run(prove(&other_s, &[]))
+        .await
+        .assert_bad_input("is not the deal's piece: the deal's chunk count is 3, the file's 1");
+    run(prove(&same_size_s, &[]))
         .await
         .assert_bad_input("is not the deal's piece: the deal's piece root is");
     env.localnet.stop().await;
