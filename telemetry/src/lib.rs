@@ -212,6 +212,10 @@ pub enum IngestError {
     /// The configuration contradicts itself.
     #[error("configuration: {0}")]
     Config(String),
+    /// The task checking a batch's signatures ended without an answer (it panicked or the
+    /// runtime is shutting down): nothing of the batch was written.
+    #[error("verifying the batch: {0}")]
+    Verify(String),
 }
 
 /// One refused report of a batch.
@@ -305,7 +309,69 @@ pub async fn ingest(
     config: &Config,
 ) -> Result<Outcome, IngestError> {
     check_batch(batch)?;
-    store(client, batch, config).await
+    let verified = verify_batch(batch, unix_now(), config);
+    store(client, batch, &verified).await
+}
+
+/// Each report of a batch decoded and checked on its own, with no database: its
+/// signature, its time window, its counter's range. CPU work (up to [`MAX_BATCH`] Ed25519
+/// verifications), done before the batch takes a database connection, so batches of bad
+/// signatures cannot hold the pool's connections while they are checked.
+fn verify_batch(batch: &WireBatch, now: i64, config: &Config) -> Vec<Result<Verified, Refusal>> {
+    batch
+        .reports
+        .iter()
+        .map(|wire| verify(wire, now, config))
+        .collect()
+}
+
+/// The answer's entry for report `index`, refused for `refusal`.
+fn rejected(index: usize, refusal: &Refusal) -> Rejected {
+    Rejected {
+        index,
+        kind: refusal.kind(),
+        error: refusal.to_string(),
+    }
+}
+
+/// A report whose signature, time and counter passed ([`verify`]).
+#[derive(Debug, Clone)]
+struct Verified {
+    signed: SignedReport,
+    /// Its counter as stored (at most `i64::MAX`).
+    counter: i64,
+    /// Its signature as it came (base58), as stored.
+    signature: String,
+}
+
+/// One report's checks that need no database.
+fn verify(
+    wire: &depin_sdk::telemetry::WireReport,
+    now: i64,
+    config: &Config,
+) -> Result<Verified, Refusal> {
+    let signed = SignedReport::from_wire(wire).and_then(|s| s.verify().map(|()| s))?;
+    let report = &signed.report;
+    if report.timestamp > now.saturating_add(config.max_future_secs)
+        || report.timestamp < now.saturating_sub(config.max_age_secs)
+    {
+        return Err(Refusal::Stale {
+            timestamp: report.timestamp,
+            now,
+        });
+    }
+    let counter = i64::try_from(report.counter).map_err(|_| {
+        Refusal::Report(TelemetryError::OutOfRange(format!(
+            "counter {} exceeds {}",
+            report.counter,
+            i64::MAX
+        )))
+    })?;
+    Ok(Verified {
+        signed,
+        counter,
+        signature: wire.signature.clone(),
+    })
 }
 
 /// What refuses a batch whole, before any database work: its size and its gateway name.
@@ -317,25 +383,38 @@ fn check_batch(batch: &WireBatch) -> Result<(), IngestError> {
     Ok(())
 }
 
-/// Checks each report of a batch [`check_batch`] passed and stores the good ones, in one
-/// database transaction.
+/// Checks against the database each report of a batch [`check_batch`] passed that
+/// [`verify_batch`] verified (`verified`, in the batch's order) and stores the good ones,
+/// in one database transaction.
 async fn store(
     client: &mut Client,
     batch: &WireBatch,
-    config: &Config,
+    verified: &[Result<Verified, Refusal>],
 ) -> Result<Outcome, IngestError> {
-    let now = unix_now();
     let tx = client.transaction().await?;
     let mut outcome = Outcome {
         accepted: 0,
         rejected: Vec::new(),
     };
-    for (index, wire) in batch.reports.iter().enumerate() {
-        match check(&tx, wire, now, config).await? {
-            Ok((signed, device)) => {
+    for (index, (wire, verified)) in batch.reports.iter().zip(verified).enumerate() {
+        let refused = |refusal: &Refusal| rejected(index, refusal);
+        let checked = match verified {
+            Ok(verified) => check(&tx, verified)
+                .await?
+                .map(|device| (verified, device))
+                .map_err(|refusal| refused(&refusal)),
+            Err(refusal) => Err(refused(refusal)),
+        };
+        match checked {
+            Ok((
+                Verified {
+                    signed, counter, ..
+                },
+                device,
+            )) => {
                 let report = &signed.report;
                 let key = report.device_key.to_string();
-                let counter = i64::try_from(report.counter).unwrap_or(i64::MAX);
+                let counter = *counter;
                 let (kind, values) = columns(&report.metrics);
                 tx.execute(
                     "INSERT INTO telemetry (device_key, counter, network, device, unix_ts, gateway,
@@ -377,47 +456,21 @@ async fn store(
                 .await?;
                 outcome.accepted += 1;
             }
-            Err(refusal) => outcome.rejected.push(Rejected {
-                index,
-                kind: refusal.kind(),
-                error: refusal.to_string(),
-            }),
+            Err(rejected) => outcome.rejected.push(rejected),
         }
     }
     tx.commit().await?;
     Ok(outcome)
 }
 
-/// One report's checks; `Ok(Err(_))` is a refusal, `Err(_)` a database failure.
+/// A verified report's checks against the database (its device, kind, counter and time
+/// against the last stored); `Ok(Ok(device))` when it may be stored, `Ok(Err(_))` a
+/// refusal, `Err(_)` a database failure.
 async fn check(
     tx: &tokio_postgres::Transaction<'_>,
-    wire: &depin_sdk::telemetry::WireReport,
-    now: i64,
-    config: &Config,
-) -> Result<Result<(SignedReport, String), Refusal>, tokio_postgres::Error> {
-    let signed = match SignedReport::from_wire(wire).and_then(|s| s.verify().map(|()| s)) {
-        Ok(signed) => signed,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    let report = &signed.report;
-    if report.timestamp > now.saturating_add(config.max_future_secs)
-        || report.timestamp < now.saturating_sub(config.max_age_secs)
-    {
-        return Ok(Err(Refusal::Stale {
-            timestamp: report.timestamp,
-            now,
-        }));
-    }
-    let counter = match i64::try_from(report.counter) {
-        Ok(c) => c,
-        Err(_) => {
-            return Ok(Err(Refusal::Report(TelemetryError::OutOfRange(format!(
-                "counter {} exceeds {}",
-                report.counter,
-                i64::MAX
-            )))))
-        }
-    };
+    verified: &Verified,
+) -> Result<Result<String, Refusal>, tokio_postgres::Error> {
+    let (report, counter) = (&verified.signed.report, verified.counter);
     let key = report.device_key.to_string();
     let network = report.network.to_string();
     let row = tx
@@ -474,17 +527,19 @@ async fn check(
             )
             .await?
             .map(|row| row.get(0));
-        return Ok(Err(if stored.as_deref() == Some(wire.signature.as_str()) {
-            Refusal::Replay {
-                counter: report.counter,
-                last,
-            }
-        } else {
-            Refusal::CounterBehind {
-                counter: report.counter,
-                last,
-            }
-        }));
+        return Ok(Err(
+            if stored.as_deref() == Some(verified.signature.as_str()) {
+                Refusal::Replay {
+                    counter: report.counter,
+                    last,
+                }
+            } else {
+                Refusal::CounterBehind {
+                    counter: report.counter,
+                    last,
+                }
+            },
+        ));
     }
     if let Some(last) = last_ts.filter(|last| report.timestamp < *last) {
         return Ok(Err(Refusal::Backdated {
@@ -492,7 +547,7 @@ async fn check(
             last,
         }));
     }
-    Ok(Ok((signed, device)))
+    Ok(Ok(device))
 }
 
 /// Rows deleted by one [`prune`] (or, in [`PruningStatus`], by every scheduled round).
@@ -746,6 +801,26 @@ async fn ingest_pooled(shared: &Shared, batch: &WireBatch) -> Result<Outcome, In
     // refused whole before it waits for a connection (or gets a 503 while the database is
     // down, which a gateway retries)
     check_batch(batch)?;
+    // the signatures checked before the batch takes a connection, on a blocking thread:
+    // batches of bad signatures neither hold the pool nor stall the runtime
+    let verified = {
+        let (batch, config) = (batch.clone(), shared.config.clone());
+        tokio::task::spawn_blocking(move || verify_batch(&batch, unix_now(), &config))
+            .await
+            .map_err(|e| IngestError::Verify(e.to_string()))?
+    };
+    if verified.iter().all(Result::is_err) {
+        // nothing to look up or store: answered without a connection, even while the
+        // database is down
+        return Ok(Outcome {
+            accepted: 0,
+            rejected: verified
+                .iter()
+                .enumerate()
+                .filter_map(|(index, v)| v.as_ref().err().map(|r| rejected(index, r)))
+                .collect(),
+        });
+    }
     let mut lease = shared.pool.get().await?;
     let mut attempt = 0;
     loop {
@@ -754,7 +829,7 @@ async fn ingest_pooled(shared: &Shared, batch: &WireBatch) -> Result<Outcome, In
             shared.pool.renew(&mut lease).await?;
             continue;
         };
-        let outcome = store(client, batch, &shared.config).await;
+        let outcome = store(client, batch, &verified).await;
         match outcome {
             Err(IngestError::Database(e)) if attempt < 3 => {
                 if lease.is_closed() {

@@ -341,7 +341,8 @@ async fn health(url: &str) -> (u16, String) {
 /// Defect: the service held one database connection for its whole life, behind a lock:
 /// once its backend was gone (a server restart, a terminated backend) every batch failed
 /// with 503 until the service was restarted, and `/health` still answered ok. Now it
-/// reconnects at the next batch, and its health follows the database.
+/// reconnects at the next batch, and its health follows the database; a batch refused
+/// whole by its signatures is answered even while the database is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_reconnects_and_its_health_follows_the_database() {
     let pg = TempPostgres::start().await.expect("postgres");
@@ -393,11 +394,37 @@ async fn the_service_reconnects_and_its_health_follows_the_database() {
     let (status, body) = health(&url).await;
     assert_eq!(status, 503, "{body}");
     assert!(body.starts_with("database: "), "{body}");
-    let answer = post(&url, vec![report]).await;
+    let answer = post(&url, vec![report.clone()]).await;
     assert!(
         answer["error"]
             .as_str()
             .is_some_and(|e| e.starts_with("database: ")),
+        "{answer}"
+    );
+    // a batch refused whole by its signatures needs no database: its signatures are
+    // checked before it takes a connection, so such batches never hold the pool
+    let forged: Vec<WireReport> = (0..3)
+        .map(|i| {
+            let mut forged = wireless(&network, &stranger, 10 + i, now())
+                .sign(&stranger)
+                .to_wire();
+            forged.signature = report.signature.clone();
+            forged
+        })
+        .collect();
+    let answer = post(&url, forged).await;
+    assert_eq!(answer["accepted"], 0, "{answer}");
+    let kinds: Vec<&str> = answer["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["invalid"; 3], "{answer}");
+    assert!(
+        answer["rejected"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("signature")),
         "{answer}"
     );
     service.stop().await;
