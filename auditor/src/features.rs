@@ -14,7 +14,8 @@ use serde::Serialize;
 /// Most time buckets in a window (hours of a day in the simulator).
 pub const MAX_BUCKETS: usize = 24;
 
-/// What a device is, as told by the kind of its telemetry.
+/// What a device is, as told by its network's kind (or, for a network not indexed, by the
+/// kind of its telemetry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceClass {

@@ -7,7 +7,8 @@
 //! and the window scored; default 3600: windows lie on the interval's grid, and each is
 //! scored `DEPIN_AUDITOR_GRACE_SECS` after it ends, default 60, so reports still on their
 //! way are in it; a restart scores the last window again whole, a run that outlasts the
-//! interval catches up the windows it missed: see `depin_auditor::windows_due`),
+//! interval catches up the windows it missed, acting on the latest only: see
+//! `depin_auditor::windows_due`),
 //! `DEPIN_AUDITOR_DRY_RUN=1` to score without acting,
 //! `DEPIN_AUDITOR_OUT_DIR` (optional) to write the oracle's inputs there after each run:
 //! `health-<epoch>.csv` (`device,health_bps`: each device's mean health over the windows
@@ -120,7 +121,17 @@ async fn main() -> ExitCode {
             _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
             _ = term.recv() => return ExitCode::SUCCESS,
         }
-        for (from, to) in windows_due(now(), interval, grace, last_scored, CATCH_UP_WINDOWS) {
+        let due = windows_due(now(), interval, grace, last_scored, CATCH_UP_WINDOWS);
+        if let (Some(last), Some((first, _))) = (last_scored, due.first()) {
+            let skipped = first.saturating_sub(last) / interval.max(1);
+            if skipped > 0 {
+                eprintln!(
+                    "warning: {skipped} windows between {last} and {first} not scored (at most {CATCH_UP_WINDOWS} are caught up)"
+                );
+            }
+        }
+        let latest = due.last().map(|(_, to)| *to);
+        for (from, to) in due {
             last_scored = Some(to);
             let scores = match score_network(&db, &network.to_string(), from, to, &thresholds).await
             {
@@ -167,7 +178,10 @@ async fn main() -> ExitCode {
                     }
                 }
             }
-            if dry_run {
+            // a window caught up is scored and recorded; only the latest acts (a device
+            // suspended for one window would be flagged again by the next, as indexed,
+            // before the suspension reaches the indexer)
+            if dry_run || Some(to) != latest {
                 continue;
             }
             match act(&db, &client, &auditor, &network, &scores).await {
@@ -189,9 +203,14 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        // the next window's end plus the grace, on the wall clock
-        let until = next_due(now(), interval, grace).saturating_sub(now());
-        wait = Duration::from_secs(until.max(1).unsigned_abs());
+        // at once if another window fell due meanwhile, else at the next window's end plus
+        // the grace, on the wall clock
+        wait = if windows_due(now(), interval, grace, last_scored, 1).is_empty() {
+            let until = next_due(now(), interval, grace).saturating_sub(now());
+            Duration::from_secs(until.max(1).unsigned_abs())
+        } else {
+            Duration::ZERO
+        };
     }
 }
 

@@ -19,6 +19,11 @@
 //!    reports in order, and a gateway sends its outbox in that order; a backdated report
 //!    would land in a window the auditor has already scored).
 //!
+//! Steps 1 and 3 (and the counter's range) need no database: they run first, on a blocking
+//! thread (as many batches at once as the machine has cores) and before the batch takes a
+//! database connection, so forged batches never hold one, and a batch refused whole is
+//! answered even while the database is down.
+//!
 //! The accepted reports of a batch are written in one transaction with their counters; a
 //! refused report is never written, and the answer lists it with its reason. Nothing about
 //! a batch is written when the database fails.
@@ -779,6 +784,9 @@ impl Drop for Lease<'_> {
 
 struct Shared {
     pool: Pool,
+    /// Batches whose signatures are being checked at once: as many as the machine has
+    /// cores, so forged batches queue here instead of taking every blocking thread.
+    verifying: tokio::sync::Semaphore,
     config: Config,
     pruning: std::sync::Mutex<PruningStatus>,
 }
@@ -797,14 +805,19 @@ impl Shared {
 /// ran on turns out closed (its transaction never committed, so nothing of it was written),
 /// and again when the database chose it as a deadlock's victim (two batches locking the
 /// same devices' counters in opposite orders) or failed it on a serialization conflict.
-async fn ingest_pooled(shared: &Shared, batch: &WireBatch) -> Result<Outcome, IngestError> {
+async fn ingest_pooled(shared: &Shared, batch: Arc<WireBatch>) -> Result<Outcome, IngestError> {
     // refused whole before it waits for a connection (or gets a 503 while the database is
     // down, which a gateway retries)
-    check_batch(batch)?;
+    check_batch(&batch)?;
     // the signatures checked before the batch takes a connection, on a blocking thread:
     // batches of bad signatures neither hold the pool nor stall the runtime
     let verified = {
-        let (batch, config) = (batch.clone(), shared.config.clone());
+        let _turn = shared
+            .verifying
+            .acquire()
+            .await
+            .map_err(|e| IngestError::Verify(e.to_string()))?;
+        let (batch, config) = (Arc::clone(&batch), shared.config.clone());
         tokio::task::spawn_blocking(move || verify_batch(&batch, unix_now(), &config))
             .await
             .map_err(|e| IngestError::Verify(e.to_string()))?
@@ -829,7 +842,7 @@ async fn ingest_pooled(shared: &Shared, batch: &WireBatch) -> Result<Outcome, In
             shared.pool.renew(&mut lease).await?;
             continue;
         };
-        let outcome = store(client, batch, &verified).await;
+        let outcome = store(client, &batch, &verified).await;
         match outcome {
             Err(IngestError::Database(e)) if attempt < 3 => {
                 if lease.is_closed() {
@@ -860,7 +873,7 @@ async fn post_batch(
             )
         }
     };
-    match ingest_pooled(&shared, &batch).await {
+    match ingest_pooled(&shared, Arc::new(batch)).await {
         Ok(outcome) => (
             StatusCode::OK,
             Json(serde_json::to_value(outcome).unwrap_or_default()),
@@ -968,8 +981,10 @@ pub async fn serve(config: Config) -> Result<Running, IngestError> {
         retain_secs: config.retain_secs,
         ..PruningStatus::default()
     });
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let shared = Arc::new(Shared {
         pool,
+        verifying: tokio::sync::Semaphore::new(cores),
         config,
         pruning,
     });
