@@ -429,7 +429,7 @@ impl StorageProver {
         period: u64,
         count: u8,
     ) -> Result<Vec<Challenge>, SdkError> {
-        let words = words_per_chunk(self.piece.chunk_size()).map_err(SdkError::Storage)?;
+        let words = self.piece.shape().words_per_chunk();
         (0..count)
             .map(|i| {
                 challenge::<Sha256Hasher>(

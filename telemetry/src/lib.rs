@@ -345,8 +345,6 @@ struct Verified {
     signed: SignedReport,
     /// Its counter as stored (at most `i64::MAX`).
     counter: i64,
-    /// Its signature as it came (base58), as stored.
-    signature: String,
 }
 
 /// One report's checks that need no database.
@@ -372,11 +370,7 @@ fn verify(
             i64::MAX
         )))
     })?;
-    Ok(Verified {
-        signed,
-        counter,
-        signature: wire.signature.clone(),
-    })
+    Ok(Verified { signed, counter })
 }
 
 /// What refuses a batch whole, before any database work: its size and its gateway name.
@@ -404,7 +398,7 @@ async fn store(
     for (index, (wire, verified)) in batch.reports.iter().zip(verified).enumerate() {
         let refused = |refusal: &Refusal| rejected(index, refusal);
         let checked = match verified {
-            Ok(verified) => check(&tx, verified)
+            Ok(verified) => check(&tx, verified, &wire.signature)
                 .await?
                 .map(|device| (verified, device))
                 .map_err(|refusal| refused(&refusal)),
@@ -469,11 +463,13 @@ async fn store(
 }
 
 /// A verified report's checks against the database (its device, kind, counter and time
-/// against the last stored); `Ok(Ok(device))` when it may be stored, `Ok(Err(_))` a
-/// refusal, `Err(_)` a database failure.
+/// against the last stored; `signature`, as it came, tells a replay of the stored report
+/// from another under its counter); `Ok(Ok(device))` when it may be stored, `Ok(Err(_))`
+/// a refusal, `Err(_)` a database failure.
 async fn check(
     tx: &tokio_postgres::Transaction<'_>,
     verified: &Verified,
+    signature: &str,
 ) -> Result<Result<String, Refusal>, tokio_postgres::Error> {
     let (report, counter) = (&verified.signed.report, verified.counter);
     let key = report.device_key.to_string();
@@ -532,19 +528,17 @@ async fn check(
             )
             .await?
             .map(|row| row.get(0));
-        return Ok(Err(
-            if stored.as_deref() == Some(verified.signature.as_str()) {
-                Refusal::Replay {
-                    counter: report.counter,
-                    last,
-                }
-            } else {
-                Refusal::CounterBehind {
-                    counter: report.counter,
-                    last,
-                }
-            },
-        ));
+        return Ok(Err(if stored.as_deref() == Some(signature) {
+            Refusal::Replay {
+                counter: report.counter,
+                last,
+            }
+        } else {
+            Refusal::CounterBehind {
+                counter: report.counter,
+                last,
+            }
+        }));
     }
     if let Some(last) = last_ts.filter(|last| report.timestamp < *last) {
         return Ok(Err(Refusal::Backdated {
@@ -787,7 +781,8 @@ struct Shared {
     /// Batches whose signatures are being checked at once: as many as the machine has
     /// cores, so forged batches queue here instead of taking every blocking thread.
     verifying: tokio::sync::Semaphore,
-    config: Config,
+    /// Shared with each batch's verification (on a blocking thread), not copied for it.
+    config: Arc<Config>,
     pruning: std::sync::Mutex<PruningStatus>,
 }
 
@@ -817,7 +812,7 @@ async fn ingest_pooled(shared: &Shared, batch: Arc<WireBatch>) -> Result<Outcome
             .acquire()
             .await
             .map_err(|e| IngestError::Verify(e.to_string()))?;
-        let (batch, config) = (Arc::clone(&batch), shared.config.clone());
+        let (batch, config) = (Arc::clone(&batch), Arc::clone(&shared.config));
         tokio::task::spawn_blocking(move || verify_batch(&batch, unix_now(), &config))
             .await
             .map_err(|e| IngestError::Verify(e.to_string()))?
@@ -985,7 +980,7 @@ pub async fn serve(config: Config) -> Result<Running, IngestError> {
     let shared = Arc::new(Shared {
         pool,
         verifying: tokio::sync::Semaphore::new(cores),
-        config,
+        config: Arc::new(config),
         pruning,
     });
     let (stop_pruning, pruning_stopped) = watch::channel(false);
