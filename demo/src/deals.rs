@@ -21,7 +21,7 @@ use crate::error::DemoError;
 use crate::fleet::FleetNetwork;
 
 /// Length of a proving period, in seconds of the chain's clock.
-pub const PERIOD_SECS: u64 = 6;
+pub const PERIOD_SECS: u64 = 10;
 /// Periods of each deal.
 pub const PERIODS: u8 = 2;
 /// What the client pays per proven period, per deal.

@@ -86,7 +86,7 @@ async fn every_report_is_stored_once_across_a_cut_a_restart_and_a_lost_answer() 
     for k in 0..5 {
         for d in &devices {
             outbox
-                .record(&net.network, d, now - 3_000 + k as i64, metrics(k))
+                .record(&net.network, d, now - 6_000 + 300 * k as i64, metrics(k))
                 .expect("record");
         }
     }
@@ -102,7 +102,7 @@ async fn every_report_is_stored_once_across_a_cut_a_restart_and_a_lost_answer() 
     for k in 5..10 {
         for d in &devices {
             outbox
-                .record(&net.network, d, now - 3_000 + k as i64, metrics(k))
+                .record(&net.network, d, now - 6_000 + 300 * k as i64, metrics(k))
                 .expect("record");
         }
     }

@@ -36,11 +36,15 @@ pub const DOMAIN: &[u8] = b"depin-telemetry-v1";
 pub const MAX_INTERVAL_SECS: u32 = 86_400;
 /// Highest latency a report may claim, in milliseconds (a minute).
 pub const MAX_LATENCY_MS: u32 = 60_000;
+/// Most bytes a wireless device may serve per second (10 Gbit/s).
+pub const MAX_BYTES_PER_SEC: u64 = 10_000_000_000 / 8;
 /// Most bytes a wireless device may serve in one report (10 Gbit/s for a day).
-pub const MAX_BYTES_PER_REPORT: u64 = 10_000_000_000 / 8 * 86_400;
+pub const MAX_BYTES_PER_REPORT: u64 = MAX_BYTES_PER_SEC * MAX_INTERVAL_SECS as u64;
+/// Highest power one meter may produce or consume, in watts (1 MW).
+pub const MAX_WATTS: u64 = 1_000_000;
 /// Most watt-hours one meter may produce or consume in one report (1 MW for a day).
-pub const MAX_WH_PER_REPORT: u64 = 24_000_000;
-/// Most storage challenges one report may count.
+pub const MAX_WH_PER_REPORT: u64 = MAX_WATTS * MAX_INTERVAL_SECS as u64 / 3_600;
+/// Most storage challenges one report may count (in a day).
 pub const MAX_CHALLENGES_PER_REPORT: u32 = 100_000;
 
 /// What a device measured, by class.
@@ -234,6 +238,71 @@ impl Report {
                 if *produced_wh > MAX_WH_PER_REPORT || *consumed_wh > MAX_WH_PER_REPORT {
                     return out(format!(
                         "{produced_wh} Wh produced / {consumed_wh} Wh consumed exceed 1 MW for a day"
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks that what the report measured fits `elapsed_secs`, the time since the
+    /// device's last accepted report (a report covers the interval ending at its
+    /// timestamp): uptime at most the interval, bytes at most [`MAX_BYTES_PER_SEC`] for
+    /// it, watt-hours at most [`MAX_WATTS`] for it, challenges at most
+    /// [`MAX_CHALLENGES_PER_REPORT`] a day for it (each rounded up). [`Report::check_ranges`]
+    /// bounds one report by a day; this bounds many reports stamped close together, which
+    /// would otherwise each claim a day's worth.
+    pub fn check_interval(&self, elapsed_secs: u64) -> Result<(), TelemetryError> {
+        let out = |what: String| {
+            Err(TelemetryError::OutOfRange(format!(
+                "{what} in the {elapsed_secs} s since the device's last report"
+            )))
+        };
+        // per-day maxima scaled to the interval, rounded up; a day or more is the day's
+        let day = u64::from(MAX_INTERVAL_SECS);
+        let secs = elapsed_secs.min(day);
+        let scaled =
+            |per_day: u64| (u128::from(per_day) * u128::from(secs)).div_ceil(u128::from(day));
+        let uptime_fits = |uptime: u32| u64::from(uptime) <= secs;
+        match &self.metrics {
+            Metrics::Heartbeat => Ok(()),
+            Metrics::Wireless {
+                uptime_secs,
+                bytes_served,
+                ..
+            } => {
+                if !uptime_fits(*uptime_secs) {
+                    return out(format!("uptime {uptime_secs} s"));
+                }
+                if u128::from(*bytes_served) > scaled(MAX_BYTES_PER_REPORT) {
+                    return out(format!("{bytes_served} bytes exceed 10 Gbit/s"));
+                }
+                Ok(())
+            }
+            Metrics::Storage {
+                uptime_secs,
+                proofs_answered,
+                proofs_missed,
+            } => {
+                if !uptime_fits(*uptime_secs) {
+                    return out(format!("uptime {uptime_secs} s"));
+                }
+                let challenges = u64::from(*proofs_answered) + u64::from(*proofs_missed);
+                if u128::from(challenges) > scaled(u64::from(MAX_CHALLENGES_PER_REPORT)) {
+                    return out(format!(
+                        "{challenges} challenges exceed {MAX_CHALLENGES_PER_REPORT} a day"
+                    ));
+                }
+                Ok(())
+            }
+            Metrics::Energy {
+                produced_wh,
+                consumed_wh,
+            } => {
+                let most = scaled(MAX_WH_PER_REPORT);
+                if u128::from(*produced_wh) > most || u128::from(*consumed_wh) > most {
+                    return out(format!(
+                        "{produced_wh} Wh produced / {consumed_wh} Wh consumed exceed 1 MW"
                     ));
                 }
                 Ok(())
@@ -439,5 +508,72 @@ mod tests {
             latency_ms: MAX_LATENCY_MS,
         };
         assert_eq!(report(&device, at_limits).sign(&device).verify(), Ok(()));
+    }
+
+    #[test]
+    fn what_a_report_measured_must_fit_the_time_since_the_last() {
+        let device = Keypair::new();
+        let fits = |metrics: Metrics, secs: u64| report(&device, metrics).check_interval(secs);
+        let wireless = |uptime_secs, bytes_served| Metrics::Wireless {
+            uptime_secs,
+            bytes_served,
+            latency_ms: 20,
+        };
+        let storage = |uptime_secs, proofs_answered, proofs_missed| Metrics::Storage {
+            uptime_secs,
+            proofs_answered,
+            proofs_missed,
+        };
+        let energy = |produced_wh, consumed_wh| Metrics::Energy {
+            produced_wh,
+            consumed_wh,
+        };
+        // at the class's rate for the interval: accepted
+        for (metrics, secs) in [
+            (Metrics::Heartbeat, 0),
+            (wireless(300, 300 * MAX_BYTES_PER_SEC), 300),
+            (wireless(1, MAX_BYTES_PER_SEC), 1),
+            (storage(300, 347, 0), 300), // 100,000 a day is 347.2 in 300 s, rounded up 348
+            (storage(300, 347, 1), 300),
+            (energy(MAX_WATTS / 12, MAX_WATTS / 12), 300), // 1 MW for 5 minutes
+            (energy(278, 0), 1),                           // 277.8 Wh rounded up
+            // a day or more: the day's bound, which `check_ranges` also applies
+            (wireless(MAX_INTERVAL_SECS, MAX_BYTES_PER_REPORT), u64::MAX),
+            (energy(MAX_WH_PER_REPORT, 0), 10 * 86_400),
+        ] {
+            assert_eq!(
+                fits(metrics.clone(), secs),
+                Ok(()),
+                "{metrics:?} in {secs} s"
+            );
+        }
+        // one unit past it, or anything measured in no time at all: refused, saying why
+        for (metrics, secs, needle) in [
+            (wireless(301, 0), 300, "uptime 301 s"),
+            (
+                wireless(0, 300 * MAX_BYTES_PER_SEC + 1),
+                300,
+                "bytes exceed",
+            ),
+            (wireless(1, 0), 0, "uptime 1 s"),
+            (wireless(0, 1), 0, "1 bytes"),
+            (storage(300, 348, 1), 300, "349 challenges"),
+            (storage(0, 0, 1), 0, "1 challenges"),
+            (energy(0, MAX_WATTS / 12 + 2), 300, "Wh consumed"), // 83,333.3 rounded up, and one
+            (energy(279, 0), 1, "279 Wh produced"),
+            (
+                wireless(MAX_INTERVAL_SECS + 1, 0),
+                u64::MAX,
+                "uptime 86401 s",
+            ),
+        ] {
+            match fits(metrics.clone(), secs) {
+                Err(TelemetryError::OutOfRange(why)) => {
+                    assert!(why.contains(needle), "{why}");
+                    assert!(why.contains(&format!("the {secs} s since")), "{why}");
+                }
+                other => panic!("{metrics:?} in {secs} s: {other:?}"),
+            }
+        }
     }
 }

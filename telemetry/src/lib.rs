@@ -158,19 +158,26 @@ pub enum Refusal {
         /// The report's metrics kind.
         report_kind: &'static str,
     },
-    /// The report's time is before the device's last accepted report's.
-    #[error("backdated: timestamp {timestamp} is before {last}, the last accepted report's")]
+    /// The report's time is not after the device's last accepted report's (a report covers
+    /// the interval since the last one, ending at its time).
+    #[error("backdated: timestamp {timestamp} is not after {last}, the last accepted report's")]
     Backdated {
         /// The report's time.
         timestamp: i64,
         /// The last accepted report's time.
         last: i64,
     },
+    /// What the report measured does not fit the time since the device's last accepted
+    /// report ([`depin_sdk::telemetry::Report::check_interval`]): many reports stamped close
+    /// together, each claiming as much as a long interval could hold.
+    #[error("overreported: {0}")]
+    Overreported(TelemetryError),
 }
 
 impl Refusal {
     /// A stable name for the reason, for machines (`invalid`, `stale`, `unknown_device`,
-    /// `not_active`, `replay`, `counter_behind`, `wrong_kind`, `backdated`). `replay` is
+    /// `not_active`, `replay`, `counter_behind`, `wrong_kind`, `backdated`,
+    /// `overreported`). `replay` is
     /// answered only for the very report stored under its counter: a gateway that sees it
     /// for a report it sent knows an earlier attempt was stored (its answer was lost), and
     /// may forget it; any other refusal is for it to keep as a dead letter.
@@ -184,6 +191,7 @@ impl Refusal {
             Refusal::CounterBehind { .. } => "counter_behind",
             Refusal::WrongKind { .. } => "wrong_kind",
             Refusal::Backdated { .. } => "backdated",
+            Refusal::Overreported(_) => "overreported",
         }
     }
 }
@@ -540,11 +548,19 @@ async fn check(
             }
         }));
     }
-    if let Some(last) = last_ts.filter(|last| report.timestamp < *last) {
-        return Ok(Err(Refusal::Backdated {
-            timestamp: report.timestamp,
-            last,
-        }));
+    // a report covers the time since the device's last one: it must end later, and what it
+    // measured must fit that time (the first report is bounded by a day, `check_ranges`)
+    if let Some(last) = last_ts {
+        if report.timestamp <= last {
+            return Ok(Err(Refusal::Backdated {
+                timestamp: report.timestamp,
+                last,
+            }));
+        }
+        let elapsed = u64::try_from(report.timestamp.saturating_sub(last)).unwrap_or(0);
+        if let Err(e) = report.check_interval(elapsed) {
+            return Ok(Err(Refusal::Overreported(e)));
+        }
     }
     Ok(Ok(device))
 }

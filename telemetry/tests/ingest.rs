@@ -141,7 +141,7 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
     let t = now();
     let good: Vec<WireReport> = (1..=3)
         .map(|c| {
-            wireless(&net.network, &healthy, c, t - 600 + c as i64)
+            wireless(&net.network, &healthy, c, t - 1_500 + 300 * c as i64)
                 .sign(&healthy)
                 .to_wire()
         })
@@ -229,9 +229,18 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         }
         .sign(&healthy)
         .to_wire(),
-        // 12: a new counter stamped before the last accepted report (t - 597): backdated
+        // 12: a new counter stamped before the last accepted report (t - 600): backdated
         // into a window the auditor has already scored
         wireless(&net.network, &healthy, 18, t - 3_600)
+            .sign(&healthy)
+            .to_wire(),
+        // 13: stamped at the last accepted report's very time: it covers no time at all
+        wireless(&net.network, &healthy, 19, t - 600)
+            .sign(&healthy)
+            .to_wire(),
+        // 14: a second after it, claiming 300 s of uptime: many such reports would each
+        // add five minutes of uptime and of traffic
+        wireless(&net.network, &healthy, 20, t - 599)
             .sign(&healthy)
             .to_wire(),
     ];
@@ -259,6 +268,8 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         (10, "another report holds it", "counter_behind"),
         (11, "holds storage metrics", "wrong_kind"),
         (12, "backdated", "backdated"),
+        (13, "is not after", "backdated"),
+        (14, "uptime 300 s in the 1 s since", "overreported"),
     ] {
         assert_eq!(rejected[i]["index"], i);
         assert!(reason(i).contains(needle), "report {i}: {}", reason(i));
@@ -271,7 +282,7 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
     );
 
     // a batch mixing good and bad stores exactly the good; a replay within one batch too
-    let next = wireless(&net.network, &healthy, 4, t)
+    let next = wireless(&net.network, &healthy, 4, t - 300)
         .sign(&healthy)
         .to_wire();
     let answer = post(&url, vec![next.clone(), bad[5].clone(), next]).await;
@@ -663,7 +674,7 @@ async fn a_batch_chosen_as_a_deadlock_victim_runs_again_and_is_stored_once() {
                  ('{network}', '{a}', 1, {then}), ('{network}', '{b}', 1, {then});",
             a = a.pubkey(),
             b = b.pubkey(),
-            then = t - 60,
+            then = t - 300,
         ))
         .await
         .expect("rows");
