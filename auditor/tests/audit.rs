@@ -4,7 +4,8 @@
 //! The auditor flags exactly those two with their reasons, suspends the inflating one on
 //! chain with the hash of its findings (the same hash the registry's event carries, as
 //! indexed), records the action for review, and leaves the lagging one active at half its
-//! rewards.
+//! rewards. Then three nodes of a compute network, whose report is a heartbeat: two beating
+//! all hour are healthy, one beating twice lags.
 
 #![allow(
     deprecated,
@@ -17,7 +18,7 @@ use depin_auditor::{act, score_network, Finding, Thresholds};
 use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
 use depin_sdk::accounts::{Device, DeviceStatus};
-use depin_sdk::registry;
+use depin_sdk::registry::{self, NetworkKind};
 use depin_sdk::telemetry::{Metrics, Report, WireBatch};
 use depin_tests::{Keypair, Signer};
 
@@ -245,6 +246,128 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
         .await
         .expect("answer");
     assert_eq!(answer["accepted"], 0, "{answer}");
+
+    service.stop().await;
+    let _ = indexer.stop().await;
+    localnet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compute_nodes_report_by_heartbeat_and_a_silent_one_lags() {
+    // Given three nodes of a compute network (whose devices measure nothing the telemetry
+    // carries: a heartbeat is their report), indexed, with the telemetry service
+    let localnet = Localnet::start(LocalnetConfig::ephemeral())
+        .await
+        .expect("localnet");
+    let client = localnet
+        .funded_client(1_000_000_000_000)
+        .await
+        .expect("funded client");
+    let net = scenario::network_of_kind(&client, 32, NetworkKind::Compute, true)
+        .await
+        .expect("network");
+    let devices: Vec<Keypair> = (0..3).map(|_| Keypair::new()).collect();
+    let groups = devices
+        .iter()
+        .map(|d| vec![net.onboard(d, scenario::LOCATION)])
+        .collect();
+    let mut signers: Vec<&Keypair> = vec![&net.operator, &net.maker];
+    signers.extend(devices.iter());
+    let outcomes = client
+        .send_packed(groups, &signers, Vec::new())
+        .await
+        .expect("onboard");
+    assert!(outcomes.iter().all(|(_, o)| o.is_landed()));
+    let pg = TempPostgres::start().await.expect("postgres");
+    let indexer = depin_indexer::testkit::follow::Following::start(
+        &localnet.grpc_url(),
+        &localnet.rpc_url(),
+        pg.url(),
+    );
+    let network = net.network.to_string();
+    wait_for(
+        &pg,
+        &format!(
+            "SELECT count(*) FROM devices d JOIN networks n ON n.network = d.network
+             WHERE d.network = '{network}' AND d.status = 'active' AND n.kind = 'compute'"
+        ),
+        3,
+    )
+    .await;
+    let mut service_config = depin_telemetry::Config::new(pg.url());
+    service_config.listen = "127.0.0.1:0".parse().expect("address");
+    let service = depin_telemetry::serve(service_config)
+        .await
+        .expect("service");
+
+    // When nodes 0 and 1 beat every five minutes for an hour and node 2 beats twice
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (from, to) = (now - 3_600, now);
+    let mut reports = Vec::new();
+    for (i, device) in devices.iter().enumerate() {
+        let beats = if i == 2 { 2 } else { 12 };
+        for k in 0..beats {
+            let report = Report {
+                network: net.network,
+                device_key: device.pubkey(),
+                counter: k + 1,
+                timestamp: from + 300 * (k as i64 + 1) - 1,
+                metrics: Metrics::Heartbeat,
+            };
+            reports.push(report.sign(device).to_wire());
+        }
+    }
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/telemetry", service.url()))
+        .json(&WireBatch {
+            gateway: "gw".into(),
+            reports,
+        })
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("answer");
+    assert_eq!(answer["accepted"], 12 + 12 + 2, "{answer}");
+    let database = db(&pg).await;
+    database
+        .execute(
+            "UPDATE devices SET onboarded_ts = onboarded_ts - 3600 WHERE network = $1",
+            &[&network],
+        )
+        .await
+        .expect("onboarding moved back");
+    let scores = score_network(&database, &network, from, to, &Thresholds::default())
+        .await
+        .expect("scores");
+
+    // Then the beating nodes are healthy (their heartbeats are not readings of zeros, which
+    // would read as a malfunction), and the silent one lags by its two reports of twelve
+    let score_of = |i: usize| {
+        let device = net.device(&devices[i]).to_string();
+        scores
+            .iter()
+            .find(|s| s.device == device)
+            .unwrap_or_else(|| panic!("device {i} scored: {scores:#?}"))
+    };
+    for i in [0, 1] {
+        assert!(score_of(i).findings.is_empty(), "{:?}", score_of(i));
+        assert_eq!(score_of(i).health, 1.0, "{:?}", score_of(i));
+    }
+    assert!(
+        matches!(
+            score_of(2).findings[..],
+            [Finding::Lagging { reports: 2, .. }]
+        ),
+        "{:?}",
+        score_of(2)
+    );
+    assert_eq!(score_of(2).health, 0.5);
+    assert_eq!(scores.len(), 3);
 
     service.stop().await;
     let _ = indexer.stop().await;
