@@ -505,6 +505,10 @@ struct Series {
     kind: String,
     readings: Vec<Reading>,
     onboarded_ts: i64,
+    /// When it was last reinstated (unix seconds): the time of its latest status change,
+    /// which for a device active now made it active again. Nothing is expected of it
+    /// before, and what it reported before was judged then.
+    reinstated_ts: Option<i64>,
     /// Panel rating of a meter (W), 0 when unknown.
     capacity_w: f64,
     /// Its cells as onboarded and asserted since, with their times, in time order.
@@ -515,7 +519,8 @@ fn parse_cell(hex: &str) -> Result<u64, AuditError> {
     u64::from_str_radix(hex, 16).map_err(|e| AuditError::Data(format!("cell {hex}: {e}")))
 }
 
-/// Scores every active device of `network` over `(from, to]` (unix seconds: a report is
+/// Scores every active device of `network` (but one reinstated only after `to`, which has
+/// nothing in the window to answer for) over `(from, to]` (unix seconds: a report is
 /// stamped at the end of the interval it covers, so one stamped at `to` is this window's
 /// and one at `from` the window's before), after
 /// replaying the [`Thresholds::history_windows`] windows of the same length before it so
@@ -536,13 +541,17 @@ pub async fn score_network(
     let mut series: BTreeMap<String, Series> = BTreeMap::new();
     for row in db
         .query(
-            "SELECT d.device, d.device_key, d.onboarded_ts, COALESCE(o.panel_watts, 0), o.location,
-                    o.unix_ts
+            "SELECT d.device, d.device_key, d.onboarded_ts, COALESCE(o.panel_watts, 0),
+                    o.location, o.unix_ts, c.unix_ts
              FROM devices d
              LEFT JOIN LATERAL (SELECT panel_watts, location, unix_ts FROM registry_device_onboarded x
                  WHERE x.device = d.device
                  ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC
                  LIMIT 1) o ON true
+             LEFT JOIN LATERAL (SELECT unix_ts FROM registry_device_status_changed x
+                 WHERE x.device = d.device
+                 ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC
+                 LIMIT 1) c ON true
              WHERE d.network = $1 AND d.status = 'active'",
             &[&network],
         )
@@ -558,6 +567,7 @@ pub async fn score_network(
             Series {
                 device_key: row.get(1),
                 onboarded_ts: row.get(2),
+                reinstated_ts: row.get(6),
                 capacity_w: row.get::<_, i64>(3) as f64,
                 cells,
                 ..Series::default()
@@ -710,6 +720,8 @@ fn region_of(cell: u64) -> Option<u64> {
         .map(u64::from)
 }
 
+/// Scores `series` over the window `(from, to]` after replaying the history windows
+/// before it: every device but one reinstated only after the window ended.
 fn score(
     series: &BTreeMap<String, Series>,
     from: i64,
@@ -754,15 +766,21 @@ fn score(
         let mut assertions = Vec::new();
         for (i, s) in series.values().enumerate() {
             let class = DeviceClass::from_kind(&s.kind);
-            if w.to <= s.onboarded_ts && k > 0 {
-                // a replayed window before it was on chain: nothing was expected of it
+            let reinstated = s.reinstated_ts.unwrap_or(i64::MIN);
+            if w.to <= reinstated || (w.to <= s.onboarded_ts && k > 0) {
+                // a window before it was reinstated, or a replayed one before it was on
+                // chain: nothing was expected of it, and what it reported before its
+                // reinstatement was judged then (the authority reviewed that evidence)
                 features.push(DayFeatures::absent(class));
             } else {
-                let mut f = extract(class, &w, window_readings(&s.readings, &w));
-                if w.from < s.onboarded_ts && s.onboarded_ts < w.to {
-                    // onboarded during the window: only the reports due since then are
-                    // expected (none yet, for a device onboarded less than an interval ago)
-                    let live = w.to - s.onboarded_ts;
+                let readings = window_readings(&s.readings, &w);
+                let cut = readings.partition_point(|r| r.ts <= reinstated);
+                let mut f = extract(class, &w, &readings[cut..]);
+                let since = s.onboarded_ts.max(reinstated);
+                if w.from < since && since < w.to {
+                    // onboarded or reinstated during the window: only the reports due since
+                    // then are expected (none yet, less than an interval after)
+                    let live = w.to - since;
                     f.expected = u32::try_from(live / w.interval_secs.max(1)).unwrap_or(0);
                     f.silent_secs = f.silent_secs.min(live);
                 }
@@ -781,9 +799,13 @@ fn score(
         }
         last = auditor.score(&w, &features, &assertions)?;
     }
+    // a device reinstated after the window ended has nothing in it to answer for: it is
+    // not scored (no health row, no action), so a window scored again after a
+    // reinstatement neither suspends the device again nor replaces its earlier health
     Ok(series
         .iter()
         .zip(last)
+        .filter(|((_, s), _)| s.reinstated_ts.is_none_or(|r| r < window.to))
         .map(|((device, s), findings)| {
             let health = findings.iter().map(Finding::health).fold(1.0, f64::min);
             Score {
@@ -891,7 +913,9 @@ pub struct OracleInputs {
 }
 
 /// Records the window `(from, to]`'s `scores` in `audit_health` (a window scored again
-/// replaces its rows) and writes the oracle's inputs to `dir`, each file replaced whole:
+/// replaces the rows of the devices scored; a device scored before and not now, suspended
+/// or reinstated since, keeps its row) and writes the oracle's inputs to `dir`, each file
+/// replaced whole:
 ///
 /// - `health-<epoch>.csv`: every device scored in a window of the rewards epoch this
 ///   window ends in, with the mean of its healths over those windows (a device flagged for
@@ -919,16 +943,16 @@ pub async fn write_oracle_inputs(
     }
     let net = network.to_string();
     let window = health_map(scores)?;
-    let tx = db.transaction().await?;
-    tx.execute(
-        "DELETE FROM audit_health WHERE network = $1 AND window_to = $2",
-        &[&net, &to],
-    )
-    .await?;
     let (devices, healths): (Vec<String>, Vec<i32>) = window
         .iter()
         .map(|(device, bps)| (device.to_string(), i32::from(*bps)))
         .unzip();
+    let tx = db.transaction().await?;
+    tx.execute(
+        "DELETE FROM audit_health WHERE network = $1 AND window_to = $2 AND device = ANY($3)",
+        &[&net, &to, &devices],
+    )
+    .await?;
     tx.execute(
         "INSERT INTO audit_health (network, device, window_from, window_to, health_bps)
          SELECT $1, d, $2, $3, h FROM unnest($4::text[], $5::int[]) AS x(d, h)",
@@ -1492,5 +1516,80 @@ mod tests {
         );
         let silent = of("silent-since");
         assert!(silent.iter().any(Finding::suspends), "{silent:?}");
+    }
+
+    /// Defect: a device the authority reinstated was scored over the window it spent
+    /// suspended (the telemetry service refused its reports then) and on the evidence it was
+    /// suspended for, so the auditor suspended it again at once.
+    #[test]
+    fn a_reinstated_device_is_judged_only_on_what_it_did_since() {
+        let t = Thresholds::default();
+        let mut fleet = BTreeMap::new();
+        for i in 0..6 {
+            fleet.insert(
+                format!("healthy-{i}"),
+                wireless(1_000_000 + i * 10_000, 12, 0, 300),
+            );
+        }
+        // inflating until its suspension at 900, reinstated at 2_400, honest since
+        let mut back = wireless(100_000_000, 3, 0, 300);
+        back.readings
+            .extend(wireless(1_000_000, 4, 2_400, 300).readings);
+        back.reinstated_ts = Some(2_400);
+        fleet.insert("back-honest".into(), back);
+        // reinstated a minute before the window ended: nothing due yet
+        let mut just = wireless(100_000_000, 3, 0, 300);
+        just.reinstated_ts = Some(3_540);
+        fleet.insert("just-back".into(), just);
+        // reinstated after the window ended, before it was scored: nothing of it is judged
+        let mut after = wireless(100_000_000, 3, 0, 300);
+        after.reinstated_ts = Some(3_630);
+        fleet.insert("back-after".into(), after);
+        // reinstated at 2_400 and silent since: it does lag
+        let mut silent = wireless(1_000_000, 12, 0, 300);
+        silent.readings.retain(|r| r.ts <= 900);
+        silent.reinstated_ts = Some(2_400);
+        fleet.insert("back-silent".into(), silent);
+        // reinstated at 1_800 and inflating again since: flagged for what it did since
+        let mut again = wireless(100_000_000, 12, 0, 300);
+        again.reinstated_ts = Some(1_800);
+        fleet.insert("back-inflating".into(), again);
+
+        let scores = score(&fleet, 0, 3_600, &t).expect("scored");
+        let of = |name: &str| {
+            scores
+                .iter()
+                .find(|s| s.device == name)
+                .unwrap_or_else(|| panic!("{name} scored"))
+                .clone()
+        };
+        for name in ["back-honest", "just-back"] {
+            assert!(of(name).findings.is_empty(), "{name}: {:?}", of(name));
+            assert_eq!(of(name).health, 1.0, "{name}");
+        }
+        assert!(
+            !scores.iter().any(|s| s.device == "back-after"),
+            "{scores:?}"
+        );
+        assert!(
+            matches!(
+                of("back-silent").findings[..],
+                [Finding::Lagging {
+                    reports: 0,
+                    expected: 4,
+                    ..
+                }]
+            ),
+            "{:?}",
+            of("back-silent")
+        );
+        assert!(
+            of("back-inflating")
+                .findings
+                .iter()
+                .any(|f| matches!(f, Finding::Inflation { .. })),
+            "{:?}",
+            of("back-inflating")
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! The auditor flags exactly those two with their reasons, suspends the inflating one on
 //! chain with the hash of its findings (the same hash the registry's event carries, as
 //! indexed), records the action for review, and leaves the lagging one active at half its
-//! rewards. Then three nodes of a compute network, whose report is a heartbeat: two beating
+//! rewards; once the authority reinstates the suspended one, the auditor does not judge it
+//! again on the hour it was suspended for. Then three nodes of a compute network, whose report is a heartbeat: two beating
 //! all hour are healthy, one beating twice lags.
 
 #![allow(
@@ -246,6 +247,50 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
         .await
         .expect("answer");
     assert_eq!(answer["accepted"], 0, "{answer}");
+
+    // When the authority reviews the suspension and reinstates the device, and the auditor
+    // runs over the same hour again (a restart scores its last window again)
+    let reinstate = registry::set_device_status(
+        &net.authority.pubkey(),
+        &net.network,
+        &devices[5].pubkey(),
+        DeviceStatus::Active,
+    );
+    assert!(client
+        .send(&[reinstate], &[&net.authority])
+        .await
+        .expect("reinstate")
+        .is_landed());
+    wait_for(
+        &pg,
+        &format!(
+            "SELECT count(*) FROM devices d
+             JOIN registry_device_status_changed c ON c.device = d.device
+             WHERE d.device = '{}' AND d.status = 'active' AND c.status = 'active'
+               AND c.unix_ts >= {now}",
+            device_of(5)
+        ),
+        1,
+    )
+    .await;
+    let again = score_network(&database, &network, from, to, &Thresholds::default())
+        .await
+        .expect("scores");
+    // Then it is not judged again on the hour it was suspended for (it was active again only
+    // after the hour ended: nothing of the hour is its to answer for), so the auditor does
+    // not suspend it again at once, and its health for the hour stays what it was; the
+    // lagging one is flagged as before
+    assert!(
+        !again.iter().any(|s| s.device == device_of(5)),
+        "{again:#?}"
+    );
+    assert!(act(&database, &client, &auditor, &net.network, &again)
+        .await
+        .expect("act")
+        .is_empty());
+    assert!(again
+        .iter()
+        .any(|s| s.device == device_of(6) && !s.findings.is_empty()));
 
     service.stop().await;
     let _ = indexer.stop().await;

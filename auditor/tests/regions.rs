@@ -365,6 +365,23 @@ async fn multipliers_follow_demand_and_the_auditor_closes_the_loop_on_claims() {
             .await
             .expect("oracle inputs");
     assert_eq!(health_file(&inputs)[&broken], mean);
+    // a device not scored when the window is scored again (suspended since, or reinstated
+    // after it) keeps its row of the window: the others' rows are replaced
+    let others: Vec<depin_auditor::Score> = healthy
+        .iter()
+        .filter(|s| s.device != broken.to_string())
+        .cloned()
+        .collect();
+    let inputs =
+        depin_auditor::write_oracle_inputs(&mut database, out.path(), &net.network, &others, last)
+            .await
+            .expect("oracle inputs");
+    assert_eq!(
+        health_file(&inputs)[&broken],
+        mean,
+        "its row of the window kept"
+    );
+    assert_eq!(health_file(&inputs).len(), 8);
     let stored: i64 = database
         .query_one(
             "SELECT count(*) FROM region_multipliers m JOIN region_multiplier_tables t

@@ -391,7 +391,7 @@ event_tables! {
     }
     Registry registry::DeviceStatusChanged => "registry_device_status_changed" |e| {
         "device": e.device, "changed_by": e.changed_by, "previous_status": e.previous_status,
-        "status": e.status,
+        "status": e.status, "unix_ts": e.timestamp,
     }
     Registry registry::AuditorSet => "registry_auditor_set" |e| {
         "network": e.network, "previous": e.previous, "auditor": e.auditor,

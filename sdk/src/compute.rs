@@ -86,7 +86,7 @@ budgets! {
     device_registry::OnboardDevice, "onboard_device", 26_500;
     device_registry::AssertLocation, "assert_location", 13_500;
     device_registry::TransferDevice, "transfer_device", 5_000;
-    device_registry::SetDeviceStatus, "set_device_status", 5_000;
+    device_registry::SetDeviceStatus, "set_device_status", 5_500;
     device_registry::SetAuditor, "set_auditor", 5_000;
     device_registry::AuditDevice, "audit_device", 8_500;
     staking::InitializePool, "initialize_pool", 34_000;

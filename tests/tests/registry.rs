@@ -1208,14 +1208,21 @@ async fn an_auditor_suspends_and_reinstates_with_evidence_and_the_authority_reve
         )
         .await
         .expect("suspend");
+    let changed_at = suite.clock().await.unix_timestamp;
     pause(&mut suite, &net, false).await;
     let changed: DeviceStatusChanged = decode_event(&events[0]).expect("DeviceStatusChanged");
     assert_eq!(
-        (changed.changed_by, changed.previous_status, changed.status),
+        (
+            changed.changed_by,
+            changed.previous_status,
+            changed.status,
+            changed.timestamp
+        ),
         (
             auditor.pubkey(),
             DeviceStatus::Active,
-            DeviceStatus::SuspendedByAuditor
+            DeviceStatus::SuspendedByAuditor,
+            changed_at
         )
     );
     let audited: DeviceAudited = decode_event(&events[1]).expect("DeviceAudited");

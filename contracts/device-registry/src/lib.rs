@@ -393,6 +393,9 @@ pub mod device_registry {
         pub previous_status: DeviceStatus,
         /// Status now.
         pub status: DeviceStatus,
+        /// Unix time of the change: from when a reinstated device is expected to report
+        /// again.
+        pub timestamp: i64,
     }
 
     /// Emitted by `set_auditor`.
@@ -867,6 +870,7 @@ pub mod device_registry {
                 changed_by: caller,
                 previous_status,
                 status,
+                timestamp: host::now_secs(),
             });
             Ok(())
         }
@@ -911,6 +915,7 @@ pub mod device_registry {
                 changed_by: caller,
                 previous_status,
                 status,
+                timestamp: host::now_secs(),
             });
             self.env().emit_event(DeviceAudited {
                 device,

@@ -885,16 +885,18 @@ fn test_set_device_status_ok() {
     net.by(AUTHORITY, 0)
         .update_network(None, None, Some(false), None)
         .unwrap();
+    set_time(4_321);
     net.by(OWNER, 0)
         .set_device_status(id, DeviceStatus::Decommissioned)
         .unwrap();
     let e: DeviceStatusChanged = last_event();
     assert_eq!(
-        (e.changed_by, e.previous_status, e.status),
+        (e.changed_by, e.previous_status, e.status, e.timestamp),
         (
             account(OWNER),
             DeviceStatus::Active,
-            DeviceStatus::Decommissioned
+            DeviceStatus::Decommissioned,
+            4_321
         )
     );
 }
@@ -1131,6 +1133,7 @@ fn test_audit_device_ok_suspends_and_reinstates_with_evidence_while_paused() {
     let id = net.device();
     net.auditor(Some(AUDITOR));
     net.paused(); // suspending is an incident tool
+    set_time(6_000);
     net.audit(AUDITOR, id, DeviceStatus::Suspended).unwrap();
     assert_eq!(net.status(id), DeviceStatus::SuspendedByAuditor);
     let changed: DeviceStatusChanged = event_before_last();
@@ -1139,13 +1142,15 @@ fn test_audit_device_ok_suspends_and_reinstates_with_evidence_while_paused() {
             changed.device,
             changed.changed_by,
             changed.previous_status,
-            changed.status
+            changed.status,
+            changed.timestamp
         ),
         (
             id,
             account(AUDITOR),
             DeviceStatus::Active,
-            DeviceStatus::SuspendedByAuditor
+            DeviceStatus::SuspendedByAuditor,
+            6_000
         )
     );
     let audited: DeviceAudited = last_event();

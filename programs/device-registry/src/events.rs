@@ -166,6 +166,9 @@ pub struct DeviceStatusChanged {
     pub previous_status: DeviceStatus,
     /// New status.
     pub status: DeviceStatus,
+    /// Unix time of the change (the cluster's clock): from when a reinstated device is
+    /// expected to report again.
+    pub timestamp: i64,
 }
 
 /// The network's auditor was set, rotated or removed.

@@ -60,6 +60,7 @@ pub fn handler(ctx: Context<AuditDevice>, args: AuditDeviceArgs) -> Result<()> {
         changed_by: auditor,
         previous_status,
         status,
+        timestamp: Clock::get()?.unix_timestamp,
     });
     emit_cpi!(DeviceAudited {
         device: device.key(),

@@ -56,6 +56,7 @@ pub fn handler(ctx: Context<SetDeviceStatus>, status: DeviceStatus) -> Result<()
         changed_by: signer,
         previous_status,
         status,
+        timestamp: Clock::get()?.unix_timestamp,
     });
     Ok(())
 }
