@@ -505,9 +505,10 @@ struct Series {
     kind: String,
     readings: Vec<Reading>,
     onboarded_ts: i64,
-    /// When it was last reinstated (unix seconds): the time of its latest status change,
-    /// which for a device active now made it active again. Nothing is expected of it
-    /// before, and what it reported before was judged then.
+    /// When it was last reinstated (unix seconds): the time of its latest status change to
+    /// active (the latest change of any kind may be a suspension the state rows do not
+    /// show yet). Nothing is expected of it before, and what it reported before was judged
+    /// then.
     reinstated_ts: Option<i64>,
     /// Panel rating of a meter (W), 0 when unknown.
     capacity_w: f64,
@@ -549,7 +550,7 @@ pub async fn score_network(
                  ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC
                  LIMIT 1) o ON true
              LEFT JOIN LATERAL (SELECT unix_ts FROM registry_device_status_changed x
-                 WHERE x.device = d.device
+                 WHERE x.device = d.device AND x.status = 'active'
                  ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC
                  LIMIT 1) c ON true
              WHERE d.network = $1 AND d.status = 'active'",
@@ -854,7 +855,8 @@ pub fn health_map(scores: &[Score]) -> Result<BTreeMap<Pubkey, u16>, AuditError>
 /// The window a run at unix time `now` scores: `(from, to]`, the last whole window of
 /// `interval` seconds on the grid of its multiples (`to` the last multiple at or before
 /// `now`). Runs at any moment of one window score the same one, so a restart or a late
-/// tick scores a window again whole (its `audit_health` rows replaced), never a window
+/// tick scores a window again whole (the `audit_health` rows of the devices it scores
+/// replaced), never a window
 /// overlapping another by part of it, which would count those hours twice in an epoch's
 /// mean health. An `interval` below one second counts as one.
 pub fn scored_window(now: i64, interval: i64) -> (i64, i64) {
@@ -1545,6 +1547,11 @@ mod tests {
         let mut after = wireless(100_000_000, 3, 0, 300);
         after.reinstated_ts = Some(3_630);
         fleet.insert("back-after".into(), after);
+        // reinstated at the window's very end (a report stamped then is refused by the
+        // telemetry service: it covers time spent suspended): likewise
+        let mut at_end = wireless(100_000_000, 12, 0, 300);
+        at_end.reinstated_ts = Some(3_600);
+        fleet.insert("back-at-end".into(), at_end);
         // reinstated at 2_400 and silent since: it does lag
         let mut silent = wireless(1_000_000, 12, 0, 300);
         silent.readings.retain(|r| r.ts <= 900);
@@ -1567,10 +1574,12 @@ mod tests {
             assert!(of(name).findings.is_empty(), "{name}: {:?}", of(name));
             assert_eq!(of(name).health, 1.0, "{name}");
         }
-        assert!(
-            !scores.iter().any(|s| s.device == "back-after"),
-            "{scores:?}"
-        );
+        for name in ["back-after", "back-at-end"] {
+            assert!(
+                !scores.iter().any(|s| s.device == name),
+                "{name}: {scores:?}"
+            );
+        }
         assert!(
             matches!(
                 of("back-silent").findings[..],

@@ -183,7 +183,11 @@ impl Outbox {
     }
 
     /// Numbers, signs and stores one report of `device` (see the crate docs); returns its
-    /// counter. Durable when it returns.
+    /// counter. Durable when it returns. `timestamp` is the end of the interval `metrics`
+    /// covers: the telemetry service takes a device's reports only in time order, and a
+    /// measuring report only if it ends after the device's last measuring one and
+    /// measured no more than that interval allows (`depin_sdk::telemetry::Report::check_interval`);
+    /// a report it refuses becomes a dead letter.
     pub fn record(
         &self,
         network: &Pubkey,

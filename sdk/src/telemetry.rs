@@ -47,6 +47,16 @@ pub const MAX_WH_PER_REPORT: u64 = MAX_WATTS * MAX_INTERVAL_SECS as u64 / 3_600;
 /// Most storage challenges one report may count (in a day).
 pub const MAX_CHALLENGES_PER_REPORT: u32 = 100_000;
 
+/// How much longer than the difference of two reports' timestamps the interval between
+/// them may have been on the device's own clock: 2 s, or 1% of a longer interval.
+/// Timestamps are whole seconds (each end rounded), and a device measures its uptime on a
+/// clock that drifts from the one stamping its reports; without it, a healthy device's
+/// report stamped a second early would be refused whole. Reports a second apart can claim
+/// at most three seconds' worth each.
+pub fn interval_slack(elapsed_secs: u64) -> u64 {
+    (elapsed_secs / 100).max(2)
+}
+
 /// What a device measured, by class.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Metrics {
@@ -246,23 +256,25 @@ impl Report {
     }
 
     /// Checks that what the report measured fits `elapsed_secs`, the time since the
-    /// device's last accepted report (a report covers the interval ending at its
-    /// timestamp): uptime at most the interval, bytes at most [`MAX_BYTES_PER_SEC`] for
-    /// it, watt-hours at most [`MAX_WATTS`] for it, challenges at most
-    /// [`MAX_CHALLENGES_PER_REPORT`] a day for it (each rounded up). [`Report::check_ranges`]
-    /// bounds one report by a day; this bounds many reports stamped close together, which
-    /// would otherwise each claim a day's worth.
+    /// device's last measuring report (a report covers the interval ending at its
+    /// timestamp), give or take [`interval_slack`]: uptime at most the interval, bytes at
+    /// most [`MAX_BYTES_PER_SEC`] for it, watt-hours at most [`MAX_WATTS`] for it,
+    /// challenges at most [`MAX_CHALLENGES_PER_REPORT`] a day for it (each rounded down).
+    /// [`Report::check_ranges`] bounds one report by a day; this bounds many reports
+    /// stamped close together, which would otherwise each claim a day's worth.
     pub fn check_interval(&self, elapsed_secs: u64) -> Result<(), TelemetryError> {
         let out = |what: String| {
             Err(TelemetryError::OutOfRange(format!(
                 "{what} in the {elapsed_secs} s since the device's last report"
             )))
         };
-        // per-day maxima scaled to the interval, rounded up; a day or more is the day's
+        // per-day maxima scaled to the interval and its slack, rounded down; a day or
+        // more is the day's
         let day = u64::from(MAX_INTERVAL_SECS);
-        let secs = elapsed_secs.min(day);
-        let scaled =
-            |per_day: u64| (u128::from(per_day) * u128::from(secs)).div_ceil(u128::from(day));
+        let secs = elapsed_secs
+            .saturating_add(interval_slack(elapsed_secs))
+            .min(day);
+        let scaled = |per_day: u64| u128::from(per_day) * u128::from(secs) / u128::from(day);
         let uptime_fits = |uptime: u32| u64::from(uptime) <= secs;
         match &self.metrics {
             Metrics::Heartbeat => Ok(()),
@@ -528,15 +540,21 @@ mod tests {
             produced_wh,
             consumed_wh,
         };
-        // at the class's rate for the interval: accepted
+        // at the class's rate for the interval and its slack (2 s, or 1% of a longer
+        // one): accepted
+        assert_eq!(
+            [0, 1, 300, 10_000, u64::MAX].map(interval_slack),
+            [2, 2, 3, 100, u64::MAX / 100]
+        );
         for (metrics, secs) in [
             (Metrics::Heartbeat, 0),
-            (wireless(300, 300 * MAX_BYTES_PER_SEC), 300),
-            (wireless(1, MAX_BYTES_PER_SEC), 1),
-            (storage(300, 347, 0), 300), // 100,000 a day is 347.2 in 300 s, rounded up 348
-            (storage(300, 347, 1), 300),
-            (energy(MAX_WATTS / 12, MAX_WATTS / 12), 300), // 1 MW for 5 minutes
-            (energy(278, 0), 1),                           // 277.8 Wh rounded up
+            (wireless(303, 303 * MAX_BYTES_PER_SEC), 300),
+            (wireless(3, 3 * MAX_BYTES_PER_SEC), 1),
+            (wireless(2, 0), 0),
+            (wireless(10_100, 10_100 * MAX_BYTES_PER_SEC), 10_000),
+            (storage(303, 349, 1), 300), // 100,000 a day is 350.7 in 303 s, rounded down
+            (energy(84_166, 84_166), 300), // 1 MW for 303 s is 84,166.7 Wh
+            (energy(833, 0), 1),         // 833.3 Wh in 3 s
             // a day or more: the day's bound, which `check_ranges` also applies
             (wireless(MAX_INTERVAL_SECS, MAX_BYTES_PER_REPORT), u64::MAX),
             (energy(MAX_WH_PER_REPORT, 0), 10 * 86_400),
@@ -547,20 +565,21 @@ mod tests {
                 "{metrics:?} in {secs} s"
             );
         }
-        // one unit past it, or anything measured in no time at all: refused, saying why
+        // one unit past it: refused, saying why
         for (metrics, secs, needle) in [
-            (wireless(301, 0), 300, "uptime 301 s"),
+            (wireless(304, 0), 300, "uptime 304 s"),
             (
-                wireless(0, 300 * MAX_BYTES_PER_SEC + 1),
+                wireless(0, 303 * MAX_BYTES_PER_SEC + 1),
                 300,
                 "bytes exceed",
             ),
-            (wireless(1, 0), 0, "uptime 1 s"),
-            (wireless(0, 1), 0, "1 bytes"),
-            (storage(300, 348, 1), 300, "349 challenges"),
-            (storage(0, 0, 1), 0, "1 challenges"),
-            (energy(0, MAX_WATTS / 12 + 2), 300, "Wh consumed"), // 83,333.3 rounded up, and one
-            (energy(279, 0), 1, "279 Wh produced"),
+            (wireless(3, 0), 0, "uptime 3 s"),
+            (wireless(0, 2 * MAX_BYTES_PER_SEC + 1), 0, "bytes exceed"),
+            (wireless(10_101, 0), 10_000, "uptime 10101 s"),
+            (storage(303, 350, 1), 300, "351 challenges"),
+            (storage(0, 1, 2), 0, "3 challenges"), // 2.3 in 2 s, rounded down: 2
+            (energy(0, 84_167), 300, "Wh consumed"),
+            (energy(834, 0), 1, "834 Wh produced"),
             (
                 wireless(MAX_INTERVAL_SECS + 1, 0),
                 u64::MAX,

@@ -17,7 +17,14 @@
 //! 5. its counter is above every counter accepted for the device (a replay is refused), and
 //!    its time is not before the last accepted report's (a device numbers and stamps its
 //!    reports in order, and a gateway sends its outbox in that order; a backdated report
-//!    would land in a window the auditor has already scored).
+//!    would land in a window the auditor has already scored) nor at or before the device's
+//!    latest reinstatement (time it spent suspended);
+//! 6. a report that measures (not a heartbeat) covers the time since the device's last
+//!    measuring report or its reinstatement: it must end after it, and what it measured
+//!    must fit that time at its class's rate
+//!    ([`depin_sdk::telemetry::Report::check_interval`], with a slack for whole-second
+//!    timestamps and drifting clocks), so reports stamped close together cannot each claim
+//!    a day's worth of uptime or traffic (a device's first is bounded by the day).
 //!
 //! Steps 1 and 3 (and the counter's range) need no database: they run first, on a blocking
 //! thread (as many batches at once as the machine has cores) and before the batch takes a
@@ -158,14 +165,25 @@ pub enum Refusal {
         /// The report's metrics kind.
         report_kind: &'static str,
     },
-    /// The report's time is not after the device's last accepted report's (a report covers
-    /// the interval since the last one, ending at its time).
+    /// The report's time is before the device's last accepted report's, or, for a report
+    /// that measures, not after the device's last measuring report's (or its
+    /// reinstatement): a report covers the interval since then, ending at its time.
     #[error("backdated: timestamp {timestamp} is not after {last}, the last accepted report's")]
     Backdated {
         /// The report's time.
         timestamp: i64,
-        /// The last accepted report's time.
+        /// The time it had to follow.
         last: i64,
+    },
+    /// The report is stamped at or before the device's latest reinstatement: it covers
+    /// time the device spent suspended (its reports refused then), and would otherwise
+    /// slip in afterwards.
+    #[error("timestamp {timestamp} is not after the device's reinstatement at {reinstated}")]
+    BeforeReinstatement {
+        /// The report's time.
+        timestamp: i64,
+        /// The reinstatement's time (`DeviceStatusChanged`).
+        reinstated: i64,
     },
     /// What the report measured does not fit the time since the device's last accepted
     /// report ([`depin_sdk::telemetry::Report::check_interval`]): many reports stamped close
@@ -177,7 +195,7 @@ pub enum Refusal {
 impl Refusal {
     /// A stable name for the reason, for machines (`invalid`, `stale`, `unknown_device`,
     /// `not_active`, `replay`, `counter_behind`, `wrong_kind`, `backdated`,
-    /// `overreported`). `replay` is
+    /// `before_reinstatement`, `overreported`). `replay` is
     /// answered only for the very report stored under its counter: a gateway that sees it
     /// for a report it sent knows an earlier attempt was stored (its answer was lost), and
     /// may forget it; any other refusal is for it to keep as a dead letter.
@@ -191,6 +209,7 @@ impl Refusal {
             Refusal::CounterBehind { .. } => "counter_behind",
             Refusal::WrongKind { .. } => "wrong_kind",
             Refusal::Backdated { .. } => "backdated",
+            Refusal::BeforeReinstatement { .. } => "before_reinstatement",
             Refusal::Overreported(_) => "overreported",
         }
     }
@@ -447,17 +466,23 @@ async fn store(
                     ],
                 )
                 .await?;
+                // a heartbeat leaves the time of the last measuring report as it was
+                let measured = (kind != "heartbeat").then_some(report.timestamp);
                 tx.execute(
-                    "INSERT INTO telemetry_counters (network, device_key, last_counter, last_ts)
-                     VALUES ($1, $2, $3, $4)
+                    "INSERT INTO telemetry_counters
+                         (network, device_key, last_counter, last_ts, last_measured_ts)
+                     VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (network, device_key)
                      DO UPDATE SET last_counter = EXCLUDED.last_counter,
-                                   last_ts = EXCLUDED.last_ts",
+                                   last_ts = EXCLUDED.last_ts,
+                                   last_measured_ts = COALESCE(EXCLUDED.last_measured_ts,
+                                                               telemetry_counters.last_measured_ts)",
                     &[
                         &report.network.to_string(),
                         &key,
                         &counter,
                         &report.timestamp,
+                        &measured,
                     ],
                 )
                 .await?;
@@ -482,10 +507,16 @@ async fn check(
     let (report, counter) = (&verified.signed.report, verified.counter);
     let key = report.device_key.to_string();
     let network = report.network.to_string();
+    // the device, its network's kind and when it was last reinstated (its latest change
+    // to active, if any)
     let row = tx
         .query_opt(
-            "SELECT d.device, d.status, n.kind FROM devices d
+            "SELECT d.device, d.status, n.kind, c.unix_ts FROM devices d
              JOIN networks n ON n.network = d.network
+             LEFT JOIN LATERAL (SELECT unix_ts FROM registry_device_status_changed x
+                 WHERE x.device = d.device AND x.status = 'active'
+                 ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC
+                 LIMIT 1) c ON true
              WHERE d.device_key = $1 AND d.network = $2",
             &[&key, &network],
         )
@@ -496,8 +527,8 @@ async fn check(
             network,
         }));
     };
-    let (device, status, network_kind): (String, String, String) =
-        (row.get(0), row.get(1), row.get(2));
+    let (device, status, network_kind, reinstated): (String, String, String, Option<i64>) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
     if status != "active" {
         return Ok(Err(Refusal::NotActive { device, status }));
     }
@@ -517,14 +548,14 @@ async fn check(
         &[&network, &key],
     )
     .await?;
-    let (last, last_ts): (i64, Option<i64>) = tx
+    let (last, last_ts, last_measured): (i64, Option<i64>, Option<i64>) = tx
         .query_one(
-            "SELECT last_counter, last_ts FROM telemetry_counters
+            "SELECT last_counter, last_ts, last_measured_ts FROM telemetry_counters
              WHERE network = $1 AND device_key = $2 FOR UPDATE",
             &[&network, &key],
         )
         .await
-        .map(|row| (row.get(0), row.get(1)))?;
+        .map(|row| (row.get(0), row.get(1), row.get(2)))?;
     if counter <= last {
         // the very report stored before (its answer lost), or another under a counter
         // already used (the device's counters started again): only the first is a replay
@@ -548,18 +579,34 @@ async fn check(
             }
         }));
     }
-    // a report covers the time since the device's last one: it must end later, and what it
-    // measured must fit that time (the first report is bounded by a day, `check_ranges`)
-    if let Some(last) = last_ts {
-        if report.timestamp <= last {
-            return Ok(Err(Refusal::Backdated {
-                timestamp: report.timestamp,
-                last,
-            }));
-        }
-        let elapsed = u64::try_from(report.timestamp.saturating_sub(last)).unwrap_or(0);
-        if let Err(e) = report.check_interval(elapsed) {
-            return Ok(Err(Refusal::Overreported(e)));
+    if let Some(last) = last_ts.filter(|last| report.timestamp < *last) {
+        return Ok(Err(Refusal::Backdated {
+            timestamp: report.timestamp,
+            last,
+        }));
+    }
+    if let Some(reinstated) = reinstated.filter(|r| report.timestamp <= *r) {
+        return Ok(Err(Refusal::BeforeReinstatement {
+            timestamp: report.timestamp,
+            reinstated,
+        }));
+    }
+    // a measuring report covers the time since the device's last one (or its
+    // reinstatement): it must end later, and what it measured must fit that time (a
+    // device's first is bounded by the day, `check_ranges`); a heartbeat measures nothing
+    // and leaves that interval running
+    if report_kind != "heartbeat" {
+        if let Some(start) = last_measured.max(reinstated) {
+            if report.timestamp <= start {
+                return Ok(Err(Refusal::Backdated {
+                    timestamp: report.timestamp,
+                    last: start,
+                }));
+            }
+            let elapsed = u64::try_from(report.timestamp.saturating_sub(start)).unwrap_or(0);
+            if let Err(e) = report.check_interval(elapsed) {
+                return Ok(Err(Refusal::Overreported(e)));
+            }
         }
     }
     Ok(Ok(device))

@@ -1,7 +1,8 @@
 //! The telemetry service end to end: devices onboarded on a localnet (one then suspended by
 //! the network's auditor), the indexer writing them to a real PostgreSQL, the service on
 //! loopback taking batches of device-signed reports over HTTP. Good reports are stored once;
-//! every kind of bad report is refused with its reason and leaves nothing behind; reports
+//! every kind of bad report is refused with its reason and leaves nothing behind; a
+//! measuring report must fit the time since the device's last (or its reinstatement); reports
 //! past the retention are pruned on schedule; a batch that loses a deadlock runs again.
 
 #![allow(
@@ -334,6 +335,128 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
     let answer = post(&url, vec![fifth]).await;
     assert_eq!(answer["accepted"], 1, "{answer}");
     assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 5);
+
+    // A measuring report covers the time since the device's last measuring one (`fifth`, at
+    // t): a heartbeat in between leaves that interval running, and a report stamped at its
+    // end covers no time at all; a heartbeat need only not be earlier than the last report
+    let measuring = |counter: u64, ts: i64, uptime_secs: u32| {
+        Report {
+            metrics: Metrics::Wireless {
+                uptime_secs,
+                bytes_served: 1_000,
+                latency_ms: 35,
+            },
+            ..wireless(&net.network, &healthy, counter, ts)
+        }
+        .sign(&healthy)
+        .to_wire()
+    };
+    let beat = |device: &Keypair, counter: u64, ts: i64| {
+        Report {
+            metrics: Metrics::Heartbeat,
+            ..wireless(&net.network, device, counter, ts)
+        }
+        .sign(device)
+        .to_wire()
+    };
+    let answer = post(
+        &url,
+        vec![
+            beat(&healthy, 6, t + 60),
+            measuring(7, t + 120, 120),
+            measuring(8, t + 120, 1),
+            beat(&healthy, 9, t + 120),
+        ],
+    )
+    .await;
+    assert_eq!(answer["accepted"], 3, "{answer}");
+    let rejected = answer["rejected"].as_array().expect("rejected");
+    assert_eq!(
+        (rejected.len(), &rejected[0]["index"], &rejected[0]["kind"]),
+        (1, &Value::from(2), &Value::from("backdated")),
+        "{answer}"
+    );
+
+    // The auditor reinstates the suspended device: a report it kept from its suspension
+    // (stamped before the reinstatement) is refused, and its first report after covers
+    // only the time since the reinstatement
+    let reinstate = registry::audit_device(
+        &auditor.pubkey(),
+        &net.network,
+        &flagged.pubkey(),
+        AuditDeviceArgs {
+            status: DeviceStatus::Active,
+            evidence: [0x5b; 32],
+        },
+    );
+    assert!(client
+        .send(&[reinstate], &[&auditor])
+        .await
+        .expect("reinstate")
+        .is_landed());
+    let flagged_device = net.device(&flagged).to_string();
+    wait_for(
+        &pg,
+        &format!(
+            "SELECT count(*) FROM devices d
+             JOIN registry_device_status_changed c ON c.device = d.device AND c.status = 'active'
+             WHERE d.device = '{flagged_device}' AND d.status = 'active' AND c.unix_ts IS NOT NULL"
+        ),
+        1,
+    )
+    .await;
+    let reinstated = count(
+        &pg,
+        &format!(
+            "SELECT unix_ts FROM registry_device_status_changed
+             WHERE device = '{flagged_device}' AND status = 'active'"
+        ),
+    )
+    .await;
+    let flagged_report = |counter: u64, ts: i64, uptime_secs: u32| {
+        Report {
+            metrics: Metrics::Wireless {
+                uptime_secs,
+                bytes_served: 1_000,
+                latency_ms: 35,
+            },
+            ..wireless(&net.network, &flagged, counter, ts)
+        }
+        .sign(&flagged)
+        .to_wire()
+    };
+    let answer = post(
+        &url,
+        vec![
+            flagged_report(1, reinstated - 60, 60),
+            flagged_report(2, reinstated, 1),
+            flagged_report(3, reinstated + 30, 300),
+            flagged_report(4, reinstated + 30, 30),
+            beat(&flagged, 5, reinstated + 30),
+        ],
+    )
+    .await;
+    assert_eq!(answer["accepted"], 2, "{answer}");
+    let rejected = answer["rejected"].as_array().expect("rejected");
+    let kinds: Vec<(u64, &str)> = rejected
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_u64().unwrap_or(99),
+                r["kind"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (0, "before_reinstatement"),
+            (1, "before_reinstatement"),
+            (2, "overreported")
+        ],
+        "{answer}"
+    );
+    assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 10);
 
     service.stop().await;
     let _ = indexer.stop().await;
