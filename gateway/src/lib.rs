@@ -184,10 +184,11 @@ impl Outbox {
 
     /// Numbers, signs and stores one report of `device` (see the crate docs); returns its
     /// counter. Durable when it returns. `timestamp` is the end of the interval `metrics`
-    /// covers: the telemetry service takes a device's reports only in time order, and a
-    /// measuring report only if it ends after the device's last measuring one and
-    /// measured no more than that interval allows (`depin_sdk::telemetry::Report::check_interval`);
-    /// a report it refuses becomes a dead letter.
+    /// covers: the telemetry service takes a device's reports only in time order, at most
+    /// one a second, none stamped at or before the device's latest reinstatement, and a
+    /// measuring report only if what it measured fits the time since the device's earlier
+    /// ones at its class's highest rate (`depin_sdk::telemetry::Report::claim_from`); a
+    /// report it refuses becomes a dead letter.
     pub fn record(
         &self,
         network: &Pubkey,

@@ -47,12 +47,12 @@ pub const MAX_WH_PER_REPORT: u64 = MAX_WATTS * MAX_INTERVAL_SECS as u64 / 3_600;
 /// Most storage challenges one report may count (in a day).
 pub const MAX_CHALLENGES_PER_REPORT: u32 = 100_000;
 
-/// How much longer than the difference of two reports' timestamps the interval between
-/// them may have been on the device's own clock: 2 s, or 1% of a longer interval.
-/// Timestamps are whole seconds (each end rounded), and a device measures its uptime on a
-/// clock that drifts from the one stamping its reports; without it, a healthy device's
-/// report stamped a second early would be refused whole. Reports a second apart can claim
-/// at most three seconds' worth each.
+/// How far past its timestamp a report may claim ([`Report::claim_from`]), for an
+/// interval of `elapsed_secs`: 2 s, or 1% of a longer interval. Timestamps are whole
+/// seconds (each end rounded), and a device measures its uptime on a clock that drifts
+/// from the one stamping its reports; without it, a healthy device's report stamped a
+/// second early would be refused whole. What a report claims into it is carried to the
+/// next, so it never adds up.
 pub fn interval_slack(elapsed_secs: u64) -> u64 {
     (elapsed_secs / 100).max(2)
 }
@@ -255,71 +255,77 @@ impl Report {
         }
     }
 
-    /// Checks that what the report measured fits `elapsed_secs`, the time since the
-    /// device's last measuring report (a report covers the interval ending at its
-    /// timestamp), give or take [`interval_slack`]: uptime at most the interval, bytes at
-    /// most [`MAX_BYTES_PER_SEC`] for it, watt-hours at most [`MAX_WATTS`] for it,
-    /// challenges at most [`MAX_CHALLENGES_PER_REPORT`] a day for it (each rounded down).
-    /// [`Report::check_ranges`] bounds one report by a day; this bounds many reports
-    /// stamped close together, which would otherwise each claim a day's worth.
-    pub fn check_interval(&self, elapsed_secs: u64) -> Result<(), TelemetryError> {
-        let out = |what: String| {
-            Err(TelemetryError::OutOfRange(format!(
-                "{what} in the {elapsed_secs} s since the device's last report"
-            )))
+    /// Seconds what the report measured takes at its class's highest rate, rounded up, and
+    /// which measurement sets it: its uptime, its bytes at [`MAX_BYTES_PER_SEC`], its
+    /// challenges at [`MAX_CHALLENGES_PER_REPORT`] a day, its watt-hours at [`MAX_WATTS`];
+    /// none for a heartbeat.
+    pub fn claimed_secs(&self) -> (u64, String) {
+        let day = u128::from(MAX_INTERVAL_SECS);
+        // seconds `amount` takes at `per_day` a day, rounded up
+        let at = |amount: u128, per_day: u128| {
+            u64::try_from((amount * day).div_ceil(per_day)).unwrap_or(u64::MAX)
         };
-        // per-day maxima scaled to the interval and its slack, rounded down; a day or
-        // more is the day's
-        let day = u64::from(MAX_INTERVAL_SECS);
-        let secs = elapsed_secs
-            .saturating_add(interval_slack(elapsed_secs))
-            .min(day);
-        let scaled = |per_day: u64| u128::from(per_day) * u128::from(secs) / u128::from(day);
-        let uptime_fits = |uptime: u32| u64::from(uptime) <= secs;
+        let uptime = |secs: u32| (u64::from(secs), format!("uptime {secs} s"));
         match &self.metrics {
-            Metrics::Heartbeat => Ok(()),
+            Metrics::Heartbeat => (0, "nothing".into()),
             Metrics::Wireless {
                 uptime_secs,
                 bytes_served,
                 ..
-            } => {
-                if !uptime_fits(*uptime_secs) {
-                    return out(format!("uptime {uptime_secs} s"));
-                }
-                if u128::from(*bytes_served) > scaled(MAX_BYTES_PER_REPORT) {
-                    return out(format!("{bytes_served} bytes exceed 10 Gbit/s"));
-                }
-                Ok(())
-            }
+            } => uptime(*uptime_secs).max((
+                at(u128::from(*bytes_served), u128::from(MAX_BYTES_PER_REPORT)),
+                format!("{bytes_served} bytes at 10 Gbit/s"),
+            )),
             Metrics::Storage {
                 uptime_secs,
                 proofs_answered,
                 proofs_missed,
             } => {
-                if !uptime_fits(*uptime_secs) {
-                    return out(format!("uptime {uptime_secs} s"));
-                }
                 let challenges = u64::from(*proofs_answered) + u64::from(*proofs_missed);
-                if u128::from(challenges) > scaled(u64::from(MAX_CHALLENGES_PER_REPORT)) {
-                    return out(format!(
-                        "{challenges} challenges exceed {MAX_CHALLENGES_PER_REPORT} a day"
-                    ));
-                }
-                Ok(())
+                uptime(*uptime_secs).max((
+                    at(
+                        u128::from(challenges),
+                        u128::from(MAX_CHALLENGES_PER_REPORT),
+                    ),
+                    format!("{challenges} challenges at {MAX_CHALLENGES_PER_REPORT} a day"),
+                ))
             }
             Metrics::Energy {
                 produced_wh,
                 consumed_wh,
             } => {
-                let most = scaled(MAX_WH_PER_REPORT);
-                if u128::from(*produced_wh) > most || u128::from(*consumed_wh) > most {
-                    return out(format!(
-                        "{produced_wh} Wh produced / {consumed_wh} Wh consumed exceed 1 MW"
-                    ));
-                }
-                Ok(())
+                let wh = (*produced_wh).max(*consumed_wh);
+                (
+                    at(u128::from(wh), u128::from(MAX_WH_PER_REPORT)),
+                    format!("{wh} Wh at 1 MW"),
+                )
             }
         }
+    }
+
+    /// Accounts the report against `claimed_through`: the time up to which the device's
+    /// earlier measuring reports have claimed its class's highest rate (or when it was
+    /// reinstated). What the report measured is claimed from then on
+    /// ([`Report::claimed_secs`]) and must end by the report's timestamp, give or take
+    /// [`interval_slack`] of the time since; returns the new claimed-through time (the
+    /// timestamp, or later when the report claimed into its slack). A claim beyond the
+    /// timestamp is carried to the next report, so the slack never adds up: reports a
+    /// second apart claim a second each, whatever their number. [`Report::check_ranges`]
+    /// bounds a device's first report (nothing to account it against) by a day.
+    pub fn claim_from(&self, claimed_through: i64) -> Result<i64, TelemetryError> {
+        let (secs, what) = self.claimed_secs();
+        let since = u64::try_from(self.timestamp.saturating_sub(claimed_through)).unwrap_or(0);
+        let end = claimed_through.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
+        let limit = self
+            .timestamp
+            .saturating_add(i64::try_from(interval_slack(since)).unwrap_or(i64::MAX));
+        if end > limit {
+            return Err(TelemetryError::OutOfRange(format!(
+                "{what} take {secs} s; {since} s have passed since {claimed_through}, \
+                 up to which the device's earlier reports claimed"
+            )));
+        }
+        Ok(end.max(self.timestamp))
     }
 }
 
@@ -523,76 +529,82 @@ mod tests {
     }
 
     #[test]
-    fn what_a_report_measured_must_fit_the_time_since_the_last() {
+    fn what_a_report_measured_is_claimed_at_its_class_rate_and_the_slack_never_adds_up() {
         let device = Keypair::new();
-        let fits = |metrics: Metrics, secs: u64| report(&device, metrics).check_interval(secs);
+        let t = report(&device, Metrics::Heartbeat).timestamp;
+        let at = |ts: i64, metrics: Metrics| Report {
+            timestamp: ts,
+            ..report(&device, metrics)
+        };
         let wireless = |uptime_secs, bytes_served| Metrics::Wireless {
             uptime_secs,
             bytes_served,
             latency_ms: 20,
         };
-        let storage = |uptime_secs, proofs_answered, proofs_missed| Metrics::Storage {
-            uptime_secs,
+        let storage = |proofs_answered| Metrics::Storage {
+            uptime_secs: 0,
             proofs_answered,
-            proofs_missed,
+            proofs_missed: 0,
         };
-        let energy = |produced_wh, consumed_wh| Metrics::Energy {
+        let energy = |produced_wh| Metrics::Energy {
             produced_wh,
-            consumed_wh,
+            consumed_wh: 0,
         };
-        // at the class's rate for the interval and its slack (2 s, or 1% of a longer
-        // one): accepted
         assert_eq!(
             [0, 1, 300, 10_000, u64::MAX].map(interval_slack),
             [2, 2, 3, 100, u64::MAX / 100]
         );
-        for (metrics, secs) in [
-            (Metrics::Heartbeat, 0),
-            (wireless(303, 303 * MAX_BYTES_PER_SEC), 300),
-            (wireless(3, 3 * MAX_BYTES_PER_SEC), 1),
-            (wireless(2, 0), 0),
-            (wireless(10_100, 10_100 * MAX_BYTES_PER_SEC), 10_000),
-            (storage(303, 349, 1), 300), // 100,000 a day is 350.7 in 303 s, rounded down
-            (energy(84_166, 84_166), 300), // 1 MW for 303 s is 84,166.7 Wh
-            (energy(833, 0), 1),         // 833.3 Wh in 3 s
-            // a day or more: the day's bound, which `check_ranges` also applies
-            (wireless(MAX_INTERVAL_SECS, MAX_BYTES_PER_REPORT), u64::MAX),
-            (energy(MAX_WH_PER_REPORT, 0), 10 * 86_400),
+        // claimed from the last claimed-through time: within the report's time and its
+        // slack (2 s, or 1% of a longer interval) accepted, the overdraft carried
+        for (from, metrics, through) in [
+            (t, Metrics::Heartbeat, t),
+            (t - 300, wireless(300, 300 * MAX_BYTES_PER_SEC), t),
+            (t - 300, wireless(0, 300 * MAX_BYTES_PER_SEC + 1), t + 1), // 300.0...1 s
+            (t - 300, wireless(303, 0), t + 3),
+            (t - 300, storage(347), t),       // 299.8 s at 100,000 a day
+            (t - 300, energy(83_333), t),     // 299.999 s at 1 MW
+            (t - 300, energy(83_334), t + 1), // 300.002 s
+            (t - 10_000, wireless(10_100, 0), t + 100),
+            (t - 10, wireless(1, 0), t), // claiming less than the time: the time passed
+            (t + 2, wireless(0, 0), t + 2), // ahead by its slack, claiming nothing more
+            (i64::MIN, wireless(u32::MAX, u64::MAX), t),
         ] {
             assert_eq!(
-                fits(metrics.clone(), secs),
-                Ok(()),
-                "{metrics:?} in {secs} s"
+                at(t, metrics.clone()).claim_from(from),
+                Ok(through),
+                "{metrics:?} from {from}"
             );
         }
-        // one unit past it: refused, saying why
-        for (metrics, secs, needle) in [
-            (wireless(304, 0), 300, "uptime 304 s"),
+        // one second more: refused, saying what took how long
+        for (from, metrics, needle) in [
+            (t - 300, wireless(304, 0), "uptime 304 s take 304 s"),
             (
+                t - 300,
                 wireless(0, 303 * MAX_BYTES_PER_SEC + 1),
-                300,
-                "bytes exceed",
+                "bytes at 10 Gbit/s take 304 s",
             ),
-            (wireless(3, 0), 0, "uptime 3 s"),
-            (wireless(0, 2 * MAX_BYTES_PER_SEC + 1), 0, "bytes exceed"),
-            (wireless(10_101, 0), 10_000, "uptime 10101 s"),
-            (storage(303, 350, 1), 300, "351 challenges"),
-            (storage(0, 1, 2), 0, "3 challenges"), // 2.3 in 2 s, rounded down: 2
-            (energy(0, 84_167), 300, "Wh consumed"),
-            (energy(834, 0), 1, "834 Wh produced"),
             (
-                wireless(MAX_INTERVAL_SECS + 1, 0),
-                u64::MAX,
-                "uptime 86401 s",
+                t - 300,
+                storage(351),
+                "351 challenges at 100000 a day take 304 s",
             ),
+            (t - 300, energy(84_167), "84167 Wh at 1 MW take 304 s"),
+            (t - 10_000, wireless(10_101, 0), "take 10101 s"),
+            (t + 2, wireless(1, 0), "0 s have passed"),
+            (t, wireless(3, 0), "uptime 3 s take 3 s"),
+            (i64::MAX, Metrics::Heartbeat, "nothing take 0 s"),
         ] {
-            match fits(metrics.clone(), secs) {
-                Err(TelemetryError::OutOfRange(why)) => {
-                    assert!(why.contains(needle), "{why}");
-                    assert!(why.contains(&format!("the {secs} s since")), "{why}");
-                }
-                other => panic!("{metrics:?} in {secs} s: {other:?}"),
+            match at(t, metrics.clone()).claim_from(from) {
+                Err(TelemetryError::OutOfRange(why)) => assert!(why.contains(needle), "{why}"),
+                other => panic!("{metrics:?} from {from}: {other:?}"),
             }
         }
+        // reports a second apart, each claiming three seconds: the first takes the slack,
+        // the second finds none left, and a report claiming what passed goes on
+        let first = at(t, wireless(3, 0)).claim_from(t - 1);
+        assert_eq!(first, Ok(t + 2));
+        assert!(at(t + 1, wireless(3, 0)).claim_from(t + 2).is_err());
+        assert_eq!(at(t + 1, wireless(1, 0)).claim_from(t + 2), Ok(t + 3));
+        assert_eq!(at(t + 3, wireless(2, 0)).claim_from(t + 3), Ok(t + 5));
     }
 }

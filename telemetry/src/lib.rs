@@ -17,14 +17,16 @@
 //! 5. its counter is above every counter accepted for the device (a replay is refused), and
 //!    its time is not before the last accepted report's (a device numbers and stamps its
 //!    reports in order, and a gateway sends its outbox in that order; a backdated report
-//!    would land in a window the auditor has already scored) nor at or before the device's
-//!    latest reinstatement (time it spent suspended);
-//! 6. a report that measures (not a heartbeat) covers the time since the device's last
-//!    measuring report or its reinstatement: it must end after it, and what it measured
-//!    must fit that time at its class's rate
-//!    ([`depin_sdk::telemetry::Report::check_interval`], with a slack for whole-second
-//!    timestamps and drifting clocks), so reports stamped close together cannot each claim
-//!    a day's worth of uptime or traffic (a device's first is bounded by the day).
+//!    would land in a window the auditor has already scored), nor at its time (one report
+//!    a second at most), nor at or before the device's latest reinstatement (time it spent
+//!    suspended);
+//! 6. what a report that measures (not a heartbeat) measured is claimed at its class's
+//!    highest rate from where the device's earlier reports (or its reinstatement) left
+//!    off, and must end by its time, with a slack for whole-second timestamps and drifting
+//!    clocks that is carried over, never added up
+//!    ([`depin_sdk::telemetry::Report::claim_from`]), so reports stamped close together
+//!    cannot each claim a day's worth of uptime or traffic (a device's first is bounded by
+//!    the day).
 //!
 //! Steps 1 and 3 (and the counter's range) need no database: they run first, on a blocking
 //! thread (as many batches at once as the machine has cores) and before the batch takes a
@@ -165,9 +167,8 @@ pub enum Refusal {
         /// The report's metrics kind.
         report_kind: &'static str,
     },
-    /// The report's time is before the device's last accepted report's, or, for a report
-    /// that measures, not after the device's last measuring report's (or its
-    /// reinstatement): a report covers the interval since then, ending at its time.
+    /// The report's time is not after the device's last accepted report's: a device stamps
+    /// its reports in order, at most one a second.
     #[error("backdated: timestamp {timestamp} is not after {last}, the last accepted report's")]
     Backdated {
         /// The report's time.
@@ -185,9 +186,10 @@ pub enum Refusal {
         /// The reinstatement's time (`DeviceStatusChanged`).
         reinstated: i64,
     },
-    /// What the report measured does not fit the time since the device's last accepted
-    /// report ([`depin_sdk::telemetry::Report::check_interval`]): many reports stamped close
-    /// together, each claiming as much as a long interval could hold.
+    /// What the report measured, at its class's highest rate, does not fit the time since
+    /// the device's earlier reports' claims ([`depin_sdk::telemetry::Report::claim_from`]):
+    /// many reports stamped close together, each claiming as much as a long interval could
+    /// hold.
     #[error("overreported: {0}")]
     Overreported(TelemetryError),
 }
@@ -427,7 +429,7 @@ async fn store(
         let checked = match verified {
             Ok(verified) => check(&tx, verified, &wire.signature)
                 .await?
-                .map(|device| (verified, device))
+                .map(|accepted| (verified, accepted))
                 .map_err(|refusal| refused(&refusal)),
             Err(refusal) => Err(refused(refusal)),
         };
@@ -436,7 +438,10 @@ async fn store(
                 Verified {
                     signed, counter, ..
                 },
-                device,
+                Accepted {
+                    device,
+                    claimed_through,
+                },
             )) => {
                 let report = &signed.report;
                 let key = report.device_key.to_string();
@@ -466,23 +471,23 @@ async fn store(
                     ],
                 )
                 .await?;
-                // a heartbeat leaves the time of the last measuring report as it was
-                let measured = (kind != "heartbeat").then_some(report.timestamp);
+                // a heartbeat leaves the claimed-through time as it was
                 tx.execute(
                     "INSERT INTO telemetry_counters
-                         (network, device_key, last_counter, last_ts, last_measured_ts)
+                         (network, device_key, last_counter, last_ts, claimed_through_ts)
                      VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (network, device_key)
                      DO UPDATE SET last_counter = EXCLUDED.last_counter,
                                    last_ts = EXCLUDED.last_ts,
-                                   last_measured_ts = COALESCE(EXCLUDED.last_measured_ts,
-                                                               telemetry_counters.last_measured_ts)",
+                                   claimed_through_ts = COALESCE(
+                                       EXCLUDED.claimed_through_ts,
+                                       telemetry_counters.claimed_through_ts)",
                     &[
                         &report.network.to_string(),
                         &key,
                         &counter,
                         &report.timestamp,
-                        &measured,
+                        &claimed_through,
                     ],
                 )
                 .await?;
@@ -496,14 +501,15 @@ async fn store(
 }
 
 /// A verified report's checks against the database (its device, kind, counter and time
-/// against the last stored; `signature`, as it came, tells a replay of the stored report
-/// from another under its counter); `Ok(Ok(device))` when it may be stored, `Ok(Err(_))`
-/// a refusal, `Err(_)` a database failure.
+/// against the last stored, what it measured against the device's earlier claims;
+/// `signature`, as it came, tells a replay of the stored report from another under its
+/// counter); `Ok(Ok(_))` when it may be stored, `Ok(Err(_))` a refusal, `Err(_)` a
+/// database failure.
 async fn check(
     tx: &tokio_postgres::Transaction<'_>,
     verified: &Verified,
     signature: &str,
-) -> Result<Result<String, Refusal>, tokio_postgres::Error> {
+) -> Result<Result<Accepted, Refusal>, tokio_postgres::Error> {
     let (report, counter) = (&verified.signed.report, verified.counter);
     let key = report.device_key.to_string();
     let network = report.network.to_string();
@@ -548,9 +554,9 @@ async fn check(
         &[&network, &key],
     )
     .await?;
-    let (last, last_ts, last_measured): (i64, Option<i64>, Option<i64>) = tx
+    let (last, last_ts, claimed_through): (i64, Option<i64>, Option<i64>) = tx
         .query_one(
-            "SELECT last_counter, last_ts, last_measured_ts FROM telemetry_counters
+            "SELECT last_counter, last_ts, claimed_through_ts FROM telemetry_counters
              WHERE network = $1 AND device_key = $2 FOR UPDATE",
             &[&network, &key],
         )
@@ -579,7 +585,8 @@ async fn check(
             }
         }));
     }
-    if let Some(last) = last_ts.filter(|last| report.timestamp < *last) {
+    // one report a second at most, in time order
+    if let Some(last) = last_ts.filter(|last| report.timestamp <= *last) {
         return Ok(Err(Refusal::Backdated {
             timestamp: report.timestamp,
             last,
@@ -591,25 +598,33 @@ async fn check(
             reinstated,
         }));
     }
-    // a measuring report covers the time since the device's last one (or its
-    // reinstatement): it must end later, and what it measured must fit that time (a
-    // device's first is bounded by the day, `check_ranges`); a heartbeat measures nothing
-    // and leaves that interval running
-    if report_kind != "heartbeat" {
-        if let Some(start) = last_measured.max(reinstated) {
-            if report.timestamp <= start {
-                return Ok(Err(Refusal::Backdated {
-                    timestamp: report.timestamp,
-                    last: start,
-                }));
-            }
-            let elapsed = u64::try_from(report.timestamp.saturating_sub(start)).unwrap_or(0);
-            if let Err(e) = report.check_interval(elapsed) {
-                return Ok(Err(Refusal::Overreported(e)));
-            }
+    // what a measuring report measured is claimed at its class's highest rate from where
+    // the device's earlier ones (or its reinstatement) left off, and must end by its time
+    // (a device's first is bounded by the day, `check_ranges`); a heartbeat claims nothing
+    let claimed_through = if report_kind == "heartbeat" {
+        None
+    } else {
+        match claimed_through.max(reinstated) {
+            Some(from) => match report.claim_from(from) {
+                Ok(through) => Some(through),
+                Err(e) => return Ok(Err(Refusal::Overreported(e))),
+            },
+            None => Some(report.timestamp),
         }
-    }
-    Ok(Ok(device))
+    };
+    Ok(Ok(Accepted {
+        device,
+        claimed_through,
+    }))
+}
+
+/// A report [`check`] accepted.
+struct Accepted {
+    /// The `Device` account.
+    device: String,
+    /// The device's claimed-through time after a measuring report
+    /// ([`depin_sdk::telemetry::Report::claim_from`]); `None` for a heartbeat.
+    claimed_through: Option<i64>,
 }
 
 /// Rows deleted by one [`prune`] (or, in [`PruningStatus`], by every scheduled round).

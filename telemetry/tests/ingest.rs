@@ -270,7 +270,11 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         (11, "holds storage metrics", "wrong_kind"),
         (12, "backdated", "backdated"),
         (13, "is not after", "backdated"),
-        (14, "uptime 300 s in the 1 s since", "overreported"),
+        (
+            14,
+            "uptime 300 s take 300 s; 1 s have passed",
+            "overreported",
+        ),
     ] {
         assert_eq!(rejected[i]["index"], i);
         assert!(reason(i).contains(needle), "report {i}: {}", reason(i));
@@ -336,9 +340,9 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
     assert_eq!(answer["accepted"], 1, "{answer}");
     assert_eq!(count(&pg, "SELECT count(*) FROM telemetry").await, 5);
 
-    // A measuring report covers the time since the device's last measuring one (`fifth`, at
-    // t): a heartbeat in between leaves that interval running, and a report stamped at its
-    // end covers no time at all; a heartbeat need only not be earlier than the last report
+    // A measuring report claims from where the device's last measuring one (`fifth`, at t)
+    // left off: a heartbeat in between claims nothing and leaves that time as it was; a
+    // report at the last one's very second is refused, whatever its kind
     let measuring = |counter: u64, ts: i64, uptime_secs: u32| {
         Report {
             metrics: Metrics::Wireless {
@@ -365,7 +369,7 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
             beat(&healthy, 6, t + 60),
             measuring(7, t + 120, 120),
             measuring(8, t + 120, 1),
-            beat(&healthy, 9, t + 120),
+            beat(&healthy, 9, t + 121),
         ],
     )
     .await;
@@ -432,7 +436,7 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
             flagged_report(2, reinstated, 1),
             flagged_report(3, reinstated + 30, 300),
             flagged_report(4, reinstated + 30, 30),
-            beat(&flagged, 5, reinstated + 30),
+            beat(&flagged, 5, reinstated + 31),
         ],
     )
     .await;
@@ -869,4 +873,53 @@ async fn a_batch_chosen_as_a_deadlock_victim_runs_again_and_is_stored_once() {
     }
     assert!(seen > before, "a deadlock was detected: {before} -> {seen}");
     service.stop().await;
+}
+
+/// V28 on a database with reports: each device's claimed-through time starts at its newest
+/// measuring report still kept (a heartbeat after it leaves it there), none for a device
+/// with heartbeats alone or of a compute network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrading_starts_each_devices_claims_at_its_newest_measuring_report() {
+    let pg = TempPostgres::start().await.expect("postgres");
+    let mut client = pg.connect().await.expect("connect");
+    depin_indexer::sink::migrate(&mut client, Some(27))
+        .await
+        .expect("schema before V28");
+    client
+        .batch_execute(
+            "INSERT INTO networks VALUES
+                 ('net-w', 1, 'wireless', 'x', NULL, 'x', 'x', 'x', 0, 0, false),
+                 ('net-c', 2, 'compute', 'x', NULL, 'x', 'x', 'x', 0, 0, false);
+             INSERT INTO telemetry (device_key, counter, network, device, unix_ts, gateway, kind,
+                                    uptime_secs, signature) VALUES
+                 ('a', 1, 'net-w', 'dev-a', 1000, 'g', 'wireless', 300, 's'),
+                 ('a', 2, 'net-w', 'dev-a', 1300, 'g', 'wireless', 300, 's'),
+                 ('a', 3, 'net-w', 'dev-a', 1400, 'g', 'heartbeat', NULL, 's'),
+                 ('b', 1, 'net-w', 'dev-b', 1000, 'g', 'heartbeat', NULL, 's'),
+                 ('c', 1, 'net-c', 'dev-c', 1000, 'g', 'heartbeat', NULL, 's');
+             INSERT INTO telemetry_counters (network, device_key, last_counter, last_ts) VALUES
+                 ('net-w', 'a', 3, 1400), ('net-w', 'b', 1, 1000), ('net-c', 'c', 1, 1000);",
+        )
+        .await
+        .expect("reports at the old schema");
+    depin_indexer::sink::migrate(&mut client, None)
+        .await
+        .expect("V28 and later");
+    let rows = client
+        .query(
+            "SELECT device_key, claimed_through_ts FROM telemetry_counters ORDER BY device_key",
+            &[],
+        )
+        .await
+        .expect("counters");
+    let claimed: Vec<(String, Option<i64>)> =
+        rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    assert_eq!(
+        claimed,
+        [
+            ("a".to_string(), Some(1300)),
+            ("b".to_string(), None),
+            ("c".to_string(), None)
+        ]
+    );
 }
