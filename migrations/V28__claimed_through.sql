@@ -1,7 +1,7 @@
 -- Each device's claimed-through time: the time up to which its measuring reports (not
 -- heartbeats) have claimed its class's highest rate. A measuring report's uptime and usage
--- are claimed from it and must end by the report's time, give or take a slack that is
--- carried over, never added up (`depin_sdk::telemetry::Report::claim_from`).
+-- are claimed from it (at that rate plus 1%) and must end by the report's time plus 2 s,
+-- what runs past it carried to the next (`depin_sdk::telemetry::Report::claim_from`).
 -- Devices whose reports are already stored start from their newest measuring report still
 -- kept (found through the primary key, newest counter first; compute networks' devices
 -- send only heartbeats and are skipped).

@@ -47,15 +47,15 @@ pub const MAX_WH_PER_REPORT: u64 = MAX_WATTS * MAX_INTERVAL_SECS as u64 / 3_600;
 /// Most storage challenges one report may count (in a day).
 pub const MAX_CHALLENGES_PER_REPORT: u32 = 100_000;
 
-/// How far past its timestamp a report may claim ([`Report::claim_from`]), for an
-/// interval of `elapsed_secs`: 2 s, or 1% of a longer interval. Timestamps are whole
-/// seconds (each end rounded), and a device measures its uptime on a clock that drifts
-/// from the one stamping its reports; without it, a healthy device's report stamped a
-/// second early would be refused whole. What a report claims into it is carried to the
-/// next, so it never adds up.
-pub fn interval_slack(elapsed_secs: u64) -> u64 {
-    (elapsed_secs / 100).max(2)
-}
+/// How far past its timestamp a device's reports may have claimed, in seconds
+/// ([`Report::claim_from`]): timestamps are whole seconds (each end rounded), so a
+/// healthy device's report stamped a second early must not be refused whole.
+pub const CLAIM_SLACK_SECS: i64 = 2;
+
+/// How much faster than its class's highest rate a device's reports may claim, in percent
+/// ([`Report::claim_from`]): a device counts its uptime on a clock that drifts from the
+/// one stamping its reports. Within it, the drift is absorbed however long it lasts.
+pub const CLAIM_DRIFT_PERCENT: u64 = 1;
 
 /// What a device measured, by class.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -305,23 +305,27 @@ impl Report {
 
     /// Accounts the report against `claimed_through`: the time up to which the device's
     /// earlier measuring reports have claimed its class's highest rate (or when it was
-    /// reinstated). What the report measured is claimed from then on
-    /// ([`Report::claimed_secs`]) and must end by the report's timestamp, give or take
-    /// [`interval_slack`] of the time since; returns the new claimed-through time (the
-    /// timestamp, or later when the report claimed into its slack). A claim beyond the
-    /// timestamp is carried to the next report, so the slack never adds up: reports a
-    /// second apart claim a second each, whatever their number. [`Report::check_ranges`]
-    /// bounds a device's first report (nothing to account it against) by a day.
+    /// reinstated). What the report measured ([`Report::claimed_secs`]) is claimed from
+    /// then on at that rate plus [`CLAIM_DRIFT_PERCENT`], and must end by the report's
+    /// timestamp plus [`CLAIM_SLACK_SECS`]; returns the new claimed-through time (the
+    /// timestamp, or later when the report claimed past it, which the next report then
+    /// claims after). A device's reports can therefore never claim more than the time
+    /// that passed, plus the drift and those two seconds: reports a second apart claim a
+    /// second each, whatever their number. A report claiming nothing is always accepted.
+    /// [`Report::check_ranges`] bounds a device's first report (nothing to account it
+    /// against) by a day.
     pub fn claim_from(&self, claimed_through: i64) -> Result<i64, TelemetryError> {
         let (secs, what) = self.claimed_secs();
-        let since = u64::try_from(self.timestamp.saturating_sub(claimed_through)).unwrap_or(0);
-        let end = claimed_through.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
-        let limit = self
-            .timestamp
-            .saturating_add(i64::try_from(interval_slack(since)).unwrap_or(i64::MAX));
-        if end > limit {
+        // the seconds it takes at the class's highest rate plus the drift, rounded up
+        let cost =
+            u64::try_from((u128::from(secs) * 100).div_ceil(100 + u128::from(CLAIM_DRIFT_PERCENT)))
+                .unwrap_or(u64::MAX);
+        let end = claimed_through.saturating_add(i64::try_from(cost).unwrap_or(i64::MAX));
+        if cost > 0 && end > self.timestamp.saturating_add(CLAIM_SLACK_SECS) {
+            let since = self.timestamp.saturating_sub(claimed_through).max(0);
             return Err(TelemetryError::OutOfRange(format!(
-                "{what} take {secs} s; {since} s have passed since {claimed_through}, \
+                "{what} make {secs} s of service ({cost} s at the class's highest rate plus \
+                 {CLAIM_DRIFT_PERCENT}%), but {since} s have passed since {claimed_through}, \
                  up to which the device's earlier reports claimed"
             )));
         }
@@ -541,32 +545,29 @@ mod tests {
             bytes_served,
             latency_ms: 20,
         };
-        let storage = |proofs_answered| Metrics::Storage {
-            uptime_secs: 0,
+        let storage = |uptime_secs, proofs_answered| Metrics::Storage {
+            uptime_secs,
             proofs_answered,
-            proofs_missed: 0,
+            proofs_missed: 1,
         };
-        let energy = |produced_wh| Metrics::Energy {
+        let energy = |produced_wh, consumed_wh| Metrics::Energy {
             produced_wh,
-            consumed_wh: 0,
+            consumed_wh,
         };
-        assert_eq!(
-            [0, 1, 300, 10_000, u64::MAX].map(interval_slack),
-            [2, 2, 3, 100, u64::MAX / 100]
-        );
-        // claimed from the last claimed-through time: within the report's time and its
-        // slack (2 s, or 1% of a longer interval) accepted, the overdraft carried
+        // claimed from the last claimed-through time at the class's rate plus 1%: within the
+        // report's time and 2 s accepted, what runs past its time carried
         for (from, metrics, through) in [
             (t, Metrics::Heartbeat, t),
-            (t - 300, wireless(300, 300 * MAX_BYTES_PER_SEC), t),
-            (t - 300, wireless(0, 300 * MAX_BYTES_PER_SEC + 1), t + 1), // 300.0...1 s
-            (t - 300, wireless(303, 0), t + 3),
-            (t - 300, storage(347), t),       // 299.8 s at 100,000 a day
-            (t - 300, energy(83_333), t),     // 299.999 s at 1 MW
-            (t - 300, energy(83_334), t + 1), // 300.002 s
-            (t - 10_000, wireless(10_100, 0), t + 100),
-            (t - 10, wireless(1, 0), t), // claiming less than the time: the time passed
-            (t + 2, wireless(0, 0), t + 2), // ahead by its slack, claiming nothing more
+            (t - 300, wireless(300, 300 * MAX_BYTES_PER_SEC), t), // 297.03 s: 298
+            (t - 300, wireless(303, 0), t),                       // 300 s
+            (t - 300, wireless(305, 0), t + 2),                   // 301.98 s: 302
+            (t - 300, wireless(0, 305 * MAX_BYTES_PER_SEC), t + 2),
+            (t - 300, storage(300, 352), t + 2), // 353 challenges: 305 s
+            (t - 300, energy(0, 84_722), t + 2), // 305.0 s at 1 MW
+            (t - 10_000, wireless(10_102, 0), t + 2),
+            (t - 298, wireless(300, 0), t), // 2 s ahead, then back in step
+            (t - 10, wireless(1, 0), t),    // claiming less than passed: the time passed
+            (t + 2, wireless(0, 0), t + 2), // ahead, claiming nothing
             (i64::MIN, wireless(u32::MAX, u64::MAX), t),
         ] {
             assert_eq!(
@@ -575,24 +576,31 @@ mod tests {
                 "{metrics:?} from {from}"
             );
         }
-        // one second more: refused, saying what took how long
+        // a second more: refused, saying what took how long
         for (from, metrics, needle) in [
-            (t - 300, wireless(304, 0), "uptime 304 s take 304 s"),
             (
                 t - 300,
-                wireless(0, 303 * MAX_BYTES_PER_SEC + 1),
-                "bytes at 10 Gbit/s take 304 s",
+                wireless(306, 0),
+                "uptime 306 s make 306 s of service (303 s",
             ),
             (
                 t - 300,
-                storage(351),
-                "351 challenges at 100000 a day take 304 s",
+                wireless(0, 305 * MAX_BYTES_PER_SEC + 1),
+                "bytes at 10 Gbit/s make 306 s",
             ),
-            (t - 300, energy(84_167), "84167 Wh at 1 MW take 304 s"),
-            (t - 10_000, wireless(10_101, 0), "take 10101 s"),
-            (t + 2, wireless(1, 0), "0 s have passed"),
-            (t, wireless(3, 0), "uptime 3 s take 3 s"),
-            (i64::MAX, Metrics::Heartbeat, "nothing take 0 s"),
+            (
+                t - 300,
+                storage(0, 353),
+                "354 challenges at 100000 a day make 306 s",
+            ),
+            (t - 300, energy(0, 84_723), "84723 Wh at 1 MW make 306 s"),
+            (
+                t - 10_000,
+                wireless(10_103, 0),
+                "10003 s at the class's highest rate",
+            ),
+            (t + 2, wireless(1, 0), "but 0 s have passed"),
+            (t, wireless(3, 0), "uptime 3 s make 3 s"),
         ] {
             match at(t, metrics.clone()).claim_from(from) {
                 Err(TelemetryError::OutOfRange(why)) => assert!(why.contains(needle), "{why}"),
@@ -605,6 +613,21 @@ mod tests {
         assert_eq!(first, Ok(t + 2));
         assert!(at(t + 1, wireless(3, 0)).claim_from(t + 2).is_err());
         assert_eq!(at(t + 1, wireless(1, 0)).claim_from(t + 2), Ok(t + 3));
-        assert_eq!(at(t + 3, wireless(2, 0)).claim_from(t + 3), Ok(t + 5));
+        // a device counting a second more in every five minutes (0.3%) is never refused;
+        // one counting five more (1.7%) is refused by its second report
+        for (extra, accepted) in [(1, 1_000), (5, 1)] {
+            let mut claimed = t;
+            let mut taken = 0;
+            for k in 1..=1_000 {
+                match at(t + 300 * k, wireless(300 + extra, 0)).claim_from(claimed) {
+                    Ok(through) => {
+                        claimed = through;
+                        taken += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+            assert_eq!(taken, accepted, "{extra} s more every 300 s");
+        }
     }
 }

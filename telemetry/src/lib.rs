@@ -21,9 +21,9 @@
 //!    a second at most), nor at or before the device's latest reinstatement (time it spent
 //!    suspended);
 //! 6. what a report that measures (not a heartbeat) measured is claimed at its class's
-//!    highest rate from where the device's earlier reports (or its reinstatement) left
-//!    off, and must end by its time, with a slack for whole-second timestamps and drifting
-//!    clocks that is carried over, never added up
+//!    highest rate (plus 1% for drifting clocks) from where the device's earlier reports
+//!    (or its reinstatement) left off, and must end by its time plus 2 s for whole-second
+//!    timestamps, what runs past it carried to the next report
 //!    ([`depin_sdk::telemetry::Report::claim_from`]), so reports stamped close together
 //!    cannot each claim a day's worth of uptime or traffic (a device's first is bounded by
 //!    the day).

@@ -1,8 +1,9 @@
 //! The telemetry service end to end: devices onboarded on a localnet (one then suspended by
 //! the network's auditor), the indexer writing them to a real PostgreSQL, the service on
 //! loopback taking batches of device-signed reports over HTTP. Good reports are stored once;
-//! every kind of bad report is refused with its reason and leaves nothing behind; a
-//! measuring report must fit the time since the device's last (or its reinstatement); reports
+//! every kind of bad report is refused with its reason and leaves nothing behind; what a
+//! measuring report measured is claimed from where the device's earlier reports (or its
+//! reinstatement) left off, and must fit the time since; reports
 //! past the retention are pruned on schedule; a batch that loses a deadlock runs again.
 
 #![allow(
@@ -235,7 +236,7 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         wireless(&net.network, &healthy, 18, t - 3_600)
             .sign(&healthy)
             .to_wire(),
-        // 13: stamped at the last accepted report's very time: it covers no time at all
+        // 13: stamped at the last accepted report's very second (one a second at most)
         wireless(&net.network, &healthy, 19, t - 600)
             .sign(&healthy)
             .to_wire(),
@@ -270,11 +271,7 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         (11, "holds storage metrics", "wrong_kind"),
         (12, "backdated", "backdated"),
         (13, "is not after", "backdated"),
-        (
-            14,
-            "uptime 300 s take 300 s; 1 s have passed",
-            "overreported",
-        ),
+        (14, "uptime 300 s make 300 s of service", "overreported"),
     ] {
         assert_eq!(rejected[i]["index"], i);
         assert!(reason(i).contains(needle), "report {i}: {}", reason(i));
@@ -342,7 +339,7 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
 
     // A measuring report claims from where the device's last measuring one (`fifth`, at t)
     // left off: a heartbeat in between claims nothing and leaves that time as it was; a
-    // report at the last one's very second is refused, whatever its kind
+    // report at the last report's very second is refused (one a second at most)
     let measuring = |counter: u64, ts: i64, uptime_secs: u32| {
         Report {
             metrics: Metrics::Wireless {
