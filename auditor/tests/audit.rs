@@ -20,7 +20,7 @@ use depin_indexer::testkit::postgres::TempPostgres;
 use depin_localnet::{scenario, Config as LocalnetConfig, Localnet};
 use depin_sdk::accounts::{Device, DeviceStatus};
 use depin_sdk::registry::{self, NetworkKind};
-use depin_sdk::telemetry::{Metrics, Report, WireBatch};
+use depin_sdk::telemetry::{Metrics, Report, WireBatch, WireReport};
 use depin_tests::{Keypair, Signer};
 
 async fn db(pg: &TempPostgres) -> tokio_postgres::Client {
@@ -31,6 +31,56 @@ async fn wait_for(pg: &TempPostgres, sql: &str, expected: i64) {
     pg.wait_for(sql, expected, Duration::from_secs(60))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Onboards `devices` into `net` at the scenario's location, every onboarding landed.
+async fn onboard(client: &depin_sdk::client::Client, net: &scenario::Network, devices: &[Keypair]) {
+    let groups = devices
+        .iter()
+        .map(|d| vec![net.onboard(d, scenario::LOCATION)])
+        .collect();
+    let mut signers: Vec<&Keypair> = vec![&net.operator, &net.maker];
+    signers.extend(devices.iter());
+    let outcomes = client
+        .send_packed(groups, &signers, Vec::new())
+        .await
+        .expect("onboard");
+    assert!(outcomes.iter().all(|(_, o)| o.is_landed()));
+}
+
+/// The telemetry service on `pg`, on a free loopback port.
+async fn telemetry_service(pg: &TempPostgres) -> depin_telemetry::Running {
+    let mut config = depin_telemetry::Config::new(pg.url());
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    depin_telemetry::serve(config).await.expect("service")
+}
+
+/// Posts `reports` to `service` as one batch of gateway "gw"; its answer.
+async fn post(service: &depin_telemetry::Running, reports: Vec<WireReport>) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(format!("{}/v1/telemetry", service.url()))
+        .json(&WireBatch {
+            gateway: "gw".into(),
+            reports,
+        })
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("answer")
+}
+
+/// Moves the onboarding of `network`'s devices an hour back in the indexer's state (the
+/// localnet's clock cannot be turned back); the rows moved.
+async fn onboarded_an_hour_earlier(database: &tokio_postgres::Client, network: &str) -> u64 {
+    database
+        .execute(
+            "UPDATE devices SET onboarded_ts = onboarded_ts - 3600 WHERE network = $1",
+            &[&network],
+        )
+        .await
+        .expect("onboarding moved back")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,17 +94,7 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
         .expect("funded client");
     let net = scenario::network(&client, 31, true).await.expect("network");
     let devices: Vec<Keypair> = (0..7).map(|_| Keypair::new()).collect();
-    let groups = devices
-        .iter()
-        .map(|d| vec![net.onboard(d, scenario::LOCATION)])
-        .collect();
-    let mut signers: Vec<&Keypair> = vec![&net.operator, &net.maker];
-    signers.extend(devices.iter());
-    let outcomes = client
-        .send_packed(groups, &signers, Vec::new())
-        .await
-        .expect("onboard");
-    assert!(outcomes.iter().all(|(_, o)| o.is_landed()));
+    onboard(&client, &net, &devices).await;
     let auditor = Keypair::new();
     localnet
         .airdrop(&auditor.pubkey(), 1_000_000_000)
@@ -85,11 +125,7 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
         7,
     )
     .await;
-    let mut service_config = depin_telemetry::Config::new(pg.url());
-    service_config.listen = "127.0.0.1:0".parse().expect("address");
-    let service = depin_telemetry::serve(service_config)
-        .await
-        .expect("service");
+    let service = telemetry_service(&pg).await;
 
     // an hour of reports every five minutes: 0-4 honest, 5 inflating, 6 reporting twice
     // (and beating the rest of the hour: in a network whose devices measure, a heartbeat
@@ -125,32 +161,14 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
             reports.push(report.sign(device).to_wire());
         }
     }
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/v1/telemetry", service.url()))
-        .json(&WireBatch {
-            gateway: "gw".into(),
-            reports,
-        })
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("answer");
+    let answer = post(&service, reports).await;
     assert_eq!(answer["accepted"], 12 * 7, "{answer}");
 
     // When the auditor scores the hour (the devices on chain all hour long: the localnet's
     // clock cannot be turned back, so their onboarding time in the indexer's state moves
     // an hour back instead; a device onboarded during the hour owes only the reports since)
     let database = db(&pg).await;
-    let moved = database
-        .execute(
-            "UPDATE devices SET onboarded_ts = onboarded_ts - 3600 WHERE network = $1",
-            &[&network],
-        )
-        .await
-        .expect("onboarding moved back");
-    assert_eq!(moved, 7);
+    assert_eq!(onboarded_an_hour_earlier(&database, &network).await, 7);
     let scores = score_network(&database, &network, from, to, &Thresholds::default())
         .await
         .expect("scores");
@@ -234,18 +252,7 @@ async fn the_auditor_flags_the_faulty_devices_and_suspends_the_inflating_one() {
         1,
     )
     .await;
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/v1/telemetry", service.url()))
-        .json(&WireBatch {
-            gateway: "gw".into(),
-            reports: vec![late.sign(&devices[5]).to_wire()],
-        })
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("answer");
+    let answer = post(&service, vec![late.sign(&devices[5]).to_wire()]).await;
     assert_eq!(answer["accepted"], 0, "{answer}");
 
     // When the authority reviews the suspension and reinstates the device, and the auditor
@@ -312,17 +319,7 @@ async fn compute_nodes_report_by_heartbeat_and_a_silent_one_lags() {
         .await
         .expect("network");
     let devices: Vec<Keypair> = (0..3).map(|_| Keypair::new()).collect();
-    let groups = devices
-        .iter()
-        .map(|d| vec![net.onboard(d, scenario::LOCATION)])
-        .collect();
-    let mut signers: Vec<&Keypair> = vec![&net.operator, &net.maker];
-    signers.extend(devices.iter());
-    let outcomes = client
-        .send_packed(groups, &signers, Vec::new())
-        .await
-        .expect("onboard");
-    assert!(outcomes.iter().all(|(_, o)| o.is_landed()));
+    onboard(&client, &net, &devices).await;
     let pg = TempPostgres::start().await.expect("postgres");
     let indexer = depin_indexer::testkit::follow::Following::start(
         &localnet.grpc_url(),
@@ -339,11 +336,7 @@ async fn compute_nodes_report_by_heartbeat_and_a_silent_one_lags() {
         3,
     )
     .await;
-    let mut service_config = depin_telemetry::Config::new(pg.url());
-    service_config.listen = "127.0.0.1:0".parse().expect("address");
-    let service = depin_telemetry::serve(service_config)
-        .await
-        .expect("service");
+    let service = telemetry_service(&pg).await;
 
     // When nodes 0 and 1 beat every five minutes for an hour and node 2 beats twice
     let now = SystemTime::now()
@@ -365,27 +358,10 @@ async fn compute_nodes_report_by_heartbeat_and_a_silent_one_lags() {
             reports.push(report.sign(device).to_wire());
         }
     }
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/v1/telemetry", service.url()))
-        .json(&WireBatch {
-            gateway: "gw".into(),
-            reports,
-        })
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("answer");
+    let answer = post(&service, reports).await;
     assert_eq!(answer["accepted"], 12 + 12 + 2, "{answer}");
     let database = db(&pg).await;
-    database
-        .execute(
-            "UPDATE devices SET onboarded_ts = onboarded_ts - 3600 WHERE network = $1",
-            &[&network],
-        )
-        .await
-        .expect("onboarding moved back");
+    assert_eq!(onboarded_an_hour_earlier(&database, &network).await, 3);
     let scores = score_network(&database, &network, from, to, &Thresholds::default())
         .await
         .expect("scores");

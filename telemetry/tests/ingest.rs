@@ -340,16 +340,16 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
     // A measuring report claims from where the device's last measuring one (`fifth`, at t)
     // left off: a heartbeat in between claims nothing and leaves that time as it was; a
     // report at the last report's very second is refused (one a second at most)
-    let measuring = |counter: u64, ts: i64, uptime_secs: u32| {
+    let measuring = |device: &Keypair, counter: u64, ts: i64, uptime_secs: u32| {
         Report {
             metrics: Metrics::Wireless {
                 uptime_secs,
                 bytes_served: 1_000,
                 latency_ms: 35,
             },
-            ..wireless(&net.network, &healthy, counter, ts)
+            ..wireless(&net.network, device, counter, ts)
         }
-        .sign(&healthy)
+        .sign(device)
         .to_wire()
     };
     let beat = |device: &Keypair, counter: u64, ts: i64| {
@@ -364,8 +364,8 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         &url,
         vec![
             beat(&healthy, 6, t + 60),
-            measuring(7, t + 120, 120),
-            measuring(8, t + 120, 1),
+            measuring(&healthy, 7, t + 120, 120),
+            measuring(&healthy, 8, t + 120, 1),
             beat(&healthy, 9, t + 121),
         ],
     )
@@ -414,25 +414,13 @@ async fn signed_reports_of_active_devices_are_stored_once_and_bad_ones_never() {
         ),
     )
     .await;
-    let flagged_report = |counter: u64, ts: i64, uptime_secs: u32| {
-        Report {
-            metrics: Metrics::Wireless {
-                uptime_secs,
-                bytes_served: 1_000,
-                latency_ms: 35,
-            },
-            ..wireless(&net.network, &flagged, counter, ts)
-        }
-        .sign(&flagged)
-        .to_wire()
-    };
     let answer = post(
         &url,
         vec![
-            flagged_report(1, reinstated - 60, 60),
-            flagged_report(2, reinstated, 1),
-            flagged_report(3, reinstated + 30, 300),
-            flagged_report(4, reinstated + 30, 30),
+            measuring(&flagged, 1, reinstated - 60, 60),
+            measuring(&flagged, 2, reinstated, 1),
+            measuring(&flagged, 3, reinstated + 30, 300),
+            measuring(&flagged, 4, reinstated + 30, 30),
             beat(&flagged, 5, reinstated + 31),
         ],
     )
