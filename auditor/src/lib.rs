@@ -543,16 +543,12 @@ pub async fn score_network(
     for row in db
         .query(
             "SELECT d.device, d.device_key, d.onboarded_ts, COALESCE(o.panel_watts, 0),
-                    o.location, o.unix_ts, c.unix_ts
+                    o.location, o.unix_ts, depin_reinstated_ts(d.device)
              FROM devices d
              LEFT JOIN LATERAL (SELECT panel_watts, location, unix_ts FROM registry_device_onboarded x
                  WHERE x.device = d.device
                  ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC
                  LIMIT 1) o ON true
-             LEFT JOIN LATERAL (SELECT unix_ts FROM registry_device_status_changed x
-                 WHERE x.device = d.device AND x.status = 'active'
-                 ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC
-                 LIMIT 1) c ON true
              WHERE d.network = $1 AND d.status = 'active'",
             &[&network],
         )

@@ -517,12 +517,8 @@ async fn check(
     // to active, if any)
     let row = tx
         .query_opt(
-            "SELECT d.device, d.status, n.kind, c.unix_ts FROM devices d
+            "SELECT d.device, d.status, n.kind, depin_reinstated_ts(d.device) FROM devices d
              JOIN networks n ON n.network = d.network
-             LEFT JOIN LATERAL (SELECT unix_ts FROM registry_device_status_changed x
-                 WHERE x.device = d.device AND x.status = 'active'
-                 ORDER BY slot DESC, tx_index DESC, instruction_index DESC, event_index DESC
-                 LIMIT 1) c ON true
              WHERE d.device_key = $1 AND d.network = $2",
             &[&key, &network],
         )
